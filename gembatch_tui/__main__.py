@@ -1,0 +1,9 @@
+"""Provides `python -m gembatch_tui`."""
+
+from __future__ import annotations
+
+import sys
+
+from gembatch_tui.cli import main
+
+sys.exit(main())

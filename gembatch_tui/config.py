@@ -1,0 +1,100 @@
+"""Provides user settings: the resolved command-line options plus the optional JSON config file.
+
+The config file (`<config dir>/config.json`, or `$GEMBATCH_TUI_HOME/config.json`) may hold
+`default_model`, `poll_interval`, `bell`, `max_parallel_polls` and `prices` (see core.pricing).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gembatch_tui import paths
+
+DEFAULT_MODEL = "gemini-2.5-flash"
+DEFAULT_POLL_INTERVAL = 30.0
+
+
+class ConfigFileError(Exception):
+    pass
+
+
+@dataclass
+class Settings:
+    """Everything a command or the app needs to know about where things are and how to behave."""
+
+    store_path: Path
+    results_dir: Path | None = None
+    api_key: str | None = field(default=None, repr=False)
+    demo: bool = False
+    base_url: str | None = None
+    default_model: str = DEFAULT_MODEL
+    poll_interval: float = DEFAULT_POLL_INTERVAL
+    bell: bool = True
+    max_parallel_polls: int = 16
+    config_path: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def env_api_key() -> str | None:
+    """The key as the SDK reads it: GOOGLE_API_KEY wins over GEMINI_API_KEY."""
+    for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY"):
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value
+    return None
+
+
+def load_config_file(path: Path | None = None) -> dict[str, Any]:
+    path = path or paths.config_file()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigFileError(f"{path}: cannot read config: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ConfigFileError(f"{path}:{exc.lineno}: config is not valid JSON ({exc.msg})") from None
+    if not isinstance(data, dict):
+        raise ConfigFileError(f"{path}: config must be a JSON object")
+    return data
+
+
+def build_settings(
+    *,
+    store: str | None,
+    results_dir: str | None,
+    api_key: str | None,
+    demo: bool,
+) -> Settings:
+    config_path = paths.config_file()
+    data = load_config_file(config_path)
+    settings = Settings(
+        store_path=Path(store).expanduser().absolute() if store else paths.default_store_path(demo),
+        results_dir=Path(results_dir).expanduser().absolute() if results_dir else None,
+        api_key=(api_key.strip() if api_key else None) or (None if demo else env_api_key()),
+        demo=demo,
+        base_url=os.environ.get("GOOGLE_GEMINI_BASE_URL") or None,
+        config_path=config_path,
+        extra=data,
+    )
+    if "default_model" in data:
+        settings.default_model = str(data["default_model"])
+    if "poll_interval" in data:
+        try:
+            settings.poll_interval = max(1.0, float(data["poll_interval"]))
+        except (TypeError, ValueError):
+            raise ConfigFileError(f"{config_path}: poll_interval must be a number of seconds") from None
+    if "bell" in data:
+        settings.bell = bool(data["bell"])
+    if "max_parallel_polls" in data:
+        try:
+            settings.max_parallel_polls = max(1, int(data["max_parallel_polls"]))
+        except (TypeError, ValueError):
+            raise ConfigFileError(f"{config_path}: max_parallel_polls must be a whole number") from None
+    return settings

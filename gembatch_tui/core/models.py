@@ -1,0 +1,178 @@
+"""Provides job states and typed accessors over store records.
+
+Records stay plain dicts so that fields written by other tools (or later versions) survive a
+round trip unchanged; the helpers here are the one place that knows where each value lives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+Record = dict[str, Any]
+
+RECORD_VERSION = 1
+
+PENDING = "JOB_STATE_PENDING"
+RUNNING = "JOB_STATE_RUNNING"
+SUCCEEDED = "JOB_STATE_SUCCEEDED"
+FAILED = "JOB_STATE_FAILED"
+CANCELLED = "JOB_STATE_CANCELLED"
+EXPIRED = "JOB_STATE_EXPIRED"
+UNSPECIFIED = "JOB_STATE_UNSPECIFIED"
+# Local-only states: a record written before the remote job exists, and one whose creation failed.
+LOCAL_SUBMITTING = "LOCAL_SUBMITTING"
+LOCAL_SUBMIT_FAILED = "LOCAL_SUBMIT_FAILED"
+
+FINAL_STATES = frozenset({SUCCEEDED, FAILED, CANCELLED, EXPIRED})
+ACTIVE_STATES = frozenset({PENDING, RUNNING})
+
+
+def normalise_state(state: str | None) -> str:
+    """Map REST `BATCH_STATE_*` and SDK `JOB_STATE_*` spellings to `JOB_STATE_*`; unknown values pass through."""
+    if not state:
+        return UNSPECIFIED
+    state = str(state)
+    if state.startswith("BATCH_STATE_"):
+        return "JOB_STATE_" + state[len("BATCH_STATE_") :]
+    if state.startswith("JobState."):
+        return state[len("JobState.") :]
+    return state
+
+
+def is_final(state: str | None) -> bool:
+    """True only for the four terminal states; RUNNING, PENDING and anything unknown are not final."""
+    return normalise_state(state) in FINAL_STATES
+
+
+def short_state(state: str | None) -> str:
+    """`JOB_STATE_SUCCEEDED` -> `SUCCEEDED`, for display."""
+    s = normalise_state(state)
+    for prefix in ("JOB_STATE_", "LOCAL_"):
+        if s.startswith(prefix):
+            return s[len(prefix) :]
+    return s
+
+
+def batch_name(record: Record) -> str | None:
+    batch = record.get("batch")
+    if isinstance(batch, dict):
+        name = batch.get("name")
+        if isinstance(name, str) and name:
+            return name
+    return None
+
+
+def batch_id(name: str) -> str:
+    return name.split("/", 1)[1] if name.startswith("batches/") else name
+
+
+def record_state(record: Record) -> str:
+    """The job's state; a record whose remote job does not exist yet carries a LOCAL_* state."""
+    local = record.get("local_state")
+    if local == "submitting":
+        return LOCAL_SUBMITTING
+    if local == "submit_failed":
+        return LOCAL_SUBMIT_FAILED
+    batch = record.get("batch")
+    if isinstance(batch, dict) and batch.get("state"):
+        return normalise_state(batch.get("state"))
+    return UNSPECIFIED
+
+
+def record_stats(record: Record) -> dict[str, int]:
+    """batchStats as ints, missing counters as 0 (the wire format omits zero counters)."""
+    batch = record.get("batch")
+    stats = batch.get("stats") if isinstance(batch, dict) else None
+    out = {
+        "request_count": 0,
+        "successful_request_count": 0,
+        "failed_request_count": 0,
+        "pending_request_count": 0,
+    }
+    if isinstance(stats, dict):
+        for key in out:
+            try:
+                out[key] = int(stats.get(key) or 0)
+            except (TypeError, ValueError):
+                pass
+    return out
+
+
+def display_name(record: Record) -> str:
+    batch = record.get("batch")
+    if isinstance(batch, dict) and batch.get("display_name"):
+        return str(batch["display_name"])
+    input_file = record.get("input_file")
+    if input_file:
+        return str(input_file).rsplit("/", 1)[-1]
+    return batch_name(record) or "(unnamed)"
+
+
+def parse_time(value: Any) -> datetime | None:
+    """Parse RFC 3339 / ISO 8601 (with `Z` or offset, up to 9 fractional digits) into an aware datetime."""
+    if not value or not isinstance(value, str):
+        return None
+    text = value.strip()
+    if text.endswith("Z") or text.endswith("z"):
+        text = text[:-1] + "+00:00"
+    # Python < 3.11 accepts at most 6 fractional digits.
+    if "." in text:
+        head, _, rest = text.partition(".")
+        digits = ""
+        i = 0
+        while i < len(rest) and rest[i].isdigit():
+            digits += rest[i]
+            i += 1
+        text = f"{head}.{(digits + '000000')[:6]}{rest[i:]}"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed
+
+
+def format_time(value: datetime) -> str:
+    return value.astimezone(timezone.utc).isoformat()
+
+
+@dataclass(frozen=True)
+class BatchSnapshot:
+    """What one `batches.get` told us about a job, in store vocabulary."""
+
+    name: str
+    state: str
+    display_name: str | None = None
+    model: str | None = None
+    create_time: str | None = None
+    update_time: str | None = None
+    end_time: str | None = None
+    dest_file_name: str | None = None
+    stats: dict[str, int] | None = None
+    error: dict[str, Any] | None = None
+    input_file_name: str | None = None
+
+    def to_batch_dict(self, previous: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Merge into a record's `batch` object, keeping fields we did not learn anything new about."""
+        batch: dict[str, Any] = dict(previous or {})
+        batch["name"] = self.name
+        batch["state"] = self.state
+        for key, value in (
+            ("display_name", self.display_name),
+            ("model", self.model),
+            ("create_time", self.create_time),
+            ("update_time", self.update_time),
+            ("end_time", self.end_time),
+        ):
+            if value is not None:
+                batch[key] = value
+        if self.dest_file_name:
+            batch["dest"] = {**(batch.get("dest") or {}), "file_name": self.dest_file_name}
+        if self.stats is not None:
+            batch["stats"] = dict(self.stats)
+        if self.error:
+            batch["error"] = self.error
+        return batch

@@ -1,0 +1,396 @@
+"""Provides the job store: one JSON record per line, shared safely between processes.
+
+Why it looks like this:
+- `filelock` uses an OS lock (flock), which the kernel drops when its holder dies, so a killed
+  process never blocks the next one (gembatch's tmp-file lock did).
+- Every write re-reads under the lock, then writes a temporary file in the same directory,
+  fsyncs it and `os.replace`s it over the store: readers see the old store or the new one, never half.
+- Lines that do not parse are kept verbatim and reported, never dropped.
+- A parsed copy is cached against the file's (inode, mtime, size); since every write replaces the
+  inode, an unchanged stat means nobody wrote since, and a re-read costs one `stat`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from gembatch_tui.core.models import RECORD_VERSION, Record, batch_name
+
+LOCK_TIMEOUT_S = 30.0
+
+
+class StoreError(Exception):
+    """A store that cannot be used: its message is meant for the user, one line."""
+
+
+class DuplicateJob(StoreError):
+    """A record with the same batch name is already in the store."""
+
+
+class RecordNotFound(StoreError):
+    pass
+
+
+@dataclass(frozen=True)
+class CorruptLine:
+    """A store line that is not a JSON object; kept verbatim so nothing is lost."""
+
+    line_no: int
+    raw: str
+    reason: str
+
+
+def record_key(record: Record) -> str:
+    """The stable identity of a record: its local id, else its batch name, else its input file."""
+    rid = record.get("id")
+    if isinstance(rid, str) and rid:
+        return rid
+    name = batch_name(record)
+    if name:
+        return name
+    return f"input:{record.get('input_file', '')}"
+
+
+def new_record_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass
+class _Snapshot:
+    stat_key: tuple[int, int, int] | None
+    # Each entry: (record or None, raw line bytes without newline); raw is reused when the record is unchanged.
+    entries: list[tuple[Record | None, bytes]]
+    corrupt: list[CorruptLine]
+    _index: dict[str, int] | None = None
+
+    def index(self) -> dict[str, int]:
+        """Entry position by record key and by batch name, built once per loaded version."""
+        if self._index is None:
+            idx: dict[str, int] = {}
+            for i, (rec, _) in enumerate(self.entries):
+                if rec is None:
+                    continue
+                name = batch_name(rec)
+                if name:
+                    idx.setdefault(name, i)
+                idx[record_key(rec)] = i
+            self._index = idx
+        return self._index
+
+
+class JobStore:
+    """The job store at `path`. All methods are blocking I/O: call them from workers, not the UI thread."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path).expanduser().absolute()
+        self._lock_path = self.path.with_name(self.path.name + ".lock")
+        self._lock: FileLock | None = None
+        self._cache: _Snapshot | None = None
+
+    # ----------------------------------------------------------------- public API
+    def ensure(self) -> None:
+        """Create the store's directory (0700) and check the store is usable; raise StoreError if not."""
+        parent = self.path.parent
+        if self.path.is_dir():
+            raise StoreError(f"{self.path}: is a directory, not a store file")
+        if not parent.exists():
+            old = os.umask(0o077)
+            try:
+                parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"{parent}: cannot create store directory: {exc.strerror or exc}") from None
+            finally:
+                os.umask(old)
+        elif not parent.is_dir():
+            raise StoreError(f"{parent}: is not a directory")
+        if self.path.exists() and not os.access(self.path, os.R_OK):
+            raise StoreError(f"{self.path}: store is not readable (permission denied)")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise StoreError(f"{parent}: store directory is not writable")
+
+    def read_all(self) -> list[Record]:
+        """Every good record, in file order (taking the lock so no write is seen half-way)."""
+        with self._locked():
+            snap = self._load()
+        return [dict(rec) for rec, _ in snap.entries if rec is not None]
+
+    def problems(self) -> list[CorruptLine]:
+        with self._locked():
+            return list(self._load().corrupt)
+
+    def read_with_problems(self) -> tuple[list[Record], list[CorruptLine]]:
+        with self._locked():
+            snap = self._load()
+        return [dict(rec) for rec, _ in snap.entries if rec is not None], list(snap.corrupt)
+
+    def get(self, key: str) -> Record | None:
+        for rec in self.read_all():
+            if record_key(rec) == key:
+                return rec
+        return None
+
+    def find_by_batch_name(self, name: str) -> Record | None:
+        for rec in self.read_all():
+            if batch_name(rec) == name:
+                return rec
+        return None
+
+    def find_by_input(self, input_file: str | os.PathLike[str]) -> list[Record]:
+        wanted = str(Path(input_file).expanduser().absolute())
+        return [rec for rec in self.read_all() if rec.get("input_file") == wanted]
+
+    def find_by_checksum(self, sha256: str) -> list[Record]:
+        return [rec for rec in self.read_all() if rec.get("input_sha256") == sha256]
+
+    def add(self, record: Record) -> Record:
+        """Append `record` (a local id and version are added); refuse a duplicate batch name."""
+        return self.add_many([record])[0]
+
+    def add_many(self, records: Iterable[Record]) -> list[Record]:
+        new = [self._stamp(dict(r)) for r in records]
+        with self._locked():
+            snap = self._load()
+            names = {batch_name(rec) for rec, _ in snap.entries if rec is not None}
+            names.discard(None)
+            keys = {record_key(rec) for rec, _ in snap.entries if rec is not None}
+            for rec in new:
+                name = batch_name(rec)
+                if name and name in names:
+                    raise DuplicateJob(f"{name} is already in the store")
+                if record_key(rec) in keys:
+                    raise DuplicateJob(f"record {record_key(rec)} is already in the store")
+                if name:
+                    names.add(name)
+                keys.add(record_key(rec))
+            entries = list(snap.entries) + [(rec, _dump(rec)) for rec in new]
+            self._write(entries, snap.corrupt)
+        return [dict(r) for r in new]
+
+    def update(self, key: str, change: Callable[[Record], Record | None]) -> Record:
+        """Apply `change` to the record with `key` under the lock; it may mutate and return None."""
+        result = self.update_many({key: change})
+        if key not in result:
+            raise RecordNotFound(f"no record {key} in {self.path}")
+        return result[key]
+
+    def update_many(
+        self, changes: dict[str, Callable[[Record], Record | None]], *, missing_ok: bool = True
+    ) -> dict[str, Record]:
+        """Apply several changes in one locked read-modify-write pass; returns the updated records by key."""
+        out: dict[str, Record] = {}
+        if not changes:
+            return out
+        with self._locked():
+            snap = self._load()
+            index = snap.index()
+            entries = list(snap.entries)
+            for key, fn in changes.items():
+                pos = index.get(key)
+                if pos is None or not _matches(entries[pos][0], key):
+                    continue
+                copy = json.loads(entries[pos][1])  # a deep copy that cannot alias the cache
+                replaced = fn(copy)
+                updated = copy if replaced is None else replaced
+                out[key] = updated
+                entries[pos] = (updated, _dump(updated))
+                index[record_key(updated)] = pos
+                name = batch_name(updated)
+                if name:
+                    index.setdefault(name, pos)
+            if not missing_ok and len(out) != len(changes):
+                missing = sorted(set(changes) - set(out))
+                raise RecordNotFound(f"no record {missing[0]} in {self.path}")
+            if out:
+                self._write(entries, snap.corrupt, index=index)
+        return {k: dict(v) for k, v in out.items()}
+
+    def remove(self, key: str) -> bool:
+        """Drop the record with `key`; True if one was removed."""
+        return self.remove_many([key]) > 0
+
+    def remove_many(self, keys: Iterable[str]) -> int:
+        wanted = set(keys)
+        with self._locked():
+            snap = self._load()
+            kept = [
+                (rec, raw)
+                for rec, raw in snap.entries
+                if rec is None or (record_key(rec) not in wanted and batch_name(rec) not in wanted)
+            ]
+            removed = len(snap.entries) - len(kept)
+            if removed:
+                self._write(kept, snap.corrupt)
+        return removed
+
+    # ----------------------------------------------------------------- internals
+    def _stamp(self, record: Record) -> Record:
+        record.setdefault("id", new_record_id())
+        record.setdefault("version", RECORD_VERSION)
+        return record
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.ensure()
+        if self._lock is None:
+            self._lock = FileLock(str(self._lock_path), timeout=LOCK_TIMEOUT_S, mode=0o600)
+        try:
+            with self._lock:
+                yield
+        except Timeout:
+            raise StoreError(
+                f"{self.path}: store is locked by another process (waited {LOCK_TIMEOUT_S:.0f} s)"
+            ) from None
+        except PermissionError as exc:
+            raise StoreError(f"{self._lock_path}: cannot take the store lock: {exc.strerror}") from None
+
+    def _stat_key(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def _load(self) -> _Snapshot:
+        key = self._stat_key()
+        if self._cache is not None and self._cache.stat_key == key:
+            return self._cache
+        entries: list[tuple[Record | None, bytes]] = []
+        corrupt: list[CorruptLine] = []
+        if key is not None:
+            try:
+                with open(self.path, "rb") as fh:
+                    data = fh.read()
+            except IsADirectoryError:
+                raise StoreError(f"{self.path}: is a directory, not a store file") from None
+            except PermissionError:
+                raise StoreError(f"{self.path}: store is not readable (permission denied)") from None
+            except OSError as exc:
+                raise StoreError(f"{self.path}: cannot read store: {exc.strerror or exc}") from None
+            numbered = [(n, raw.rstrip(b"\r")) for n, raw in enumerate(data.split(b"\n"), start=1) if raw.strip()]
+            parsed = _parse_bulk([raw for _, raw in numbered])
+            for (line_no, raw), rec in zip(numbered, parsed):
+                if isinstance(rec, dict):
+                    entries.append((rec, raw))
+                    continue
+                reason = "not a JSON object" if rec is not _BAD else _json_error(raw)
+                corrupt.append(CorruptLine(line_no, raw.decode("utf-8", errors="replace"), reason))
+                entries.append((None, raw))
+        snap = _Snapshot(stat_key=key, entries=entries, corrupt=corrupt)
+        self._cache = snap
+        return snap
+
+    def _write(
+        self,
+        entries: list[tuple[Record | None, bytes]],
+        corrupt: list[CorruptLine],
+        index: dict[str, int] | None = None,
+    ) -> None:
+        parent = self.path.parent
+        payload = b"\n".join(raw for _, raw in entries) + (b"\n" if entries else b"")
+        self._remove_stale_temps()
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=parent)
+        except OSError as exc:
+            raise StoreError(f"{parent}: cannot write store: {exc.strerror or exc}") from None
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(payload)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise StoreError(f"{self.path}: cannot write store: {exc.strerror or exc}") from None
+        _fsync_dir(parent)
+        # Re-number corrupt lines to where they now stand, so reports stay accurate.
+        renumbered: list[CorruptLine] = []
+        by_raw = {c.raw: c for c in corrupt}
+        for i, (rec, raw) in enumerate(entries if corrupt else [], start=1):
+            text = raw.decode("utf-8", errors="replace") if rec is None else ""
+            if rec is None and text in by_raw:
+                renumbered.append(CorruptLine(i, text, by_raw[text].reason))
+        self._cache = _Snapshot(stat_key=self._stat_key(), entries=entries, corrupt=renumbered, _index=index)
+
+    def _remove_stale_temps(self) -> None:
+        """Temporary files left by a writer that was killed mid-write; safe to drop while we hold the lock."""
+        prefix = f".{self.path.name}."
+        try:
+            names = os.listdir(self.path.parent)
+        except OSError:
+            return
+        for name in names:
+            if name.startswith(prefix) and name.endswith(".tmp"):
+                try:
+                    os.unlink(self.path.parent / name)
+                except OSError:
+                    pass
+
+
+def _matches(record: Record | None, key: str) -> bool:
+    return record is not None and (record_key(record) == key or batch_name(record) == key)
+
+
+def _dump(record: Record) -> bytes:
+    return json.dumps(record, ensure_ascii=False, separators=(", ", ": ")).encode("utf-8")
+
+
+_BAD = object()
+
+
+def _parse_bulk(lines: list[bytes]) -> list[Any]:
+    """Parse many lines with one decoder call (about twice as fast); fall back line by line on error."""
+    if not lines:
+        return []
+    try:
+        parsed = json.loads(b"[" + b",".join(lines) + b"]")
+        if isinstance(parsed, list) and len(parsed) == len(lines):
+            return parsed
+    except ValueError:
+        pass
+    out: list[Any] = []
+    for raw in lines:
+        try:
+            out.append(json.loads(raw))
+        except ValueError:
+            out.append(_BAD)
+    return out
+
+
+def _json_error(raw: bytes) -> str:
+    try:
+        json.loads(raw)
+    except ValueError as exc:
+        return f"not valid JSON ({getattr(exc, 'msg', exc)})"
+    return "not valid JSON"
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def record_summary(record: Record) -> dict[str, Any]:
+    """A small dict for log lines and errors (never the whole record)."""
+    return {"key": record_key(record), "batch": batch_name(record), "input_file": record.get("input_file")}

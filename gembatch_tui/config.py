@@ -1,7 +1,8 @@
 """Provides user settings: the resolved command-line options plus the optional JSON config file.
 
 The config file (`<config dir>/config.json`, or `$GEMBATCH_TUI_HOME/config.json`) may hold
-`default_model`, `poll_interval`, `bell`, `max_parallel_polls` and `prices` (see core.pricing).
+`default_model`, `poll_interval`, `bell`, `max_parallel_polls`, `retry`
+(`attempts`, `initial_delay`, `max_delay`: the SDK's retry of 408/429/5xx) and `prices` (see core.pricing).
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ class Settings:
     poll_interval: float = DEFAULT_POLL_INTERVAL
     bell: bool = True
     max_parallel_polls: int = 16
+    retry_attempts: int = 5
+    retry_initial_delay: float = 1.0
+    retry_max_delay: float = 30.0
     config_path: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -90,6 +94,16 @@ def build_settings(
             settings.poll_interval = max(1.0, float(data["poll_interval"]))
         except (TypeError, ValueError):
             raise ConfigFileError(f"{config_path}: poll_interval must be a number of seconds") from None
+    retry = data.get("retry")
+    if retry is not None:
+        if not isinstance(retry, dict):
+            raise ConfigFileError(f"{config_path}: retry must be an object with attempts, initial_delay, max_delay")
+        try:
+            settings.retry_attempts = max(1, int(retry.get("attempts", settings.retry_attempts)))
+            settings.retry_initial_delay = max(0.0, float(retry.get("initial_delay", settings.retry_initial_delay)))
+            settings.retry_max_delay = max(0.0, float(retry.get("max_delay", settings.retry_max_delay)))
+        except (TypeError, ValueError):
+            raise ConfigFileError(f"{config_path}: retry values must be numbers") from None
     if "bell" in data:
         settings.bell = bool(data["bell"])
     if "max_parallel_polls" in data:

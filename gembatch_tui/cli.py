@@ -1,0 +1,125 @@
+"""Provides the `gembatch-tui` command line: argument parsing, and the one place errors become exit codes.
+
+Exit codes (CONTRACTS.md): 0 all done, 1 some item failed, 2 usage error / bad input / missing key.
+No traceback reaches the user: every expected failure is one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from gembatch_tui import __version__
+
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad input or a missing key: exit 2 with this one-line message."""
+
+
+def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument("--store", metavar="PATH", default=default, help="job store file (default: data dir)")
+    parser.add_argument("--results-dir", metavar="DIR", default=default, help="where results files go")
+    parser.add_argument("--api-key", metavar="KEY", default=default, help="API key (overrides the environment; never stored)")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help="run against a private built-in emulator, with the demo store",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gembatch-tui",
+        description="Submit, watch, download and clean up Google Gemini Batch API jobs.",
+    )
+    parser.add_argument("--version", action="version", version=f"gembatch-tui {__version__}")
+    _global_options(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        _global_options(p, suppress=True)
+        return p
+
+    p = add("submit", "validate and submit JSONL files as batch jobs")
+    p.add_argument("-m", "--model", default=None, help="model (default: gemini-2.5-flash or the config's)")
+    p.add_argument("--display-name", default=None, help="display name (default: the file name)")
+    p.add_argument("--force", action="store_true", help="submit again even if already submitted")
+    p.add_argument("--check", action="store_true", help="validate and estimate only; submit nothing")
+    p.add_argument("files", nargs="+", metavar="FILE")
+
+    p = add("poll", "refresh unfinished jobs and download new results")
+    p.add_argument("--once", action="store_true", help="one pass, then exit")
+    p.add_argument("--interval", type=float, default=None, metavar="SECONDS", help="seconds between passes")
+
+    p = add("list", "show the jobs in the store")
+    p.add_argument("--json", action="store_true", help="print the store records as one JSON array")
+
+    p = add("cancel", "cancel pending or running jobs")
+    p.add_argument("jobs", nargs="+", metavar="JOB")
+
+    p = add("delete", "delete jobs: the remote job, its files, and the local record")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--keep-record", action="store_true", help="keep the local record (marked as deleted remotely)")
+    p.add_argument("--force", action="store_true", help="also delete results that are not downloaded yet")
+    p.add_argument("jobs", nargs="+", metavar="JOB")
+
+    p = add("cleanup", "delete remote files and jobs that are finished and whose results are safely on disk")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+    p = add("import", "import a gembatch job-info.jsonl into the store")
+    p.add_argument("job_info", metavar="JOB_INFO_JSONL")
+
+    p = sub.add_parser("emulator", help="serve the local Gemini Batch API emulator")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--job-seconds", type=float, default=20.0)
+    p.add_argument("--latency-ms", type=float, default=0.0)
+    p.add_argument("--error-rate", type=float, default=0.0)
+    p.add_argument("--expiry-seconds", type=float, default=48 * 3600.0)
+    p.add_argument("--max-concurrent-jobs", type=int, default=100)
+    p.add_argument("--api-key", default=None, help="the only key the emulator accepts (default: any)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "emulator":
+            from gembatch_tui.core.emulator import serve
+
+            if not 0.0 <= args.error_rate <= 1.0:
+                raise UsageError("--error-rate must be between 0 and 1")
+            return serve(
+                host=args.host,
+                port=args.port,
+                job_seconds=args.job_seconds,
+                latency_ms=args.latency_ms,
+                error_rate=args.error_rate,
+                expiry_seconds=args.expiry_seconds,
+                max_concurrent_jobs=args.max_concurrent_jobs,
+                api_key=args.api_key,
+            )
+        from gembatch_tui import commands
+
+        if args.command is None:
+            return commands.run_app(args)
+        return commands.dispatch(args)
+    except UsageError as exc:
+        print(f"gembatch-tui: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("gembatch-tui: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,313 @@
+"""Provides the headless subcommands (submit, poll, list, cancel, delete, cleanup, import) and app start-up.
+
+Each command prints what CONTRACTS.md promises on stdout and problems on stderr, and returns an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from gembatch_tui.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, UsageError
+from gembatch_tui.config import ConfigFileError, Settings, build_settings
+from gembatch_tui.core.errors import ServiceError, redact
+from gembatch_tui.core.models import batch_name, display_name, record_state, record_stats, short_state
+from gembatch_tui.core.store import StoreError
+from gembatch_tui.runtime import Runtime, open_runtime
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    try:
+        return build_settings(
+            store=getattr(args, "store", None),
+            results_dir=getattr(args, "results_dir", None),
+            api_key=getattr(args, "api_key", None),
+            demo=bool(getattr(args, "demo", False)),
+        )
+    except ConfigFileError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def err(message: str) -> None:
+    print(redact(message), file=sys.stderr)
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    need_service = args.command not in ("list", "import")
+    try:
+        runtime = open_runtime(settings, need_service=need_service, demo_job_seconds=5.0)
+    except ServiceError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        runtime.store.ensure()
+        handler = {
+            "submit": cmd_submit,
+            "poll": cmd_poll,
+            "list": cmd_list,
+            "cancel": cmd_cancel,
+            "delete": cmd_delete,
+            "cleanup": cmd_cleanup,
+            "import": cmd_import,
+        }[args.command]
+        return handler(runtime, args)
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        runtime.close()
+
+
+def run_app(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if not settings.api_key:
+        settings.demo = True
+        if not getattr(args, "store", None):
+            from gembatch_tui import paths
+
+            settings.store_path = paths.default_store_path(demo=True)
+    from gembatch_tui.core.store import JobStore
+
+    try:
+        JobStore(settings.store_path).ensure()
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    from gembatch_tui.app import run
+
+    return run(settings)
+
+
+# ----------------------------------------------------------------------------- submit
+def cmd_submit(rt: Runtime, args: argparse.Namespace) -> int:
+    from gembatch_tui.core import pricing
+    from gembatch_tui.core.validate import validate_file
+
+    assert rt.service is not None
+    model = args.model or rt.settings.default_model
+    try:
+        prices = pricing.load_price_table(rt.settings.config_path)
+    except Exception as exc:  # noqa: BLE001 - a bad price table is a config error
+        raise UsageError(str(exc)) from None
+    files = [Path(f).expanduser().absolute() for f in args.files]
+    n = len(files)
+    reports = []
+    bad_input = False
+    for path in files:
+        report = validate_file(path)
+        reports.append(report)
+        if not report.ok:
+            bad_input = True
+            for message in report.messages():
+                err(message)
+    failed = False
+    for i, (path, report) in enumerate(zip(files, reports), start=1):
+        prefix = f"[{i}/{n}] {path}"
+        if not report.ok:
+            problems = report.messages()
+            first = problems[0] if problems else "not a valid batch file"
+            first = first[len(str(path)) + 1 :].lstrip() if first.startswith(str(path)) else first
+            more = f" (+{report.problem_count - 1} more)" if report.problem_count > 1 else ""
+            print(f"{prefix}: error: {first}{more}", flush=True)
+            continue
+        if args.check:
+            cost = pricing.estimate_cost(model, report.est_input_tokens, 0, prices)
+            print(
+                f"{prefix}: ok ({report.request_count} requests, {report.size_bytes} bytes, "
+                f"~{report.est_input_tokens} input tokens, input cost ~{pricing.format_cost(cost)})",
+                flush=True,
+            )
+            continue
+        name = args.display_name if (args.display_name and n == 1) else None
+        if args.display_name and n > 1:
+            name = f"{args.display_name}-{i}"
+        outcome = rt.service.submit(path, model=model, display_name=name, force=args.force, report=report)
+        print(f"{prefix}: {outcome.line()}", flush=True)
+        if outcome.status == "error":
+            failed = True
+    if bad_input:
+        return EXIT_USAGE
+    return EXIT_PARTIAL if failed else EXIT_OK
+
+
+# ----------------------------------------------------------------------------- poll
+def cmd_poll(rt: Runtime, args: argparse.Namespace) -> int:
+    from gembatch_tui.core.poller import poll_once
+
+    assert rt.service is not None
+    interval = args.interval if args.interval is not None else rt.settings.poll_interval
+    if interval <= 0:
+        raise UsageError("--interval must be a positive number of seconds")
+    any_failure = False
+    while True:
+        report = poll_once(rt.service)
+        for note in report.notes:
+            print(note, flush=True)
+        for change in report.changes:
+            print(f"{change.name} ({change.label}): {short_state(change.old)} -> {short_state(change.new)}", flush=True)
+        for dl in report.downloads:
+            if dl.ok:
+                print(f"{dl.name}: results saved to {dl.path} ({dl.message})", flush=True)
+            else:
+                print(f"{dl.name}: results not saved: {dl.message}", flush=True)
+        for message in report.errors:
+            err(message)
+        last_failed = report.failed
+        if args.once:
+            return EXIT_PARTIAL if last_failed else EXIT_OK
+        if report.active == 0:
+            return EXIT_PARTIAL if (last_failed or any_failure) else EXIT_OK
+        any_failure = False  # errors of earlier passes are retried; only the final pass counts
+        time.sleep(interval)
+
+
+# ----------------------------------------------------------------------------- list
+def _progress(rec: dict) -> str:
+    stats = record_stats(rec)
+    total = stats["request_count"] or int(rec.get("count") or 0)
+    done = stats["successful_request_count"] + stats["failed_request_count"]
+    text = f"{done}/{total}" if total else "-"
+    if stats["failed_request_count"]:
+        text += f" ({stats['failed_request_count']} failed)"
+    return text
+
+
+def cmd_list(rt: Runtime, args: argparse.Namespace) -> int:
+    records, problems = rt.store.read_with_problems()
+    for problem in problems:
+        err(f"{rt.store.path}:{problem.line_no}: {problem.reason}; line kept as it is")
+    if args.json:
+        json.dump(records, sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    if not records:
+        print(f"no jobs in {rt.store.path}")
+        return EXIT_OK
+    rows = [("JOB", "NAME", "MODEL", "STATE", "PROGRESS", "CREATED", "RESULTS")]
+    for rec in records:
+        batch = rec.get("batch") or {}
+        name = batch_name(rec) or "-"
+        results = rec.get("results_file") and ("saved" if rec.get("results_verified") else "unverified")
+        rows.append(
+            (
+                name.split("/", 1)[-1][:14],
+                _safe(display_name(rec))[:28],
+                str(batch.get("model") or rec.get("model") or "-").replace("models/", ""),
+                short_state(record_state(rec)),
+                _progress(rec),
+                str(batch.get("create_time") or rec.get("submitted_at") or "-")[:19].replace("T", " "),
+                results or ("error" if rec.get("results_error") else "-"),
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    return EXIT_OK
+
+
+def _safe(text: str) -> str:
+    """Terminal control characters in server or user text are shown, not executed."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+# ----------------------------------------------------------------------------- cancel / delete / cleanup
+def cmd_cancel(rt: Runtime, args: argparse.Namespace) -> int:
+    from gembatch_tui.core.cleanup import cancel_job
+
+    assert rt.service is not None
+    failed = False
+    for ref in args.jobs:
+        try:
+            record = rt.service.resolve(ref)
+            state = cancel_job(rt.service, record)
+            print(f"{batch_name(record)}: cancel requested, now {short_state(state)}")
+        except ServiceError as exc:
+            err(str(exc))
+            failed = True
+    return EXIT_PARTIAL if failed else EXIT_OK
+
+
+def _confirm(question: str, assume_yes: bool) -> bool:
+    if assume_yes:
+        return True
+    if not sys.stdin or not sys.stdin.isatty():
+        raise UsageError("refusing to delete without confirmation: no terminal to ask on; pass --yes")
+    try:
+        answer = input(f"{question} [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+def cmd_delete(rt: Runtime, args: argparse.Namespace) -> int:
+    from gembatch_tui.core.cleanup import execute, plan_delete
+
+    assert rt.service is not None
+    actions = []
+    failed = False
+    for ref in args.jobs:
+        try:
+            record = rt.service.resolve(ref)
+        except ServiceError as exc:
+            err(str(exc))
+            failed = True
+            continue
+        plan = plan_delete(record, local_record=not args.keep_record, allow_unsaved_results=args.force)
+        for reason in plan.refused:
+            err(f"{ref}: {reason}")
+            failed = True
+        actions.extend(plan.actions)
+    if not actions:
+        return EXIT_PARTIAL if failed else EXIT_OK
+    print("will delete:")
+    for action in actions:
+        print(f"  {_safe(action.describe())}")
+    if not _confirm(f"Delete these {len(actions)} items?", args.yes):
+        print("nothing deleted")
+        return EXIT_OK
+    for result in execute(rt.service, actions):
+        if result.ok:
+            print(f"deleted {_safe(result.action.describe())}")
+        else:
+            err(f"could not delete {result.action.target}: {result.message}")
+            failed = True
+    return EXIT_PARTIAL if failed else EXIT_OK
+
+
+def cmd_cleanup(rt: Runtime, args: argparse.Namespace) -> int:
+    from gembatch_tui.core.cleanup import execute, plan_cleanup
+
+    assert rt.service is not None
+    plan = plan_cleanup(rt.store.read_all())
+    if not plan.actions:
+        print("nothing to clean up")
+        return EXIT_OK
+    print("will delete (finished jobs whose results are safely on disk):")
+    for action in plan.actions:
+        print(f"  {_safe(action.describe())}")
+    if not _confirm(f"Delete these {len(plan.actions)} remote items?", args.yes):
+        print("nothing deleted")
+        return EXIT_OK
+    failed = False
+    for result in execute(rt.service, plan.actions):
+        if result.ok:
+            print(f"deleted {_safe(result.action.describe())}")
+        else:
+            err(f"could not delete {result.action.target}: {result.message}")
+            failed = True
+    return EXIT_PARTIAL if failed else EXIT_OK
+
+
+# ----------------------------------------------------------------------------- import
+def cmd_import(rt: Runtime, args: argparse.Namespace) -> int:
+    from gembatch_tui.core.importer import ImportError_, import_job_info
+
+    try:
+        report = import_job_info(args.job_info, rt.store)
+    except ImportError_ as exc:
+        raise UsageError(str(exc)) from None
+    for problem in report.problems:
+        err(problem)
+    print(f"imported {len(report.imported)} jobs, skipped {len(report.skipped)} already in the store")
+    return EXIT_USAGE if report.problems else EXIT_OK

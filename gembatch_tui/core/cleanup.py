@@ -1,0 +1,181 @@
+"""Provides cancel, delete and clean-up of remote resources, with the rules that protect results.
+
+The rule everything here follows: an output file is deleted only after its results are verified
+on disk, and nothing active is deleted. A 404 on delete means the thing is already gone: success.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gembatch_tui.core.errors import ServiceError
+from gembatch_tui.core.models import (
+    SUCCEEDED,
+    Record,
+    batch_name,
+    is_final,
+    record_state,
+    short_state,
+)
+from gembatch_tui.core.service import BatchService, now_iso
+from gembatch_tui.core.store import record_key
+
+
+@dataclass
+class Action:
+    """One remote or local deletion, described so a confirmation dialog can say exactly what happens."""
+
+    kind: str  # "batch", "input", "output", "record"
+    target: str  # batches/..., files/..., or the record key
+    record_key: str
+    label: str
+
+    def describe(self) -> str:
+        what = {
+            "batch": "remote batch job",
+            "input": "uploaded input file",
+            "output": "remote results file",
+            "record": "local record",
+        }[self.kind]
+        return f"{what} {self.target} ({self.label})"
+
+
+@dataclass
+class ActionResult:
+    action: Action
+    ok: bool
+    message: str = ""
+
+
+@dataclass
+class DeletePlan:
+    actions: list[Action] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # reasons why something was left out
+
+
+def results_safe(record: Record) -> bool:
+    """True when the job's results are verified on disk (or the job never produced any)."""
+    if record_state(record) != SUCCEEDED:
+        return True
+    path = record.get("results_file")
+    return bool(path and record.get("results_verified") and Path(path).is_file())
+
+
+def _remote_gone(record: Record) -> dict[str, bool]:
+    gone = record.get("remote_deleted")
+    return gone if isinstance(gone, dict) else {}
+
+
+def plan_delete(
+    record: Record,
+    *,
+    remote_job: bool = True,
+    input_file: bool = True,
+    output_file: bool = True,
+    local_record: bool = False,
+    allow_unsaved_results: bool = False,
+) -> DeletePlan:
+    plan = DeletePlan()
+    key = record_key(record)
+    name = batch_name(record)
+    label = record.get("display_name") or (record.get("batch") or {}).get("display_name") or Path(
+        str(record.get("input_file") or key)
+    ).name
+    state = record_state(record)
+    gone = _remote_gone(record)
+    if name and not is_final(state) and remote_job:
+        plan.refused.append(f"{name} is {short_state(state)}: cancel it first")
+        return plan
+    if remote_job and name and not gone.get("batch"):
+        plan.actions.append(Action("batch", name, key, label))
+    uploaded = record.get("uploaded_file_name")
+    if input_file and uploaded and not gone.get("input") and not record.get("uploaded_file_deleted"):
+        plan.actions.append(Action("input", uploaded, key, label))
+    dest = ((record.get("batch") or {}).get("dest") or {}).get("file_name")
+    if output_file and dest and not gone.get("output"):
+        if results_safe(record) or allow_unsaved_results:
+            plan.actions.append(Action("output", dest, key, label))
+        else:
+            plan.refused.append(f"{dest}: results of {name} are not downloaded yet; kept")
+    if local_record:
+        if results_safe(record) or allow_unsaved_results:
+            plan.actions.append(Action("record", key, key, label))
+        else:
+            plan.refused.append(f"local record of {name}: results are not downloaded yet; kept")
+    return plan
+
+
+def plan_cleanup(records: list[Record]) -> DeletePlan:
+    """The safe set: finished jobs whose results are on disk, all of their remote resources."""
+    plan = DeletePlan()
+    for rec in records:
+        if not batch_name(rec) or not is_final(record_state(rec)) or not results_safe(rec):
+            continue
+        sub = plan_delete(rec, remote_job=True, input_file=True, output_file=True)
+        plan.actions.extend(sub.actions)
+    return plan
+
+
+def execute(service: BatchService, actions: list[Action]) -> list[ActionResult]:
+    """Carry out every action; one failure does not stop the others."""
+    results: list[ActionResult] = []
+    done: dict[str, dict[str, bool]] = {}
+    drop: list[str] = []
+    for action in actions:
+        try:
+            if action.kind == "batch":
+                _delete_remote(service.client.delete_batch, action.target)
+            elif action.kind in ("input", "output"):
+                _delete_remote(service.client.delete_file, action.target)
+            elif action.kind == "record":
+                drop.append(action.record_key)
+                results.append(ActionResult(action, True))
+                continue
+            done.setdefault(action.record_key, {})[action.kind] = True
+            results.append(ActionResult(action, True))
+        except ServiceError as exc:
+            results.append(ActionResult(action, False, str(exc)))
+
+    def marker(parts: dict[str, bool]):  # noqa: ANN202 - a store change
+        def apply(rec: Record) -> None:
+            gone = dict(_remote_gone(rec))
+            gone.update(parts)
+            rec["remote_deleted"] = gone
+            rec["remote_deleted_at"] = now_iso()
+
+        return apply
+
+    if done:
+        service.store.update_many({key: marker(parts) for key, parts in done.items() if key not in drop})
+    if drop:
+        service.store.remove_many(drop)
+    return results
+
+
+def _delete_remote(fn, target: str) -> None:  # noqa: ANN001
+    try:
+        fn(target)
+    except ServiceError as exc:
+        if exc.code == 404:
+            return
+        raise
+
+
+def cancel_job(service: BatchService, record: Record) -> str:
+    """Cancel a pending or running job and record its new state; returns that state."""
+    name = batch_name(record)
+    if not name:
+        raise ServiceError(f"{record.get('input_file')}: has no remote job to cancel")
+    state = record_state(record)
+    if is_final(state):
+        raise ServiceError(f"{name} is already {short_state(state)}; nothing to cancel")
+    service.client.cancel_batch(name)
+    snap = service.client.get_batch(name)
+
+    def apply(rec: Record) -> None:
+        rec["batch"] = snap.to_batch_dict(rec.get("batch"))
+        rec["cancelled_at"] = now_iso()
+
+    service.store.update(record_key(record), apply)
+    return snap.state

@@ -1,0 +1,97 @@
+"""Provides one place that turns API and OS failures into a sentence a user can act on.
+
+Every message passes through `redact`, so an API key never reaches the screen, a log or the store.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_KEY_PATTERN = re.compile(r"AIza[0-9A-Za-z_\-]{20,}")
+_registered_secrets: set[str] = set()
+
+
+class ServiceError(Exception):
+    """A failure with a user-facing message; `transient` says whether a retry later may work."""
+
+    def __init__(self, message: str, *, code: int | None = None, transient: bool = False) -> None:
+        super().__init__(redact(message))
+        self.code = code
+        self.transient = transient
+
+
+class MissingKeyError(ServiceError):
+    pass
+
+
+class Cancelled(Exception):
+    """The user asked to stop (Escape during an upload); not a failure."""
+
+
+def register_secret(secret: str | None) -> None:
+    """Remember a secret (the API key in use) so that `redact` removes it wherever it appears."""
+    if secret and len(secret) >= 4:
+        _registered_secrets.add(secret)
+
+
+def redact(text: Any) -> str:
+    out = str(text)
+    for secret in _registered_secrets:
+        if secret in out:
+            out = out.replace(secret, "***")
+    return _KEY_PATTERN.sub("***", out)
+
+
+def describe_api_error(exc: BaseException, action: str = "") -> ServiceError:
+    """Map an SDK/HTTP exception to a ServiceError with a clear, key-free message."""
+    if isinstance(exc, ServiceError):
+        return exc
+    prefix = f"{action}: " if action else ""
+    code = getattr(exc, "code", None)
+    status = getattr(exc, "status", None) or ""
+    message = getattr(exc, "message", None) or ""
+    if isinstance(code, int) and code >= 400:
+        text = str(message or status or exc).strip()
+        if code == 400 and ("API key" in text or "API_KEY" in text):
+            return ServiceError(f"{prefix}the API key was rejected (400 INVALID_ARGUMENT): {text}", code=code)
+        if code == 400:
+            return ServiceError(f"{prefix}the service rejected the request (400 {status}): {text}", code=code)
+        if code == 401:
+            return ServiceError(f"{prefix}not authenticated (401): check GOOGLE_API_KEY / GEMINI_API_KEY", code=code)
+        if code == 403:
+            return ServiceError(
+                f"{prefix}permission denied (403 {status}): the key's project may lack access or billing: {text}",
+                code=code,
+            )
+        if code == 404:
+            return ServiceError(f"{prefix}not found (404): {text}", code=code)
+        if code == 408:
+            return ServiceError(f"{prefix}the request timed out (408); try again later", code=code, transient=True)
+        if code == 429:
+            lowered = text.lower()
+            if "enqueued" in lowered or "token" in lowered:
+                kind = "the enqueued-token limit of your tier is reached"
+            elif "concurrent" in lowered or "batch" in lowered:
+                kind = "too many batch jobs are running at once"
+            else:
+                kind = "a rate limit or quota is exhausted"
+            return ServiceError(
+                f"{prefix}{kind} (429 RESOURCE_EXHAUSTED): {text}; the job can be retried later",
+                code=code,
+                transient=True,
+            )
+        if code >= 500:
+            return ServiceError(
+                f"{prefix}the service failed ({code} {status}) after retries: {text}; try again later",
+                code=code,
+                transient=True,
+            )
+        return ServiceError(f"{prefix}{code} {status}: {text}", code=code)
+    name = type(exc).__name__
+    if "Timeout" in name or "Connect" in name or isinstance(exc, (ConnectionError, TimeoutError)):
+        return ServiceError(f"{prefix}cannot reach the service ({name}): {exc}", transient=True)
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        return ServiceError(f"{prefix}{where}{exc.strerror or exc}")
+    return ServiceError(f"{prefix}{name}: {exc}")

@@ -1,0 +1,289 @@
+"""Provides the thin layer over the official google-genai client that the service uses.
+
+Why a wrapper: the SDK drops `batchStats` and a failed job's `error`, so job reads go through the
+SDK's own transport (same key, base URL, version and retry options) and are parsed here; uploads
+need byte progress and cancellation, which a file wrapper provides. google.genai is imported on
+first use, not at start-up (it costs about a second).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from gembatch_tui.core.errors import Cancelled, describe_api_error, register_secret
+from gembatch_tui.core.models import BatchSnapshot, normalise_state
+
+JSONL_MIME = "jsonl"  # what Google's batch docs pass; the SDK cannot guess `.jsonl`
+Progress = Callable[[int, int], None]
+
+
+def _stats_from_wire(raw: Any) -> dict[str, int] | None:
+    if not isinstance(raw, dict):
+        return None
+    out: dict[str, int] = {}
+    for wire, ours in (
+        ("requestCount", "request_count"),
+        ("successfulRequestCount", "successful_request_count"),
+        ("failedRequestCount", "failed_request_count"),
+        ("pendingRequestCount", "pending_request_count"),
+    ):
+        try:
+            out[ours] = int(raw.get(wire) or 0)
+        except (TypeError, ValueError):
+            out[ours] = 0
+    return out
+
+
+def snapshot_from_operation(op: dict[str, Any]) -> BatchSnapshot:
+    """Parse the raw Operation JSON of a batch (what `batches.get` sends before the SDK drops fields)."""
+    meta = op.get("metadata") if isinstance(op.get("metadata"), dict) else {}
+    output = meta.get("output") if isinstance(meta.get("output"), dict) else None
+    if output is None and isinstance(op.get("response"), dict):
+        output = op["response"]
+    dest = output.get("responsesFile") if isinstance(output, dict) else None
+    input_config = meta.get("inputConfig") if isinstance(meta.get("inputConfig"), dict) else {}
+    error = op.get("error") if isinstance(op.get("error"), dict) else None
+    return BatchSnapshot(
+        name=str(op.get("name") or meta.get("name") or ""),
+        state=normalise_state(meta.get("state")),
+        display_name=meta.get("displayName"),
+        model=meta.get("model"),
+        create_time=meta.get("createTime"),
+        update_time=meta.get("updateTime"),
+        end_time=meta.get("endTime"),
+        dest_file_name=dest,
+        stats=_stats_from_wire(meta.get("batchStats")),
+        error={"code": error.get("code"), "message": error.get("message")} if error else None,
+        input_file_name=input_config.get("fileName") or input_config.get("file_name"),
+    )
+
+
+class _ProgressReader(io.RawIOBase):
+    """A seekable reader that reports bytes read and stops when cancelled (the SDK reads 8 MiB chunks)."""
+
+    def __init__(self, fh: io.BufferedReader, total: int, progress: Progress | None, cancel: threading.Event | None):
+        self._fh = fh
+        self._total = total
+        self._progress = progress
+        self._cancel = cancel
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self._fh.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._fh.tell()
+
+    def read(self, size: int = -1) -> bytes:
+        if self._cancel is not None and self._cancel.is_set():
+            raise Cancelled("upload cancelled")
+        data = self._fh.read(size)
+        if self._progress is not None:
+            self._progress(self._fh.tell(), self._total)
+        return data
+
+    def readinto(self, buffer: Any) -> int:  # pragma: no cover - the SDK calls read()
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+class _ProgressWriter(io.RawIOBase):
+    def __init__(self, fh: io.BufferedWriter, total: int, progress: Progress | None, cancel: threading.Event | None):
+        self._fh = fh
+        self._done = 0
+        self._total = total
+        self._progress = progress
+        self._cancel = cancel
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        if self._cancel is not None and self._cancel.is_set():
+            raise Cancelled("download cancelled")
+        n = self._fh.write(data)
+        self._done += len(data)
+        if self._progress is not None:
+            self._progress(self._done, self._total)
+        return n if n is not None else len(data)
+
+
+class GeminiClient:
+    """Every remote call the product makes. Thread-safe: the SDK client is shared between workers."""
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: str | None = None,
+        api_version: str | None = None,
+        retry_attempts: int = 5,
+        retry_initial_delay: float = 1.0,
+        retry_max_delay: float = 30.0,
+        timeout_ms: int | None = 120_000,
+    ) -> None:
+        register_secret(api_key)
+        self._api_key = api_key
+        self._base_url = base_url
+        self._api_version = api_version
+        self._retry = {
+            "attempts": retry_attempts,
+            "initial_delay": retry_initial_delay,
+            "max_delay": retry_max_delay,
+            "http_status_codes": [408, 429, 500, 502, 503, 504],
+        }
+        self._timeout_ms = timeout_ms
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def sdk(self) -> Any:
+        """The google-genai client, created on first use."""
+        with self._lock:
+            if self._client is None:
+                from google import genai
+
+                http_options: dict[str, Any] = {"retry_options": self._retry}
+                if self._base_url:
+                    http_options["base_url"] = self._base_url
+                if self._api_version:
+                    http_options["api_version"] = self._api_version
+                if self._timeout_ms:
+                    http_options["timeout"] = self._timeout_ms
+                self._client = genai.Client(api_key=self._api_key, http_options=http_options)
+            return self._client
+
+    def _raw(self, method: str, path: str) -> dict[str, Any]:
+        response = self.sdk._api_client.request(method, path, {})
+        body = response.body or "{}"
+        data = json.loads(body)
+        return data if isinstance(data, dict) else {}
+
+    # ----------------------------------------------------------------- files
+    def upload(
+        self,
+        path: Path,
+        *,
+        display_name: str,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> str:
+        """Upload `path` as JSONL; returns `files/ID`."""
+        total = path.stat().st_size
+        try:
+            with open(path, "rb") as fh:
+                reader = _ProgressReader(fh, total, progress, cancel)
+                uploaded = self.sdk.files.upload(
+                    file=reader, config={"mime_type": JSONL_MIME, "display_name": display_name[:512]}
+                )
+        except Cancelled:
+            raise
+        except Exception as exc:  # noqa: BLE001 - mapped to a user message
+            raise describe_api_error(exc, f"upload {path.name}") from None
+        return str(uploaded.name)
+
+    def delete_file(self, name: str) -> None:
+        try:
+            self.sdk.files.delete(name=name)
+        except Exception as exc:  # noqa: BLE001
+            raise describe_api_error(exc, f"delete {name}") from None
+
+    def get_file(self, name: str) -> dict[str, Any]:
+        try:
+            return self._raw("get", name)
+        except Exception as exc:  # noqa: BLE001
+            raise describe_api_error(exc, f"get {name}") from None
+
+    def download(
+        self,
+        file_name: str,
+        dest: Path,
+        *,
+        total: int = 0,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> int:
+        """Stream `file_name` into `dest` (opened fresh); returns bytes written."""
+        try:
+            with open(dest, "wb") as fh:
+                writer = _ProgressWriter(fh, total, progress, cancel)
+                self.sdk.files.download(file=file_name, config={"http_options": {"timeout": 3_600_000}}, destination=writer)
+                fh.flush()
+                os.fsync(fh.fileno())
+                return writer._done
+        except Cancelled:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise describe_api_error(exc, f"download {file_name}") from None
+
+    def iter_files(self, page_size: int = 100) -> Iterator[dict[str, Any]]:
+        yield from self._iter_raw("files", "files", page_size)
+
+    # ----------------------------------------------------------------- batches
+    def create_batch(self, *, model: str, file_name: str, display_name: str, embeddings: bool = False) -> BatchSnapshot:
+        try:
+            if embeddings:
+                job = self.sdk.batches.create_embeddings(
+                    model=model, src={"file_name": file_name}, config={"display_name": display_name}
+                )
+            else:
+                job = self.sdk.batches.create(model=model, src=file_name, config={"display_name": display_name})
+        except Exception as exc:  # noqa: BLE001
+            raise describe_api_error(exc, "create batch") from None
+        return BatchSnapshot(
+            name=str(job.name),
+            state=normalise_state(getattr(job.state, "value", job.state)),
+            display_name=job.display_name,
+            model=job.model,
+            create_time=job.create_time.isoformat() if job.create_time else None,
+            update_time=job.update_time.isoformat() if job.update_time else None,
+        )
+
+    def get_batch(self, name: str) -> BatchSnapshot:
+        try:
+            return snapshot_from_operation(self._raw("get", name))
+        except Exception as exc:  # noqa: BLE001
+            raise describe_api_error(exc, f"get {name}") from None
+
+    def cancel_batch(self, name: str) -> None:
+        try:
+            self.sdk.batches.cancel(name=name)
+        except Exception as exc:  # noqa: BLE001
+            raise describe_api_error(exc, f"cancel {name}") from None
+
+    def delete_batch(self, name: str) -> None:
+        try:
+            self.sdk.batches.delete(name=name)
+        except Exception as exc:  # noqa: BLE001
+            raise describe_api_error(exc, f"delete {name}") from None
+
+    def iter_batches(self, page_size: int = 100) -> Iterator[dict[str, Any]]:
+        """Raw operations, so that stats and inputConfig (which the SDK drops) are kept."""
+        yield from self._iter_raw("batches", "operations", page_size)
+
+    def _iter_raw(self, path: str, key: str, page_size: int) -> Iterator[dict[str, Any]]:
+        token = ""
+        while True:
+            query = f"{path}?pageSize={page_size}" + (f"&pageToken={token}" if token else "")
+            try:
+                page = self._raw("get", query)
+            except Exception as exc:  # noqa: BLE001
+                raise describe_api_error(exc, f"list {path}") from None
+            for item in page.get(key) or []:
+                if isinstance(item, dict):
+                    yield item
+            token = str(page.get("nextPageToken") or "")
+            if not token:
+                return

@@ -1,0 +1,232 @@
+"""Provides one poll pass: refresh every unfinished job concurrently, then fetch new results safely.
+
+Why: a sequential loop of `batches.get` takes N x latency; a bounded pool takes N / width x latency.
+The same job is never polled twice at once (the service keeps an in-flight set), and all state changes
+of a pass land in the store in one locked write. Results are streamed to a hidden partial file,
+verified, and only then renamed into place, so a file that looks complete is complete.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gembatch_tui.core import results as results_check
+from gembatch_tui.core.errors import Cancelled, ServiceError
+from gembatch_tui.core.models import (
+    SUCCEEDED,
+    BatchSnapshot,
+    Record,
+    batch_name,
+    is_final,
+    record_state,
+    record_stats,
+)
+from gembatch_tui.core.service import BatchService, now_iso
+from gembatch_tui.core.store import record_key
+
+DownloadProgress = Callable[[str, int, int], None]
+
+
+@dataclass
+class StateChange:
+    key: str
+    name: str
+    label: str
+    old: str
+    new: str
+
+
+@dataclass
+class DownloadOutcome:
+    key: str
+    name: str
+    ok: bool
+    path: Path | None = None
+    message: str = ""
+
+
+@dataclass
+class PollReport:
+    polled: int = 0
+    changes: list[StateChange] = field(default_factory=list)
+    downloads: list[DownloadOutcome] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    active: int = 0
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors) or any(not d.ok for d in self.downloads)
+
+
+def needs_poll(record: Record) -> bool:
+    return bool(batch_name(record)) and not is_final(record_state(record)) and not record.get("remote_deleted")
+
+
+def needs_download(record: Record) -> bool:
+    if record_state(record) != SUCCEEDED or record.get("remote_deleted"):
+        return False
+    batch = record.get("batch") or {}
+    if not (batch.get("dest") or {}).get("file_name"):
+        return False
+    path = record.get("results_file")
+    return not (path and record.get("results_verified") and Path(path).is_file())
+
+
+def poll_once(
+    service: BatchService,
+    *,
+    download: bool = True,
+    progress: DownloadProgress | None = None,
+    cancel: threading.Event | None = None,
+) -> PollReport:
+    report = PollReport()
+    try:
+        report.notes.extend(service.recover_interrupted())
+    except ServiceError as exc:
+        report.errors.append(str(exc))
+    records = service.store.read_all()
+    todo = [r for r in records if needs_poll(r)]
+    with service._in_flight_lock:
+        todo = [r for r in todo if batch_name(r) not in service._in_flight]
+        service._in_flight.update(batch_name(r) or "" for r in todo)
+    snapshots: dict[str, BatchSnapshot] = {}
+    try:
+        if todo:
+            width = max(1, min(service.max_parallel_polls, len(todo)))
+            with ThreadPoolExecutor(max_workers=width, thread_name_prefix="poll") as pool:
+                futures = {record_key(r): pool.submit(service.client.get_batch, batch_name(r) or "") for r in todo}
+                for key, fut in futures.items():
+                    try:
+                        snapshots[key] = fut.result()
+                    except ServiceError as exc:
+                        report.errors.append(str(exc))
+        report.polled = len(todo)
+        by_key = {record_key(r): r for r in todo}
+        changes: dict[str, Callable[[Record], None]] = {}
+        for key, snap in snapshots.items():
+            old = by_key[key]
+            old_state = record_state(old)
+            if snap.state != old_state:
+                report.changes.append(
+                    StateChange(key, snap.name, _label(old), old_state, snap.state)
+                )
+            changes[key] = _merge(snap)
+        if changes:
+            service.store.update_many(changes)
+    finally:
+        with service._in_flight_lock:
+            service._in_flight.difference_update(batch_name(r) or "" for r in todo)
+    fresh = service.store.read_all()
+    report.active = sum(1 for r in fresh if needs_poll(r))
+    if download:
+        for rec in fresh:
+            if cancel is not None and cancel.is_set():
+                break
+            if needs_download(rec):
+                report.downloads.append(download_results(service, rec, progress=progress, cancel=cancel))
+    return report
+
+
+def _label(record: Record) -> str:
+    from gembatch_tui.core.models import display_name
+
+    return display_name(record)
+
+
+def _merge(snap: BatchSnapshot) -> Callable[[Record], None]:
+    def apply(rec: Record) -> None:
+        rec["batch"] = snap.to_batch_dict(rec.get("batch"))
+        rec["polled_at"] = now_iso()
+        if snap.error and snap.error.get("message"):
+            rec["error"] = str(snap.error.get("message"))
+
+    return apply
+
+
+def download_results(
+    service: BatchService,
+    record: Record,
+    *,
+    progress: DownloadProgress | None = None,
+    cancel: threading.Event | None = None,
+) -> DownloadOutcome:
+    """Stream, verify, then rename into place; on any failure leave nothing that looks complete."""
+    key = record_key(record)
+    name = batch_name(record) or key
+    dest_name = ((record.get("batch") or {}).get("dest") or {}).get("file_name")
+    target = Path(record.get("results_file") or service.results_target(record))
+    if target.exists() and not (record.get("results_file") == str(target)):
+        target = target.with_name(f"{target.stem}.{name.split('/')[-1][:12]}{target.suffix}")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return _download_failed(service, key, name, f"{target.parent}: cannot create results directory: {exc.strerror}")
+    partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.partial")
+    size = 0
+    try:
+        meta = service.client.get_file(dest_name)
+        size = int(meta.get("sizeBytes") or 0)
+    except (ServiceError, ValueError):
+        pass
+    try:
+        service.client.download(
+            dest_name,
+            partial,
+            total=size,
+            progress=(lambda done, total: progress(name, done, total)) if progress else None,
+            cancel=cancel,
+        )
+        stats = record_stats(record)
+        expected = stats["request_count"] or None
+        input_file = record.get("input_file")
+        input_path = Path(input_file) if input_file and Path(input_file).is_file() else None
+        check = results_check.verify_results(partial, input_path, expected_count=expected)
+        if check.parse_errors:
+            first = check.parse_errors[0]
+            raise ServiceError(f"results failed verification: line {first.line}: {first.message}")
+        os.replace(partial, target)
+    except (ServiceError, OSError, Cancelled) as exc:
+        try:
+            partial.unlink()
+        except OSError:
+            pass
+        if isinstance(exc, Cancelled):
+            return DownloadOutcome(key, name, False, message="download cancelled")
+        msg = str(exc) if isinstance(exc, ServiceError) else f"{target}: {exc}"
+        return _download_failed(service, key, name, msg)
+
+    def apply(rec: Record) -> None:
+        rec["results_file"] = str(target)
+        rec["results_verified"] = True
+        rec["downloaded_at"] = now_iso()
+        rec["results_check"] = {
+            "lines": check.lines,
+            "ok": check.ok_count,
+            "errors": check.error_count,
+            "missing": check.missing_count,
+            "unexpected": check.unexpected_count,
+            "duplicates": check.duplicate_count,
+        }
+        rec.pop("results_error", None)
+
+    service.store.update(key, apply)
+    return DownloadOutcome(key, name, True, path=target, message=check.summary())
+
+
+def _download_failed(service: BatchService, key: str, name: str, message: str) -> DownloadOutcome:
+    def apply(rec: Record) -> None:
+        rec["results_error"] = message
+        rec["results_attempts"] = int(rec.get("results_attempts") or 0) + 1
+
+    try:
+        service.store.update(key, apply)
+    except Exception:  # noqa: BLE001 - the download outcome still reports the failure
+        pass
+    return DownloadOutcome(key, name, False, message=message)

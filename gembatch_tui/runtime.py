@@ -1,0 +1,87 @@
+"""Provides the wiring of settings -> store, client, service (and the demo emulator) for the CLI and the app.
+
+One function builds what both entry points need, so `--demo` behaves the same everywhere, and
+whatever it started (the emulator) is stopped by `close()`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from gembatch_tui.config import Settings
+from gembatch_tui.core.errors import MissingKeyError, register_secret
+from gembatch_tui.core.gemini import GeminiClient
+from gembatch_tui.core.service import BatchService
+from gembatch_tui.core.store import JobStore
+
+DEMO_JOB_SECONDS = 25.0
+MISSING_KEY_MESSAGE = (
+    "no API key: set GOOGLE_API_KEY or GEMINI_API_KEY (or pass --api-key), or try --demo to use the built-in emulator"
+)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: JobStore
+    service: BatchService | None
+    emulator: Any = None
+    _closed: bool = field(default=False, repr=False)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self.emulator is not None:
+            self.emulator.stop()
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def start_demo_emulator(job_seconds: float = DEMO_JOB_SECONDS) -> tuple[Any, str]:
+    """A private emulator on a free loopback port, with a throwaway key known only to this process."""
+    from gembatch_tui import paths
+    from gembatch_tui.core.emulator import Emulator
+
+    key = "demo-" + secrets.token_hex(12)
+    register_secret(key)
+    state_dir = paths.data_dir() / "demo" / "emulator"
+    try:
+        emulator = Emulator(api_key=key, job_seconds=job_seconds, state_dir=state_dir).start()
+    except TypeError:  # pragma: no cover - older emulator signature
+        emulator = Emulator(api_key=key, job_seconds=job_seconds).start()
+    return emulator, key
+
+
+def open_runtime(settings: Settings, *, need_service: bool = True, demo_job_seconds: float = DEMO_JOB_SECONDS) -> Runtime:
+    store = JobStore(settings.store_path)
+    if not need_service:
+        return Runtime(settings, store, None)
+    emulator = None
+    if settings.demo:
+        emulator, key = start_demo_emulator(demo_job_seconds)
+        client = GeminiClient(key, base_url=emulator.url, retry_initial_delay=0.2, retry_max_delay=2.0)
+    else:
+        if not settings.api_key:
+            raise MissingKeyError(MISSING_KEY_MESSAGE)
+        client = GeminiClient(
+            settings.api_key,
+            base_url=settings.base_url,
+            retry_attempts=settings.retry_attempts,
+            retry_initial_delay=settings.retry_initial_delay,
+            retry_max_delay=settings.retry_max_delay,
+        )
+    service = BatchService(
+        store,
+        client,
+        results_dir=settings.results_dir,
+        demo=settings.demo,
+        max_parallel_polls=settings.max_parallel_polls,
+    )
+    return Runtime(settings, store, service, emulator)

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+NESTED = {
+    "input_file": "batches/batch1.jsonl", "count": 5, "uploaded_file_name": "files/abc123",
+    "batch": {"name": "batches/xyz", "display_name": "batch1.jsonl", "model": "models/gemini-2.5-flash",
+              "state": "JOB_STATE_SUCCEEDED", "create_time": "2025-07-12T16:01:38.750979+00:00",
+              "update_time": "2025-07-12T16:03:05.823235+00:00", "end_time": "2025-07-12T16:02:35.523435+00:00",
+              "dest": {"file_name": "files/batch-xyz"}},
+    "my_own_field": {"kept": True},
+}
+LEGACY = {
+    "input_file": "1-simple/batch_requests.jsonl", "job_name": "batches/legacy1", "uploaded_file_name": "files/up1",
+    "display_name": "batch-job-batch_requests", "created_at": "2025-07-13T01:01:38.807581",
+    "completed_at": "2025-07-13T01:03:03.448724", "final_state": "JOB_STATE_SUCCEEDED", "duration_seconds": 84,
+}
+
+
+def write_jsonl(path: Path, lines: list[object]) -> Path:
+    path.write_text("".join((json.dumps(x) if not isinstance(x, str) else x) + "\n" for x in lines))
+    return path
+
+
+def test_import_both_formats_then_list_json_roundtrip(cli, tmp_path: Path) -> None:
+    info = write_jsonl(tmp_path / "job-info.jsonl", [NESTED, LEGACY])
+    out = cli("import", str(info))
+    assert out.returncode == 0, out.stderr
+    assert "imported 2 jobs, skipped 0" in out.stdout
+    listed = cli("list", "--json")
+    assert listed.returncode == 0 and listed.stderr == ""
+    records = json.loads(listed.stdout)
+    by_name = {r["batch"]["name"]: r for r in records}
+    nested = by_name["batches/xyz"]
+    assert nested["input_file"] == str(tmp_path / "batches" / "batch1.jsonl")
+    assert nested["count"] == 5 and nested["my_own_field"] == {"kept": True}
+    assert nested["batch"]["dest"] == {"file_name": "files/batch-xyz"}
+    legacy = by_name["batches/legacy1"]
+    assert legacy["batch"]["state"] == "JOB_STATE_SUCCEEDED"
+    assert legacy["batch"]["display_name"] == "batch-job-batch_requests"
+    assert legacy["batch"]["create_time"] == "2025-07-13T01:01:38.807581"
+    assert legacy["duration_seconds"] == 84 and legacy["uploaded_file_name"] == "files/up1"
+    again = cli("import", str(info))
+    assert again.returncode == 0 and "imported 0 jobs, skipped 2" in again.stdout
+    assert len(json.loads(cli("list", "--json").stdout)) == 2
+    store = tmp_path / "home" / "jobs.jsonl"
+    assert stat.S_IMODE(os.stat(store).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(store.parent).st_mode) == 0o700
+
+
+def test_import_bad_lines_report_file_and_line_and_rest_imports(cli, tmp_path: Path) -> None:
+    info = write_jsonl(tmp_path / "job-info.jsonl", [NESTED, "this is not json", "[1]", {"input_file": "x"}, LEGACY])
+    out = cli("import", str(info))
+    assert out.returncode == 2
+    assert f"{info}:2: not valid JSON" in out.stderr
+    assert f"{info}:3: not a JSON object" in out.stderr
+    assert f"{info}:4: neither a nested 'batch' object nor a legacy 'job_name'" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert "imported 2 jobs" in out.stdout
+
+
+def test_import_missing_or_directory(cli, tmp_path: Path) -> None:
+    missing = cli("import", str(tmp_path / "nope.jsonl"))
+    assert missing.returncode == 2 and "no such file" in missing.stderr and "Traceback" not in missing.stderr
+    directory = cli("import", str(tmp_path))
+    assert directory.returncode == 2 and "is a directory" in directory.stderr
+
+
+def test_store_option_creates_missing_dirs_and_rejects_directory(cli, tmp_path: Path) -> None:
+    info = write_jsonl(tmp_path / "job-info.jsonl", [NESTED])
+    store = tmp_path / "a" / "b" / "jobs.jsonl"
+    assert cli("--store", str(store), "import", str(info)).returncode == 0
+    assert store.is_file()
+    out = cli("--store", str(tmp_path), "list")
+    assert out.returncode == 2 and "is a directory" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_list_table_shows_jobs_and_corrupt_lines(cli, tmp_path: Path) -> None:
+    store = tmp_path / "jobs.jsonl"
+    store.write_text(json.dumps(NESTED) + "\n{broken\n")
+    out = cli("--store", str(store), "list")
+    assert out.returncode == 0
+    assert "xyz" in out.stdout and "SUCCEEDED" in out.stdout and "batch1.jsonl" in out.stdout
+    assert f"{store}:2: not valid JSON" in out.stderr
+    assert "{broken" in store.read_text()
+
+
+def test_version_and_usage_errors(cli) -> None:
+    out = cli("--version")
+    assert out.returncode == 0 and out.stdout.startswith("gembatch-tui ")
+    bad = cli("frobnicate")
+    assert bad.returncode == 2
+
+
+def test_subcommands_without_key_exit_2_naming_both_variables(cli, tmp_path: Path) -> None:
+    out = cli("poll", "--once")
+    assert out.returncode == 2
+    assert "GOOGLE_API_KEY" in out.stderr and "GEMINI_API_KEY" in out.stderr and "--demo" in out.stderr

@@ -381,6 +381,7 @@ def test_validate_with_spilled_key_runs(tmp_path: Path, monkeypatch: pytest.Monk
         ('{"key": "a", "request": {"contents": "x", "n": ' + "9" * 5000 + "}}", "not valid JSON: Exceeds the limit"),
         ("[" * 100_000 + "]" * 100_000, "not valid JSON: nested too deeply"),
     ],
+    ids=["huge-number", "deep-nesting"],
 )
 def test_hostile_json_is_a_line_problem(tmp_path: Path, text: str, message: str) -> None:
     report = validate_file(write(tmp_path, canon("ok") + "\n" + text + "\n"))

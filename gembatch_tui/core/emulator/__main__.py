@@ -1,0 +1,31 @@
+"""Provides `python -m gembatch_tui.core.emulator`: serve the emulator until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .runtime import serve
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gembatch_tui.core.emulator",
+                                     description="Local Gemini Batch API + Files API emulator.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--job-seconds", type=float, default=2.0, help="creation to final state")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay before every response")
+    parser.add_argument("--error-rate", type=float, default=0.0, help="fraction of API calls answered 429/500/503")
+    parser.add_argument("--expiry-seconds", type=float, default=48 * 3600.0)
+    parser.add_argument("--max-concurrent-jobs", type=int, default=100)
+    parser.add_argument("--api-key", default=None, help="required key (default: accept any non-empty key)")
+    args = parser.parse_args(argv)
+    if not 0.0 <= args.error_rate <= 1.0:
+        parser.error("--error-rate must be between 0 and 1")
+    return serve(host=args.host, port=args.port, job_seconds=args.job_seconds, latency_ms=args.latency_ms,
+                 error_rate=args.error_rate, expiry_seconds=args.expiry_seconds,
+                 max_concurrent_jobs=args.max_concurrent_jobs, api_key=args.api_key, out=sys.stdout)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""Provides the public face of the emulator: the `Emulator` object (start/stop, fault injection, snapshots)
+and `serve()`, the blocking entry point behind `gembatch-tui emulator` and `python -m ...emulator`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+from .faults import Faults
+from .jobs import Jobs
+from .server import Context, EmulatorHTTPServer
+from .state import EmulatorState
+
+
+class Emulator:
+    """A local Gemini Developer API (batch mode + Files API) over real HTTP, for the real google-genai SDK.
+
+    The job life cycle is computed lazily from `clock` on every request, so tests can inject a clock and
+    jump through time. Blobs live in `state_dir` (a private temp dir, removed on stop, when None).
+    `strict_input=True` makes batch creation reject input files with lines that are not JSON objects,
+    with the real service's "Error on line N: invalid JSON ..." 400, instead of answering them per line.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str | None = "test-key",
+        job_seconds: float = 2.0,
+        latency_ms: float = 0,
+        error_rate: float = 0.0,
+        expiry_seconds: float = 48 * 3600,
+        max_concurrent_jobs: int = 100,
+        state_dir: str | Path | None = None,
+        clock: Callable[[], float] = time.time,
+        seed: int = 0,
+        strict_input: bool = False,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self._own_dir = state_dir is None
+        self._state_dir = Path(state_dir) if state_dir is not None else None
+        self._api_key = api_key
+        self._job_seconds = float(job_seconds)
+        self._latency_s = float(latency_ms) / 1000.0
+        self._expiry_seconds = float(expiry_seconds)
+        self._max_concurrent_jobs = int(max_concurrent_jobs)
+        self._clock = clock
+        self._seed = seed
+        self._strict_input = strict_input
+        self._faults = Faults(error_rate, seed)
+        self._server: EmulatorHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._ctx: Context | None = None
+        self._dir_cleanup: weakref.finalize[Any, Any] | None = None
+        self.request_log: list[tuple[str, str]] = []
+
+    # -- life cycle -------------------------------------------------------------------------------
+    def start(self) -> Emulator:
+        if self._server is not None:
+            return self
+        if self._state_dir is None:
+            self._state_dir = Path(tempfile.mkdtemp(prefix="gembatch-emulator-"))
+            # Removed on stop(), or when this object is collected / the interpreter exits without stop().
+            self._dir_cleanup = weakref.finalize(self, shutil.rmtree, str(self._state_dir), True)
+        state = EmulatorState(self._state_dir / "blobs", self._clock, self._seed)
+        errors: list[str] = []
+        jobs = Jobs(state, self._job_seconds, self._expiry_seconds, self._max_concurrent_jobs, self._strict_input,
+                    errors)
+        self._ctx = Context(state, jobs, self._faults, self._api_key, self._latency_s,
+                            request_log=self.request_log, errors=errors)
+        self._server = EmulatorHTTPServer((self.host, self.port), self._ctx)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name="gembatch-emulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        server.close_connections()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self._own_dir and self._dir_cleanup is not None:
+            self._dir_cleanup()
+            self._dir_cleanup = None
+            self._state_dir = None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    # -- test hooks -------------------------------------------------------------------------------
+    def fail_next(self, method: str, path_regex: str, code: int, times: int = 1, message: str | None = None) -> None:
+        """Answer the next `times` requests matching `method` ("*" = any) and `path_regex` (re.search on the
+        URL path without query, e.g. r"/files/abc$") with an error envelope of HTTP `code`."""
+        self._faults.fail_next(method, path_regex, code, times, message)
+
+    def batches_snapshot(self) -> list[dict[str, Any]]:
+        return self._require().jobs.snapshot()
+
+    def files_snapshot(self) -> list[dict[str, Any]]:
+        return self._require().state.files_snapshot()
+
+    @property
+    def server_errors(self) -> list[str]:
+        """Tracebacks of unexpected exceptions inside handlers (each was answered with a 500)."""
+        return self._ctx.errors if self._ctx else []
+
+    def _require(self) -> Context:
+        if self._ctx is None:
+            raise RuntimeError("the emulator has not been started")
+        return self._ctx
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    job_seconds: float = 2.0,
+    latency_ms: float = 0,
+    error_rate: float = 0.0,
+    expiry_seconds: float = 48 * 3600,
+    max_concurrent_jobs: int = 100,
+    api_key: str | None = None,
+    out: IO[str] = sys.stdout,
+    seed: int = 0,
+    state_dir: str | Path | None = None,
+) -> int:
+    """Serve until SIGINT/SIGTERM. The first stdout line is exactly `listening on http://HOST:PORT`."""
+    stop = threading.Event()
+    emu = Emulator(host=host, port=port, api_key=api_key, job_seconds=job_seconds, latency_ms=latency_ms,
+                   error_rate=error_rate, expiry_seconds=expiry_seconds, max_concurrent_jobs=max_concurrent_jobs,
+                   state_dir=state_dir, seed=seed)
+    previous: dict[signal.Signals, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    try:
+        emu.start()
+        out.write(f"listening on {emu.url}\n")
+        out.flush()
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emu.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0

@@ -1,0 +1,164 @@
+"""BatchService against the emulator over real HTTP with the real google-genai client."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from gembatch_tui.core import cleanup
+from gembatch_tui.core.models import record_state
+from gembatch_tui.core.poller import poll_once
+from gembatch_tui.core.service import BatchService
+from gembatch_tui.core.store import record_key
+
+from .conftest import KEY, make_service
+
+
+def poll_until_final(service: BatchService, timeout: float = 20.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        report = poll_once(service)
+        if report.active == 0 and not any(not d.ok for d in report.downloads):
+            return report
+        assert time.monotonic() < deadline, f"jobs not final: {report}"
+        time.sleep(0.2)
+
+
+def test_submit_poll_download_verified(service: BatchService, emulator, examples: Path) -> None:
+    out = service.submit(examples / "basic.jsonl", model="gemini-2.5-flash")
+    assert out.status == "submitted" and out.batch_name.startswith("batches/") and out.request_count == 5
+    [rec] = service.store.read_all()
+    assert rec["uploaded_file_name"].startswith("files/") and rec["input_sha256"]
+    assert rec["batch"]["model"] == "models/gemini-2.5-flash"
+    poll_until_final(service)
+    [rec] = service.store.read_all()
+    assert record_state(rec) == "JOB_STATE_SUCCEEDED"
+    results = Path(rec["results_file"])
+    assert results == examples / "results" / "basic.jsonl"
+    assert rec["results_verified"] is True and rec["results_check"]["ok"] == 5
+    keys = {json.loads(line)["key"] for line in results.read_text().splitlines()}
+    assert keys == {f"request_{i}" for i in range(1, 6)}
+    assert rec["batch"]["stats"]["request_count"] == 5
+    assert not [p for p in results.parent.iterdir() if p.name.endswith(".partial")]
+
+
+def test_duplicate_guard_and_force(service: BatchService, emulator, examples: Path) -> None:
+    first = service.submit(examples / "basic.jsonl", model="gemini-2.5-flash")
+    again = service.submit(examples / "basic.jsonl", model="gemini-2.5-flash")
+    assert again.status == "skipped" and again.batch_name == first.batch_name
+    copy = examples / "copy-of-basic.jsonl"
+    copy.write_bytes((examples / "basic.jsonl").read_bytes())
+    same_content = service.submit(copy, model="gemini-2.5-flash")
+    assert same_content.status == "skipped" and same_content.batch_name == first.batch_name
+    forced = service.submit(examples / "basic.jsonl", model="gemini-2.5-flash", force=True)
+    assert forced.status == "submitted" and forced.batch_name != first.batch_name
+    assert len(emulator.batches_snapshot()) == 2
+
+
+def test_create_failure_deletes_upload_and_marks_record(service: BatchService, emulator, examples: Path) -> None:
+    out = service.submit(examples / "basic.jsonl", model="gemini-no-such-model")
+    assert out.status == "error" and "404" in out.message
+    [rec] = service.store.read_all()
+    assert rec["local_state"] == "submit_failed" and "404" in rec["error"]
+    assert emulator.files_snapshot() == [] and emulator.batches_snapshot() == []
+    retry = service.submit(examples / "basic.jsonl", model="gemini-2.5-flash")
+    assert retry.status == "submitted"
+
+
+def test_interrupted_after_create_is_recovered_not_duplicated(service: BatchService, emulator, examples: Path) -> None:
+    src = examples / "basic.jsonl"
+    file_name = service.client.upload(src, display_name="basic.jsonl")
+    snap = service.client.create_batch(model="gemini-2.5-flash", file_name=file_name, display_name="basic.jsonl")
+    # The process died right after create: the record still says "submitting" and names a dead pid.
+    from gembatch_tui.core.validate import validate_file
+
+    report = validate_file(src)
+    service.store.add({
+        "input_file": str(src), "count": 5, "input_sha256": report.sha256, "model": "models/gemini-2.5-flash",
+        "display_name": "basic.jsonl", "local_state": "submitting", "uploaded_file_name": file_name,
+        "submit_host": os.uname().nodename, "submit_pid": 2**22 + 12345,
+    })
+    out = service.submit(src, model="gemini-2.5-flash")
+    assert out.status == "submitted" and out.batch_name == snap.name
+    assert len(emulator.batches_snapshot()) == 1
+    [rec] = service.store.read_all()
+    assert "local_state" not in rec and rec["batch"]["name"] == snap.name
+
+
+def test_interrupted_before_create_is_marked_by_poll(service: BatchService, emulator, examples: Path) -> None:
+    service.store.add({"input_file": str(examples / "basic.jsonl"), "local_state": "submitting",
+                       "submit_host": os.uname().nodename, "submit_pid": 2**22 + 12346})
+    report = poll_once(service)
+    assert any("interrupted" in n for n in report.notes)
+    [rec] = service.store.read_all()
+    assert rec["local_state"] == "submit_failed"
+
+
+def test_failed_download_leaves_no_file_and_is_retried(service: BatchService, emulator, examples: Path) -> None:
+    service.submit(examples / "basic.jsonl", model="gemini-2.5-flash")
+    deadline = time.monotonic() + 15
+    while emulator.batches_snapshot()[0]["state"] != "BATCH_STATE_SUCCEEDED":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    emulator.fail_next("GET", r":download", 500, times=1)
+    report = poll_once(service)
+    assert [d.ok for d in report.downloads] == [False]
+    results_dir = examples / "results"
+    assert not results_dir.exists() or list(results_dir.iterdir()) == []
+    [rec] = service.store.read_all()
+    assert "results_file" not in rec and rec["results_error"]
+    report = poll_once(service)
+    assert [d.ok for d in report.downloads] == [True]
+    assert (results_dir / "basic.jsonl").is_file()
+
+
+def test_cancel_and_delete_rules(service: BatchService, emulator, examples: Path, tmp_path: Path) -> None:
+    slow = make_service(emulator, tmp_path / "s2" / "jobs.jsonl")
+    emulator_job_seconds = getattr(emulator, "job_seconds", 1.0)
+    assert emulator_job_seconds <= 2
+    out = slow.submit(examples / "basic.jsonl", model="gemini-2.5-flash")
+    rec = slow.resolve(out.batch_name)
+    plan = cleanup.plan_delete(rec)
+    assert plan.actions == [] and "cancel it first" in plan.refused[0]
+    state = cleanup.cancel_job(slow, rec)
+    assert state == "JOB_STATE_CANCELLED"
+    rec = slow.resolve(out.batch_name.split("/")[1])  # the bare id resolves too
+    with pytest.raises(Exception, match="already CANCELLED"):
+        cleanup.cancel_job(slow, rec)
+    plan = cleanup.plan_delete(rec, local_record=True)
+    assert [a.kind for a in plan.actions] == ["batch", "input", "record"]
+    results = cleanup.execute(slow, plan.actions)
+    assert all(r.ok for r in results)
+    assert emulator.batches_snapshot() == [] and emulator.files_snapshot() == []
+    assert slow.store.read_all() == []
+
+
+def test_unsaved_results_are_protected(service: BatchService, emulator, examples: Path) -> None:
+    out = service.submit(examples / "basic.jsonl", model="gemini-2.5-flash")
+    deadline = time.monotonic() + 15
+    while True:
+        poll_once(service, download=False)
+        rec = service.resolve(out.batch_name)
+        if record_state(rec) == "JOB_STATE_SUCCEEDED":
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert cleanup.plan_cleanup(service.store.read_all()).actions == []
+    plan = cleanup.plan_delete(rec, local_record=True)
+    assert {a.kind for a in plan.actions} == {"batch", "input"}
+    assert any("not downloaded" in r for r in plan.refused)
+    poll_once(service)
+    rec = service.resolve(out.batch_name)
+    kinds = sorted(a.kind for a in cleanup.plan_cleanup([rec]).actions)
+    assert kinds == ["batch", "input", "output"]
+
+
+def test_api_key_never_stored(service: BatchService, emulator, examples: Path) -> None:
+    service.submit(examples / "basic.jsonl", model="gemini-2.5-flash")
+    service.submit(examples / "structured-output.jsonl", model="no-such-model")
+    poll_until_final(service)
+    assert KEY not in service.store.path.read_text()

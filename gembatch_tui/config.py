@@ -35,7 +35,7 @@ class Settings:
     default_model: str = DEFAULT_MODEL
     poll_interval: float = DEFAULT_POLL_INTERVAL
     bell: bool = True
-    max_parallel_polls: int = 16
+    max_parallel_polls: int = 32
     retry_attempts: int = 5
     retry_initial_delay: float = 1.0
     retry_max_delay: float = 30.0

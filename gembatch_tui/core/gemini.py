@@ -9,7 +9,6 @@ first use, not at start-up (it costs about a second).
 from __future__ import annotations
 
 import io
-import json
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -18,6 +17,7 @@ from typing import Any
 
 from gembatch_tui.core.errors import Cancelled, describe_api_error, register_secret
 from gembatch_tui.core.models import BatchSnapshot, normalise_state
+from gembatch_tui.core.rest import RestReader
 
 JSONL_MIME = "jsonl"  # what Google's batch docs pass; the SDK cannot guess `.jsonl`
 Progress = Callable[[int, int], None]
@@ -147,6 +147,15 @@ class GeminiClient:
         self._timeout_ms = timeout_ms
         self._client: Any = None
         self._lock = threading.Lock()
+        self.reader = RestReader(
+            api_key,
+            base_url=base_url,
+            api_version=api_version,
+            attempts=retry_attempts,
+            initial_delay=retry_initial_delay,
+            max_delay=retry_max_delay,
+            timeout_s=(timeout_ms or 120_000) / 1000,
+        )
 
     @property
     def sdk(self) -> Any:
@@ -166,10 +175,10 @@ class GeminiClient:
             return self._client
 
     def _raw(self, method: str, path: str) -> dict[str, Any]:
-        response = self.sdk._api_client.request(method, path, {})
-        body = response.body or "{}"
-        data = json.loads(body)
-        return data if isinstance(data, dict) else {}
+        """A raw JSON read (the SDK drops batchStats and error); see core.rest for why not the SDK."""
+        if method != "get":
+            raise ValueError("raw access is for reads only")
+        return self.reader.get_json(path)
 
     # ----------------------------------------------------------------- files
     def upload(

@@ -72,7 +72,7 @@ class BatchService:
         *,
         results_dir: Path | None = None,
         demo: bool = False,
-        max_parallel_polls: int = 16,
+        max_parallel_polls: int = 32,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store

@@ -1,0 +1,186 @@
+"""Pilot tests of the submit screen against the real emulator, service and store (no SDK mocks)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from submit_helpers import highlight, submit_screen, text_of, wait_until
+
+from gembatch_tui.core.store import JobStore
+from gembatch_tui.messages import JobsSubmitted, StoreChanged
+from gembatch_tui.widgets.file_preview import FilePreview
+from gembatch_tui.widgets.submit_confirm import ConfirmSubmit
+from gembatch_tui.widgets.submit_log import SubmitLog
+
+
+def log_text(screen) -> str:  # type: ignore[no-untyped-def]
+    log = screen.query_one(SubmitLog)
+    return "\n".join(text_of(w) for w in log.query("Static"))
+
+
+def preview_text(screen) -> str:  # type: ignore[no-untyped-def]
+    return "\n".join(text_of(w) for w in screen.query_one(FilePreview).query("Static"))
+
+
+async def confirm(pilot, screen) -> None:  # type: ignore[no-untyped-def]
+    await pilot.press("ctrl+s")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, ConfirmSubmit), what="the confirm dialog")
+    await pilot.press("y")
+    await wait_until(pilot, lambda: pilot.app.screen is screen, what="the dialog to close")
+
+
+async def test_submit_two_good_files_and_refuse_the_broken_one(data_dir: Path, emulator, make_host) -> None:
+    app = make_host(emulator, data_dir)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await submit_screen(pilot)
+        await highlight(pilot, screen, "basic.jsonl")  # tree order: basic, broken, structured-output
+        await pilot.press("space", "space", "space")  # space marks and moves down
+        assert sorted(p.name for p in screen.picker.marked) == [
+            "basic.jsonl", "broken.jsonl", "structured-output.jsonl"]
+        totals = screen.query_one("#totals")
+        await wait_until(pilot, lambda: "checking" not in text_of(totals), what="the totals")
+        assert text_of(totals).startswith("3 marked · 10 requests")
+        assert "1 with errors" in text_of(totals)
+
+        await confirm(pilot, screen)
+        await wait_until(pilot, lambda: screen.has_results and not screen.running, timeout=30, what="the run")
+
+        shown = log_text(screen)
+        assert "Done: 2 submitted, 1 refused" in shown
+        assert "broken.jsonl  refused: 3 problems" in shown
+        assert "line 2: not valid JSON" in shown
+        assert "line 3: duplicate key 'a' (first seen on line 1)" in shown
+
+        records = JobStore(app.store.path).read_all()
+        by_file = {Path(r["input_file"]).name: r for r in records}
+        assert sorted(by_file) == ["basic.jsonl", "structured-output.jsonl"]
+        remote = {b["name"]: b for b in emulator.batches_snapshot()}
+        assert sorted(remote) == sorted(r["batch"]["name"] for r in records)
+        for name, record in by_file.items():
+            assert f"{name}  submitted as {record['batch']['name']} (5 requests)" in shown
+            assert record["display_name"] == name
+            assert remote[record["batch"]["name"]]["request_count"] == 5
+            assert "local_state" not in record
+        # the app heard about it at once: a StoreChanged per submitted file, then JobsSubmitted with both names
+        submitted = [m for m in app.received if isinstance(m, JobsSubmitted)]
+        assert len(submitted) == 1 and sorted(submitted[0].names) == sorted(remote)
+        assert sum(isinstance(m, StoreChanged) for m in app.received) >= 2
+        # submitted files are unmarked; the refused one stays marked to be fixed
+        assert [p.name for p in screen.picker.marked] == ["broken.jsonl"]
+
+
+async def test_duplicate_is_skipped_then_forced(data_dir: Path, emulator, make_host) -> None:
+    app = make_host(emulator, data_dir)
+
+    def runs() -> int:
+        return sum(isinstance(m, JobsSubmitted) for m in app.received)
+
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await submit_screen(pilot)
+        for round_no, expected in enumerate(("submitted as", "skipped: duplicate of", "submitted as"), start=1):
+            if round_no == 3:  # duplicates: submit again (force)
+                screen.query_one("#opt-dups").focus()
+                await pilot.press("enter", "down", "enter")
+                assert screen.query_one("#opt-dups").value == "force"
+            await highlight(pilot, screen, "basic.jsonl")
+            await pilot.press("space")
+            await confirm(pilot, screen)
+            await wait_until(pilot, lambda n=round_no: runs() == n and not screen.running, timeout=20)
+            assert f"basic.jsonl  {expected}" in log_text(screen)
+        assert len(emulator.batches_snapshot()) == 2
+        assert len(JobStore(app.store.path).read_all()) == 2
+
+
+async def test_options_model_and_display_name_reach_the_job(data_dir: Path, emulator, make_host) -> None:
+    app = make_host(emulator, data_dir, model="gemini-2.5-flash")
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await submit_screen(pilot)
+        model = screen.query_one("#opt-model")
+        model.focus()
+        await pilot.press("down")  # next model in the catalogue
+        assert model.value == "gemini-2.5-flash-lite"
+        await pilot.press("tab")
+        assert screen.focused is screen.query_one("#opt-name")
+        await pilot.press(*"nightly")
+        await highlight(pilot, screen, "basic.jsonl")
+        await pilot.press("space")
+        await confirm(pilot, screen)
+        await wait_until(pilot, lambda: screen.has_results and not screen.running, timeout=20)
+        (batch,) = emulator.batches_snapshot()
+        assert batch["display_name"] == "nightly"
+        assert batch["model"].endswith("gemini-2.5-flash-lite")
+
+
+async def test_escape_during_upload_cancels_cleanly(data_dir: Path, emulator_factory, make_host) -> None:
+    emulator = emulator_factory(latency_ms=400)
+    app = make_host(emulator, data_dir)
+    assert app.service.client.sdk is not None  # import google.genai now: the escape must land in the upload
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await submit_screen(pilot)
+        await highlight(pilot, screen, "basic.jsonl")
+        await pilot.press("space")
+        await confirm(pilot, screen)
+        await wait_until(pilot, lambda: "starting…" in log_text(screen) or "uploading" in log_text(screen))
+        await asyncio.sleep(0.15)  # inside the (slow) upload request
+        assert screen.running
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not screen.running, timeout=20, what="the run to stop")
+        assert pilot.app.screen is screen  # escape cancelled the upload; it did not leave the screen
+        assert "basic.jsonl  cancelled" in log_text(screen)
+        assert JobStore(app.store.path).read_all() == []
+        assert emulator.files_snapshot() == []
+        assert emulator.batches_snapshot() == []
+        paths = [path for _method, path in emulator.request_log]
+        assert any(p.startswith("/upload/") for p in paths), paths  # the upload had begun on the server
+        assert not any("batchGenerateContent" in p for p in paths)
+        await pilot.press("escape")  # now escape goes back
+        await wait_until(pilot, lambda: pilot.app.screen is not screen, what="escape to leave")
+
+
+async def test_path_field_glob_and_mark_all(data_dir: Path, make_host) -> None:
+    (data_dir / "notes.txt").write_text("not a batch\n")
+    app = make_host(None, data_dir)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await submit_screen(pilot)
+        await pilot.press("slash")
+        assert screen.focused is screen.query_one("#path")
+        await pilot.press(*"*.jsonl", "enter")
+        await wait_until(pilot, lambda: len(screen.picker.marked) == 3, what="the glob to mark 3 files")
+        screen.picker.focus()
+        await pilot.press("u")
+        assert not screen.picker.marked
+        await highlight(pilot, screen, "notes.txt")
+        await pilot.press("a")  # every JSONL file of the highlighted file's folder; not notes.txt
+        await wait_until(pilot, lambda: len(screen.picker.marked) == 3)
+        assert "notes.txt" not in {p.name for p in screen.picker.marked}
+        await pilot.press("a")  # all marked already: a unmarks them
+        await wait_until(pilot, lambda: not screen.picker.marked)
+        # a folder typed in the path field becomes the tree's root
+        sub = data_dir / "more"
+        sub.mkdir()
+        (sub / "x.jsonl").write_text((data_dir / "basic.jsonl").read_text())
+        await pilot.press("slash", *"more", "enter")
+        await wait_until(pilot, lambda: screen.picker.path == sub.resolve(), what="the tree to move")
+        await wait_until(pilot, lambda: [n.label.plain for n in screen.picker.root.children] == ["x.jsonl"])
+
+
+async def test_preview_shows_every_problem_with_line_numbers(data_dir: Path, make_host) -> None:
+    app = make_host(None, data_dir)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await submit_screen(pilot)
+        await highlight(pilot, screen, "broken.jsonl")
+        await wait_until(pilot, lambda: screen.preview.report is not None, what="the preview")
+        shown = preview_text(screen)
+        assert "✗ Cannot be submitted: 3 problems" in shown
+        for line in ("line 2: not valid JSON: Expecting property name enclosed in double quotes at column 2",
+                     "line 3: 'contents' must be a non-empty list or a string, not empty",
+                     "line 3: duplicate key 'a' (first seen on line 1)"):
+            assert line in shown
+        assert "1  a: fine" in shown  # first lines in readable form
+        await highlight(pilot, screen, "basic.jsonl")
+        await wait_until(pilot, lambda: "✓ Ready to submit" in preview_text(screen))
+        shown = preview_text(screen)
+        assert "5 requests · 777 B · ~103 input tokens" in shown
+        assert "input at batch price (gemini-2.5-flash)" in shown
+        assert "request_1: What are the main differences" in shown

@@ -51,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--display-name", default=None, help="display name (default: the file name)")
     p.add_argument("--force", action="store_true", help="submit again even if already submitted")
     p.add_argument("--check", action="store_true", help="validate and estimate only; submit nothing")
+    p.add_argument("--kind", choices=("auto", "generate", "embed"), default="auto",
+                   help="request kind: generate (batches.create), embed (create_embeddings); default: detected")
+    p.add_argument("--max-requests-per-job", type=_positive_int, default=None, metavar="N",
+                   help="split inputs with more requests into several jobs (default: config, else no limit)")
+    p.add_argument("--max-bytes-per-job", type=_byte_size, default=None, metavar="BYTES",
+                   help="split inputs bigger than this, e.g. 500M or 2G (default: config, else 2 GiB)")
     p.add_argument("files", nargs="+", metavar="FILE")
 
     p = add("poll", "refresh unfinished jobs and download new results")
@@ -75,6 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("import", "import a gembatch job-info.jsonl into the store")
     p.add_argument("job_info", metavar="JOB_INFO_JSONL")
 
+    from gembatch_tui.commands_results import add_parsers as add_results_parsers
+
+    add_results_parsers(sub, lambda p: _global_options(p, suppress=True))
+
     p = sub.add_parser("emulator", help="serve the local Gemini Batch API emulator")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0)
@@ -84,7 +94,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--expiry-seconds", type=float, default=48 * 3600.0)
     p.add_argument("--max-concurrent-jobs", type=int, default=100)
     p.add_argument("--api-key", default=None, help="the only key the emulator accepts (default: any)")
+    p.add_argument("--enqueued-token-budget", action="append", metavar="[MODEL=]TOKENS",
+                   help="answer 429 when a model's pending+running jobs would exceed TOKENS (repeatable)")
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return value
+
+
+def _byte_size(text: str) -> int:
+    """`1000`, `500K`, `500M`, `2G` (powers of 1024; `KB`/`MB`/`GB` and `KiB`... spellings too)."""
+    units = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+    raw = text.strip().upper().removesuffix("IB").removesuffix("B")
+    number, unit = (raw[:-1], raw[-1]) if raw and raw[-1] in "KMGT" else (raw, "")
+    try:
+        value = float(number) * units[unit]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (try 500M or 2G)") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be positive")
+    return int(value)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -94,8 +130,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "emulator":
             from gembatch_tui.core.emulator import serve
 
+            from gembatch_tui.core.emulator.runtime import parse_budget
+
             if not 0.0 <= args.error_rate <= 1.0:
                 raise UsageError("--error-rate must be between 0 and 1")
+            try:
+                budget = parse_budget(args.enqueued_token_budget)
+            except ValueError as exc:
+                raise UsageError(f"--enqueued-token-budget: {exc}") from None
             return serve(
                 host=args.host,
                 port=args.port,
@@ -105,6 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 expiry_seconds=args.expiry_seconds,
                 max_concurrent_jobs=args.max_concurrent_jobs,
                 api_key=args.api_key,
+                enqueued_token_budget=budget,
             )
         from gembatch_tui import commands
 

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from gembatch_tui.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, UsageError
+from gembatch_tui.commands_results import cmd_export, cmd_usage
 from gembatch_tui.config import ConfigFileError, Settings, build_settings
 from gembatch_tui.core.errors import ServiceError, redact
 from gembatch_tui.core.models import batch_name, display_name, record_state, record_stats, short_state
@@ -37,7 +38,7 @@ def err(message: str) -> None:
 
 def dispatch(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    need_service = args.command not in ("list", "import")
+    need_service = args.command not in ("list", "import", "export", "usage")
     try:
         runtime = open_runtime(settings, need_service=need_service, demo_job_seconds=5.0)
     except ServiceError as exc:
@@ -52,6 +53,8 @@ def dispatch(args: argparse.Namespace) -> int:
             "delete": cmd_delete,
             "cleanup": cmd_cleanup,
             "import": cmd_import,
+            "export": cmd_export,
+            "usage": cmd_usage,
         }[args.command]
         return handler(runtime, args)
     except StoreError as exc:
@@ -81,21 +84,26 @@ def run_app(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------------- submit
 def cmd_submit(rt: Runtime, args: argparse.Namespace) -> int:
-    from gembatch_tui.core import pricing
-    from gembatch_tui.core.validate import validate_file
+    from gembatch_tui.core import pricing, split
+    from gembatch_tui.core.limits import JobLimits
+    from gembatch_tui.core.models_catalog import kind_mismatch
+    from gembatch_tui.core.validate import EMBED, validate_file
 
     assert rt.service is not None
-    model = args.model or rt.settings.default_model
     try:
         prices = pricing.load_price_table(rt.settings.config_path)
-    except Exception as exc:  # noqa: BLE001 - a bad price table is a config error
+        limits = JobLimits.from_config(rt.settings.extra, str(rt.settings.config_path or "config"))
+    except Exception as exc:  # noqa: BLE001 - a bad price table or limits are config errors
         raise UsageError(str(exc)) from None
+    limits = limits.with_overrides(max_requests=args.max_requests_per_job, max_bytes=args.max_bytes_per_job)
+    rt.service.limits = limits
+    kind = None if args.kind == "auto" else args.kind
     files = [Path(f).expanduser().absolute() for f in args.files]
     n = len(files)
     reports = []
     bad_input = False
     for path in files:
-        report = validate_file(path)
+        report = validate_file(path, kind=kind, max_bytes=None)
         reports.append(report)
         if not report.ok:
             bad_input = True
@@ -111,11 +119,25 @@ def cmd_submit(rt: Runtime, args: argparse.Namespace) -> int:
             more = f" (+{report.problem_count - 1} more)" if report.problem_count > 1 else ""
             print(f"{prefix}: error: {first}{more}", flush=True)
             continue
+        # An embeddings file without -m goes to the embedding model rather than failing on a generate model.
+        embed_model = str(rt.settings.extra.get("default_embedding_model") or "gemini-embedding-001")
+        model = args.model or (embed_model if report.kind == EMBED else rt.settings.default_model)
+        mismatch = kind_mismatch(model, report.kind) if args.model else None
+        if mismatch:
+            print(f"{prefix}: error: {mismatch}", flush=True)
+            failed = True
+            continue
         if args.check:
             cost = pricing.estimate_cost(model, report.est_input_tokens, 0, prices)
+            extras = ", embedding requests" if report.kind == EMBED else ""
+            if report.media_refs:
+                extras += f", {report.media_files} media files ({report.media_bytes} bytes)"
+            reason = split.split_reason(report, limits, limits.budget_for(model))
+            if reason:
+                extras += f"; will be split into several jobs ({reason})"
             print(
                 f"{prefix}: ok ({report.request_count} requests, {report.size_bytes} bytes, "
-                f"~{report.est_input_tokens} input tokens, input cost ~{pricing.format_cost(cost)})",
+                f"~{report.est_input_tokens} input tokens, input cost ~{pricing.format_cost(cost)}{extras})",
                 flush=True,
             )
             continue
@@ -133,9 +155,14 @@ def cmd_submit(rt: Runtime, args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------------- poll
 def cmd_poll(rt: Runtime, args: argparse.Namespace) -> int:
+    from gembatch_tui.core.limits import JobLimits
     from gembatch_tui.core.poller import poll_once
 
     assert rt.service is not None
+    try:  # the enqueued-token budgets decide when queued parts are submitted
+        rt.service.limits = JobLimits.from_config(rt.settings.extra, str(rt.settings.config_path or "config"))
+    except Exception as exc:  # noqa: BLE001 - a config error
+        raise UsageError(str(exc)) from None
     interval = args.interval if args.interval is not None else rt.settings.poll_interval
     if interval <= 0:
         raise UsageError("--interval must be a positive number of seconds")

@@ -1,0 +1,334 @@
+"""Provides the dashboard: every job in the store as a table, with filter, sort and the job actions.
+
+The screen never reads the store itself: the app publishes records (`jobs_changed`), a worker turns
+them into at most MAX_ROWS rows (filter, sort, cap), and the table updates in place by job key.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer, Input, Label, Static
+
+from gembatch_tui.core.models import Record, record_state
+from gembatch_tui.widgets.job_rows import (
+    MAX_ROWS,
+    SORTS,
+    STATE_PRESETS,
+    View,
+    ViewSpec,
+    can_cancel,
+    can_delete,
+    compute_view,
+    counts_text,
+)
+from gembatch_tui.widgets.job_table import JobTable
+from gembatch_tui.widgets.status_line import StatusLine
+
+if TYPE_CHECKING:
+    from gembatch_tui.app import GembatchApp
+
+FILTER_DEBOUNCE_S = 0.15
+NO_MATCH = "No job matches the filter. Press escape to clear it, t to change the state filter."
+
+
+_FOUND: dict[str, bool] = {}
+
+
+def has_screen(name: str) -> bool:
+    """Whether the `submit` / `resources` screen (built separately) is installed: found, not imported,
+    because importing costs start-up time and the footer asks at its first paint."""
+    if name not in _FOUND:
+        from importlib.util import find_spec
+
+        _FOUND[name] = find_spec(f"gembatch_tui.screens.{name}") is not None
+    return _FOUND[name]
+
+
+def optional_screen(name: str) -> type[Screen] | None:
+    """The SubmitScreen / ResourcesScreen class, or None when that screen is not there."""
+    if not has_screen(name):
+        return None
+    try:
+        if name == "submit":
+            from gembatch_tui.screens.submit import SubmitScreen
+
+            return SubmitScreen
+        from gembatch_tui.screens.resources import ResourcesScreen
+
+        return ResourcesScreen
+    except ImportError:
+        return None
+
+
+class ViewComputed(Message):
+    """A worker built the rows for `spec` (generation `gen`; older generations are dropped)."""
+
+    def __init__(self, gen: int, view: View) -> None:
+        super().__init__()
+        self.gen, self.view = gen, view
+
+
+class DashboardScreen(Screen[None]):
+    """The job table, a view line (sort, filter, how many shown), the poll status and the footer."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "cancel_job", "Cancel", tooltip="Cancel the selected pending or running job", id="dashboard.cancel"),
+        Binding("d", "delete_job", "Delete", tooltip="Delete the job's remote resources and/or record", id="dashboard.delete"),
+        Binding("r", "poll_now", "Poll", tooltip="Poll every unfinished job now", id="dashboard.poll"),
+        Binding("s", "submit", "Submit", tooltip="Submit JSONL files", id="dashboard.submit"),
+        Binding("b", "resources", "Resources", show=False, tooltip="Remote jobs and files of this key", id="dashboard.resources"),
+        Binding("slash", "filter", "Filter", key_display="/", tooltip="Filter by text or state:NAME", id="dashboard.filter"),
+        Binding("o", "sort", "Sort", tooltip="Sort by the next column", id="dashboard.sort"),
+        Binding("O", "reverse_sort", "Reverse sort", show=False, id="dashboard.reverse"),
+        Binding("t", "cycle_state", "State filter", show=False, tooltip="Cycle all/active/succeeded/failed/…", id="dashboard.states"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="dashboard.clear_filter"),
+        Binding("q", "quit", "Quit", id="dashboard.quit"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.spec = ViewSpec()
+        """What the user asked to see; changing it recomputes the rows."""
+        self.view: View | None = None
+        """The rows last shown."""
+        self._gen = 0
+        self._filter_timer: Timer | None = None
+        self._keys_for: tuple[object, ...] | None = None
+        self._empty_shown = ""
+
+    @property
+    def gapp(self) -> GembatchApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="topbar"):
+            yield Label("gembatch-tui", id="title")
+            if self.gapp.settings.demo:
+                yield Label(" DEMO ", id="demo-badge")
+            yield StatusLine(id="counts")
+        yield JobTable(id="jobs")
+        yield Static("Loading jobs…", id="empty", markup=False)
+        with Horizontal(id="viewbar"):
+            yield StatusLine(id="viewline")
+            filter_input = Input(placeholder="filter: words, state:running, state:failed,expired", id="filter")
+            filter_input.cursor_blink = False
+            yield filter_input
+        yield StatusLine(id="statusline")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.query_one(JobTable).display = False
+        self.gapp.jobs_changed.subscribe(self, self._records_changed)
+        self.show_poll_status(self.gapp.poll_status_text())
+        self._show_viewline()
+        if self.gapp.loaded:
+            self._records_changed(self.gapp.records)
+
+    @property
+    def table(self) -> JobTable:
+        return self.query_one(JobTable)
+
+    def selected(self) -> Record | None:
+        return self.gapp.record(self.table.selected_key)
+
+    # ----------------------------------------------------------------- rows
+    def _records_changed(self, records: list[Record]) -> None:
+        self.recompute()
+
+    def recompute(self) -> None:
+        """Build the rows for the current records and spec in a worker."""
+        self._gen += 1
+        self._view_worker(self._gen, list(self.gapp.records), self.spec, self.gapp.clock())
+
+    @work(thread=True, exclusive=True, group="view", exit_on_error=False, description="sort and filter the jobs")
+    def _view_worker(self, gen: int, records: list[Record], spec: ViewSpec, now: datetime) -> None:
+        self.post_message(ViewComputed(gen, compute_view(records, spec, now)))
+
+    def on_view_computed(self, message: ViewComputed) -> None:
+        if message.gen != self._gen:
+            return
+        view = self.view = message.view
+        table = self.table
+        table.show(view.rows)
+        empty = self.query_one("#empty", Static)
+        message = self._empty_text() if view.total == 0 else NO_MATCH
+        if not view.rows and message != self._empty_shown:
+            self._empty_shown = message
+            empty.update(message)
+        has_rows = bool(view.rows)
+        if table.display != has_rows:
+            table.display = has_rows
+            empty.display = not has_rows
+            if has_rows and self.focused is None:
+                table.focus()
+        self._show_counts()
+        self._show_viewline()
+        self._refresh_keys()
+
+    def _refresh_keys(self) -> None:
+        """Update the footer only when what decides the keys changed (a footer redraw costs bytes)."""
+        rec = self.selected()
+        state = (self.table.selected_key, record_state(rec) if rec else None, self.table.row_count > 0)
+        if state != self._keys_for:
+            self._keys_for = state
+            self.refresh_bindings()
+
+    def _show_counts(self) -> None:
+        if self.view is None:
+            return
+        counts = self.query_one("#counts", StatusLine)
+        text = counts_text(self.view.counts, labels=True)
+        if text.cell_len > counts.size.width - 2:
+            text = counts_text(self.view.counts, labels=False)
+        counts.show(text)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._show_counts)
+
+    def _empty_text(self) -> str:
+        if self.gapp.settings.demo:
+            return "No jobs yet. The demo submits an example file in a moment; press s to submit your own."
+        return "No jobs in the store yet. Press s to submit JSONL files, or run `gembatch-tui import` for old ones."
+
+    def _show_viewline(self) -> None:
+        text = Text(self.spec.describe(), style="dim", end="")
+        view = self.view
+        if view is not None and view.capped:
+            text.append(f"  showing {len(view.rows)} of {view.matched}; filter to narrow", style="yellow")
+        elif view is not None and view.matched != view.total:
+            text.append(f"  {view.matched} of {view.total} jobs match", style="dim")
+        self.query_one("#viewline", StatusLine).show(text)
+
+    def show_poll_status(self, text: Text) -> None:
+        self.query_one("#statusline", StatusLine).show(text)
+
+    def refresh_durations(self, now: datetime) -> None:
+        self.table.refresh_durations(now)
+
+    # ----------------------------------------------------------------- keys
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        app = self.gapp
+        if action == "cancel_job":
+            return app.service is not None and can_cancel(self.selected())
+        if action == "delete_job":
+            return app.service is not None and can_delete(self.selected())
+        if action in ("poll_now",):
+            return app.service is not None
+        if action in ("submit", "resources"):
+            return app.service is not None and has_screen(action)
+        if action == "clear_filter":
+            return bool(self.spec.filter_text or self.spec.preset) or self.query_one("#filter", Input).display
+        return True
+
+    @on(DataTable.RowHighlighted)
+    def _row_moved(self) -> None:
+        self._refresh_keys()
+
+    @on(DataTable.RowSelected)
+    def _row_chosen(self, event: DataTable.RowSelected) -> None:
+        self.open_detail(event.row_key.value)
+
+    def open_detail(self, key: str | None) -> None:
+        from gembatch_tui.screens.detail import DetailScreen
+
+        if key and self.gapp.record(key) is not None:
+            self.app.push_screen(DetailScreen(key))
+
+    def action_cancel_job(self) -> None:
+        key = self.table.selected_key
+        if key:
+            self.gapp.request_cancel(key)
+
+    def action_delete_job(self) -> None:
+        key = self.table.selected_key
+        if key:
+            self.gapp.request_delete(key)
+
+    def action_poll_now(self) -> None:
+        self.gapp.poll_now()
+
+    def action_submit(self) -> None:
+        self._open("submit")
+
+    def action_resources(self) -> None:
+        self._open("resources")
+
+    def _open(self, name: str) -> None:
+        screen = optional_screen(name)
+        if screen is None or self.gapp.service is None:
+            self.notify(f"The {name} screen is not available here", severity="warning")
+            return
+        self.app.push_screen(screen())
+
+    async def action_quit(self) -> None:
+        self.app.exit()
+
+    # ----------------------------------------------------------------- filter and sort
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        self.query_one("#viewline").display = False
+        box.display = True
+        box.value = self.spec.filter_text
+        box.focus()
+        self.refresh_bindings()
+
+    @on(Input.Changed, "#filter")
+    def _filter_typed(self, event: Input.Changed) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self._filter_timer = self.set_timer(FILTER_DEBOUNCE_S, lambda: self._set_filter(event.value))
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        self._set_filter(event.value)
+        self._close_filter()
+
+    def _set_filter(self, text: str) -> None:
+        if text != self.spec.filter_text:
+            self.spec = ViewSpec(text, self.spec.preset, self.spec.sort, self.spec.reverse)
+            self.recompute()
+
+    def _close_filter(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.query_one("#viewline").display = True
+        self._show_viewline()
+        self.table.focus()
+        self.refresh_bindings()
+
+    def action_clear_filter(self) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self.query_one("#filter", Input).value = ""
+        self.spec = ViewSpec("", 0, self.spec.sort, self.spec.reverse)
+        self._close_filter()
+        self.recompute()
+
+    def action_cycle_state(self) -> None:
+        preset = (self.spec.preset + 1) % len(STATE_PRESETS)
+        self.spec = ViewSpec(self.spec.filter_text, preset, self.spec.sort, self.spec.reverse)
+        self._show_viewline()
+        self.recompute()
+
+    def action_sort(self) -> None:
+        self.spec = ViewSpec(self.spec.filter_text, self.spec.preset, (self.spec.sort + 1) % len(SORTS), False)
+        self._show_viewline()
+        self.recompute()
+
+    def action_reverse_sort(self) -> None:
+        self.spec = ViewSpec(self.spec.filter_text, self.spec.preset, self.spec.sort, not self.spec.reverse)
+        self._show_viewline()
+        self.recompute()
+
+
+__all__ = ["DashboardScreen", "MAX_ROWS", "has_screen", "optional_screen"]

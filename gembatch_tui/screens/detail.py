@@ -1,0 +1,267 @@
+"""Provides the job detail screen: every recorded field of one job, as inert text, and its actions.
+
+It follows the store: when a poll changes the job, the screen re-renders; when the record is
+deleted, it goes back to the dashboard.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Label, Static
+
+from gembatch_tui.core.models import Record, batch_name, display_name, parse_time, record_state, record_stats
+from gembatch_tui.widgets.job_rows import (
+    can_cancel,
+    can_delete,
+    duration_seconds,
+    format_duration,
+    results_status,
+    short_model,
+    state_text,
+)
+from gembatch_tui.widgets.safe_text import safe, safe_text
+
+if TYPE_CHECKING:
+    from gembatch_tui.app import GembatchApp
+
+TIMELINE = [
+    ("submitted", ("submitted_at",)),
+    ("created", ("batch", "create_time")),
+    ("updated", ("batch", "update_time")),
+    ("ended", ("batch", "end_time")),
+    ("last polled", ("polled_at",)),
+    ("downloaded", ("downloaded_at",)),
+    ("cancelled", ("cancelled_at",)),
+    ("remote deleted", ("remote_deleted_at",)),
+]
+
+
+def _dig(record: Record, path: tuple[str, ...]) -> Any:
+    value: Any = record
+    for part in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _when(value: Any, now: datetime) -> Text:
+    moment = parse_time(value)
+    if moment is None:
+        return safe_text(value) if value else Text("—", style="dim")
+    ago = (now - moment).total_seconds()
+    rel = f"{format_duration(ago)} ago" if ago >= 0 else f"in {format_duration(-ago)}"
+    text = Text(moment.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z"), end="")
+    text.append(f"  ({rel})", style="dim")
+    return text
+
+
+def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
+    if isinstance(value, dict):
+        out: list[tuple[str, str]] = []
+        for k, v in value.items():
+            out.extend(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out or [(prefix, "{}")]
+    if isinstance(value, str):
+        return [(prefix, value)]
+    return [(prefix, json.dumps(value, ensure_ascii=False))]
+
+
+def _grid() -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True, min_width=14)
+    grid.add_column(overflow="fold")
+    return grid
+
+
+def _section(title: str) -> Text:
+    return Text(f"\n{title}", style="bold underline")
+
+
+def render_record(record: Record, now: datetime) -> Group:
+    """Everything about one job; every value that came from outside is wrapped as inert text."""
+    state = record_state(record)
+    stats = record_stats(record)
+    batch = record.get("batch") if isinstance(record.get("batch"), dict) else {}
+    gone = record.get("remote_deleted") if isinstance(record.get("remote_deleted"), dict) else {}
+
+    summary = _grid()
+    summary.add_row("Name", safe_text(display_name(record), multiline=True))
+    summary.add_row("Batch", safe_text(batch_name(record) or "— (not created)", multiline=True))
+    state_line = Text(end="")
+    state_line.append_text(state_text(state))
+    state_line.append(f"  {safe(state)}", style="dim")
+    summary.add_row("State", state_line)
+    summary.add_row("Model", safe_text(short_model(record) or "—"))
+    total = stats["request_count"] or int(record.get("count") or 0)
+    summary.add_row(
+        "Progress",
+        Text(
+            f"{stats['successful_request_count']} succeeded, {stats['failed_request_count']} failed, "
+            f"{stats['pending_request_count']} pending of {total} requests",
+            end="",
+        ),
+    )
+    word, style = results_status(record)
+    results = Text(end="")
+    results.append(word, style=style)
+    if record.get("results_file"):
+        results.append("  ")
+        results.append(safe(record.get("results_file")))
+    summary.add_row("Results", results)
+    check = record.get("results_check")
+    if isinstance(check, dict):
+        summary.add_row(
+            "Results check",
+            Text(
+                ", ".join(f"{safe(v)} {safe(k)}" for k, v in check.items()),
+                end="",
+            ),
+        )
+    summary.add_row("Duration", Text(format_duration(duration_seconds(record, now)), end=""))
+
+    timeline = _grid()
+    for label, path in TIMELINE:
+        value = _dig(record, path)
+        if value:
+            timeline.add_row(label, _when(value, now))
+
+    files = _grid()
+    files.add_row("input file", safe_text(record.get("input_file") or "—", multiline=True))
+    uploaded = record.get("uploaded_file_name")
+    up = safe_text(uploaded or "—")
+    if uploaded and (gone.get("input") or record.get("uploaded_file_deleted")):
+        up.append("  (deleted on the server)", style="dim")
+    files.add_row("uploaded input", up)
+    dest = ((batch or {}).get("dest") or {}).get("file_name") if isinstance((batch or {}).get("dest"), dict) else None
+    out = safe_text(dest or "—")
+    if dest and gone.get("output"):
+        out.append("  (deleted on the server)", style="dim")
+    files.add_row("remote results", out)
+    files.add_row("results file", safe_text(record.get("results_file") or "—", multiline=True))
+    if gone.get("batch"):
+        files.add_row("remote job", Text("deleted on the server", style="dim", end=""))
+
+    parts: list[Any] = [summary, _section("Timeline"), timeline, _section("Files"), files]
+    errors = [
+        ("job", record.get("error") or ((batch or {}).get("error") or {}).get("message")),
+        ("results", record.get("results_error")),
+    ]
+    errors = [(k, v) for k, v in errors if v]
+    parts.append(_section("Last error"))
+    if errors:
+        grid = _grid()
+        for kind, message in errors:
+            grid.add_row(kind, safe_text(message, style="red", multiline=True))
+        parts.append(grid)
+    else:
+        parts.append(Text("none", style="dim"))
+
+    parts.append(_section("All recorded fields"))
+    every = _grid()
+    for key, value in _flatten(record):
+        every.add_row(safe_text(key, style="dim"), safe_text(value, multiline=True))
+    parts.append(every)
+    return Group(*parts)
+
+
+class DetailScreen(Screen[None]):
+    """One job in full; c cancels it, d deletes it, escape goes back."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="detail.back"),
+        Binding("q", "back", "Back", show=False, id="detail.back_q"),
+        Binding("c", "cancel_job", "Cancel job", tooltip="Cancel this pending or running job", id="detail.cancel"),
+        Binding("d", "delete_job", "Delete", tooltip="Delete the job's remote resources and/or record", id="detail.delete"),
+        Binding("r", "poll_now", "Poll", tooltip="Poll every unfinished job now", id="detail.poll"),
+        Binding("j", "scroll('down')", "Scroll down", show=False, id="detail.down"),
+        Binding("k", "scroll('up')", "Scroll up", show=False, id="detail.up"),
+        Binding("g", "scroll('home')", "Top", show=False, id="detail.top"),
+        Binding("G", "scroll('end')", "Bottom", show=False, id="detail.bottom"),
+    ]
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key
+        """The record key of the job shown."""
+        self._shown: Record | None = None
+
+    @property
+    def gapp(self) -> GembatchApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def record(self) -> Record | None:
+        return self.gapp.record(self.key)
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="topbar"):
+            yield Label("Job details", id="title")
+            yield Static("", id="detail-name", markup=False)
+        with VerticalScroll(id="detail-body"):
+            yield Static("", id="detail", markup=False)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.gapp.jobs_changed.subscribe(self, self._records_changed)
+        self._show(self.record)
+        self.query_one("#detail-body").focus()
+
+    def _records_changed(self, records: list[Record]) -> None:
+        rec = self.record
+        if rec is None:
+            if self.is_current:
+                self.notify("The job is no longer in the store", markup=False)
+                self.dismiss()
+            return
+        if rec != self._shown:
+            if self._shown is None or record_state(rec) != record_state(self._shown):
+                self.refresh_bindings()
+            self._show(rec)
+
+    def _show(self, rec: Record | None) -> None:
+        self._shown = rec
+        if rec is None:
+            self.query_one("#detail", Static).update(Text("This job is no longer in the store.", end=""))
+            return
+        self.query_one("#detail-name", Static).update(safe_text(f"{display_name(rec)}  {batch_name(rec) or ''}"))
+        self.query_one("#detail", Static).update(render_record(rec, self.gapp.clock()))
+
+    # ----------------------------------------------------------------- keys
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        rec = self.record
+        if action == "cancel_job":
+            return self.gapp.service is not None and can_cancel(rec)
+        if action == "delete_job":
+            return self.gapp.service is not None and can_delete(rec)
+        if action == "poll_now":
+            return self.gapp.service is not None
+        return True
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def action_scroll(self, where: str) -> None:
+        body = self.query_one("#detail-body", VerticalScroll)
+        {"down": body.scroll_down, "up": body.scroll_up, "home": body.scroll_home, "end": body.scroll_end}[where](
+            animate=False, immediate=True
+        )
+
+    def action_cancel_job(self) -> None:
+        self.gapp.request_cancel(self.key)
+
+    def action_delete_job(self) -> None:
+        self.gapp.request_delete(self.key)
+
+    def action_poll_now(self) -> None:
+        self.gapp.poll_now()

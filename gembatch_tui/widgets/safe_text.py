@@ -1,0 +1,52 @@
+"""Provides the one way the UI shows text that came from the server, the store or a file: as inert data.
+
+Why: a display name like `[@click=app.quit]x[/]` would be a live link if parsed as markup, and `\\x1b[2J`
+would clear the user's terminal. `safe()` spells every control or invisible formatting character as a
+visible escape (`\\x1b`, `\\u202e`), and `safe_text()` wraps the result in a `rich.text.Text`, which is
+never parsed as markup.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+
+
+def _escape_char(ch: str) -> str:
+    code = ord(ch)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def safe(value: Any, *, multiline: bool = False) -> str:
+    """`value` as a printable string: control and format characters become visible escapes.
+
+    With `multiline`, newlines and tabs are kept (for error texts shown in a scrolling pane).
+    """
+    text = value if isinstance(value, str) else ("" if value is None else str(value))
+    if text.isprintable():
+        return text
+    out: list[str] = []
+    for ch in text:
+        if ch.isprintable() or (multiline and ch in "\n\t"):
+            out.append(ch)
+        elif ch == " ":
+            out.append(ch)
+        else:
+            out.append(_escape_char(ch))
+    return "".join(out)
+
+
+def safe_text(value: Any, style: str = "", *, multiline: bool = False, ellipsis: bool = True) -> Text:
+    """A Rich `Text` of `safe(value)`: shown literally, whatever brackets or escapes it holds."""
+    return Text(
+        safe(value, multiline=multiline),
+        style=style,
+        no_wrap=not multiline,
+        overflow="ellipsis" if ellipsis and not multiline else "fold",
+        end="",
+    )

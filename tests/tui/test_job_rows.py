@@ -1,0 +1,62 @@
+"""The dashboard's view model without a terminal: filter syntax, sorting, the row cap, cells."""
+
+from __future__ import annotations
+
+from sample_data import FIXED_NOW, many_records, sample_records
+
+from gembatch_tui.widgets.job_rows import (
+    ViewSpec,
+    build_row,
+    compute_view,
+    format_duration,
+    parse_filter,
+    results_status,
+)
+
+
+def keys(spec: ViewSpec, records: list | None = None) -> list[str]:
+    return [row.key for row in compute_view(records or sample_records(), spec, FIXED_NOW).rows]
+
+
+def test_filter_words_and_states() -> None:
+    assert keys(ViewSpec("digest")) == ["rec0006"]
+    assert keys(ViewSpec("WEEKLY jsonl")) == ["rec0006"]  # every word, any case
+    assert set(keys(ViewSpec("state:failed"))) == {"rec0005", "rec0009"}  # failed includes not sent
+    assert set(keys(ViewSpec("state:run,pend"))) == {"rec0001", "rec0002"}
+    assert set(keys(ViewSpec("state:active"))) == {"rec0001", "rec0002", "rec0008"}
+    assert keys(ViewSpec("state:nonsense")) == []  # a typo shows nothing, not everything
+    assert len(keys(ViewSpec("state:"))) == 11  # still being typed: no filter yet
+    assert keys(ViewSpec("state:succ eval")) == ["rec0004"]
+    assert parse_filter("  ").active is False
+
+
+def test_presets_and_sorting() -> None:
+    assert set(keys(ViewSpec(preset=2))) == {"rec0003", "rec0004", "rec0010"}  # succeeded
+    by_name = keys(ViewSpec(sort=1))
+    names = [r["display_name"] for r in sorted(sample_records(), key=lambda r: r["display_name"].lower())]
+    assert by_name == [r["id"] for r in sorted(sample_records(), key=lambda r: r["display_name"].lower())]
+    assert names[0] == "broken-upload.jsonl"
+    assert keys(ViewSpec(sort=1, reverse=True)) == by_name[::-1]
+    assert keys(ViewSpec())[0] == "rec0008"  # newest first by default
+
+
+def test_cap_keeps_the_newest() -> None:
+    view = compute_view(many_records(1500), ViewSpec(), FIXED_NOW, limit=1000)
+    assert len(view.rows) == 1000 and view.matched == 1500 and view.total == 1500 and view.capped
+    assert view.rows[0].key == "rec101499"
+    assert sum(view.counts.values()) == 1500
+
+
+def test_cells() -> None:
+    running = next(r for r in sample_records() if r["id"] == "rec0001")
+    row = build_row(running, FIXED_NOW)
+    assert row.cells["state"].plain == "▶ running"
+    assert row.cells["progress"].plain == "320/500 ✖3"
+    assert row.cells["requests"].plain == "500"
+    assert row.cells["created"].plain == "11:38" and row.cells["created_wide"].plain == "2026-11-23 11:38"
+    assert row.cells["duration"].plain == "22m" and row.active
+    assert [format_duration(s) for s in (5, 125, 3 * 3600 + 120, 2 * 86400 + 3600)] == ["5s", "2m", "3h02m", "2d01h"]
+    assert results_status({"batch": {"state": "JOB_STATE_SUCCEEDED"}}) == ("pending", "yellow")
+    assert results_status({"results_file": "/nonexistent/x", "results_verified": True})[0] == "missing"
+    assert results_status({"results_error": "boom"})[0] == "error"
+    assert results_status({"batch": {"state": "JOB_STATE_RUNNING"}})[0] == "—"

@@ -1,0 +1,66 @@
+"""Snapshots of the dashboard, the detail screen and the delete dialog at 80x24 and 120x36.
+
+Fixed data (sample_data), a fixed clock, UTC, and no poll timer, so every run draws the same screen.
+Supplements only: each feature shown here also has a behavioural test. Regenerate after looking:
+`pytest tests/tui --snapshot-update`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sample_data import fixed_clock
+from tui_helpers import footer_keys, loaded, offline_service, wait_for
+
+from gembatch_tui.app import make_app
+from gembatch_tui.config import Settings
+from gembatch_tui.core.store import JobStore
+from gembatch_tui.screens.confirm import DeleteDialog
+from gembatch_tui.screens.detail import DetailScreen
+from gembatch_tui.widgets.job_table import JobTable
+
+SIZES = [(80, 24), (120, 36)]
+
+
+def sample_app(store: JobStore) -> Any:
+    # The service is never called: the poll timer is off. It only makes cancel and delete available.
+    return make_app(Settings(store_path=store.path, bell=False), store=store, service=offline_service(store),
+                    clock=fixed_clock, poll=False)
+
+
+def go_to(key: str, *keys: str, screen: type | None = None) -> Any:
+    async def run_before(pilot: Any) -> None:
+        app = pilot.app
+        await wait_for(pilot, loaded(app, 11))
+        table = app.screen.query_one(JobTable)
+        table.move_cursor(row=table.get_row_index(key))
+        await pilot.press(*keys)
+        if screen is not None:
+            await wait_for(pilot, lambda: isinstance(app.screen, screen))
+        await wait_for(pilot, lambda: footer_keys(app), what="the footer")
+        await pilot.pause()
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+class TestDashboard:
+    def test_dashboard(self, snap_compare: Any, sample_store: JobStore, size: tuple[int, int]) -> None:
+        assert snap_compare(sample_app(sample_store), terminal_size=size, run_before=go_to("rec0001"))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+class TestDetail:
+    def test_detail(self, snap_compare: Any, sample_store: JobStore, size: tuple[int, int]) -> None:
+        assert snap_compare(
+            sample_app(sample_store), terminal_size=size, run_before=go_to("rec0003", "enter", screen=DetailScreen)
+        )
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+class TestDeleteDialog:
+    def test_delete_dialog(self, snap_compare: Any, sample_store: JobStore, size: tuple[int, int]) -> None:
+        assert snap_compare(
+            sample_app(sample_store), terminal_size=size, run_before=go_to("rec0004", "d", screen=DeleteDialog)
+        )

@@ -1,0 +1,80 @@
+"""Helpers for the TUI tests (a module of its own: every test directory has a `conftest`, so importing
+from `conftest` could pick up another directory's)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from gembatch_tui.core.gemini import GeminiClient
+from gembatch_tui.core.service import BatchService
+from gembatch_tui.core.store import JobStore
+
+
+class ManualClock:
+    """An emulator clock the test moves by hand, so job states change exactly when the test says."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self.now
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self.now += seconds
+
+
+def offline_service(store: JobStore) -> BatchService:
+    """A service whose client is never called where it is used (nothing listens on port 9)."""
+    return BatchService(store, GeminiClient("test-key", base_url="http://127.0.0.1:9", retry_attempts=1))
+
+
+def screen_text(app: Any) -> str:
+    """The current screen as plain text, one line per row."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def wait_for(pilot: Any, predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
+    """Pause until `predicate()` is truthy; fail with the screen's text if it never is."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}\n{screen_text(pilot.app)}")
+        await pilot.pause(0.05)
+
+
+def loaded(app: Any, rows: int | None = None) -> Callable[[], bool]:
+    """True once the dashboard shows the store (with `rows` rows, when given)."""
+    from gembatch_tui.screens.dashboard import DashboardScreen
+    from gembatch_tui.widgets.job_table import JobTable
+
+    def check() -> bool:
+        dash = next((s for s in app.screen_stack if isinstance(s, DashboardScreen)), None)
+        if dash is None or dash.view is None:
+            return False
+        table = dash.query_one(JobTable)
+        return rows is None or table.row_count == rows
+
+    return check
+
+
+def footer_keys(app: Any) -> set[str]:
+    """The keys the footer of the current screen shows."""
+    from textual.widgets._footer import FooterKey
+
+    return {key.key for key in app.screen.query(FooterKey)}
+
+
+def flat(text: str) -> str:
+    """Screen text with borders removed and all whitespace (including wrapping) collapsed to one space."""
+    for ch in "█▀▄▌▐│":
+        text = text.replace(ch, " ")
+    return " ".join(text.split())

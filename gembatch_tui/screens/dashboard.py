@@ -33,6 +33,7 @@ from gembatch_tui.widgets.job_rows import (
 )
 from gembatch_tui.widgets.job_table import JobTable
 from gembatch_tui.widgets.status_line import StatusLine
+from gembatch_tui.widgets.usage_summary import totals_text
 
 if TYPE_CHECKING:
     from gembatch_tui.app import GembatchApp
@@ -191,6 +192,11 @@ class DashboardScreen(Screen[None]):
         text = counts_text(self.view.counts, labels=True)
         if text.cell_len > counts.size.width - 2:
             text = counts_text(self.view.counts, labels=False)
+        totals = self.view.totals
+        if totals is not None and (totals.jobs or totals.unknown_jobs):
+            extra = Text("  ", end="").append_text(totals_text(totals, label="Σ"))
+            if text.cell_len + extra.cell_len <= counts.size.width - 2:
+                text = text + extra
         counts.show(text)
 
     def on_resize(self) -> None:

@@ -19,7 +19,9 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Label, Static
 
+from gembatch_tui.core import ledger
 from gembatch_tui.core.models import Record, batch_name, display_name, parse_time, record_state, record_stats
+from gembatch_tui.widgets.usage_summary import usage_text
 from gembatch_tui.widgets.job_rows import (
     can_cancel,
     can_delete,
@@ -128,6 +130,10 @@ def render_record(record: Record, now: datetime) -> Group:
                 end="",
             ),
         )
+    usage = ledger.recorded_usage(record)
+    if usage is not None or ledger.expects_usage(record):
+        cost = usage.cost(ledger.record_model(record)) if usage is not None else None
+        summary.add_row("Tokens", usage_text(usage, cost, label=""))
     summary.add_row("Duration", Text(format_duration(duration_seconds(record, now)), end=""))
 
     timeline = _grid()
@@ -184,6 +190,9 @@ class DetailScreen(Screen[None]):
         Binding("c", "cancel_job", "Cancel job", tooltip="Cancel this pending or running job", id="detail.cancel"),
         Binding("d", "delete_job", "Delete", tooltip="Delete the job's remote resources and/or record", id="detail.delete"),
         Binding("r", "poll_now", "Poll", tooltip="Poll every unfinished job now", id="detail.poll"),
+        Binding(
+            "v", "view_results", "Results", tooltip="Browse answers, export, resubmit failures", id="detail.results"
+        ),
         Binding("j", "scroll('down')", "Scroll down", show=False, id="detail.down"),
         Binding("k", "scroll('up')", "Scroll up", show=False, id="detail.up"),
         Binding("g", "scroll('home')", "Top", show=False, id="detail.top"),
@@ -246,6 +255,8 @@ class DetailScreen(Screen[None]):
             return self.gapp.service is not None and can_delete(rec)
         if action == "poll_now":
             return self.gapp.service is not None
+        if action == "view_results":
+            return bool(rec and rec.get("results_file"))
         return True
 
     def action_back(self) -> None:
@@ -265,3 +276,9 @@ class DetailScreen(Screen[None]):
 
     def action_poll_now(self) -> None:
         self.gapp.poll_now()
+
+    def action_view_results(self) -> None:
+        from gembatch_tui.screens.results import ResultsScreen
+
+        if self.record is not None:
+            self.app.push_screen(ResultsScreen(self.record))

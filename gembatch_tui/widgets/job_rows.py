@@ -14,6 +14,7 @@ from typing import Any
 
 from rich.text import Text
 
+from gembatch_tui.core.ledger import Totals, store_totals
 from gembatch_tui.core.models import (
     CANCELLED,
     EXPIRED,
@@ -390,6 +391,7 @@ class View:
     matched: int
     counts: Counter[str] = field(default_factory=Counter)
     spec: ViewSpec = field(default_factory=ViewSpec)
+    totals: Totals | None = None
 
     @property
     def capped(self) -> bool:
@@ -405,7 +407,8 @@ def compute_view(records: list[Record], spec: ViewSpec, now: datetime, limit: in
     chosen.sort(key=sort_key(spec.sort_column, now), reverse=spec.descending)
     shown = chosen[:limit]
     rows = [build_row(r, now) for r in shown]
-    return View(rows=rows, total=len(records), matched=len(chosen), counts=counts, spec=spec)
+    totals = store_totals(records)
+    return View(rows=rows, total=len(records), matched=len(chosen), counts=counts, spec=spec, totals=totals)
 
 
 def counts_text(counts: Counter[str], labels: bool = True) -> Text:

@@ -129,7 +129,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "emulator":
             from gembatch_tui.core.emulator import serve
-
             from gembatch_tui.core.emulator.runtime import parse_budget
 
             if not 0.0 <= args.error_rate <= 1.0:

@@ -8,16 +8,19 @@ first use, not at start-up (it costs about a second).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from gembatch_tui.core.errors import Cancelled, describe_api_error, register_secret
+from gembatch_tui.core.media_cache import Uploaded
 from gembatch_tui.core.models import BatchSnapshot, normalise_state
-from gembatch_tui.core.rest import RestReader
+from gembatch_tui.core.rest import RestReader, resolve_base_url
 
 JSONL_MIME = "jsonl"  # what Google's batch docs pass; the SDK cannot guess `.jsonl`
 Progress = Callable[[int, int], None]
@@ -174,6 +177,12 @@ class GeminiClient:
                 self._client = genai.Client(api_key=self._api_key, http_options=http_options)
             return self._client
 
+    @property
+    def scope(self) -> str:
+        """Which account uploaded files belong to: a digest of base URL and key (never the key itself)."""
+        seed = f"{resolve_base_url(self._base_url)}\0{self._api_key}".encode()
+        return hashlib.sha256(seed).hexdigest()[:16]
+
     def _raw(self, method: str, path: str) -> dict[str, Any]:
         """A raw JSON read (the SDK drops batchStats and error); see core.rest for why not the SDK."""
         if method != "get":
@@ -202,6 +211,27 @@ class GeminiClient:
         except Exception as exc:  # noqa: BLE001 - mapped to a user message
             raise describe_api_error(exc, f"upload {path.name}") from None
         return str(uploaded.name)
+
+    def upload_media(
+        self,
+        path: Path,
+        mime_type: str,
+        *,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Uploaded:
+        """Upload a media file referenced by `[[FILE:...]]`; returns its name, URI and expiry."""
+        total = path.stat().st_size
+        try:
+            with open(path, "rb") as fh:
+                reader = _ProgressReader(fh, total, progress, cancel)
+                f = self.sdk.files.upload(file=reader, config={"mime_type": mime_type, "display_name": path.name[:512]})
+        except Cancelled:
+            raise
+        except Exception as exc:  # noqa: BLE001 - mapped to a user message
+            raise describe_api_error(exc, f"upload {path.name}") from None
+        expiry = f.expiration_time.isoformat() if f.expiration_time else None
+        return Uploaded(str(f.name), str(f.uri or ""), str(f.mime_type or mime_type), expiry)
 
     def delete_file(self, name: str) -> None:
         try:
@@ -244,6 +274,8 @@ class GeminiClient:
     def create_batch(self, *, model: str, file_name: str, display_name: str, embeddings: bool = False) -> BatchSnapshot:
         try:
             if embeddings:
+                # The SDK marks create_embeddings experimental and warns on every call; the product knows.
+                warnings.filterwarnings("ignore", message=r"batches\.create_embeddings\(\) is experimental")
                 job = self.sdk.batches.create_embeddings(
                     model=model, src={"file_name": file_name}, config={"display_name": display_name}
                 )

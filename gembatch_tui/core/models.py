@@ -21,9 +21,11 @@ FAILED = "JOB_STATE_FAILED"
 CANCELLED = "JOB_STATE_CANCELLED"
 EXPIRED = "JOB_STATE_EXPIRED"
 UNSPECIFIED = "JOB_STATE_UNSPECIFIED"
-# Local-only states: a record written before the remote job exists, and one whose creation failed.
+# Local-only states: a record written before the remote job exists, one whose creation failed, and one waiting
+# locally (for the enqueued-token budget, or after a 429 at create) until the poller submits it.
 LOCAL_SUBMITTING = "LOCAL_SUBMITTING"
 LOCAL_SUBMIT_FAILED = "LOCAL_SUBMIT_FAILED"
+LOCAL_QUEUED = "LOCAL_QUEUED"
 
 FINAL_STATES = frozenset({SUCCEEDED, FAILED, CANCELLED, EXPIRED})
 ACTIVE_STATES = frozenset({PENDING, RUNNING})
@@ -75,6 +77,8 @@ def record_state(record: Record) -> str:
         return LOCAL_SUBMITTING
     if local == "submit_failed":
         return LOCAL_SUBMIT_FAILED
+    if local == "queued":
+        return LOCAL_QUEUED
     batch = record.get("batch")
     if isinstance(batch, dict) and batch.get("state"):
         return normalise_state(batch.get("state"))

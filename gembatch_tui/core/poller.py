@@ -4,6 +4,10 @@ Why: a sequential loop of `batches.get` takes N x latency; a bounded pool takes 
 The same job is never polled twice at once (the service keeps an in-flight set), and all state changes
 of a pass land in the store in one locked write. Results are streamed to a hidden partial file,
 verified, and only then renamed into place, so a file that looks complete is complete.
+
+After the refresh, queued records are submitted as the enqueued-token budget allows (waves.py: each one
+submitted shows up as a state change QUEUED -> PENDING); after the downloads, groups whose parts all have
+their results are merged into one results file (merge.py), reported like a download.
 """
 
 from __future__ import annotations
@@ -17,8 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gembatch_tui.core import results as results_check
+from gembatch_tui.core import waves
+from gembatch_tui.core.embeddings import describe as describe_embeddings
+from gembatch_tui.core.embeddings import summarise_embeddings
 from gembatch_tui.core.errors import Cancelled, ServiceError
 from gembatch_tui.core.models import (
+    LOCAL_QUEUED,
+    PENDING,
     SUCCEEDED,
     BatchSnapshot,
     Record,
@@ -58,7 +67,8 @@ class PollReport:
     downloads: list[DownloadOutcome] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    active: int = 0
+    active: int = 0  # jobs not final yet, counting queued ones
+    queued: int = 0  # records waiting locally (budget or 429 backoff)
 
     @property
     def failed(self) -> bool:
@@ -123,15 +133,39 @@ def poll_once(
     finally:
         with service._in_flight_lock:
             service._in_flight.difference_update(batch_name(r) or "" for r in todo)
+    _submit_queued(service, report, cancel)
     fresh = service.store.read_all()
-    report.active = sum(1 for r in fresh if needs_poll(r))
+    report.queued = sum(1 for r in fresh if waves.is_queued(r))
+    report.active = sum(1 for r in fresh if needs_poll(r)) + report.queued
     if download:
         for rec in fresh:
             if cancel is not None and cancel.is_set():
                 break
             if needs_download(rec):
                 report.downloads.append(download_results(service, rec, progress=progress, cancel=cancel))
+        if any(r.get("group_id") for r in fresh):
+            from gembatch_tui.core.merge import merge_ready
+
+            report.downloads.extend(merge_ready(service, cancel=cancel))
     return report
+
+
+def _submit_queued(service: BatchService, report: PollReport, cancel: threading.Event | None) -> None:
+    """The next wave: queued records that now fit the budget (their own errors do not stop the pass)."""
+    try:
+        tried = waves.dispatch_queued(service, cancel=cancel)
+    except ServiceError as exc:
+        report.errors.append(str(exc))
+        return
+    for rec, outcome in tried:
+        label = _label(rec)
+        if outcome.status == "submitted":
+            new = outcome.state or PENDING
+            report.changes.append(StateChange(record_key(rec), outcome.batch_name or "", label, LOCAL_QUEUED, new))
+        elif outcome.status == "queued":
+            report.notes.append(f"{label}: still queued: {outcome.message}")
+        elif outcome.status == "error":
+            report.errors.append(f"{label}: {outcome.message}")
 
 
 def _label(record: Record) -> str:
@@ -191,6 +225,7 @@ def download_results(
         if check.parse_errors:
             first = check.parse_errors[0]
             raise ServiceError(f"results failed verification: line {first.line}: {first.message}")
+        embedded = summarise_embeddings(partial) if record.get("kind") == "embed" else {}
         os.replace(partial, target)
     except (ServiceError, OSError, Cancelled) as exc:
         try:
@@ -213,11 +248,14 @@ def download_results(
             "missing": check.missing_count,
             "unexpected": check.unexpected_count,
             "duplicates": check.duplicate_count,
+            **embedded,
         }
         rec.pop("results_error", None)
 
     service.store.update(key, apply)
-    return DownloadOutcome(key, name, True, path=target, message=check.summary())
+    summary = check.summary()
+    vectors = describe_embeddings(embedded)
+    return DownloadOutcome(key, name, True, path=target, message=f"{summary}; {vectors}" if vectors else summary)
 
 
 def _download_failed(service: BatchService, key: str, name: str, message: str) -> DownloadOutcome:

@@ -3,6 +3,11 @@
 Submission is crash-safe: a local record is written before anything is created remotely, the
 uploaded file name is recorded before `batches.create`, and an interrupted submission is found
 again (by its uploaded file) instead of being created twice.
+
+A record may also wait locally (`local_state: "queued"`, see waves.py): when its estimated tokens do not fit the
+model's enqueued-token budget yet, or after a 429 at create (then with `retry_after`). Whoever submits a queued
+record first claims it (queued -> submitting, under the store lock), so two pollers never submit it twice.
+An input over a per-job limit becomes a group of parts (groups.py), each an ordinary record.
 """
 
 from __future__ import annotations
@@ -13,15 +18,19 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from gembatch_tui import paths
+from gembatch_tui.core import split, waves
 from gembatch_tui.core import validate as validation
 from gembatch_tui.core.errors import Cancelled, ServiceError
 from gembatch_tui.core.gemini import GeminiClient, Progress, snapshot_from_operation
+from gembatch_tui.core.limits import JobLimits
+from gembatch_tui.core.media_cache import CACHE_NAME, MediaCache
+from gembatch_tui.core.media_upload import prepare_upload
 from gembatch_tui.core.models import (
     CANCELLED,
     EXPIRED,
@@ -33,6 +42,7 @@ from gembatch_tui.core.models import (
     batch_name,
     record_state,
 )
+from gembatch_tui.core.pricing import ConfigError
 from gembatch_tui.core.store import JobStore, new_record_id, record_key
 
 # States whose record does not block submitting the same file again.
@@ -46,15 +56,26 @@ def now_iso() -> str:
 @dataclass
 class SubmitOutcome:
     path: Path
-    status: str  # "submitted", "skipped", "error", "cancelled"
+    status: str  # "submitted", "queued", "skipped", "error", "cancelled"
     batch_name: str | None = None
     request_count: int = 0
     message: str = ""
     problems: list[str] | None = None
+    state: str | None = None  # the new job's state, when one was created
+    parts: int = 0  # >0: the input became a group of this many jobs
+    batch_names: list[str] = field(default_factory=list)  # every job created (groups)
+    queued: int = 0  # parts (or the file) left waiting locally
+    group_id: str | None = None
 
     def line(self) -> str:
+        group = f" in {self.parts} parts" if self.parts else ""
+        waiting = f"; {self.queued} queued, submitted by `poll` as the enqueued-token budget allows" if self.queued else ""
         if self.status == "submitted":
-            return f"submitted {self.batch_name} ({self.request_count} requests)"
+            names = ", ".join(self.batch_names or [self.batch_name or "?"])
+            return f"submitted {names} ({self.request_count} requests{group}{waiting})"
+        if self.status == "queued":
+            why = f": {self.message}" if self.message else ""
+            return f"queued ({self.request_count} requests{group}; submitted by `poll` when it can){why}"
         if self.status == "skipped":
             return f"skipped (already submitted as {self.batch_name})"
         if self.status == "cancelled":
@@ -74,6 +95,8 @@ class BatchService:
         demo: bool = False,
         max_parallel_polls: int = 32,
         clock: Callable[[], float] = time.time,
+        limits: JobLimits | None = None,
+        media_cache: MediaCache | None = None,
     ) -> None:
         self.store = store
         self.client = client
@@ -81,8 +104,36 @@ class BatchService:
         self.demo = demo
         self.max_parallel_polls = max_parallel_polls
         self.clock = clock
+        self._limits = limits
+        self._media_cache = media_cache
+        self.config_problem: str | None = None
         self._in_flight: set[str] = set()
         self._in_flight_lock = threading.Lock()
+
+    @property
+    def limits(self) -> JobLimits:
+        """Given to the constructor (or set), else read once from the config file; a bad one gives defaults."""
+        if self._limits is None:
+            try:
+                self._limits = JobLimits.load(paths.config_file())
+            except ConfigError as exc:
+                self.config_problem = str(exc)
+                self._limits = JobLimits()
+        return self._limits
+
+    @limits.setter
+    def limits(self, value: JobLimits) -> None:
+        self._limits = value
+
+    @property
+    def media_cache(self) -> MediaCache:
+        if self._media_cache is None:
+            self._media_cache = MediaCache(paths.cache_dir() / CACHE_NAME, clock=self.clock)
+        return self._media_cache
+
+    def parts_root(self) -> Path:
+        """Where split inputs are written: `parts/` beside the store (the private data dir by default)."""
+        return self.store.path.parent / "parts"
 
     # ----------------------------------------------------------------- lookup
     def resolve(self, ref: str) -> Record:
@@ -94,7 +145,7 @@ class BatchService:
             if batch_name(rec) == wanted or record_key(rec) == ref:
                 return rec
         as_path = str(Path(ref).expanduser().absolute())
-        matches = [rec for rec in records if rec.get("input_file") == as_path]
+        matches = [rec for rec in records if as_path in (rec.get("input_file"), rec.get("group_input_file"))]
         if len(matches) == 1:
             return matches[0]
         if len(matches) > 1:
@@ -104,6 +155,8 @@ class BatchService:
 
     def results_target(self, record: Record) -> Path:
         input_file = record.get("input_file")
+        if input_file and record.get("group_id"):  # a part's own results stay beside the part
+            return Path(input_file).parent / "results" / Path(input_file).name
         if input_file:
             return paths.results_path_for(input_file, self.results_dir, self.demo)
         name = batch_name(record) or record_key(record)
@@ -112,9 +165,12 @@ class BatchService:
 
     # ----------------------------------------------------------------- submit
     def duplicate_of(self, path: Path, sha256: str | None) -> Record | None:
+        """A live submission of this file (by path or content), counting a split input's group as one."""
         wanted = str(path)
         for rec in self.store.read_all():
-            same = rec.get("input_file") == wanted or (sha256 and rec.get("input_sha256") == sha256)
+            same = wanted in (rec.get("input_file"), rec.get("group_input_file")) or (
+                sha256 and sha256 in (rec.get("input_sha256"), rec.get("group_input_sha256"))
+            )
             if same and record_state(rec) not in RESUBMITTABLE:
                 return rec
         return None
@@ -130,21 +186,26 @@ class BatchService:
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
         extra: dict[str, Any] | None = None,
+        limits: JobLimits | None = None,
     ) -> SubmitOutcome:
-        """Validate (unless `report` is given), guard against duplicates, upload, create, record."""
+        """Validate (unless `report` is given), guard against duplicates, split if over a limit, upload, create."""
+        from gembatch_tui.core import groups
+
         src = Path(path).expanduser().absolute()
+        limits = limits or self.limits
         if report is None:
-            report = validation.validate_file(src, cancel=cancel)
+            report = validation.validate_file(src, cancel=cancel, max_bytes=None)
         if not report.ok:
             problems = report.messages()
             first = problems[0] if problems else f"{src}: not a valid batch file"
             return SubmitOutcome(src, "error", message=first, problems=problems)
         existing = self.duplicate_of(src, report.sha256)
-        if existing is not None and record_state(existing) == LOCAL_SUBMITTING:
+        if existing is not None and record_state(existing) == LOCAL_SUBMITTING and not existing.get("group_id"):
             return self._resume(existing, src, progress=progress, cancel=cancel)
         if existing is not None and not force:
-            name = batch_name(existing) or "a job being submitted"
-            return SubmitOutcome(src, "skipped", batch_name=name, request_count=report.request_count)
+            name = groups.describe(existing) or batch_name(existing) or "a job being submitted"
+            return SubmitOutcome(src, "skipped", batch_name=name, request_count=report.request_count,
+                                 group_id=existing.get("group_id"))
         model = model if model.startswith(("models/", "tunedModels/")) else f"models/{model}"
         record: Record = {
             "id": new_record_id(),
@@ -156,52 +217,99 @@ class BatchService:
             "kind": report.kind,
             "model": model,
             "display_name": display_name or src.name,
-            "local_state": "submitting",
             "submitted_at": now_iso(),
-            "submit_host": socket.gethostname(),
-            "submit_pid": os.getpid(),
         }
+        if report.media_refs:
+            record.update(media_refs=report.media_refs, media_files=report.media_files)
         if extra:
             record.update(extra)
+        budget = limits.budget_for(model)
+        reason = split.split_reason(report, limits, budget)
+        if reason is not None:
+            return groups.submit_group(self, src, report, record, limits, budget, reason, progress=progress, cancel=cancel)
+        wait = waves.budget_wait(self.store.read_all(), model, report.est_input_tokens, budget)
+        if wait is not None:
+            self.store.add({**record, "local_state": "queued", "queued_reason": wait})
+            return SubmitOutcome(src, "queued", request_count=report.request_count, message=wait, queued=1)
+        record.update(local_state="submitting", submit_host=socket.gethostname(), submit_pid=os.getpid())
         record = self.store.add(record)
-        return self._upload_and_create(record, src, report, progress=progress, cancel=cancel)
+        return self._upload_and_create(record, report, progress=progress, cancel=cancel)
 
+    def dispatch(
+        self, key: str, *, progress: Progress | None = None, cancel: threading.Event | None = None
+    ) -> SubmitOutcome:
+        """Submit one queued record now, if nobody else took it first (no budget check: see waves.dispatch_queued).
+
+        A queued file that is not part of a group is validated again: it may have changed while it waited."""
+        record = waves.claim(self, key)
+        if record is None:
+            return SubmitOutcome(Path(""), "skipped", message="no longer queued")
+        src = Path(record.get("input_file") or "")
+        report = None
+        if not record.get("group_id") and not waves.fresh_upload(self, record):
+            report = validation.validate_file(src, cancel=cancel, max_bytes=None)
+            if not report.ok or report.sha256 != record.get("input_sha256"):
+                why = report.messages()[0] if report.messages() else "its content changed"
+                self._mark_failed(key, f"input changed while queued: {why}")
+                return SubmitOutcome(src, "error", message=f"input changed while queued: {why}")
+        return self._upload_and_create(record, report, progress=progress, cancel=cancel)
+
+    # ----------------------------------------------------------------- upload and create
     def _upload_and_create(
         self,
         record: Record,
-        src: Path,
-        report: validation.ValidationReport,
+        report: validation.ValidationReport | None,
         *,
         progress: Progress | None,
         cancel: threading.Event | None,
     ) -> SubmitOutcome:
         key = record_key(record)
-        upload_path = src
-        tmp_dir: tempfile.TemporaryDirectory[str] | None = None
-        try:
-            if report.needs_normalising:
-                tmp_dir = tempfile.TemporaryDirectory(prefix="gembatch-upload-")
-                upload_path = Path(tmp_dir.name) / src.name
-                validation.write_normalised(src, upload_path, kind=report.kind)
+        src = Path(record["input_file"])
+        count = int(record.get("count") or 0)
+        file_name = record.get("uploaded_file_name") if waves.fresh_upload(self, record) else None
+        if file_name is None:
+            if record.get("uploaded_file_name"):
+                self._delete_quietly(record["uploaded_file_name"])
             try:
-                file_name = self.client.upload(
-                    upload_path, display_name=record["display_name"], progress=progress, cancel=cancel
-                )
+                with tempfile.TemporaryDirectory(prefix="gembatch-upload-") as tmp:
+                    upload_path, plan = prepare_upload(
+                        self.client, self.media_cache, record, report, Path(tmp), progress=progress, cancel=cancel
+                    )
+                    sent = plan.uploaded_bytes if plan is not None else 0
+                    if plan is not None:
+                        self.store.update(key, lambda r: r.update(media_uploaded=plan.uploaded, media_reused=plan.reused))
+
+                    def jsonl_progress(done: int, total: int) -> None:
+                        if progress is not None:
+                            progress(sent + done, sent + total)
+
+                    file_name = self.client.upload(
+                        upload_path, display_name=record["display_name"], progress=jsonl_progress, cancel=cancel
+                    )
             except Cancelled:
-                self.store.remove(key)
-                return SubmitOutcome(src, "cancelled", request_count=report.request_count)
-            except ServiceError as exc:
-                self._mark_failed(key, str(exc))
-                return SubmitOutcome(src, "error", message=str(exc), request_count=report.request_count)
-        finally:
-            if tmp_dir is not None:
-                tmp_dir.cleanup()
-        self.store.update(key, lambda r: r.update(uploaded_file_name=file_name))
+                self._drop_or_requeue(record, forget_upload=False)
+                return SubmitOutcome(src, "cancelled", request_count=count)
+            except (ServiceError, OSError, ValueError) as exc:
+                message = str(exc) if isinstance(exc, (ServiceError, ValueError)) else f"{src}: {exc.strerror or exc}"
+                self._mark_failed(key, message)
+                return SubmitOutcome(src, "error", message=message, request_count=count)
+            self.store.update(key, lambda r: r.update(uploaded_file_name=file_name, uploaded_at=now_iso()))
         if cancel is not None and cancel.is_set():
             self._delete_quietly(file_name)
+            self._drop_or_requeue(record, forget_upload=True)
+            return SubmitOutcome(src, "cancelled", request_count=count)
+        model = record.get("model") or "models/gemini-2.5-flash"
+        kind = record.get("kind") or validation.GENERATE
+        return self._create(key, src, file_name, model, record["display_name"], kind, count)
+
+    def _drop_or_requeue(self, record: Record, *, forget_upload: bool) -> None:
+        """After a cancelled upload: a fresh submission leaves no trace; a part of a group, or a record taken from
+        the queue (the poller stopping), goes back to the queue."""
+        key = record_key(record)
+        if record.get("group_id") or record.get("claimed_at"):
+            waves.requeue(self, key, "upload cancelled", backoff=False, forget_upload=forget_upload)
+        else:
             self.store.remove(key)
-            return SubmitOutcome(src, "cancelled", request_count=report.request_count)
-        return self._create(key, src, file_name, record["model"], record["display_name"], report.kind, report.request_count)
 
     def _create(
         self, key: str, src: Path, file_name: str, model: str, display: str, kind: str, count: int
@@ -211,20 +319,23 @@ class BatchService:
                 model=model, file_name=file_name, display_name=display, embeddings=(kind == "embed")
             )
         except ServiceError as exc:
+            if exc.code == 429:  # quota or enqueued-token limit: wait and try again, keeping the upload
+                reason = waves.requeue(self, key, str(exc), backoff=True)
+                return SubmitOutcome(src, "queued", message=reason, request_count=count, queued=1)
             self._delete_quietly(file_name)
             self._mark_failed(key, str(exc), uploaded_deleted=True)
             return SubmitOutcome(src, "error", message=str(exc), request_count=count)
 
         def apply(rec: Record) -> None:
-            rec.pop("local_state", None)
-            rec.pop("submit_pid", None)
+            for stale in ("local_state", "submit_pid", "queued_reason", "retry_after"):
+                rec.pop(stale, None)
             rec["batch"] = snap.to_batch_dict(rec.get("batch"))
             rec["batch"].setdefault("display_name", display)
             rec["batch"].setdefault("model", model)
             rec["created_at_local"] = now_iso()
 
         self.store.update(key, apply)
-        return SubmitOutcome(src, "submitted", batch_name=snap.name, request_count=count)
+        return SubmitOutcome(src, "submitted", batch_name=snap.name, request_count=count, state=snap.state)
 
     def _resume(
         self, record: Record, src: Path, *, progress: Progress | None, cancel: threading.Event | None
@@ -242,11 +353,11 @@ class BatchService:
                 key, src, uploaded, record.get("model") or "models/gemini-2.5-flash",
                 record.get("display_name") or src.name, record.get("kind") or "generate", count,
             )
-        report = validation.validate_file(src, cancel=cancel)
+        report = validation.validate_file(src, cancel=cancel, max_bytes=None)
         if not report.ok:
             self._mark_failed(key, "input changed since the interrupted submission: " + "; ".join(report.messages()[:1]))
             return SubmitOutcome(src, "error", message=report.messages()[0] if report.messages() else "invalid")
-        return self._upload_and_create(record, src, report, progress=progress, cancel=cancel)
+        return self._upload_and_create(record, report, progress=progress, cancel=cancel)
 
     def find_remote_job_for_file(self, file_name: str) -> Any:
         for op in self.client.iter_batches():
@@ -264,7 +375,8 @@ class BatchService:
         self.store.update(key, apply)
 
     def recover_interrupted(self) -> list[str]:
-        """Records left `submitting` by a process that is gone: adopt their remote job or mark them failed."""
+        """Records left `submitting` by a process that is gone: adopt their remote job, requeue one that came
+        from the queue (the poller submits it again), or mark a plain submission failed."""
         notes: list[str] = []
         host = socket.gethostname()
         for rec in self.store.read_all():
@@ -279,6 +391,9 @@ class BatchService:
             if found is not None:
                 self._adopt_snapshot(key, found)
                 notes.append(f"{rec.get('input_file')}: recovered interrupted submission as {found.name}")
+            elif rec.get("group_id") or rec.get("claimed_at"):  # it came from the queue: back there
+                waves.requeue(self, key, "submission was interrupted; queued again", backoff=False)
+                notes.append(f"{rec.get('input_file')}: interrupted submission queued again")
             else:
                 reason = "submission was interrupted before the job was created; submit the file again"
                 self._mark_failed(key, reason)
@@ -290,6 +405,7 @@ class BatchService:
             rec["local_state"] = "submit_failed"
             rec["error"] = reason
             rec.pop("submit_pid", None)
+            rec.pop("retry_after", None)
             if uploaded_deleted:
                 rec["uploaded_file_deleted"] = True
 

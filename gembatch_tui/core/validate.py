@@ -13,6 +13,10 @@ line shapes, and the key each one gets:
 An assigned key that equals an explicit key elsewhere is a duplicate like any other. Any line that is not
 canonical makes `needs_normalising` true; `write_normalised` then writes a canonical copy, which is what gets
 uploaded, and the original is never touched.
+
+`[[FILE:path]]` media references (see media.py) are checked here too: each referenced file must exist and be
+readable (`line N: referenced file 'x' not found`), relative paths resolve against the input file's directory,
+and a file with references always needs normalising (its uploaded copy carries fileData parts instead).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Dict, Optional
 
+from gembatch_tui.core import media
 from gembatch_tui.core.keyset import KeySet
 from gembatch_tui.core.pricing import estimate_request_tokens
 
@@ -70,6 +75,9 @@ class ValidationReport:
     needs_normalising: bool
     kind: str
     first_lines: list[str] = field(default_factory=list)
+    media_refs: int = 0  # [[FILE:...]] references, counting repeats
+    media_files: int = 0  # distinct readable files referenced
+    media_bytes: int = 0  # their total size
 
     @property
     def ok(self) -> bool:
@@ -253,7 +261,7 @@ def _open_problem(path: Path) -> tuple[str | None, int]:
 def validate_file(
     path: str | os.PathLike[str],
     *,
-    max_bytes: int = MAX_FILE_BYTES,
+    max_bytes: int | None = MAX_FILE_BYTES,
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
     kind: str | None = None,
@@ -261,6 +269,7 @@ def validate_file(
     """Check every line of an input file in one streaming pass; problems are reported, never raised.
 
     Only ValidationCancelled escapes (when `cancel` is set). `progress(done, total)` is called about every MiB.
+    `max_bytes=None` accepts any size (for inputs that will be split into several jobs).
     """
     abs_path = Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
     checker = _KindChecker(kind)
@@ -277,7 +286,7 @@ def validate_file(
     if why:
         return whole_file(why)
     report.size_bytes = size
-    if size > max_bytes:
+    if max_bytes is not None and size > max_bytes:
         return whole_file(f"file is {_human(size)}, over the {_human(max_bytes)} limit for a batch input file")
     try:
         f = open(abs_path, "rb")  # noqa: SIM115 - closed below
@@ -318,6 +327,7 @@ def _scan(
     requests = tokens = 0
     needs_normalising = False
     line_no = 0
+    refs = media.RefChecker(report.path.parent)
     if progress is not None:
         progress(0, size)
     for raw in f:
@@ -340,15 +350,20 @@ def _scan(
         key, request, canonical, error = _parse(raw, line_no)
         if key is not None:
             keys.add(key, line_no, line_offset)
+        ref_errors: list[str] = []
         if error is None and request is not None:
             error = checker.check(request, line_no)
+            if media.MARKER_BYTES in raw and media.find_refs(request):
+                canonical = False
+                ref_errors = refs.check(request)
+                request = media.substitute(request, media.placeholder)  # estimate the media, not the marker
             tokens += estimate_request_tokens(request)
         if not canonical:
             needs_normalising = True
-        if error is not None:
+        for message in ([error] if error is not None else []) + ref_errors:
             count += 1
             if len(found) < MAX_REPORTED:
-                found.append(Problem(line_no, error))
+                found.append(Problem(line_no, message))
     if progress is not None:
         progress(offset, max(size, offset))
     dups, dup_count = _duplicate_problems(f, keys)
@@ -356,6 +371,7 @@ def _scan(
     report.request_count = requests
     report.est_input_tokens = tokens
     report.needs_normalising = needs_normalising
+    report.media_refs, report.media_files, report.media_bytes = refs.refs, refs.files, refs.bytes
     merged = sorted(found + dups, key=lambda p: p.line or 0)  # stable: a line's own problem before its duplicate
     report.problems = merged[:MAX_REPORTED]
     report.problem_count = count + dup_count
@@ -421,16 +437,19 @@ def write_normalised(path: str | os.PathLike[str], dest: str | os.PathLike[str],
     with open(dst, "wb") as out:
         for _line_no, _offset, raw, key, request, canonical in _iter_parsed(src, kind):
             count += 1
-            if canonical:
-                if raw.endswith(b"\n") and not raw.endswith(b"\r\n"):
-                    out.write(raw)
-                else:
-                    out.write(raw.rstrip(b"\r\n") + b"\n")
-                continue
-            obj = {"key": key, "request": request}
-            try:
-                data = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-            except UnicodeEncodeError:  # a lone surrogate escaped in the input: keep it escaped
-                data = json.dumps(obj, separators=(",", ":")).encode("ascii")
-            out.write(data + b"\n")
+            out.write(canonical_line(raw, key, request, canonical))
     return count
+
+
+def canonical_line(raw: bytes, key: str, request: dict[str, Any], canonical: bool) -> bytes:
+    """The line as the uploaded copy holds it: canonical lines byte for byte (LF-terminated), others re-serialised."""
+    if canonical:
+        if raw.endswith(b"\n") and not raw.endswith(b"\r\n"):
+            return raw
+        return raw.rstrip(b"\r\n") + b"\n"
+    obj = {"key": key, "request": request}
+    try:
+        data = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate escaped in the input: keep it escaped
+        data = json.dumps(obj, separators=(",", ":")).encode("ascii")
+    return data + b"\n"

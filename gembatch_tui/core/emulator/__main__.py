@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .runtime import serve
+from .runtime import parse_budget, serve
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,12 +19,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--expiry-seconds", type=float, default=48 * 3600.0)
     parser.add_argument("--max-concurrent-jobs", type=int, default=100)
     parser.add_argument("--api-key", default=None, help="required key (default: accept any non-empty key)")
+    parser.add_argument("--enqueued-token-budget", action="append", metavar="[MODEL=]TOKENS",
+                        help="answer 429 when a model's pending+running jobs would exceed TOKENS (repeatable)")
     args = parser.parse_args(argv)
     if not 0.0 <= args.error_rate <= 1.0:
         parser.error("--error-rate must be between 0 and 1")
+    try:
+        budget = parse_budget(args.enqueued_token_budget)
+    except ValueError as exc:
+        parser.error(f"--enqueued-token-budget: {exc}")
     return serve(host=args.host, port=args.port, job_seconds=args.job_seconds, latency_ms=args.latency_ms,
                  error_rate=args.error_rate, expiry_seconds=args.expiry_seconds,
-                 max_concurrent_jobs=args.max_concurrent_jobs, api_key=args.api_key, out=sys.stdout)
+                 max_concurrent_jobs=args.max_concurrent_jobs, api_key=args.api_key, out=sys.stdout,
+                 enqueued_token_budget=budget)
 
 
 if __name__ == "__main__":

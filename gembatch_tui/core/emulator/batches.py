@@ -52,6 +52,7 @@ class BatchRecord:
     expiry_seconds: float
     seq: int
     priority: int = 0
+    est_tokens: int = 0  # estimated prompt tokens; counted against the enqueued-token budget while not final
     fail_reason: str | None = None  # set for input the job cannot run at all: it ends FAILED
     cancelled_at: float | None = None
     output_file: str | None = None  # "files/batch-..." once generated
@@ -193,4 +194,5 @@ class BatchRecord:
             "create_time": self.created,
             "end_time": phase.end_time,
             "priority": self.priority,
+            "est_tokens": self.est_tokens,
         }

@@ -108,6 +108,18 @@ def too_many_jobs(limit: int) -> ApiError:
     )
 
 
+def enqueued_tokens_exhausted(model: str, enqueued: int, adding: int, limit: int) -> ApiError:
+    """What a tier's batch enqueued-token limit answers (the exact real text is not known; the status is)."""
+    return ApiError(
+        429,
+        f"Resource has been exhausted (e.g. check quota). Enqueued tokens limit exceeded for {model}: "
+        f"{enqueued} tokens are enqueued in pending or running batches, this batch adds {adding}, "
+        f"the limit is {limit}.",
+        details=[{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "RATE_LIMIT_EXCEEDED",
+                  "domain": "googleapis.com", "metadata": {"quota_metric": "batch_enqueued_tokens"}}],
+    )
+
+
 def payload_too_large(limit: int) -> ApiError:
     return ApiError(400, f"Request payload size exceeds the limit: {limit} bytes.")
 

@@ -13,10 +13,17 @@ from array import array
 from pathlib import Path
 from typing import Any
 
-from . import results
+from . import results, synth
 from .batches import FINAL, RUNNING, SUCCEEDED, BatchRecord, Phase
 from .catalog import KNOWN_MODELS
-from .errors import failed_precondition, invalid_argument, model_not_found, not_found, too_many_jobs
+from .errors import (
+    enqueued_tokens_exhausted,
+    failed_precondition,
+    invalid_argument,
+    model_not_found,
+    not_found,
+    too_many_jobs,
+)
 from .state import EmulatorState, remove_quietly
 from .synth import get
 from .util import paginate
@@ -35,6 +42,7 @@ class Jobs:
         max_concurrent_jobs: int,
         strict_input: bool = False,
         errors: list[str] | None = None,
+        enqueued_token_budget: int | dict[str, int] | None = None,
     ) -> None:
         self.state = state
         self.errors = errors if errors is not None else []  # tracebacks of failed result generation
@@ -42,6 +50,9 @@ class Jobs:
         self.expiry_seconds = float(expiry_seconds)
         self.max_concurrent_jobs = int(max_concurrent_jobs)
         self.strict_input = strict_input
+        self.enqueued_token_budget = enqueued_token_budget
+        self.peak_enqueued: dict[str, int] = {}  # per model, the most ever enqueued (tests check the budget held)
+        self.budget_rejections = 0
         self.batches: dict[str, BatchRecord] = {}
 
     # -- create -----------------------------------------------------------------------------------
@@ -50,6 +61,30 @@ class Jobs:
             active = sum(1 for b in self.batches.values() if b.evaluate(now).state not in FINAL)
         if active >= self.max_concurrent_jobs:
             raise too_many_jobs(self.max_concurrent_jobs)
+
+    def budget_for(self, model: str) -> int | None:
+        """The enqueued-token budget of `models/ID` (an int applies to every model), or None."""
+        budget = self.enqueued_token_budget
+        if isinstance(budget, dict):
+            value = budget.get(model.removeprefix("models/"), budget.get("*"))
+            return int(value) if value is not None else None
+        return int(budget) if budget is not None else None
+
+    def enqueued_tokens(self, model: str, now: float) -> int:
+        """Estimated prompt tokens of the model's PENDING and RUNNING jobs. Caller holds the state lock."""
+        return sum(b.est_tokens for b in self.batches.values()
+                   if b.model == model and b.evaluate(now).state not in FINAL)
+
+    def _check_budget(self, model: str, tokens: int, now: float) -> None:
+        """429 RESOURCE_EXHAUSTED when this job would take the model over its budget. Caller holds the lock."""
+        budget = self.budget_for(model)
+        if budget is None:
+            return
+        enqueued = self.enqueued_tokens(model, now)
+        if enqueued + tokens > budget:
+            self.budget_rejections += 1
+            raise enqueued_tokens_exhausted(model, enqueued, tokens, budget)
+        self.peak_enqueued[model] = max(self.peak_enqueued.get(model, 0), enqueued + tokens)
 
     def create(self, kind: str, model_path: str, method: str, body: Any, version: str) -> dict[str, Any]:
         """`model_path` is the URL's `models/ID`; `method` its suffix (batchGenerateContent, ...)."""
@@ -83,7 +118,7 @@ class Jobs:
             if self.strict_input and scan.syntax_errors:
                 remove_quietly(input_path)
                 raise invalid_argument("\n".join(scan.syntax_errors))
-            count, failed = scan.requests, scan.failed
+            count, failed, tokens = scan.requests, scan.failed, scan.tokens
             fail_reason = EMPTY_INPUT if count == 0 else None
         else:
             items = get(requests, "requests") if isinstance(requests, dict) else requests
@@ -92,11 +127,13 @@ class Jobs:
             inline = results.check_inline(items, kind)
             count = len(inline)
             failed = array("I", [i for i, c in enumerate(inline) if c.error is not None])
+            tokens = sum(synth.request_tokens(c.request, kind) for c in inline if c.error is None and c.request)
 
         with self.state.lock:
             now = self.state.clock()
             try:
                 self._check_capacity(now)
+                self._check_budget(f"models/{model_id}", tokens, now)
             except BaseException:
                 remove_quietly(input_path)
                 raise
@@ -118,6 +155,7 @@ class Jobs:
                 expiry_seconds=self.expiry_seconds,
                 seq=self.state.next_seq(),
                 priority=priority,
+                est_tokens=tokens,
                 fail_reason=fail_reason,
             )
             self.batches[batch_id] = rec

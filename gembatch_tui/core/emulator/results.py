@@ -41,6 +41,7 @@ class ScanResult(NamedTuple):
     requests: int
     failed: array[int]  # sorted indices of requests that will fail
     syntax_errors: list[str]  # "Error on line N: ..." for lines that are not JSON objects (first few)
+    tokens: int = 0  # estimated prompt tokens of the requests that will run (what the enqueued budget counts)
 
 
 def check_request(request: Any, kind: str) -> str | None:
@@ -105,7 +106,7 @@ def scan_input(path: Path, kind: str) -> ScanResult:
     """Count the requests of an input file and note which will fail, without generating anything."""
     failed: array[int] = array("I")
     syntax: list[str] = []
-    count = 0
+    count = tokens = 0
     with open(path, "rb") as f:
         for lineno, raw in iter_lines(f):
             checked = check_line(raw, lineno, kind)
@@ -113,8 +114,10 @@ def scan_input(path: Path, kind: str) -> ScanResult:
                 failed.append(count)
                 if checked.syntax and len(syntax) < MAX_STRICT_ERRORS:
                     syntax.append(checked.syntax)
+            elif checked.request is not None:
+                tokens += synth.request_tokens(checked.request, kind)
             count += 1
-    return ScanResult(count, failed, syntax)
+    return ScanResult(count, failed, syntax, tokens)
 
 
 def _reorder(d: dict[str, Any], rng: random.Random) -> dict[str, Any]:

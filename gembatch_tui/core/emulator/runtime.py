@@ -28,6 +28,10 @@ class Emulator:
     jump through time. Blobs live in `state_dir` (a private temp dir, removed on stop, when None).
     `strict_input=True` makes batch creation reject input files with lines that are not JSON objects,
     with the real service's "Error on line N: invalid JSON ..." 400, instead of answering them per line.
+    `enqueued_token_budget` (one int for every model, or `{"gemini-2.5-flash": N, "*": M}`) models a tier's
+    batch enqueued-token limit: the estimated prompt tokens of a model's PENDING and RUNNING jobs (text at
+    ~4 chars a token, 258 per media part, as the usage metadata counts them) may not exceed it, and a create
+    that would go over is answered 429 RESOURCE_EXHAUSTED.
     """
 
     def __init__(
@@ -44,6 +48,7 @@ class Emulator:
         clock: Callable[[], float] = time.time,
         seed: int = 0,
         strict_input: bool = False,
+        enqueued_token_budget: int | dict[str, int] | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -57,6 +62,7 @@ class Emulator:
         self._clock = clock
         self._seed = seed
         self._strict_input = strict_input
+        self._enqueued_token_budget = enqueued_token_budget
         self._faults = Faults(error_rate, seed)
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -75,7 +81,7 @@ class Emulator:
         state = EmulatorState(self._state_dir / "blobs", self._clock, self._seed)
         errors: list[str] = []
         jobs = Jobs(state, self._job_seconds, self._expiry_seconds, self._max_concurrent_jobs, self._strict_input,
-                    errors)
+                    errors, self._enqueued_token_budget)
         self._ctx = Context(state, jobs, self._faults, self._api_key, self._latency_s,
                             request_log=self.request_log, errors=errors)
         self._server = EmulatorHTTPServer((self.host, self.port), self._ctx)
@@ -115,6 +121,27 @@ class Emulator:
         URL path without query, e.g. r"/files/abc$") with an error envelope of HTTP `code`."""
         self._faults.fail_next(method, path_regex, code, times, message)
 
+    def enqueued_tokens(self, model: str) -> int:
+        """Estimated prompt tokens of `model`'s pending and running jobs now (`gemini-2.5-flash` or `models/...`)."""
+        ctx = self._require()
+        name = model if model.startswith("models/") else f"models/{model}"
+        with ctx.state.lock:
+            return ctx.jobs.enqueued_tokens(name, ctx.state.clock())
+
+    @property
+    def peak_enqueued_tokens(self) -> dict[str, int]:
+        """Per model (`models/...`), the most tokens ever enqueued at once (only tracked under a budget)."""
+        return dict(self._require().jobs.peak_enqueued)
+
+    @property
+    def budget_rejections(self) -> int:
+        """How many creates were answered 429 for the enqueued-token budget."""
+        return self._require().jobs.budget_rejections
+
+    def file_bytes(self, name: str) -> bytes:
+        """The stored bytes of `files/ID` (uploaded or generated), for tests that check what a client sent."""
+        return self._require().state.lookup_file(name.removeprefix("files/")).path.read_bytes()
+
     def batches_snapshot(self) -> list[dict[str, Any]]:
         return self._require().jobs.snapshot()
 
@@ -144,12 +171,13 @@ def serve(
     out: IO[str] = sys.stdout,
     seed: int = 0,
     state_dir: str | Path | None = None,
+    enqueued_token_budget: int | dict[str, int] | None = None,
 ) -> int:
     """Serve until SIGINT/SIGTERM. The first stdout line is exactly `listening on http://HOST:PORT`."""
     stop = threading.Event()
     emu = Emulator(host=host, port=port, api_key=api_key, job_seconds=job_seconds, latency_ms=latency_ms,
                    error_rate=error_rate, expiry_seconds=expiry_seconds, max_concurrent_jobs=max_concurrent_jobs,
-                   state_dir=state_dir, seed=seed)
+                   state_dir=state_dir, seed=seed, enqueued_token_budget=enqueued_token_budget)
     previous: dict[signal.Signals, Any] = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -167,3 +195,18 @@ def serve(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0
+
+
+def parse_budget(values: list[str] | None) -> int | dict[str, int] | None:
+    """`--enqueued-token-budget N` (every model) or `MODEL=N`, repeatable; ValueError when malformed."""
+    if not values:
+        return None
+    if len(values) == 1 and "=" not in values[0]:
+        return int(values[0])
+    out: dict[str, int] = {}
+    for value in values:
+        model, sep, number = value.partition("=")
+        if not sep or not model.strip():
+            raise ValueError(f"expected MODEL=TOKENS, got {value!r}")
+        out[model.strip().removeprefix("models/")] = int(number)
+    return out

@@ -87,6 +87,15 @@ def prompt_token_details(request: dict[str, Any]) -> list[tuple[str, int]]:
     return details
 
 
+def request_tokens(request: dict[str, Any], kind: str) -> int:
+    """Prompt tokens of one request, as the enqueued-token budget counts them: the usage's prompt count for a
+    generate request; for an embedding request, its `content` text at ~4 chars a token."""
+    if kind == "embed":
+        chars = sum(len(p["text"]) for p in _iter_parts(get(request, "content")) if isinstance(p.get("text"), str))
+        return max(1, math.ceil(chars / 4))
+    return sum(n for _, n in prompt_token_details(request))
+
+
 def answer_text(prompt: str, rng: random.Random) -> str:
     opener = rng.choice(OPENERS).format(p=prompt.strip() or "(empty prompt)")
     body = " ".join(rng.sample(FILLER, rng.randint(1, 3)))

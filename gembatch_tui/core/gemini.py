@@ -199,8 +199,8 @@ class GeminiClient:
         cancel: threading.Event | None = None,
     ) -> str:
         """Upload `path` as JSONL; returns `files/ID`."""
-        total = path.stat().st_size
         try:
+            total = path.stat().st_size  # inside: the file may vanish between validation and upload
             with open(path, "rb") as fh:
                 reader = _ProgressReader(fh, total, progress, cancel)
                 uploaded = self.sdk.files.upload(
@@ -221,8 +221,8 @@ class GeminiClient:
         cancel: threading.Event | None = None,
     ) -> Uploaded:
         """Upload a media file referenced by `[[FILE:...]]`; returns its name, URI and expiry."""
-        total = path.stat().st_size
         try:
+            total = path.stat().st_size
             with open(path, "rb") as fh:
                 reader = _ProgressReader(fh, total, progress, cancel)
                 f = self.sdk.files.upload(file=reader, config={"mime_type": mime_type, "display_name": path.name[:512]})

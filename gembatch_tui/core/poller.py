@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gembatch_tui.core import ledger
 from gembatch_tui.core import results as results_check
 from gembatch_tui.core import waves
 from gembatch_tui.core.embeddings import describe as describe_embeddings
@@ -76,11 +77,15 @@ class PollReport:
 
 
 def needs_poll(record: Record) -> bool:
-    return bool(batch_name(record)) and not is_final(record_state(record)) and not record.get("remote_deleted")
+    gone = record.get("remote_deleted")
+    job_gone = isinstance(gone, dict) and gone.get("batch")
+    return bool(batch_name(record)) and not is_final(record_state(record)) and not job_gone
 
 
 def needs_download(record: Record) -> bool:
-    if record_state(record) != SUCCEEDED or record.get("remote_deleted"):
+    gone = record.get("remote_deleted")
+    # Deleting the uploaded input or the job does not delete the output; only a deleted output is gone.
+    if record_state(record) != SUCCEEDED or (isinstance(gone, dict) and gone.get("output")):
         return False
     batch = record.get("batch") or {}
     if not (batch.get("dest") or {}).get("file_name"):
@@ -226,6 +231,7 @@ def download_results(
             first = check.parse_errors[0]
             raise ServiceError(f"results failed verification: line {first.line}: {first.message}")
         embedded = summarise_embeddings(partial) if record.get("kind") == "embed" else {}
+        usage = None if record.get("kind") == "embed" else ledger.usage_from_file(partial)
         os.replace(partial, target)
     except (ServiceError, OSError, Cancelled) as exc:
         try:
@@ -250,6 +256,10 @@ def download_results(
             "duplicates": check.duplicate_count,
             **embedded,
         }
+        if usage is not None:
+            stat = target.stat()
+            usage.source_size, usage.source_mtime_ns = stat.st_size, stat.st_mtime_ns
+            rec["usage"] = usage.to_dict()
         rec.pop("results_error", None)
 
     service.store.update(key, apply)

@@ -162,3 +162,31 @@ def test_api_key_never_stored(service: BatchService, emulator, examples: Path) -
     service.submit(examples / "structured-output.jsonl", model="no-such-model")
     poll_until_final(service)
     assert KEY not in service.store.path.read_text()
+
+
+def test_file_vanishing_after_validation_leaves_no_half_done_record(service: BatchService, emulator, examples: Path) -> None:
+    from gembatch_tui.core.validate import validate_file
+
+    src = examples / "basic.jsonl"
+    report = validate_file(src)
+    src.unlink()
+    out = service.submit(src, model="gemini-2.5-flash", report=report)
+    assert out.status == "error" and str(src) in out.message
+    [rec] = service.store.read_all()
+    assert rec["local_state"] == "submit_failed"
+    assert emulator.files_snapshot() == [] and emulator.batches_snapshot() == []
+
+
+def test_download_still_happens_after_input_file_deleted_and_usage_is_recorded(
+    service: BatchService, emulator, examples: Path
+) -> None:
+    out = service.submit(examples / "basic.jsonl", model="gemini-2.5-flash")
+    rec = service.resolve(out.batch_name)
+    cleanup.execute(service, [cleanup.Action("input", rec["uploaded_file_name"], record_key(rec), "basic")])
+    poll_until_final(service)
+    rec = service.resolve(out.batch_name)
+    assert rec["remote_deleted"] == {"input": True}
+    assert rec["results_verified"] is True and Path(rec["results_file"]).is_file()
+    lines = [json.loads(x) for x in Path(rec["results_file"]).read_text().splitlines()]
+    prompt = sum(int(x["response"]["usageMetadata"].get("promptTokenCount", 0)) for x in lines)
+    assert rec["usage"]["prompt"] == prompt > 0

@@ -268,7 +268,7 @@ def _confirm(question: str, assume_yes: bool) -> bool:
 
 
 def cmd_delete(rt: Runtime, args: argparse.Namespace) -> int:
-    from gembatch_tui.core.cleanup import execute, plan_delete
+    from gembatch_tui.core.cleanup import plan_delete
 
     assert rt.service is not None
     actions = []
@@ -287,12 +287,20 @@ def cmd_delete(rt: Runtime, args: argparse.Namespace) -> int:
         actions.extend(plan.actions)
     if not actions:
         return EXIT_PARTIAL if failed else EXIT_OK
-    print("will delete:")
+    return _confirm_and_delete(rt, actions, "will delete:", f"Delete these {len(actions)} items?", args.yes, failed)
+
+
+def _confirm_and_delete(rt: Runtime, actions: list, heading: str, question: str, yes: bool, failed: bool = False) -> int:
+    """List what will go, ask (unless --yes), delete, and report each item; one failure does not stop the rest."""
+    from gembatch_tui.core.cleanup import execute
+
+    assert rt.service is not None
+    print(heading)
     for action in actions:
         print(f"  {_safe(action.describe())}")
-    if not _confirm(f"Delete these {len(actions)} items?", args.yes):
+    if not _confirm(question, yes):
         print("nothing deleted")
-        return EXIT_OK
+        return EXIT_PARTIAL if failed else EXIT_OK
     for result in execute(rt.service, actions):
         if result.ok:
             print(f"deleted {_safe(result.action.describe())}")
@@ -303,27 +311,15 @@ def cmd_delete(rt: Runtime, args: argparse.Namespace) -> int:
 
 
 def cmd_cleanup(rt: Runtime, args: argparse.Namespace) -> int:
-    from gembatch_tui.core.cleanup import execute, plan_cleanup
+    from gembatch_tui.core.cleanup import plan_cleanup
 
     assert rt.service is not None
     plan = plan_cleanup(rt.store.read_all())
     if not plan.actions:
         print("nothing to clean up")
         return EXIT_OK
-    print("will delete (finished jobs whose results are safely on disk):")
-    for action in plan.actions:
-        print(f"  {_safe(action.describe())}")
-    if not _confirm(f"Delete these {len(plan.actions)} remote items?", args.yes):
-        print("nothing deleted")
-        return EXIT_OK
-    failed = False
-    for result in execute(rt.service, plan.actions):
-        if result.ok:
-            print(f"deleted {_safe(result.action.describe())}")
-        else:
-            err(f"could not delete {result.action.target}: {result.message}")
-            failed = True
-    return EXIT_PARTIAL if failed else EXIT_OK
+    heading = "will delete (finished jobs whose results are safely on disk):"
+    return _confirm_and_delete(rt, plan.actions, heading, f"Delete these {len(plan.actions)} remote items?", args.yes)
 
 
 # ----------------------------------------------------------------------------- import

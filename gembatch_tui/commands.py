@@ -248,7 +248,10 @@ def cmd_cancel(rt: Runtime, args: argparse.Namespace) -> int:
         try:
             record = rt.service.resolve(ref)
             state = cancel_job(rt.service, record)
-            print(f"{batch_name(record)}: cancel requested, now {short_state(state)}")
+            if batch_name(record):
+                print(f"{batch_name(record)}: cancel requested, now {short_state(state)}")
+            else:  # it was still waiting in the local queue: nothing was ever created remotely
+                print(f"{_safe(display_name(record))}: cancelled while queued, now {short_state(state)}")
         except ServiceError as exc:
             err(str(exc))
             failed = True

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from gembatch_tui.config import Settings
-from gembatch_tui.core.errors import MissingKeyError, register_secret
+from gembatch_tui.core.errors import MissingKeyError, ServiceError, register_secret
 from gembatch_tui.core.gemini import GeminiClient
 from gembatch_tui.core.service import BatchService
 from gembatch_tui.core.store import JobStore
 
 DEMO_JOB_SECONDS = 25.0
+DEMO_BUSY_MESSAGE = "the demo emulator is in use by another gembatch-tui process; close it or run without --demo"
 MISSING_KEY_MESSAGE = (
     "no API key: set GOOGLE_API_KEY or GEMINI_API_KEY (or pass --api-key), or try --demo to use the built-in emulator"
 )
@@ -45,18 +47,35 @@ class Runtime:
 
 
 def start_demo_emulator(job_seconds: float = DEMO_JOB_SECONDS) -> tuple[Any, str]:
-    """A private emulator on a free loopback port, with a throwaway key known only to this process."""
+    """The demo's emulator: on a free loopback port, with a throwaway key known only to this process (never
+    printed; redacted from messages), over the persistent state in `<data dir>/demo/emulator`.
+
+    Jobs submitted in one demo run (`--demo submit`, the demo app) are there in the next (`--demo poll`) and go
+    on where the clock says they are; their ids never repeat. Each process runs its own emulator, with its own
+    key, and several may share the state dir at once (the demo app open while `--demo poll` runs): each sees
+    the others' changes on its next request (see core/emulator/persist.py).
+    """
     from gembatch_tui import paths
     from gembatch_tui.core.emulator import Emulator
+    from gembatch_tui.core.emulator.persist import StateDirBusy
 
     key = "demo-" + secrets.token_hex(12)
     register_secret(key)
-    state_dir = paths.data_dir() / "demo" / "emulator"
+    state_dir = demo_emulator_dir()
     try:
+        paths.ensure_private_dir(state_dir)
         emulator = Emulator(api_key=key, job_seconds=job_seconds, state_dir=state_dir).start()
-    except TypeError:  # pragma: no cover - older emulator signature
-        emulator = Emulator(api_key=key, job_seconds=job_seconds).start()
+    except StateDirBusy:
+        raise ServiceError(DEMO_BUSY_MESSAGE) from None
+    except OSError as exc:
+        raise ServiceError(f"cannot start the demo emulator in {state_dir}: {exc.strerror or exc}") from None
     return emulator, key
+
+
+def demo_emulator_dir() -> Path:
+    from gembatch_tui import paths
+
+    return paths.data_dir() / "demo" / "emulator"
 
 
 def open_runtime(settings: Settings, *, need_service: bool = True, demo_job_seconds: float = DEMO_JOB_SECONDS) -> Runtime:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from gembatch_tui.core.errors import ServiceError
 from gembatch_tui.core.models import (
+    CANCELLED,
+    LOCAL_SUBMITTING,
     SUCCEEDED,
     Record,
     batch_name,
@@ -19,7 +21,7 @@ from gembatch_tui.core.models import (
     short_state,
 )
 from gembatch_tui.core.service import BatchService, now_iso
-from gembatch_tui.core.store import record_key
+from gembatch_tui.core.store import RecordNotFound, record_key
 
 
 @dataclass
@@ -84,6 +86,9 @@ def plan_delete(
     ).name
     state = record_state(record)
     gone = _remote_gone(record)
+    if not name and state == LOCAL_SUBMITTING:
+        plan.refused.append(f"{label} is being submitted right now: wait until it has a job, then cancel it")
+        return plan
     if name and not is_final(state) and remote_job:
         plan.refused.append(f"{name} is {short_state(state)}: cancel it first")
         return plan
@@ -118,20 +123,24 @@ def plan_cleanup(records: list[Record]) -> DeletePlan:
 
 
 def execute(service: BatchService, actions: list[Action]) -> list[ActionResult]:
-    """Carry out every action; one failure does not stop the others."""
-    results: list[ActionResult] = []
+    """Carry out every action; one failure does not stop the others.
+
+    Local records go last, and a record still in the local queue is first marked cancelled under the store
+    lock, so the poller cannot take it for submission while it is being removed; one it already took
+    (being submitted) is kept, and its action fails."""
+    results: list[ActionResult | None] = []
     done: dict[str, dict[str, bool]] = {}
-    drop: list[str] = []
+    drops: dict[str, list[int]] = {}
     for action in actions:
+        if action.kind == "record":
+            drops.setdefault(action.record_key, []).append(len(results))
+            results.append(None)
+            continue
         try:
             if action.kind == "batch":
                 _delete_remote(service.client.delete_batch, action.target)
             elif action.kind in ("input", "output"):
                 _delete_remote(service.client.delete_file, action.target)
-            elif action.kind == "record":
-                drop.append(action.record_key)
-                results.append(ActionResult(action, True))
-                continue
             done.setdefault(action.record_key, {})[action.kind] = True
             results.append(ActionResult(action, True))
         except ServiceError as exc:
@@ -147,10 +156,31 @@ def execute(service: BatchService, actions: list[Action]) -> list[ActionResult]:
         return apply
 
     if done:
-        service.store.update_many({key: marker(parts) for key, parts in done.items() if key not in drop})
-    if drop:
-        service.store.remove_many(drop)
-    return results
+        service.store.update_many({key: marker(parts) for key, parts in done.items() if key not in drops})
+    busy: set[str] = set()
+    if drops:
+
+        def hold(key: str):  # noqa: ANN202 - a store change
+            def apply(rec: Record) -> None:
+                if rec.get("local_state") == "submitting" and not batch_name(rec):
+                    busy.add(key)
+                elif rec.get("local_state") == "queued" and not batch_name(rec):
+                    rec["local_state"] = "cancelled"  # no poller takes it from here on
+
+            return apply
+
+        service.store.update_many({key: hold(key) for key in drops})
+        removable = [key for key in drops if key not in busy]
+        if removable:
+            service.store.remove_many(removable)
+    for key, positions in drops.items():
+        for pos in positions:
+            action = actions[pos]
+            if key in busy:
+                results[pos] = ActionResult(action, False, "it is being submitted right now; try again shortly")
+            else:
+                results[pos] = ActionResult(action, True)
+    return [r for r in results if r is not None]
 
 
 def _delete_remote(fn, target: str) -> None:  # noqa: ANN001
@@ -163,10 +193,15 @@ def _delete_remote(fn, target: str) -> None:  # noqa: ANN001
 
 
 def cancel_job(service: BatchService, record: Record) -> str:
-    """Cancel a pending or running job and record its new state; returns that state."""
+    """Cancel a pending or running job and record its new state; returns that state.
+
+    A record still waiting in the local queue (no remote job yet) is cancelled locally: it becomes
+    `local_state: "cancelled"`, which reads as CANCELLED (final), so the poller never submits it; an input it
+    had already uploaded (kept after a 429) is deleted. One the poller took for submission meanwhile is
+    cancelled remotely once it has its job."""
     name = batch_name(record)
     if not name:
-        raise ServiceError(f"{record.get('input_file')}: has no remote job to cancel")
+        return _cancel_queued(service, record)
     state = record_state(record)
     if is_final(state):
         raise ServiceError(f"{name} is already {short_state(state)}; nothing to cancel")
@@ -179,3 +214,44 @@ def cancel_job(service: BatchService, record: Record) -> str:
 
     service.store.update(record_key(record), apply)
     return snap.state
+
+
+def _label(record: Record) -> str:
+    return str(record.get("display_name") or record.get("input_file") or record_key(record))
+
+
+def _cancel_queued(service: BatchService, record: Record) -> str:
+    key = record_key(record)
+    seen: list[Record] = []
+
+    def apply(rec: Record) -> None:
+        seen.append(dict(rec))
+        if rec.get("local_state") != "queued" or batch_name(rec):
+            return
+        rec["local_state"] = "cancelled"
+        rec["cancelled_at"] = now_iso()
+        for stale in ("queued_reason", "retry_after", "submit_pid", "claimed_at"):
+            rec.pop(stale, None)
+
+    try:
+        service.store.update(key, apply)
+    except RecordNotFound:
+        raise ServiceError(f"{_label(record)}: no longer in the store") from None
+    current = seen[0]
+    if batch_name(current):  # submitted since the caller read it: cancel the remote job
+        return cancel_job(service, current)
+    local = current.get("local_state")
+    if local == "submitting":
+        raise ServiceError(f"{_label(record)}: is being submitted right now; cancel it once it has a job name")
+    if local != "queued":
+        state = record_state(current)
+        raise ServiceError(f"{_label(record)}: has no remote job to cancel ({short_state(state)})")
+    uploaded = current.get("uploaded_file_name")
+    if uploaded and not current.get("uploaded_file_deleted"):
+        try:
+            _delete_remote(service.client.delete_file, uploaded)
+        except ServiceError:
+            pass  # it expires on its own; the record still names it, so a delete can retry
+        else:
+            service.store.update_many({key: lambda rec: rec.update(uploaded_file_deleted=True)})
+    return CANCELLED

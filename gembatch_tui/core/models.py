@@ -23,6 +23,7 @@ EXPIRED = "JOB_STATE_EXPIRED"
 UNSPECIFIED = "JOB_STATE_UNSPECIFIED"
 # Local-only states: a record written before the remote job exists, one whose creation failed, and one waiting
 # locally (for the enqueued-token budget, or after a 429 at create) until the poller submits it.
+# A queued record the user cancels (`local_state: "cancelled"`, no remote job) reads as CANCELLED: final.
 LOCAL_SUBMITTING = "LOCAL_SUBMITTING"
 LOCAL_SUBMIT_FAILED = "LOCAL_SUBMIT_FAILED"
 LOCAL_QUEUED = "LOCAL_QUEUED"
@@ -79,6 +80,8 @@ def record_state(record: Record) -> str:
         return LOCAL_SUBMIT_FAILED
     if local == "queued":
         return LOCAL_QUEUED
+    if local == "cancelled":  # cancelled while queued: it never had a remote job
+        return CANCELLED
     batch = record.get("batch")
     if isinstance(batch, dict) and batch.get("state"):
         return normalise_state(batch.get("state"))

@@ -44,10 +44,28 @@ def claim(service: BatchService, key: str) -> Record | None:
             return
         rec.update(local_state="submitting", submit_host=socket.gethostname(), submit_pid=os.getpid())
         rec["claimed_at"] = now_iso()
+        _forget_deleted_upload(rec)
         taken.append(rec)
 
     service.store.update_many({key: apply})
     return dict(taken[0]) if taken else None
+
+
+def _forget_deleted_upload(rec: Record) -> None:
+    """An earlier upload deleted while the record waited (a delete of its input): it is uploaded afresh, and the
+    deletion marks, which describe the old upload, go with it."""
+    gone = rec.get("remote_deleted")
+    if not (rec.get("uploaded_file_deleted") or (isinstance(gone, dict) and gone.get("input"))):
+        return
+    for stale in ("uploaded_file_name", "uploaded_at", "uploaded_file_deleted"):
+        rec.pop(stale, None)
+    if isinstance(gone, dict):
+        rest = {k: v for k, v in gone.items() if k != "input"}
+        if rest:
+            rec["remote_deleted"] = rest
+        else:
+            rec.pop("remote_deleted", None)
+            rec.pop("remote_deleted_at", None)
 
 
 def requeue(service: BatchService, key: str, reason: str, *, backoff: bool, forget_upload: bool = False) -> str:
@@ -73,7 +91,10 @@ def requeue(service: BatchService, key: str, reason: str, *, backoff: bool, forg
 
 
 def fresh_upload(service: BatchService, record: Record) -> bool:
-    """An input uploaded earlier (before a 429) that create can still use."""
+    """An input uploaded earlier (before a 429) that create can still use (not deleted since)."""
+    gone = record.get("remote_deleted")
+    if record.get("uploaded_file_deleted") or (isinstance(gone, dict) and gone.get("input")):
+        return False
     uploaded_at = parse_time(record.get("uploaded_at"))
     return bool(record.get("uploaded_file_name")) and uploaded_at is not None and (
         service.clock() - uploaded_at.timestamp() < UPLOAD_REUSE_S

@@ -4,7 +4,8 @@
     with Emulator(job_seconds=1) as emu:
         client = genai.Client(api_key="test-key", http_options={"base_url": emu.url})
 
-Standard library only; never imports Textual or Rich.
+Standard library only (plus `filelock`, a project dependency, for a persistent `state_dir`: see persist.py);
+never imports Textual or Rich.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ lock, under a per-job lock, so concurrent pollers of the same job wait for one g
 
 from __future__ import annotations
 
+import os
 import threading
 import traceback
 from array import array
@@ -17,6 +18,7 @@ from . import results, synth
 from .batches import FINAL, RUNNING, SUCCEEDED, BatchRecord, Phase
 from .catalog import KNOWN_MODELS
 from .errors import (
+    ApiError,
     enqueued_tokens_exhausted,
     failed_precondition,
     invalid_argument,
@@ -176,12 +178,15 @@ class Jobs:
         with self.state.lock:
             phase = rec.evaluate(self.state.clock())
             needs_results = phase.state == SUCCEEDED and not rec.finalized
-        if needs_results and not self._start_finalize(rec).wait(FINALIZE_WAIT):
-            last = max(0, rec.request_count - 1)
-            return Phase(RUNNING, last, rec.progress_time(last), None)
-        if needs_results:  # finished, maybe by failing: evaluate again
+        if needs_results:
+            self._start_finalize(rec).wait(FINALIZE_WAIT)
             with self.state.lock:
-                phase = rec.evaluate(self.state.clock())
+                finished = rec.finalized
+                if finished:  # finished, maybe by failing: evaluate again
+                    phase = rec.evaluate(self.state.clock())
+            if not finished:  # still writing (or to be tried again): not done yet
+                last = max(0, rec.request_count - 1)
+                return Phase(RUNNING, last, rec.progress_time(last), None)
         if phase.state in FINAL:
             self._release_input(rec)
         return phase
@@ -252,33 +257,55 @@ class Jobs:
             return rec.finalizer
 
     def _finalize(self, rec: BatchRecord) -> None:
-        """Generate the job's results once. An unexpected failure turns the job FAILED (and is recorded)."""
-        file_id = f"batch-{rec.batch_id}"
-        tmp = self.state.blob_dir / f"{file_id}.part"
+        """Generate the job's results once (in its own thread). An unexpected failure turns the job FAILED (and
+        is recorded); a state lock held too long by another process (persistent mode) leaves it for the next
+        request to try again."""
+        event = rec.finalizer
+        assert event is not None
+        tmp = self.state.blob_dir / f"batch-{rec.batch_id}.{os.getpid()}-{threading.get_ident()}.part"
         try:
+            self._generate(rec, tmp)
+        except ApiError:
+            rec.finalizer = None  # the next _settle starts a new attempt
+        finally:
+            remove_quietly(tmp)  # already moved on success; removes leftovers on failure
+            event.set()
+
+    def _generate(self, rec: BatchRecord, tmp: Path) -> None:
+        """Another emulator process sharing a persistent state dir may finalize the same job at the same time:
+        the first to finish wins (the results are identical: they depend only on the seed and the input), and
+        the other drops its own work, including any error it met because the winner released the input."""
+        file_id = f"batch-{rec.batch_id}"
+        try:
+            with self.state.lock:
+                done, input_path = rec.finalized, rec.input_path
             seed = self.state.seed
-            if rec.inline is not None:
+            if done:
+                pass
+            elif rec.inline is not None:
                 output = results.inline_results(rec.inline, rec.kind, rec.model, seed)
                 with self.state.lock:
-                    rec.inline_output = output
-            elif rec.input_path is not None:  # None: deleted before anyone saw it finish
-                size, sha_hex = results.write_results(rec.input_path, tmp, rec.kind, rec.model, seed)
+                    if not rec.finalized:
+                        rec.inline_output = output
+                        rec.finalized = True
+            elif input_path is not None:  # None: deleted before anyone saw it finish
+                size, sha_hex = results.write_results(input_path, tmp, rec.kind, rec.model, seed)
                 with self.state.lock:
-                    if rec.batch_id in self.batches:  # not deleted while we were writing
+                    if rec.batch_id in self.batches and not rec.finalized:  # not deleted, nor done elsewhere
                         self.state.add_generated_file(file_id, tmp, size, sha_hex, rec.finish_at)
                         rec.output_file = f"files/{file_id}"
+                        rec.finalized = True
+        except ApiError:
+            raise
         except Exception:
-            self.errors.append(traceback.format_exc())
             with self.state.lock:
-                rec.fail_reason = "Internal error while writing the batch results."
-        finally:
-            with self.state.lock:
-                rec.finalized = True
-                path, rec.input_path = rec.input_path, None
-            remove_quietly(path)
-            remove_quietly(tmp)  # already moved on success; removes leftovers on failure
-            assert rec.finalizer is not None
-            rec.finalizer.set()
+                if not rec.finalized:
+                    self.errors.append(traceback.format_exc())
+                    rec.fail_reason = "Internal error while writing the batch results."
+        with self.state.lock:
+            rec.finalized = True
+            path, rec.input_path = rec.input_path, None
+        remove_quietly(path)
 
 
 def _parse_priority(raw: Any) -> int:

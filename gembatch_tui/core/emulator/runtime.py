@@ -19,6 +19,7 @@ from .faults import Faults
 from .jobs import Jobs
 from .server import Context, EmulatorHTTPServer
 from .state import EmulatorState
+from .util import IdGenerator
 
 
 class Emulator:
@@ -26,6 +27,11 @@ class Emulator:
 
     The job life cycle is computed lazily from `clock` on every request, so tests can inject a clock and
     jump through time. Blobs live in `state_dir` (a private temp dir, removed on stop, when None).
+    An explicit `state_dir` is persistent (persist.py): files and batches are kept in a JSON file there and
+    carried over to the next emulator started on it, whose jobs go on where the clock says they are; several
+    emulators (processes) may serve one state dir at once. Ids then never repeat across restarts: drawn from
+    the OS's randomness, or, when `seed` is given, from a seeded stream of its own for each start.
+    `seed` (default 0 for the synthetic answers and faults) makes ids and answers reproducible.
     `strict_input=True` makes batch creation reject input files with lines that are not JSON objects,
     with the real service's "Error on line N: invalid JSON ..." 400, instead of answering them per line.
     `enqueued_token_budget` (one int for every model, or `{"gemini-2.5-flash": N, "*": M}`) models a tier's
@@ -46,7 +52,7 @@ class Emulator:
         max_concurrent_jobs: int = 100,
         state_dir: str | Path | None = None,
         clock: Callable[[], float] = time.time,
-        seed: int = 0,
+        seed: int | None = None,
         strict_input: bool = False,
         enqueued_token_budget: int | dict[str, int] | None = None,
     ) -> None:
@@ -60,14 +66,16 @@ class Emulator:
         self._expiry_seconds = float(expiry_seconds)
         self._max_concurrent_jobs = int(max_concurrent_jobs)
         self._clock = clock
-        self._seed = seed
+        self._explicit_seed = seed
+        self._seed = 0 if seed is None else int(seed)
         self._strict_input = strict_input
         self._enqueued_token_budget = enqueued_token_budget
-        self._faults = Faults(error_rate, seed)
+        self._faults = Faults(error_rate, self._seed)
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._ctx: Context | None = None
         self._dir_cleanup: weakref.finalize[Any, Any] | None = None
+        self.notes: list[str] = []  # what a persistent start had to repair (an unreadable state file set aside)
         self.request_log: list[tuple[str, str]] = []
 
     # -- life cycle -------------------------------------------------------------------------------
@@ -78,10 +86,20 @@ class Emulator:
             self._state_dir = Path(tempfile.mkdtemp(prefix="gembatch-emulator-"))
             # Removed on stop(), or when this object is collected / the interpreter exits without stop().
             self._dir_cleanup = weakref.finalize(self, shutil.rmtree, str(self._state_dir), True)
+        else:
+            self._state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         state = EmulatorState(self._state_dir / "blobs", self._clock, self._seed)
         errors: list[str] = []
         jobs = Jobs(state, self._job_seconds, self._expiry_seconds, self._max_concurrent_jobs, self._strict_input,
                     errors, self._enqueued_token_budget)
+        if not self._own_dir:
+            from .persist import StateFile  # filelock: only persistent mode needs more than the standard library
+
+            store = StateFile(self._state_dir, state, jobs)
+            earlier_starts = store.open()  # raises persist.StateDirBusy
+            self.notes.extend(store.notes)
+            seed = self._explicit_seed
+            state.ids = IdGenerator(seed, earlier_starts) if seed is not None else IdGenerator(None)
         self._ctx = Context(state, jobs, self._faults, self._api_key, self._latency_s,
                             request_log=self.request_log, errors=errors)
         self._server = EmulatorHTTPServer((self.host, self.port), self._ctx)
@@ -169,7 +187,7 @@ def serve(
     max_concurrent_jobs: int = 100,
     api_key: str | None = None,
     out: IO[str] = sys.stdout,
-    seed: int = 0,
+    seed: int | None = None,
     state_dir: str | Path | None = None,
     enqueued_token_budget: int | dict[str, int] | None = None,
 ) -> int:

@@ -2,12 +2,13 @@
 
 Only metadata lives in memory; every byte of every file is in `blob_dir`. The lock is held for bookkeeping
 only, never while bytes move, so a slow upload or download never stalls other clients. Batch operations
-live in `jobs.py` and share this lock and clock.
+live in `jobs.py` and share this lock and clock. Every change to persistent metadata (files, batches, the
+sequence counter) is made under the lock: a persistent emulator (persist.py) swaps in a lock that reloads
+the metadata when taken and saves it when released.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 import shutil
 import threading
@@ -21,20 +22,21 @@ from .util import IdGenerator, paginate
 
 
 class EmulatorState:
-    def __init__(self, blob_dir: Path, clock: Callable[[], float], seed: int) -> None:
+    def __init__(self, blob_dir: Path, clock: Callable[[], float], seed: int, ids: IdGenerator | None = None) -> None:
         self.blob_dir = Path(blob_dir)
         self.blob_dir.mkdir(parents=True, exist_ok=True)
         self.clock = clock
         self.seed = seed
-        self.lock = threading.RLock()
-        self.ids = IdGenerator(seed)
+        self.lock: Any = threading.RLock()
+        self.ids = ids or IdGenerator(seed)
         self.files: dict[str, FileRecord] = {}
         self.uploads: dict[str, UploadSession] = {}
-        self._seq = itertools.count(1)
+        self.seq = 0  # the last sequence number handed out (persisted: blob names and list order use it)
 
     def next_seq(self) -> int:
         with self.lock:
-            return next(self._seq)
+            self.seq += 1
+            return self.seq
 
     # -- housekeeping -----------------------------------------------------------------------------
     def purge_expired_files(self, now: float) -> None:

@@ -49,10 +49,17 @@ def dumps_line(obj: Any) -> str:
 
 
 class IdGenerator:
-    """Seeded, thread-safe source of resource ids, so a run with the same seed names things the same way."""
+    """Thread-safe source of resource ids. Seeded, so a run with the same seed names things the same way;
+    `stream` > 0 picks another sequence for the same seed (a persistent emulator's later starts, so ids never
+    repeat across restarts); `seed=None` draws from the OS's randomness (`secrets`-grade, never repeats)."""
 
-    def __init__(self, seed: int) -> None:
-        self._rng = random.Random(f"ids:{seed}")
+    def __init__(self, seed: int | None, stream: int = 0) -> None:
+        if seed is None:
+            self._rng: random.Random = random.SystemRandom()
+        elif stream:
+            self._rng = random.Random(f"ids:{seed}:start-{stream}")
+        else:
+            self._rng = random.Random(f"ids:{seed}")
         self._lock = threading.Lock()
 
     def _pick(self, alphabet: str, n: int) -> str:

@@ -1,0 +1,1 @@
+"""The demo mode: its private emulator keeps jobs across runs and between processes."""

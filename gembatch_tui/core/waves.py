@@ -111,7 +111,9 @@ def is_enqueued(record: Record) -> bool:
     state = record_state(record)
     if state == LOCAL_SUBMITTING:
         return True
-    return bool(batch_name(record)) and not is_final(state) and not record.get("remote_deleted")
+    gone = record.get("remote_deleted")
+    # Only a deleted job stops counting; deleting its uploaded input does not free enqueued tokens.
+    return bool(batch_name(record)) and not is_final(state) and not (isinstance(gone, dict) and gone.get("batch"))
 
 
 def enqueued_tokens(records: Iterable[Record]) -> dict[str, int]:

@@ -163,7 +163,8 @@ def cmd_poll(rt: Runtime, args: argparse.Namespace) -> int:
         rt.service.limits = JobLimits.from_config(rt.settings.extra, str(rt.settings.config_path or "config"))
     except Exception as exc:  # noqa: BLE001 - a config error
         raise UsageError(str(exc)) from None
-    interval = args.interval if args.interval is not None else rt.settings.poll_interval
+    default = 2.0 if rt.settings.demo else rt.settings.poll_interval  # demo jobs take seconds, not hours
+    interval = args.interval if args.interval is not None else default
     if interval <= 0:
         raise UsageError("--interval must be a positive number of seconds")
     any_failure = False

@@ -6,6 +6,8 @@ The app owns the data and the poller; screens only show it and ask for actions:
 - the poller runs one pass at a time (never two), re-arms a timer when it finishes, doubles the wait
   after a failure (up to 5 min), and keeps running while a dialog or another screen is open.
 - new records are fanned out to screens with the `jobs_changed` signal.
+- after the first read, a worker counts the token usage of results saved without it (`ledger.fill_missing_usage`)
+  and, if it recorded any, posts StoreChanged("usage") so totals and details include them.
 
 Demo mode (`--demo`, or no key): `run()` starts the in-process emulator through `open_runtime`, with
 jobs that take ~20 s and a 3 s poll. If the demo store is empty at start, a worker writes a
@@ -93,6 +95,14 @@ class DownloadProgressed(Message):
         return isinstance(message, DownloadProgressed)
 
 
+class UsageFilled(Message):
+    """Token usage was read from results files that had none recorded; `keys` are the records updated."""
+
+    def __init__(self, keys: list[str]) -> None:
+        super().__init__()
+        self.keys = keys
+
+
 class DemoSeeded(Message):
     def __init__(self, line: str, ok: bool) -> None:
         super().__init__()
@@ -150,6 +160,10 @@ class GembatchApp(JobActions, App[int]):
         self._ticks = 0
         self._last_progress = 0.0
         self._problems_reported = 0
+        self.usage_checked = False
+        """True once results saved without usage (by an older version, or the CLI) have been counted, and the
+        store re-read if that changed it: the dashboard totals are then final for this start."""
+        self._usage_seq = 0
         if settings.demo:
             self.title = "gembatch-tui (demo)"
 
@@ -203,10 +217,29 @@ class GembatchApp(JobActions, App[int]):
                 markup=False,
             )
         if first:
+            self._usage_worker(message.records)
             if self._seed_demo and not message.records and self.service is not None:
                 self._seed_worker()
             elif self._poll_enabled:
                 self.schedule_poll(0.2)
+
+    @work(thread=True, exclusive=True, group="usage", exit_on_error=False, description="count token usage")
+    def _usage_worker(self, records: list[Record]) -> None:
+        from gembatch_tui.core import ledger
+
+        self.post_message(UsageFilled(ledger.fill_missing_usage(self.store, records)))
+
+    def on_usage_filled(self, message: UsageFilled) -> None:
+        if message.keys:
+            self._usage_seq = self._load_seq + 1
+            self.post_message(StoreChanged("usage"))
+        else:
+            self.usage_checked = True
+
+    @property
+    def usage_settled(self) -> bool:
+        """The usage check ran and the records it changed have been read back (for tests and snapshots)."""
+        return self.usage_checked or (self._usage_seq > 0 and self._applied_seq >= self._usage_seq)
 
     def _set_records(self, records: list[Record]) -> None:
         self.records = records
@@ -432,6 +465,9 @@ class GembatchApp(JobActions, App[int]):
             self._after_poll()
         elif group == "load":
             self.notify(text, title="Cannot read the job store", severity="error", markup=False)
+        elif group == "usage":
+            self.usage_checked = True
+            self.notify(text, title="Could not count token usage", severity="warning", markup=False)
         else:
             what = event.worker.description or "a background task"
             self.notify(text, title=f"Could not {what}", severity="error", markup=False)

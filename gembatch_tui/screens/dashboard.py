@@ -2,6 +2,9 @@
 
 The screen never reads the store itself: the app publishes records (`jobs_changed`), a worker turns
 them into at most MAX_ROWS rows (filter, sort, cap), and the table updates in place by job key.
+
+The parts of a split input are one row (`▸ big.jsonl 3 parts`): space, enter or → expand it to one row per
+part beneath it, space or ← (also from a part) collapse it. Which groups are expanded is kept here, by group id.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
 from gembatch_tui.core.models import Record, record_state
+from gembatch_tui.widgets.job_groups import group_key, group_of_key
 from gembatch_tui.widgets.job_rows import (
     MAX_ROWS,
     SORTS,
@@ -106,6 +110,11 @@ class DashboardScreen(Screen[None]):
         self._filter_timer: Timer | None = None
         self._keys_for: tuple[object, ...] | None = None
         self._empty_shown = ""
+        self.expanded: set[str] = set()
+        """Ids of the groups whose parts are shown."""
+        self._select_next: str | None = None
+        """A row key to put the cursor on when the next view is shown (the group row, after collapsing from a part)."""
+        self._shown_gen = -1
 
     @property
     def gapp(self) -> GembatchApp:
@@ -150,18 +159,27 @@ class DashboardScreen(Screen[None]):
     def recompute(self) -> None:
         """Build the rows for the current records and spec in a worker."""
         self._gen += 1
-        self._view_worker(self._gen, list(self.gapp.records), self.spec, self.gapp.clock())
+        self._view_worker(self._gen, list(self.gapp.records), self.spec, self.gapp.clock(), frozenset(self.expanded))
+
+    @property
+    def settled(self) -> bool:
+        """The rows on show are those of the latest records and spec (no view is being computed)."""
+        return self.view is not None and self._shown_gen == self._gen
 
     @work(thread=True, exclusive=True, group="view", exit_on_error=False, description="sort and filter the jobs")
-    def _view_worker(self, gen: int, records: list[Record], spec: ViewSpec, now: datetime) -> None:
-        self.post_message(ViewComputed(gen, compute_view(records, spec, now)))
+    def _view_worker(
+        self, gen: int, records: list[Record], spec: ViewSpec, now: datetime, expanded: frozenset[str]
+    ) -> None:
+        self.post_message(ViewComputed(gen, compute_view(records, spec, now, expanded=expanded)))
 
     def on_view_computed(self, message: ViewComputed) -> None:
         if message.gen != self._gen:
             return
+        self._shown_gen = message.gen
         view = self.view = message.view
         table = self.table
-        table.show(view.rows)
+        select, self._select_next = self._select_next, None
+        table.show(view.rows, select=select)
         empty = self.query_one("#empty", Static)
         message = self._empty_text() if view.total == 0 else NO_MATCH
         if not view.rows and message != self._empty_shown:
@@ -180,7 +198,13 @@ class DashboardScreen(Screen[None]):
     def _refresh_keys(self) -> None:
         """Update the footer only when what decides the keys changed (a footer redraw costs bytes)."""
         rec = self.selected()
-        state = (self.table.selected_key, record_state(rec) if rec else None, self.table.row_count > 0)
+        row = self.table.selected_row
+        state = (
+            self.table.selected_key,
+            record_state(rec) if rec else None,
+            self.table.row_count > 0,
+            row is not None and row.is_group,
+        )
         if state != self._keys_for:
             self._keys_for = state
             self.refresh_bindings()
@@ -211,7 +235,7 @@ class DashboardScreen(Screen[None]):
         text = Text(self.spec.describe(), style="dim", end="")
         view = self.view
         if view is not None and view.capped:
-            text.append(f"  showing {len(view.rows)} of {view.matched}; filter to narrow", style="yellow")
+            text.append(f"  showing {view.entries_shown} of {view.matched}; filter to narrow", style="yellow")
         elif view is not None and view.matched != view.total:
             text.append(f"  {view.matched} of {view.total} jobs match", style="dim")
         self.query_one("#viewline", StatusLine).show(text)
@@ -243,7 +267,28 @@ class DashboardScreen(Screen[None]):
 
     @on(DataTable.RowSelected)
     def _row_chosen(self, event: DataTable.RowSelected) -> None:
-        self.open_detail(event.row_key.value)
+        gid = group_of_key(event.row_key.value)
+        if gid is not None:
+            self.toggle_group(gid, None)
+        else:
+            self.open_detail(event.row_key.value)
+
+    @on(JobTable.GroupToggled)
+    def _group_toggled(self, event: JobTable.GroupToggled) -> None:
+        self.toggle_group(event.group_id, event.expand)
+
+    def toggle_group(self, group_id: str, expand: bool | None) -> None:
+        """Show (True), hide (False) or flip (None) the parts of a group; hiding them from a part moves the cursor
+        to the group's row."""
+        expand = group_id not in self.expanded if expand is None else expand
+        if expand == (group_id in self.expanded):
+            return
+        if expand:
+            self.expanded.add(group_id)
+        else:
+            self.expanded.discard(group_id)
+            self._select_next = group_key(group_id)
+        self.recompute()
 
     def open_detail(self, key: str | None) -> None:
         from gembatch_tui.screens.detail import DetailScreen

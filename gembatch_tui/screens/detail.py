@@ -7,7 +7,7 @@ deleted, it goes back to the dashboard.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.console import Group
@@ -19,8 +19,17 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Label, Static
 
-from gembatch_tui.core import ledger
-from gembatch_tui.core.models import Record, batch_name, display_name, parse_time, record_state, record_stats
+from gembatch_tui.core import embeddings, ledger
+from gembatch_tui.core.models import (
+    LOCAL_QUEUED,
+    Record,
+    batch_name,
+    display_name,
+    parse_time,
+    record_state,
+    record_stats,
+)
+from gembatch_tui.core.models_catalog import EMBED, model_kind
 from gembatch_tui.widgets.usage_summary import usage_text
 from gembatch_tui.widgets.job_rows import (
     can_cancel,
@@ -90,6 +99,54 @@ def _section(title: str) -> Text:
     return Text(f"\n{title}", style="bold underline")
 
 
+def is_embedding(record: Record) -> bool:
+    """An embeddings job: its results are vectors, for which the service reports no token usage."""
+    check = record.get("results_check")
+    if isinstance(check, dict) and "embedding_dims" in check:
+        return True
+    if record.get("kind") == EMBED:
+        return True
+    return model_kind(ledger.record_model(record) or "") == EMBED
+
+
+def embeddings_text(record: Record) -> Text:
+    """`1,000 embeddings of 768 dimensions`, from the results check (once the results are saved)."""
+    described = embeddings.describe(record.get("results_check"))
+    if described:
+        return Text(described, end="")
+    if record.get("results_file"):
+        return Text("count and dimensions not recorded", style="dim", end="")
+    return Text("— (counted once the results are saved)", style="dim", end="")
+
+
+def group_text(record: Record) -> Text:
+    """`part 2 of 3 of big.jsonl (group 1a2b3c4d5e6f)`, and the merged results once they exist."""
+    text = Text(f"part {safe(record.get('group_part') or '?')} of {safe(record.get('group_parts') or '?')} of ", end="")
+    text.append(safe(record.get("group_display_name") or record.get("group_input_file") or "?"))
+    text.append(f"  (group {safe(record.get('group_id'))})", style="dim")
+    if record.get("group_results_file") and record.get("group_results_verified"):
+        text.append("\nmerged results: ", style="dim")
+        text.append(safe(record.get("group_results_file")))
+    elif record.get("group_results_error"):
+        text.append("\nmerge: ", style="dim")
+        text.append(safe(record.get("group_results_error")), style="red")
+    return text
+
+
+def queued_text(record: Record, now: datetime) -> Text:
+    """Why a job waits locally, and when it is tried again (the poller submits it)."""
+    text = safe_text(record.get("queued_reason") or "waiting to be submitted", multiline=True)
+    retry = record.get("retry_after")
+    when = parse_time(retry) if isinstance(retry, str) else None
+    if when is None and isinstance(retry, (int, float)):
+        when = datetime.fromtimestamp(retry, tz=timezone.utc)
+    if when is not None:
+        wait = (when - now).total_seconds()
+        text.append(f"  (next try in {format_duration(wait)})" if wait > 0 else "  (next try at the next poll)",
+                    style="dim")
+    return text
+
+
 def render_record(record: Record, now: datetime) -> Group:
     """Everything about one job; every value that came from outside is wrapped as inert text."""
     state = record_state(record)
@@ -105,6 +162,10 @@ def render_record(record: Record, now: datetime) -> Group:
     state_line.append(f"  {safe(state)}", style="dim")
     summary.add_row("State", state_line)
     summary.add_row("Model", safe_text(short_model(record) or "—"))
+    if record.get("group_id"):
+        summary.add_row("Group", group_text(record))
+    if state == LOCAL_QUEUED:
+        summary.add_row("Queued", queued_text(record, now))
     total = stats["request_count"] or int(record.get("count") or 0)
     summary.add_row(
         "Progress",
@@ -131,7 +192,11 @@ def render_record(record: Record, now: datetime) -> Group:
             ),
         )
     usage = ledger.recorded_usage(record)
-    if usage is not None or ledger.expects_usage(record):
+    if is_embedding(record):
+        summary.add_row("Embeddings", embeddings_text(record))
+        if usage is not None and usage.known and usage.prompt:  # the service reports none for embeddings
+            summary.add_row("Tokens", usage_text(usage, usage.cost(ledger.record_model(record)), label=""))
+    elif usage is not None or ledger.expects_usage(record):
         cost = usage.cost(ledger.record_model(record)) if usage is not None else None
         summary.add_row("Tokens", usage_text(usage, cost, label=""))
     summary.add_row("Duration", Text(format_duration(duration_seconds(record, now)), end=""))

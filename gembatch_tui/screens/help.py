@@ -1,6 +1,7 @@
 """Provides the help screen (F1, ?): every key of every screen, the state symbols and the filter syntax.
 
-The key list is read from the screens' own BINDINGS, so it cannot fall out of date.
+The key list is read from the screens' own BINDINGS (SECTIONS names the classes), so it cannot fall out of date:
+a binding with a description is listed, its tooltip (or description) says what it does.
 """
 
 from __future__ import annotations
@@ -45,43 +46,70 @@ def _bindings(cls: type) -> list[Binding]:
     return [b for b in Binding.make_bindings(getattr(cls, "BINDINGS", [])) if b.description]
 
 
-def help_sections(extra: list[tuple[str, type]] | None = None) -> list[tuple[str, list[tuple[str, str]]]]:
-    """(section, [(keys, what they do)]) for every screen, merged by action so aliases share a line.
+# Every screen's keys, read from these classes' BINDINGS in this order (a class that is not installed is left out).
+SECTIONS: list[tuple[str, tuple[str, ...]]] = [
+    ("Dashboard", ("gembatch_tui.widgets.job_table:JobTable", "gembatch_tui.screens.dashboard:DashboardScreen")),
+    ("Job details", ("gembatch_tui.screens.detail:DetailScreen",)),
+    ("Results (v on a job)", ("gembatch_tui.screens.results:ResultsScreen",)),
+    ("Submit (s)", (
+        "gembatch_tui.screens.submit:SubmitScreen",
+        "gembatch_tui.widgets.file_picker:FilePicker",
+        "gembatch_tui.widgets.submit_options:ModelInput",
+        "gembatch_tui.widgets.submit_confirm:ConfirmSubmit",
+    )),
+    ("Resources (b)", (
+        "gembatch_tui.screens.resources:ResourcesScreen",
+        "gembatch_tui.screens.resources_table:ResourceTable",
+    )),
+    ("Delete dialog", ("gembatch_tui.screens.confirm:DeleteDialog",)),
+    ("Questions", ("gembatch_tui.screens.confirm:ConfirmDialog",)),
+    ("Everywhere", ("gembatch_tui.app:GembatchApp",)),
+]
+EXTRA_ROWS: dict[str, list[tuple[str, str]]] = {
+    "Dashboard": TABLE_KEYS[:2],
+    "Submit (s)": [("enter", "On a folder: open it; on a file: submit it (or the marked files)")],
+    "Everywhere": TABLE_KEYS[2:],
+}
 
-    `extra` adds (title, screen class) for screens built elsewhere (submit, resources)."""
-    from gembatch_tui.app import GembatchApp
-    from gembatch_tui.screens.confirm import ConfirmDialog, DeleteDialog
-    from gembatch_tui.screens.dashboard import DashboardScreen
-    from gembatch_tui.screens.detail import DetailScreen
-    from gembatch_tui.widgets.job_table import JobTable
 
+def _load(ref: str) -> type | None:
+    from importlib import import_module
+
+    module, _, name = ref.partition(":")
+    try:
+        return getattr(import_module(module), name, None)
+    except ImportError:  # a screen built separately and not installed
+        return None
+
+
+def section_classes() -> list[tuple[str, tuple[type, ...]]]:
+    """(title, classes) of every section whose classes can be imported."""
+    out = []
+    for title, refs in SECTIONS:
+        classes = tuple(c for c in (_load(r) for r in refs) if c is not None)
+        if classes:
+            out.append((title, classes))
+    return out
+
+
+def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
+    """(section, [(keys, what they do)]) for every screen, merged by action so aliases share a line."""
     sections: list[tuple[str, list[tuple[str, str]]]] = []
-    screens: list[tuple[str, tuple[type, ...]]] = [
-        ("Dashboard", (JobTable, DashboardScreen)),
-        ("Job details", (DetailScreen,)),
-        ("Delete dialog", (DeleteDialog,)),
-        ("Questions", (ConfirmDialog,)),
-    ]
-    screens += [(title, (cls,)) for title, cls in extra or []]
-    screens.append(("Everywhere", (GembatchApp,)))
-    for title, classes in screens:
+    for title, classes in section_classes():
         merged: dict[tuple[str, str], list[str]] = {}
         for cls in classes:
             for b in _bindings(cls):
                 desc = b.tooltip or b.description
                 merged.setdefault((b.action, desc), []).append(_key(b))
         rows = [(" / ".join(dict.fromkeys(keys)), desc) for (_, desc), keys in merged.items()]
-        if title == "Dashboard":
-            rows += [(k, d) for k, d in TABLE_KEYS[:2]]
-        if title == "Everywhere":
-            rows += [(k, d) for k, d in TABLE_KEYS[2:]]
+        rows += EXTRA_ROWS.get(title, [])
         sections.append((title, rows))
     return sections
 
 
-def help_renderable(store_path: str = "", extra: list[tuple[str, type]] | None = None) -> Group:
+def help_renderable(store_path: str = "") -> Group:
     parts: list[object] = []
-    for title, rows in help_sections(extra):
+    for title, rows in help_sections():
         parts.append(Text(title, style="bold underline"))
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold cyan", no_wrap=True, min_width=12)
@@ -101,9 +129,10 @@ def help_renderable(store_path: str = "", extra: list[tuple[str, type]] | None =
     parts.append(
         Text(
             "Words must all appear in the name, batch, model or input path (any case). "
-            "state:running, state:failed,expired, state:active or state:final pick states; "
+            "state:running, state:queued, state:failed,expired, state:active or state:final pick states; "
             "t cycles a state filter; o changes the sort column and O reverses it. "
-            "At most 1000 jobs are listed at once: filter to narrow.",
+            "A split job (▸ name 3 parts) is one row: it matches when any of its parts does, and space "
+            "shows its parts. At most 1000 rows are listed at once: filter to narrow.",
         )
     )
     if store_path:
@@ -119,22 +148,19 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,q,f1,question_mark", "close", "Close help", id="help.close"),
         Binding("j,down", "scroll('down')", "Scroll", show=False, id="help.down"),
         Binding("k,up", "scroll('up')", "Scroll", show=False, id="help.up"),
+        Binding("pagedown,space", "scroll('page_down')", "Page down", show=False, id="help.page_down"),
+        Binding("pageup", "scroll('page_up')", "Page up", show=False, id="help.page_up"),
+        Binding("g,home", "scroll('home')", "Top", show=False, id="help.top"),
+        Binding("G,end", "scroll('end')", "Bottom", show=False, id="help.bottom"),
     ]
 
     def compose(self) -> ComposeResult:
         app = self.app
         store = str(getattr(getattr(app, "store", None), "path", "") or "")
-        from gembatch_tui.screens.dashboard import optional_screen
-
-        extra: list[tuple[str, type]] = []
-        for name, title in (("submit", "Submit"), ("resources", "Resources")):
-            screen = optional_screen(name)
-            if screen is not None:
-                extra.append((title, screen))
         with Vertical(id="help-box", classes="dialog"):
             yield Label("Keys — gembatch-tui", classes="dialog-title")
             with VerticalScroll(id="help-body"):
-                yield Static(help_renderable(store, extra), markup=False)
+                yield Static(help_renderable(store), markup=False)
         yield Footer(compact=True)
 
     def action_close(self) -> None:
@@ -142,4 +168,8 @@ class HelpScreen(ModalScreen[None]):
 
     def action_scroll(self, where: str) -> None:
         body = self.query_one("#help-body", VerticalScroll)
-        (body.scroll_down if where == "down" else body.scroll_up)(animate=False, immediate=True)
+        if where in ("page_down", "page_up"):
+            (body.scroll_page_down if where == "page_down" else body.scroll_page_up)(animate=False)
+            return
+        move = {"down": body.scroll_down, "up": body.scroll_up, "home": body.scroll_home, "end": body.scroll_end}
+        move[where](animate=False, immediate=True)

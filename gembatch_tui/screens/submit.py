@@ -23,6 +23,7 @@ from textual.widgets import ContentSwitcher, DirectoryTree, Footer, Input, Label
 from textual.worker import Worker, WorkerState
 
 from gembatch_tui.core import pricing
+from gembatch_tui.core.limits import JobLimits
 from gembatch_tui.core.models import batch_name
 from gembatch_tui.core.validate import ValidationCancelled
 from gembatch_tui.messages import JobsSubmitted, StoreChanged
@@ -90,6 +91,8 @@ class SubmitScreen(Screen[None]):
         self.cache = ReportCache()
         """Validation reports shared by the preview, the totals and the submit run."""
         self.prices: dict[str, pricing.ModelPrice] | None = None
+        self.limits: JobLimits | None = None
+        """The per-job limits the service splits by (from the config); None until read (defaults apply)."""
         self.current: Path | None = None
         """The file on show in the preview."""
         self._preview_cancel = threading.Event()
@@ -182,7 +185,8 @@ class SubmitScreen(Screen[None]):
         self._preview_cancel.set()
         cached = self.cache.latest(path)
         if cached is not None and path in self._duplicates:
-            self.preview.show_report(self.label(path), cached, self.model, self.prices, self._duplicates[path])
+            self.preview.show_report(self.label(path), cached, self.model, self.prices, self._duplicates[path],
+                                     self.limits)
         else:
             self.preview.show_message(self.label(path), "Checking…")
         self._preview_cancel = threading.Event()
@@ -213,7 +217,7 @@ class SubmitScreen(Screen[None]):
             self._duplicates[message.path] = message.duplicate
         if message.for_preview and message.path == self.current:
             self.preview.show_report(self.label(message.path), message.report, self.model, self.prices,
-                                     message.duplicate)
+                                     message.duplicate, self.limits)
         self._update_totals()
 
     @work(thread=True, exclusive=True, group="submit-folder", exit_on_error=False, description="list folder")
@@ -249,7 +253,7 @@ class SubmitScreen(Screen[None]):
     def _update_totals(self) -> None:
         marked = list(self.picker.marked)
         reports = {p: self.cache.latest(p) for p in marked}
-        totals = compute_totals(marked, reports, self.model, self.prices)
+        totals = compute_totals(marked, reports, self.model, self.prices, self.limits)
         widget = self.query_one("#totals", Static)
         widget.update(totals.line())
         widget.set_class(totals.invalid > 0, "-invalid")
@@ -271,21 +275,23 @@ class SubmitScreen(Screen[None]):
 
     # ------------------------------------------------------------------ options and prices
     def on_submit_options_changed(self, message: SubmitOptions.Changed) -> None:
-        self.preview.set_model(message.values.model, self.prices)
+        self.preview.set_model(message.values.model, self.prices, self.limits)
         self._update_totals()
 
     @work(thread=True, exit_on_error=False, group="submit-prices", description="load prices")
     def _load_prices(self, config_path: Path | None) -> None:
+        limits = _limits(getattr(self.app, "service", None))
         try:
-            self.post_message(msg.PricesLoaded(pricing.load_price_table(config_path), None))
+            self.post_message(msg.PricesLoaded(pricing.load_price_table(config_path), None, limits))
         except pricing.ConfigError as exc:
-            self.post_message(msg.PricesLoaded(dict(pricing.DEFAULT_PRICES), str(exc)))
+            self.post_message(msg.PricesLoaded(dict(pricing.DEFAULT_PRICES), str(exc), limits))
 
     def on_prices_loaded(self, message: msg.PricesLoaded) -> None:
         self.prices = message.prices
+        self.limits = message.limits
         if message.error:
             self.notify(f"{message.error}; using the built-in prices", severity="warning")
-        self.preview.set_model(self.model, self.prices)
+        self.preview.set_model(self.model, self.prices, self.limits)
         self._update_totals()
 
     # ------------------------------------------------------------------ path field
@@ -368,7 +374,8 @@ class SubmitScreen(Screen[None]):
             self.query_one("#opt-model", Input).focus()
             return
         request = SubmitRequest(paths, values.model, values.display_name, values.force)
-        title, lines = describe_request(request, {p: self.cache.latest(p) for p in paths}, self.prices, self.label)
+        title, lines = describe_request(request, {p: self.cache.latest(p) for p in paths}, self.prices, self.label,
+                                        self.limits)
         self.app.push_screen(ConfirmSubmit(title, lines), lambda yes: self._start(request) if yes else None)
 
     def _start(self, request: SubmitRequest) -> None:
@@ -386,15 +393,15 @@ class SubmitScreen(Screen[None]):
             self.notify("Cancelling: the upload in flight stops and is removed")
 
     def on_file_submitted(self, message: msg.FileSubmitted) -> None:
-        if message.result.status == "submitted":
-            self.app.post_message(StoreChanged("submitted"))  # the dashboard shows the job at once
+        if message.result.stored:
+            self.app.post_message(StoreChanged("submitted"))  # the dashboard shows the job (or group) at once
             self._duplicates.pop(message.result.path, None)
 
     def on_submit_finished(self, message: msg.SubmitFinished) -> None:
         self.running = False
         self.has_results = True
-        self.picker.clear_marks([r.path for r in message.results if r.status in ("submitted", "skipped")])
-        names = [r.batch_name for r in message.results if r.status == "submitted" and r.batch_name]
+        self.picker.clear_marks([r.path for r in message.results if r.stored or r.status == "skipped"])
+        names = [n for r in message.results if r.status == "submitted" for n in (r.batch_names or [r.batch_name]) if n]
         self.app.post_message(JobsSubmitted(names))
         self.app.post_message(StoreChanged("submit run finished"))
 
@@ -409,3 +416,16 @@ class SubmitScreen(Screen[None]):
             self.preview.show_message(self.label(self.current), f"Could not check this file: {error}", kind="error")
         else:
             self.notify(f"{event.worker.description}: {error}", severity="error")
+
+
+def _limits(service: Any) -> JobLimits:
+    """The limits the service will split by (it reads the config file once; call from a worker)."""
+    limits = getattr(service, "limits", None)
+    if isinstance(limits, JobLimits):
+        return limits
+    from gembatch_tui import paths
+
+    try:
+        return JobLimits.load(paths.config_file())
+    except pricing.ConfigError:
+        return JobLimits()

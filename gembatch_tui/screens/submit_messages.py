@@ -10,6 +10,7 @@ from pathlib import Path
 
 from textual.message import Message
 
+from gembatch_tui.core.limits import JobLimits
 from gembatch_tui.core.validate import ValidationReport
 from gembatch_tui.screens.submit_paths import Expansion, FolderListing
 from gembatch_tui.screens.submit_run import FileResult
@@ -57,10 +58,13 @@ class PathExpanded(Message):
 
 
 class PricesLoaded(Message):
-    def __init__(self, prices: dict, error: str | None) -> None:  # type: ignore[type-arg]
+    """The price table and the per-job limits (which decide when a file is split) were read from the config."""
+
+    def __init__(self, prices: dict, error: str | None, limits: JobLimits | None = None) -> None:  # type: ignore[type-arg]
         super().__init__()
         self.prices = prices
         self.error = error
+        self.limits = limits
 
 
 class SubmitStarted(Message):

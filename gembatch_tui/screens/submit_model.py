@@ -8,6 +8,7 @@ disk blocks: call it from a worker.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import threading
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from gembatch_tui.core import pricing
+from gembatch_tui.core.limits import JobLimits
+from gembatch_tui.core.split import upload_bytes_estimate
 from gembatch_tui.core.validate import ValidationReport, validate_file
 
 _TEXT_FIELD = re.compile(r'"text"\s*:\s*"((?:[^"\\]|\\.)*)')
@@ -174,6 +177,44 @@ def readable_line(raw: str, width: int = 160) -> str:
     return _squash(f"{head}{text}", width)
 
 
+# ------------------------------------------------------------------------------------------------ splitting
+@dataclass(frozen=True)
+class SplitEstimate:
+    """The service will split this input into about `parts` jobs (one group), because of `reason`."""
+
+    parts: int
+    reason: str
+
+    def line(self) -> str:
+        return f"will be split into {self.parts} parts ({self.reason})"
+
+
+def split_estimate(report: ValidationReport, limits: JobLimits | None, model: str = "") -> SplitEstimate | None:
+    """How many parts the service will make of `report`'s file (as split.split_reason decides), or None when it
+    fits one job. An estimate: the split itself packs whole requests, so it can make one part more."""
+    if not report.ok:
+        return None
+    limits = limits if limits is not None else JobLimits()
+    budget = limits.budget_for(model) if model.strip() else None
+    need: list[tuple[int, str]] = []
+    if limits.max_requests_per_job and report.request_count > limits.max_requests_per_job:
+        n = math.ceil(report.request_count / limits.max_requests_per_job)
+        need.append((n, f"{human_count(report.request_count)} requests, over {human_count(limits.max_requests_per_job)}"
+                        " per job"))
+    size = upload_bytes_estimate(report)
+    if limits.max_bytes_per_job and size > limits.max_bytes_per_job:
+        n = math.ceil(size / limits.max_bytes_per_job)
+        need.append((n, f"{human_size(size)}, over {human_size(limits.max_bytes_per_job)} per job"))
+    if budget and report.est_input_tokens > budget:
+        n = math.ceil(report.est_input_tokens / budget)
+        need.append((n, f"~{human_count(report.est_input_tokens)} tokens, over the {human_count(budget)}-token"
+                        " enqueued budget"))
+    if not need:
+        return None
+    parts, reason = max(need)
+    return SplitEstimate(max(2, parts), reason)
+
+
 # ------------------------------------------------------------------------------------------------ report cache
 class ReportCache:
     """Validation reports by path, valid while the file's (size, mtime, inode) is unchanged. Thread-safe."""
@@ -212,7 +253,8 @@ class ReportCache:
         cached = self.get(path, key)
         if cached is not None:
             return cached
-        report = validate_file(path, cancel=cancel, progress=progress)
+        # No size cap here: an input over the per-job limit is split into parts by the service (see split_estimate).
+        report = validate_file(path, cancel=cancel, progress=progress, max_bytes=None)
         self.put(path, stat_key(path) if key is not None else None, report)
         return report
 
@@ -229,6 +271,8 @@ class Totals:
     cost: float | None = 0.0
     invalid: int = 0
     pending: int = 0
+    split: int = 0
+    """Files that will be split into parts (each part its own job)."""
 
     def line(self) -> str:
         if self.files == 0:
@@ -239,6 +283,8 @@ class Totals:
             f"~{human_count(self.tokens)} tokens",
             approx_cost(self.cost),
         ]
+        if self.split:
+            parts.append(f"{self.split} to split")
         if self.invalid:
             parts.append(f"{self.invalid} with errors")
         if self.pending:
@@ -259,6 +305,7 @@ def compute_totals(
     reports: Mapping[Path, ValidationReport | None],
     model: str,
     prices: Mapping[str, pricing.ModelPrice] | None,
+    limits: JobLimits | None = None,
 ) -> Totals:
     totals = Totals()
     for path in paths:
@@ -273,6 +320,8 @@ def compute_totals(
         totals.requests += report.request_count
         totals.tokens += report.est_input_tokens
         totals.size += report.size_bytes
+        if split_estimate(report, limits, model) is not None:
+            totals.split += 1
     cost = pricing.estimate_cost(model, totals.tokens, 0, prices) if model.strip() else None
     totals.cost = cost
     return totals
@@ -280,6 +329,7 @@ def compute_totals(
 
 __all__ = [
     "ReportCache",
+    "SplitEstimate",
     "StatKey",
     "Totals",
     "approx_cost",
@@ -291,6 +341,7 @@ __all__ = [
     "human_size",
     "problem_lines",
     "readable_line",
+    "split_estimate",
     "stat_key",
     "throttled",
 ]

@@ -13,10 +13,17 @@ from pathlib import Path
 from typing import Any
 
 from gembatch_tui.core.errors import redact
+from gembatch_tui.core.limits import JobLimits
 from gembatch_tui.core.models_catalog import find_model, kind_mismatch
 from gembatch_tui.core.pricing import ModelPrice
 from gembatch_tui.core.validate import ValidationCancelled, ValidationReport
-from gembatch_tui.screens.submit_model import ReportCache, compute_totals, display_names, problem_lines
+from gembatch_tui.screens.submit_model import (
+    ReportCache,
+    compute_totals,
+    display_names,
+    problem_lines,
+    split_estimate,
+)
 
 REFUSED = "refused"
 
@@ -27,14 +34,35 @@ class FileResult:
 
     index: int
     path: Path
-    status: str  # submitted, skipped, error, refused, cancelled
+    status: str  # submitted, queued, skipped, error, refused, cancelled
     batch_name: str | None = None
     request_count: int = 0
     reasons: list[str] = field(default_factory=list)
+    parts: int = 0
+    """More than 0: the file was split into this many jobs (one group)."""
+    batch_names: list[str] = field(default_factory=list)
+    """Every job created now (the parts of a group that were sent at once)."""
+    queued: int = 0
+    """Parts (or the file) left waiting locally; the poller submits them as the budget allows."""
+    group_id: str | None = None
+
+    @property
+    def stored(self) -> bool:
+        """The run added records to the store (a job, or a group's parts, even when one part failed)."""
+        return self.status in ("submitted", "queued") or (self.status == "error" and self.parts > 0)
 
     def summary(self) -> str:
+        n = self.request_count
+        if self.status == "submitted" and self.parts:
+            sent = len(self.batch_names) or 1
+            waiting = f", {self.queued} queued" if self.queued else ""
+            return f"split into {self.parts} parts: {sent} submitted{waiting} ({n} requests)"
         if self.status == "submitted":
-            return f"submitted as {self.batch_name} ({self.request_count} requests)"
+            return f"submitted as {self.batch_name} ({n} requests)"
+        if self.status == "queued":
+            what = f"split into {self.parts} parts, all queued" if self.parts else "queued"
+            why = f": {self.reasons[0]}" if self.reasons else ""
+            return f"{what} ({n} requests); the poll submits {'them' if self.parts else 'it'} when it can{why}"
         if self.status == "skipped":
             return f"skipped: duplicate of {self.batch_name}"
         if self.status == "cancelled":
@@ -43,7 +71,10 @@ class FileResult:
             if len(self.reasons) == 1:
                 return "refused: " + self.reasons[0]
             return f"refused: {len(self.reasons)} problems" if self.reasons else "refused: not a valid batch file"
-        return "error: " + (self.reasons[0] if self.reasons else "unknown error")
+        error = "error: " + (self.reasons[0] if self.reasons else "unknown error")
+        if self.parts:  # the group exists: say what became of the other parts
+            error += f" (split into {self.parts} parts: {len(self.batch_names)} submitted, {self.queued} queued)"
+        return error
 
 
 @dataclass
@@ -61,15 +92,19 @@ def describe_request(
     reports: Mapping[Path, ValidationReport | None],
     prices: Mapping[str, ModelPrice] | None,
     label: Callable[[Path], str],
+    limits: JobLimits | None = None,
 ) -> tuple[str, list[str]]:
-    """The confirm question and what it says will happen: totals, model, duplicates, files that will be refused."""
-    totals = compute_totals(request.paths, reports, request.model, prices)
+    """The confirm question and what it says will happen: totals, model, duplicates, files that will be split
+    into parts, files that will be refused."""
+    totals = compute_totals(request.paths, reports, request.model, prices, limits)
     lines = [totals.line(), f"Model: {request.model}",
              "Duplicates: " + ("submitted again" if request.force else "skipped")]
     for path, report in reports.items():
         if report is not None and not report.ok:
             first = problem_lines(report)[0] if report.problems else "not a valid batch file"
             lines.append(f"✗ {label(path)} will be refused: {first}")
+        elif report is not None and (split := split_estimate(report, limits, request.model)) is not None:
+            lines.append(f"⇶ {label(path)} {split.line()}: one job per part, one row on the dashboard")
     n = len(request.paths)
     return f"Submit {n} file{'s' if n != 1 else ''}?", lines
 
@@ -147,9 +182,12 @@ def _submit_one(
         reasons = list(outcome.problems or []) or [outcome.message]
     elif outcome.status == "cancelled":
         reasons = ["upload stopped; nothing left on the server"]
+    elif outcome.status == "queued" and outcome.message:
+        reasons = [outcome.message]
     return FileResult(
         index, path, outcome.status, batch_name=outcome.batch_name, request_count=outcome.request_count or 0,
-        reasons=[redact(r) for r in reasons],
+        reasons=[redact(r) for r in reasons], parts=outcome.parts, batch_names=list(outcome.batch_names),
+        queued=outcome.queued, group_id=outcome.group_id,
     )
 
 

@@ -15,9 +15,17 @@ from textual.containers import VerticalScroll
 from textual.widgets import ProgressBar, Static
 
 from gembatch_tui.core import pricing
+from gembatch_tui.core.limits import JobLimits
 from gembatch_tui.core.models_catalog import bare_model, kind_mismatch
 from gembatch_tui.core.validate import ValidationReport
-from gembatch_tui.screens.submit_model import approx_cost, human_count, human_size, problem_lines, readable_line
+from gembatch_tui.screens.submit_model import (
+    approx_cost,
+    human_count,
+    human_size,
+    problem_lines,
+    readable_line,
+    split_estimate,
+)
 from gembatch_tui.screens.submit_paths import FolderListing
 
 
@@ -53,6 +61,7 @@ class FilePreview(VerticalScroll, can_focus=True):
         self._report: ValidationReport | None = None
         self._title = ""
         self._duplicate: str | None = None
+        self._limits: JobLimits | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="preview-title", markup=False)
@@ -111,14 +120,22 @@ class FilePreview(VerticalScroll, can_focus=True):
         model: str,
         prices: Mapping[str, pricing.ModelPrice] | None,
         duplicate: str | None = None,
+        limits: JobLimits | None = None,
     ) -> None:
-        """The findings for one file; call again (or set_model) when the model changes the cost."""
+        """The findings for one file; call again (or set_model) when the model changes the cost.
+
+        `limits` are the service's per-job limits (None: the defaults), to say when the file will be split."""
         self._report = report
         self._duplicate = duplicate
+        self._limits = limits
         self.remove_class("-checking")
         self._set(title, self._render_report(report, model, prices, duplicate), self._render_lines(report))
 
-    def set_model(self, model: str, prices: Mapping[str, pricing.ModelPrice] | None) -> None:
+    def set_model(
+        self, model: str, prices: Mapping[str, pricing.ModelPrice] | None, limits: JobLimits | None = None
+    ) -> None:
+        if limits is not None:
+            self._limits = limits
         if self._report is not None:
             report = self._report
             body = self._render_report(report, model, prices, self._duplicate)
@@ -147,6 +164,10 @@ class FilePreview(VerticalScroll, can_focus=True):
                 out.append(f"No price known for {bare_model(model)}\n", self._style("muted"))
             else:
                 out.append(f"{approx_cost(cost)} input at batch price ({bare_model(model)})\n")
+        split = split_estimate(report, self._limits, model)
+        if split is not None:
+            out.append(f"⇶ {split.line()[0].upper()}{split.line()[1:]}: each part is its own job, one row on the"
+                       " dashboard\n", self._style("warning"))
         if duplicate:
             out.append(f"Already submitted as {duplicate}: skipped unless duplicates are submitted again\n",
                        self._style("warning"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -19,6 +20,7 @@ from gembatch_tui.core.models import (
     CANCELLED,
     EXPIRED,
     FAILED,
+    LOCAL_QUEUED,
     LOCAL_SUBMIT_FAILED,
     LOCAL_SUBMITTING,
     PENDING,
@@ -57,10 +59,14 @@ STATE_LOOKS: dict[str, StateLook] = {
     EXPIRED: StateLook("◷", "expired", "dark_orange"),
     LOCAL_SUBMITTING: StateLook("↑", "submitting", "blue"),
     LOCAL_SUBMIT_FAILED: StateLook("✖", "not sent", "red"),
+    LOCAL_QUEUED: StateLook("⋯", "queued", "cornflower_blue"),
 }
 UNKNOWN_LOOK = StateLook("?", "unknown", "bright_black")
 # The order states are listed in (status line counts, sort by state).
-STATE_ORDER = [RUNNING, PENDING, LOCAL_SUBMITTING, SUCCEEDED, FAILED, LOCAL_SUBMIT_FAILED, CANCELLED, EXPIRED, UNSPECIFIED]
+STATE_ORDER = [
+    RUNNING, PENDING, LOCAL_SUBMITTING, LOCAL_QUEUED, SUCCEEDED, FAILED, LOCAL_SUBMIT_FAILED, CANCELLED, EXPIRED,
+    UNSPECIFIED,
+]
 ACTIVE = frozenset({PENDING, RUNNING, LOCAL_SUBMITTING})
 CANCELLABLE = frozenset({PENDING, RUNNING})
 
@@ -71,20 +77,24 @@ def can_cancel(record: Record | None) -> bool:
 
 
 def can_delete(record: Record | None) -> bool:
-    """Delete applies once nothing is running (cleanup.plan_delete then says what it may remove)."""
-    return record is not None and record_state(record) not in ACTIVE
+    """Delete applies once nothing is running (cleanup.plan_delete then says what it may remove); not to a
+    queued part of a group, which the poller will still submit (removing it would leave the group short)."""
+    if record is None:
+        return False
+    state = record_state(record)
+    return state not in ACTIVE and not (state == LOCAL_QUEUED and record.get("group_id"))
 
 # `t` cycles through these state presets; each is (name shown, states matched).
 STATE_PRESETS: list[tuple[str, frozenset[str] | None]] = [
     ("all", None),
-    ("active", frozenset({PENDING, RUNNING, LOCAL_SUBMITTING})),
+    ("active", frozenset({PENDING, RUNNING, LOCAL_SUBMITTING, LOCAL_QUEUED})),
     ("succeeded", frozenset({SUCCEEDED})),
     ("failed", frozenset({FAILED, LOCAL_SUBMIT_FAILED})),
     ("cancelled", frozenset({CANCELLED})),
     ("expired", frozenset({EXPIRED})),
 ]
 _STATE_WORDS: dict[str, frozenset[str]] = {
-    "active": frozenset({PENDING, RUNNING, LOCAL_SUBMITTING}),
+    "active": frozenset({PENDING, RUNNING, LOCAL_SUBMITTING, LOCAL_QUEUED}),
     "final": frozenset({SUCCEEDED, FAILED, CANCELLED, EXPIRED}),
     "done": frozenset({SUCCEEDED, FAILED, CANCELLED, EXPIRED}),
     "failed": frozenset({FAILED, LOCAL_SUBMIT_FAILED}),
@@ -238,9 +248,13 @@ def _int(value: Any) -> int:
 
 
 class JobCell(Text):
-    """The name cell; it carries its row's job key so the table can be re-ordered by key."""
+    """The name cell; it carries its row's job key so the table can be re-ordered by key.
+
+    `tail` is text that must stay visible however narrow the column (a group's "3 parts"): the table cuts the
+    name to fit in front of it."""
 
     job_key: str = ""
+    tail: Text | None = None
 
 
 @dataclass
@@ -250,6 +264,12 @@ class JobRow:
     cells: dict[str, Text]
     started: datetime | None = None
     active: bool = False
+    group: str | None = None
+    """The group id, for a group's row and for each of its parts' rows."""
+    is_group: bool = False
+    """The row stands for a whole group (its key is `group:<id>`)."""
+    expanded: bool = False
+    """A group row whose parts are shown beneath it."""
 
 
 def build_row(record: Record, now: datetime) -> JobRow:
@@ -315,20 +335,30 @@ def _states_for(word: str) -> set[str]:
 
 def matches(record: Record, flt: Filter, preset: frozenset[str] | None) -> bool:
     state = record_state(record)
+    return matches_state_and_words(
+        state,
+        lambda: (
+            display_name(record),
+            batch_name(record) or "",
+            short_model(record),
+            str(record.get("input_file") or ""),
+            look(state).label,
+        ),
+        flt,
+        preset,
+    )
+
+
+def matches_state_and_words(
+    state: str, fields: Callable[[], Iterable[str]], flt: Filter, preset: frozenset[str] | None
+) -> bool:
+    """The filter test for a row in `state` whose searchable text is `fields()` (built only when words are given)."""
     if preset is not None and state not in preset:
         return False
     if flt.states is not None and state not in flt.states:
         return False
     if flt.words:
-        hay = " ".join(
-            (
-                display_name(record),
-                batch_name(record) or "",
-                short_model(record),
-                str(record.get("input_file") or ""),
-                look(state).label,
-            )
-        ).lower()
+        hay = " ".join(fields()).lower()
         return all(w in hay for w in flt.words)
     return True
 
@@ -388,27 +418,60 @@ class ViewSpec:
 class View:
     rows: list[JobRow]
     total: int
+    """Entries in the store: jobs, with each group counted once."""
     matched: int
+    """Entries that match the filter."""
     counts: Counter[str] = field(default_factory=Counter)
     spec: ViewSpec = field(default_factory=ViewSpec)
     totals: Totals | None = None
+    shown: int = -1
+    """Entries that have a row (an expanded group adds rows for its parts); -1: one row each."""
+
+    @property
+    def entries_shown(self) -> int:
+        return len(self.rows) if self.shown < 0 else self.shown
 
     @property
     def capped(self) -> bool:
-        return self.matched > len(self.rows)
+        return self.matched > self.entries_shown
 
 
-def compute_view(records: list[Record], spec: ViewSpec, now: datetime, limit: int = MAX_ROWS) -> View:
-    """Filter, sort and cap `records`, and build the rows that will be shown."""
+def compute_view(
+    records: list[Record],
+    spec: ViewSpec,
+    now: datetime,
+    limit: int = MAX_ROWS,
+    expanded: Collection[str] = (),
+) -> View:
+    """Filter, sort and cap `records`, and build the rows that will be shown.
+
+    The parts of a split input (records with a `group_id`) make one entry: a group row, followed by a row per part
+    when its id is in `expanded`. A group matches the filter when any part does (or the group as a whole), and
+    sorts by its summary. At most `limit` rows are built, parts included."""
+    from gembatch_tui.widgets import job_groups
+
     counts: Counter[str] = Counter(record_state(r) for r in records)
     flt = parse_filter(spec.filter_text)
     preset = STATE_PRESETS[spec.preset % len(STATE_PRESETS)][1]
-    chosen = [r for r in records if matches(r, flt, preset)] if (flt.active or preset is not None) else list(records)
-    chosen.sort(key=sort_key(spec.sort_column, now), reverse=spec.descending)
-    shown = chosen[:limit]
-    rows = [build_row(r, now) for r in shown]
+    entries = job_groups.entries(records)
+    if flt.active or preset is not None:
+        chosen = [e for e in entries if job_groups.entry_matches(e, flt, preset)]
+    else:
+        chosen = list(entries)
+    chosen.sort(key=job_groups.entry_sort_key(spec.sort_column, now, entries is not records), reverse=spec.descending)
+    rows: list[JobRow] = []
+    shown = 0
+    for entry in chosen:
+        if len(rows) >= limit:
+            break
+        shown += 1
+        if isinstance(entry, job_groups.GroupEntry):
+            rows.extend(job_groups.group_rows(entry, now, entry.group_id in expanded, limit - len(rows)))
+        else:
+            rows.append(build_row(entry, now))
     totals = store_totals(records)
-    return View(rows=rows, total=len(records), matched=len(chosen), counts=counts, spec=spec, totals=totals)
+    return View(rows=rows, total=len(entries), matched=len(chosen), counts=counts, spec=spec, totals=totals,
+                shown=shown)
 
 
 def counts_text(counts: Counter[str], labels: bool = True) -> Text:

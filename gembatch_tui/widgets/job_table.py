@@ -14,9 +14,11 @@ from typing import ClassVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.coordinate import Coordinate
+from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
+from gembatch_tui.widgets.job_groups import fit_name
 from gembatch_tui.widgets.job_rows import JobCell, JobRow, format_duration
 
 # (column key, header, width or None for the flexible name column)
@@ -48,11 +50,27 @@ def _same(a: Text, b: Text) -> bool:
     return a.plain == b.plain and a.style == b.style and a.spans == b.spans
 
 
+def _same_tail(a: Text, b: Text) -> bool:
+    ta, tb = getattr(a, "tail", None), getattr(b, "tail", None)
+    return ta is tb or (ta is not None and tb is not None and _same(ta, tb))
+
+
 class JobTable(DataTable[Text]):
-    """One row per job, keyed by the store's record key."""
+    """One row per job, keyed by the store's record key; a group of parts is one row (`group:<id>`) that
+    space (or enter, →, ←) expands to its parts' rows and collapses again."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "select_cursor", "Details", tooltip="Show every detail of the job", id="table.details"),
+        Binding("enter", "select_cursor", "Details", tooltip="Show every detail of the job (on a group: expand it)",
+                id="table.details"),
+        Binding("space", "toggle_group", "Parts", tooltip="Expand or collapse a split job's parts",
+                id="table.toggle_group"),
+        Binding("right", "expand_group", "Expand", show=False, tooltip="Show the parts of the group",
+                id="table.expand_group"),
+        Binding("left", "collapse_group", "Collapse", show=False, tooltip="Hide the parts (from a part too)",
+                id="table.collapse_group"),
+        # On a part row space collapses its group, without taking a place in the footer.
+        Binding("space", "collapse_group", "Collapse", show=False, tooltip="Hide the parts (from a part too)",
+                id="table.collapse_from_part"),
         Binding("j", "cursor_down", "Down", show=False, id="table.down"),
         Binding("k", "cursor_up", "Up", show=False, id="table.up"),
         Binding("g", "scroll_top", "First job", show=False, id="table.first"),
@@ -67,10 +85,41 @@ class JobTable(DataTable[Text]):
         self._layout: tuple[tuple[str, ...], int] | None = None
         """(column keys, name width) the columns were built for; None until the table has a size."""
 
+    class GroupToggled(Message):
+        """The user asked to expand (True), collapse (False) or toggle (None) the parts of group `group_id`."""
+
+        def __init__(self, group_id: str, expand: bool | None) -> None:
+            super().__init__()
+            self.group_id, self.expand = group_id, expand
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "select_cursor":
             return self.row_count > 0
+        if action in ("toggle_group", "expand_group", "collapse_group"):
+            row = self.selected_row
+            if row is None or row.group is None:
+                return False
+            if action == "toggle_group":
+                return row.is_group
+            if action == "expand_group":
+                return row.is_group and not row.expanded
+            if action == "collapse_group":
+                return not row.is_group or row.expanded
         return True
+
+    def action_toggle_group(self) -> None:
+        self._post_toggle(None)
+
+    def action_expand_group(self) -> None:
+        self._post_toggle(True)
+
+    def action_collapse_group(self) -> None:
+        self._post_toggle(False)
+
+    def _post_toggle(self, expand: bool | None) -> None:
+        row = self.selected_row
+        if row is not None and row.group is not None:
+            self.post_message(self.GroupToggled(row.group, expand))
 
     # ----------------------------------------------------------------- reading
     @property
@@ -82,6 +131,12 @@ class JobTable(DataTable[Text]):
         except CellDoesNotExist:
             return None
         return row_key.value
+
+    @property
+    def selected_row(self) -> JobRow | None:
+        """The row under the cursor, as last shown."""
+        key = self.selected_key
+        return self._by_key.get(key) if key else None
 
     @property
     def shown_keys(self) -> list[str]:
@@ -113,9 +168,12 @@ class JobTable(DataTable[Text]):
         self._select(selected, self.cursor_row, scroll=True)
 
     # ----------------------------------------------------------------- updating
-    def show(self, rows: list[JobRow]) -> None:
-        """Make the table show `rows` in this order, changing only what differs."""
+    def show(self, rows: list[JobRow], select: str | None = None) -> None:
+        """Make the table show `rows` in this order, changing only what differs; the cursor stays on its row
+        (or moves to `select`, when that row is shown)."""
         selected, index = self.selected_key, self.cursor_row
+        if select is not None and any(r.key == select for r in rows):
+            selected = select
         if self._layout is None:  # no size yet: fit_columns adds them
             self._rows, self._by_key = list(rows), {r.key: r for r in rows}
             return
@@ -139,8 +197,8 @@ class JobTable(DataTable[Text]):
                 if old is None:
                     continue
                 for col in columns:
-                    if not _same(old.cells[col], row.cells[col]):
-                        self.update_cell(row.key, col, row.cells[col])
+                    if not _same(old.cells[col], row.cells[col]) or not _same_tail(old.cells[col], row.cells[col]):
+                        self.update_cell(row.key, col, self._fitted(row, col))
             if self.shown_keys != [r.key for r in rows]:
                 order = {r.key: i for i, r in enumerate(rows)}
                 self.sort("name", key=lambda cell: order.get(getattr(cell, "job_key", ""), 0))
@@ -166,7 +224,14 @@ class JobTable(DataTable[Text]):
     def _add(self, rows: list[JobRow]) -> None:
         columns = self.column_keys()
         for row in rows:
-            self.add_row(*(row.cells[c] for c in columns), key=row.key)
+            self.add_row(*(self._fitted(row, c) for c in columns), key=row.key)
+
+    def _fitted(self, row: JobRow, column: str) -> Text:
+        """The cell as drawn: a name with a tail (a group's "3 parts") is cut to the column so the tail shows."""
+        cell = row.cells[column]
+        if column == "name" and getattr(cell, "tail", None) is not None and self._layout is not None:
+            return fit_name(cell, self._layout[1])
+        return cell
 
     def _select(self, key: str | None, fallback_index: int, *, scroll: bool = False) -> None:
         """Put the cursor back on `key`'s row; `scroll` brings it into view (after a rebuild reset the scroll)."""

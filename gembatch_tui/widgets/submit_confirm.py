@@ -20,8 +20,10 @@ class ConfirmSubmit(ModalScreen[bool]):
     """Submit these files? y / enter = yes, n / escape = no."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y,enter", "answer(True)", "Submit", id="confirm-submit.yes"),
-        Binding("n,escape", "answer(False)", "Back", id="confirm-submit.no"),
+        Binding("y,enter", "answer(True)", "Submit", tooltip="In the confirm dialog: submit the files",
+                id="confirm-submit.yes"),
+        Binding("n,escape", "answer(False)", "Back", tooltip="In the confirm dialog: back, nothing is sent",
+                id="confirm-submit.no"),
     ]
 
     DEFAULT_CSS = """

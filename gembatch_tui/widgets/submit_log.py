@@ -21,7 +21,7 @@ from gembatch_tui.screens import submit_messages as msg
 from gembatch_tui.screens.submit_model import ReportCache, human_size, throttled
 from gembatch_tui.screens.submit_run import REFUSED, FileResult, SubmitRequest, submit_files
 
-ICONS = {"submitted": "✓", "skipped": "=", "error": "✗", REFUSED: "✗", "cancelled": "-"}
+ICONS = {"submitted": "✓", "queued": "⋯", "skipped": "=", "error": "✗", REFUSED: "✗", "cancelled": "-"}
 MAX_REASONS = 20
 
 
@@ -125,7 +125,8 @@ class SubmitLog(VerticalScroll, can_focus=True):
         if not 0 <= result.index < len(self._rows):
             return
         ok = result.status in ("submitted", "skipped")
-        style = self._style("ok" if ok else "muted" if result.status == "cancelled" else "error")
+        kind = "ok" if ok else "warning" if result.status == "queued" else "muted" if result.status == "cancelled" else "error"
+        style = self._style(kind)
         text = Text.assemble((ICONS.get(result.status, "?") + " ", style), self._names[result.index], "  ")
         text.append(result.summary(), style)
         shown = result.reasons[:MAX_REASONS] if result.status == REFUSED and len(result.reasons) > 1 else []

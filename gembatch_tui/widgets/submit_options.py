@@ -37,8 +37,8 @@ class ModelInput(Input):
     """The model field: free text, up/down step through the known models."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down", "step(1)", "Next model", show=False),
-        Binding("up", "step(-1)", "Previous model", show=False),
+        Binding("down", "step(1)", "Next model", show=False, tooltip="In the model field: the next known model"),
+        Binding("up", "step(-1)", "Previous model", show=False, tooltip="In the model field: the previous one"),
     ]
 
     def action_step(self, step: int) -> None:

@@ -91,12 +91,44 @@ def sample_records() -> list[dict[str, Any]]:
     ]
 
 
+GROUP_ID = "a1b2c3d4e5f6"
+GROUP_KEYS = ["rec0021", "rec0022", "rec0023"]
+
+
+def group_records() -> list[dict[str, Any]]:
+    """A big input split into 3 parts (one group): part 1 succeeded with its results saved, part 2 running,
+    part 3 still queued locally (no remote job yet)."""
+    n = 3
+    parts_dir = SAMPLE_DIR / "parts" / GROUP_ID
+    out = []
+    for i, (state, ok, failed, created) in enumerate(
+        [("JOB_STATE_SUCCEEDED", 100, 0, 25), ("JOB_STATE_RUNNING", 40, 2, 20), (None, 0, 0, 30)], start=1
+    ):
+        extra: dict[str, Any] = {
+            "group_id": GROUP_ID, "group_part": i, "group_parts": n,
+            "group_input_file": str(SAMPLE_DIR / "big-input.jsonl"), "group_count": 300,
+            "group_display_name": "big-input.jsonl", "group_submitted_at": _t(30),
+            "group_split_reason": "300 requests, over 100 per job",
+        }
+        if state is None:
+            extra.update(local_state="queued", queued_reason="waiting for its turn")
+        if state == "JOB_STATE_SUCCEEDED":
+            extra.update(results_file=str(parts_dir / "results" / f"big-input.part-001-of-00{n}.jsonl"),
+                         results_verified=True, downloaded_at=_t(9))
+        rec = _record(20 + i, f"big-input.jsonl [{i}/{n}]", state, total=100, ok=ok, failed=failed, created=created,
+                      ended=10 if state == "JOB_STATE_SUCCEEDED" else None, **extra)
+        rec["input_file"] = str(parts_dir / f"big-input.part-00{i}-of-00{n}.jsonl")
+        out.append(rec)
+    return out
+
+
 def write_results_files() -> None:
-    """The one "saved" results file the sample data points at."""
-    path = SAMPLE_DIR / "results" / "catalog-embeddings.jsonl"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        path.write_text('{"key": "k1", "response": {}}\n', encoding="utf-8")
+    """The "saved" results files the sample data points at."""
+    for path in (SAMPLE_DIR / "results" / "catalog-embeddings.jsonl",
+                 SAMPLE_DIR / "parts" / GROUP_ID / "results" / "big-input.part-001-of-003.jsonl"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            path.write_text('{"key": "k1", "response": {}}\n', encoding="utf-8")
 
 
 def write_store(path: Path, records: list[dict[str, Any]]) -> Path:

@@ -142,7 +142,7 @@ async def test_detail_and_help_screens(sample_store: JobStore) -> None:
         await pilot.press("f1")
         assert isinstance(app.screen, HelpScreen)
         text = screen_text(app)
-        for word in ("Cancel the selected", "Filter by text", "First job", "Toggle the uploaded input file"):
+        for word in ("Cancel the selected", "Filter by text", "First job", "Expand or collapse a split job's parts"):
             assert word in text, word
         await pilot.press("escape")
         await pilot.press("question_mark")

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from pathlib import Path
+
 import pytest
-from sample_data import fixed_clock
+from sample_data import GROUP_ID, fixed_clock, group_records, sample_records, write_results_files, write_store
 from tui_helpers import footer_keys, loaded, offline_service, wait_for
 
 from gembatch_tui.app import make_app
@@ -18,6 +20,7 @@ from gembatch_tui.config import Settings
 from gembatch_tui.core.store import JobStore
 from gembatch_tui.screens.confirm import DeleteDialog
 from gembatch_tui.screens.detail import DetailScreen
+from gembatch_tui.widgets.job_groups import group_key
 from gembatch_tui.widgets.job_table import JobTable
 
 SIZES = [(80, 24), (120, 36)]
@@ -29,10 +32,10 @@ def sample_app(store: JobStore) -> Any:
                     clock=fixed_clock, poll=False)
 
 
-def go_to(key: str, *keys: str, screen: type | None = None) -> Any:
+def go_to(key: str, *keys: str, screen: type | None = None, rows: int = 11) -> Any:
     async def run_before(pilot: Any) -> None:
         app = pilot.app
-        await wait_for(pilot, loaded(app, 11))
+        await wait_for(pilot, loaded(app, rows))
         table = app.screen.query_one(JobTable)
         table.move_cursor(row=table.get_row_index(key))
         await pilot.press(*keys)
@@ -64,3 +67,17 @@ class TestDeleteDialog:
         assert snap_compare(
             sample_app(sample_store), terminal_size=size, run_before=go_to("rec0004", "d", screen=DeleteDialog)
         )
+
+
+class TestGroups:
+    def test_expanded_group(self, snap_compare: Any, tmp_path: Path) -> None:
+        """The sample jobs and a split input, its group row expanded to its 3 parts (the cursor on the group)."""
+        write_results_files()
+        store = JobStore(write_store(tmp_path / "groups" / "jobs.jsonl", sample_records() + group_records()))
+
+        async def run_before(pilot: Any) -> None:
+            await go_to(group_key(GROUP_ID), "space", rows=12)(pilot)
+            await wait_for(pilot, loaded(pilot.app, 15), what="the parts")
+            await pilot.pause()
+
+        assert snap_compare(sample_app(store), terminal_size=(80, 24), run_before=run_before)

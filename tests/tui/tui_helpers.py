@@ -52,13 +52,14 @@ async def wait_for(pilot: Any, predicate: Callable[[], Any], timeout: float = 10
 
 
 def loaded(app: Any, rows: int | None = None) -> Callable[[], bool]:
-    """True once the dashboard shows the store (with `rows` rows, when given)."""
+    """True once the dashboard shows the store as it stands (with `rows` rows, when given): the usage check of
+    the first load has finished and no newer view is being computed."""
     from gembatch_tui.screens.dashboard import DashboardScreen
     from gembatch_tui.widgets.job_table import JobTable
 
     def check() -> bool:
         dash = next((s for s in app.screen_stack if isinstance(s, DashboardScreen)), None)
-        if dash is None or dash.view is None:
+        if dash is None or not dash.settled or not getattr(app, "usage_settled", True):
             return False
         table = dash.query_one(JobTable)
         return rows is None or table.row_count == rows

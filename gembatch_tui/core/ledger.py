@@ -238,7 +238,10 @@ def is_fresh(usage: Usage, results_file: str | os.PathLike[str]) -> bool:
 
 
 def expects_usage(record: Record) -> bool:
-    """A job that has (or should have) results: succeeded, or with a results file recorded."""
+    """A generate job that has (or should have) results; embedding results carry no usage metadata."""
+    check = record.get("results_check") if isinstance(record.get("results_check"), dict) else {}
+    if record.get("kind") == "embed" or "embedding_dims" in check:
+        return False
     return bool(record.get("results_file")) or record_state(record) == SUCCEEDED
 
 

@@ -69,15 +69,21 @@ def cancel_question(record: Record) -> tuple[str, Text, str]:
     total = stats["request_count"] or int(record.get("count") or 0)
     body = Text(end="")
     body.append("Cancel ")
-    body.append(safe(batch_name(record) or "?"), style="bold")
+    body.append(safe(batch_name(record) or "queued part"), style="bold")
     body.append(f" ({safe(display_name(record))}), now {short_state_of(record)}")
     if total:
         body.append(f", {done} of {total} requests done")
     body.append(".\n\n")
-    body.append(
-        "The service stops the job: requests not yet processed are not run, and the job cannot be resumed "
-        "(submit the file again to rerun it). The local record is kept."
-    )
+    if batch_name(record) is None:
+        body.append(
+            "This part is waiting locally for token budget and was never sent: it is marked cancelled and will "
+            "not be submitted (its group then cannot be merged). The local record is kept."
+        )
+    else:
+        body.append(
+            "The service stops the job: requests not yet processed are not run, and the job cannot be resumed "
+            "(submit the file again to rerun it). The local record is kept."
+        )
     return "Cancel this job?", body, "cancel the job"
 
 

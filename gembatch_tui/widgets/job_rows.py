@@ -68,7 +68,7 @@ STATE_ORDER = [
     UNSPECIFIED,
 ]
 ACTIVE = frozenset({PENDING, RUNNING, LOCAL_SUBMITTING})
-CANCELLABLE = frozenset({PENDING, RUNNING})
+CANCELLABLE = frozenset({PENDING, RUNNING, LOCAL_QUEUED})
 
 
 def can_cancel(record: Record | None) -> bool:

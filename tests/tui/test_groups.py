@@ -176,3 +176,25 @@ async def test_filter_by_state_matches_the_group(tmp_path: Path) -> None:
         await wait_for(pilot, loaded(app, 5))  # still expanded
         await pilot.press("t")  # active: running, pending, submitting, queued
         await wait_for(pilot, lambda: table(app).shown_keys == [GROUP, *GROUP_KEYS])
+
+
+async def test_cancel_a_queued_part_from_the_dashboard(tmp_path: Path) -> None:
+    store = group_store(tmp_path)
+    app = app_for(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, loaded(app, 2))
+        await pilot.press("space")
+        await wait_for(pilot, loaded(app, 5), what="the parts")
+        t = table(app)
+        queued_key = GROUP_KEYS[2]
+        t.move_cursor(row=t.get_row_index(queued_key))
+        await wait_for(pilot, lambda: t.selected_key == queued_key and "c" in footer_keys(app), what="c on the queued part")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: "queued part" in screen_text(app) and "never sent" in screen_text(app),
+                       what="the queued wording in the dialog")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: store.get(queued_key).get("local_state") == "cancelled", what="record cancelled")
+        from gembatch_tui.core.models import record_state
+
+        assert record_state(store.get(queued_key)) == "JOB_STATE_CANCELLED"
+        assert record_state(store.get(GROUP_KEYS[0])) == "JOB_STATE_SUCCEEDED"  # the other parts are untouched

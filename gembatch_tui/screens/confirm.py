@@ -21,11 +21,17 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, Static
 
-from gembatch_tui.core.cleanup import cancel_job, execute, plan_delete, results_safe
 from gembatch_tui.core.errors import ServiceError
 from gembatch_tui.core.models import Record, batch_name, display_name, record_state, record_stats, short_state
 from gembatch_tui.core.store import record_key
 from gembatch_tui.widgets.safe_text import safe
+
+
+def _cleanup():  # noqa: ANN202
+    """core.cleanup pulls in the whole service stack (~70 ms): import it when a dialog first needs it."""
+    from gembatch_tui.core import cleanup
+
+    return cleanup
 
 
 class ConfirmDialog(ModalScreen[bool]):
@@ -103,7 +109,7 @@ class DeleteRequest:
     allow_unsaved_results: bool = False
 
     def plan(self, record: Record):  # noqa: ANN201 - cleanup.DeletePlan
-        return plan_delete(
+        return _cleanup().plan_delete(
             record,
             remote_job=self.remote_job,
             input_file=self.input_file,
@@ -140,7 +146,7 @@ class DeleteDialog(ModalScreen[DeleteRequest | None]):
         super().__init__(classes="dialog-screen")
         self.record = record
         """The job, as it was when the dialog opened."""
-        safe_now = results_safe(record)
+        safe_now = _cleanup().results_safe(record)
         self.choice = DeleteRequest(key=record_key(record), output_file=safe_now)
         """The options as currently ticked."""
 
@@ -160,8 +166,8 @@ class DeleteDialog(ModalScreen[DeleteRequest | None]):
         body = Text(end="")
         body.append(safe(display_name(rec)), style="bold")
         body.append(f"  {safe(batch_name(rec) or '')}  ({short_state_of(rec)})\n\n")
-        unsaved_ok = results_safe(rec)
-        available = {a.kind for a in plan_delete(rec, remote_job=True, input_file=True, output_file=True,
+        unsaved_ok = _cleanup().results_safe(rec)
+        available = {a.kind for a in _cleanup().plan_delete(rec, remote_job=True, input_file=True, output_file=True,
                                                   local_record=True, allow_unsaved_results=True).actions}
         for key, field, label in OPTIONS:
             kind = KINDS[field]
@@ -283,7 +289,7 @@ class JobActions:
         rec = self.store.get(key)
         if rec is None:
             raise ServiceError("the job is no longer in the store")
-        state = cancel_job(self.service, rec)
+        state = _cleanup().cancel_job(self.service, rec)
         self.post_message(JobCancelled(batch_name(rec) or key, state))  # type: ignore[attr-defined]
 
     def on_job_cancelled(self, message: JobCancelled) -> None:
@@ -311,7 +317,7 @@ class JobActions:
         if rec is None:
             raise ServiceError("the job is no longer in the store")
         plan = choice.plan(rec)
-        results = execute(self.service, plan.actions) if plan.actions else []
+        results = _cleanup().execute(self.service, plan.actions) if plan.actions else []
         self.post_message(JobsDeleted(choice.key, results, plan.refused))  # type: ignore[attr-defined]
 
     def on_jobs_deleted(self, message: JobsDeleted) -> None:

@@ -11,15 +11,14 @@ the file is written under a temporary name and renamed, so a half-written export
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
-import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from gembatch_tui.core.fsutil import atomic_writer
 from gembatch_tui.core.results_index import IndexCancelled, JoinedRow, ResultsIndex
 
 FORMATS = ("jsonl", "csv")
@@ -121,18 +120,8 @@ def export_to_file(
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; use jsonl or csv")
-    target = Path(dest)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with io.open(fd, "w", encoding="utf-8", newline="") as out:
-            count = write_export(index, out, fmt, rows=rows, progress=progress, cancel=cancel)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_writer(dest, mode=0o644, encoding="utf-8", newline="") as out:
+        count = write_export(index, out, fmt, rows=rows, progress=progress, cancel=cancel)
     return count
 
 

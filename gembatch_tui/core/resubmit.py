@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gembatch_tui.core.fsutil import atomic_writer
 from gembatch_tui.core.models import Record, batch_name
 from gembatch_tui.core.results_index import RETRY, ResultsIndex
 from gembatch_tui.core.store import JobStore, record_key
@@ -75,20 +75,10 @@ def build_retry_file(index: ResultsIndex, *, dest: str | os.PathLike[str] | None
     if not lines:
         raise ResubmitError("no failed or missing requests: nothing to resubmit")
     target = Path(dest) if dest is not None else retry_path(index.input_path, index.results_path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    count = 0
-    try:
-        with os.fdopen(fd, "wb") as out:
-            count = _copy_lines(index.input_path, lines, out)
+    with atomic_writer(target, binary=True, mode=0o644) as out:
+        count = _copy_lines(index.input_path, lines, out)
         if count != len(lines):
             raise ResubmitError(f"{index.input_path}: the input file changed since the results were indexed")
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
     return RetryFile(target, count)
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
+from gembatch_tui.core.fsutil import fsync_dir
 from gembatch_tui.core.models import RECORD_VERSION, Record, batch_name
 
 LOCK_TIMEOUT_S = 30.0
@@ -321,7 +322,7 @@ class JobStore:
             except OSError:
                 pass
             raise StoreError(f"{self.path}: cannot write store: {exc.strerror or exc}") from None
-        _fsync_dir(parent)
+        fsync_dir(parent)
         # Re-number corrupt lines to where they now stand, so reports stay accurate.
         renumbered: list[CorruptLine] = []
         by_raw = {c.raw: c for c in corrupt}
@@ -390,18 +391,6 @@ def _open_quietly(path: Path) -> int | None:
     except OSError:
         return None
 
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def record_summary(record: Record) -> dict[str, Any]:

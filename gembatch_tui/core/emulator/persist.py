@@ -42,6 +42,7 @@ from .batches import BatchRecord
 from .errors import ApiError
 from .files import FileRecord
 from .results import Checked
+from gembatch_tui.core.fsutil import fsync_dir
 
 if TYPE_CHECKING:
     from .jobs import Jobs
@@ -249,7 +250,7 @@ class StateFile:
             except FileNotFoundError:
                 pass
             raise
-        _fsync_dir(self.dir)
+        fsync_dir(self.dir)
         self._saved = text
         self._signature = self._stat()
 
@@ -300,15 +301,3 @@ def _batch_fields(b: dict[str, Any]) -> dict[str, Any]:
         "inline_output": b.get("inline_output"), "finalized": bool(b.get("finalized")),
     }
 
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -1,0 +1,50 @@
+"""Provides the one way files are written so that a reader never sees half of them.
+
+Write to a temporary file in the target's directory, flush and fsync it, then `os.replace` it over the
+target; on any failure the temporary file is removed and the target is left as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+
+@contextmanager
+def atomic_writer(
+    target: str | os.PathLike[str], *, binary: bool = False, mode: int = 0o600, **open_kwargs: Any
+) -> Iterator[IO[Any]]:
+    """`with atomic_writer(path) as fh: fh.write(...)`: the file appears complete at `path`, or not at all."""
+    target = Path(target)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb" if binary else "w", **open_kwargs) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def fsync_dir(path: str | os.PathLike[str]) -> None:
+    """Make a rename in `path` durable (best effort: some file systems refuse a directory fsync)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -98,10 +98,7 @@ def merge_group(
         if check.parse_errors:
             first = check.parse_errors[0]
             raise ValueError(f"merged results failed verification: line {first.line}: {first.message}")
-        fields = {
-            "lines": check.lines, "ok": check.ok_count, "errors": check.error_count, "missing": check.missing_count,
-            "unexpected": check.unexpected_count, "duplicates": check.duplicate_count,
-        }
+        fields = check.record_fields()
         if parts[0].get("kind") == "embed":
             fields.update(summarise_embeddings(partial))
         os.replace(partial, target)

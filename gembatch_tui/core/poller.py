@@ -33,6 +33,7 @@ from gembatch_tui.core.models import (
     BatchSnapshot,
     Record,
     batch_name,
+    display_name,
     is_final,
     record_state,
     record_stats,
@@ -130,7 +131,7 @@ def poll_once(
             old_state = record_state(old)
             if snap.state != old_state:
                 report.changes.append(
-                    StateChange(key, snap.name, _label(old), old_state, snap.state)
+                    StateChange(key, snap.name, display_name(old), old_state, snap.state)
                 )
             changes[key] = _merge(snap)
         if changes:
@@ -163,7 +164,7 @@ def _submit_queued(service: BatchService, report: PollReport, cancel: threading.
         report.errors.append(str(exc))
         return
     for rec, outcome in tried:
-        label = _label(rec)
+        label = display_name(rec)
         if outcome.status == "submitted":
             new = outcome.state or PENDING
             report.changes.append(StateChange(record_key(rec), outcome.batch_name or "", label, LOCAL_QUEUED, new))
@@ -171,12 +172,6 @@ def _submit_queued(service: BatchService, report: PollReport, cancel: threading.
             report.notes.append(f"{label}: still queued: {outcome.message}")
         elif outcome.status == "error":
             report.errors.append(f"{label}: {outcome.message}")
-
-
-def _label(record: Record) -> str:
-    from gembatch_tui.core.models import display_name
-
-    return display_name(record)
 
 
 def _merge(snap: BatchSnapshot) -> Callable[[Record], None]:
@@ -247,15 +242,7 @@ def download_results(
         rec["results_file"] = str(target)
         rec["results_verified"] = True
         rec["downloaded_at"] = now_iso()
-        rec["results_check"] = {
-            "lines": check.lines,
-            "ok": check.ok_count,
-            "errors": check.error_count,
-            "missing": check.missing_count,
-            "unexpected": check.unexpected_count,
-            "duplicates": check.duplicate_count,
-            **embedded,
-        }
+        rec["results_check"] = {**check.record_fields(), **embedded}
         if usage is not None:
             stat = target.stat()
             usage.source_size, usage.source_mtime_ns = stat.st_size, stat.st_mtime_ns

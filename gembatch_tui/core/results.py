@@ -152,6 +152,17 @@ class ResultsCheck:
             and self.input_problem is None
         )
 
+    def record_fields(self) -> dict[str, int]:
+        """The counts as stored in a record's `results_check` (and a group's `group_results_check`)."""
+        return {
+            "lines": self.lines,
+            "ok": self.ok_count,
+            "errors": self.error_count,
+            "missing": self.missing_count,
+            "unexpected": self.unexpected_count,
+            "duplicates": self.duplicate_count,
+        }
+
     def summary(self) -> str:
         errors = f"{self.error_count} error{'s' if self.error_count != 1 else ''}"
         text = (

@@ -3,9 +3,12 @@ per-item failures, adopt, cancel all, and server text shown literally."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from conftest import screen_text, wait_for
+from tests import pilot_support
+from tests.pilot_support import screen_text
+
 from res_host import HostApp
 from res_scenario import NASTY, Scenario
 from textual.message import Message
@@ -17,6 +20,11 @@ from gembatch_tui.screens.confirm import ConfirmDialog
 from gembatch_tui.screens.resources import ResourcesScreen
 from gembatch_tui.screens.resources_confirm import OutcomeDialog
 from gembatch_tui.screens.resources_messages import WorkProgressed
+
+
+async def wait_for(pilot: Any, predicate: Callable[[], Any], timeout: float = 15.0, what: str = "") -> Any:
+    """The resources screen lists pages from the emulator: allow it a little longer than the default."""
+    return await pilot_support.wait_for(pilot, predicate, timeout, what)
 
 SAFE_SET = ("safe_batch", "safe_input", "safe_output", "cancel_batch", "cancel_input")
 

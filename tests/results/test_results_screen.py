@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,24 +13,15 @@ from results_app import FakeService, ResultsHost
 from results_helpers import HOSTILE, copy_example, write_jsonl
 from textual.widgets import DataTable
 
+from tests import pilot_support
+from tests.pilot_support import screen_text  # noqa: F401 - used by the tests here
 from gembatch_tui.core.export import read_export
 from gembatch_tui.core.store import JobStore
 from gembatch_tui.screens.results import PAGE_SIZE, ResultsScreen
 
 
-def screen_text(app: Any) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
-
-
 async def wait_for(pilot: Any, predicate: Callable[[], Any], what: str = "", timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or predicate}\n{screen_text(pilot.app)}")
-        await pilot.pause(0.05)
+    return await pilot_support.wait_for(pilot, predicate, timeout, what)
 
 
 def notified(app: Any, text: str) -> bool:

@@ -34,21 +34,7 @@ def offline_service(store: JobStore) -> BatchService:
     return BatchService(store, GeminiClient("test-key", base_url="http://127.0.0.1:9", retry_attempts=1))
 
 
-def screen_text(app: Any) -> str:
-    """The current screen as plain text, one line per row."""
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
-
-
-async def wait_for(pilot: Any, predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
-    """Pause until `predicate()` is truthy; fail with the screen's text if it never is."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or predicate}\n{screen_text(pilot.app)}")
-        await pilot.pause(0.05)
+from tests.pilot_support import screen_text, wait_for  # noqa: E402,F401 - re-exported for the tui tests
 
 
 def loaded(app: Any, rows: int | None = None) -> Callable[[], bool]:

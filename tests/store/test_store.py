@@ -120,3 +120,37 @@ def test_two_store_objects_see_each_others_writes(tmp_path: Path) -> None:
     one.add(rec("b"))
     got = {r["batch"]["name"]: r for r in one.read_all()}
     assert got["batches/a"]["by"] == "two" and "batches/b" in got
+
+
+def test_large_store_round_trips_byte_for_byte(tmp_path: Path) -> None:
+    """More lines than one writev batch (1024), a last line without newline, and a corrupt line in the middle."""
+    path = tmp_path / "jobs.jsonl"
+    lines = [json.dumps({"id": f"r{i:05d}", "n": i, "text": "é" * (i % 7)}, ensure_ascii=False) for i in range(3000)]
+    lines[1500] = '{"id": "broken'
+    path.write_text("\n".join(lines), encoding="utf-8")  # no trailing newline
+    store = JobStore(path)
+    store.update("r02999", lambda r: r.update(n=-1))
+    written = path.read_text(encoding="utf-8").split("\n")
+    assert written[-1] == "" and len(written) == 3001
+    assert written[1500] == '{"id": "broken'
+    assert json.loads(written[2999])["n"] == -1
+    assert written[:1500] == lines[:1500] and written[1501:2999] == lines[1501:2999]
+    assert [c.line_no for c in JobStore(path).problems()] == [1501]
+
+
+def test_short_write_is_completed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A writev that writes only part of its batch (a signal, a nearly full disk) must not truncate the store."""
+    path = tmp_path / "jobs.jsonl"
+    store = JobStore(path)
+    store.add_many([{"id": f"r{i}", "payload": "x" * 100} for i in range(50)])
+    real_writev = os.writev
+
+    def short_writev(fd: int, buffers: list[bytes]) -> int:
+        return real_writev(fd, [bytes(b"".join(buffers)[: len(b"".join(buffers)) // 3])])
+
+    monkeypatch.setattr(os, "writev", short_writev)
+    store.update("r7", lambda r: r.update(seen=True))
+    monkeypatch.undo()
+    records = JobStore(path).read_all()
+    assert [r["id"] for r in records] == [f"r{i}" for i in range(50)]
+    assert records[7]["seen"] is True and all(r["payload"] == "x" * 100 for r in records)

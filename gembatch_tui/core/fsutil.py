@@ -48,3 +48,22 @@ def fsync_dir(path: str | os.PathLike[str]) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def move_into_place(src: str | os.PathLike[str], target: str | os.PathLike[str], *, overwrite: bool) -> bool:
+    """Rename `src` to `target`. Without `overwrite` an existing `target` is never replaced, even by a rename
+    racing with ours (a hard link is an atomic create-if-absent): False then, and `src` is left as it was."""
+    if overwrite:
+        os.replace(src, target)
+        return True
+    try:
+        os.link(src, target)
+    except FileExistsError:
+        return False
+    except OSError:  # a file system without hard links: the check and the rename are then two steps
+        if os.path.lexists(target):
+            return False
+        os.replace(src, target)
+        return True
+    os.unlink(src)
+    return True

@@ -12,7 +12,6 @@ their results are merged into one results file (merge.py), reported like a downl
 
 from __future__ import annotations
 
-import os
 import threading
 import uuid
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from gembatch_tui.core import waves
 from gembatch_tui.core.embeddings import describe as describe_embeddings
 from gembatch_tui.core.embeddings import summarise_embeddings
 from gembatch_tui.core.errors import Cancelled, ServiceError
+from gembatch_tui.core.fsutil import fsync_dir, move_into_place
 from gembatch_tui.core.models import (
     LOCAL_QUEUED,
     PENDING,
@@ -195,9 +195,13 @@ def download_results(
     key = record_key(record)
     name = batch_name(record) or key
     dest_name = ((record.get("batch") or {}).get("dest") or {}).get("file_name")
+    ours = bool(record.get("results_file"))  # a re-download replaces this job's own file, and only that
     target = Path(record.get("results_file") or service.results_target(record))
-    if target.exists() and not (record.get("results_file") == str(target)):
-        target = target.with_name(f"{target.stem}.{name.split('/')[-1][:12]}{target.suffix}")
+    # Another job's results (an input of the same name, or a shared --results-dir) are never replaced:
+    # this job's go beside them, named after its batch id.
+    alternative = target.with_name(f"{target.stem}.{name.split('/')[-1][:12]}{target.suffix}")
+    if target.exists() and not ours:
+        target = alternative
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -227,7 +231,16 @@ def download_results(
             raise ServiceError(f"results failed verification: line {first.line}: {first.message}")
         embedded = summarise_embeddings(partial) if record.get("kind") == "embed" else {}
         usage = None if record.get("kind") == "embed" else ledger.usage_from_file(partial)
-        os.replace(partial, target)
+        # Claimed atomically: another poller (the app and a `poll` in a terminal) may be placing a file of
+        # the same name right now.
+        candidates = [target, alternative, alternative.with_name(f"{alternative.stem}-{uuid.uuid4().hex[:8]}{target.suffix}")]
+        for i, candidate in enumerate(dict.fromkeys(candidates)):
+            if move_into_place(partial, candidate, overwrite=ours and i == 0):
+                target = candidate
+                break
+        else:
+            raise ServiceError(f"{target}: another file took this name while the results downloaded")
+        fsync_dir(target.parent)
     except (ServiceError, OSError, Cancelled) as exc:
         try:
             partial.unlink()

@@ -11,8 +11,7 @@ answer appears literally.
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,163 +20,36 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
 from gembatch_tui.core import ledger
 from gembatch_tui.core.models import Record, batch_name, display_name
-from gembatch_tui.core.results_index import ERROR, INVALID, MISSING, IndexCancelled, JoinedRow, ResultsIndex, RowSummary
+from gembatch_tui.core.results_index import ResultsIndex
+from gembatch_tui.core.results_join import IndexCancelled
+from gembatch_tui.core.results_rows import RowSummary
+from gembatch_tui.core.results_status import ERROR, INVALID, MISSING
 from gembatch_tui.core.store import record_key
+from gembatch_tui.screens.results_actions import ResultsActions
+from gembatch_tui.screens.results_messages import (
+    DetailLoaded,
+    IndexBuilt,
+    IndexProgressed,
+    PageLoaded,
+    SearchProgressed,
+    ViewComputed,
+    throttled,
+)
+from gembatch_tui.widgets.results_render import NARROW, WIDE, WIDE_FROM, render_detail, row_cells
 from gembatch_tui.widgets.safe_text import safe, safe_text
-from gembatch_tui.widgets.usage_summary import compact, usage_text
+from gembatch_tui.widgets.usage_summary import usage_text
 
 PAGE_SIZE = 500
 """Rows in the table at a time (Textual's DataTable stays quick up to about 1k)."""
-PROGRESS_EVERY = 0.1
-STATUS_STYLE = {
-    "ok": ("✔ ok", "green"),
-    "error": ("✖ error", "red"),
-    "missing": ("? missing", "yellow"),
-    "unexpected": ("! unexpected", "magenta"),
-    "duplicate": ("≡ duplicate", "magenta"),
-    "invalid": ("⚠ invalid", "red"),
-}
-NARROW = [("key", "Key", 14), ("status", "Status", 12), ("tokens", "Tokens", 6), ("answer", "Answer", None)]
-WIDE = [("key", "Key", 24), ("status", "Status", 12), ("finish", "Finish", 10), ("tokens", "Tokens", 7),
-        ("answer", "Answer", None)]
-WIDE_FROM = 110
-
-
-# ----------------------------------------------------------------------------- worker reports
-class IndexProgressed(Message):
-    def __init__(self, done: int, total: int) -> None:
-        super().__init__()
-        self.done, self.total = done, total
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, IndexProgressed)
-
-
-class IndexBuilt(Message):
-    def __init__(self, index: ResultsIndex | None, usage: ledger.Usage | None, cost: float | None,
-                 error: str = "") -> None:
-        super().__init__()
-        self.index, self.usage, self.cost, self.error = index, usage, cost, error
-
-
-class SearchProgressed(Message):
-    def __init__(self, gen: int, done: int, total: int) -> None:
-        super().__init__()
-        self.gen, self.done, self.total = gen, done, total
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, SearchProgressed)
-
-
-class ViewComputed(Message):
-    def __init__(self, gen: int, rows: Sequence[int], capped: bool) -> None:
-        super().__init__()
-        self.gen, self.rows, self.capped = gen, rows, capped
-
-
-class PageLoaded(Message):
-    def __init__(self, gen: int, rows: list[RowSummary]) -> None:
-        super().__init__()
-        self.gen, self.rows = gen, rows
-
-
-class DetailLoaded(Message):
-    def __init__(self, row: JoinedRow) -> None:
-        super().__init__()
-        self.row = row
-
-
-class ResultsActionFinished(Message):
-    """An export, retry-file build or resubmit ended: a line for the user, and what comes next."""
-
-    def __init__(self, text: str, *, ok: bool = True, retry_file: Path | None = None, count: int = 0) -> None:
-        super().__init__()
-        self.text, self.ok, self.retry_file, self.count = text, ok, retry_file, count
-
-
-def _throttled(screen: Screen[Any], make: Callable[[int, int], Message]) -> Callable[[int, int], None]:
-    """A (done, total) callback for a worker thread that posts `make(done, total)` at most every PROGRESS_EVERY."""
-    last = [0.0]
-
-    def report(done: int, total: int) -> None:
-        now = time.monotonic()
-        if now - last[0] >= PROGRESS_EVERY:
-            last[0] = now
-            screen.post_message(make(done, total))
-
-    return report
-
-
-# ----------------------------------------------------------------------------- rendering
-def _cell(text: str, style: str = "") -> Text:
-    return safe_text(text, style)
-
-
-def row_cells(summary: RowSummary, columns: Sequence[str]) -> list[Text]:
-    word, style = STATUS_STYLE.get(summary.status, (summary.status, ""))
-    tokens = "?" if summary.usage_missing else (compact(summary.tokens) if summary.tokens is not None else "")
-    cells = {
-        "key": _cell(summary.key),
-        "status": Text(word, style=style, end=""),
-        "finish": _cell(summary.finish_reason, "dim" if summary.finish_reason == "STOP" else "yellow"),
-        "tokens": Text(tokens, style="yellow" if summary.usage_missing else "", justify="right", end=""),
-        "answer": _cell(summary.preview, "" if summary.status == "ok" else style),
-    }
-    return [cells[c] for c in columns]
-
-
-def _section(text: Text, title: str, body: Text) -> None:
-    text.append(f"\n\n{title}\n", style="bold underline")
-    text.append_text(body)
-
-
-def render_detail(row: JoinedRow) -> Text:
-    """The highlighted row in full: status line, usage, error, answer, request. All inert text."""
-    word, style = STATUS_STYLE.get(row.status, (row.status, ""))
-    text = Text(end="")
-    text.append(safe(row.key), style="bold")
-    text.append(f"  {word}", style=style)
-    result = row.result
-    if result is not None and result.finish_reason:
-        text.append(f"  finish {safe(result.finish_reason)}")
-    where = [f"input line {row.input_line}" if row.input_line else "",
-             f"results line {row.result_line}" if row.result_line else ""]
-    if any(where):
-        text.append("  (" + ", ".join(w for w in where if w) + ")", style="dim")
-    if result is not None and result.ok:
-        if row.usage_missing():
-            text.append("\nusage missing or zero in the result: unknown, not free", style="yellow")
-        else:
-            u = result.usage
-            text.append(
-                f"\ntokens {u['promptTokenCount']:,} prompt · {u['candidatesTokenCount']:,} output · "
-                f"{u['thoughtsTokenCount']:,} thinking · {u['cachedContentTokenCount']:,} cached · "
-                f"{row.total_tokens() or 0:,} total", style="dim")
-    error = row.error_text()
-    if error:
-        body = safe_text(error, "red", multiline=True)
-        detail = row.error_json()
-        if detail:
-            body.append("\n")
-            body.append_text(safe_text(detail, "dim", multiline=True))
-        _section(text, "Error", body)
-    if result is not None and result.ok:
-        answer = row.answer_text()
-        _section(text, "Answer", safe_text(answer, multiline=True) if answer else Text("(empty)", style="dim"))
-    request = row.request_json()
-    _section(text, "Request", safe_text(request, multiline=True) if request else
-             Text("(not in the input file)", style="dim"))
-    return text
 
 
 # ----------------------------------------------------------------------------- the screen
-class ResultsScreen(Screen[None]):
+class ResultsScreen(ResultsActions, Screen[None]):
     """One job's results: a page of rows, the highlighted row in full, filters, export and retry."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -284,7 +156,7 @@ class ResultsScreen(Screen[None]):
 
         try:
             usage = ledger.Usage.for_file(results)
-            index = ResultsIndex.build(results, input_file, progress=_throttled(self, IndexProgressed),
+            index = ResultsIndex.build(results, input_file, progress=throttled(self, IndexProgressed),
                                        cancel=self._index_cancel, on_result=usage.add)
         except IndexCancelled:
             return
@@ -350,7 +222,7 @@ class ResultsScreen(Screen[None]):
         rows: Sequence[int] = index.not_ok_rows() if errors_only else index.all_rows()
         capped = False
         if text:
-            progress = _throttled(self, lambda done, total: SearchProgressed(gen, done, total))
+            progress = throttled(self, lambda done, total: SearchProgressed(gen, done, total))
             try:
                 rows, capped = index.search(text, rows, progress=progress, cancel=cancel)
             except IndexCancelled:
@@ -524,100 +396,6 @@ class ResultsScreen(Screen[None]):
         if clear and self.filter_text:
             self.filter_text = ""
             self._recompute()
-
-    # ----------------------------------------------------------------- export and retry
-    def action_export(self, fmt: str) -> None:
-        self.notify(f"Exporting all rows as {fmt.upper()}…", timeout=2)
-        self._export_worker(fmt)
-
-    @work(thread=True, group="results-action", exit_on_error=False, description="export the results")
-    def _export_worker(self, fmt: str) -> None:
-        from gembatch_tui.core.export import default_export_path, export_to_file
-
-        index = self.index
-        assert index is not None
-        dest = default_export_path(index.results_path, fmt)
-        try:
-            count = export_to_file(index, dest, fmt)
-        except OSError as exc:
-            self.post_message(ResultsActionFinished(f"{dest}: cannot write: {exc.strerror or exc}", ok=False))
-            return
-        self.post_message(ResultsActionFinished(f"{count:,} rows written to {dest}"))
-
-    def action_resubmit(self) -> None:
-        self._retry_worker()
-
-    @work(thread=True, group="results-action", exit_on_error=False, description="build the retry file")
-    def _retry_worker(self) -> None:
-        from gembatch_tui.core.resubmit import ResubmitError, build_retry_file
-
-        assert self.index is not None
-        try:
-            built = build_retry_file(self.index)
-        except (ResubmitError, OSError) as exc:
-            self.post_message(ResultsActionFinished(str(exc), ok=False))
-            return
-        self.post_message(ResultsActionFinished(
-            f"{built.count:,} failed or missing requests written to {built.path}", retry_file=built.path,
-            count=built.count))
-
-    def on_results_action_finished(self, message: ResultsActionFinished) -> None:
-        self.notify(safe(message.text), title="Results" if message.ok else "Not done",
-                    severity="information" if message.ok else "error", markup=False)
-        if message.retry_file is not None:
-            self._submit_retry(message.retry_file, message.count)
-
-    def _submit_retry(self, path: Path, count: int) -> None:
-        """Show the retry file in the submit flow if there is one, else ask and submit it here."""
-        if getattr(self.app, "service", None) is None:
-            self.notify("No service to submit to; submit the file later with `gembatch-tui submit`", markup=False)
-            return
-        try:
-            from gembatch_tui.screens.submit import SubmitScreen
-        except ImportError:
-            SubmitScreen = None  # type: ignore[assignment,misc]  # noqa: N806
-        if SubmitScreen is not None:
-            self._pending_link = path
-            self.notify(f"Mark {safe(path.name)} with space, then ctrl+s to submit it", markup=False, timeout=8)
-            self.app.push_screen(SubmitScreen(start_dir=path.parent))
-            return
-        from gembatch_tui.screens.confirm import ConfirmDialog
-
-        body = Text(f"Submit {count:,} requests from {safe(path)} as a new job, linked to {safe(batch_name(self.record))}?",
-                    end="")
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._resubmit_worker(path)
-
-        self.app.push_screen(ConfirmDialog("Resubmit failures?", body, "submit"), answered)
-
-    @work(thread=True, group="results-action", exit_on_error=False, description="resubmit the failures")
-    def _resubmit_worker(self, path: Path) -> None:
-        from gembatch_tui.core.resubmit import resubmit_extra
-        from gembatch_tui.messages import JobsSubmitted
-
-        model = ledger.record_model(self.record) or getattr(self.app.settings, "default_model", "gemini-2.5-flash")
-        outcome = self.app.service.submit(  # type: ignore[attr-defined]
-            path, model=model, display_name=path.name, extra=resubmit_extra(self.record))
-        self.post_message(ResultsActionFinished(f"{path.name}: {outcome.line()}", ok=outcome.status != "error"))
-        self.app.post_message(JobsSubmitted([outcome.batch_name] if outcome.batch_name else []))
-
-    def on_screen_resume(self) -> None:
-        """Back from the submit screen: link whatever was submitted from the retry file to this job."""
-        if self._pending_link is not None:
-            path, self._pending_link = self._pending_link, None
-            self._link_worker(path)
-
-    @work(thread=True, group="results-action", exit_on_error=False, description="link the resubmitted job")
-    def _link_worker(self, path: Path) -> None:
-        from gembatch_tui.core.resubmit import link_resubmits
-        from gembatch_tui.messages import StoreChanged
-
-        linked = link_resubmits(self.app.store, path, self.record)  # type: ignore[attr-defined]
-        if linked:
-            self.app.post_message(StoreChanged("resubmit linked"))
-            self.post_message(ResultsActionFinished(f"{path.name}: the new job is linked to this one"))
 
 
 __all__ = ["PAGE_SIZE", "ResultsScreen", "render_detail", "row_cells"]

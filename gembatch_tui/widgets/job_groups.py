@@ -22,10 +22,7 @@ from rich.text import Text
 from gembatch_tui.core.groups import GroupSummary, by_group, summarise
 from gembatch_tui.core.models import SUCCEEDED, Record, display_name, is_final, parse_time
 from gembatch_tui.core.store import record_key
-from gembatch_tui.widgets.job_rows import (
-    ACTIVE,
-    STATE_ORDER,
-    Filter,
+from gembatch_tui.widgets.job_cells import (
     JobCell,
     JobRow,
     build_row,
@@ -33,14 +30,11 @@ from gembatch_tui.widgets.job_rows import (
     ended_at,
     format_created_both,
     format_duration,
-    look,
-    matches,
-    matches_state_and_words,
     results_status,
     short_model,
-    sort_key,
-    state_text,
 )
+from gembatch_tui.widgets.job_filter_sort import Filter, matches, matches_state_and_words, sort_key
+from gembatch_tui.widgets.job_states import ACTIVE, STATE_ORDER, look, state_text
 from gembatch_tui.widgets.safe_text import safe, safe_text
 
 GROUP_PREFIX = "group:"

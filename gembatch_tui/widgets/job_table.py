@@ -18,8 +18,8 @@ from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
+from gembatch_tui.widgets.job_cells import JobCell, JobRow, format_duration
 from gembatch_tui.widgets.job_groups import fit_name
-from gembatch_tui.widgets.job_rows import JobCell, JobRow, format_duration
 
 # (column key, header, width or None for the flexible name column)
 NARROW_COLUMNS: list[tuple[str, str, int | None]] = [

@@ -93,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_results_parsers(sub, lambda p: _global_options(p, suppress=True))
 
+    from gembatch_tui.commands_retry import add_parser as add_retry_parser
+
+    add_retry_parser(sub, lambda p: _global_options(p, suppress=True))
+
     p = sub.add_parser("emulator", help="serve the local Gemini Batch API emulator")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0)
@@ -156,6 +160,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 api_key=args.api_key,
                 enqueued_token_budget=budget,
             )
+        if args.command == "retry":
+            from gembatch_tui.commands_retry import cmd_retry
+
+            return cmd_retry(args)
         from gembatch_tui import commands
 
         if args.command is None:

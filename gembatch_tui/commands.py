@@ -272,7 +272,7 @@ def _confirm(question: str, assume_yes: bool) -> bool:
 
 
 def cmd_delete(rt: Runtime, args: argparse.Namespace) -> int:
-    from gembatch_tui.core.cleanup import plan_delete
+    from gembatch_tui.core.cleanup import freed_parts, plan_delete
 
     assert rt.service is not None
     actions = []
@@ -291,16 +291,21 @@ def cmd_delete(rt: Runtime, args: argparse.Namespace) -> int:
         actions.extend(plan.actions)
     if not actions:
         return EXIT_PARTIAL if failed else EXIT_OK
-    return _confirm_and_delete(rt, actions, "will delete:", f"Delete these {len(actions)} items?", args.yes, failed)
+    also = freed_parts(rt.store.read_all(), actions, rt.service.parts_root())  # execute removes these itself
+    return _confirm_and_delete(rt, actions, "will delete:", f"Delete these {len(actions) + len(also)} items?",
+                               args.yes, failed, also=also)
 
 
-def _confirm_and_delete(rt: Runtime, actions: list, heading: str, question: str, yes: bool, failed: bool = False) -> int:
-    """List what will go, ask (unless --yes), delete, and report each item; one failure does not stop the rest."""
+def _confirm_and_delete(
+    rt: Runtime, actions: list, heading: str, question: str, yes: bool, failed: bool = False, also: list | None = None
+) -> int:
+    """List what will go, ask (unless --yes), delete, and report each item; one failure does not stop the rest.
+    A best-effort extra that could not be done (part files) is a warning on stderr, not a failure."""
     from gembatch_tui.core.cleanup import execute
 
     assert rt.service is not None
     print(heading)
-    for action in actions:
+    for action in [*actions, *(also or [])]:
         print(f"  {_safe(action.describe())}")
     if not _confirm(question, yes):
         print("nothing deleted")
@@ -308,6 +313,8 @@ def _confirm_and_delete(rt: Runtime, actions: list, heading: str, question: str,
     for result in execute(rt.service, actions):
         if result.ok:
             print(f"deleted {_safe(result.action.describe())}")
+        elif result.warning:
+            err(f"warning: {result.message}")
         else:
             err(f"could not delete {result.action.target}: {result.message}")
             failed = True

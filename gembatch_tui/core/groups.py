@@ -10,12 +10,15 @@ A part's own `input_file` is its part file (`<store dir>/parts/<group_id>/<stem>
 `results_file` that part's verified results (beside the part), so tools that handle one job keep working.
 
 The duplicate guard treats the group as one submission of the original file (service.duplicate_of).
+A part that ended FAILED, EXPIRED or CANCELLED is queued again by retry_parts.py (same record, the old attempt
+kept in `previous_attempts`). The parts directory goes when the group's last record is deleted (cleanup.execute).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import sys
 import threading
 import time
 import uuid
@@ -132,6 +135,48 @@ def _remove_stale_tmp(root: Path) -> None:
                     shutil.rmtree(entry, ignore_errors=True)
             except OSError:
                 pass
+
+
+def parts_dir(root: Path, gid: object) -> Path | None:
+    """`<root>/<gid>`, or None when `gid` (read from the store) is not a plain directory name."""
+    if not isinstance(gid, str) or not gid or gid.startswith(".") or Path(gid).name != gid:
+        return None
+    return root / gid
+
+
+def parts_dir_kept(parts: list[Record], folder: Path) -> str | None:
+    """Why a group's part directory must stay although no record needs its part files any more: it holds
+    part results that were never merged into a verified file (the only copy on disk). None: it may go."""
+    merged = next((p.get("group_results_file") for p in parts if p.get("group_results_verified")), None)
+    if merged and Path(merged).is_file():
+        return None
+    for part in parts:
+        saved = part.get("results_file")
+        if saved and Path(saved).is_relative_to(folder) and Path(saved).is_file():
+            return f"kept {folder}: it holds results of parts that were never merged"
+    return None
+
+
+def remove_parts_dir(root: Path, gid: str) -> str | None:
+    """Remove a group's part files (and stale half-written splits beside them); best effort: returns the first
+    error as one line, or None. Only call it once no record of the group is left (cleanup.execute does)."""
+    folder = parts_dir(root, gid)
+    if folder is None:
+        return f"{gid!r}: not a group directory name; nothing removed"
+    errors: list[str] = []
+
+    def failed(_fn: object, path: str, exc: BaseException) -> None:
+        errors.append(f"{path}: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}")
+
+    if folder.is_symlink():
+        return f"{folder}: is a symbolic link; not removed"
+    if folder.is_dir():
+        if sys.version_info >= (3, 12):
+            shutil.rmtree(folder, onexc=failed)
+        else:  # onerror gets (type, value, traceback)
+            shutil.rmtree(folder, onerror=lambda fn, path, info: failed(fn, path, info[1]))
+    _remove_stale_tmp(root)
+    return f"cannot remove part files: {errors[0]}" if errors else None
 
 
 def submit_group(

@@ -15,9 +15,12 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual import work
 from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Label, Static
+from textual.worker import Worker, WorkerState
 
 from gembatch_tui.core import embeddings, ledger
 from gembatch_tui.core.models import (
@@ -28,7 +31,9 @@ from gembatch_tui.core.models import (
     parse_time,
     record_state,
     record_stats,
+    short_state,
 )
+from gembatch_tui.core.retry_parts import can_retry
 from gembatch_tui.core.models_catalog import EMBED, model_kind
 from gembatch_tui.widgets.usage_summary import usage_text
 from gembatch_tui.widgets.job_rows import (
@@ -53,6 +58,7 @@ TIMELINE = [
     ("last polled", ("polled_at",)),
     ("downloaded", ("downloaded_at",)),
     ("cancelled", ("cancelled_at",)),
+    ("retried", ("retried_at",)),
     ("remote deleted", ("remote_deleted_at",)),
 ]
 
@@ -147,6 +153,26 @@ def queued_text(record: Record, now: datetime) -> Text:
     return text
 
 
+def attempts_text(record: Record) -> Table | None:
+    """A retried part's earlier attempts, oldest first: state, batch and error (None when it has none)."""
+    history = record.get("previous_attempts")
+    attempts = [a for a in history if isinstance(a, dict)] if isinstance(history, list) else []
+    if not attempts:
+        return None
+    grid = _grid()
+    for i, attempt in enumerate(attempts, start=1):
+        batch = attempt.get("batch") if isinstance(attempt.get("batch"), dict) else {}
+        remote = batch.get("error")
+        error = attempt.get("error") or (remote.get("message") if isinstance(remote, dict) else None)
+        line = Text(short_state(str(attempt.get("state") or "?")).lower(), end="")
+        line.append(f"  {safe(batch.get('name') or '— (not created)')}", style="dim")
+        if error:
+            line.append("  ")
+            line.append(safe(error), style="red")
+        grid.add_row(f"attempt {i}", line)
+    return grid
+
+
 def render_record(record: Record, now: datetime) -> Group:
     """Everything about one job; every value that came from outside is wrapped as inert text."""
     state = record_state(record)
@@ -224,6 +250,9 @@ def render_record(record: Record, now: datetime) -> Group:
         files.add_row("remote job", Text("deleted on the server", style="dim", end=""))
 
     parts: list[Any] = [summary, _section("Timeline"), timeline, _section("Files"), files]
+    attempts = attempts_text(record)
+    if attempts is not None:
+        parts.extend([_section("Earlier attempts"), attempts])
     errors = [
         ("job", record.get("error") or ((batch or {}).get("error") or {}).get("message")),
         ("results", record.get("results_error")),
@@ -246,8 +275,16 @@ def render_record(record: Record, now: datetime) -> Group:
     return Group(*parts)
 
 
+class PartRetried(Message):
+    """A retry of this part ended: the line to show, and whether the part is queued again."""
+
+    def __init__(self, text: str, ok: bool) -> None:
+        super().__init__()
+        self.text, self.ok = text, ok
+
+
 class DetailScreen(Screen[None]):
-    """One job in full; c cancels it, d deletes it, escape goes back."""
+    """One job in full; c cancels it, d deletes it, R retries a failed part of a split input, escape goes back."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="detail.back"),
@@ -255,6 +292,10 @@ class DetailScreen(Screen[None]):
         Binding("c", "cancel_job", "Cancel job", tooltip="Cancel this pending or running job", id="detail.cancel"),
         Binding("d", "delete_job", "Delete", tooltip="Delete the job's remote resources and/or record", id="detail.delete"),
         Binding("r", "poll_now", "Poll", tooltip="Poll every unfinished job now", id="detail.poll"),
+        Binding(
+            "R", "retry_part", "Retry part", tooltip="Queue this failed, expired or cancelled part again",
+            id="detail.retry_part",
+        ),
         Binding(
             "v", "view_results", "Results", tooltip="Browse answers, export, resubmit failures", id="detail.results"
         ),
@@ -320,6 +361,8 @@ class DetailScreen(Screen[None]):
             return self.gapp.service is not None and can_delete(rec)
         if action == "poll_now":
             return self.gapp.service is not None
+        if action == "retry_part":
+            return self.gapp.service is not None and can_retry(rec)
         if action == "view_results":
             return bool(rec and rec.get("results_file"))
         return True
@@ -341,6 +384,37 @@ class DetailScreen(Screen[None]):
 
     def action_poll_now(self) -> None:
         self.gapp.poll_now()
+
+    def action_retry_part(self) -> None:
+        self._retry_worker(self.key)
+
+    @work(thread=True, exclusive=True, group="detail-retry", exit_on_error=False, description="retry the part")
+    def _retry_worker(self, key: str) -> None:
+        """Reset the part to queued (store and part file only); the app's poll then submits it."""
+        from gembatch_tui.core.retry_parts import try_part
+        from gembatch_tui.messages import JobsSubmitted
+
+        rec = self.gapp.store.get(key)
+        if rec is None:
+            self.post_message(PartRetried("the job is no longer in the store", False))
+            return
+        outcome = try_part(self.gapp.store, rec)
+        self.post_message(PartRetried(outcome.line() if outcome.ok else outcome.message, outcome.ok))
+        if outcome.ok:
+            self.app.post_message(JobsSubmitted([]))  # reload, and poll soon: that submits the queued part
+
+    def on_part_retried(self, message: PartRetried) -> None:
+        if message.ok:
+            self.notify(safe(message.text), title="Retry part", markup=False)
+        else:
+            self.notify(safe(message.text), title="Cannot retry part", severity="error", markup=False)
+        self.refresh_bindings()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A store error in the retry worker becomes a notification (worker state messages do not bubble)."""
+        if event.worker.group == "detail-retry" and event.state == WorkerState.ERROR:
+            error = safe(str(event.worker.error) or type(event.worker.error).__name__)
+            self.notify(error, title="Could not retry the part", severity="error", markup=False)
 
     def action_view_results(self) -> None:
         from gembatch_tui.screens.results import ResultsScreen

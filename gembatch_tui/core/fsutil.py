@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -67,3 +68,14 @@ def move_into_place(src: str | os.PathLike[str], target: str | os.PathLike[str],
         return True
     os.unlink(src)
     return True
+
+
+def place_beside(src: Path, target: Path, alternative: Path, *, ours: bool) -> Path:
+    """Move a finished file into place without ever replacing another job's file: `target` (replaced only when
+    it is `ours`), else `alternative`, else `alternative` with a random suffix. Returns where it went."""
+    candidates = [target, alternative, alternative.with_name(f"{alternative.stem}-{uuid.uuid4().hex[:8]}{alternative.suffix}")]
+    for i, candidate in enumerate(dict.fromkeys(candidates)):
+        if move_into_place(src, candidate, overwrite=ours and i == 0):
+            fsync_dir(candidate.parent)
+            return candidate
+    raise FileExistsError(f"{target}: every name for it was taken while it was written")

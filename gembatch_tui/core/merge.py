@@ -29,6 +29,7 @@ from gembatch_tui import paths
 from gembatch_tui.core import results as results_check
 from gembatch_tui.core.embeddings import summarise_embeddings
 from gembatch_tui.core.errors import Cancelled
+from gembatch_tui.core.fsutil import place_beside
 from gembatch_tui.core.groups import by_group
 from gembatch_tui.core.keyset import key_hash
 from gembatch_tui.core.models import SUCCEEDED, Record, record_state
@@ -67,12 +68,15 @@ def merge_ready(service: BatchService, *, cancel: threading.Event | None = None)
     return out
 
 
-def _target(service: BatchService, parts: list[Record], gid: str) -> Path:
+def _target(service: BatchService, parts: list[Record], gid: str) -> tuple[Path, Path, bool]:
+    """(where the merged file goes, the name beside it if that is another's file, whether it is ours)."""
     original = parts[0]["group_input_file"]
     target = paths.results_path_for(original, service.results_dir, service.demo)
-    if target.exists() and str(target) != parts[0].get("group_results_file"):
-        target = target.with_name(f"{target.stem}.{gid[:8]}{target.suffix}")
-    return target
+    alternative = target.with_name(f"{target.stem}.{gid[:8]}{target.suffix}")
+    recorded = parts[0].get("group_results_file")
+    if recorded in (str(target), str(alternative)):
+        return Path(recorded), alternative, True
+    return (alternative if target.exists() else target), alternative, False
 
 
 def merge_group(
@@ -82,7 +86,7 @@ def merge_group(
 
     store = service.store
     label = f"{parts[0].get('group_display_name') or Path(parts[0]['group_input_file']).name} ({len(parts)} parts)"
-    target = _target(service, parts, gid)
+    target, alternative, ours = _target(service, parts, gid)
     partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.partial")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -101,7 +105,8 @@ def merge_group(
         fields = check.record_fields()
         if parts[0].get("kind") == "embed":
             fields.update(summarise_embeddings(partial))
-        os.replace(partial, target)
+        # Claimed atomically: another process may be placing a file of the same name right now.
+        target = place_beside(partial, target, alternative, ours=ours)
     except (OSError, ValueError, Cancelled) as exc:
         try:
             partial.unlink()

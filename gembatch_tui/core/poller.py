@@ -25,7 +25,7 @@ from gembatch_tui.core import waves
 from gembatch_tui.core.embeddings import describe as describe_embeddings
 from gembatch_tui.core.embeddings import summarise_embeddings
 from gembatch_tui.core.errors import Cancelled, ServiceError
-from gembatch_tui.core.fsutil import fsync_dir, move_into_place
+from gembatch_tui.core.fsutil import place_beside
 from gembatch_tui.core.models import (
     LOCAL_QUEUED,
     PENDING,
@@ -233,14 +233,7 @@ def download_results(
         usage = None if record.get("kind") == "embed" else ledger.usage_from_file(partial)
         # Claimed atomically: another poller (the app and a `poll` in a terminal) may be placing a file of
         # the same name right now.
-        candidates = [target, alternative, alternative.with_name(f"{alternative.stem}-{uuid.uuid4().hex[:8]}{target.suffix}")]
-        for i, candidate in enumerate(dict.fromkeys(candidates)):
-            if move_into_place(partial, candidate, overwrite=ours and i == 0):
-                target = candidate
-                break
-        else:
-            raise ServiceError(f"{target}: another file took this name while the results downloaded")
-        fsync_dir(target.parent)
+        target = place_beside(partial, target, alternative, ours=ours)
     except (ServiceError, OSError, Cancelled) as exc:
         try:
             partial.unlink()

@@ -264,3 +264,20 @@ def test_large_input_split_by_bytes_end_to_end(tmp_path: Path) -> None:
     assert keys_of(src.parent / "results" / "large.jsonl")[::50_000] == ["k000000", "k050000", "k100000", "k150000"]
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     assert peak_mb < 600, peak_mb  # the emulator shares this process; nothing holds a whole file
+
+
+def test_merged_results_never_replace_another_file_of_the_same_name(tmp_path: Path) -> None:
+    src = write_lines(tmp_path / "in" / "shared.jsonl", text_requests(30))
+    theirs = src.parent / "results" / "shared.jsonl"
+    theirs.parent.mkdir(parents=True)
+    theirs.write_text('{"key": "someone else\'s results"}\n')
+    with Emulator(api_key=KEY, job_seconds=0.3) as emu:
+        service = make_service(emu, tmp_path, JobLimits(max_requests_per_job=10))
+        out = service.submit(src, model=MODEL)
+        assert out.parts == 3
+        poll_until_idle(service)
+    records = service.store.read_all()
+    merged = Path(records[0]["group_results_file"])
+    assert merged == src.parent / "results" / f"shared.{out.group_id[:8]}.jsonl"
+    assert keys_of(merged) == [f"k{i:05d}" for i in range(30)]
+    assert theirs.read_text() == '{"key": "someone else\'s results"}\n'

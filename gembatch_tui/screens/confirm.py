@@ -326,7 +326,11 @@ class JobActions:
         if ok:
             notify("\n".join(f"deleted {safe(r.action.describe())}" for r in ok[:6]), title="Deleted", markup=False)
         for r in message.results:
-            if not r.ok:
+            if r.ok:
+                continue
+            if r.warning:  # a best-effort extra (a group's part files): the delete itself went through
+                notify(f"{safe(r.action.target)}: {safe(r.message)}", title="Kept", severity="warning", markup=False)
+            else:
                 notify(f"{safe(r.action.target)}: {safe(r.message)}", title="Not deleted", severity="error", markup=False)
         for reason in message.refused:
             notify(safe(reason), title="Kept", severity="warning", markup=False)

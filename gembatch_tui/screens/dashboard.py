@@ -23,6 +23,8 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
 from gembatch_tui.core.models import Record, record_state
+from gembatch_tui.core.retry_parts import can_retry
+from gembatch_tui.core.store import record_key
 from gembatch_tui.widgets.job_groups import group_key, group_of_key
 from gembatch_tui.widgets.job_rows import (
     MAX_ROWS,
@@ -36,6 +38,7 @@ from gembatch_tui.widgets.job_rows import (
     counts_text,
 )
 from gembatch_tui.widgets.job_table import JobTable
+from gembatch_tui.widgets.safe_text import safe
 from gembatch_tui.widgets.status_line import StatusLine
 from gembatch_tui.widgets.usage_summary import totals_text
 
@@ -83,6 +86,14 @@ class ViewComputed(Message):
         self.gen, self.view = gen, view
 
 
+class PartsRetried(Message):
+    """The outcome of `R`: one (line, ok) per part tried."""
+
+    def __init__(self, lines: list[tuple[str, bool]]) -> None:
+        super().__init__()
+        self.lines = lines
+
+
 class DashboardScreen(Screen[None]):
     """The job table, a view line (sort, filter, how many shown), the poll status and the footer."""
 
@@ -90,6 +101,10 @@ class DashboardScreen(Screen[None]):
         Binding("c", "cancel_job", "Cancel", tooltip="Cancel the selected pending or running job", id="dashboard.cancel"),
         Binding("d", "delete_job", "Delete", tooltip="Delete the job's remote resources and/or record", id="dashboard.delete"),
         Binding("r", "poll_now", "Poll", tooltip="Poll every unfinished job now", id="dashboard.poll"),
+        Binding(
+            "R", "retry_parts", "Retry parts", tooltip="Queue the failed, expired or cancelled parts of a split input again",
+            id="dashboard.retry_parts",
+        ),
         Binding("s", "submit", "Submit", tooltip="Submit JSONL files", id="dashboard.submit"),
         Binding("b", "resources", "Resources", show=False, tooltip="Remote jobs and files of this key", id="dashboard.resources"),
         Binding("slash", "filter", "Filter", key_display="/", tooltip="Filter by text or state:NAME", id="dashboard.filter"),
@@ -204,6 +219,7 @@ class DashboardScreen(Screen[None]):
             record_state(rec) if rec else None,
             self.table.row_count > 0,
             row is not None and row.is_group,
+            len(self._retryable_parts()),
         )
         if state != self._keys_for:
             self._keys_for = state
@@ -255,6 +271,8 @@ class DashboardScreen(Screen[None]):
             return app.service is not None and can_delete(self.selected())
         if action in ("poll_now",):
             return app.service is not None
+        if action == "retry_parts":
+            return app.service is not None and bool(self._retryable_parts())
         if action in ("submit", "resources"):
             return app.service is not None and has_screen(action)
         if action == "clear_filter":
@@ -308,6 +326,44 @@ class DashboardScreen(Screen[None]):
 
     def action_poll_now(self) -> None:
         self.gapp.poll_now()
+
+    def _retryable_parts(self) -> list[Record]:
+        """The parts `R` would queue again: the selected part, or every retryable part of the selected group."""
+        gid = group_of_key(self.table.selected_key)
+        if gid is None:
+            rec = self.selected()
+            return [rec] if rec is not None and can_retry(rec) else []
+        return [r for r in self.gapp.records if r.get("group_id") == gid and can_retry(r)]
+
+    def action_retry_parts(self) -> None:
+        keys = [record_key(r) for r in self._retryable_parts()]
+        if keys:
+            self._retry_worker(keys)
+
+    @work(thread=True, exclusive=True, group="dashboard-retry", exit_on_error=False, description="retry parts")
+    def _retry_worker(self, keys: list[str]) -> None:
+        """Reset each part to queued (store and part files only); the app's next poll submits them."""
+        from gembatch_tui.core.retry_parts import try_part
+        from gembatch_tui.messages import JobsSubmitted
+
+        outcomes = []
+        for key in keys:
+            rec = self.gapp.store.get(key)
+            if rec is not None:
+                outcomes.append(try_part(self.gapp.store, rec))
+        self.post_message(PartsRetried([(o.line() if o.ok else o.message, o.ok) for o in outcomes]))
+        if any(o.ok for o in outcomes):
+            self.app.post_message(JobsSubmitted([]))  # reload, and poll soon: that submits the queued parts
+
+    def on_parts_retried(self, message: PartsRetried) -> None:
+        done = [text for text, ok in message.lines if ok]
+        if done:
+            self.notify(safe("\n".join(done[:6])), title="Retry parts", markup=False)
+        for text, ok in message.lines:
+            if not ok:
+                self.notify(safe(text), title="Cannot retry part", severity="error", markup=False)
+        if not message.lines:
+            self.notify("Nothing to retry: the parts are no longer in the store", severity="warning", markup=False)
 
     def action_submit(self) -> None:
         self._open("submit")

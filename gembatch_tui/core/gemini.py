@@ -220,7 +220,8 @@ class GeminiClient:
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
     ) -> Uploaded:
-        """Upload a media file referenced by `[[FILE:...]]`; returns its name, URI and expiry."""
+        """Upload a media file referenced by `[[FILE:...]]`; returns its name, URI, expiry and state (a video is
+        usually PROCESSING at first: media_remote.wait_active waits for ACTIVE, the SDK does not)."""
         try:
             total = path.stat().st_size
             with open(path, "rb") as fh:
@@ -231,7 +232,8 @@ class GeminiClient:
         except Exception as exc:  # noqa: BLE001 - mapped to a user message
             raise describe_api_error(exc, f"upload {path.name}") from None
         expiry = f.expiration_time.isoformat() if f.expiration_time else None
-        return Uploaded(str(f.name), str(f.uri or ""), str(f.mime_type or mime_type), expiry)
+        state = str(getattr(f.state, "value", f.state) or "")
+        return Uploaded(str(f.name), str(f.uri or ""), str(f.mime_type or mime_type), expiry, state)
 
     def delete_file(self, name: str) -> None:
         try:
@@ -240,6 +242,7 @@ class GeminiClient:
             raise describe_api_error(exc, f"delete {name}") from None
 
     def get_file(self, name: str) -> dict[str, Any]:
+        """The raw File JSON (its `state` and `error` included); ServiceError with `.code` 403/404 when gone."""
         try:
             return self._raw("get", name)
         except Exception as exc:  # noqa: BLE001

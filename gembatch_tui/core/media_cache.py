@@ -9,6 +9,8 @@ upload: `file_name`, `uri`, `mime_type`, `expiration_time`, `uploaded_at`.
   so a job created with it still finds the file.
 - Writes take a filelock beside the file, re-read under it, prune expired entries and replace the file
   atomically (temporary file + fsync + os.replace). A cache that cannot be read is treated as empty, never fatal.
+- An entry is only a hint: the uploader checks the file still exists and is ACTIVE before using it
+  (media_remote.py), and `forget`s it when the file is gone or FAILED.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ class Uploaded:
     uri: str
     mime_type: str
     expiration_time: str | None  # RFC 3339; None when the service did not say (then assume 48 h)
+    state: str = ""  # as the upload answered (PROCESSING, ACTIVE, ...); never cached: it changes
 
 
 class MediaCache:
@@ -123,6 +126,19 @@ class MediaCache:
                     }
                 live = {k: v for k, v in entries.items() if self._expiry(v) > now}
                 self._write({"version": 1, "entries": live})
+        except (OSError, Timeout):
+            pass
+
+    def forget(self, files: Iterable[MediaFile], scope: str) -> None:
+        """Drop the entries of `files` (their upload is gone or FAILED), under the lock; errors are ignored."""
+        keys = {media.key(scope) for media in files}
+        if not keys:
+            return
+        try:
+            with self._lock:
+                entries = self._read()
+                if keys & entries.keys():
+                    self._write({"version": 1, "entries": {k: v for k, v in entries.items() if k not in keys}})
         except (OSError, Timeout):
             pass
 

@@ -2,14 +2,17 @@
 
 For one input (or one part of a split input) the service:
 1. `collect_refs`: finds the distinct files its lines reference (only lines containing `[[FILE:` are parsed);
-2. `MediaUploader.prepare`: hashes them, reuses cached uploads (media_cache.py), uploads the rest through the
-   Files API a few at a time, and reports bytes through the same progress callback as the JSONL upload
-   (`total` = media bytes to upload + `extra_total`, the JSONL's size);
+2. `MediaUploader.prepare`: hashes them, reuses cached uploads (media_cache.py) that the Files API still has
+   (one that is gone or FAILED is forgotten and uploaded again), uploads the rest a few at a time, reporting
+   bytes through the same progress callback as the JSONL upload (`total` = media bytes to upload +
+   `extra_total`, the JSONL's size), then waits until every file it uses is ACTIVE (media_remote.py):
+   a batch that names a file still PROCESSING fails;
 3. `write_upload_copy`: streams the canonical copy with every marker replaced by a fileData part.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections.abc import Callable
@@ -18,9 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gembatch_tui.core import media
+from gembatch_tui.core import media, media_remote
 from gembatch_tui.core.errors import ServiceError
 from gembatch_tui.core.media_cache import MediaCache, MediaFile, Uploaded
+from gembatch_tui.core.media_remote import ACTIVE, FAILED, PROCESSING, WaitPolicy
 from gembatch_tui.core.validate import GENERATE, ValidationReport, _iter_parsed, canonical_line, write_normalised
 
 Progress = Callable[[int, int], None]
@@ -46,6 +50,11 @@ class MediaPlan:
     reused: int = 0
     uploaded_bytes: int = 0
 
+    @property
+    def file_names(self) -> list[str]:
+        """The Files API names the job uses (so clean-up screens can tell they are not orphans)."""
+        return list(dict.fromkeys(up.file_name for up in self.by_path.values() if up.file_name))
+
     def lookup(self, base_dir: str | os.PathLike[str]) -> Callable[[str], tuple[str, str]]:
         def find(ref: str) -> tuple[str, str]:
             up = self.by_path[str(media.resolve_ref(ref, base_dir))]
@@ -57,10 +66,37 @@ class MediaPlan:
 class MediaUploader:
     """Uploads referenced files for one client and account (`client.scope`), consulting `cache` first."""
 
-    def __init__(self, client: Any, cache: MediaCache, workers: int = UPLOAD_WORKERS) -> None:
+    def __init__(
+        self,
+        client: Any,
+        cache: MediaCache,
+        workers: int = UPLOAD_WORKERS,
+        *,
+        wait_policy: WaitPolicy | None = None,
+        list_from: int = media_remote.LIST_FROM,
+    ) -> None:
         self.client = client
         self.cache = cache
         self.workers = max(1, workers)
+        self.wait_policy = wait_policy or WaitPolicy()
+        self.list_from = list_from
+
+    def _live_hits(
+        self, hits: dict[MediaFile, Uploaded], scope: str, cancel: threading.Event | None
+    ) -> dict[MediaFile, Uploaded]:
+        """The cache hits the Files API still has (state filled in); gone or FAILED ones are forgotten."""
+        names = {up.file_name: item.path for item, up in hits.items() if up.file_name}
+        remote = media_remote.check(self.client, names, cancel=cancel, list_from=self.list_from)
+        live: dict[MediaFile, Uploaded] = {}
+        dead: list[MediaFile] = []
+        for item, up in hits.items():
+            state = remote[up.file_name].state if up.file_name else media_remote.GONE
+            if state in (ACTIVE, PROCESSING):
+                live[item] = dataclasses.replace(up, state=state)
+            else:
+                dead.append(item)
+        self.cache.forget(dead, scope)
+        return live
 
     def prepare(
         self,
@@ -79,7 +115,7 @@ class MediaUploader:
             except OSError as exc:
                 raise ServiceError(f"referenced file {path}: cannot be read: {exc.strerror or exc}") from None
         scope = self.client.scope
-        hits = self.cache.lookup(local, scope)
+        hits = self._live_hits(self.cache.lookup(local, scope), scope, cancel)
         for item, up in hits.items():
             plan.by_path[item.path] = up
         plan.reused = len(hits)
@@ -120,6 +156,16 @@ class MediaUploader:
             plan.by_path[item.path] = up
         plan.uploaded = len(new)
         plan.uploaded_bytes = sum(m.size for m in new)
+        used = {**hits, **new}
+        waiting = {up.file_name: item.path for item, up in used.items() if up.state in (PROCESSING, FAILED)}
+        if waiting:
+            try:
+                media_remote.wait_active(
+                    self.client, waiting, policy=self.wait_policy, cancel=cancel, list_from=self.list_from
+                )
+            except media_remote.UnusableUpload as exc:
+                self.cache.forget([item for item, up in used.items() if up.file_name == exc.file_name], scope)
+                raise
         return plan
 
 
@@ -154,16 +200,18 @@ def prepare_upload(
     *,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
+    wait_policy: WaitPolicy | None = None,
 ) -> tuple[Path, MediaPlan | None]:
     """The file to upload for a job record: its input as it is, a canonical copy, or (when it references media)
     a copy with fileData parts, after uploading the media. `report` is None for a part of a split input, which
-    is canonical already; its `media_refs` and `media_base_dir` (the original input's directory) say the rest."""
+    is canonical already; its `media_refs` and `media_base_dir` (the original input's directory) say the rest.
+    `wait_policy` says how long to wait for media the Files API is still processing (default: WaitPolicy())."""
     src = Path(record["input_file"])
     kind = record.get("kind") or GENERATE
     refs = report.media_refs if report is not None else int(record.get("media_refs") or 0)
     if refs:
         base_dir = record.get("media_base_dir") or str(src.parent)
-        plan = MediaUploader(client, cache).prepare(
+        plan = MediaUploader(client, cache, wait_policy=wait_policy).prepare(
             collect_refs(src, kind, base_dir), progress=progress, cancel=cancel, extra_total=src.stat().st_size
         )
         dest = tmp_dir / src.name

@@ -86,7 +86,7 @@ class FileRow:
     expires: datetime | None
     state: str  # ACTIVE, PROCESSING, FAILED, ... as the server says
     source: str  # "uploaded", "generated", ...
-    role: str  # "input" or "output": which side of a job it is ("" when unknown)
+    role: str  # "input", "output" or "media" (a [[FILE:]] upload a job names): its use ("" when unknown)
     record_key: str | None  # the local record that uses it
     job_name: str | None  # the batch (local or remote) that uses it
     job_label: str  # how the using job is shown; "" when none
@@ -184,6 +184,7 @@ def classify(
     safe_targets = {a.target for a in plan_cleanup(records).actions}
     by_batch: dict[str, Record] = {}
     links: dict[str, tuple[Record, str]] = {}
+    media_users: dict[str, tuple[Record, bool]] = {}  # media file name -> (record that names it, record active)
     for rec in records:
         name = batch_name(rec)
         if name:
@@ -193,6 +194,13 @@ def classify(
         dest = ((rec.get("batch") or {}).get("dest") or {}).get("file_name")
         if dest:
             links.setdefault(str(dest), (rec, "output"))
+        names = rec.get("media_file_names")
+        if isinstance(names, list) and names:
+            active = _record_active(rec)
+            for media_name in names:  # shared through the cache: the active job wins, else the latest
+                prev = media_users.get(str(media_name))
+                if prev is None or active or not prev[1]:
+                    media_users[str(media_name)] = (rec, active)
     snaps = [snapshot_from_operation(op) for op in remote_batches]
     remote_links: dict[str, tuple[Any, str]] = {}
     for snap in snaps:
@@ -246,7 +254,14 @@ def classify(
         if not role:
             role = remote[1] if remote else ("output" if source == "generated" else "input" if source == "uploaded" else "")
         flags = set()
-        if rec is not None:
+        user = media_users.get(name) if rec is None else None
+        if user is not None:
+            # Media is not the job's own input: no record_key (deleting it must not mark the job's input deleted),
+            # never protected or orphan, never in the safe set (later jobs reuse it; it expires on its own).
+            role, job_name, label = "media", batch_name(user[0]), display_name(user[0])
+            if user[1]:
+                flags.add(ACTIVE)
+        elif rec is not None:
             job_name, label = batch_name(rec), display_name(rec)
             if _record_active(rec):
                 flags.add(ACTIVE)

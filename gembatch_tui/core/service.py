@@ -276,8 +276,9 @@ class BatchService:
                         self.client, self.media_cache, record, report, Path(tmp), progress=progress, cancel=cancel
                     )
                     sent = plan.uploaded_bytes if plan is not None else 0
-                    if plan is not None:
-                        self.store.update(key, lambda r: r.update(media_uploaded=plan.uploaded, media_reused=plan.reused))
+                    if plan is not None:  # media_file_names: so clean-up screens know those files are not orphans
+                        self.store.update(key, lambda r: r.update(
+                            media_uploaded=plan.uploaded, media_reused=plan.reused, media_file_names=plan.file_names))
 
                     def jsonl_progress(done: int, total: int) -> None:
                         if progress is not None:

@@ -24,6 +24,24 @@ MAX_DISPLAY_NAME = 512
 PIECE = 1024 * 1024
 UPLOADED = "UPLOADED"
 GENERATED = "GENERATED"
+PROCESSING, ACTIVE, FAILED = "PROCESSING", "ACTIVE", "FAILED"
+RPC_INVALID_ARGUMENT = 3  # a FAILED file's `error` is a google.rpc.Status
+DEFAULT_PROCESSING_SECONDS = {"video/": 2.0}
+
+
+def processing_rules(value: float | dict[str, float] | None) -> dict[str, float]:
+    """The `processing_seconds` option as {MIME prefix: seconds}; a bare number applies to `video/`."""
+    if value is None:
+        return dict(DEFAULT_PROCESSING_SECONDS)
+    if isinstance(value, dict):
+        return {str(k): float(v) for k, v in value.items()}
+    return {"video/": float(value)}
+
+
+def processing_time(rules: dict[str, float], mime_type: str) -> float:
+    """Seconds an upload of `mime_type` stays PROCESSING: the longest matching prefix wins, else 0."""
+    matches = [prefix for prefix in rules if mime_type.lower().startswith(prefix.lower())]
+    return max(0.0, rules[max(matches, key=len)]) if matches else 0.0
 
 
 @dataclass
@@ -37,18 +55,26 @@ class FileRecord:
     source: str
     path: Path
     seq: int
+    ready_at: float = 0.0  # when processing ends, by the emulator's clock (video stays PROCESSING until then)
+    failure: str | None = None  # set: processing ends FAILED with this message instead of ACTIVE
 
     @property
     def name(self) -> str:
         return f"files/{self.file_id}"
 
+    def state_at(self, now: float) -> str:
+        """PROCESSING until `ready_at`, then FAILED (when `failure` is set) or ACTIVE, as the real Files API."""
+        if now < self.ready_at:
+            return PROCESSING
+        return FAILED if self.failure is not None else ACTIVE
+
     @property
     def expires(self) -> float:
         return self.created + FILE_TTL_SECONDS
 
-    def to_json(self, api_version: str, download_base: str | None = None) -> dict[str, Any]:
+    def to_json(self, api_version: str, download_base: str | None = None, *, now: float) -> dict[str, Any]:
         """`download_base` ("http://host:port/prefix" of the emulator as the client reached it) makes a
-        generated file's downloadUri point back at the emulator rather than at Google."""
+        generated file's downloadUri point back at the emulator rather than at Google; `now` decides `state`."""
         out: dict[str, Any] = {"name": self.name}
         if self.display_name:
             out["displayName"] = self.display_name
@@ -67,18 +93,22 @@ class FileRecord:
         if self.source == GENERATED:
             base = download_base or PUBLIC_HOST
             out["downloadUri"] = f"{base}/download/{api_version}/files/{self.file_id}:download?alt=media"
-        out["state"] = "ACTIVE"
+        state = self.state_at(now)
+        out["state"] = state
+        if state == FAILED:
+            out["error"] = {"code": RPC_INVALID_ARGUMENT, "message": self.failure or "File processing failed."}
         out["source"] = self.source
         return out
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self, now: float) -> dict[str, Any]:
         return {
             "name": self.name,
             "display_name": self.display_name,
             "mime_type": self.mime_type,
             "size_bytes": self.size,
             "source": self.source,
-            "state": "ACTIVE",
+            "state": self.state_at(now),
+            "ready_time": max(self.created, self.ready_at),
             "create_time": self.created,
             "expiration_time": self.expires,
             "sha256": self.sha256_hex,

@@ -14,7 +14,7 @@ from array import array
 from pathlib import Path
 from typing import Any
 
-from . import results, synth
+from . import filerefs, results, synth
 from .batches import FINAL, RUNNING, SUCCEEDED, BatchRecord, Phase
 from .catalog import KNOWN_MODELS
 from .errors import (
@@ -56,6 +56,7 @@ class Jobs:
         self.peak_enqueued: dict[str, int] = {}  # per model, the most ever enqueued (tests check the budget held)
         self.budget_rejections = 0
         self.batches: dict[str, BatchRecord] = {}
+        self.file_problems: dict[str, dict[str, str]] = {}  # per batch id: why a named file could not be used
 
     # -- create -----------------------------------------------------------------------------------
     def _check_capacity(self, now: float) -> None:
@@ -110,23 +111,27 @@ class Jobs:
         inline: list[results.Checked] | None = None
         fail_reason: str | None = None
         failed: array[int]
+        problems: dict[str, str] = {}
+        with self.state.lock:  # what every file is now: requests naming one that is gone or not ACTIVE fail
+            known = filerefs.verdicts(self.state.files, self.state.clock())
         if file_name is not None:
             _, input_path = self.state.link_input(file_name)
             try:
                 scan = results.scan_input(input_path, kind)
+                bad, problems = filerefs.scan_file(input_path, kind, known)
             except BaseException:
                 remove_quietly(input_path)
                 raise
             if self.strict_input and scan.syntax_errors:
                 remove_quietly(input_path)
                 raise invalid_argument("\n".join(scan.syntax_errors))
-            count, failed, tokens = scan.requests, scan.failed, scan.tokens
+            count, failed, tokens = scan.requests, filerefs.merge(scan.failed, bad), scan.tokens
             fail_reason = EMPTY_INPUT if count == 0 else None
         else:
             items = get(requests, "requests") if isinstance(requests, dict) else requests
             if not isinstance(items, list) or not items:
                 raise invalid_argument(MISSING_REQUESTS)
-            inline = results.check_inline(items, kind)
+            inline = filerefs.check_inline(results.check_inline(items, kind), known)
             count = len(inline)
             failed = array("I", [i for i, c in enumerate(inline) if c.error is not None])
             tokens = sum(synth.request_tokens(c.request, kind) for c in inline if c.error is None and c.request)
@@ -161,6 +166,8 @@ class Jobs:
                 fail_reason=fail_reason,
             )
             self.batches[batch_id] = rec
+            if problems:
+                self.file_problems[batch_id] = problems
         return self._view(rec)
 
     # -- read -------------------------------------------------------------------------------------
@@ -236,6 +243,7 @@ class Jobs:
         """Deleting forgets the job (later gets answer 404); an already generated output file stays."""
         with self.state.lock:
             rec = self.batches.pop(batch_id, None)
+            self.file_problems.pop(batch_id, None)
         if rec is None:
             raise not_found()
         self._release_input(rec)
@@ -289,7 +297,7 @@ class Jobs:
                         rec.inline_output = output
                         rec.finalized = True
             elif input_path is not None:  # None: deleted before anyone saw it finish
-                size, sha_hex = results.write_results(input_path, tmp, rec.kind, rec.model, seed)
+                size, sha_hex = self._write_results(rec, input_path, tmp, seed)
                 with self.state.lock:
                     if rec.batch_id in self.batches and not rec.finalized:  # not deleted, nor done elsewhere
                         self.state.add_generated_file(file_id, tmp, size, sha_hex, rec.finish_at)
@@ -306,6 +314,14 @@ class Jobs:
             rec.finalized = True
             path, rec.input_path = rec.input_path, None
         remove_quietly(path)
+
+    def _write_results(self, rec: BatchRecord, input_path: Path, tmp: Path, seed: int) -> tuple[int, str]:
+        """A job with failed requests may have some that failed for a file they name (see filerefs.py)."""
+        if not len(rec.failed):
+            return results.write_results(input_path, tmp, rec.kind, rec.model, seed)
+        with self.state.lock:
+            problems = dict(self.file_problems.get(rec.batch_id) or {})
+        return filerefs.write_results(input_path, tmp, rec.kind, rec.model, seed, rec.failed, problems)
 
 
 def _parse_priority(raw: Any) -> int:

@@ -107,7 +107,8 @@ def _upload_chunk(h: Handler, m: Match, upload_id: str) -> None:
 
 
 def _send_final(h: Handler, m: Match, record: Any) -> None:
-    h.send_json({"file": record.to_json(m.version, h.self_base(m.prefix))}, headers={"X-Goog-Upload-Status": "final"})
+    body = {"file": record.to_json(m.version, h.self_base(m.prefix), now=h.ctx.state.clock())}
+    h.send_json(body, headers={"X-Goog-Upload-Status": "final"})
 
 
 def file_get(h: Handler, m: Match) -> None:

@@ -4,6 +4,7 @@ and `serve()`, the blocking entry point behind `gembatch-tui emulator` and `pyth
 
 from __future__ import annotations
 
+import re
 import shutil
 import signal
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .faults import Faults
+from .files import processing_rules
 from .jobs import Jobs
 from .server import Context, EmulatorHTTPServer
 from .state import EmulatorState
@@ -38,6 +40,10 @@ class Emulator:
     batch enqueued-token limit: the estimated prompt tokens of a model's PENDING and RUNNING jobs (text at
     ~4 chars a token, 258 per media part, as the usage metadata counts them) may not exceed it, and a create
     that would go over is answered 429 RESOURCE_EXHAUSTED.
+    `processing_seconds` says how long an upload stays PROCESSING (by `clock`) before it is ACTIVE, as the real
+    Files API does with video: `{MIME prefix: seconds}`, the longest matching prefix winning, or one number for
+    `video/`; the default is `{"video/": 2.0}`, everything else ACTIVE at once. A batch line whose fileData
+    names a file that is missing or not ACTIVE when the job is created gets a per-line 400 error.
     """
 
     def __init__(
@@ -55,6 +61,7 @@ class Emulator:
         seed: int | None = None,
         strict_input: bool = False,
         enqueued_token_budget: int | dict[str, int] | None = None,
+        processing_seconds: float | dict[str, float] | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -70,6 +77,8 @@ class Emulator:
         self._seed = 0 if seed is None else int(seed)
         self._strict_input = strict_input
         self._enqueued_token_budget = enqueued_token_budget
+        self._processing_seconds = processing_rules(processing_seconds)
+        self._processing_failures: list[tuple[re.Pattern[str], str]] = []
         self._faults = Faults(error_rate, self._seed)
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -89,6 +98,8 @@ class Emulator:
         else:
             self._state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         state = EmulatorState(self._state_dir / "blobs", self._clock, self._seed)
+        state.processing_seconds = self._processing_seconds
+        state.processing_failures = self._processing_failures  # shared: fail_processing works before and after start
         errors: list[str] = []
         jobs = Jobs(state, self._job_seconds, self._expiry_seconds, self._max_concurrent_jobs, self._strict_input,
                     errors, self._enqueued_token_budget)
@@ -138,6 +149,11 @@ class Emulator:
         """Answer the next `times` requests matching `method` ("*" = any) and `path_regex` (re.search on the
         URL path without query, e.g. r"/files/abc$") with an error envelope of HTTP `code`."""
         self._faults.fail_next(method, path_regex, code, times, message)
+
+    def fail_processing(self, display_name_regex: str, message: str = "File processing failed.") -> None:
+        """Uploads from now on whose display name matches (re.search) end processing FAILED with `message`
+        (after the usual processing time for their MIME type), so clients can test that path."""
+        self._processing_failures.append((re.compile(display_name_regex), message))
 
     def enqueued_tokens(self, model: str) -> int:
         """Estimated prompt tokens of `model`'s pending and running jobs now (`gemini-2.5-flash` or `models/...`)."""

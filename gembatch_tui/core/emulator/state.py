@@ -10,6 +10,7 @@ the metadata when taken and saves it when released.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .errors import ApiError, invalid_argument, not_found
-from .files import GENERATED, UPLOADED, FileRecord, UploadMeta, UploadSession
+from .files import GENERATED, UPLOADED, FileRecord, UploadMeta, UploadSession, processing_rules, processing_time
 from .util import IdGenerator, paginate
 
 
@@ -32,6 +33,8 @@ class EmulatorState:
         self.files: dict[str, FileRecord] = {}
         self.uploads: dict[str, UploadSession] = {}
         self.seq = 0  # the last sequence number handed out (persisted: blob names and list order use it)
+        self.processing_seconds = processing_rules(None)  # {MIME prefix: seconds an upload stays PROCESSING}
+        self.processing_failures: list[tuple[re.Pattern[str], str]] = []  # (display name pattern, error message)
 
     def next_seq(self) -> int:
         with self.lock:
@@ -106,11 +109,20 @@ class EmulatorState:
                 source=UPLOADED,
                 path=path,
                 seq=self.next_seq(),
+                ready_at=now + processing_time(self.processing_seconds, session.meta.mime_type),
+                failure=self._processing_failure(session.meta.display_name or ""),
             )
             self.files[file_id] = rec
             session.status = "final"
             session.record = rec
             return rec
+
+    def _processing_failure(self, display_name: str) -> str | None:
+        """The error a test asked this upload to fail processing with (Emulator.fail_processing), else None."""
+        for pattern, message in self.processing_failures:
+            if pattern.search(display_name):
+                return message
+        return None
 
     def add_generated_file(self, file_id: str, tmp_path: Path, size: int, sha_hex: str, created: float) -> FileRecord:
         with self.lock:
@@ -131,15 +143,16 @@ class EmulatorState:
         return rec
 
     def get_file(self, file_id: str, version: str, base: str) -> dict[str, Any]:
-        return self.lookup_file(file_id).to_json(version, base)
+        return self.lookup_file(file_id).to_json(version, base, now=self.clock())
 
     def list_files(self, page_size: str | None, token: str | None, version: str, base: str) -> dict[str, Any]:
         with self.lock:
             self.purge_expired_files(self.clock())
             page, next_token = paginate(list(self.files.values()), lambda r: r.seq, page_size, token)
+            now = self.clock()
         out: dict[str, Any] = {}
         if page:
-            out["files"] = [rec.to_json(version, base) for rec in page]
+            out["files"] = [rec.to_json(version, base, now=now) for rec in page]
         if next_token:
             out["nextPageToken"] = next_token
         return out
@@ -182,7 +195,8 @@ class EmulatorState:
     def files_snapshot(self) -> list[dict[str, Any]]:
         with self.lock:
             self.purge_expired_files(self.clock())
-            return [rec.snapshot() for rec in sorted(self.files.values(), key=lambda r: r.seq)]
+            now = self.clock()
+            return [rec.snapshot(now) for rec in sorted(self.files.values(), key=lambda r: r.seq)]
 
 
 def remove_quietly(path: Path | None) -> None:

@@ -15,7 +15,7 @@ from gembatch_tui.core.models import CANCELLED, LOCAL_QUEUED, SUCCEEDED, is_fina
 from gembatch_tui.core.service import BatchService
 from gembatch_tui.core.store import record_key
 
-from .support import KEY, MODEL, make_service, poll_until_idle, text_requests, write_lines
+from .support import KEY, MODEL, make_service, poll_until_idle, write_lines
 
 
 def _file(tmp_path: Path, name: str, salt: str) -> Path:

@@ -185,6 +185,9 @@ def classify(
     by_batch: dict[str, Record] = {}
     links: dict[str, tuple[Record, str]] = {}
     media_users: dict[str, tuple[Record, bool]] = {}  # media file name -> (record that names it, record active)
+    # Earlier attempts of retried parts: name -> (record, role, that attempt's batch). They are not orphans, but
+    # rows get no record_key: a deletion must go through clean-up's per-attempt actions, never mark the current one.
+    earlier: dict[str, tuple[Record, str, str]] = {}
     for rec in records:
         name = batch_name(rec)
         if name:
@@ -194,6 +197,13 @@ def classify(
         dest = ((rec.get("batch") or {}).get("dest") or {}).get("file_name")
         if dest:
             links.setdefault(str(dest), (rec, "output"))
+        for attempt in rec.get("previous_attempts") or []:  # a retried part's earlier jobs and files
+            if isinstance(attempt, dict):
+                prior = attempt.get("batch") if isinstance(attempt.get("batch"), dict) else {}
+                for target, role in ((prior.get("name"), "batch"), (attempt.get("uploaded_file_name"), "input"),
+                                     ((prior.get("dest") or {}).get("file_name"), "output")):
+                    if target:
+                        earlier.setdefault(str(target), (rec, role, str(prior.get("name") or "")))
         names = rec.get("media_file_names")
         if isinstance(names, list) and names:
             active = _record_active(rec)
@@ -221,11 +231,11 @@ def classify(
             summary.active_jobs += 1
             if created is not None and created + FILE_LIFETIME - now <= EXPIRING_WITHIN:
                 flags.add(EXPIRING)
-        if rec is None:
+        if rec is None and snap.name not in earlier:
             flags.add(ORPHAN)
             if snap.state == SUCCEEDED and snap.dest_file_name in file_names:
                 flags.add(PROTECTED)
-        elif _unsaved_results(rec):
+        elif rec is not None and _unsaved_results(rec):
             flags.add(PROTECTED)
         if snap.name in safe_targets:
             flags.add(SAFE)
@@ -236,7 +246,7 @@ def classify(
                 model=str(snap.model or ""),
                 state=snap.state,
                 created=created,
-                in_store=rec is not None,
+                in_store=rec is not None or snap.name in earlier,
                 record_key=record_key(rec) if rec is not None else None,
                 input_file=snap.input_file_name,
                 output_file=snap.dest_file_name,
@@ -261,6 +271,9 @@ def classify(
             role, job_name, label = "media", batch_name(user[0]), display_name(user[0])
             if user[1]:
                 flags.add(ACTIVE)
+        elif rec is None and name in earlier:
+            first, role, job_name = earlier[name]
+            label = f"{display_name(first)} (earlier attempt)"
         elif rec is not None:
             job_name, label = batch_name(rec), display_name(rec)
             if _record_active(rec):

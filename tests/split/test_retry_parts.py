@@ -160,3 +160,42 @@ def test_missing_or_changed_part_file_and_jobs_that_are_not_parts_are_refused(tm
     part_file.write_text("{}\n\n\n")  # back to the size of the split
     assert retry_ref(store, "old2")[0].ok  # the bare id of the failed attempt names the part
     assert (store.get("p2") or {})["previous_attempts"][0]["batch"]["name"] == "batches/old2"
+
+
+def test_resources_show_an_earlier_attempt_as_the_parts_not_an_orphan(tmp_path: Path) -> None:
+    from datetime import datetime, timezone
+
+    from gembatch_tui.core import resources
+
+    src = write_lines(tmp_path / "in" / "big.jsonl", text_requests(30))
+    clock = Clock()
+    with Emulator(api_key=KEY, job_seconds=10, clock=clock) as emu:
+        service = make_service(emu, tmp_path, JobLimits(max_requests_per_job=10))
+        service.submit(src, model=MODEL)
+        second = _parts(service)[1]
+        old_name, old_input = batch_name(second), second["uploaded_file_name"]
+        assert cleanup.cancel_job(service, second) == CANCELLED
+        clock.advance(20)
+        poll_once(service)
+        retry_part(service.store, record_key(second))
+        poll_once(service)  # the retried part is running as a new job now
+        new_name = batch_name(service.store.get(record_key(second)) or {})
+
+        def now() -> datetime:
+            return datetime.now(timezone.utc)
+
+        inventory, _records = resources.list_inventory(service, now)
+        rows = inventory.by_name()
+        old_row, old_file = rows[old_name], rows[old_input]
+        assert resources.ORPHAN not in old_row.flags and old_row.in_store and resources.SAFE in old_row.flags
+        assert old_row.record_key is None  # a deletion goes through clean-up's per-attempt action
+        assert resources.ORPHAN not in old_file.flags and old_file.role == "input"
+        assert "(earlier attempt)" in old_file.job_label and old_file.job_name == old_name
+        assert resources.ACTIVE in rows[new_name].flags
+
+        report = resources.delete_rows(service, inventory, [old_name, old_input], now)
+        assert [r.ok for r in report.results] == [True, True], report.results
+        rec = service.store.get(record_key(second)) or {}
+        assert rec["previous_attempts"][0]["remote_deleted"] == {"batch": True, "input": True}
+        assert "remote_deleted" not in rec  # the running attempt is untouched
+        assert new_name in {b["name"] for b in emu.batches_snapshot()}

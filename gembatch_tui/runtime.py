@@ -6,6 +6,7 @@ whatever it started (the emulator) is stopped by `close()`.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,7 +86,8 @@ def open_runtime(settings: Settings, *, need_service: bool = True, demo_job_seco
     emulator = None
     if settings.demo:
         emulator, key = start_demo_emulator(demo_job_seconds)
-        client = GeminiClient(key, base_url=emulator.url, retry_initial_delay=0.2, retry_max_delay=2.0)
+        scope = "demo-" + hashlib.sha256(str(demo_emulator_dir()).encode()).hexdigest()[:16]
+        client = GeminiClient(key, base_url=emulator.url, retry_initial_delay=0.2, retry_max_delay=2.0, scope=scope)
     else:
         if not settings.api_key:
             raise MissingKeyError(MISSING_KEY_MESSAGE)

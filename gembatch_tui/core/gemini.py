@@ -136,8 +136,10 @@ class GeminiClient:
         retry_initial_delay: float = 1.0,
         retry_max_delay: float = 30.0,
         timeout_ms: int | None = 120_000,
+        scope: str | None = None,
     ) -> None:
         register_secret(api_key)
+        self._scope = scope
         self._api_key = api_key
         self._base_url = base_url
         self._api_version = api_version
@@ -179,7 +181,10 @@ class GeminiClient:
 
     @property
     def scope(self) -> str:
-        """Which account uploaded files belong to: a digest of base URL and key (never the key itself)."""
+        """Which account uploaded files belong to: a digest of base URL and key (never the key itself), unless
+        the caller named it (the demo: its emulator keeps files across runs but gets a new port and key each)."""
+        if self._scope:
+            return self._scope
         seed = f"{resolve_base_url(self._base_url)}\0{self._api_key}".encode()
         return hashlib.sha256(seed).hexdigest()[:16]
 

@@ -110,3 +110,20 @@ def test_a_stuck_demo_state_gives_a_one_line_message(monkeypatch: pytest.MonkeyP
         with pytest.raises(ServiceError) as info:
             runtime.start_demo_emulator()
     assert str(info.value) == runtime.DEMO_BUSY_MESSAGE
+
+
+def test_media_uploaded_in_one_demo_run_is_reused_by_the_next(tmp_path: Path, cli: Cli) -> None:
+    # Each run's emulator has a new port and key, but the same files: the URI cache must still apply.
+    d = tmp_path / "media"
+    d.mkdir()
+    (d / "pic.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
+    src = d / "ask.jsonl"
+    src.write_text('{"key": "p1", "request": {"contents": [{"parts": [{"text": "What is in [[FILE:pic.png]]?"}]}]}}\n')
+    first = cli("--demo", "submit", str(src))
+    again = cli("--demo", "submit", "--force", str(src))
+    assert first.returncode == 0 and again.returncode == 0, first.stderr + again.stderr
+    old, new = json.loads(cli("--demo", "list", "--json").stdout)
+    assert (old["media_uploaded"], old["media_reused"]) == (1, 0)
+    assert (new["media_uploaded"], new["media_reused"]) == (0, 1)
+    assert new["media_file_names"] == old["media_file_names"]
+    _no_key(first.stdout, first.stderr, again.stdout, again.stderr)

@@ -83,7 +83,12 @@ def cancel_question(record: Record) -> tuple[str, Text, str]:
     if batch_name(record) is None:
         body.append(
             "This part is waiting locally for token budget and was never sent: it is marked cancelled and will "
-            "not be submitted (its group then cannot be merged). The local record is kept."
+            "not be submitted; its group cannot be merged until the part is retried (R). The local record is kept."
+        )
+    elif record.get("group_id"):
+        body.append(
+            "The service stops this part's job: requests not yet processed are not run. The group cannot be "
+            "merged until the part is retried (R runs the whole part again). The local record is kept."
         )
     else:
         body.append(

@@ -102,7 +102,7 @@ class DashboardScreen(Screen[None]):
         Binding("d", "delete_job", "Delete", tooltip="Delete the job's remote resources and/or record", id="dashboard.delete"),
         Binding("r", "poll_now", "Poll", tooltip="Poll every unfinished job now", id="dashboard.poll"),
         Binding(
-            "R", "retry_parts", "Retry parts", tooltip="Queue the failed, expired or cancelled parts of a split input again",
+            "R", "retry_parts", "Retry", tooltip="Queue the failed, expired or cancelled parts of a split input again",
             id="dashboard.retry_parts",
         ),
         Binding("s", "submit", "Submit", tooltip="Submit JSONL files", id="dashboard.submit"),

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from gembatch_tui.core.errors import Cancelled, ServiceError
 
@@ -33,6 +33,8 @@ LIST_FROM = 100
 GONE_CODES = frozenset({403, 404})
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 
+T = TypeVar("T")
+R = TypeVar("R")
 Names = dict[str, str]  # Files API name ("files/ID") -> the local path it was uploaded from (for messages)
 
 
@@ -122,18 +124,25 @@ def check(
         return {}
     if len(names) > list_from:
         return _by_listing(client, names, cancel)
-    out: dict[str, Remote] = {}
-    with ThreadPoolExecutor(max_workers=min(max(1, workers), len(names)), thread_name_prefix="media-check") as pool:
-        futures = {pool.submit(_get, client, name, path): name for name, path in names.items()}
+    items = list(names.items())
+    found = map_all(lambda item: _get(client, *item), items, workers=workers, thread_name="media-check")
+    return {name: remote for (name, _path), remote in zip(items, found)}
+
+
+def map_all(fn: Callable[[T], R], items: list[T], *, workers: int, thread_name: str) -> list[R]:
+    """`fn` over `items`, a few at a time, results in order; the first exception cancels what has not started
+    and is raised (one failed upload or check fails the submission without waiting for the rest)."""
+    if not items:
+        return []
+    with ThreadPoolExecutor(max_workers=min(max(1, workers), len(items)), thread_name_prefix=thread_name) as pool:
+        futures = [pool.submit(fn, item) for item in items]
         finished, _pending = wait(futures, return_when=FIRST_EXCEPTION)
         error = next((f.exception() for f in finished if f.exception() is not None), None)
         if error is not None:
             for f in futures:
                 f.cancel()
             raise error
-        for future, name in futures.items():
-            out[name] = future.result()
-    return out
+        return [f.result() for f in futures]
 
 
 def _span(seconds: float) -> str:

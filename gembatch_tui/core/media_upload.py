@@ -16,7 +16,6 @@ import dataclasses
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from typing import Any
 from gembatch_tui.core import media, media_remote
 from gembatch_tui.core.errors import ServiceError
 from gembatch_tui.core.media_cache import MediaCache, MediaFile, Uploaded
-from gembatch_tui.core.media_remote import ACTIVE, FAILED, PROCESSING, WaitPolicy
+from gembatch_tui.core.media_remote import ACTIVE, FAILED, PROCESSING, WaitPolicy, map_all
 from gembatch_tui.core.validate import GENERATE, ValidationReport, _iter_parsed, canonical_line, write_normalised
 
 Progress = Callable[[int, int], None]
@@ -140,15 +139,7 @@ class MediaUploader:
                 new[item] = up
 
         try:
-            if misses:
-                with ThreadPoolExecutor(max_workers=min(self.workers, len(misses)), thread_name_prefix="media") as pool:
-                    futures = [pool.submit(upload, m) for m in misses]
-                    finished, _pending = wait(futures, return_when=FIRST_EXCEPTION)
-                    error = next((f.exception() for f in finished if f.exception() is not None), None)
-                    if error is not None:
-                        for f in futures:
-                            f.cancel()
-                        raise error
+            map_all(upload, misses, workers=self.workers, thread_name="media")
         finally:
             if new:
                 self.cache.store(new, scope)

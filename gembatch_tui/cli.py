@@ -108,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--api-key", default=None, help="the only key the emulator accepts (default: any)")
     p.add_argument("--enqueued-token-budget", action="append", metavar="[MODEL=]TOKENS",
                    help="answer 429 when a model's pending+running jobs would exceed TOKENS (repeatable)")
+    p.add_argument("--processing-seconds", type=float, default=None, metavar="S",
+                   help="how long video/* uploads stay PROCESSING before ACTIVE (default 2; 0: off)")
     return parser
 
 
@@ -149,6 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 budget = parse_budget(args.enqueued_token_budget)
             except ValueError as exc:
                 raise UsageError(f"--enqueued-token-budget: {exc}") from None
+            if args.processing_seconds is not None and not 0.0 <= args.processing_seconds < float("inf"):
+                raise UsageError("--processing-seconds must be a number of seconds, 0 or more")
             return serve(
                 host=args.host,
                 port=args.port,
@@ -159,6 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 max_concurrent_jobs=args.max_concurrent_jobs,
                 api_key=args.api_key,
                 enqueued_token_budget=budget,
+                processing_seconds=args.processing_seconds,
             )
         if args.command == "retry":
             from gembatch_tui.commands_retry import cmd_retry

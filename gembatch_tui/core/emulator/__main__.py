@@ -21,9 +21,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-key", default=None, help="required key (default: accept any non-empty key)")
     parser.add_argument("--enqueued-token-budget", action="append", metavar="[MODEL=]TOKENS",
                         help="answer 429 when a model's pending+running jobs would exceed TOKENS (repeatable)")
+    parser.add_argument("--processing-seconds", type=float, default=None, metavar="S",
+                        help="how long video/* uploads stay PROCESSING before ACTIVE (default 2; 0: off)")
     args = parser.parse_args(argv)
     if not 0.0 <= args.error_rate <= 1.0:
         parser.error("--error-rate must be between 0 and 1")
+    if args.processing_seconds is not None and not 0.0 <= args.processing_seconds < float("inf"):
+        parser.error("--processing-seconds must be a number of seconds, 0 or more")
     try:
         budget = parse_budget(args.enqueued_token_budget)
     except ValueError as exc:
@@ -31,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     return serve(host=args.host, port=args.port, job_seconds=args.job_seconds, latency_ms=args.latency_ms,
                  error_rate=args.error_rate, expiry_seconds=args.expiry_seconds,
                  max_concurrent_jobs=args.max_concurrent_jobs, api_key=args.api_key, out=sys.stdout,
-                 enqueued_token_budget=budget)
+                 enqueued_token_budget=budget, processing_seconds=args.processing_seconds)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 
 Why: on the real service a request that names an uploaded file which is gone (deleted, expired) or not ACTIVE
 yet (video still PROCESSING) fails, per request, instead of being answered. The check is made once, when
-the job is created, and its verdict kept: `failed` indices (persisted) plus the messages per file (in memory;
-a persistent emulator restarted since answers those lines with a general message).
+the job is created, and its verdict kept: `failed` indices plus the messages per file, both persisted (a state
+dir written before the messages were saved answers those lines with a general message).
 """
 
 from __future__ import annotations

@@ -17,13 +17,18 @@ bytes move, so processes never wait long for each other; a lock held too long (a
 The file format (`"format": 1`):
 
     {"format": 1, "starts": 3, "seq": 17,
-     "files": [{"id", "display_name", "mime_type", "size", "sha256", "created", "source", "blob", "seq"}],
+     "files": [{"id", "display_name", "mime_type", "size", "sha256", "created", "source", "blob", "seq",
+                "ready_at", "failure"}],
      "batches": [{"id", "kind", "model", "display_name", "input_file", "input_blob", "inline", "request_count",
                   "failed", "created", "job_seconds", "expiry_seconds", "seq", "priority", "est_tokens",
-                  "fail_reason", "cancelled_at", "output_file", "inline_output", "finalized"}]}
+                  "fail_reason", "cancelled_at", "output_file", "inline_output", "finalized", "file_problems"}]}
 
 Times are epoch seconds of the emulator's clock; `blob`/`input_blob` are names inside `blobs/`; `inline` holds
-validated inline requests as `[key, has_key, request, error, syntax]`.
+validated inline requests as `[key, has_key, request, error, syntax]`. A file's `ready_at` is when its
+processing ends (PROCESSING before) and `failure` the message it then ends FAILED with (null: ACTIVE); a
+batch's `file_problems` maps the id of each file its requests could not use to why (filerefs.py), so its
+failed lines keep their specific error. These three came later: a file written without them loads as before
+(files ACTIVE, such lines answered with filerefs.GENERIC_PROBLEM), so the format number stays 1.
 """
 
 from __future__ import annotations
@@ -202,10 +207,16 @@ class StateFile:
                 file_id=str(f["id"]), display_name=f.get("display_name"), mime_type=str(f["mime_type"]),
                 size=int(f["size"]), sha256_hex=str(f["sha256"]), created=float(f["created"]),
                 source=str(f["source"]), path=path, seq=int(f["seq"]),
+                ready_at=float(f.get("ready_at") or 0.0),
+                failure=str(f["failure"]) if f.get("failure") is not None else None,
             )
         batches: dict[str, BatchRecord] = {}
+        problems: dict[str, dict[str, str]] = {}
         for b in data["batches"]:
             fields = _batch_fields(b)
+            found = b.get("file_problems")
+            if isinstance(found, dict) and found:
+                problems[fields["batch_id"]] = {str(k): str(v) for k, v in found.items()}
             fields["input_path"] = self._blob(b.get("input_blob"))
             current = self.jobs.batches.get(fields["batch_id"])
             if current is None:
@@ -218,6 +229,8 @@ class StateFile:
         self.state.files.update(files)
         self.jobs.batches.clear()
         self.jobs.batches.update(batches)
+        self.jobs.file_problems.clear()
+        self.jobs.file_problems.update(problems)
         self.state.seq = max(int(data["seq"]), self.state.seq)  # only ever grows: blob names use it
         self.starts = int(data.get("starts") or 0)
 
@@ -225,10 +238,11 @@ class StateFile:
     def _serialize(self) -> str:
         files = [
             {"id": r.file_id, "display_name": r.display_name, "mime_type": r.mime_type, "size": r.size,
-             "sha256": r.sha256_hex, "created": r.created, "source": r.source, "blob": r.path.name, "seq": r.seq}
+             "sha256": r.sha256_hex, "created": r.created, "source": r.source, "blob": r.path.name, "seq": r.seq,
+             "ready_at": r.ready_at, "failure": r.failure}
             for r in self.state.files.values()
         ]
-        batches = [_batch_json(r) for r in self.jobs.batches.values()]
+        batches = [_batch_json(r, self.jobs.file_problems.get(r.batch_id)) for r in self.jobs.batches.values()]
         data = {"format": FORMAT, "starts": self.starts, "seq": self.state.seq, "files": files, "batches": batches}
         return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
@@ -273,7 +287,7 @@ class StateFile:
                 pass
 
 
-def _batch_json(r: BatchRecord) -> dict[str, Any]:
+def _batch_json(r: BatchRecord, file_problems: dict[str, str] | None) -> dict[str, Any]:
     return {
         "id": r.batch_id, "kind": r.kind, "model": r.model, "display_name": r.display_name,
         "input_file": r.input_file, "input_blob": r.input_path.name if r.input_path is not None else None,
@@ -282,6 +296,7 @@ def _batch_json(r: BatchRecord) -> dict[str, Any]:
         "job_seconds": r.job_seconds, "expiry_seconds": r.expiry_seconds, "seq": r.seq, "priority": r.priority,
         "est_tokens": r.est_tokens, "fail_reason": r.fail_reason, "cancelled_at": r.cancelled_at,
         "output_file": r.output_file, "inline_output": r.inline_output, "finalized": r.finalized,
+        "file_problems": dict(file_problems or {}),
     }
 
 

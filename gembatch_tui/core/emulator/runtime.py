@@ -206,12 +206,15 @@ def serve(
     seed: int | None = None,
     state_dir: str | Path | None = None,
     enqueued_token_budget: int | dict[str, int] | None = None,
+    processing_seconds: float | dict[str, float] | None = None,
 ) -> int:
-    """Serve until SIGINT/SIGTERM. The first stdout line is exactly `listening on http://HOST:PORT`."""
+    """Serve until SIGINT/SIGTERM. The first stdout line is exactly `listening on http://HOST:PORT`.
+    `processing_seconds` is the Emulator's (a number: how long video/* uploads stay PROCESSING; None: default)."""
     stop = threading.Event()
     emu = Emulator(host=host, port=port, api_key=api_key, job_seconds=job_seconds, latency_ms=latency_ms,
                    error_rate=error_rate, expiry_seconds=expiry_seconds, max_concurrent_jobs=max_concurrent_jobs,
-                   state_dir=state_dir, seed=seed, enqueued_token_budget=enqueued_token_budget)
+                   state_dir=state_dir, seed=seed, enqueued_token_budget=enqueued_token_budget,
+                   processing_seconds=processing_seconds)
     previous: dict[signal.Signals, Any] = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):

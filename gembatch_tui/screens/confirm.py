@@ -1,14 +1,11 @@
-"""Provides the confirmation dialogs (a y/n/escape question; the delete dialog with its options) and
-JobActions, the app's side of cancel and delete: ask with a dialog, then do it in a worker.
+"""Provides the y/n confirmation dialog and JobActions, the app's side of cancel and delete: ask with a
+dialog (the delete dialog is in delete_dialog.py), then do it in a worker and report by message.
 
-Each dialog is a typed ModalScreen that dismisses with its answer. The delete dialog shows the exact
-plan (`cleanup.plan_delete`) for the options chosen, and never includes results that are not
-downloaded unless a second question naming that risk was answered yes.
+A split input's group row cancels or deletes every part at once, with one question for all of them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from rich.console import Group
@@ -22,8 +19,17 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, Static
 
 from gembatch_tui.core.errors import ServiceError
-from gembatch_tui.core.models import Record, batch_name, display_name, record_state, record_stats, short_state
-from gembatch_tui.core.store import record_key
+from gembatch_tui.core.models import (
+    LOCAL_QUEUED,
+    Record,
+    batch_name,
+    display_name,
+    is_final,
+    record_state,
+    record_stats,
+    short_state,
+)
+from gembatch_tui.screens.delete_dialog import DeleteDialog, DeleteRequest
 from gembatch_tui.widgets.safe_text import safe
 
 
@@ -32,6 +38,24 @@ def _cleanup():  # noqa: ANN202
     from gembatch_tui.core import cleanup
 
     return cleanup
+
+
+def cancel_group_question(parts: list[Record], label: str) -> tuple[str, Text, str]:
+    """(title, body, yes label) of the cancel confirmation for every unfinished part of a split input."""
+    running = [p for p in parts if batch_name(p) and not is_final(record_state(p))]
+    waiting = [p for p in parts if not batch_name(p) and record_state(p) == LOCAL_QUEUED]
+    body = Text(end="")
+    body.append("Cancel ")
+    body.append(safe(label), style="bold")
+    body.append(f": {len(running)} part job(s) pending or running are stopped")
+    if waiting:
+        body.append(f", {len(waiting)} queued part(s) are never sent")
+    body.append(f"; {len(parts) - len(running) - len(waiting)} part(s) already finished are kept.\n\n")
+    body.append(
+        "The group cannot be merged until the cancelled parts are retried (R on the group row). "
+        "The local records are kept."
+    )
+    return f"Cancel {len(running) + len(waiting)} parts?", body, "cancel them"
 
 
 class ConfirmDialog(ModalScreen[bool]):
@@ -102,155 +126,6 @@ def short_state_of(record: Record) -> str:
     return short_state(record_state(record)).lower()
 
 
-@dataclass(frozen=True)
-class DeleteRequest:
-    """What the user chose to delete for one job (the dialog's result)."""
-
-    key: str
-    remote_job: bool = True
-    input_file: bool = True
-    output_file: bool = True
-    local_record: bool = False
-    allow_unsaved_results: bool = False
-
-    def plan(self, record: Record):  # noqa: ANN201 - cleanup.DeletePlan
-        return _cleanup().plan_delete(
-            record,
-            remote_job=self.remote_job,
-            input_file=self.input_file,
-            output_file=self.output_file,
-            local_record=self.local_record,
-            allow_unsaved_results=self.allow_unsaved_results,
-        )
-
-
-KINDS = {"remote_job": "batch", "input_file": "input", "output_file": "output", "local_record": "record"}
-"""Each dialog option and the cleanup.Action kind it adds."""
-OPTIONS = [
-    ("b", "remote_job", "remote batch job"),
-    ("i", "input_file", "uploaded input file"),
-    ("o", "output_file", "remote results file"),
-    ("l", "local_record", "local record (this row)"),
-]
-
-
-class DeleteDialog(ModalScreen[DeleteRequest | None]):
-    """Choose what to delete (b/i/o/l), see the exact plan, confirm with y."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "confirm", "Delete", id="delete.yes"),
-        Binding("n", "decline", "Keep all", id="delete.no"),
-        Binding("escape", "decline", "Keep all", show=False, id="delete.escape"),
-        Binding("b", "toggle('remote_job')", "Job", tooltip="Toggle the remote batch job", id="delete.job"),
-        Binding("i", "toggle('input_file')", "Input", tooltip="Toggle the uploaded input file", id="delete.input"),
-        Binding("o", "toggle('output_file')", "Output", tooltip="Toggle the remote results file", id="delete.output"),
-        Binding("l", "toggle('local_record')", "Record", tooltip="Toggle the local record", id="delete.record"),
-    ]
-
-    def __init__(self, record: Record) -> None:
-        super().__init__(classes="dialog-screen")
-        self.record = record
-        """The job, as it was when the dialog opened."""
-        safe_now = _cleanup().results_safe(record)
-        self.choice = DeleteRequest(key=record_key(record), output_file=safe_now)
-        """The options as currently ticked."""
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Label("Delete this job?", classes="dialog-title", markup=False)
-            yield Static("", id="delete-plan", classes="dialog-body", markup=False)
-        yield Footer(compact=True)
-
-    def on_mount(self) -> None:
-        self._show_plan()
-
-    def _show_plan(self) -> None:
-        rec = self.record
-        plan = self.choice.plan(rec)
-        risky = replace(self.choice, allow_unsaved_results=True).plan(rec)
-        body = Text(end="")
-        body.append(safe(display_name(rec)), style="bold")
-        body.append(f"  {safe(batch_name(rec) or '')}  ({short_state_of(rec)})\n\n")
-        unsaved_ok = _cleanup().results_safe(rec)
-        available = {a.kind for a in _cleanup().plan_delete(rec, remote_job=True, input_file=True, output_file=True,
-                                                  local_record=True, allow_unsaved_results=True).actions}
-        for key, field, label in OPTIONS:
-            kind = KINDS[field]
-            ticked = getattr(self.choice, field)
-            body.append(f" {key} ", style="reverse")
-            if kind not in available:
-                body.append(" [-] ", style="dim")
-                body.append(label, style="dim")
-                body.append("  (nothing to delete)", style="dim")
-            else:
-                body.append(" [x] " if ticked else " [ ] ", style="bold" if ticked else "")
-                body.append(label)
-                if kind in ("output", "record") and not unsaved_ok:
-                    body.append("  results not downloaded yet", style="yellow")
-            body.append("\n")
-        body.append("\nWill delete:\n", style="bold")
-        if plan.actions:
-            for action in plan.actions:
-                body.append(f"  • {safe(action.describe())}\n", style="red")
-        else:
-            body.append("  nothing\n", style="dim")
-        if plan.refused:
-            body.append("Will keep:\n", style="bold")
-            for reason in plan.refused:
-                body.append(f"  • {safe(reason)}\n", style="yellow")
-        if len(risky.actions) > len(plan.actions):
-            body.append(
-                "\nThe results are not downloaded yet. Pressing y asks a second time before deleting "
-                "anything that holds them.\n",
-                style="yellow",
-            )
-        body.append("\n")
-        body.append(" y ", style="reverse bold")
-        body.append(" delete what is listed    ")
-        body.append(" n ", style="reverse")
-        body.append(" / ")
-        body.append(" esc ", style="reverse")
-        body.append(" keep everything")
-        self.query_one("#delete-plan", Static).update(body)
-
-    def action_toggle(self, field: str) -> None:
-        self.choice = replace(self.choice, **{field: not getattr(self.choice, field)})
-        self._show_plan()
-
-    def action_decline(self) -> None:
-        self.dismiss(None)
-
-    def action_confirm(self) -> None:
-        rec = self.record
-        plan = self.choice.plan(rec)
-        risky = replace(self.choice, allow_unsaved_results=True).plan(rec)
-        extra = [a for a in risky.actions if a not in plan.actions]
-        if not extra:
-            self.dismiss(self.choice)
-            return
-        body = Text(end="")
-        body.append("The results of ")
-        body.append(safe(batch_name(rec) or display_name(rec)), style="bold")
-        body.append(" are NOT saved on this computer", style="bold red")
-        body.append(" (not downloaded or not verified).\n\nAlso deleting:\n")
-        for action in extra:
-            body.append(f"  • {safe(action.describe())}\n", style="red")
-        body.append(
-            "\nThe remote results file is the only copy: once it is deleted, or the record that finds it "
-            "is removed, those results are lost for good.",
-        )
-
-        def second(yes: bool | None) -> None:
-            if yes:
-                self.dismiss(replace(self.choice, allow_unsaved_results=True))
-            elif plan.actions:
-                self.notify("Kept the unsaved results; press y again to delete only the safe items", markup=False)
-
-        self.app.push_screen(
-            ConfirmDialog("Delete results that are not downloaded?", body, "delete them anyway", danger=True), second
-        )
-
-
 # ----------------------------------------------------------------------------- the work they confirm
 class JobCancelled(Message):
     """A cancel request was accepted; `state` is what the service reported right after."""
@@ -258,6 +133,14 @@ class JobCancelled(Message):
     def __init__(self, name: str, state: str) -> None:
         super().__init__()
         self.name, self.state = name, state
+
+
+class PartsCancelled(Message):
+    """Cancel ran over the parts of a group: one (line, ok) per part it tried."""
+
+    def __init__(self, lines: list[tuple[str, bool]]) -> None:
+        super().__init__()
+        self.lines = lines
 
 
 class JobsDeleted(Message):
@@ -289,18 +172,58 @@ class JobActions:
 
         self.push_screen(ConfirmDialog(*cancel_question(rec)), answered)  # type: ignore[attr-defined]
 
-    @work(thread=True, group="actions", exit_on_error=False, description="cancel a job")
-    def _cancel_worker(self, key: str) -> None:
-        rec = self.store.get(key)
-        if rec is None:
-            raise ServiceError("the job is no longer in the store")
-        state = _cleanup().cancel_job(self.service, rec)
-        self.post_message(JobCancelled(batch_name(rec) or key, state))  # type: ignore[attr-defined]
+    def request_cancel_group(self, keys: list[str], label: str) -> None:
+        """Ask once (y/n) and, on yes, cancel every part in `keys` that is not finished, in a worker."""
+        parts = [r for r in (self.record(k) for k in keys) if r is not None]  # type: ignore[attr-defined]
+        if not parts or self.service is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._cancel_worker(*keys)
+
+        self.push_screen(ConfirmDialog(*cancel_group_question(parts, label)), answered)  # type: ignore[attr-defined]
+
+    @work(thread=True, group="actions", exit_on_error=False, description="cancel jobs")
+    def _cancel_worker(self, *keys: str) -> None:
+        """Cancel one job, or each unfinished part of a group (one failure does not stop the others)."""
+        from gembatch_tui.widgets.job_states import can_cancel
+
+        if len(keys) == 1:
+            rec = self.store.get(keys[0])
+            if rec is None:
+                raise ServiceError("the job is no longer in the store")
+            state = _cleanup().cancel_job(self.service, rec)
+            self.post_message(JobCancelled(batch_name(rec) or keys[0], state))  # type: ignore[attr-defined]
+            return
+        lines: list[tuple[str, bool]] = []
+        for key in keys:
+            rec = self.store.get(key)
+            if rec is None or not can_cancel(rec):
+                continue
+            name = batch_name(rec) or display_name(rec) or key
+            try:
+                state = _cleanup().cancel_job(self.service, rec)
+            except ServiceError as exc:
+                lines.append((f"{name}: {exc}", False))
+            else:
+                lines.append((f"{name}: cancel requested, now {short_state(state).lower()}", True))
+        self.post_message(PartsCancelled(lines))  # type: ignore[attr-defined]
 
     def on_job_cancelled(self, message: JobCancelled) -> None:
         self.notify(  # type: ignore[attr-defined]
             f"{safe(message.name)}: cancel requested, now {short_state(message.state).lower()}", markup=False
         )
+        self.load_jobs()  # type: ignore[attr-defined]
+        self.poll_soon()  # type: ignore[attr-defined]
+
+    def on_parts_cancelled(self, message: PartsCancelled) -> None:
+        done = [text for text, ok in message.lines if ok]
+        if done:
+            self.notify(safe("\n".join(done[:6])), title=f"Cancelled {len(done)} parts", markup=False)  # type: ignore[attr-defined]
+        for text, ok in message.lines:
+            if not ok:
+                self.notify(safe(text), title="Not cancelled", severity="error", markup=False)  # type: ignore[attr-defined]
         self.load_jobs()  # type: ignore[attr-defined]
         self.poll_soon()  # type: ignore[attr-defined]
 
@@ -316,12 +239,25 @@ class JobActions:
 
         self.push_screen(DeleteDialog(rec), answered)  # type: ignore[attr-defined]
 
-    @work(thread=True, group="actions", exit_on_error=False, description="delete a job")
+    def request_delete_group(self, keys: list[str], label: str) -> None:
+        """The delete dialog for every part of a split input at once."""
+        parts = [r for r in (self.record(k) for k in keys) if r is not None]  # type: ignore[attr-defined]
+        if not parts or self.service is None:
+            return
+
+        def answered(choice: DeleteRequest | None) -> None:
+            if choice is not None:
+                self._delete_worker(choice)
+
+        self.push_screen(DeleteDialog(parts, label=label), answered)  # type: ignore[attr-defined]
+
+    @work(thread=True, group="actions", exit_on_error=False, description="delete jobs")
     def _delete_worker(self, choice: DeleteRequest) -> None:
-        rec = self.store.get(choice.key)  # the record as it is now, not as the dialog saw it
-        if rec is None:
+        # The records as they are now, not as the dialog saw them.
+        records = [r for r in (self.store.get(k) for k in choice.keys) if r is not None]
+        if not records:
             raise ServiceError("the job is no longer in the store")
-        plan = choice.plan(rec)
+        plan = choice.plan(records)
         results = _cleanup().execute(self.service, plan.actions) if plan.actions else []
         self.post_message(JobsDeleted(choice.key, results, plan.refused))  # type: ignore[attr-defined]
 

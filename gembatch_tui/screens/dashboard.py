@@ -220,6 +220,7 @@ class DashboardScreen(Screen[None]):
             self.table.row_count > 0,
             row is not None and row.is_group,
             len(self._retryable_parts()),
+            tuple(record_state(p) for p in self._group_parts() or ()),
         )
         if state != self._keys_for:
             self._keys_for = state
@@ -265,10 +266,15 @@ class DashboardScreen(Screen[None]):
     # ----------------------------------------------------------------- keys
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         app = self.gapp
-        if action == "cancel_job":
-            return app.service is not None and can_cancel(self.selected())
-        if action == "delete_job":
-            return app.service is not None and can_delete(self.selected())
+        if action in ("cancel_job", "delete_job"):
+            if app.service is None:
+                return False
+            parts = self._group_parts()
+            if parts is None:
+                return (can_cancel if action == "cancel_job" else can_delete)(self.selected())
+            if action == "cancel_job":  # every unfinished part at once
+                return any(can_cancel(p) for p in parts)
+            return all(can_delete(p) for p in parts)  # a split input goes whole, once nothing of it runs
         if action in ("poll_now",):
             return app.service is not None
         if action == "retry_parts":
@@ -314,14 +320,30 @@ class DashboardScreen(Screen[None]):
         if key and self.gapp.record(key) is not None:
             self.app.push_screen(DetailScreen(key))
 
+    def _group_parts(self) -> list[Record] | None:
+        """The part records of the selected group row, in part order; None when the row is not a group."""
+        gid = group_of_key(self.table.selected_key)
+        if gid is None:
+            return None
+        parts = [r for r in self.gapp.records if r.get("group_id") == gid]
+        return sorted(parts, key=lambda r: int(r.get("group_part") or 0))
+
+    def _group_label(self, parts: list[Record]) -> str:
+        first = parts[0]
+        return str(first.get("group_display_name") or first.get("group_input_file") or first.get("group_id"))
+
     def action_cancel_job(self) -> None:
-        key = self.table.selected_key
-        if key:
+        parts = self._group_parts()
+        if parts:
+            self.gapp.request_cancel_group([record_key(p) for p in parts], self._group_label(parts))
+        elif (key := self.table.selected_key) and parts is None:
             self.gapp.request_cancel(key)
 
     def action_delete_job(self) -> None:
-        key = self.table.selected_key
-        if key:
+        parts = self._group_parts()
+        if parts:
+            self.gapp.request_delete_group([record_key(p) for p in parts], self._group_label(parts))
+        elif (key := self.table.selected_key) and parts is None:
             self.gapp.request_delete(key)
 
     def action_poll_now(self) -> None:
@@ -329,11 +351,11 @@ class DashboardScreen(Screen[None]):
 
     def _retryable_parts(self) -> list[Record]:
         """The parts `R` would queue again: the selected part, or every retryable part of the selected group."""
-        gid = group_of_key(self.table.selected_key)
-        if gid is None:
+        parts = self._group_parts()
+        if parts is None:
             rec = self.selected()
             return [rec] if rec is not None and can_retry(rec) else []
-        return [r for r in self.gapp.records if r.get("group_id") == gid and can_retry(r)]
+        return [r for r in parts if can_retry(r)]
 
     def action_retry_parts(self) -> None:
         keys = [record_key(r) for r in self._retryable_parts()]

@@ -62,7 +62,8 @@ class JobTable(DataTable[Text]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "select_cursor", "Details", tooltip="Show every detail of the job (on a group: expand it)",
                 id="table.details"),
-        Binding("space", "toggle_group", "Parts", tooltip="Expand or collapse a split job's parts",
+        # Not in the footer: at 80 columns it would push out Quit and Help (enter on a group row expands it too).
+        Binding("space", "toggle_group", "Parts", show=False, tooltip="Expand or collapse a split job's parts",
                 id="table.toggle_group"),
         Binding("right", "expand_group", "Expand", show=False, tooltip="Show the parts of the group",
                 id="table.expand_group"),

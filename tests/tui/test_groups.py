@@ -75,12 +75,12 @@ async def test_expand_collapse_and_open_a_part(tmp_path: Path) -> None:
         assert t.shown_keys == [GROUP, "rec0005"]
         assert t.selected_key == GROUP
         assert "▸ big-input.… 3 parts" in screen_text(app)  # the name is cut, the count stays visible
-        # no cancel or delete on a group row; space is there to expand it
+        # a group row cancels its unfinished parts at once; no delete while a part runs; space expands it
         dash = app.screen
         assert isinstance(dash, DashboardScreen)
-        assert dash.check_action("cancel_job", ()) is False and dash.check_action("delete_job", ()) is False
-        await wait_for(pilot, lambda: "space" in footer_keys(app), what="space in the footer")
-        assert not {"c", "d"} & footer_keys(app)
+        assert dash.check_action("cancel_job", ()) is True and dash.check_action("delete_job", ()) is False
+        await wait_for(pilot, lambda: "c" in footer_keys(app), what="c in the footer")
+        assert "d" not in footer_keys(app) and {"q", "f1"} <= footer_keys(app)  # Quit and Help still fit at 80
 
         await pilot.press("space")
         await wait_for(pilot, loaded(app, 5), what="the parts")

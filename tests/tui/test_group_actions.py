@@ -1,0 +1,58 @@
+"""c and d on a split input's group row: one question for every part, against the emulator over real HTTP."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tui_helpers import footer_keys, loaded, screen_text, wait_for
+
+from gembatch_tui.app import make_app
+from gembatch_tui.config import Settings
+from gembatch_tui.core.limits import JobLimits
+from gembatch_tui.core.models import CANCELLED, normalise_state, record_state
+from gembatch_tui.core.service import BatchService
+from gembatch_tui.core.store import JobStore
+from gembatch_tui.screens.confirm import ConfirmDialog
+from gembatch_tui.screens.dashboard import DashboardScreen
+from gembatch_tui.screens.delete_dialog import DeleteDialog
+from gembatch_tui.widgets.job_groups import group_key
+
+
+async def test_cancel_then_delete_a_whole_split_input_from_its_group_row(
+    service: BatchService, store: JobStore, settings: Settings, emulator: Any, tmp_path: Path
+) -> None:
+    src = tmp_path / "input" / "big.jsonl"
+    src.parent.mkdir(parents=True)
+    src.write_text("".join(json.dumps({"key": f"k{i}", "request": {"contents": [{"parts": [{"text": f"q{i}"}]}]}})
+                           + "\n" for i in range(9)))
+    out = service.submit(src, model="gemini-2.5-flash", limits=JobLimits(max_requests_per_job=3))
+    assert out.parts == 3 and len(out.batch_names) == 3
+    parts_dir = Path(store.read_all()[0]["input_file"]).parent
+    app = make_app(settings, store=store, service=service)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await wait_for(pilot, loaded(app, 1))
+        dash = app.screen
+        assert isinstance(dash, DashboardScreen) and dash.table.selected_key == group_key(out.group_id)
+        assert "d" not in footer_keys(app)  # nothing is deleted while parts run
+
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the cancel question")
+        assert "Cancel 3 parts?" in screen_text(app) and "3 part job(s) pending or running" in screen_text(app)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: all(record_state(r) == CANCELLED for r in store.read_all()), what="cancelled")
+        assert {normalise_state(b["state"]) for b in emulator.batches_snapshot()} == {CANCELLED}
+        await wait_for(pilot, lambda: any("Cancelled 3 parts" == n.title for n in app._notifications), what="toast")
+
+        await wait_for(pilot, lambda: "d" in footer_keys(app), what="d once every part is final")
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DeleteDialog), what="the delete dialog")
+        text = screen_text(app)
+        assert "Delete all 3 parts?" in text and "big.jsonl  3 parts (cancelled)" in text
+        await pilot.press("l")  # the local records too
+        await wait_for(pilot, lambda: "local record" in screen_text(app) and "[x] local records" in screen_text(app))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: store.read_all() == [], what="every part's record gone")
+        assert emulator.batches_snapshot() == []
+        assert not parts_dir.exists()

@@ -242,21 +242,49 @@ def _safe(text: str) -> str:
 # ----------------------------------------------------------------------------- cancel / delete / cleanup
 def cmd_cancel(rt: Runtime, args: argparse.Namespace) -> int:
     from gembatch_tui.core.cleanup import cancel_job
+    from gembatch_tui.core.job_refs import AmbiguousGroup, resolve_many
 
     assert rt.service is not None
-    failed = False
+    failed = bad = False
     for ref in args.jobs:
         try:
-            record = rt.service.resolve(ref)
-            state = cancel_job(rt.service, record)
-            if batch_name(record):
-                print(f"{batch_name(record)}: cancel requested, now {short_state(state)}")
-            else:  # it was still waiting in the local queue: nothing was ever created remotely
-                print(f"{_safe(display_name(record))}: cancelled while queued, now {short_state(state)}")
+            resolved = resolve_many(rt.service, ref)
+        except AmbiguousGroup as exc:
+            err(str(exc))
+            bad = True
+            continue
         except ServiceError as exc:
             err(str(exc))
             failed = True
+            continue
+        for record in resolved.records:
+            if resolved.group_id is not None and _cancel_skipped(record):
+                continue
+            try:
+                state = cancel_job(rt.service, record)
+                if batch_name(record):
+                    print(f"{batch_name(record)}: cancel requested, now {short_state(state)}")
+                else:  # it was still waiting in the local queue: nothing was ever created remotely
+                    print(f"{_safe(display_name(record))}: cancelled while queued, now {short_state(state)}")
+            except ServiceError as exc:
+                err(str(exc))
+                failed = True
+    if bad:
+        return EXIT_USAGE
     return EXIT_PARTIAL if failed else EXIT_OK
+
+
+def _cancel_skipped(record: dict) -> bool:
+    """A part of a group being cancelled that has nothing to cancel (final, or never sent): say so, not an error."""
+    from gembatch_tui.core.models import LOCAL_SUBMIT_FAILED, is_final
+    from gembatch_tui.core.retry_parts import part_label
+
+    state = record_state(record)
+    if not is_final(state) and state != LOCAL_SUBMIT_FAILED:
+        return False
+    name = batch_name(record) or display_name(record)
+    print(f"{_safe(name)}: already {short_state(state)}, skipped ({_safe(part_label(record))})")
+    return True
 
 
 def _confirm(question: str, assume_yes: bool) -> bool:
@@ -273,27 +301,40 @@ def _confirm(question: str, assume_yes: bool) -> bool:
 
 def cmd_delete(rt: Runtime, args: argparse.Namespace) -> int:
     from gembatch_tui.core.cleanup import freed_parts, plan_delete
+    from gembatch_tui.core.job_refs import AmbiguousGroup, resolve_many
+    from gembatch_tui.core.store import record_key
 
     assert rt.service is not None
     actions = []
-    failed = False
+    failed = bad = False
+    planned: set[str] = set()  # a part named twice (on its own and by its group) is planned once
     for ref in args.jobs:
         try:
-            record = rt.service.resolve(ref)
+            resolved = resolve_many(rt.service, ref)
+        except AmbiguousGroup as exc:
+            err(str(exc))
+            bad = True
+            continue
         except ServiceError as exc:
             err(str(exc))
             failed = True
             continue
-        plan = plan_delete(record, local_record=not args.keep_record, allow_unsaved_results=args.force)
-        for reason in plan.refused:
-            err(f"{ref}: {reason}")
-            failed = True
-        actions.extend(plan.actions)
+        for record in resolved.records:
+            key = record_key(record)
+            if key in planned:
+                continue
+            planned.add(key)
+            plan = plan_delete(record, local_record=not args.keep_record, allow_unsaved_results=args.force)
+            for reason in plan.refused:
+                err(f"{ref}: {reason}")
+                failed = True
+            actions.extend(plan.actions)
     if not actions:
-        return EXIT_PARTIAL if failed else EXIT_OK
+        return EXIT_USAGE if bad else EXIT_PARTIAL if failed else EXIT_OK
     also = freed_parts(rt.store.read_all(), actions, rt.service.parts_root())  # execute removes these itself
-    return _confirm_and_delete(rt, actions, "will delete:", f"Delete these {len(actions) + len(also)} items?",
+    code = _confirm_and_delete(rt, actions, "will delete:", f"Delete these {len(actions) + len(also)} items?",
                                args.yes, failed, also=also)
+    return EXIT_USAGE if bad else code
 
 
 def _confirm_and_delete(

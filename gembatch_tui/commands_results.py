@@ -42,15 +42,27 @@ def _err(message: str) -> None:
 
 
 def _resolve(rt: Runtime, ref: str) -> Record:
-    """A JOB argument, resolved as the other commands do (batch name, bare id, record id, input path)."""
+    """A JOB argument, resolved as the other commands do (batch name, bare id, record id, input path), or a
+    split input (its group id, an 8+ character prefix, or its original path) as one job: its merged results."""
     from gembatch_tui.core.errors import ServiceError
     from gembatch_tui.core.service import BatchService
+
+    from gembatch_tui.core import groups
+    from gembatch_tui.core.retry_parts import find_group
 
     service = rt.service or BatchService(rt.store, None)  # type: ignore[arg-type] # resolve() reads only the store
     try:
         return service.resolve(ref)
     except ServiceError as exc:
-        raise UsageError(str(exc)) from None
+        records = rt.store.read_all()
+        gid = find_group(records, ref)  # a split input (group id, id prefix, original path): its merged results
+        if gid is None:
+            raise UsageError(str(exc)) from None
+    parts = groups.by_group(records)[gid]
+    view = groups.merged_view(parts)
+    if not view["results_file"]:
+        raise UsageError(groups.merged_pending(parts))
+    return view
 
 
 def _results_file(record: Record, ref: str) -> Path:

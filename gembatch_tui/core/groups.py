@@ -122,6 +122,35 @@ def summarise(parts: list[Record]) -> GroupSummary:
     )
 
 
+def merged_view(parts: list[Record]) -> Record:
+    """A read-only stand-in record for the whole split input: its original input and merged results, so the
+    results browser and `export` treat the group like one job. Never written to the store (`group_view`)."""
+    summary = summarise(parts)
+    first = parts[0]
+    batch = first.get("batch") if isinstance(first.get("batch"), dict) else {}
+    return {
+        "id": f"group:{summary.group_id}",
+        "group_view": True,
+        "group_id": summary.group_id,
+        "batch": {"display_name": f"{summary.label} ({summary.parts} parts, merged)"},  # how display_name() reads it
+        "input_file": summary.input_file,
+        "results_file": summary.results_file,
+        "results_verified": summary.results_file is not None,
+        "model": first.get("model") or batch.get("model"),  # for the cost at batch prices
+        "kind": first.get("kind"),
+        "count": summary.requests,
+    }
+
+
+def merged_pending(parts: list[Record]) -> str:
+    """Why a group has no merged results yet (one line for the user)."""
+    summary = summarise(parts)
+    done = summary.states.get(SUCCEEDED, 0)
+    if done == summary.parts:
+        return f"{summary.label}: every part succeeded; the merged results appear after the next poll"
+    return f"{summary.label}: merged results appear when every part has succeeded ({done} of {summary.parts} so far)"
+
+
 def _remove_stale_tmp(root: Path) -> None:
     """Half-written part directories of a split that crashed (older than an hour)."""
     try:

@@ -105,6 +105,8 @@ class DashboardScreen(Screen[None]):
             "R", "retry_parts", "Retry", tooltip="Queue the failed, expired or cancelled parts of a split input again",
             id="dashboard.retry_parts",
         ),
+        Binding("v", "view_results", "Results", show=False,
+                tooltip="Browse the job's results (on a split input's row: its merged results)", id="dashboard.results"),
         Binding("s", "submit", "Submit", tooltip="Submit JSONL files", id="dashboard.submit"),
         Binding("b", "resources", "Resources", show=False, tooltip="Remote jobs and files of this key", id="dashboard.resources"),
         Binding("slash", "filter", "Filter", key_display="/", tooltip="Filter by text or state:NAME", id="dashboard.filter"),
@@ -348,6 +350,21 @@ class DashboardScreen(Screen[None]):
 
     def action_poll_now(self) -> None:
         self.gapp.poll_now()
+
+    def action_view_results(self) -> None:
+        """The results browser for the selected job, or for a split input's merged results."""
+        from gembatch_tui.core import groups
+        from gembatch_tui.screens.results import ResultsScreen
+
+        parts = self._group_parts()
+        if parts:
+            view = groups.merged_view(parts)
+            if not view["results_file"]:
+                self.notify(safe(groups.merged_pending(parts)), markup=False)
+                return
+            self.app.push_screen(ResultsScreen(view))
+        elif (rec := self.selected()) is not None:
+            self.app.push_screen(ResultsScreen(rec))
 
     def _retryable_parts(self) -> list[Record]:
         """The parts `R` would queue again: the selected part, or every retryable part of the selected group."""

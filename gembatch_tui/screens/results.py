@@ -179,6 +179,8 @@ class ResultsScreen(ResultsActions, Screen[None]):
 
         store = getattr(self.app, "store", None)
         recorded = ledger.recorded_usage(self.record)
+        if self.record.get("group_view"):  # a split input's merged results: each part records its own usage
+            return
         if store is None or (recorded is not None and recorded.to_dict() == usage.to_dict()):
             return
         try:

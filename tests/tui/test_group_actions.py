@@ -56,3 +56,66 @@ async def test_cancel_then_delete_a_whole_split_input_from_its_group_row(
         await wait_for(pilot, lambda: store.read_all() == [], what="every part's record gone")
         assert emulator.batches_snapshot() == []
         assert not parts_dir.exists()
+
+
+def _split_and_finish(service: BatchService, emu_clock: Any, tmp_path: Path) -> tuple[Path, str]:
+    """A 9-request input in 3 parts, run to the end and merged (the emulator's clock moved by hand)."""
+    from gembatch_tui.core.poller import poll_once
+
+    src = tmp_path / "input" / "whole.jsonl"
+    src.parent.mkdir(parents=True)
+    src.write_text("".join(json.dumps({"key": f"k{i}", "request": {"contents": [{"parts": [{"text": f"q{i}"}]}]}})
+                           + "\n" for i in range(9)))
+    out = service.submit(src, model="gemini-2.5-flash", limits=JobLimits(max_requests_per_job=3))
+    assert out.parts == 3
+    emu_clock.advance(5)
+    for _ in range(3):
+        poll_once(service)
+    assert all(r.get("group_results_verified") for r in service.store.read_all())
+    return src, str(out.group_id)
+
+
+async def test_v_on_a_group_row_browses_the_merged_results_and_export_takes_the_group(
+    service: BatchService, store: JobStore, settings: Settings, emu_clock: Any, tmp_path: Path,
+    capsys: Any,
+) -> None:
+    from gembatch_tui import cli
+    from gembatch_tui.screens.results import ResultsScreen
+
+    src, gid = _split_and_finish(service, emu_clock, tmp_path)
+    app = make_app(settings, store=store, service=service)
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await wait_for(pilot, loaded(app, 1))
+        await pilot.press("v")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultsScreen), what="the results browser")
+        await wait_for(pilot, lambda: "9 rows: 9 ok" in screen_text(app), what="the merged rows joined to the input")
+        assert "whole.jsonl (3 parts, merged)" in screen_text(app)
+    assert all(not str(r.get("id", "")).startswith("group:") for r in store.read_all())  # nothing written for it
+
+    assert cli.main(["--store", str(store.path), "export", gid[:8]]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["key"] for r in rows] == [f"k{i}" for i in range(9)]  # the original's order, every key once
+    assert all(r["status"] == "ok" for r in rows)
+    assert cli.main(["--store", str(store.path), "export", str(src)]) == 0  # the original path names it too
+    assert len(capsys.readouterr().out.splitlines()) == 9
+
+
+async def test_v_on_a_group_that_is_not_merged_says_why(
+    service: BatchService, store: JobStore, settings: Settings, tmp_path: Path, capsys: Any
+) -> None:
+    from gembatch_tui import cli
+
+    src = tmp_path / "input" / "slow.jsonl"
+    src.parent.mkdir(parents=True)
+    src.write_text("".join(json.dumps({"key": f"k{i}", "request": {"contents": [{"parts": [{"text": "q"}]}]}})
+                           + "\n" for i in range(4)))
+    out = service.submit(src, model="gemini-2.5-flash", limits=JobLimits(max_requests_per_job=2))
+    app = make_app(settings, store=store, service=service)
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await wait_for(pilot, loaded(app, 1))
+        await pilot.press("v")
+        await wait_for(pilot, lambda: any("when every part has succeeded (0 of 2 so far)" in str(n.message)
+                                          for n in app._notifications), what="why there is nothing to browse")
+        assert isinstance(app.screen, DashboardScreen)
+    assert cli.main(["--store", str(store.path), "export", str(out.group_id)]) == 2
+    assert "0 of 2 so far" in capsys.readouterr().err

@@ -27,8 +27,11 @@ UNSPECIFIED = "JOB_STATE_UNSPECIFIED"
 LOCAL_SUBMITTING = "LOCAL_SUBMITTING"
 LOCAL_SUBMIT_FAILED = "LOCAL_SUBMIT_FAILED"
 LOCAL_QUEUED = "LOCAL_QUEUED"
+# A job the server answers 404 for on consecutive polls while it answers for the account (missing_jobs.py):
+# deleted outside gembatch-tui. Final, since nothing more will happen to it; `batch.state` keeps the last one seen.
+LOCAL_MISSING = "LOCAL_MISSING"
 
-FINAL_STATES = frozenset({SUCCEEDED, FAILED, CANCELLED, EXPIRED})
+FINAL_STATES = frozenset({SUCCEEDED, FAILED, CANCELLED, EXPIRED, LOCAL_MISSING})
 ACTIVE_STATES = frozenset({PENDING, RUNNING})
 
 
@@ -45,7 +48,8 @@ def normalise_state(state: str | None) -> str:
 
 
 def is_final(state: str | None) -> bool:
-    """True only for the four terminal states; RUNNING, PENDING and anything unknown are not final."""
+    """True only for the four terminal states (and a job gone from the server); RUNNING, PENDING and anything
+    unknown are not final."""
     return normalise_state(state) in FINAL_STATES
 
 
@@ -83,9 +87,10 @@ def record_state(record: Record) -> str:
     if local == "cancelled":  # cancelled while queued: it never had a remote job
         return CANCELLED
     batch = record.get("batch")
-    if isinstance(batch, dict) and batch.get("state"):
-        return normalise_state(batch.get("state"))
-    return UNSPECIFIED
+    state = normalise_state(batch.get("state")) if isinstance(batch, dict) and batch.get("state") else UNSPECIFIED
+    if record.get("remote_missing_at") and not is_final(state):
+        return LOCAL_MISSING
+    return state
 
 
 def record_stats(record: Record) -> dict[str, int]:

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gembatch_tui.core import ledger
+from gembatch_tui.core import ledger, missing_jobs
 from gembatch_tui.core import results as results_check
 from gembatch_tui.core import waves
 from gembatch_tui.core.embeddings import describe as describe_embeddings
@@ -29,6 +29,7 @@ from gembatch_tui.core.errors import Cancelled, ServiceError
 from gembatch_tui.core.fsutil import place_beside
 from gembatch_tui.core.gemini import snapshot_from_operation
 from gembatch_tui.core.models import (
+    LOCAL_MISSING,
     LOCAL_QUEUED,
     PENDING,
     SUCCEEDED,
@@ -125,6 +126,7 @@ def poll_once(
         for rec in todo:
             if batch_name(rec) in listed:
                 snapshots[record_key(rec)] = listed[batch_name(rec) or ""]
+        not_found: dict[str, str] = {}
         if rest:
             width = max(1, min(service.max_parallel_polls, len(rest)))
             with ThreadPoolExecutor(max_workers=width, thread_name_prefix="poll") as pool:
@@ -133,11 +135,26 @@ def poll_once(
                     try:
                         snapshots[key] = fut.result()
                     except ServiceError as exc:
-                        report.errors.append(str(exc))
+                        if exc.code == 404:
+                            not_found[key] = str(exc)
+                        else:
+                            report.errors.append(str(exc))
         report.listed = len(listed)
         report.polled = len(todo)
         by_key = {record_key(r): r for r in todo}
         changes: dict[str, Callable[[Record], None]] = {}
+        if not_found and (snapshots or missing_jobs.service_answers(service.client)):
+            at = now_iso()
+            for key in not_found:
+                old = by_key[key]
+                changes[key] = missing_jobs.count_404(at)
+                if missing_jobs.becomes_missing(old):
+                    report.changes.append(
+                        StateChange(key, batch_name(old) or key, display_name(old), record_state(old), LOCAL_MISSING))
+                else:
+                    report.notes.append(f"{batch_name(old)}: not found on the server; marked missing if it stays so")
+        else:
+            report.errors.extend(not_found.values())  # the service answers nothing: not about these jobs
         for key, snap in snapshots.items():
             old = by_key[key]
             old_state = record_state(old)
@@ -213,6 +230,7 @@ def _merge(snap: BatchSnapshot) -> Callable[[Record], None]:
     def apply(rec: Record) -> None:
         rec["batch"] = snap.to_batch_dict(rec.get("batch"))
         rec["polled_at"] = now_iso()
+        rec.pop("missing_polls", None)  # found again: an earlier 404 was not the job being gone
         if snap.error and snap.error.get("message"):
             rec["error"] = str(snap.error.get("message"))
 

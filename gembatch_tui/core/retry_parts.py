@@ -25,6 +25,7 @@ from gembatch_tui.core.models import (
     CANCELLED,
     EXPIRED,
     FAILED,
+    LOCAL_MISSING,
     LOCAL_SUBMIT_FAILED,
     SUCCEEDED,
     Record,
@@ -34,13 +35,14 @@ from gembatch_tui.core.models import (
 )
 from gembatch_tui.core.store import JobStore, RecordNotFound, record_key
 
-RETRYABLE = frozenset({FAILED, EXPIRED, CANCELLED, LOCAL_SUBMIT_FAILED})
+RETRYABLE = frozenset({FAILED, EXPIRED, CANCELLED, LOCAL_SUBMIT_FAILED, LOCAL_MISSING})
 
 # What belongs to one attempt (moved into `previous_attempts`), and bookkeeping of it that is simply dropped.
 ATTEMPT_FIELDS = (
     "batch", "uploaded_file_name", "uploaded_at", "uploaded_file_deleted", "remote_deleted", "remote_deleted_at",
     "error", "cancelled_at", "created_at_local", "polled_at", "results_file", "results_verified", "results_check",
     "results_error", "results_attempts", "downloaded_at", "usage", "media_uploaded", "media_reused",
+    "remote_missing_at", "missing_polls",
 )
 DROPPED_FIELDS = (
     "local_state", "queued_reason", "retry_after", "queue_attempts", "submit_pid", "submit_host", "claimed_at",

@@ -14,6 +14,7 @@ from gembatch_tui.core.models import (
     CANCELLED,
     EXPIRED,
     FAILED,
+    LOCAL_MISSING,
     LOCAL_QUEUED,
     LOCAL_SUBMIT_FAILED,
     LOCAL_SUBMITTING,
@@ -34,15 +35,15 @@ STATE_PRESETS: list[tuple[str, frozenset[str] | None]] = [
     ("all", None),
     ("active", frozenset({PENDING, RUNNING, LOCAL_SUBMITTING, LOCAL_QUEUED})),
     ("succeeded", frozenset({SUCCEEDED})),
-    ("failed", frozenset({FAILED, LOCAL_SUBMIT_FAILED})),
+    ("failed", frozenset({FAILED, LOCAL_SUBMIT_FAILED, LOCAL_MISSING})),
     ("cancelled", frozenset({CANCELLED})),
     ("expired", frozenset({EXPIRED})),
 ]
 _STATE_WORDS: dict[str, frozenset[str]] = {
     "active": frozenset({PENDING, RUNNING, LOCAL_SUBMITTING, LOCAL_QUEUED}),
-    "final": frozenset({SUCCEEDED, FAILED, CANCELLED, EXPIRED}),
-    "done": frozenset({SUCCEEDED, FAILED, CANCELLED, EXPIRED}),
-    "failed": frozenset({FAILED, LOCAL_SUBMIT_FAILED}),
+    "final": frozenset({SUCCEEDED, FAILED, CANCELLED, EXPIRED, LOCAL_MISSING}),
+    "done": frozenset({SUCCEEDED, FAILED, CANCELLED, EXPIRED, LOCAL_MISSING}),
+    "failed": frozenset({FAILED, LOCAL_SUBMIT_FAILED, LOCAL_MISSING}),
     "unknown": frozenset({UNSPECIFIED}),
 }
 

@@ -15,6 +15,7 @@ from gembatch_tui.core.models import (
     CANCELLED,
     EXPIRED,
     FAILED,
+    LOCAL_MISSING,
     LOCAL_QUEUED,
     LOCAL_SUBMIT_FAILED,
     LOCAL_SUBMITTING,
@@ -46,12 +47,13 @@ STATE_LOOKS: dict[str, StateLook] = {
     LOCAL_SUBMITTING: StateLook("↑", "submitting", "blue"),
     LOCAL_SUBMIT_FAILED: StateLook("✖", "not sent", "red"),
     LOCAL_QUEUED: StateLook("⋯", "queued", "cornflower_blue"),
+    LOCAL_MISSING: StateLook("⚠", "missing", "bold red"),
 }
 UNKNOWN_LOOK = StateLook("?", "unknown", "bright_black")
 # The order states are listed in (status line counts, sort by state).
 STATE_ORDER = [
     RUNNING, PENDING, LOCAL_SUBMITTING, LOCAL_QUEUED, SUCCEEDED, FAILED, LOCAL_SUBMIT_FAILED, CANCELLED, EXPIRED,
-    UNSPECIFIED,
+    LOCAL_MISSING, UNSPECIFIED,
 ]
 ACTIVE = frozenset({PENDING, RUNNING, LOCAL_SUBMITTING})
 CANCELLABLE = frozenset({PENDING, RUNNING, LOCAL_QUEUED})

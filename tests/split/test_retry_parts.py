@@ -199,3 +199,30 @@ def test_resources_show_an_earlier_attempt_as_the_parts_not_an_orphan(tmp_path: 
         assert rec["previous_attempts"][0]["remote_deleted"] == {"batch": True, "input": True}
         assert "remote_deleted" not in rec  # the running attempt is untouched
         assert new_name in {b["name"] for b in emu.batches_snapshot()}
+
+
+def test_a_part_deleted_outside_is_marked_missing_then_retried_and_merged(tmp_path: Path) -> None:
+    from gembatch_tui.core.models import LOCAL_MISSING
+
+    src = write_lines(tmp_path / "in" / "big.jsonl", text_requests(30))
+    clock = Clock()
+    with Emulator(api_key=KEY, job_seconds=10, clock=clock) as emu:
+        service = make_service(emu, tmp_path, JobLimits(max_requests_per_job=10))
+        service.submit(src, model=MODEL)
+        second = _parts(service)[1]
+        service.client.cancel_batch(batch_name(second))  # gone behind the store's back
+        service.client.delete_batch(batch_name(second))
+        poll_once(service)
+        poll_once(service)
+        assert record_state(service.store.get(record_key(second)) or {}) == LOCAL_MISSING
+        assert can_retry(service.store.get(record_key(second)))
+        retry_part(service.store, record_key(second))
+        rec = service.store.get(record_key(second)) or {}
+        assert "remote_missing_at" not in rec and rec["previous_attempts"][0]["remote_missing_at"]
+        poll_once(service)  # submits the part again
+        assert record_state(service.store.get(record_key(second)) or {}) == "JOB_STATE_PENDING"
+        clock.advance(20)
+        poll_once(service)
+        poll_once(service)
+    merged = src.parent / "results" / "big.jsonl"
+    assert keys_of(merged) == EXPECTED

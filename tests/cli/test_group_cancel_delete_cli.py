@@ -3,7 +3,6 @@ HTTP): JOB may be the group id, a unique prefix of it, or the original input's p
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
@@ -15,20 +14,7 @@ from gembatch_tui.core.service import BatchService
 
 from tests.cli.conftest import Cli
 from tests.split.support import KEY, MODEL, make_service, poll_until_idle, text_requests, write_lines
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self.now
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self.now += seconds
+from tests.manual_clock import ManualClock as Clock
 
 
 def _parts(service: BatchService, gid: str | None = None) -> list[dict]:

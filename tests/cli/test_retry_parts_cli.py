@@ -5,8 +5,6 @@ command itself needs no key: it only touches the store and the part files."""
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 
 from gembatch_tui.core import cleanup
@@ -18,20 +16,7 @@ from gembatch_tui.core.service import BatchService
 from gembatch_tui.core.store import record_key
 
 from tests.split.support import KEY, MODEL, make_service, text_requests, write_lines
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self.now
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self.now += seconds
+from tests.manual_clock import ManualClock as Clock
 
 
 def _parts(service: BatchService) -> list[dict]:

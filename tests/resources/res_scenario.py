@@ -14,7 +14,6 @@ Categories (name in `Scenario.names`):
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,29 +24,11 @@ from gembatch_tui.core.gemini import GeminiClient
 from gembatch_tui.core.poller import download_results, poll_once
 from gembatch_tui.core.service import BatchService
 from gembatch_tui.core.store import JobStore
+from tests.manual_clock import ManualClock
 
 START = datetime(2026, 11, 21, 17, 0, 0, tzinfo=timezone.utc).timestamp()
 MODEL = "models/gemini-2.5-flash"
 NASTY = "[bold]x[/bold] [@click=app.quit]q[/] \x1b[31mred"
-
-
-class ManualClock:
-    """The emulator's clock: moves only when the test says."""
-
-    def __init__(self, start: float = START) -> None:
-        self.now = start
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self.now
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self.now += seconds
-
-    def utc(self) -> datetime:
-        return datetime.fromtimestamp(self(), tz=timezone.utc)
 
 
 @dataclass
@@ -78,7 +59,7 @@ def _jsonl(path: Path, n: int, tag: str) -> Path:
 
 
 def build(tmp: Path, *, seed: int = 7) -> Scenario:
-    clock = ManualClock()
+    clock = ManualClock(START)
     emu = Emulator(api_key="test-key", job_seconds=1.0, clock=clock, seed=seed).start()
     client = make_client(emu)
     service = BatchService(JobStore(tmp / "store" / "jobs.jsonl"), client, results_dir=tmp / "results")

@@ -4,7 +4,6 @@ URL (every call 404) marks nothing."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 from gembatch_tui.core.emulator import Emulator
@@ -13,14 +12,7 @@ from gembatch_tui.core.poller import needs_poll, poll_once
 from gembatch_tui.core.retry_parts import can_retry
 
 from .conftest import KEY, make_service
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
+from tests.manual_clock import ManualClock as Clock
 
 
 def _input(root: Path, name: str) -> Path:

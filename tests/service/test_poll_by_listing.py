@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 from gembatch_tui.core.emulator import Emulator
@@ -11,14 +10,7 @@ from gembatch_tui.core.models import RUNNING, SUCCEEDED, record_state
 from gembatch_tui.core.poller import LIST_FROM, poll_once
 
 from .conftest import KEY, make_service
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
+from tests.manual_clock import ManualClock as Clock
 
 
 def _inputs(root: Path, n: int) -> list[Path]:

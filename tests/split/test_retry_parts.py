@@ -3,8 +3,6 @@ the emulator over real HTTP (its clock is moved by hand, so job states change ex
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -19,24 +17,9 @@ from gembatch_tui.core.service import BatchService
 from gembatch_tui.core.store import JobStore, record_key
 
 from .support import KEY, MODEL, keys_of, make_service, text_requests, write_lines
+from tests.manual_clock import ManualClock as Clock
 
 EXPECTED = [f"k{i:05d}" for i in range(30)]
-
-
-class Clock:
-    """The emulator's clock, moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self.now
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self.now += seconds
 
 
 def _parts(service: BatchService) -> list[dict]:

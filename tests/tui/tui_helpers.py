@@ -3,8 +3,6 @@ from `conftest` could pick up another directory's)."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -13,27 +11,12 @@ from gembatch_tui.core.service import BatchService
 from gembatch_tui.core.store import JobStore
 
 
-class ManualClock:
-    """An emulator clock the test moves by hand, so job states change exactly when the test says."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self.now
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self.now += seconds
-
-
 def offline_service(store: JobStore) -> BatchService:
     """A service whose client is never called where it is used (nothing listens on port 9)."""
     return BatchService(store, GeminiClient("test-key", base_url="http://127.0.0.1:9", retry_attempts=1))
 
 
+from tests.manual_clock import ManualClock  # noqa: E402,F401 - re-exported for the tui tests
 from tests.pilot_support import screen_text, wait_for  # noqa: E402,F401 - re-exported for the tui tests
 
 

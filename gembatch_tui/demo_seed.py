@@ -58,12 +58,15 @@ class DemoSeeder(_AppBase):
     service: Any
     store: Any
     settings: Any
+    demo_seed_done = False
+    """Set once the demo job was submitted or was not needed (the dashboard's empty text stops promising it)."""
 
     @work(thread=True, group="seed", exit_on_error=False, description="submit the demo example")
     def _seed_worker(self) -> None:
         from gembatch_tui import paths
 
         if self.store.read_all():
+            self.demo_seed_done = True
             return
         path = write_demo_requests(paths.data_dir() / "demo" / "examples")
         name = f"demo: {len(DEMO_PROMPTS)} requests"
@@ -71,6 +74,7 @@ class DemoSeeder(_AppBase):
         self.post_message(DemoSeeded(outcome.line(), outcome.status == "submitted"))
 
     def on_demo_seeded(self, message: DemoSeeded) -> None:
+        self.demo_seed_done = True
         text = (
             f"Submitted a demo job of {len(DEMO_PROMPTS)} requests: watch it go pending → running → succeeded"
             if message.ok

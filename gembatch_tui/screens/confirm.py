@@ -29,7 +29,7 @@ from gembatch_tui.core.models import (
     record_stats,
     short_state,
 )
-from gembatch_tui.screens.delete_dialog import DeleteDialog, DeleteRequest
+from gembatch_tui.screens.delete_dialog import DeleteDialog, DeleteRequest, count_actions
 from gembatch_tui.widgets.safe_text import safe
 
 
@@ -264,8 +264,11 @@ class JobActions:
     def on_jobs_deleted(self, message: JobsDeleted) -> None:
         notify = self.notify  # type: ignore[attr-defined]
         ok = [r for r in message.results if r.ok]
-        if ok:
-            notify("\n".join(f"deleted {safe(r.action.describe())}" for r in ok[:6]), title="Deleted", markup=False)
+        if len(ok) > 4:  # a whole group: how many of each, not a toast as tall as the screen
+            notify("\n".join(f"deleted {line}" for line in count_actions([r.action for r in ok])),
+                   title="Deleted", markup=False)
+        elif ok:
+            notify("\n".join(f"deleted {safe(r.action.describe())}" for r in ok), title="Deleted", markup=False)
         for r in message.results:
             if r.ok:
                 continue

@@ -236,7 +236,7 @@ class DashboardScreen(RowActions, Screen[None]):
         self.call_after_refresh(self._show_counts)
 
     def _empty_text(self) -> str:
-        if self.gapp.settings.demo:
+        if self.gapp.settings.demo and not self.gapp.demo_seed_done:
             return "No jobs yet. The demo submits an example file in a moment; press s to submit your own."
         return "No jobs in the store yet. Press s to submit JSONL files, or run `gembatch-tui import` for old ones."
 

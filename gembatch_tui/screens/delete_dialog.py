@@ -82,6 +82,24 @@ def _bullets(body: Text, lines: list[str], style: str) -> None:
         body.append(f"  … and {len(lines) - LISTED} more\n", style=style)
 
 
+NOUNS = {"batch": "remote batch job", "input": "uploaded input file", "output": "remote results file",
+         "record": "local record", "parts": "local part-file folder"}
+
+
+def count_actions(actions: list) -> list[str]:  # noqa: ANN001 - cleanup.Action
+    """`4 remote batch jobs (1 of an earlier attempt)`, one line per kind, in the order kinds first appear."""
+    lines = []
+    for kind in dict.fromkeys(a.kind for a in actions):
+        same = [a for a in actions if a.kind == kind]
+        noun = NOUNS.get(kind, kind)
+        line = f"{len(same)} {noun}{'s' if len(same) != 1 else ''}"
+        earlier = sum(1 for a in same if getattr(a, "attempt", None) is not None)
+        if earlier:
+            line += f" ({earlier} of {'an earlier attempt' if earlier == 1 else 'earlier attempts'})"
+        lines.append(line)
+    return lines
+
+
 class DeleteDialog(ModalScreen[DeleteRequest | None]):
     """Choose what to delete (b/i/o/l), see the exact plan, confirm with y."""
 
@@ -155,7 +173,9 @@ class DeleteDialog(ModalScreen[DeleteRequest | None]):
                     body.append("  results not downloaded yet", style="yellow")
             body.append("\n")
         body.append("\nWill delete:\n", style="bold")
-        if plan.actions:
+        if plan.actions and self.label is not None:  # a group: how many of each, so the dialog fits 80x24
+            _bullets(body, count_actions(plan.actions), "red")
+        elif plan.actions:
             _bullets(body, [a.describe() for a in plan.actions], "red")
         else:
             body.append("  nothing\n", style="dim")
@@ -217,4 +237,4 @@ class DeleteDialog(ModalScreen[DeleteRequest | None]):
         )
 
 
-__all__ = ["DeleteDialog", "DeleteRequest", "KINDS", "OPTIONS"]
+__all__ = ["DeleteDialog", "DeleteRequest", "KINDS", "OPTIONS", "count_actions"]

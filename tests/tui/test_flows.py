@@ -240,6 +240,10 @@ async def test_demo_seeds_an_empty_store_and_the_job_moves(tmp_path: Path, servi
         emu_clock.advance(5)
         await wait_for(pilot, lambda: "✔ succeeded" in screen_text(app), what="demo job succeeded")
         assert batch_name(rec)
+        store.remove(rec["id"])  # every job deleted later: the demo does not submit its example again
+        app.load_jobs()
+        await wait_for(pilot, lambda: "No jobs in the store yet" in screen_text(app), what="the empty dashboard")
+        assert "submits an example" not in screen_text(app) and "Press s to submit" in screen_text(app)
 
 
 async def test_polling_goes_on_behind_dialogs_and_rings_once(

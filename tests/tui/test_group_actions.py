@@ -52,10 +52,14 @@ async def test_cancel_then_delete_a_whole_split_input_from_its_group_row(
         assert "Delete all 3 parts?" in text and "big.jsonl  3 parts (cancelled)" in text
         await pilot.press("l")  # the local records too
         await wait_for(pilot, lambda: "local record" in screen_text(app) and "[x] local records" in screen_text(app))
+        text = screen_text(app)  # counted per kind, so the dialog of a big group still fits 80x24
+        assert "• 3 remote batch jobs" in text and "• 3 uploaded input files" in text and "• 3 local records" in text
         await pilot.press("y")
         await wait_for(pilot, lambda: store.read_all() == [], what="every part's record gone")
         assert emulator.batches_snapshot() == []
         assert not parts_dir.exists()
+        await wait_for(pilot, lambda: any(n.title == "Deleted" and "deleted 3 remote batch jobs" in str(n.message)
+                                          for n in app._notifications), what="one counted toast")
 
 
 def _split_and_finish(service: BatchService, emu_clock: Any, tmp_path: Path) -> tuple[Path, str]:

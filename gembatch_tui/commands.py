@@ -109,6 +109,8 @@ def cmd_submit(rt: Runtime, args: argparse.Namespace) -> int:
             bad_input = True
             for message in report.messages():
                 err(message)
+        for warning in report.warnings:  # submitted anyway: the table of known fields may be behind the API
+            err(warning.format(path).replace(f": {warning.message}", f": warning: {warning.message}", 1))
     failed = False
     for i, (path, report) in enumerate(zip(files, reports), start=1):
         prefix = f"[{i}/{n}] {path}"

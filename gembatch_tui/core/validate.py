@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Dict, Optional
 
-from gembatch_tui.core import media
+from gembatch_tui.core import media, request_fields
 from gembatch_tui.core.keyset import KeySet
 from gembatch_tui.core.pricing import estimate_request_tokens
 
@@ -75,6 +75,7 @@ class ValidationReport:
     needs_normalising: bool
     kind: str
     first_lines: list[str] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)  # do not block a submission (request_fields.py)
     media_refs: int = 0  # [[FILE:...]] references, counting repeats
     media_files: int = 0  # distinct readable files referenced
     media_bytes: int = 0  # their total size
@@ -328,6 +329,7 @@ def _scan(
     needs_normalising = False
     line_no = 0
     refs = media.RefChecker(report.path.parent)
+    warned: dict[str, list[int]] = {}  # warning -> [first line, lines with it]
     if progress is not None:
         progress(0, size)
     for raw in f:
@@ -353,6 +355,10 @@ def _scan(
         ref_errors: list[str] = []
         if error is None and request is not None:
             error = checker.check(request, line_no)
+            if error is None:
+                for warning in request_fields.check(request, embed=checker.kind == EMBED):
+                    seen = warned.setdefault(warning, [line_no, 0])
+                    seen[1] += 1
             if media.MARKER_BYTES in raw and media.find_refs(request):
                 canonical = False
                 ref_errors = refs.check(request)
@@ -372,6 +378,10 @@ def _scan(
     report.est_input_tokens = tokens
     report.needs_normalising = needs_normalising
     report.media_refs, report.media_files, report.media_bytes = refs.refs, refs.files, refs.bytes
+    report.warnings = [  # one per distinct warning, at its first line: a typo repeated on 100,000 lines is one
+        Problem(first, message + (f"; also on {n - 1:,} more line{'s' if n > 2 else ''}" if n > 1 else ""))
+        for message, (first, n) in sorted(warned.items(), key=lambda item: item[1][0])[:MAX_REPORTED]
+    ]
     merged = sorted(found + dups, key=lambda p: p.line or 0)  # stable: a line's own problem before its duplicate
     report.problems = merged[:MAX_REPORTED]
     report.problem_count = count + dup_count

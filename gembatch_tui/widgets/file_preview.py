@@ -180,6 +180,10 @@ class FilePreview(VerticalScroll, can_focus=True):
             out.append("\nProblems\n", self._style("heading"))
             for line in problem_lines(report):
                 out.append(line + "\n", self._style("error"))
+        if report.warnings:
+            out.append("\nWarnings (the file can still be submitted)\n", self._style("heading"))
+            for warning in report.warnings:
+                out.append(f"line {warning.line}: {warning.message}\n", self._style("warning"))
         out.rstrip()
         return out
 

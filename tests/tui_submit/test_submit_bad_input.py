@@ -154,3 +154,18 @@ async def test_unreadable_folder_says_so(unreadable: Path, make_host) -> None:
         await pilot.press("a")
         await wait_until(pilot, lambda: sum("Permission denied" in str(n.message) for n in app._notifications) >= 2)
         assert not screen.picker.marked
+
+
+async def test_a_misspelt_field_is_a_warning_and_the_file_stays_ready(tmp_path: Path, make_host) -> None:
+    folder = tmp_path / "batches"
+    folder.mkdir()
+    line = {"key": "k", "request": {"contents": [{"parts": [{"text": "[bold]q"}]}], "generation_config": {"temprature": 1}}}
+    (folder / "typo.jsonl").write_text(json.dumps(line) + "\n")
+    app = make_host(None, folder)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await submit_screen(pilot)
+        await highlight(pilot, screen, "typo.jsonl")
+        await wait_until(pilot, lambda: "Warnings" in preview_text(screen), timeout=5, what="the warning")
+        text = preview_text(screen)
+        assert "line 1: unknown field 'temprature' in generation_config (did you mean 'temperature'?)" in text
+        assert "✓ Ready to submit" in text and "✗ Cannot be submitted" not in text

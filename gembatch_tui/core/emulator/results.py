@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
+from gembatch_tui.core.request_fields import GENERATE_REQUEST, GENERATION_CONFIG
+
 from . import synth
 from .catalog import EMBED
 from .synth import get
@@ -59,6 +61,21 @@ def check_request(request: Any, kind: str) -> str | None:
     contents = get(request, "contents")
     if not isinstance(contents, list) or not contents:
         return MISSING_CONTENTS
+    return unknown_field(request)
+
+
+def unknown_field(request: dict[str, Any]) -> str | None:
+    """The service's proto-JSON error for a field a GenerateContentRequest (or its generationConfig) lacks."""
+    for name in request:
+        if name not in GENERATE_REQUEST:
+            return f'Invalid JSON payload received. Unknown name "{name}" at \'request\': Cannot find field.'
+    for outer in ("generationConfig", "generation_config"):
+        config = request.get(outer)
+        if isinstance(config, dict):
+            for name in config:
+                if name not in GENERATION_CONFIG:
+                    return (f'Invalid JSON payload received. Unknown name "{name}" at '
+                            f'\'request.{outer}\': Cannot find field.')
     return None
 
 

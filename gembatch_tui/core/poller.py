@@ -20,6 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 from gembatch_tui.core import ledger, missing_jobs
 from gembatch_tui.core import results as results_check
 from gembatch_tui.core import waves
@@ -35,6 +37,7 @@ from gembatch_tui.core.models import (
     SUCCEEDED,
     BatchSnapshot,
     Record,
+    batch_id,
     batch_name,
     display_name,
     is_final,
@@ -66,6 +69,7 @@ class DownloadOutcome:
     ok: bool
     path: Path | None = None
     message: str = ""
+    busy: bool = False  # another process was downloading it: not a failure, the next pass sees its result
 
 
 @dataclass
@@ -177,7 +181,11 @@ def poll_once(
             if cancel is not None and cancel.is_set():
                 break
             if needs_download(rec):
-                report.downloads.append(download_results(service, rec, progress=progress, cancel=cancel))
+                outcome = download_results(service, rec, progress=progress, cancel=cancel)
+                if outcome.busy:
+                    report.notes.append(outcome.message)
+                else:
+                    report.downloads.append(outcome)
         if any(r.get("group_id") for r in fresh):
             from gembatch_tui.core.merge import merge_ready
 
@@ -244,7 +252,40 @@ def download_results(
     progress: DownloadProgress | None = None,
     cancel: threading.Event | None = None,
 ) -> DownloadOutcome:
-    """Stream, verify, then rename into place; on any failure leave nothing that looks complete."""
+    """Stream, verify, then rename into place; on any failure leave nothing that looks complete.
+
+    One process downloads a job at a time (the app and a `poll` in a terminal would otherwise both fetch it
+    and leave two copies): a lock per job beside the store, not waited for; the loser says so and moves on."""
+    key = record_key(record)
+    name = batch_name(record) or key
+    lock_dir = service.store.path.parent / ".downloads"
+    try:
+        lock_dir.mkdir(mode=0o700, exist_ok=True)
+        lock = FileLock(str(lock_dir / f"{batch_id(name).replace('/', '_')}.lock"), timeout=0)
+        lock.acquire()
+    except Timeout:
+        return DownloadOutcome(key, name, False, message=f"{name}: results being downloaded by another process",
+                               busy=True)
+    except OSError:
+        lock = None  # no lock possible here (read-only store dir): download as before
+    try:
+        fresh = service.store.get(key) or record  # it may have been downloaded while we waited for nothing
+        if not needs_download(fresh):
+            return DownloadOutcome(key, name, True, path=Path(fresh["results_file"]) if fresh.get("results_file")
+                                   else None, message=f"{name}: results already downloaded by another process", busy=True)
+        return _download(service, fresh, progress=progress, cancel=cancel)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _download(
+    service: BatchService,
+    record: Record,
+    *,
+    progress: DownloadProgress | None,
+    cancel: threading.Event | None,
+) -> DownloadOutcome:
     key = record_key(record)
     name = batch_name(record) or key
     dest_name = ((record.get("batch") or {}).get("dest") or {}).get("file_name")

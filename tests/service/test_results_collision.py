@@ -66,3 +66,34 @@ def test_move_into_place_never_replaces_unless_told(tmp_path: Path) -> None:
     other.write_text("third\n")
     assert move_into_place(other, fresh, overwrite=False) is True
     assert fresh.read_text() == "third\n" and not other.exists()
+
+
+def test_a_job_another_process_is_downloading_is_left_to_it(tmp_path: Path) -> None:
+    from filelock import FileLock
+
+    from gembatch_tui.core.models import batch_id
+
+    with Emulator(api_key=KEY, job_seconds=0.3) as emu:
+        service = make_service(emu, tmp_path / "store" / "jobs.jsonl")
+        _write_input(tmp_path / "in" / "batch.jsonl", "solo")
+        name = service.submit(tmp_path / "in" / "batch.jsonl", model="gemini-2.5-flash").batch_name
+        deadline = time.monotonic() + 20
+        while {b["state"] for b in emu.batches_snapshot()} != {"BATCH_STATE_SUCCEEDED"}:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        lock_dir = service.store.path.parent / ".downloads"
+        lock_dir.mkdir(exist_ok=True)
+        other = FileLock(str(lock_dir / f"{batch_id(name)}.lock"))  # another gembatch-tui, mid-download
+        with other:
+            report = poll_once(service)
+            assert report.downloads == [] and not report.failed
+            assert any("being downloaded by another process" in n for n in report.notes)
+            assert not (tmp_path / "in" / "results").exists()
+        stale = service.store.read_all()[0]  # what a slower poller read before the download landed
+        report = poll_once(service)
+        assert [d.ok for d in report.downloads] == [True]
+        again = download_results(service, stale)
+        assert again.busy and "already downloaded" in again.message
+    [rec] = service.store.read_all()
+    assert rec["results_verified"] and Path(rec["results_file"]).name == "batch.jsonl"
+    assert sorted(p.name for p in (tmp_path / "in" / "results").iterdir()) == ["batch.jsonl"]  # one copy

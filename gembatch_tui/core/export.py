@@ -1,7 +1,9 @@
 """Provides the joined export of a job's results: one record per row of a ResultsIndex, as JSONL or CSV.
 
 Each record holds the key, the row status (ok, error, missing, unexpected, duplicate, invalid), the request,
-the answer's text, the error, the finish reason and the token counts. Token counts are null (JSONL) or empty
+the answer's text, the answer parsed as JSON when the request asked for JSON (`responseMimeType:
+application/json`; null when it did not, or when the answer does not parse, e.g. cut off at the token limit),
+the error, the finish reason and the token counts. Token counts are null (JSONL) or empty
 (CSV) when the response carried no usage, so a reader never mistakes unknown usage for zero. Rows are read
 one at a time from the index's offsets and written as they come, so memory stays flat whatever the size;
 the file is written under a temporary name and renamed, so a half-written export never looks complete
@@ -34,6 +36,7 @@ FIELDS = (
     "thinking_tokens",
     "cached_tokens",
     "total_tokens",
+    "response_json",  # last, so the columns before it keep their places in CSV exports made before it existed
 )
 _TOKEN_FIELDS = (
     ("prompt_tokens", "promptTokenCount"),
@@ -59,7 +62,28 @@ def export_record(row: JoinedRow) -> dict[str, Any]:
     for name, wire in _TOKEN_FIELDS:
         out[name] = result.usage.get(wire, 0) if known and result is not None else None
     out["total_tokens"] = row.total_tokens() if known else None
+    out["response_json"] = _parsed_answer(row.request, result.text) if result is not None and result.ok else None
     return out
+
+
+def _asks_for_json(request: Any) -> bool:
+    if not isinstance(request, dict):
+        return False
+    config = request.get("generationConfig", request.get("generation_config"))
+    if not isinstance(config, dict):
+        return False
+    mime = config.get("responseMimeType", config.get("response_mime_type"))
+    return isinstance(mime, str) and mime.split(";")[0].strip().lower() == "application/json"
+
+
+def _parsed_answer(request: Any, text: str | None) -> Any:
+    """The answer as JSON when the request asked for JSON and it parses; None otherwise."""
+    if not text or not _asks_for_json(request):
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 def default_export_path(results_path: str | os.PathLike[str], fmt: str) -> Path:
@@ -96,8 +120,9 @@ def write_export(
         if writer is None:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
         else:
-            if record["request"] is not None:
-                record["request"] = json.dumps(record["request"], ensure_ascii=False, separators=(",", ":"))
+            for name in ("request", "response_json"):
+                if record[name] is not None:
+                    record[name] = json.dumps(record[name], ensure_ascii=False, separators=(",", ":"))
             writer.writerow({k: "" if v is None else v for k, v in record.items()})
         count += 1
     if progress is not None:
@@ -133,8 +158,9 @@ def read_export(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
             rows: list[dict[str, Any]] = []
             for raw in csv.DictReader(f):
                 record: dict[str, Any] = {k: (v if v != "" else None) for k, v in raw.items()}
-                if record["request"] is not None:
-                    record["request"] = json.loads(record["request"])
+                for name in ("request", "response_json"):
+                    if record.get(name) is not None:
+                        record[name] = json.loads(record[name])
                 for name in ("prompt_tokens", "output_tokens", "thinking_tokens", "cached_tokens", "total_tokens"):
                     if record[name] is not None:
                         record[name] = int(record[name])

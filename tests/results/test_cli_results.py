@@ -62,7 +62,7 @@ def test_export_to_stdout_and_file(store: JobStore, tmp_path: Path, capsys: pyte
     assert run(store, ["export", "--format", "csv", "basic"]) == 0
     assert capsys.readouterr().out.splitlines()[0] == ",".join(
         ["key", "status", "request", "response_text", "error", "finish_reason", "prompt_tokens", "output_tokens",
-         "thinking_tokens", "cached_tokens", "total_tokens"])
+         "thinking_tokens", "cached_tokens", "total_tokens", "response_json"])
 
 
 def test_export_errors_are_one_line(store: JobStore, capsys: pytest.CaptureFixture[str]) -> None:

@@ -154,3 +154,39 @@ def test_link_resubmits(tmp_path: Path, messy_job: dict[str, Any]) -> None:
     assert resubmit_extra(messy_job) == {"resubmit_of": "rec1", "resubmit_of_batch": "batches/rec1-batch"}
     assert link_resubmits(store, built.path, messy_job) == []  # already linked
     assert "resubmit_of" not in (store.get("other") or {})
+
+
+def test_structured_output_answers_are_exported_parsed(tmp_path: Path) -> None:
+    rec = copy_example(tmp_path, "structured-output")
+    index = ResultsIndex.build(rec["results_file"], rec["input_file"])
+    rows = [json.loads(line) for line in _jsonl(index)]
+    assert len(rows) == 5 and all(r["status"] == "ok" for r in rows)
+    for r in rows:  # the real answers are JSON objects, as their requests' response_schema asked
+        assert isinstance(r["response_json"], dict) and r["response_json"] == json.loads(r["response_text"])
+    dest = tmp_path / "out.csv"
+    export_to_file(index, dest, "csv")
+    assert [r["response_json"] for r in read_export(dest)] == [r["response_json"] for r in rows]
+    basic = copy_example(tmp_path / "b", "basic")  # plain text answers: nothing to parse
+    plain = [json.loads(line) for line in _jsonl(ResultsIndex.build(basic["results_file"], basic["input_file"]))]
+    assert {r["response_json"] for r in plain} == {None}
+
+
+def test_a_json_answer_cut_off_is_null_not_a_guess(tmp_path: Path) -> None:
+    from results_helpers import write_jsonl
+
+    ask = {"contents": [{"parts": [{"text": "q"}]}], "generationConfig": {"responseMimeType": "application/json"}}
+    inp = write_jsonl(tmp_path / "in.jsonl", [{"key": "a", "request": ask}, {"key": "b", "request": ask}])
+    answers = {"a": '{"x": 1}', "b": '{"x": [1, 2'}
+    res = write_jsonl(tmp_path / "results" / "in.jsonl", [
+        {"key": k, "response": {"candidates": [{"content": {"parts": [{"text": t}], "role": "model"},
+                                                "finishReason": "STOP" if k == "a" else "MAX_TOKENS"}]}}
+        for k, t in answers.items()])
+    rows = {r["key"]: r for r in map(json.loads, _jsonl(ResultsIndex.build(res, inp)))}
+    assert rows["a"]["response_json"] == {"x": 1}
+    assert rows["b"]["response_json"] is None and rows["b"]["finish_reason"] == "MAX_TOKENS"
+
+
+def _jsonl(index: ResultsIndex) -> list[str]:
+    out = io.StringIO()
+    write_export(index, out, "jsonl")
+    return out.getvalue().splitlines()

@@ -36,6 +36,7 @@ from gembatch_tui.core.models import (
 from gembatch_tui.core.retry_parts import can_retry
 from gembatch_tui.core.models_catalog import EMBED, model_kind
 from gembatch_tui.widgets.usage_summary import usage_text
+from gembatch_tui.widgets.job_cells import eta_seconds
 from gembatch_tui.widgets.job_rows import (
     can_cancel,
     can_delete,
@@ -193,14 +194,15 @@ def render_record(record: Record, now: datetime) -> Group:
     if state == LOCAL_QUEUED:
         summary.add_row("Queued", queued_text(record, now))
     total = stats["request_count"] or int(record.get("count") or 0)
-    summary.add_row(
-        "Progress",
-        Text(
-            f"{stats['successful_request_count']} succeeded, {stats['failed_request_count']} failed, "
-            f"{stats['pending_request_count']} pending of {total} requests",
-            end="",
-        ),
+    progress = Text(
+        f"{stats['successful_request_count']} succeeded, {stats['failed_request_count']} failed, "
+        f"{stats['pending_request_count']} pending of {total} requests",
+        end="",
     )
+    eta = eta_seconds(record, now)
+    if eta is not None:
+        progress.append(f"  about {format_duration(eta)} left at the rate so far", style="dim")
+    summary.add_row("Progress", progress)
     word, style = results_status(record)
     results = Text(end="")
     results.append(word, style=style)

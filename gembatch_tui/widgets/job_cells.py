@@ -14,7 +14,16 @@ from typing import Any
 
 from rich.text import Text
 
-from gembatch_tui.core.models import SUCCEEDED, Record, display_name, is_final, parse_time, record_state, record_stats
+from gembatch_tui.core.models import (
+    RUNNING,
+    SUCCEEDED,
+    Record,
+    display_name,
+    is_final,
+    parse_time,
+    record_state,
+    record_stats,
+)
 from gembatch_tui.core.store import record_key
 from gembatch_tui.widgets.job_states import ACTIVE, state_text
 from gembatch_tui.widgets.safe_text import safe, safe_text
@@ -113,6 +122,19 @@ def progress_numbers(record: Record) -> tuple[int, int, int]:
     return done, total, stats["failed_request_count"]
 
 
+def eta_seconds(record: Record, now: datetime) -> float | None:
+    """Seconds left for a running job at its rate so far (requests done since creation); None when there is no
+    rate yet. Rough by nature: the service does not say how it schedules a job's requests."""
+    if record_state(record) != RUNNING:
+        return None
+    done, total, _failed = progress_numbers(record)
+    start = created_at(record)
+    if start is None or done <= 0 or total <= done:
+        return None
+    elapsed = (now - start).total_seconds()
+    return (total - done) * elapsed / done if elapsed > 0 else None
+
+
 def progress_text(record: Record) -> Text:
     done, total, failed = progress_numbers(record)
     if not total and not done:
@@ -204,6 +226,7 @@ __all__ = [
     "format_duration",
     "progress_numbers",
     "progress_text",
+    "eta_seconds",
     "results_status",
     "short_model",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.console import Console
 from sample_data import FIXED_NOW, many_records, sample_records
 
 from gembatch_tui.widgets.job_rows import (
@@ -60,3 +61,22 @@ def test_cells() -> None:
     assert results_status({"results_file": "/nonexistent/x", "results_verified": True})[0] == "missing"
     assert results_status({"results_error": "boom"})[0] == "error"
     assert results_status({"batch": {"state": "JOB_STATE_RUNNING"}})[0] == "—"
+
+
+def test_eta_of_a_running_job_at_its_rate_so_far() -> None:
+    from datetime import datetime, timezone
+
+    from gembatch_tui.screens.detail import render_record
+    from gembatch_tui.widgets.job_cells import eta_seconds
+
+    now = datetime(2026, 11, 23, 12, 10, tzinfo=timezone.utc)
+    rec = {"id": "r", "count": 1000, "batch": {"name": "batches/r", "state": "JOB_STATE_RUNNING",
+           "create_time": "2026-11-23T12:00:00Z", "stats": {"request_count": 1000, "successful_request_count": 190,
+                                                           "failed_request_count": 10, "pending_request_count": 800}}}
+    assert eta_seconds(rec, now) == 2400.0  # 200 done in 10 min: 800 left take 40 min
+    console = Console(width=120, record=True)
+    console.print(render_record(rec, now))
+    assert "about 40m left at the rate so far" in console.export_text()
+    assert eta_seconds({**rec, "batch": {**rec["batch"], "state": "JOB_STATE_SUCCEEDED"}}, now) is None
+    none_done = {**rec, "batch": {**rec["batch"], "stats": {"request_count": 1000}}}
+    assert eta_seconds(none_done, now) is None  # no rate yet

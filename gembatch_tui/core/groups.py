@@ -27,9 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gembatch_tui.core import split, waves
 from gembatch_tui.core.errors import Cancelled
-from gembatch_tui.core.limits import JobLimits
 from gembatch_tui.core.models import (
     ACTIVE_STATES,
     LOCAL_QUEUED,
@@ -43,9 +41,10 @@ from gembatch_tui.core.models import (
     record_stats,
 )
 from gembatch_tui.core.store import new_record_id, record_key
-from gembatch_tui.core.validate import ValidationReport
 
 if TYPE_CHECKING:
+    from gembatch_tui.core.limits import JobLimits
+    from gembatch_tui.core.validate import ValidationReport
     from gembatch_tui.core.gemini import Progress
     from gembatch_tui.core.service import BatchService, SubmitOutcome
 
@@ -226,6 +225,7 @@ def submit_group(
     once a part is created, the others stay queued for the poller.
     """
     from gembatch_tui import paths
+    from gembatch_tui.core import split  # only a submission splits: not loaded for the dashboard's group rows
     from gembatch_tui.core.service import SubmitOutcome, now_iso
 
     gid = uuid.uuid4().hex[:12]
@@ -293,6 +293,7 @@ def _first_wave(
     cancel: threading.Event | None,
 ) -> SubmitOutcome:
     """Submit what fits of a new group and sum it up in one outcome."""
+    from gembatch_tui.core import waves
     from gembatch_tui.core.service import SubmitOutcome
 
     keys = [record_key(r) for r in records]

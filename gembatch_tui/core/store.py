@@ -76,6 +76,13 @@ class _Snapshot:
     raws: list[bytes]
     corrupt: list[CorruptLine]
     _index: dict[str, int] | None = None
+    _size: int | None = None
+
+    def size(self) -> int:
+        """The file's length as these lines make it (summed once per loaded version, then kept up to date)."""
+        if self._size is None:
+            self._size = sum(map(len, self.raws))
+        return self._size
 
     def index(self) -> dict[str, int]:
         """Line position by record key and by batch name, built once per loaded version."""
@@ -103,6 +110,7 @@ class JobStore:
         self._lock_path = self.path.with_name(self.path.name + ".lock")
         self._lock: FileLock | None = None
         self._cache: _Snapshot | None = None
+        self._writes = 0
 
     # ----------------------------------------------------------------- public API
     def ensure(self) -> None:
@@ -182,7 +190,8 @@ class JobStore:
                 if name:
                     names.add(name)
                 keys.add(record_key(rec))
-            self._write(snap.records + new, snap.raws + [_dump(rec) for rec in new], snap.corrupt)
+            added = [_dump(rec) for rec in new]
+            self._write(snap.records + new, snap.raws + added, snap.corrupt, size=snap.size() + sum(map(len, added)))
         return [dict(r) for r in new]
 
     def update(self, key: str, change: Callable[[Record], Record | None]) -> Record:
@@ -203,6 +212,7 @@ class JobStore:
             snap = self._load()
             index = snap.index()
             records, raws = list(snap.records), list(snap.raws)
+            size = snap.size()
             for key, fn in changes.items():
                 pos = index.get(key)
                 if pos is None or not _matches(records[pos], key):
@@ -211,7 +221,9 @@ class JobStore:
                 replaced = fn(copy)
                 updated = copy if replaced is None else replaced
                 out[key] = updated
-                records[pos], raws[pos] = updated, _dump(updated)
+                line = _dump(updated)
+                size += len(line) - len(raws[pos])
+                records[pos], raws[pos] = updated, line
                 index[record_key(updated)] = pos
                 name = batch_name(updated)
                 if name:
@@ -220,7 +232,7 @@ class JobStore:
                 missing = sorted(set(changes) - set(out))
                 raise RecordNotFound(f"no record {missing[0]} in {self.path}")
             if out:
-                self._write(records, raws, snap.corrupt, index=index)
+                self._write(records, raws, snap.corrupt, index=index, size=size)
         return {k: dict(v) for k, v in out.items()}
 
     def remove(self, key: str) -> bool:
@@ -307,18 +319,21 @@ class JobStore:
         raws: list[bytes],
         corrupt: list[CorruptLine],
         index: dict[str, int] | None = None,
+        size: int | None = None,
     ) -> None:
         parent = self.path.parent
-        self._remove_stale_temps()
+        if self._writes % 64 == 0:  # left by a writer killed mid-write: hidden and harmless, so swept now and then
+            self._remove_stale_temps()
+        self._writes += 1
         try:
             fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=parent)
         except OSError as exc:
             raise StoreError(f"{parent}: cannot write store: {exc.strerror or exc}") from None
         try:
             with os.fdopen(fd, "wb", buffering=0) as fh:
-                _write_lines(fh, raws)
+                size = _write_lines(fh, raws, sum(map(len, raws)) if size is None else size)
                 os.fsync(fh.fileno())
-            os.chmod(tmp, 0o600)
+            # mkstemp made it 0600 already: the store file stays private to the user.
             old_fd = _open_quietly(self.path)
             os.replace(tmp, self.path)
             if old_fd is not None:
@@ -338,7 +353,7 @@ class JobStore:
             text = raw[:-1].decode("utf-8", errors="replace") if rec is None else ""
             if rec is None and text in by_raw:
                 renumbered.append(CorruptLine(i, text, by_raw[text].reason))
-        self._cache = _Snapshot(self._stat_key(), records, raws, renumbered, _index=index)
+        self._cache = _Snapshot(self._stat_key(), records, raws, renumbered, _index=index, _size=size)
 
     def _remove_stale_temps(self) -> None:
         """Temporary files left by a writer that was killed mid-write; safe to drop while we hold the lock."""
@@ -366,20 +381,22 @@ def _dump(record: Record) -> bytes:
 _IOV_MAX = 1024  # the POSIX minimum that Linux and macOS both offer
 
 
-def _write_lines(fh: Any, lines: list[bytes]) -> None:
-    """Write every line to the unbuffered file `fh`, without joining them into one 8 MB copy first."""
+def _write_lines(fh: Any, lines: list[bytes], total: int) -> int:
+    """Write every line to the unbuffered file `fh` without joining them into one 8 MB copy first; returns
+    `total`, the byte count they make. A short write anywhere (a signal, a nearly full disk) shows as a total
+    that does not add up: the file is then written again from the start the plain way."""
     fd = fh.fileno()
-    if not hasattr(os, "writev"):
-        fh.write(b"".join(lines))
-        return
-    for start in range(0, len(lines), _IOV_MAX):
-        batch = lines[start : start + _IOV_MAX]
-        done = os.writev(fd, batch)
-        want = sum(map(len, batch))
-        if done < want:  # a short write (rare on regular files): finish this batch the plain way
-            rest = b"".join(batch)[done:]
-            while rest:
-                rest = rest[os.write(fd, rest) :]
+    written = 0
+    if hasattr(os, "writev"):
+        for start in range(0, len(lines), _IOV_MAX):
+            written += os.writev(fd, lines[start : start + _IOV_MAX])
+    if written != total:
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.ftruncate(fd, 0)
+        data = memoryview(b"".join(lines))
+        while data:
+            data = data[os.write(fd, data) :]
+    return total
 
 
 _BAD = object()

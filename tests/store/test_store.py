@@ -136,6 +136,11 @@ def test_large_store_round_trips_byte_for_byte(tmp_path: Path) -> None:
     assert json.loads(written[2999])["n"] == -1
     assert written[:1500] == lines[:1500] and written[1501:2999] == lines[1501:2999]
     assert [c.line_no for c in JobStore(path).problems()] == [1501]
+    store.add({"id": "new", "text": "ü" * 3})
+    store.update("r00001", lambda r: r.update(text="longer " * 20))
+    store.remove("r00002")
+    # The size kept up to date is the file's: a wrong one would make every write go the slow way.
+    assert store._cache is not None and store._cache.size() == path.stat().st_size
 
 
 def test_short_write_is_completed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,7 +9,9 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from gembatch_tui.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, UsageError
 from gembatch_tui.commands_results import cmd_export, cmd_usage
@@ -244,21 +246,11 @@ def _safe(text: str) -> str:
 # ----------------------------------------------------------------------------- cancel / delete / cleanup
 def cmd_cancel(rt: Runtime, args: argparse.Namespace) -> int:
     from gembatch_tui.core.cleanup import cancel_job
-    from gembatch_tui.core.job_refs import AmbiguousGroup, resolve_many
 
     assert rt.service is not None
-    failed = bad = False
-    for ref in args.jobs:
-        try:
-            resolved = resolve_many(rt.service, ref)
-        except AmbiguousGroup as exc:
-            err(str(exc))
-            bad = True
-            continue
-        except ServiceError as exc:
-            err(str(exc))
-            failed = True
-            continue
+    refs = _Refs(rt)
+    failed = False
+    for _ref, resolved in refs.each(args.jobs):
         for record in resolved.records:
             if resolved.group_id is not None and _cancel_skipped(record):
                 continue
@@ -271,9 +263,32 @@ def cmd_cancel(rt: Runtime, args: argparse.Namespace) -> int:
             except ServiceError as exc:
                 err(str(exc))
                 failed = True
-    if bad:
+    if refs.bad:
         return EXIT_USAGE
-    return EXIT_PARTIAL if failed else EXIT_OK
+    return EXIT_PARTIAL if failed or refs.failed else EXIT_OK
+
+
+class _Refs:
+    """The JOB arguments of cancel and delete, resolved one at a time (a job or every part of a group); one that
+    names nothing is an error line and a failure, an ambiguous group path a usage error."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.bad = self.failed = False
+
+    def each(self, refs: list[str]) -> Iterator[tuple[str, Any]]:
+        """(the argument, what it resolved to) for each JOB argument that names something."""
+        from gembatch_tui.core.job_refs import AmbiguousGroup, resolve_many
+
+        for ref in refs:
+            try:
+                yield ref, resolve_many(self.rt.service, ref)
+            except AmbiguousGroup as exc:
+                err(str(exc))
+                self.bad = True
+            except ServiceError as exc:
+                err(str(exc))
+                self.failed = True
 
 
 def _cancel_skipped(record: dict) -> bool:
@@ -303,24 +318,14 @@ def _confirm(question: str, assume_yes: bool) -> bool:
 
 def cmd_delete(rt: Runtime, args: argparse.Namespace) -> int:
     from gembatch_tui.core.cleanup import freed_parts, plan_delete
-    from gembatch_tui.core.job_refs import AmbiguousGroup, resolve_many
     from gembatch_tui.core.store import record_key
 
     assert rt.service is not None
     actions = []
-    failed = bad = False
+    refs = _Refs(rt)
+    failed = False
     planned: set[str] = set()  # a part named twice (on its own and by its group) is planned once
-    for ref in args.jobs:
-        try:
-            resolved = resolve_many(rt.service, ref)
-        except AmbiguousGroup as exc:
-            err(str(exc))
-            bad = True
-            continue
-        except ServiceError as exc:
-            err(str(exc))
-            failed = True
-            continue
+    for ref, resolved in refs.each(args.jobs):
         for record in resolved.records:
             key = record_key(record)
             if key in planned:
@@ -331,12 +336,13 @@ def cmd_delete(rt: Runtime, args: argparse.Namespace) -> int:
                 err(f"{ref}: {reason}")
                 failed = True
             actions.extend(plan.actions)
+    failed = failed or refs.failed
     if not actions:
-        return EXIT_USAGE if bad else EXIT_PARTIAL if failed else EXIT_OK
+        return EXIT_USAGE if refs.bad else EXIT_PARTIAL if failed else EXIT_OK
     also = freed_parts(rt.store.read_all(), actions, rt.service.parts_root())  # execute removes these itself
     code = _confirm_and_delete(rt, actions, "will delete:", f"Delete these {len(actions) + len(also)} items?",
                                args.yes, failed, also=also)
-    return EXIT_USAGE if bad else code
+    return EXIT_USAGE if refs.bad else code
 
 
 def _confirm_and_delete(

@@ -97,19 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_retry_parser(sub, lambda p: _global_options(p, suppress=True))
 
+    from gembatch_tui.core.emulator_options import add_arguments as add_emulator_arguments
+
     p = sub.add_parser("emulator", help="serve the local Gemini Batch API emulator")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=0)
-    p.add_argument("--job-seconds", type=float, default=20.0)
-    p.add_argument("--latency-ms", type=float, default=0.0)
-    p.add_argument("--error-rate", type=float, default=0.0)
-    p.add_argument("--expiry-seconds", type=float, default=48 * 3600.0)
-    p.add_argument("--max-concurrent-jobs", type=int, default=100)
-    p.add_argument("--api-key", default=None, help="the only key the emulator accepts (default: any)")
-    p.add_argument("--enqueued-token-budget", action="append", metavar="[MODEL=]TOKENS",
-                   help="answer 429 when a model's pending+running jobs would exceed TOKENS (repeatable)")
-    p.add_argument("--processing-seconds", type=float, default=None, metavar="S",
-                   help="how long video/* uploads stay PROCESSING before ACTIVE (default 2; 0: off)")
+    add_emulator_arguments(p, job_seconds=20.0)
     return parser
 
 
@@ -142,29 +133,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "emulator":
-            from gembatch_tui.core.emulator import serve
-            from gembatch_tui.core.emulator.runtime import parse_budget
+            from gembatch_tui.core.emulator_options import run as run_emulator
 
-            if not 0.0 <= args.error_rate <= 1.0:
-                raise UsageError("--error-rate must be between 0 and 1")
             try:
-                budget = parse_budget(args.enqueued_token_budget)
+                return run_emulator(args)
             except ValueError as exc:
-                raise UsageError(f"--enqueued-token-budget: {exc}") from None
-            if args.processing_seconds is not None and not 0.0 <= args.processing_seconds < float("inf"):
-                raise UsageError("--processing-seconds must be a number of seconds, 0 or more")
-            return serve(
-                host=args.host,
-                port=args.port,
-                job_seconds=args.job_seconds,
-                latency_ms=args.latency_ms,
-                error_rate=args.error_rate,
-                expiry_seconds=args.expiry_seconds,
-                max_concurrent_jobs=args.max_concurrent_jobs,
-                api_key=args.api_key,
-                enqueued_token_budget=budget,
-                processing_seconds=args.processing_seconds,
-            )
+                raise UsageError(str(exc)) from None
         if args.command == "retry":
             from gembatch_tui.commands_retry import cmd_retry
 

@@ -5,37 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .runtime import parse_budget, serve
+from gembatch_tui.core.emulator_options import add_arguments, run
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gembatch_tui.core.emulator",
                                      description="Local Gemini Batch API + Files API emulator.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument("--job-seconds", type=float, default=2.0, help="creation to final state")
-    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay before every response")
-    parser.add_argument("--error-rate", type=float, default=0.0, help="fraction of API calls answered 429/500/503")
-    parser.add_argument("--expiry-seconds", type=float, default=48 * 3600.0)
-    parser.add_argument("--max-concurrent-jobs", type=int, default=100)
-    parser.add_argument("--api-key", default=None, help="required key (default: accept any non-empty key)")
-    parser.add_argument("--enqueued-token-budget", action="append", metavar="[MODEL=]TOKENS",
-                        help="answer 429 when a model's pending+running jobs would exceed TOKENS (repeatable)")
-    parser.add_argument("--processing-seconds", type=float, default=None, metavar="S",
-                        help="how long video/* uploads stay PROCESSING before ACTIVE (default 2; 0: off)")
+    add_arguments(parser, job_seconds=2.0)
     args = parser.parse_args(argv)
-    if not 0.0 <= args.error_rate <= 1.0:
-        parser.error("--error-rate must be between 0 and 1")
-    if args.processing_seconds is not None and not 0.0 <= args.processing_seconds < float("inf"):
-        parser.error("--processing-seconds must be a number of seconds, 0 or more")
     try:
-        budget = parse_budget(args.enqueued_token_budget)
+        return run(args)
     except ValueError as exc:
-        parser.error(f"--enqueued-token-budget: {exc}")
-    return serve(host=args.host, port=args.port, job_seconds=args.job_seconds, latency_ms=args.latency_ms,
-                 error_rate=args.error_rate, expiry_seconds=args.expiry_seconds,
-                 max_concurrent_jobs=args.max_concurrent_jobs, api_key=args.api_key, out=sys.stdout,
-                 enqueued_token_budget=budget, processing_seconds=args.processing_seconds)
+        parser.error(str(exc))
 
 
 if __name__ == "__main__":

@@ -104,5 +104,14 @@ def open_runtime(settings: Settings, *, need_service: bool = True, demo_job_seco
         results_dir=settings.results_dir,
         demo=settings.demo,
         max_parallel_polls=settings.max_parallel_polls,
+        media_wait_s=media_wait_seconds(settings.extra),
     )
     return Runtime(settings, store, service, emulator)
+
+
+def media_wait_seconds(config: dict[str, Any]) -> float:
+    """Config `media_wait_seconds` (how long to wait for uploaded media to become ACTIVE); 600 when unset or bad."""
+    value = config.get("media_wait_seconds")
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < float("inf"):
+        return float(value)
+    return 600.0

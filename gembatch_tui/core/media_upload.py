@@ -104,8 +104,10 @@ class MediaUploader:
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
         extra_total: int = 0,
+        on_uploaded: Callable[[list[str]], None] | None = None,
     ) -> MediaPlan:
-        """Make every file available; raises ServiceError (or Cancelled) and still caches what did upload."""
+        """Make every file available; raises ServiceError (or Cancelled) and still caches what did upload.
+        `on_uploaded(file names)` is called once every file is on the Files API, before waiting for ACTIVE."""
         plan = MediaPlan()
         local: list[MediaFile] = []
         for path in files:
@@ -147,6 +149,8 @@ class MediaUploader:
             plan.by_path[item.path] = up
         plan.uploaded = len(new)
         plan.uploaded_bytes = sum(m.size for m in new)
+        if on_uploaded is not None:
+            on_uploaded(plan.file_names)
         used = {**hits, **new}
         waiting = {up.file_name: item.path for item, up in used.items() if up.state in (PROCESSING, FAILED)}
         if waiting:
@@ -192,6 +196,7 @@ def prepare_upload(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
     wait_policy: WaitPolicy | None = None,
+    on_uploaded: Callable[[list[str]], None] | None = None,
 ) -> tuple[Path, MediaPlan | None]:
     """The file to upload for a job record: its input as it is, a canonical copy, or (when it references media)
     a copy with fileData parts, after uploading the media. `report` is None for a part of a split input, which
@@ -203,7 +208,8 @@ def prepare_upload(
     if refs:
         base_dir = record.get("media_base_dir") or str(src.parent)
         plan = MediaUploader(client, cache, wait_policy=wait_policy).prepare(
-            collect_refs(src, kind, base_dir), progress=progress, cancel=cancel, extra_total=src.stat().st_size
+            collect_refs(src, kind, base_dir), progress=progress, cancel=cancel, extra_total=src.stat().st_size,
+            on_uploaded=on_uploaded,
         )
         dest = tmp_dir / src.name
         write_upload_copy(src, dest, kind=kind, base_dir=base_dir, plan=plan)

@@ -30,6 +30,7 @@ from gembatch_tui.core.errors import Cancelled, ServiceError
 from gembatch_tui.core.gemini import GeminiClient, Progress, snapshot_from_operation
 from gembatch_tui.core.limits import JobLimits
 from gembatch_tui.core.media_cache import CACHE_NAME, MediaCache
+from gembatch_tui.core.media_remote import WaitPolicy
 from gembatch_tui.core.media_upload import prepare_upload
 from gembatch_tui.core.models import (
     CANCELLED,
@@ -97,6 +98,7 @@ class BatchService:
         clock: Callable[[], float] = time.time,
         limits: JobLimits | None = None,
         media_cache: MediaCache | None = None,
+        media_wait_s: float = 600.0,
     ) -> None:
         self.store = store
         self.client = client
@@ -106,6 +108,8 @@ class BatchService:
         self.clock = clock
         self._limits = limits
         self._media_cache = media_cache
+        self.media_wait_s = media_wait_s
+        """How long a submission waits for media the Files API is still processing (config `media_wait_seconds`)."""
         self.config_problem: str | None = None
         self._in_flight: set[str] = set()
         self._in_flight_lock = threading.Lock()
@@ -273,7 +277,11 @@ class BatchService:
             try:
                 with tempfile.TemporaryDirectory(prefix="gembatch-upload-") as tmp:
                     upload_path, plan = prepare_upload(
-                        self.client, self.media_cache, record, report, Path(tmp), progress=progress, cancel=cancel
+                        self.client, self.media_cache, record, report, Path(tmp), progress=progress, cancel=cancel,
+                        wait_policy=WaitPolicy(timeout_s=self.media_wait_s),
+                        # Linked to the job at once, so clean-up screens never take them for orphans while the
+                        # submission waits for the Files API to finish processing them.
+                        on_uploaded=lambda names: self.store.update(key, lambda r: r.update(media_file_names=names)),
                     )
                     sent = plan.uploaded_bytes if plan is not None else 0
                     if plan is not None:  # media_file_names: so clean-up screens know those files are not orphans

@@ -28,6 +28,16 @@ from gembatch_tui.core.service import BatchService, now_iso
 from gembatch_tui.core.store import RecordNotFound, record_key
 
 
+KIND_NOUNS = {
+    "batch": "remote batch job",
+    "input": "uploaded input file",
+    "output": "remote results file",
+    "record": "local record",
+    "parts": "local part files",
+}
+"""What each Action kind deletes, as the dialogs and the CLI name it."""
+
+
 @dataclass
 class Action:
     """One remote or local deletion, described so a confirmation dialog can say exactly what happens."""
@@ -39,13 +49,7 @@ class Action:
     attempt: int | None = None  # index into the record's `previous_attempts`: an earlier attempt's resource
 
     def describe(self) -> str:
-        what = {
-            "batch": "remote batch job",
-            "input": "uploaded input file",
-            "output": "remote results file",
-            "record": "local record",
-            "parts": "local part files",
-        }[self.kind]
+        what = KIND_NOUNS[self.kind]
         earlier = ", earlier attempt" if self.attempt is not None else ""
         return f"{what} {self.target} ({self.label}{earlier})"
 

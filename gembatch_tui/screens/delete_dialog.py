@@ -82,17 +82,13 @@ def _bullets(body: Text, lines: list[str], style: str) -> None:
         body.append(f"  … and {len(lines) - LISTED} more\n", style=style)
 
 
-NOUNS = {"batch": "remote batch job", "input": "uploaded input file", "output": "remote results file",
-         "record": "local record", "parts": "local part-file folder"}
-
-
 def count_actions(actions: list) -> list[str]:  # noqa: ANN001 - cleanup.Action
     """`4 remote batch jobs (1 of an earlier attempt)`, one line per kind, in the order kinds first appear."""
     lines = []
     for kind in dict.fromkeys(a.kind for a in actions):
         same = [a for a in actions if a.kind == kind]
-        noun = NOUNS.get(kind, kind)
-        line = f"{len(same)} {noun}{'s' if len(same) != 1 else ''}"
+        noun = _cleanup().KIND_NOUNS.get(kind, kind)
+        line = f"{len(same)} {noun}{'s' if len(same) != 1 and not noun.endswith('s') else ''}"
         earlier = sum(1 for a in same if getattr(a, "attempt", None) is not None)
         if earlier:
             line += f" ({earlier} of {'an earlier attempt' if earlier == 1 else 'earlier attempts'})"

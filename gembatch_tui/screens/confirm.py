@@ -29,15 +29,8 @@ from gembatch_tui.core.models import (
     record_stats,
     short_state,
 )
-from gembatch_tui.screens.delete_dialog import DeleteDialog, DeleteRequest, count_actions
+from gembatch_tui.screens.delete_dialog import DeleteDialog, DeleteRequest, _cleanup, count_actions
 from gembatch_tui.widgets.safe_text import safe
-
-
-def _cleanup():  # noqa: ANN202
-    """core.cleanup pulls in the whole service stack (~70 ms): import it when a dialog first needs it."""
-    from gembatch_tui.core import cleanup
-
-    return cleanup
 
 
 def cancel_group_question(parts: list[Record], label: str) -> tuple[str, Text, str]:

@@ -12,33 +12,14 @@ from typing import Any
 
 from rich.text import Text
 
-
-def _escape_char(ch: str) -> str:
-    code = ord(ch)
-    if code < 0x100:
-        return f"\\x{code:02x}"
-    if code < 0x10000:
-        return f"\\u{code:04x}"
-    return f"\\U{code:08x}"
+from gembatch_tui.core.text import terminal_safe
 
 
 def safe(value: Any, *, multiline: bool = False) -> str:
-    """`value` as a printable string: control and format characters become visible escapes.
-
-    With `multiline`, newlines and tabs are kept (for error texts shown in a scrolling pane).
+    """`value` as a printable string: control and format characters become visible escapes (the CLI's rule,
+    core.text.terminal_safe). With `multiline`, newlines and tabs are kept (for error texts in a scrolling pane).
     """
-    text = value if isinstance(value, str) else ("" if value is None else str(value))
-    if text.isprintable():
-        return text
-    out: list[str] = []
-    for ch in text:
-        if ch.isprintable() or (multiline and ch in "\n\t"):
-            out.append(ch)
-        elif ch == " ":
-            out.append(ch)
-        else:
-            out.append(_escape_char(ch))
-    return "".join(out)
+    return terminal_safe(value, keep="\n\t" if multiline else "")
 
 
 def safe_text(value: Any, style: str = "", *, multiline: bool = False, ellipsis: bool = True) -> Text:

@@ -15,10 +15,20 @@ _registered_secrets: set[str] = set()
 class ServiceError(Exception):
     """A failure with a user-facing message; `transient` says whether a retry later may work."""
 
-    def __init__(self, message: str, *, code: int | None = None, transient: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        transient: bool = False,
+        refused: bool = False,
+        unknown_outcome: bool = False,
+    ) -> None:
         super().__init__(redact(message))
         self.code = code
         self.transient = transient
+        self.refused = refused  # the connection was refused: the request reached no server
+        self.unknown_outcome = unknown_outcome  # a create may or may not have happened (see retry_policy)
 
 
 class MissingKeyError(ServiceError):
@@ -88,9 +98,16 @@ def describe_api_error(exc: BaseException, action: str = "") -> ServiceError:
                 transient=True,
             )
         return ServiceError(f"{prefix}{code} {status}: {text}", code=code)
+    if code == 200:  # a success status whose body was not what was asked for
+        return ServiceError(f"{prefix}malformed answer from the service: {message or exc}", code=code, transient=True)
+    from gembatch_tui.core.retry_policy import is_refused, is_transport_error, url_of
+
     name = type(exc).__name__
-    if "Timeout" in name or "Connect" in name or isinstance(exc, (ConnectionError, TimeoutError)):
-        return ServiceError(f"{prefix}cannot reach the service ({name}): {exc}", transient=True)
+    where = url_of(exc) or "the service"
+    if is_refused(exc):
+        return ServiceError(f"{prefix}cannot reach {where} (connection refused)", transient=True, refused=True)
+    if is_transport_error(exc):
+        return ServiceError(f"{prefix}cannot reach {where} ({name}): {exc}", transient=True)
     if isinstance(exc, OSError):
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         return ServiceError(f"{prefix}{where}{exc.strerror or exc}")

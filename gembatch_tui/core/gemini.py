@@ -11,16 +11,19 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import threading
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from gembatch_tui.core.errors import Cancelled, describe_api_error, register_secret
+from gembatch_tui.core.errors import Cancelled, ServiceError, describe_api_error, register_secret
 from gembatch_tui.core.media_cache import Uploaded
 from gembatch_tui.core.models import BatchSnapshot, normalise_state
 from gembatch_tui.core.rest import RestReader, resolve_base_url
+from gembatch_tui.core.retry_policy import RetryPolicy, outcome_unknown
+from gembatch_tui.core.upload_tokens import tagged_display_name, token_of
 
 JSONL_MIME = "jsonl"  # what Google's batch docs pass; the SDK cannot guess `.jsonl`
 Progress = Callable[[int, int], None]
@@ -43,28 +46,67 @@ def _stats_from_wire(raw: Any) -> dict[str, int] | None:
     return out
 
 
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def snapshot_from_operation(op: dict[str, Any]) -> BatchSnapshot:
-    """Parse the raw Operation JSON of a batch (what `batches.get` sends before the SDK drops fields)."""
-    meta = op.get("metadata") if isinstance(op.get("metadata"), dict) else {}
+    """Parse the raw Operation JSON of a batch (what `batches.get` sends before the SDK drops fields).
+
+    Fields of the wrong type are read as absent, never passed on: what the server sends is data."""
+    op = _dict(op)
+    meta = _dict(op.get("metadata"))
     output = meta.get("output") if isinstance(meta.get("output"), dict) else None
     if output is None and isinstance(op.get("response"), dict):
         output = op["response"]
-    dest = output.get("responsesFile") if isinstance(output, dict) else None
-    input_config = meta.get("inputConfig") if isinstance(meta.get("inputConfig"), dict) else {}
+    dest = _text(output.get("responsesFile")) if isinstance(output, dict) else None
+    input_config = _dict(meta.get("inputConfig"))
     error = op.get("error") if isinstance(op.get("error"), dict) else None
     return BatchSnapshot(
-        name=str(op.get("name") or meta.get("name") or ""),
-        state=normalise_state(meta.get("state")),
-        display_name=meta.get("displayName"),
-        model=meta.get("model"),
-        create_time=meta.get("createTime"),
-        update_time=meta.get("updateTime"),
-        end_time=meta.get("endTime"),
+        name=_text(op.get("name")) or _text(meta.get("name")) or "",
+        state=normalise_state(_text(meta.get("state"))),
+        display_name=_text(meta.get("displayName")),
+        model=_text(meta.get("model")),
+        create_time=_text(meta.get("createTime")),
+        update_time=_text(meta.get("updateTime")),
+        end_time=_text(meta.get("endTime")),
         dest_file_name=dest,
         stats=_stats_from_wire(meta.get("batchStats")),
-        error={"code": error.get("code"), "message": error.get("message")} if error else None,
-        input_file_name=input_config.get("fileName") or input_config.get("file_name"),
+        error={"code": error.get("code"), "message": _text(error.get("message"))} if error else None,
+        input_file_name=_text(input_config.get("fileName")) or _text(input_config.get("file_name")),
     )
+
+
+def checked_snapshot(op: dict[str, Any], asked: str) -> BatchSnapshot:
+    """The snapshot of `op` if it is an answer about `asked`; a malformed answer is a transient error, so that it
+    never touches a record (a record whose batch name was overwritten would never be polled again)."""
+    if not isinstance(op, dict) or not op:
+        raise ServiceError(f"get {asked}: malformed answer from the service (empty)", code=200, transient=True)
+    snap = snapshot_from_operation(op)
+    if snap.name != asked:
+        got = op.get("name", (op.get("metadata") or {}).get("name") if isinstance(op.get("metadata"), dict) else None)
+        raise ServiceError(
+            f"get {asked}: malformed answer from the service (it names {got!r}); the job is asked again later",
+            code=200,
+            transient=True,
+        )
+    metadata = op.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise ServiceError(f"get {asked}: malformed answer from the service (metadata is not an object)",
+                           code=200, transient=True)
+    return snap
+
+
+def valid_batch_name(name: Any) -> bool:
+    """`batches/ID` with an ID the service could have made: no path separators, no dots-only parts."""
+    return isinstance(name, str) and bool(_BATCH_NAME.match(name))
+
+
+_BATCH_NAME = re.compile(r"^batches/[A-Za-z0-9_-]{1,128}$")
 
 
 class _ProgressReader(io.RawIOBase):
@@ -143,12 +185,9 @@ class GeminiClient:
         self._api_key = api_key
         self._base_url = base_url
         self._api_version = api_version
-        self._retry = {
-            "attempts": retry_attempts,
-            "initial_delay": retry_initial_delay,
-            "max_delay": retry_max_delay,
-            "http_status_codes": [408, 429, 500, 502, 503, 504],
-        }
+        # The SDK itself never retries (no retry_options): it would retry creates too. Idempotent calls are
+        # retried by this policy, creates are resolved by looking (see retry_policy).
+        self.policy = RetryPolicy(retry_attempts, retry_initial_delay, retry_max_delay)
         self._timeout_ms = timeout_ms
         self._client: Any = None
         self._lock = threading.Lock()
@@ -169,7 +208,7 @@ class GeminiClient:
             if self._client is None:
                 from google import genai
 
-                http_options: dict[str, Any] = {"retry_options": self._retry}
+                http_options: dict[str, Any] = {}
                 if self._base_url:
                     http_options["base_url"] = self._base_url
                 if self._api_version:
@@ -200,22 +239,54 @@ class GeminiClient:
         path: Path,
         *,
         display_name: str,
+        token: str | None = None,
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
     ) -> str:
-        """Upload `path` as JSONL; returns `files/ID`."""
+        """Upload `path` as JSONL; returns `files/ID`.
+
+        With a `token` (written to the record before this call) the file's display name carries it, and an upload
+        whose outcome is unknown (a 5xx, a reset or a malformed answer after the bytes were sent) is resolved by
+        finding the file by its token before anything is sent again: a lost answer never leaves a second file."""
+        remote_name = tagged_display_name(display_name, token) if token else display_name[:512]
+        attempts = max(1, self.policy.attempts) if token else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                total = path.stat().st_size  # inside: the file may vanish between validation and upload
+                with open(path, "rb") as fh:
+                    reader = _ProgressReader(fh, total, progress, cancel)
+                    uploaded = self.sdk.files.upload(
+                        file=reader, config={"mime_type": JSONL_MIME, "display_name": remote_name}
+                    )
+                name = getattr(uploaded, "name", None)
+                if not isinstance(name, str) or not name.startswith("files/"):
+                    raise ValueError(f"malformed answer to the upload (file name {name!r})")
+                return name
+            except Cancelled:
+                raise
+            except Exception as exc:  # noqa: BLE001 - mapped to a user message
+                error = describe_api_error(exc, f"upload {path.name}")
+                if not token or not outcome_unknown(exc):
+                    raise error from None
+            found = self.find_upload(token)  # a ServiceError here: unknown outcome, reported by the caller
+            if found is not None:
+                return found
+            if attempt == attempts:
+                raise error
+            self.policy.pause(attempt)
+        raise RuntimeError("unreachable")  # pragma: no cover
+
+    def find_upload(self, token: str) -> str | None:
+        """The name of the file uploaded with `token`, if the service has one (its answer may have been lost)."""
         try:
-            total = path.stat().st_size  # inside: the file may vanish between validation and upload
-            with open(path, "rb") as fh:
-                reader = _ProgressReader(fh, total, progress, cancel)
-                uploaded = self.sdk.files.upload(
-                    file=reader, config={"mime_type": JSONL_MIME, "display_name": display_name[:512]}
-                )
-        except Cancelled:
-            raise
-        except Exception as exc:  # noqa: BLE001 - mapped to a user message
-            raise describe_api_error(exc, f"upload {path.name}") from None
-        return str(uploaded.name)
+            for item in self.iter_files():
+                if token_of(item.get("displayName")) == token and isinstance(item.get("name"), str):
+                    if str(item.get("state") or "") != "FAILED":
+                        return str(item["name"])
+        except ServiceError as exc:
+            raise ServiceError(f"could not look for the upload whose answer was lost: {exc}", code=exc.code,
+                               transient=True, unknown_outcome=True) from None
+        return None
 
     def upload_media(
         self,
@@ -242,7 +313,7 @@ class GeminiClient:
 
     def delete_file(self, name: str) -> None:
         try:
-            self.sdk.files.delete(name=name)
+            self.policy.call(lambda: self.sdk.files.delete(name=name))
         except Exception as exc:  # noqa: BLE001
             raise describe_api_error(exc, f"delete {name}") from None
 
@@ -280,6 +351,8 @@ class GeminiClient:
 
     # ----------------------------------------------------------------- batches
     def create_batch(self, *, model: str, file_name: str, display_name: str, embeddings: bool = False) -> BatchSnapshot:
+        """One `batches.create`, never retried here: it is not idempotent. A ServiceError with
+        `unknown_outcome` means the job may exist; BatchService._create looks for it before anything else."""
         try:
             if embeddings:
                 # The SDK marks create_embeddings experimental and warns on every call; the product knows.
@@ -290,31 +363,38 @@ class GeminiClient:
             else:
                 job = self.sdk.batches.create(model=model, src=file_name, config={"display_name": display_name})
         except Exception as exc:  # noqa: BLE001
-            raise describe_api_error(exc, "create batch") from None
+            error = describe_api_error(exc, "create batch")
+            error.unknown_outcome = outcome_unknown(exc)
+            raise error from None
+        if not valid_batch_name(getattr(job, "name", None)):
+            raise ServiceError(
+                f"create batch: malformed answer from the service (job name {getattr(job, 'name', None)!r})",
+                code=200, transient=True, unknown_outcome=True,
+            )
         return BatchSnapshot(
             name=str(job.name),
             state=normalise_state(getattr(job.state, "value", job.state)),
-            display_name=job.display_name,
-            model=job.model,
+            display_name=_text(job.display_name),
+            model=_text(job.model),
             create_time=job.create_time.isoformat() if job.create_time else None,
             update_time=job.update_time.isoformat() if job.update_time else None,
         )
 
     def get_batch(self, name: str) -> BatchSnapshot:
         try:
-            return snapshot_from_operation(self._raw("get", name))
+            return checked_snapshot(self._raw("get", name), name)
         except Exception as exc:  # noqa: BLE001
             raise describe_api_error(exc, f"get {name}") from None
 
     def cancel_batch(self, name: str) -> None:
         try:
-            self.sdk.batches.cancel(name=name)
+            self.policy.call(lambda: self.sdk.batches.cancel(name=name))
         except Exception as exc:  # noqa: BLE001
             raise describe_api_error(exc, f"cancel {name}") from None
 
     def delete_batch(self, name: str) -> None:
         try:
-            self.sdk.batches.delete(name=name)
+            self.policy.call(lambda: self.sdk.batches.delete(name=name))
         except Exception as exc:  # noqa: BLE001
             raise describe_api_error(exc, f"delete {name}") from None
 

@@ -15,8 +15,9 @@ import threading
 import time
 from typing import Any
 
+from gembatch_tui.core.retry_policy import RETRY_CODES, retryable
+
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com/"
-RETRY_CODES = frozenset({408, 429, 500, 502, 503, 504})
 
 
 class RestError(Exception):
@@ -89,13 +90,18 @@ class RestReader:
         for attempt in range(1, self._attempts + 1):
             try:
                 response = client.get(url)
-            except Exception as exc:  # noqa: BLE001 - connect errors and timeouts are retried like the SDK does
-                if attempt == self._attempts or not _is_transport_error(exc):
+            except Exception as exc:  # noqa: BLE001 - timeouts and resets are retried; a refused connection is not
+                if attempt == self._attempts or not retryable(exc):
                     raise
             else:
                 if response.status_code == 200:
-                    data = json.loads(response.content or b"{}")
-                    return data if isinstance(data, dict) else {}
+                    try:
+                        data = json.loads(response.content or b"{}")
+                    except ValueError:
+                        raise RestError(200, "MALFORMED", f"the answer to GET {path} is not JSON") from None
+                    if not isinstance(data, dict):
+                        raise RestError(200, "MALFORMED", f"the answer to GET {path} is not a JSON object")
+                    return data
                 if response.status_code not in RETRY_CODES or attempt == self._attempts:
                     raise _error_from(response)
             time.sleep(min(self._max_delay, delay) + random.uniform(0, min(1.0, delay)))
@@ -107,11 +113,6 @@ class RestReader:
             if self._client is not None:
                 self._client.close()
                 self._client = None
-
-
-def _is_transport_error(exc: BaseException) -> bool:
-    name = type(exc).__name__
-    return any(word in name for word in ("Timeout", "Connect", "Network", "RemoteProtocol", "ReadError"))
 
 
 def _error_from(response: Any) -> RestError:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from gembatch_tui import paths
-from gembatch_tui.core import split, waves
+from gembatch_tui.core import split, upload_tokens, waves
 from gembatch_tui.core import validate as validation
 from gembatch_tui.core.errors import Cancelled, ServiceError
 from gembatch_tui.core.gemini import GeminiClient, Progress, snapshot_from_operation
@@ -150,6 +150,9 @@ class BatchService:
                 return rec
         as_path = str(Path(ref).expanduser().absolute())
         matches = [rec for rec in records if as_path in (rec.get("input_file"), rec.get("group_input_file"))]
+        if len(matches) > 1:  # a failed submission of the file does not make its live job ambiguous
+            live = [rec for rec in matches if record_state(rec) != LOCAL_SUBMIT_FAILED]
+            matches = live if live else matches
         if len(matches) == 1:
             return matches[0]
         if len(matches) > 1:
@@ -158,14 +161,20 @@ class BatchService:
         raise ServiceError(f"{ref}: no such job in {self.store.path}")
 
     def results_target(self, record: Record) -> Path:
+        """Where this job's results go: `--results-dir`, the input's `results/` (a part's own, beside the part) or
+        the data dir fallback. The file name comes from the record or the server (an adopted job's batch name),
+        so it is made one harmless component (`paths.safe_component`): a `../` in it cannot lead elsewhere."""
         input_file = record.get("input_file")
+        if not isinstance(input_file, str):
+            input_file = None
         if input_file and record.get("group_id"):  # a part's own results stay beside the part
-            return Path(input_file).parent / "results" / Path(input_file).name
+            part = Path(input_file)
+            return part.parent / "results" / paths.safe_component(part.name, "results.jsonl")
         if input_file:
             return paths.results_path_for(input_file, self.results_dir, self.demo)
         name = batch_name(record) or record_key(record)
         fallback = self.results_dir or paths.fallback_results_dir(self.demo)
-        return Path(fallback) / f"{batch_id(name)}.jsonl"
+        return Path(fallback) / f"{paths.safe_component(batch_id(name), 'batch')}.jsonl"
 
     # ----------------------------------------------------------------- submit
     def duplicate_of(self, path: Path, sha256: str | None) -> Record | None:
@@ -274,6 +283,9 @@ class BatchService:
         if file_name is None:
             if record.get("uploaded_file_name"):
                 self._delete_quietly(record["uploaded_file_name"])
+            token = upload_tokens.new_token(self.store.path)
+            # Written before a byte is sent: a file whose answer is lost is found again by this token.
+            self.store.update(key, lambda r: r.update(upload_token=token))
             try:
                 with tempfile.TemporaryDirectory(prefix="gembatch-upload-") as tmp:
                     upload_path, plan = prepare_upload(
@@ -293,7 +305,8 @@ class BatchService:
                             progress(sent + done, sent + total)
 
                     file_name = self.client.upload(
-                        upload_path, display_name=record["display_name"], progress=jsonl_progress, cancel=cancel
+                        upload_path, display_name=record["display_name"], token=token,
+                        progress=jsonl_progress, cancel=cancel,
                     )
             except Cancelled:
                 self._drop_or_requeue(record, forget_upload=False)
@@ -323,17 +336,40 @@ class BatchService:
     def _create(
         self, key: str, src: Path, file_name: str, model: str, display: str, kind: str, count: int
     ) -> SubmitOutcome:
-        try:
-            snap = self.client.create_batch(
-                model=model, file_name=file_name, display_name=display, embeddings=(kind == "embed")
-            )
-        except ServiceError as exc:
-            if exc.code == 429:  # quota or enqueued-token limit: wait and try again, keeping the upload
-                reason = waves.requeue(self, key, str(exc), backoff=True)
-                return SubmitOutcome(src, "queued", message=reason, request_count=count, queued=1)
-            self._delete_quietly(file_name)
-            self._mark_failed(key, str(exc), uploaded_deleted=True)
-            return SubmitOutcome(src, "error", message=str(exc), request_count=count)
+        """Create the job once. An answer that may have been lost after the service acted (a 5xx, a reset, a
+        malformed 200) is resolved by looking for a job whose input is our upload, never by creating again
+        blindly; only when the listing proves there is none is the create tried again."""
+        policy = self.client.policy
+        attempts = max(1, policy.attempts)
+        for attempt in range(1, attempts + 1):
+            try:
+                snap = self.client.create_batch(
+                    model=model, file_name=file_name, display_name=display, embeddings=(kind == "embed")
+                )
+                break
+            except ServiceError as exc:
+                if exc.code == 429:  # quota or enqueued-token limit: wait and try again, keeping the upload
+                    reason = waves.requeue(self, key, str(exc), backoff=True)
+                    return SubmitOutcome(src, "queued", message=reason, request_count=count, queued=1)
+                if not exc.unknown_outcome:  # the service said no: nothing was created
+                    self._delete_quietly(file_name)
+                    self._mark_failed(key, str(exc), uploaded_deleted=True)
+                    return SubmitOutcome(src, "error", message=str(exc), request_count=count)
+                try:
+                    found = self.find_remote_job_for_file(file_name)
+                except ServiceError as look:
+                    message = (f"{exc}; whether the job was created is unknown ({look}); "
+                               "`poll` looks for it again and adopts it, nothing is created twice")
+                    self._mark_unresolved(key, message)
+                    return SubmitOutcome(src, "error", message=message, request_count=count)
+                if found is not None:
+                    self._adopt_snapshot(key, found)
+                    return SubmitOutcome(src, "submitted", batch_name=found.name, request_count=count,
+                                         state=found.state)
+                if attempt == attempts:
+                    self._mark_failed(key, f"{exc} (no job was created)")
+                    return SubmitOutcome(src, "error", message=str(exc), request_count=count)
+                policy.pause(attempt)
 
         def apply(rec: Record) -> None:
             for stale in ("local_state", "submit_pid", "queued_reason", "retry_after"):
@@ -346,13 +382,27 @@ class BatchService:
         self.store.update(key, apply)
         return SubmitOutcome(src, "submitted", batch_name=snap.name, request_count=count, state=snap.state)
 
+    def _mark_unresolved(self, key: str, reason: str) -> None:
+        """The create may have happened and the service could not be asked: the record stays `submitting`
+        with no live owner, so the next poll (recover_interrupted) looks for the job and adopts it."""
+
+        def apply(rec: Record) -> None:
+            rec["error"] = reason
+            rec.pop("submit_pid", None)
+
+        self.store.update(key, apply)
+
     def _resume(
         self, record: Record, src: Path, *, progress: Progress | None, cancel: threading.Event | None
     ) -> SubmitOutcome:
         """Finish a submission that a crash interrupted, without creating a second job."""
         key = record_key(record)
         count = int(record.get("count") or 0)
-        uploaded = record.get("uploaded_file_name")
+        try:
+            uploaded = self._known_upload(record)
+        except ServiceError as exc:
+            return SubmitOutcome(src, "error", message=f"{exc}; try again when the service answers",
+                                 request_count=count)
         if uploaded:
             found = self.find_remote_job_for_file(uploaded)
             if found is not None:
@@ -367,6 +417,20 @@ class BatchService:
             self._mark_failed(key, "input changed since the interrupted submission: " + "; ".join(report.messages()[:1]))
             return SubmitOutcome(src, "error", message=report.messages()[0] if report.messages() else "invalid")
         return self._upload_and_create(record, report, progress=progress, cancel=cancel)
+
+    def _known_upload(self, record: Record) -> str | None:
+        """The record's uploaded input: as recorded, or found by its upload token when the process died (or the
+        answer was lost) between the upload and the line that records it."""
+        uploaded = record.get("uploaded_file_name")
+        if isinstance(uploaded, str) and uploaded:
+            return uploaded
+        token = record.get("upload_token")
+        if not isinstance(token, str) or not token:
+            return None
+        found = self.client.find_upload(token)
+        if found is not None:
+            self.store.update(record_key(record), lambda r: r.update(uploaded_file_name=found, uploaded_at=now_iso()))
+        return found
 
     def find_remote_job_for_file(self, file_name: str) -> Any:
         for op in self.client.iter_batches():
@@ -395,7 +459,7 @@ class BatchService:
             if rec.get("submit_host") == host and isinstance(pid, int) and _pid_alive(pid):
                 continue  # still being submitted by a live process
             key = record_key(rec)
-            uploaded = rec.get("uploaded_file_name")
+            uploaded = self._known_upload(rec)
             found = self.find_remote_job_for_file(uploaded) if uploaded else None
             if found is not None:
                 self._adopt_snapshot(key, found)

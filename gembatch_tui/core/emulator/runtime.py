@@ -150,6 +150,18 @@ class Emulator:
         URL path without query, e.g. r"/files/abc$") with an error envelope of HTTP `code`."""
         self._faults.fail_next(method, path_regex, code, times, message)
 
+    def lose_answer(
+        self,
+        method: str,
+        path_regex: str,
+        outcome: int | bytes | str = "reset",
+        times: int = 1,
+        header: tuple[str, str] | None = None,
+    ) -> None:
+        """Perform the next `times` matching requests, then lose their answers (see Faults.lose_answer):
+        `"reset"` drops the connection, an int answers that error status, bytes answer 200 with that body."""
+        self._faults.lose_answer(method, path_regex, outcome, times, header)
+
     def fail_processing(self, display_name_regex: str, message: str = "File processing failed.") -> None:
         """Uploads from now on whose display name matches (re.search) end processing FAILED with `message`
         (after the usual processing time for their MIME type), so clients can test that path."""

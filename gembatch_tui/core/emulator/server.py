@@ -8,6 +8,7 @@ Request bodies are read through `Body`, which hands out bytes in pieces and neve
 from __future__ import annotations
 
 import hmac
+import io
 import json
 import socket
 import threading
@@ -150,7 +151,11 @@ class Handler(BaseHTTPRequestHandler):
                 fault = self.ctx.faults.random_transient()
                 if fault is not None:
                     raise fault
-            match.endpoint(self, match)
+            lost = self.ctx.faults.lost_answer(self.command, path, self.headers)
+            if lost is None:
+                match.endpoint(self, match)
+            else:
+                self._act_then_lose(match, lost)
         except ApiError as err:
             self.send_error_envelope(err)
         except (ConnectionError, TimeoutError):
@@ -158,6 +163,30 @@ class Handler(BaseHTTPRequestHandler):
         except Exception:  # an emulator bug: answer 500 and keep the traceback for tests to inspect
             self.ctx.errors.append(traceback.format_exc())
             self.send_error_envelope(ApiError(500))
+
+    def _act_then_lose(self, match: Any, lost: int | bytes | str) -> None:
+        """Do what the request asks, throw its answer away, and send `lost` instead (see Faults.lose_answer)."""
+        real_out = self.wfile
+        self.wfile = io.BytesIO()
+        try:
+            match.endpoint(self, match)
+        except ApiError:
+            pass  # the request failed anyway; its answer is lost all the same
+        finally:
+            self.wfile = real_out
+            self._headers_buffer = []
+        if isinstance(lost, int):
+            self.send_error_envelope(ApiError(lost))
+        elif isinstance(lost, bytes):
+            self.body.drain()
+            self.start_response(200, {}, len(lost), "application/json; charset=UTF-8")
+            self.wfile.write(lost)
+        else:  # reset: the connection drops before any answer
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def _check_key(self) -> None:
         got = (self.headers.get("x-goog-api-key") or self.query.get("key") or "").strip()

@@ -1,7 +1,9 @@
 """Provides job states and typed accessors over store records.
 
 Records stay plain dicts so that fields written by other tools (or later versions) survive a
-round trip unchanged; the helpers here are the one place that knows where each value lives.
+round trip unchanged; the helpers here are the one place that knows where each value lives. They never raise
+on a value of the wrong type (the store skips such records, but a caller may hold one built elsewhere): a
+wrong-typed value reads as absent.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ ACTIVE_STATES = frozenset({PENDING, RUNNING})
 
 def normalise_state(state: str | None) -> str:
     """Map REST `BATCH_STATE_*` and SDK `JOB_STATE_*` spellings to `JOB_STATE_*`; unknown values pass through."""
-    if not state:
+    if not state or isinstance(state, (dict, list, int, float)):  # a wrong-typed value from a store or a reply
         return UNSPECIFIED
     state = str(state)
     if state.startswith("BATCH_STATE_"):
@@ -72,6 +74,8 @@ def batch_name(record: Record) -> str | None:
 
 
 def batch_id(name: str) -> str:
+    if not isinstance(name, str):
+        return str(name)
     return name.split("/", 1)[1] if name.startswith("batches/") else name
 
 
@@ -87,7 +91,7 @@ def record_state(record: Record) -> str:
     if local == "cancelled":  # cancelled while queued: it never had a remote job
         return CANCELLED
     batch = record.get("batch")
-    state = normalise_state(batch.get("state")) if isinstance(batch, dict) and batch.get("state") else UNSPECIFIED
+    state = normalise_state(batch.get("state")) if isinstance(batch, dict) else UNSPECIFIED
     if record.get("remote_missing_at") and not is_final(state):
         return LOCAL_MISSING
     return state
@@ -105,21 +109,41 @@ def record_stats(record: Record) -> dict[str, int]:
     }
     if isinstance(stats, dict):
         for key in out:
+            value = stats.get(key)
+            if isinstance(value, bool):
+                continue
             try:
-                out[key] = int(stats.get(key) or 0)
-            except (TypeError, ValueError):
+                out[key] = int(value or 0)
+            except (TypeError, ValueError, OverflowError):
                 pass
     return out
 
 
 def display_name(record: Record) -> str:
     batch = record.get("batch")
-    if isinstance(batch, dict) and batch.get("display_name"):
-        return str(batch["display_name"])
+    if isinstance(batch, dict):
+        name = batch.get("display_name")
+        if isinstance(name, str) and name:
+            return name
     input_file = record.get("input_file")
-    if input_file:
-        return str(input_file).rsplit("/", 1)[-1]
+    if isinstance(input_file, str) and input_file:
+        return input_file.rsplit("/", 1)[-1]
     return batch_name(record) or "(unnamed)"
+
+
+def text_field(record: Record, key: str) -> str | None:
+    """A top-level string field (`results_file`, `input_file`, `uploaded_file_name`, ...), None when absent,
+    empty or not a string."""
+    value = record.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def dest_file_name(record: Record) -> str | None:
+    """The job's output file on the server (`batch.dest.file_name`), None when absent or not a string."""
+    batch = record.get("batch")
+    dest = batch.get("dest") if isinstance(batch, dict) else None
+    name = dest.get("file_name") if isinstance(dest, dict) else None
+    return name if isinstance(name, str) and name else None
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -169,7 +193,7 @@ class BatchSnapshot:
 
     def to_batch_dict(self, previous: dict[str, Any] | None = None) -> dict[str, Any]:
         """Merge into a record's `batch` object, keeping fields we did not learn anything new about."""
-        batch: dict[str, Any] = dict(previous or {})
+        batch: dict[str, Any] = dict(previous) if isinstance(previous, dict) else {}
         batch["name"] = self.name
         batch["state"] = self.state
         for key, value in (
@@ -182,7 +206,8 @@ class BatchSnapshot:
             if value is not None:
                 batch[key] = value
         if self.dest_file_name:
-            batch["dest"] = {**(batch.get("dest") or {}), "file_name": self.dest_file_name}
+            dest = batch.get("dest")
+            batch["dest"] = {**(dest if isinstance(dest, dict) else {}), "file_name": self.dest_file_name}
         if self.stats is not None:
             batch["stats"] = dict(self.stats)
         if self.error:

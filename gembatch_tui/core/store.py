@@ -5,13 +5,20 @@ Why it looks like this:
   process never blocks the next one (gembatch's tmp-file lock did).
 - Every write re-reads under the lock, then writes a temporary file in the same directory,
   fsyncs it and `os.replace`s it over the store: readers see the old store or the new one, never half.
-- Lines that do not parse are kept verbatim and reported, never dropped.
+- Lines that do not parse, and records whose known fields have the wrong type (record_shape), are kept
+  verbatim and reported with their line number, never dropped; readers get only the good records.
+- A store file that is a symbolic link is written through: the new version replaces the link's target (temp
+  file in the target's directory), so the link stays. The lock sits beside the target, shared by every alias.
+- Reading needs no write access: when the lock file cannot be made (a read-only directory), a read goes
+  ahead without it (writes replace the file atomically, so a lock-free read still sees one whole version);
+  a write then fails with a StoreError naming the directory.
 - A parsed copy is cached against the file's (inode, mtime, size); since every write replaces the
   inode, an unchanged stat means nobody wrote since, and a re-read costs one `stat`.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -19,7 +26,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +34,11 @@ from filelock import FileLock, Timeout
 
 from gembatch_tui.core.fsutil import fsync_dir
 from gembatch_tui.core.models import RECORD_VERSION, Record, batch_name
+from gembatch_tui.core.record_shape import problem as shape_problem
 
 LOCK_TIMEOUT_S = 30.0
+# Why a lock file cannot be made or opened in a directory we may only read: reads then go ahead without it.
+_NO_LOCK_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
 
 
 class StoreError(Exception):
@@ -45,11 +55,23 @@ class RecordNotFound(StoreError):
 
 @dataclass(frozen=True)
 class CorruptLine:
-    """A store line that is not a JSON object; kept verbatim so nothing is lost."""
+    """A store line that is not a JSON object, or a record whose known fields have the wrong type (`record` is
+    True); kept verbatim so nothing is lost, and left out of what readers get."""
 
     line_no: int
     raw: str
     reason: str
+    path: str = ""
+    record: bool = False
+
+    @property
+    def message(self) -> str:
+        """One line for the user: `/path/jobs.jsonl line 3: batch: expected an object, got a string; ...`."""
+        what = "this record is skipped" if self.record else "this line is skipped"
+        return f"{self.path or 'store'} line {self.line_no}: {self.reason}; {what} (its line is kept as it is)"
+
+    def __str__(self) -> str:
+        return self.message
 
 
 def record_key(record: Record) -> str:
@@ -107,14 +129,14 @@ class JobStore:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path).expanduser().absolute()
-        self._lock_path = self.path.with_name(self.path.name + ".lock")
         self._lock: FileLock | None = None
         self._cache: _Snapshot | None = None
         self._writes = 0
 
     # ----------------------------------------------------------------- public API
-    def ensure(self) -> None:
-        """Create the store's directory (0700) and check the store is usable; raise StoreError if not."""
+    def ensure(self, write: bool = False) -> None:
+        """Create the store's directory (0700) and check the store can be read (and, with `write`, written: its
+        directory, the link target's for a symbolic link, must be writable); raise StoreError if not."""
         parent = self.path.parent
         if self.path.is_dir():
             raise StoreError(f"{self.path}: is a directory, not a store file")
@@ -130,8 +152,10 @@ class JobStore:
             raise StoreError(f"{parent}: is not a directory")
         if self.path.exists() and not os.access(self.path, os.R_OK):
             raise StoreError(f"{self.path}: store is not readable (permission denied)")
-        if not os.access(parent, os.W_OK | os.X_OK):
-            raise StoreError(f"{parent}: store directory is not writable")
+        if write:
+            real_parent = self._target().parent
+            if not os.access(real_parent, os.W_OK | os.X_OK):
+                raise StoreError(f"{real_parent}: store directory is not writable, so {self.path} cannot be changed")
 
     def read_all(self) -> list[Record]:
         """Every good record, in file order (taking the lock so no write is seen half-way).
@@ -176,11 +200,16 @@ class JobStore:
 
     def add_many(self, records: Iterable[Record]) -> list[Record]:
         new = [self._stamp(dict(r)) for r in records]
-        with self._locked():
+        with self._locked(write=True):
             snap = self._load()
             names = {batch_name(rec) for rec in snap.records if rec is not None}
-            names.discard(None)
             keys = {record_key(rec) for rec in snap.records if rec is not None}
+            # A skipped record still names its job: adding that job again would leave two records of it once
+            # the bad line is mended.
+            for skipped in _skipped_records(snap.corrupt):
+                names.add(batch_name(skipped))
+                keys.add(record_key(skipped))
+            names.discard(None)
             for rec in new:
                 name = batch_name(rec)
                 if name and name in names:
@@ -191,7 +220,9 @@ class JobStore:
                     names.add(name)
                 keys.add(record_key(rec))
             added = [_dump(rec) for rec in new]
-            self._write(snap.records + new, snap.raws + added, snap.corrupt, size=snap.size() + sum(map(len, added)))
+            corrupt = list(snap.corrupt)
+            shaped = [self._checked(rec, raw, corrupt) for rec, raw in zip(new, added)]
+            self._write(snap.records + shaped, snap.raws + added, corrupt, size=snap.size() + sum(map(len, added)))
         return [dict(r) for r in new]
 
     def update(self, key: str, change: Callable[[Record], Record | None]) -> Record:
@@ -208,10 +239,11 @@ class JobStore:
         out: dict[str, Record] = {}
         if not changes:
             return out
-        with self._locked():
+        with self._locked(write=True):
             snap = self._load()
             index = snap.index()
             records, raws = list(snap.records), list(snap.raws)
+            corrupt = list(snap.corrupt)
             size = snap.size()
             for key, fn in changes.items():
                 pos = index.get(key)
@@ -223,7 +255,7 @@ class JobStore:
                 out[key] = updated
                 line = _dump(updated)
                 size += len(line) - len(raws[pos])
-                records[pos], raws[pos] = updated, line
+                records[pos], raws[pos] = self._checked(updated, line, corrupt), line
                 index[record_key(updated)] = pos
                 name = batch_name(updated)
                 if name:
@@ -232,7 +264,7 @@ class JobStore:
                 missing = sorted(set(changes) - set(out))
                 raise RecordNotFound(f"no record {missing[0]} in {self.path}")
             if out:
-                self._write(records, raws, snap.corrupt, index=index, size=size)
+                self._write(records, raws, corrupt, index=index, size=size)
         return {k: dict(v) for k, v in out.items()}
 
     def remove(self, key: str) -> bool:
@@ -241,7 +273,7 @@ class JobStore:
 
     def remove_many(self, keys: Iterable[str]) -> int:
         wanted = set(keys)
-        with self._locked():
+        with self._locked(write=True):
             snap = self._load()
             keep = [
                 rec is None or (record_key(rec) not in wanted and batch_name(rec) not in wanted)
@@ -255,25 +287,47 @@ class JobStore:
         return removed
 
     # ----------------------------------------------------------------- internals
+    def _checked(self, record: Record, line: bytes, corrupt: list[CorruptLine]) -> Record | None:
+        """`record` as the cache should hold it: None (and a problem in `corrupt`) when a fresh read of the line
+        written would skip it, so this process sees what every other one will."""
+        wrong = shape_problem(record)
+        if wrong is None:
+            return record
+        corrupt.append(CorruptLine(0, line[:-1].decode("utf-8", errors="replace"), wrong, str(self.path), True))
+        return None
+
     def _stamp(self, record: Record) -> Record:
         record.setdefault("id", new_record_id())
         record.setdefault("version", RECORD_VERSION)
         return record
 
+    def _target(self) -> Path:
+        """The file the store's bytes live in: `path`, or where its symbolic link(s) lead."""
+        return Path(os.path.realpath(self.path))
+
     @contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.ensure()
+    def _locked(self, write: bool = False) -> Iterator[None]:
+        self.ensure(write=write)
         if self._lock is None:
-            self._lock = FileLock(str(self._lock_path), timeout=LOCK_TIMEOUT_S, mode=0o600)
+            target = self._target()
+            self._lock = FileLock(str(target.with_name(target.name + ".lock")), timeout=LOCK_TIMEOUT_S, mode=0o600)
         try:
-            with self._lock:
-                yield
+            self._lock.acquire()
         except Timeout:
             raise StoreError(
                 f"{self.path}: store is locked by another process (waited {LOCK_TIMEOUT_S:.0f} s)"
             ) from None
-        except PermissionError as exc:
-            raise StoreError(f"{self._lock_path}: cannot take the store lock: {exc.strerror}") from None
+        except OSError as exc:
+            if write or exc.errno not in _NO_LOCK_ERRNOS:
+                raise StoreError(f"{self._lock.lock_file}: cannot take the store lock: {exc.strerror or exc}") from None
+            # A read-only directory: the lock file cannot be made. Every write replaces the store in one rename,
+            # so a read without the lock still sees one whole version.
+            yield
+            return
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     def _stat_key(self) -> tuple[int, int, int] | None:
         try:
@@ -289,6 +343,7 @@ class JobStore:
         records: list[Record | None] = []
         raws: list[bytes] = []
         corrupt: list[CorruptLine] = []
+        shown_path = str(self.path)
         if key is not None:
             try:
                 with open(self.path, "rb") as fh:
@@ -304,10 +359,15 @@ class JobStore:
             for (line_no, raw), rec in zip(numbered, parsed):
                 raws.append(raw + b"\n")
                 if isinstance(rec, dict):
-                    records.append(rec)
+                    wrong = shape_problem(rec)
+                    if wrong is None:
+                        records.append(rec)
+                        continue
+                    corrupt.append(CorruptLine(line_no, raw.decode("utf-8", errors="replace"), wrong, shown_path, True))
+                    records.append(None)
                     continue
                 reason = "not a JSON object" if rec is not _BAD else _json_error(raw)
-                corrupt.append(CorruptLine(line_no, raw.decode("utf-8", errors="replace"), reason))
+                corrupt.append(CorruptLine(line_no, raw.decode("utf-8", errors="replace"), reason, shown_path))
                 records.append(None)
         snap = _Snapshot(stat_key=key, records=records, raws=raws, corrupt=corrupt)
         self._cache = snap
@@ -321,12 +381,13 @@ class JobStore:
         index: dict[str, int] | None = None,
         size: int | None = None,
     ) -> None:
-        parent = self.path.parent
+        target = self._target()  # a symbolic link stays a link: its target is what gets replaced
+        parent = target.parent
         if self._writes % 64 == 0:  # left by a writer killed mid-write: hidden and harmless, so swept now and then
             self._remove_stale_temps()
         self._writes += 1
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=parent)
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
         except OSError as exc:
             raise StoreError(f"{parent}: cannot write store: {exc.strerror or exc}") from None
         try:
@@ -334,8 +395,8 @@ class JobStore:
                 size = _write_lines(fh, raws, sum(map(len, raws)) if size is None else size)
                 os.fsync(fh.fileno())
             # mkstemp made it 0600 already: the store file stays private to the user.
-            old_fd = _open_quietly(self.path)
-            os.replace(tmp, self.path)
+            old_fd = _open_quietly(target)
+            os.replace(tmp, target)
             if old_fd is not None:
                 # The kernel frees the old version's blocks at its last close (~6 ms for 8 MB): do that off the write path.
                 threading.Thread(target=os.close, args=(old_fd,), daemon=True).start()
@@ -352,22 +413,35 @@ class JobStore:
         for i, (rec, raw) in enumerate(zip(records, raws) if corrupt else [], start=1):
             text = raw[:-1].decode("utf-8", errors="replace") if rec is None else ""
             if rec is None and text in by_raw:
-                renumbered.append(CorruptLine(i, text, by_raw[text].reason))
+                renumbered.append(replace(by_raw[text], line_no=i))
         self._cache = _Snapshot(self._stat_key(), records, raws, renumbered, _index=index, _size=size)
 
     def _remove_stale_temps(self) -> None:
         """Temporary files left by a writer that was killed mid-write; safe to drop while we hold the lock."""
-        prefix = f".{self.path.name}."
+        target = self._target()
+        prefix = f".{target.name}."
         try:
-            names = os.listdir(self.path.parent)
+            names = os.listdir(target.parent)
         except OSError:
             return
         for name in names:
             if name.startswith(prefix) and name.endswith(".tmp"):
                 try:
-                    os.unlink(self.path.parent / name)
+                    os.unlink(target.parent / name)
                 except OSError:
                     pass
+
+
+def _skipped_records(corrupt: list[CorruptLine]) -> Iterator[Record]:
+    """The records behind lines skipped for their shape (not for bad JSON)."""
+    for line in corrupt:
+        if line.record:
+            try:
+                rec = json.loads(line.raw)
+            except ValueError:
+                continue
+            if isinstance(rec, dict):
+                yield rec
 
 
 def _matches(record: Record | None, key: str) -> bool:

@@ -79,13 +79,15 @@ def test_list_pages_and_delete(client: genai.Client, tools) -> None:
     listed = [f.name for f in pager]
     assert listed == list(reversed(names))  # newest first, every file once
     client.files.delete(name=names[0])
-    with pytest.raises(errors.ClientError) as exc:
+    gone_id = names[0].removeprefix("files/")
+    with pytest.raises(errors.ClientError) as exc:  # the real Files API: 403 "... or it may not exist", not 404
         client.files.get(name=names[0])
-    assert exc.value.code == 404
+    assert (exc.value.code, exc.value.status) == (403, "PERMISSION_DENIED")
+    assert exc.value.message == f"You do not have permission to access the File {gone_id} or it may not exist."
     assert names[0] not in [f.name for f in client.files.list()]
     with pytest.raises(errors.ClientError) as exc:
         client.files.delete(name=names[0])
-    assert exc.value.code == 404
+    assert (exc.value.code, exc.value.status) == (403, "PERMISSION_DENIED")
 
 
 def test_list_empty(client: genai.Client) -> None:
@@ -108,6 +110,6 @@ def test_files_expire_after_48_hours(clock, tools) -> None:
         clock.advance(48 * 3600 - 1)
         assert client.files.get(name=f.name).name == f.name
         clock.advance(2)
-        with pytest.raises(errors.ClientError) as exc:
+        with pytest.raises(errors.ClientError) as exc:  # expired: answered as the real service does, 403
             client.files.get(name=f.name)
-        assert exc.value.code == 404
+        assert exc.value.code == 403 and "or it may not exist" in str(exc.value.message)

@@ -68,6 +68,12 @@ def not_found(message: str = "Requested entity was not found.") -> ApiError:
     return ApiError(404, message)
 
 
+def file_not_found(file_id: str) -> ApiError:
+    """The Files API's answer for a file that does not exist, was deleted or has expired: 403 PERMISSION_DENIED, not
+    404 (public reports: googleapis/python-genai#1218). An unknown batch is still `not_found()`."""
+    return ApiError(403, f"You do not have permission to access the File {file_id} or it may not exist.")
+
+
 def invalid_argument(message: str) -> ApiError:
     return ApiError(400, message)
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import ApiError, invalid_argument, not_found
+from .errors import ApiError, file_not_found, invalid_argument, not_found
 from .files import GENERATED, UPLOADED, FileRecord, UploadMeta, UploadSession, processing_rules, processing_time
 from .util import IdGenerator, paginate
 
@@ -139,7 +139,7 @@ class EmulatorState:
             self.purge_expired_files(self.clock())
             rec = self.files.get(file_id)
         if rec is None:
-            raise not_found()
+            raise file_not_found(file_id)
         return rec
 
     def get_file(self, file_id: str, version: str, base: str) -> dict[str, Any]:
@@ -162,7 +162,7 @@ class EmulatorState:
             self.purge_expired_files(self.clock())
             rec = self.files.pop(file_id, None)
             if rec is None:
-                raise not_found()
+                raise file_not_found(file_id)
             remove_quietly(rec.path)  # a running batch keeps its own hard link to the bytes
 
     def open_download(self, file_id: str) -> tuple[FileRecord, IO[bytes]]:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -38,8 +39,11 @@ def test_import_both_formats_then_list_json_roundtrip(cli, tmp_path: Path) -> No
     assert nested["input_file"] == str(tmp_path / "batches" / "batch1.jsonl")
     assert nested["count"] == 5 and nested["my_own_field"] == {"kept": True}
     assert nested["batch"]["dest"] == {"file_name": "files/batch-xyz"}
+    assert nested["batch"]["state"] == "JOB_STATE_SUCCEEDED" and "imported_state" not in nested
     legacy = by_name["batches/legacy1"]
-    assert legacy["batch"]["state"] == "JOB_STATE_SUCCEEDED"
+    # The legacy line names neither model nor output: the job is read from the server on the next poll.
+    assert legacy["batch"]["state"] == "JOB_STATE_UNSPECIFIED" and legacy["imported_state"] == "JOB_STATE_SUCCEEDED"
+    assert legacy["final_state"] == "JOB_STATE_SUCCEEDED" and "model" not in legacy["batch"]
     assert legacy["batch"]["display_name"] == "batch-job-batch_requests"
     assert legacy["batch"]["create_time"] == "2025-07-13T01:01:38.807581"
     assert legacy["duration_seconds"] == 84 and legacy["uploaded_file_name"] == "files/up1"
@@ -84,7 +88,9 @@ def test_list_table_shows_jobs_and_corrupt_lines(cli, tmp_path: Path) -> None:
     out = cli("--store", str(store), "list")
     assert out.returncode == 0
     assert "xyz" in out.stdout and "SUCCEEDED" in out.stdout and "batch1.jsonl" in out.stdout
-    assert f"{store}:2: not valid JSON" in out.stderr
+    # STORE:2 or "STORE line 2" (the store's own sentence): the file and the line, once, on stderr
+    assert re.search(rf"{re.escape(str(store))}(:| line )2: not valid JSON", out.stderr), out.stderr
+    assert out.stderr.count("not valid JSON") == 1
     assert "{broken" in store.read_text()
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from gembatch_tui.core import ledger, missing_jobs
+from gembatch_tui.core import inline_results, ledger, missing_jobs
 from gembatch_tui.core import results as results_check
 from gembatch_tui.core import waves
 from gembatch_tui.core.embeddings import describe as describe_embeddings
@@ -180,7 +180,7 @@ def poll_once(
         for rec in fresh:
             if cancel is not None and cancel.is_set():
                 break
-            if needs_download(rec):
+            if needs_download(rec) or inline_results.needs_results(rec):  # an inline job: its answers are saved
                 outcome = download_results(service, rec, progress=progress, cancel=cancel)
                 if outcome.busy:
                     report.notes.append(outcome.message)
@@ -270,6 +270,9 @@ def download_results(
         lock = None  # no lock possible here (read-only store dir): download as before
     try:
         fresh = service.store.get(key) or record  # it may have been downloaded while we waited for nothing
+        if inline_results.needs_results(fresh):  # no output file: the answers are in the job (inline requests)
+            saved = inline_results.save_results(service, fresh, cancel=cancel)
+            return DownloadOutcome(key, name, saved.ok, path=saved.path, message=saved.message, busy=saved.busy)
         if not needs_download(fresh):
             return DownloadOutcome(key, name, True, path=Path(fresh["results_file"]) if fresh.get("results_file")
                                    else None, message=f"{name}: results already downloaded by another process", busy=True)

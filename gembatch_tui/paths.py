@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 APP_NAME = "gembatch-tui"
@@ -63,15 +64,69 @@ def ensure_private_dir(path: Path) -> Path:
     return path
 
 
+# What never goes into a file name made from outside text: path separators, NUL and every control character
+# (C0, DEL, C1), and the bidirectional overrides that make a name read differently from what it is.
+_UNSAFE_CHARS = re.compile(r"[/\\\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Room for what we add around a component (`.<name>.<8 hex>.partial`, `.<batch id>`) under the usual 255-byte limit.
+MAX_COMPONENT_BYTES = 180
+
+
+class UnsafePath(ValueError):
+    """A path built from outside data (a server reply, a store record) would leave its directory."""
+
+
+def safe_component(text: object, default: str = "unnamed") -> str:
+    """One harmless file-name component from any outside string (a batch name or id, a display name, a group id,
+    a file name from the server or the store): separators and control characters become `_`, a name of dots
+    only (`.`, `..`) or an empty one becomes `default`, and it is cut to MAX_COMPONENT_BYTES of UTF-8.
+    An ordinary name (`batch1.jsonl`, `abc123`) comes back unchanged."""
+    name = _UNSAFE_CHARS.sub("_", text if isinstance(text, str) else str(text)).strip()
+    if len(name.encode("utf-8", "surrogatepass")) > MAX_COMPONENT_BYTES:
+        name = name.encode("utf-8", "surrogatepass")[:MAX_COMPONENT_BYTES].decode("utf-8", "ignore").strip()
+    if not name or not name.strip("."):
+        return default
+    return name
+
+
+def inside(base: str | os.PathLike[str], path: str | os.PathLike[str]) -> bool:
+    """True when `path`, with `..` and symbolic links resolved, is `base` or lies under it."""
+    real_base = os.path.realpath(base)
+    real = os.path.realpath(path)
+    return real == real_base or real.startswith(real_base.rstrip(os.sep) + os.sep)
+
+
+def ensure_inside(base: str | os.PathLike[str], path: str | os.PathLike[str]) -> Path:
+    """`path` as given when it stays inside `base` (see `inside`); raises UnsafePath naming both otherwise."""
+    if not inside(base, path):
+        raise UnsafePath(f"{path}: outside {base}; refusing to write there")
+    return Path(path)
+
+
+def own_results_file(recorded: object, target: str | os.PathLike[str]) -> Path | None:
+    """The record's `results_file` when a new download may replace it: a plain file name in the very directory
+    `target` (where we would write now) is in. None otherwise (absent, not a string, or anywhere else: a record
+    is never a reason to write outside our results directory), and the download goes to `target`."""
+    if not isinstance(recorded, str) or not recorded:
+        return None
+    path = Path(recorded)
+    if path.name != safe_component(path.name) or not path.is_absolute():
+        return None
+    if os.path.realpath(path.parent) != os.path.realpath(Path(target).parent):
+        return None
+    return path
+
+
 def results_path_for(input_file: str | Path, results_dir: str | Path | None = None, demo: bool = False) -> Path:
-    """Where results of `input_file` go: `--results-dir`, else `<input dir>/results/`, else the data dir fallback."""
+    """Where results of `input_file` go: `--results-dir`, else `<input dir>/results/`, else the data dir fallback.
+    The file name is the input's, made safe (`safe_component`), so the path always lies in one of those."""
     input_path = Path(input_file)
+    name = safe_component(input_path.name, "results.jsonl")
     if results_dir is not None:
-        return Path(results_dir) / input_path.name
+        return Path(results_dir) / name
     preferred = input_path.parent / "results"
     if _writable_dir_or_creatable(preferred):
-        return preferred / input_path.name
-    return fallback_results_dir(demo) / input_path.name
+        return preferred / name
+    return fallback_results_dir(demo) / name
 
 
 def _writable_dir_or_creatable(path: Path) -> bool:

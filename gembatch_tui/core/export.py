@@ -87,9 +87,15 @@ def _parsed_answer(request: Any, text: str | None) -> Any:
 
 
 def default_export_path(results_path: str | os.PathLike[str], fmt: str) -> Path:
-    """`results/batch.jsonl` -> `results/batch.export.jsonl` (or `.export.csv`), beside the results file."""
+    """`results/batch.jsonl` -> `results/batch.export.jsonl` (or `.export.csv`), beside the results file.
+
+    The results path comes from a store record: its name is made one harmless component
+    (`paths.safe_component`), so the export lands in the results file's own folder whatever the name holds."""
+    from gembatch_tui import paths
+
     path = Path(results_path)
-    return path.with_name(f"{path.stem}.export.{fmt}")
+    stem = paths.safe_component(Path(paths.safe_component(path.name, "results")).stem, "results")
+    return path.parent / f"{stem}.export.{paths.safe_component(fmt, 'out')}"
 
 
 def write_export(

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gembatch_tui import paths
 from gembatch_tui.core.errors import Cancelled
 from gembatch_tui.core.models import (
     ACTIVE_STATES,
@@ -166,8 +167,9 @@ def _remove_stale_tmp(root: Path) -> None:
 
 
 def parts_dir(root: Path, gid: object) -> Path | None:
-    """`<root>/<gid>`, or None when `gid` (read from the store) is not a plain directory name."""
-    if not isinstance(gid, str) or not gid or gid.startswith(".") or Path(gid).name != gid:
+    """`<root>/<gid>`, or None when `gid` (read from the store) is not a plain directory name: one harmless
+    component (`paths.safe_component` leaves it unchanged), not hidden, so the folder is always inside `root`."""
+    if not isinstance(gid, str) or gid.startswith(".") or paths.safe_component(gid, "") != gid:
         return None
     return root / gid
 
@@ -224,7 +226,6 @@ def submit_group(
     If the user cancels before any part exists remotely, the whole group is removed (records and part files);
     once a part is created, the others stay queued for the poller.
     """
-    from gembatch_tui import paths
     from gembatch_tui.core import split  # only a submission splits: not loaded for the dashboard's group rows
     from gembatch_tui.core.service import SubmitOutcome, now_iso
 

@@ -72,7 +72,7 @@ def _target(service: BatchService, parts: list[Record], gid: str) -> tuple[Path,
     """(where the merged file goes, the name beside it if that is another's file, whether it is ours)."""
     original = parts[0]["group_input_file"]
     target = paths.results_path_for(original, service.results_dir, service.demo)
-    alternative = target.with_name(f"{target.stem}.{gid[:8]}{target.suffix}")
+    alternative = target.with_name(f"{target.stem}.{paths.safe_component(gid, 'group')[:8]}{target.suffix}")
     recorded = parts[0].get("group_results_file")
     if recorded in (str(target), str(alternative)):
         return Path(recorded), alternative, True

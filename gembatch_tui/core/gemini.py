@@ -23,8 +23,9 @@ from gembatch_tui.core.media_cache import Uploaded
 from gembatch_tui.core.models import BatchSnapshot, normalise_state
 from gembatch_tui.core.rest import RestReader, resolve_base_url
 from gembatch_tui.core.retry_policy import RetryPolicy, outcome_unknown
-from gembatch_tui.core.upload_tokens import tagged_display_name, token_of
+from gembatch_tui.core import upload_tokens
 
+MEDIA_TAG = "mediaupl"  # not hex: never equal to a store's tag (upload_tokens.store_tag)
 JSONL_MIME = "jsonl"  # what Google's batch docs pass; the SDK cannot guess `.jsonl`
 Progress = Callable[[int, int], None]
 
@@ -107,6 +108,18 @@ def valid_batch_name(name: Any) -> bool:
 
 
 _BATCH_NAME = re.compile(r"^batches/[A-Za-z0-9_-]{1,128}$")
+
+
+def _file_json(f: Any, mime_type: str) -> dict[str, Any]:
+    """The SDK's File as the few camelCase fields we use (the same shape `files.list` items have)."""
+    expiry = f.expiration_time.isoformat() if getattr(f, "expiration_time", None) else None
+    return {
+        "name": str(f.name),
+        "uri": str(f.uri or ""),
+        "mimeType": str(f.mime_type or mime_type),
+        "expirationTime": expiry,
+        "state": str(getattr(f.state, "value", f.state) or ""),
+    }
 
 
 class _ProgressReader(io.RawIOBase):
@@ -248,45 +261,7 @@ class GeminiClient:
         With a `token` (written to the record before this call) the file's display name carries it, and an upload
         whose outcome is unknown (a 5xx, a reset or a malformed answer after the bytes were sent) is resolved by
         finding the file by its token before anything is sent again: a lost answer never leaves a second file."""
-        remote_name = tagged_display_name(display_name, token) if token else display_name[:512]
-        attempts = max(1, self.policy.attempts) if token else 1
-        for attempt in range(1, attempts + 1):
-            try:
-                total = path.stat().st_size  # inside: the file may vanish between validation and upload
-                with open(path, "rb") as fh:
-                    reader = _ProgressReader(fh, total, progress, cancel)
-                    uploaded = self.sdk.files.upload(
-                        file=reader, config={"mime_type": JSONL_MIME, "display_name": remote_name}
-                    )
-                name = getattr(uploaded, "name", None)
-                if not isinstance(name, str) or not name.startswith("files/"):
-                    raise ValueError(f"malformed answer to the upload (file name {name!r})")
-                return name
-            except Cancelled:
-                raise
-            except Exception as exc:  # noqa: BLE001 - mapped to a user message
-                error = describe_api_error(exc, f"upload {path.name}")
-                if not token or not outcome_unknown(exc):
-                    raise error from None
-            found = self.find_upload(token)  # a ServiceError here: unknown outcome, reported by the caller
-            if found is not None:
-                return found
-            if attempt == attempts:
-                raise error
-            self.policy.pause(attempt)
-        raise RuntimeError("unreachable")  # pragma: no cover
-
-    def find_upload(self, token: str) -> str | None:
-        """The name of the file uploaded with `token`, if the service has one (its answer may have been lost)."""
-        try:
-            for item in self.iter_files():
-                if token_of(item.get("displayName")) == token and isinstance(item.get("name"), str):
-                    if str(item.get("state") or "") != "FAILED":
-                        return str(item["name"])
-        except ServiceError as exc:
-            raise ServiceError(f"could not look for the upload whose answer was lost: {exc}", code=exc.code,
-                               transient=True, unknown_outcome=True) from None
-        return None
+        return self._upload(path, JSONL_MIME, display_name, token, progress, cancel)["name"]
 
     def upload_media(
         self,
@@ -297,19 +272,69 @@ class GeminiClient:
         cancel: threading.Event | None = None,
     ) -> Uploaded:
         """Upload a media file referenced by `[[FILE:...]]`; returns its name, URI, expiry and state (a video is
-        usually PROCESSING at first: media_remote.wait_active waits for ACTIVE, the SDK does not)."""
+        usually PROCESSING at first: media_remote.wait_active waits for ACTIVE, the SDK does not).
+
+        Its token is this call's own (`mediaupl-...`, never a store's tag: clean-up must not take a file for an
+        orphan while the submission that uploaded it is still linking it to its job)."""
+        item = self._upload(path, mime_type, path.name, upload_tokens.new_token(None, tag=MEDIA_TAG), progress, cancel)
+        return Uploaded(
+            item["name"], str(item.get("uri") or ""), str(item.get("mimeType") or mime_type),
+            item.get("expirationTime"), str(item.get("state") or ""),
+        )
+
+    def _upload(
+        self,
+        path: Path,
+        mime_type: str,
+        display_name: str,
+        token: str | None,
+        progress: Progress | None,
+        cancel: threading.Event | None,
+    ) -> dict[str, Any]:
+        """One upload, resolved by token when its outcome is unknown; returns the File as JSON (camelCase)."""
+        remote_name = upload_tokens.tagged_display_name(display_name, token) if token else display_name[:512]
+        attempts = max(1, self.policy.attempts) if token else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                total = path.stat().st_size  # inside: the file may vanish between validation and upload
+                with open(path, "rb") as fh:
+                    reader = _ProgressReader(fh, total, progress, cancel)
+                    uploaded = self.sdk.files.upload(
+                        file=reader, config={"mime_type": mime_type, "display_name": remote_name}
+                    )
+                name = getattr(uploaded, "name", None)
+                if not isinstance(name, str) or not name.startswith("files/"):
+                    raise ValueError(f"malformed answer to the upload (file name {name!r})")
+                return _file_json(uploaded, mime_type)
+            except Cancelled:
+                raise
+            except Exception as exc:  # noqa: BLE001 - mapped to a user message
+                error = describe_api_error(exc, f"upload {path.name}")
+                if not token or not outcome_unknown(exc):
+                    raise error from None
+            found = self._find_upload_item(token)  # a ServiceError here: unknown outcome, reported by the caller
+            if found is not None:
+                return found
+            if attempt == attempts:
+                raise error
+            self.policy.pause(attempt)
+        raise RuntimeError("unreachable")  # pragma: no cover
+
+    def find_upload(self, token: str) -> str | None:
+        """The name of the file uploaded with `token`, if the service has one (its answer may have been lost)."""
+        item = self._find_upload_item(token)
+        return item["name"] if item is not None else None
+
+    def _find_upload_item(self, token: str) -> dict[str, Any] | None:
         try:
-            total = path.stat().st_size
-            with open(path, "rb") as fh:
-                reader = _ProgressReader(fh, total, progress, cancel)
-                f = self.sdk.files.upload(file=reader, config={"mime_type": mime_type, "display_name": path.name[:512]})
-        except Cancelled:
-            raise
-        except Exception as exc:  # noqa: BLE001 - mapped to a user message
-            raise describe_api_error(exc, f"upload {path.name}") from None
-        expiry = f.expiration_time.isoformat() if f.expiration_time else None
-        state = str(getattr(f.state, "value", f.state) or "")
-        return Uploaded(str(f.name), str(f.uri or ""), str(f.mime_type or mime_type), expiry, state)
+            for item in self.iter_files():
+                if upload_tokens.token_of(item.get("displayName")) == token and isinstance(item.get("name"), str):
+                    if str(item.get("state") or "") != "FAILED":
+                        return item
+        except ServiceError as exc:
+            raise ServiceError(f"could not look for the upload whose answer was lost: {exc}", code=exc.code,
+                               transient=True, unknown_outcome=True) from None
+        return None
 
     def delete_file(self, name: str) -> None:
         try:

@@ -25,10 +25,11 @@ def store_tag(store_path: str | Path) -> str:
     return hashlib.sha256(seed).hexdigest()[:8]
 
 
-def new_token(store_path: str | Path) -> str:
-    """A fresh token for one upload: `<store tag>-<12 random [a-z0-9]>`."""
+def new_token(store_path: str | Path | None, *, tag: str | None = None) -> str:
+    """A fresh token for one upload: `<store tag>-<12 random [a-z0-9]>` (or another 8-character `tag`)."""
     alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-    return f"{store_tag(store_path)}-{''.join(secrets.choice(alphabet) for _ in range(12))}"
+    prefix = tag if tag is not None else store_tag(store_path or "")
+    return f"{prefix}-{''.join(secrets.choice(alphabet) for _ in range(12))}"
 
 
 def tagged_display_name(display_name: str, token: str) -> str:

@@ -105,3 +105,47 @@ def test_subcommands_without_key_exit_2_naming_both_variables(cli, tmp_path: Pat
     out = cli("poll", "--once")
     assert out.returncode == 2
     assert "GOOGLE_API_KEY" in out.stderr and "GEMINI_API_KEY" in out.stderr and "--demo" in out.stderr
+
+
+def test_imported_legacy_and_inline_jobs_get_model_count_and_results_from_poll(cli, tmp_path: Path) -> None:
+    """As a user would: `import` a gembatch job-info file naming a legacy file job and an inline job (no input
+    file), then `poll --once`: both get model, counts and a verified results file; `list --json` shows them."""
+    from google import genai
+
+    from gembatch_tui.core.emulator import Emulator
+    from tests.manual_clock import ManualClock
+
+    clock = ManualClock()
+    with Emulator(api_key="cli-import-key", job_seconds=60, clock=clock) as emu:
+        sdk = genai.Client(api_key="cli-import-key", http_options={"base_url": emu.url})
+        src = tmp_path / "1-simple" / "batch_requests.jsonl"
+        src.parent.mkdir()
+        src.write_text("".join(json.dumps({"key": f"k{i}", "request": {"contents": [{"parts": [{"text": f"q{i}"}]}]}})
+                               + "\n" for i in range(3)))
+        uploaded = sdk.files.upload(file=str(src), config={"mime_type": "jsonl"})
+        file_job = sdk.batches.create(model="gemini-2.5-flash", src=uploaded.name).name
+        inline_job = sdk.batches.create(model="gemini-2.5-flash", src=[
+            {"contents": "one", "metadata": {"key": "first"}}, {"contents": "two"}]).name
+        clock.advance(61)
+        info = write_jsonl(tmp_path / "job-info.jsonl", [
+            {**LEGACY, "input_file": "1-simple/batch_requests.jsonl", "job_name": file_job, "uploaded_file_name": uploaded.name},
+            {"job_name": inline_job, "final_state": "JOB_STATE_SUCCEEDED"},
+        ])
+        cli.env.update(GOOGLE_API_KEY="cli-import-key", GOOGLE_GEMINI_BASE_URL=emu.url)
+        out = cli("import", str(info))
+        assert out.returncode == 0 and "imported 2 jobs" in out.stdout, out.stderr
+        polled = cli("poll", "--once")
+        assert polled.returncode == 0, polled.stdout + polled.stderr
+        records = {r["batch"]["name"]: r for r in json.loads(cli("list", "--json").stdout)}
+
+    legacy = records[file_job]
+    assert legacy["batch"]["state"] == "JOB_STATE_SUCCEEDED" and legacy["batch"]["model"] == "models/gemini-2.5-flash"
+    assert legacy["count"] == 3 and legacy["batch"]["stats"]["request_count"] == 3
+    assert legacy["results_verified"] is True
+    assert legacy["results_file"] == str(src.parent / "results" / "batch_requests.jsonl")
+    assert [json.loads(x)["key"] for x in Path(legacy["results_file"]).read_text().splitlines()] == ["k0", "k1", "k2"]
+    inline = records[inline_job]
+    assert inline["batch"]["state"] == "JOB_STATE_SUCCEEDED" and inline["batch"]["stats"]["request_count"] == 2
+    assert inline["results_verified"] is True and inline["results_check"]["lines"] == 2
+    assert Path(inline["results_file"]).parent == tmp_path / "home" / "results"
+    assert [json.loads(x)["key"] for x in Path(inline["results_file"]).read_text().splitlines()] == ["first", "2"]

@@ -169,7 +169,7 @@ def _remove_stale_tmp(root: Path) -> None:
 def parts_dir(root: Path, gid: object) -> Path | None:
     """`<root>/<gid>`, or None when `gid` (read from the store) is not a plain directory name: one harmless
     component (`paths.safe_component` leaves it unchanged), not hidden, so the folder is always inside `root`."""
-    if not isinstance(gid, str) or gid.startswith(".") or paths.safe_component(gid, "") != gid:
+    if not isinstance(gid, str) or not gid or gid.startswith(".") or paths.safe_component(gid, "") != gid:
         return None
     return root / gid
 

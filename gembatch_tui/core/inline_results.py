@@ -7,8 +7,8 @@ downloads `batch.dest.file_name`, so it never got results. Here the inline answe
 a file job's output has (`{"key": ..., "response": {...}}` or `{"key": ..., "error": {...}}` per line; the key
 is the item's `metadata.key`, else its 1-based position as a string), verified the same way (against the input
 file when there is one, and the job's request count), and recorded with the same fields (`results_file`,
-`results_verified`, `results_check`, `usage`), so the results browser, export, usage and cleanup see no
-difference.
+`results_verified`, `results_check`, `usage`, and the file's `results_bytes`/`results_sha256` that cleanup
+re-checks), so the results browser, export, usage and cleanup see no difference.
 
 The answers are read from the raw Operation JSON (the SDK's parsed job drops fields and breaks on some valid
 items), and the reply is checked against what was asked before anything is written. The file is written like a
@@ -19,9 +19,9 @@ this from `download_results`, under the same per-job lock as a download.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import re
 import threading
 import uuid
 from dataclasses import dataclass
@@ -35,7 +35,7 @@ from gembatch_tui.core.embeddings import describe as describe_embeddings
 from gembatch_tui.core.embeddings import summarise_embeddings
 from gembatch_tui.core.errors import describe_api_error
 from gembatch_tui.core.fsutil import place_beside
-from gembatch_tui.core.models import SUCCEEDED, Record, batch_id, batch_name, normalise_state, record_state, record_stats
+from gembatch_tui.core.models import SUCCEEDED, Record, batch_name, normalise_state, record_state, record_stats
 from gembatch_tui.core.service import BatchService, now_iso
 from gembatch_tui.core.store import record_key
 
@@ -114,26 +114,17 @@ def result_line(item: Any, index: int) -> dict[str, Any]:
     return {"key": key, "error": {"message": NO_ANSWER}}
 
 
-def file_stem(name: str) -> str:
-    """A file name made from a batch name: one path component, plain characters, never hidden, `.` or `..`."""
-    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(batch_id(name)).name).lstrip(".")
-    return stem or "batch"
-
-
 def targets(service: BatchService, record: Record) -> tuple[Path, Path, bool]:
-    """(target, alternative, ours), chosen as for a download: the record's own results file (replaced), else the
-    input's results path, else `<results dir>/<batch id>.jsonl`; another job's file is never replaced."""
+    """(target, alternative, ours), chosen exactly as for a download: the record's own results file when it lies
+    where we write now (replaced), else `service.results_target` (the input's results path, else
+    `<results dir>/<batch id>.jsonl`, one harmless component); another job's file is never replaced."""
     name = batch_name(record) or record_key(record)
-    own = record.get("results_file")
-    ours = isinstance(own, str) and bool(own)
-    if ours:
-        target = Path(own)
-    elif isinstance(record.get("input_file"), str) and record["input_file"]:
-        target = service.results_target(record)
-    else:
-        folder = Path(service.results_dir or paths.fallback_results_dir(service.demo))
-        target = folder / f"{file_stem(name)}.jsonl"
-    alternative = target.with_name(f"{target.stem}.{file_stem(name)[:12]}{target.suffix}")
+    computed = service.results_target(record)
+    own = paths.own_results_file(record.get("results_file"), computed)
+    ours = own is not None
+    target = own or computed
+    tag = paths.safe_component(name.split("/")[-1], "batch")[:12]
+    alternative = target.with_name(f"{target.stem}.{tag}{target.suffix}")
     if target.exists() and not ours:
         target = alternative
     return target, alternative, ours
@@ -162,7 +153,7 @@ def save_results(service: BatchService, record: Record, *, cancel: threading.Eve
         return _failed(service, key, f"{target.parent}: cannot create results directory: {exc.strerror}")
     partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.partial")
     try:
-        embeds = _write(partial, items)
+        embeds, size, sha256 = _write(partial, items)
         expected = record_stats(record)["request_count"] or None
         input_file = record.get("input_file")
         input_path = Path(input_file) if isinstance(input_file, str) and Path(input_file).is_file() else None
@@ -188,6 +179,7 @@ def save_results(service: BatchService, record: Record, *, cancel: threading.Eve
         rec["results_source"] = "inline"
         rec["downloaded_at"] = now_iso()
         rec["results_check"] = {**check.record_fields(), **embedded}
+        rec["results_bytes"], rec["results_sha256"] = size, sha256  # what cleanup re-checks before deleting the job
         if usage is not None:
             stat = target.stat()
             usage.source_size, usage.source_mtime_ns = stat.st_size, stat.st_mtime_ns
@@ -200,19 +192,27 @@ def save_results(service: BatchService, record: Record, *, cancel: threading.Eve
     return Saved(True, path=target, message=f"{summary}; {vectors}" if vectors else summary)
 
 
-def _write(partial: Path, items: list[Any]) -> bool:
-    """Write the lines (private, flushed to disk); True when any answer is an embedding."""
+def _write(partial: Path, items: list[Any]) -> tuple[bool, int, str]:
+    """Write the lines (private, flushed to disk). Returns (any answer is an embedding, size, sha256 hex)."""
     embeds = False
+    digest = hashlib.sha256()
+    size = 0
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    with os.fdopen(fd, "wb") as fh:
         for index, item in enumerate(items):
             line = result_line(item, index)
             response = line.get("response")
             embeds = embeds or (isinstance(response, dict) and ("embedding" in response or "embeddings" in response))
-            fh.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+            try:
+                data = (json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate escaped in the reply: keep it escaped
+                data = (json.dumps(line, separators=(",", ":")) + "\n").encode("ascii")
+            fh.write(data)
+            digest.update(data)
+            size += len(data)
         fh.flush()
         os.fsync(fh.fileno())
-    return embeds
+    return embeds, size, digest.hexdigest()
 
 
 def _found_file(service: BatchService, key: str, name: str, file_name: str) -> Saved:

@@ -5,6 +5,7 @@ Real google-genai SDK creates the jobs, real HTTP to the emulator; the clock mov
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -84,6 +85,8 @@ def test_adopted_inline_job_gets_a_verified_results_file(service: BatchService, 
     assert rec["usage"]["source"]["size"] == target.stat().st_size
     assert rec["batch"]["model"] == f"models/{MODEL}" and rec["batch"]["stats"]["request_count"] == 3
     assert "results_error" not in rec
+    data = target.read_bytes()
+    assert rec["results_bytes"] == len(data) and rec["results_sha256"] == hashlib.sha256(data).hexdigest()
     assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
     assert _leftovers(results_dir) == []  # no partial file left behind
 
@@ -234,16 +237,17 @@ def test_a_succeeded_record_without_its_output_file_finds_it(service: BatchServi
 
 
 # ----------------------------------------------------------------------------- the pieces, directly
-@pytest.mark.parametrize("name, stem", [
-    ("batches/abc123", "abc123"),
-    ("batches/../../etc/passwd", "passwd"),
-    ("batches/..", "batch"),
-    ("batches/.hidden", "hidden"),
-    ("batches/a b\x1b[31m", "a_b__31m"),
-])
-def test_file_stem_is_one_plain_component(name: str, stem: str) -> None:
-    assert inline_results.file_stem(name) == stem
-    assert "/" not in stem and not stem.startswith(".")
+def test_a_hostile_batch_name_stays_in_the_results_dir(service: BatchService) -> None:
+    folder = paths.fallback_results_dir()
+    for name in ("batches/../../escape", "batches/..", "batches/a/../../../b", "batches/\x1b]52;c;x\x07"):
+        target, alternative, ours = inline_results.targets(service, {"batch": {"name": name}})
+        assert not ours
+        for path in (target, alternative):
+            assert path.parent == folder and paths.inside(folder, path), path
+    # A recorded results_file elsewhere is never written to.
+    target, _alt, ours = inline_results.targets(service, {"batch": {"name": "batches/ok"},
+                                                          "results_file": "/etc/hostname"})
+    assert not ours and target == folder / "ok.jsonl"
 
 
 def test_result_line_keys_and_shapes() -> None:
@@ -289,3 +293,33 @@ def test_needs_results_only_for_succeeded_jobs_without_output_or_saved_results(t
     assert not inline_results.needs_results({**base, "results_file": str(saved), "results_verified": True})
     assert inline_results.needs_results({**base, "results_file": str(tmp_path / "gone.jsonl"), "results_verified": True})
     assert inline_results.needs_results({**base, "results_file": 123, "results_verified": True})
+
+
+def test_answers_with_any_text_are_written_as_valid_lines(tmp_path: Path) -> None:
+    partial = tmp_path / ".r.partial"
+    items = [{"response": {"text": "héllo ✓"}, "metadata": {"key": "u"}}, {"response": {"text": "\ud800 lone"}}]
+    embeds, size, sha = inline_results._write(partial, items)
+    data = partial.read_bytes()
+    assert not embeds and size == len(data) and sha == hashlib.sha256(data).hexdigest()
+    lines = [json.loads(x) for x in data.decode("utf-8").splitlines()]
+    assert lines[0] == {"key": "u", "response": {"text": "héllo ✓"}}
+    assert lines[1]["key"] == "2" and lines[1]["response"]["text"] == "\ud800 lone"
+
+
+def test_emulator_answers_inline_jobs_as_the_reference_says(service: BatchService, sdk: genai.Client,
+                                                            clock: ManualClock) -> None:
+    """§4.2: the answers in metadata.output and again in response, as inlinedResponses.inlinedResponses[], each
+    `response` or `error` with the request's metadata echoed back; done only when final; stats as strings."""
+    name = _create_inline(sdk)
+    running = service.client.reader.get_json(name)
+    assert "done" not in running and "output" not in running["metadata"] and "response" not in running
+    finish_jobs(clock)
+    op = service.client.reader.get_json(name)
+    assert op["done"] is True and op["metadata"]["state"] == "BATCH_STATE_SUCCEEDED"
+    items = op["metadata"]["output"]["inlinedResponses"]["inlinedResponses"]
+    assert op["response"]["inlinedResponses"]["inlinedResponses"] == items
+    assert op["response"]["@type"].endswith("GenerateContentBatchOutput") and "responsesFile" not in op["response"]
+    assert [i.get("metadata") for i in items] == [{"key": "q1"}, None, {"key": "bad"}]
+    assert [("response" in i, "error" in i) for i in items] == [(True, False), (True, False), (False, True)]
+    assert op["metadata"]["batchStats"] == {"requestCount": "3", "successfulRequestCount": "2",
+                                            "failedRequestCount": "1"}

@@ -163,3 +163,29 @@ def test_a_refused_connection_fails_fast_and_names_the_url(tmp_path: Path, input
     assert f"cannot reach {url} (connection refused)" in out.message
     assert KEY not in out.message
     assert elapsed < 5, f"a refused connection was retried for {elapsed:.1f} s"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"{}", b'{"name": 5, "metadata": {"state": "BATCH_STATE_SUCCEEDED"}}', b"[1, 2]", b"<html>",
+     b'{"name": "batches/someoneelse", "metadata": {"state": "BATCH_STATE_SUCCEEDED"}}',
+     b'{"name": "batches/../../etc", "metadata": {"state": "BATCH_STATE_SUCCEEDED"}}',
+     b'{"name": "NAME", "metadata": "oops"}'],
+)
+def test_a_malformed_get_answer_never_touches_the_record(
+    emu: Emulator, tmp_path: Path, input_file: Path, body: bytes
+) -> None:
+    service = make_service(emu, tmp_path / "store" / "jobs.jsonl")
+    out = service.submit(input_file, model="gemini-2.5-flash")
+    assert out.status == "submitted"
+    before = service.store.read_all()[0]
+    name = batch_name(before)
+    emu.lose_answer("GET", "/" + name + "$", body.replace(b"NAME", name.encode()))
+    report = poller.poll_once(service, download=False)
+    assert report.errors and "malformed answer" in report.errors[0], report
+    after = service.store.read_all()[0]
+    assert after["batch"] == before["batch"]
+    # The next pass, with an honest answer, polls the same job as before.
+    report = poller.poll_once(service, download=False)
+    assert not report.errors
+    assert batch_name(service.store.read_all()[0]) == name

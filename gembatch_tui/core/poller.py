@@ -112,14 +112,19 @@ def poll_once(
     download: bool = True,
     progress: DownloadProgress | None = None,
     cancel: threading.Event | None = None,
+    only: frozenset[str] | None = None,
 ) -> PollReport:
+    """One pass: refresh unfinished jobs, submit queued ones the budget allows, download finished results.
+
+    `only` (record keys) limits the pass to those jobs (`poll JOB...`): nothing else is asked for, downloaded or
+    submitted from the queue, and `active` counts only them."""
     report = PollReport()
     try:
         report.notes.extend(service.recover_interrupted())
     except ServiceError as exc:
         report.errors.append(str(exc))
     records = service.store.read_all()
-    todo = [r for r in records if needs_poll(r)]
+    todo = [r for r in records if needs_poll(r) and (only is None or record_key(r) in only)]
     with service._in_flight_lock:
         todo = [r for r in todo if batch_name(r) not in service._in_flight]
         service._in_flight.update(batch_name(r) or "" for r in todo)
@@ -172,8 +177,11 @@ def poll_once(
     finally:
         with service._in_flight_lock:
             service._in_flight.difference_update(batch_name(r) or "" for r in todo)
-    _submit_queued(service, report, cancel)
+    if only is None:
+        _submit_queued(service, report, cancel)
     fresh = service.store.read_all()
+    if only is not None:
+        fresh = [r for r in fresh if record_key(r) in only]
     report.queued = sum(1 for r in fresh if waves.is_queued(r))
     report.active = sum(1 for r in fresh if needs_poll(r)) + report.queued
     if download:

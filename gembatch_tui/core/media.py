@@ -11,6 +11,9 @@ parts (`{"fileData": {"fileUri": ..., "mimeType": ...}}`) that point at the file
 - Text around a marker that is blank (e.g. the newline between two markers) is dropped: the API rejects empty
   text parts. A bare string where a Content belongs becomes `{"role": "user", "parts": [...]}`.
 - MIME type: `mimetypes.guess_type`, else `application/octet-stream`.
+- Only files inside the input file's directory (or below it), after resolving symlinks, may be named: a line
+  naming `../../etc/passwd`, `/etc/hostname` or `~/.ssh/id_rsa` (or a symlink pointing out) would upload that
+  file silently. `RefChecker(allow_outside=True)` (`submit --allow-media-outside`) lifts the rule.
 
 This module only reads file metadata; uploading and caching live in media_upload.py and media_cache.py.
 """
@@ -158,11 +161,27 @@ def _path_problem(path: Path) -> tuple[str | None, int]:
     return None, st.st_size
 
 
-class RefChecker:
-    """Checks the references of one input file, each distinct file once; counts references, files and bytes."""
+def outside(path: str | os.PathLike[str], base_dir: str | os.PathLike[str]) -> bool:
+    """Whether `path`, symlinks resolved, lies outside `base_dir` (symlinks resolved too)."""
+    root = os.path.realpath(base_dir)
+    real = os.path.realpath(path)
+    try:
+        return os.path.commonpath([real, root]) != root
+    except ValueError:  # different drives (Windows)
+        return True
 
-    def __init__(self, base_dir: str | os.PathLike[str]) -> None:
+
+OUTSIDE_HINT = "move it there, or pass --allow-media-outside to `gembatch-tui submit` to upload it anyway"
+
+
+class RefChecker:
+    """Checks the references of one input file, each distinct file once; counts references, files and bytes.
+
+    Unless `allow_outside`, a reference to a file outside `base_dir` (symlinks resolved) is a problem."""
+
+    def __init__(self, base_dir: str | os.PathLike[str], *, allow_outside: bool = False) -> None:
         self.base_dir = Path(base_dir)
+        self.allow_outside = allow_outside
         self.refs = 0
         self.files = 0
         self.bytes = 0
@@ -179,6 +198,8 @@ class RefChecker:
             key = str(resolve_ref(ref, self.base_dir))
             if key not in self._seen:
                 why, size = _path_problem(Path(key))
+                if why is None and not self.allow_outside and outside(key, self.base_dir):
+                    why = f"is outside the input file's directory {os.path.realpath(self.base_dir)}; {OUTSIDE_HINT}"
                 self._seen[key] = why
                 if why is None:
                     self.files += 1

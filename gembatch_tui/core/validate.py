@@ -14,9 +14,14 @@ An assigned key that equals an explicit key elsewhere is a duplicate like any ot
 canonical makes `needs_normalising` true; `write_normalised` then writes a canonical copy, which is what gets
 uploaded, and the original is never touched.
 
+Each request's shape is checked as the service's parser would (request_shape.py: `contents` a non-empty list of
+contents with non-empty `parts` lists of parts, `role` "user"/"model", object and list fields of the right type);
+the SDK's string shorthand (`"contents": "hi"`) is expanded in the uploaded copy, which makes it non-canonical.
+
 `[[FILE:path]]` media references (see media.py) are checked here too: each referenced file must exist and be
-readable (`line N: referenced file 'x' not found`), relative paths resolve against the input file's directory,
-and a file with references always needs normalising (its uploaded copy carries fileData parts instead).
+readable (`line N: referenced file 'x' not found`) and lie inside the input file's directory unless
+`allow_media_outside`; relative paths resolve against the input file's directory, and a file with references
+always needs normalising (its uploaded copy carries fileData parts instead).
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Dict, Optional
 
-from gembatch_tui.core import media, request_fields
+from gembatch_tui.core import media, request_fields, request_shape
 from gembatch_tui.core.keyset import KeySet
 from gembatch_tui.core.pricing import estimate_request_tokens
 
@@ -79,6 +84,7 @@ class ValidationReport:
     media_refs: int = 0  # [[FILE:...]] references, counting repeats
     media_files: int = 0  # distinct readable files referenced
     media_bytes: int = 0  # their total size
+    allow_media_outside: bool = False  # whether references outside the input's directory were allowed
 
     @property
     def ok(self) -> bool:
@@ -180,36 +186,20 @@ class _KindChecker:
         self.kind = kind
         self.first_line: int | None = None
 
-    def check(self, request: dict[str, Any], line_no: int) -> str | None:
+    def check(self, request: dict[str, Any], line_no: int) -> tuple[str | None, dict[str, Any] | None, list[str]]:
+        """(error or None, the request with string shorthands expanded or None, shape warnings): see
+        request_shape.py for what the service accepts."""
         if "contents" not in request and "content" not in request:
-            return f"request has no {'content' if self.kind == EMBED else 'contents'!r}"
+            return f"request has no {'content' if self.kind == EMBED else 'contents'!r}", None, []
         this = detect_kind(request)
         if self.kind is None:
             self.kind, self.first_line = this, line_no
         elif this != self.kind:
             if self.first_line is None:
-                return f"{_describe(this)} in a batch of {self.kind} requests"
-            return f"{_describe(this)}, but line {self.first_line} is {_describe(self.kind)}; a file cannot mix both"
-        if this == GENERATE:
-            contents = request["contents"]
-            if isinstance(contents, str):
-                return None if contents else "'contents' must not be empty"
-            if not isinstance(contents, list) or not contents:
-                return f"'contents' must be a non-empty list or a string, not {_describe_value(contents)}"
-            for i, item in enumerate(contents):
-                if not isinstance(item, (dict, str)):
-                    return f"'contents'[{i}] must be an object, not {_type_name(item)}"
-            return None
-        content = request["content"]
-        if isinstance(content, dict) or (isinstance(content, str) and content):
-            return None
-        return f"'content' must be an object or a non-empty string, not {_describe_value(content)}"
-
-
-def _describe_value(value: Any) -> str:
-    if value == [] or value == "":
-        return "empty"
-    return _type_name(value)
+                return f"{_describe(this)} in a batch of {self.kind} requests", None, []
+            why = f"{_describe(this)}, but line {self.first_line} is {_describe(self.kind)}; a file cannot mix both"
+            return why, None, []
+        return request_shape.check(request, this)
 
 
 def _preview(raw: bytes) -> str:
@@ -266,15 +256,19 @@ def validate_file(
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
     kind: str | None = None,
+    allow_media_outside: bool = False,
 ) -> ValidationReport:
     """Check every line of an input file in one streaming pass; problems are reported, never raised.
 
     Only ValidationCancelled escapes (when `cancel` is set). `progress(done, total)` is called about every MiB.
     `max_bytes=None` accepts any size (for inputs that will be split into several jobs).
+    `allow_media_outside`: `[[FILE:...]]` may name files outside the input file's directory (symlinks
+    resolved); without it each such reference is a problem (`submit --allow-media-outside` sets it).
     """
     abs_path = Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
     checker = _KindChecker(kind)
     report = ValidationReport(abs_path, 0, 0, 0, [], 0, "", False, kind or GENERATE)
+    report.allow_media_outside = allow_media_outside
 
     def whole_file(message: str) -> ValidationReport:
         report.problems.insert(0, Problem(None, message))
@@ -328,7 +322,7 @@ def _scan(
     requests = tokens = 0
     needs_normalising = False
     line_no = 0
-    refs = media.RefChecker(report.path.parent)
+    refs = media.RefChecker(report.path.parent, allow_outside=report.allow_media_outside)
     warned: dict[str, list[int]] = {}  # warning -> [first line, lines with it]
     if progress is not None:
         progress(0, size)
@@ -354,9 +348,11 @@ def _scan(
             keys.add(key, line_no, line_offset)
         ref_errors: list[str] = []
         if error is None and request is not None:
-            error = checker.check(request, line_no)
+            error, expanded, shape_warnings = checker.check(request, line_no)
+            if expanded is not None:  # string shorthand: the uploaded copy carries the object form
+                request, canonical = expanded, False
             if error is None:
-                for warning in request_fields.check(request, embed=checker.kind == EMBED):
+                for warning in request_fields.check(request, embed=checker.kind == EMBED) + shape_warnings:
                     seen = warned.setdefault(warning, [line_no, 0])
                     seen[1] += 1
             if media.MARKER_BYTES in raw and media.find_refs(request):
@@ -413,7 +409,9 @@ def _iter_parsed(
                 continue
             key, request, canonical, error = _parse(raw, line_no)
             if error is None and request is not None:
-                error = checker.check(request, line_no)
+                error, expanded, _warnings = checker.check(request, line_no)
+                if expanded is not None:
+                    request, canonical = expanded, False
             if error is not None or key is None or request is None:
                 raise ValueError(Problem(line_no, error or "invalid line").format(path))
             yield line_no, line_offset, raw, key, request, canonical

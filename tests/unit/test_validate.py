@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import json
 import threading
 from pathlib import Path
@@ -75,7 +76,64 @@ BAD_CASES: dict[str, tuple[list[str], list[tuple[int, str]]]] = {
         [canon("a", {"contents": 5})],
         [(1, "'contents' must be a non-empty list or a string, not a number")],
     ),
-    "contents_item_bad": ([canon("a", {"contents": [{"parts": []}, 3]})], [(1, "'contents'[1] must be an object")]),
+    "contents_item_bad": (
+        [canon("a", {"contents": [{"parts": [{"text": "x"}]}, 3]})],
+        [(1, "'contents'[1] must be an object like {\"role\": \"user\", \"parts\": [...]}, not a number")],
+    ),
+    # shapes the service's parser rejects, line by line, hours after the upload (request_shape.py)
+    "content_is_a_part": (
+        [canon("a", {"contents": [{"text": "hi"}]})],
+        [(1, "'contents'[0] has 'text' but no 'parts'")],
+    ),
+    "content_without_parts": ([canon("a", {"contents": [{"role": "user"}]})], [(1, "'contents'[0] has no 'parts' list")]),
+    "parts_a_string": (
+        [canon("a", {"contents": [{"parts": "hi"}]})],
+        [(1, "'contents'[0].parts must be a list of parts, not a string")],
+    ),
+    "parts_empty": ([canon("a", {"contents": [{"parts": []}]})], [(1, "'contents'[0].parts must not be empty")]),
+    "part_not_object": (
+        [canon("a", {"contents": [{"parts": [{"text": "x"}, 5]}]})],
+        [(1, "'contents'[0].parts[1] must be an object like {\"text\": ...}, not a number")],
+    ),
+    "part_empty": ([canon("a", {"contents": [{"parts": [{}]}]})], [(1, "'contents'[0].parts[0] has no data")]),
+    "text_not_string": (
+        [canon("a", {"contents": [{"parts": [{"text": ["x"]}]}]})],
+        [(1, "'contents'[0].parts[0].text must be a string, not a list")],
+    ),
+    "two_kinds_in_a_part": (
+        [canon("a", {"contents": [{"parts": [{"text": "x", "inlineData": {"data": ""}}]}]})],
+        [(1, "'contents'[0].parts[0] has both 'text' and 'inlineData'")],
+    ),
+    "file_data_not_object": (
+        [canon("a", {"contents": [{"parts": [{"file_data": "files/x"}]}]})],
+        [(1, "'contents'[0].parts[0].file_data must be an object, not a string")],
+    ),
+    "role_not_string": (
+        [canon("a", {"contents": [{"role": 1, "parts": [{"text": "x"}]}]})],
+        [(1, "'contents'[0].role must be a string ('user' or 'model'), not a number")],
+    ),
+    "role_assistant": (
+        [canon("a", {"contents": [{"role": "assistant", "parts": [{"text": "x"}]}]})],
+        [(1, "'contents'[0].role 'assistant' is not one the service accepts ('user' or 'model'); did you mean 'model'?")],
+    ),
+    "generation_config_not_object": (
+        [canon("a", {**REQ, "generationConfig": "fast"})],
+        [(1, "'generationConfig' must be an object, not a string")],
+    ),
+    "system_instruction_without_parts": (
+        [canon("a", {**REQ, "systemInstruction": {"text": "be brief"}})],
+        [(1, "'systemInstruction' has 'text' but no 'parts'")],
+    ),
+    "system_instruction_number": (
+        [canon("a", {**REQ, "system_instruction": 3})],
+        [(1, "'system_instruction' must be an object like")],
+    ),
+    "tools_not_list": ([canon("a", {**REQ, "tools": {"x": 1}})], [(1, "'tools' must be a list of objects, not an object")]),
+    "embed_parts_empty": ([canon("a", {"content": {"parts": []}})], [(1, "'content'.parts must not be empty")]),
+    "embed_dimensions": (
+        [canon("a", {**EMB, "outputDimensionality": "8"})],
+        [(1, "'outputDimensionality' must be a positive whole number, not '8'")],
+    ),
     "request_not_object": ([line({"key": "a", "request": [1]})], [(1, "'request' must be an object, not an array")]),
     "key_not_string": ([line({"key": 7, "request": REQ})], [(1, "'key' must be a non-empty string")]),
     "key_empty": ([line({"key": "", "request": REQ})], [(1, "'key' must be a non-empty string")]),
@@ -252,7 +310,9 @@ def test_normalisation(tmp_path: Path) -> None:
     assert rows == [
         {"key": "k1", "request": REQ},
         {"key": "request-2", "request": REQ},
-        {"key": "request-3", "request": {"contents": "just text", "system_instruction": system}},
+        # the SDK's string shorthand, which the service's parser rejects, goes up in the object form
+        {"key": "request-3", "request": {"contents": [{"role": "user", "parts": [{"text": "just text"}]}],
+                                         "system_instruction": system}},
         {"key": "own", "request": {"contents": [{"parts": [{"text": "x"}]}]}},
         {"key": "oa-1", "request": REQ},
         {"key": "k7", "request": REQ, "metadata": {"n": 1}},
@@ -273,7 +333,7 @@ def test_write_normalised_keeps_unicode_and_refuses_bad_input(tmp_path: Path) ->
     assert write_normalised(path, out) == 2
     first, second = out.read_bytes().splitlines()
     assert "héllo 😀".encode() in first
-    assert json.loads(second)["request"]["contents"] == "\ud800"
+    assert json.loads(second)["request"]["contents"] == [{"role": "user", "parts": [{"text": "\ud800"}]}]
     with pytest.raises(ValueError, match="refusing to overwrite"):
         write_normalised(path, path)
     bad = write(tmp_path, canon("a") + "\n{oops\n", "bad.jsonl")
@@ -387,3 +447,112 @@ def test_hostile_json_is_a_line_problem(tmp_path: Path, text: str, message: str)
     report = validate_file(write(tmp_path, canon("ok") + "\n" + text + "\n"))
     assert report.problem_count == 1 and report.problems[0].line == 2
     assert report.problems[0].message.startswith(message)
+
+
+# --- the SDK's string shorthand, expanded in the uploaded copy ---------------------------------------------------
+
+
+def test_string_shorthand_is_valid_and_uploaded_in_object_form(tmp_path: Path) -> None:
+    text = {"text": "q"}
+    path = write(tmp_path, "\n".join([
+        canon("s1", {"contents": "one"}),
+        canon("s2", {"contents": ["two", {"role": "model", "parts": [text]}]}),
+        canon("s3", {"contents": [{"parts": ["three", text]}], "systemInstruction": "be brief"}),
+    ]) + "\n")
+    report = validate_file(path)
+    assert report.ok and report.warnings == [] and report.needs_normalising, report.messages()
+    out = tmp_path / "up.jsonl"
+    write_normalised(path, out)
+    rows = [json.loads(x)["request"] for x in out.read_text().splitlines()]
+    assert rows == [
+        {"contents": [{"role": "user", "parts": [{"text": "one"}]}]},
+        {"contents": [{"role": "user", "parts": [{"text": "two"}]}, {"role": "model", "parts": [text]}]},
+        {"contents": [{"parts": [{"text": "three"}, text]}], "systemInstruction": {"parts": [{"text": "be brief"}]}},
+    ]
+    again = validate_file(out)
+    assert again.ok and not again.needs_normalising  # the uploaded copy is canonical: no string left
+
+
+def test_embedding_string_content_is_expanded(tmp_path: Path) -> None:
+    path = write(tmp_path, canon("e", {"content": "vector me", "taskType": "RETRIEVAL_DOCUMENT"}) + "\n")
+    report = validate_file(path)
+    assert report.ok and report.kind == "embed" and report.needs_normalising
+    [(_, _, request)] = list(iter_requests(path))
+    assert request == {"content": {"parts": [{"text": "vector me"}]}, "taskType": "RETRIEVAL_DOCUMENT"}
+
+
+def test_unknown_fields_inside_contents_are_warnings_not_errors(tmp_path: Path) -> None:
+    lines = [canon(f"k{i}", {"contents": [{"rol": "user", "parts": [{"txt": "hi"}]}]}) for i in range(3)]
+    report = validate_file(write(tmp_path, "\n".join(lines) + "\n"))
+    assert report.ok, report.messages()
+    assert [(w.line, w.message) for w in report.warnings] == [
+        (1, "unknown field 'txt' in a part (did you mean 'text'?): the service rejects requests with unknown "
+            "fields; also on 2 more lines"),
+        (1, "unknown field 'rol' in a content (did you mean 'role'?): the service rejects requests with unknown "
+            "fields; also on 2 more lines"),
+    ]
+
+
+@pytest.mark.parametrize("name", ["basic.jsonl", "structured-output.jsonl"])
+def test_examples_have_no_warnings(name: str) -> None:
+    report = validate_file(EXAMPLES / name)
+    assert report.ok and report.warnings == [] and not report.needs_normalising
+
+
+def test_every_valid_shape_of_a_part_passes(tmp_path: Path) -> None:
+    parts = [
+        {"text": "t"}, {"inlineData": {"mimeType": "image/png", "data": "AAAA"}},
+        {"file_data": {"file_uri": "https://x/files/a", "mime_type": "image/png"}},
+        {"functionCall": {"name": "f", "args": {}}}, {"function_response": {"name": "f", "response": {}}},
+        {"text": "t", "thought": True, "thoughtSignature": "c2ln"},
+    ]
+    request = {"contents": [{"role": "user", "parts": parts}, {"role": "model", "parts": [{"text": "a"}]}],
+               "systemInstruction": {"role": "system", "parts": [{"text": "s"}]}, "generationConfig": {},
+               "tools": [{"functionDeclarations": []}], "safetySettings": [], "labels": {"a": "b"}}
+    report = validate_file(write(tmp_path, canon("k", request) + "\n"))
+    assert report.ok and report.warnings == [] and not report.needs_normalising, report.messages()
+
+
+# --- [[FILE:...]] outside the input file's directory ------------------------------------------------------------
+
+
+def _media_tree(tmp_path: Path) -> tuple[Path, Path]:
+    """in/ (the input's directory, with pics/a.png) and secret.txt beside it, outside."""
+    (tmp_path / "in" / "pics").mkdir(parents=True)
+    (tmp_path / "in" / "pics" / "a.png").write_bytes(b"png")
+    (tmp_path / "secret.txt").write_text("secret")
+    return tmp_path / "in", tmp_path / "secret.txt"
+
+
+def _refs_file(folder: Path, *refs: str) -> Path:
+    lines = [canon(f"k{i}", {"contents": [{"parts": [{"text": f"see [[FILE:{ref}]]"}]}]}) for i, ref in enumerate(refs)]
+    return write(folder, "\n".join(lines) + "\n")
+
+
+def test_media_outside_the_input_directory_is_refused_unless_allowed(tmp_path: Path) -> None:
+    folder, secret = _media_tree(tmp_path)
+    (folder / "link.txt").symlink_to(secret)  # inside by name, outside once resolved
+    (folder / "pics" / "up").symlink_to(tmp_path)  # a directory link pointing out
+    system = [r for r in ("/etc/hostname", "/etc/passwd") if Path(r).is_file()][:1]
+    refs = ["pics/a.png", str(folder / "pics" / "a.png"), "../secret.txt", str(secret), "link.txt",
+            "pics/up/secret.txt", *system]
+    path = _refs_file(folder, *refs)
+    report = validate_file(path)
+    root = os.path.realpath(folder)
+    assert not report.ok
+    assert [(p.line, p.message) for p in report.problems] == [
+        (n, f"referenced file {refs[n - 1]!r} is outside the input file's directory {root}; move it there, or "
+            "pass --allow-media-outside to `gembatch-tui submit` to upload it anyway")
+        for n in range(3, len(refs) + 1)
+    ]
+    allowed = validate_file(path, allow_media_outside=True)
+    assert allowed.ok and allowed.problems == [] and allowed.media_refs == len(refs), allowed.messages()
+
+
+def test_media_inside_a_symlinked_input_directory_is_inside(tmp_path: Path) -> None:
+    folder, _secret = _media_tree(tmp_path)
+    alias = tmp_path / "alias"
+    alias.symlink_to(folder)  # the user names the input through a link to its directory
+    path = _refs_file(folder, "pics/a.png")
+    report = validate_file(alias / path.name)
+    assert report.ok and report.media_files == 1, report.messages()

@@ -1,20 +1,69 @@
-"""Provides the `gembatch-tui` command line: argument parsing, and the one place errors become exit codes.
+"""Provides the `gembatch-tui` command line: argument parsing, the one place errors become exit codes, and
+the one way every command prints a line (`out`, `err`).
 
 Exit codes (CONTRACTS.md): 0 all done, 1 some item failed, 2 usage error / bad input / missing key.
 No traceback reaches the user: every expected failure is one line on stderr.
+Every line goes through `out` (stdout) or `err` (stderr): an API key never shows, and a file name, display
+name, record field or server message holding ESC, BEL, OSC 52, C1 controls or bidi overrides is shown with
+those characters spelt out (core.text.terminal_safe), never sent to the terminal as commands.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import IO
+
+from gembatch_tui.core.errors import redact
+from gembatch_tui.core.text import terminal_safe
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
 
 
 class UsageError(Exception):
     """Bad input or a missing key: exit 2 with this one-line message."""
+
+
+def out(line: object = "") -> None:
+    """Print one line on stdout: key-free and terminal-safe (a newline inside it is spelt `\\x0a`)."""
+    print(terminal_safe(redact(line)), flush=True)
+
+
+def err(line: object) -> None:
+    """Print one line on stderr: key-free and terminal-safe."""
+    print(terminal_safe(redact(line)), file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def _library_output_through_err() -> Iterator[None]:
+    """While a command runs, Python warnings (the SDK warns with the raw server value of an unknown job state)
+    and log records that reach no handler go through `err` like every other line, not straight to stderr."""
+    import logging
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001, ARG001
+        err(f"warning: {category.__name__}: {message}")
+
+    class _Handler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            err(record.getMessage())
+
+    saved = warnings.showwarning, logging.lastResort
+    warnings.showwarning, logging.lastResort = show, _Handler(logging.WARNING)
+    try:
+        yield
+    finally:
+        warnings.showwarning, logging.lastResort = saved
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse echoes arguments it rejects (`unrecognized arguments: ...`): those are spelt out too."""
+
+    def _print_message(self, message: str, file: IO[str] | None = None) -> None:
+        if message:
+            super()._print_message(terminal_safe(redact(message), keep="\n"), file)
 
 
 def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
@@ -41,7 +90,7 @@ class _VersionAction(argparse.Action):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="gembatch-tui",
         description="Submit, watch, download and clean up Google Gemini Batch API jobs.",
     )
@@ -65,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="split inputs with more requests into several jobs (default: config, else no limit)")
     p.add_argument("--max-bytes-per-job", type=_byte_size, default=None, metavar="BYTES",
                    help="split inputs bigger than this, e.g. 500M or 2G (default: config, else 2 GiB)")
+    p.add_argument("--allow-media-outside", action="store_true",
+                   help="let [[FILE:...]] references name files outside the input file's directory")
     p.add_argument("files", nargs="+", metavar="FILE")
 
     p = add("poll", "refresh unfinished jobs and download new results")
@@ -139,20 +190,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return run_emulator(args)
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
-        if args.command == "retry":
-            from gembatch_tui.commands_retry import cmd_retry
-
-            return cmd_retry(args)
-        from gembatch_tui import commands
-
         if args.command is None:
+            from gembatch_tui import commands
+
             return commands.run_app(args)
-        return commands.dispatch(args)
+        with _library_output_through_err():
+            if args.command == "retry":
+                from gembatch_tui.commands_retry import cmd_retry
+
+                return cmd_retry(args)
+            from gembatch_tui import commands
+
+            return commands.dispatch(args)
     except UsageError as exc:
-        print(f"gembatch-tui: {exc}", file=sys.stderr)
+        err(f"gembatch-tui: {exc}")
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("gembatch-tui: interrupted", file=sys.stderr)
+        err("gembatch-tui: interrupted")
         return 130
     except BrokenPipeError:
         return EXIT_OK

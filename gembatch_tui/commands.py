@@ -13,18 +13,20 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from gembatch_tui.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, UsageError
+from gembatch_tui.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, UsageError, err, out
 from gembatch_tui.commands_results import cmd_export, cmd_usage
 from gembatch_tui.config import ConfigFileError, Settings, build_settings
-from gembatch_tui.core.errors import ServiceError, redact
+from gembatch_tui.core.errors import ServiceError
+from gembatch_tui.core.text import json_safe, terminal_safe
 from gembatch_tui.core.models import batch_name, display_name, record_state, record_stats, short_state
 from gembatch_tui.core.store import StoreError
 from gembatch_tui.runtime import Runtime, open_runtime
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def _settings(args: argparse.Namespace, *, warn: bool = False) -> Settings:
+    """The settings of this run; with `warn`, the config file's warnings (a misspelt key) go to stderr first."""
     try:
-        return build_settings(
+        settings = build_settings(
             store=getattr(args, "store", None),
             results_dir=getattr(args, "results_dir", None),
             api_key=getattr(args, "api_key", None),
@@ -32,14 +34,37 @@ def _settings(args: argparse.Namespace) -> Settings:
         )
     except ConfigFileError as exc:
         raise UsageError(str(exc)) from None
+    if warn:
+        for warning in settings.warnings:
+            err(warning)
+    return settings
 
 
-def err(message: str) -> None:
-    print(redact(message), file=sys.stderr)
+def store_problem_text(store_path: Path, problem: Any) -> str:
+    """One line for a problem the store reports (JobStore.problems()): its own full sentence when it carries one
+    (`message`), else `STORE:LINE: reason; line kept as it is` for a line that is not a JSON object."""
+    message = getattr(problem, "message", None)
+    if isinstance(message, str) and message:
+        return message
+    line_no, reason = getattr(problem, "line_no", None), getattr(problem, "reason", None)
+    if line_no is None or reason is None:
+        return str(problem)
+    return f"{store_path}:{line_no}: {reason}; line kept as it is"
+
+
+def report_store_problems(store: Any) -> None:
+    """Every problem of the store, once, on stderr, before a command's own output: a damaged or wrong-typed
+    record is skipped by the command (the others still work), and the user learns which line it is."""
+    try:
+        problems = store.problems()
+    except Exception:  # noqa: BLE001 - the command itself reports an unreadable store, with its exit code
+        return
+    for problem in problems:
+        err(store_problem_text(store.path, problem))
 
 
 def dispatch(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = _settings(args, warn=True)
     need_service = args.command not in ("list", "import", "export", "usage")
     try:
         runtime = open_runtime(settings, need_service=need_service, demo_job_seconds=5.0)
@@ -47,6 +72,7 @@ def dispatch(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     try:
         runtime.store.ensure()
+        report_store_problems(runtime.store)
         handler = {
             "submit": cmd_submit,
             "poll": cmd_poll,
@@ -103,17 +129,18 @@ def cmd_submit(rt: Runtime, args: argparse.Namespace) -> int:
     files = [Path(f).expanduser().absolute() for f in args.files]
     n = len(files)
     reports = []
-    bad_input = False
     for path in files:
-        report = validate_file(path, kind=kind, max_bytes=None)
+        report = validate_file(path, kind=kind, max_bytes=None, allow_media_outside=args.allow_media_outside)
         reports.append(report)
         if not report.ok:
-            bad_input = True
             for message in report.messages():
                 err(message)
         for warning in report.warnings:  # submitted anyway: the table of known fields may be behind the API
             err(warning.format(path).replace(f": {warning.message}", f": warning: {warning.message}", 1))
-    failed = False
+    # Exit codes (CONTRACTS.md): 2 when nothing was done because of bad input, 1 when something was done and
+    # something else was not (a bad file beside a good one is "partly done", not a usage error), 0 all done.
+    bad_input = failed = done = False
+    extra = {"allow_media_outside": True} if args.allow_media_outside else None
     for i, (path, report) in enumerate(zip(files, reports), start=1):
         prefix = f"[{i}/{n}] {path}"
         if not report.ok:
@@ -121,14 +148,15 @@ def cmd_submit(rt: Runtime, args: argparse.Namespace) -> int:
             first = problems[0] if problems else "not a valid batch file"
             first = first[len(str(path)) + 1 :].lstrip() if first.startswith(str(path)) else first
             more = f" (+{report.problem_count - 1} more)" if report.problem_count > 1 else ""
-            print(f"{prefix}: error: {first}{more}", flush=True)
+            out(f"{prefix}: error: {first}{more}")
+            bad_input = True
             continue
         # An embeddings file without -m goes to the embedding model rather than failing on a generate model.
         embed_model = str(rt.settings.extra.get("default_embedding_model") or "gemini-embedding-001")
         model = args.model or (embed_model if report.kind == EMBED else rt.settings.default_model)
         mismatch = kind_mismatch(model, report.kind) if args.model else None
         if mismatch:
-            print(f"{prefix}: error: {mismatch}", flush=True)
+            out(f"{prefix}: error: {mismatch}")
             failed = True
             continue
         if args.check:
@@ -139,22 +167,31 @@ def cmd_submit(rt: Runtime, args: argparse.Namespace) -> int:
             reason = split.split_reason(report, limits, limits.budget_for(model))
             if reason:
                 extras += f"; will be split into several jobs ({reason})"
-            print(
+            out(
                 f"{prefix}: ok ({report.request_count} requests, {report.size_bytes} bytes, "
-                f"~{report.est_input_tokens} input tokens, input cost ~{pricing.format_cost(cost)}{extras})",
-                flush=True,
+                f"~{report.est_input_tokens} input tokens, input cost ~{pricing.format_cost(cost)}{extras})"
             )
+            done = True
             continue
         name = args.display_name if (args.display_name and n == 1) else None
         if args.display_name and n > 1:
             name = f"{args.display_name}-{i}"
-        outcome = rt.service.submit(path, model=model, display_name=name, force=args.force, report=report)
-        print(f"{prefix}: {outcome.line()}", flush=True)
+        outcome = rt.service.submit(path, model=model, display_name=name, force=args.force, report=report,
+                                    extra=extra)
+        out(f"{prefix}: {outcome.line()}")
         if outcome.status == "error":
             failed = True
-    if bad_input:
+        else:
+            done = True
+    return submit_exit_code(bad_input=bad_input, failed=failed, done=done)
+
+
+def submit_exit_code(*, bad_input: bool, failed: bool, done: bool) -> int:
+    """2 if a file had bad input and nothing was done; 1 if something was done but not everything (or a
+    submission failed); 0 if every file was submitted, queued or skipped as already submitted."""
+    if bad_input and not done:
         return EXIT_USAGE
-    return EXIT_PARTIAL if failed else EXIT_OK
+    return EXIT_PARTIAL if bad_input or failed else EXIT_OK
 
 
 # ----------------------------------------------------------------------------- poll
@@ -175,14 +212,14 @@ def cmd_poll(rt: Runtime, args: argparse.Namespace) -> int:
     while True:
         report = poll_once(rt.service)
         for note in report.notes:
-            print(note, flush=True)
+            out(note)
         for change in report.changes:
-            print(f"{change.name} ({change.label}): {short_state(change.old)} -> {short_state(change.new)}", flush=True)
+            out(f"{change.name} ({change.label}): {short_state(change.old)} -> {short_state(change.new)}")
         for dl in report.downloads:
             if dl.ok:
-                print(f"{dl.name}: results saved to {dl.path} ({dl.message})", flush=True)
+                out(f"{dl.name}: results saved to {dl.path} ({dl.message})")
             else:
-                print(f"{dl.name}: results not saved: {dl.message}", flush=True)
+                out(f"{dl.name}: results not saved: {dl.message}")
         for message in report.errors:
             err(message)
         last_failed = report.failed
@@ -206,41 +243,45 @@ def _progress(rec: dict) -> str:
 
 
 def cmd_list(rt: Runtime, args: argparse.Namespace) -> int:
-    records, problems = rt.store.read_with_problems()
-    for problem in problems:
-        err(f"{rt.store.path}:{problem.line_no}: {problem.reason}; line kept as it is")
+    records = rt.store.read_all()  # the store's problems were reported by dispatch, on stderr
     if args.json:
-        json.dump(records, sys.stdout, ensure_ascii=False)
-        sys.stdout.write("\n")
+        print_json(records)
         return EXIT_OK
     if not records:
-        print(f"no jobs in {rt.store.path}")
+        out(f"no jobs in {rt.store.path}")
         return EXIT_OK
     rows = [("JOB", "NAME", "MODEL", "STATE", "PROGRESS", "CREATED", "RESULTS")]
     for rec in records:
-        batch = rec.get("batch") or {}
+        batch = rec.get("batch")
+        batch = batch if isinstance(batch, dict) else {}
         name = batch_name(rec) or "-"
         results = rec.get("results_file") and ("saved" if rec.get("results_verified") else "unverified")
-        rows.append(
-            (
-                name.split("/", 1)[-1][:14],
-                _safe(display_name(rec))[:28],
-                str(batch.get("model") or rec.get("model") or "-").replace("models/", ""),
-                short_state(record_state(rec)),
-                _progress(rec),
-                str(batch.get("create_time") or rec.get("submitted_at") or "-")[:19].replace("T", " "),
-                results or ("error" if rec.get("results_error") else "-"),
-            )
-        )
+        rows.append(tuple(_safe(cell) for cell in (
+            name.split("/", 1)[-1][:14],
+            _safe(display_name(rec))[:28],
+            str(batch.get("model") or rec.get("model") or "-").replace("models/", ""),
+            short_state(record_state(rec)),
+            _progress(rec),
+            str(batch.get("create_time") or rec.get("submitted_at") or "-")[:19].replace("T", " "),
+            results or ("error" if rec.get("results_error") else "-"),
+        )))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        out("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
     return EXIT_OK
 
 
-def _safe(text: str) -> str:
-    """Terminal control characters in server or user text are shown, not executed."""
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+def print_json(value: Any) -> None:
+    """`value` as one line of JSON on stdout: non-ASCII text as it is, but every control, bidi or other
+    non-printable character as a \\uXXXX escape (valid JSON, the same values, nothing a terminal executes)."""
+    sys.stdout.write(json_safe(json.dumps(value, ensure_ascii=False)) + "\n")
+    sys.stdout.flush()
+
+
+def _safe(text: object) -> str:
+    """Outside text spelt terminal-safe before it is cut or aligned in a table (out() would escape it anyway,
+    but after the widths were measured)."""
+    return terminal_safe(text)
 
 
 # ----------------------------------------------------------------------------- cancel / delete / cleanup
@@ -257,9 +298,9 @@ def cmd_cancel(rt: Runtime, args: argparse.Namespace) -> int:
             try:
                 state = cancel_job(rt.service, record)
                 if batch_name(record):
-                    print(f"{batch_name(record)}: cancel requested, now {short_state(state)}")
+                    out(f"{batch_name(record)}: cancel requested, now {short_state(state)}")
                 else:  # it was still waiting in the local queue: nothing was ever created remotely
-                    print(f"{_safe(display_name(record))}: cancelled while queued, now {short_state(state)}")
+                    out(f"{display_name(record)}: cancelled while queued, now {short_state(state)}")
             except ServiceError as exc:
                 err(str(exc))
                 failed = True
@@ -300,7 +341,7 @@ def _cancel_skipped(record: dict) -> bool:
     if not is_final(state) and state != LOCAL_SUBMIT_FAILED:
         return False
     name = batch_name(record) or display_name(record)
-    print(f"{_safe(name)}: already {short_state(state)}, skipped ({_safe(part_label(record))})")
+    out(f"{name}: already {short_state(state)}, skipped ({part_label(record)})")
     return True
 
 
@@ -310,7 +351,7 @@ def _confirm(question: str, assume_yes: bool) -> bool:
     if not sys.stdin or not sys.stdin.isatty():
         raise UsageError("refusing to delete without confirmation: no terminal to ask on; pass --yes")
     try:
-        answer = input(f"{question} [y/N] ")
+        answer = input(terminal_safe(f"{question} [y/N]") + " ")
     except EOFError:
         return False
     return answer.strip().lower() in ("y", "yes")
@@ -353,15 +394,15 @@ def _confirm_and_delete(
     from gembatch_tui.core.cleanup import execute
 
     assert rt.service is not None
-    print(heading)
+    out(heading)
     for action in [*actions, *(also or [])]:
-        print(f"  {_safe(action.describe())}")
+        out(f"  {action.describe()}")
     if not _confirm(question, yes):
-        print("nothing deleted")
+        out("nothing deleted")
         return EXIT_PARTIAL if failed else EXIT_OK
     for result in execute(rt.service, actions):
         if result.ok:
-            print(f"deleted {_safe(result.action.describe())}")
+            out(f"deleted {result.action.describe()}")
         elif result.warning:
             err(f"warning: {result.message}")
         else:
@@ -376,7 +417,7 @@ def cmd_cleanup(rt: Runtime, args: argparse.Namespace) -> int:
     assert rt.service is not None
     plan = plan_cleanup(rt.store.read_all())
     if not plan.actions:
-        print("nothing to clean up")
+        out("nothing to clean up")
         return EXIT_OK
     heading = "will delete (finished jobs whose results are safely on disk):"
     return _confirm_and_delete(rt, plan.actions, heading, f"Delete these {len(plan.actions)} remote items?", args.yes)
@@ -392,5 +433,5 @@ def cmd_import(rt: Runtime, args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     for problem in report.problems:
         err(problem)
-    print(f"imported {len(report.imported)} jobs, skipped {len(report.skipped)} already in the store")
+    out(f"imported {len(report.imported)} jobs, skipped {len(report.skipped)} already in the store")
     return EXIT_USAGE if report.problems else EXIT_OK

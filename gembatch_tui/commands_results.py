@@ -1,21 +1,22 @@
 """Provides the results subcommands: `export` (a job's results joined to its requests) and `usage` (tokens, cost).
 
 Both only read the store and local files, so they need no API key. As in commands.py: what the command
-promises goes to stdout, problems go to stderr as one line each, and the exit code is 0, 1 or 2.
+promises goes to stdout, problems go to stderr as one line each (both terminal-safe: cli.out, cli.err), and the
+exit code is 0, 1 or 2. An export written to stdout is terminal-safe too: JSONL with `\\uXXXX` escapes (the same
+values), CSV with visible escapes (`-o FILE` writes the exact text).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gembatch_tui.cli import EXIT_OK, EXIT_PARTIAL, UsageError
-from gembatch_tui.core.errors import redact
+from gembatch_tui.cli import EXIT_OK, EXIT_PARTIAL, UsageError, err, out
 from gembatch_tui.core.models import Record, batch_id, batch_name, display_name
+from gembatch_tui.core.text import json_safe, terminal_safe
 
 if TYPE_CHECKING:
     from gembatch_tui.runtime import Runtime
@@ -37,8 +38,22 @@ def add_parsers(subparsers: Any, global_options_fn: Callable[[argparse.ArgumentP
     p.add_argument("--json", action="store_true", help="print one JSON object with the jobs and the total")
 
 
-def _err(message: str) -> None:
-    print(redact(message), file=sys.stderr)
+_err = err
+
+
+class _SafeStdout:
+    """stdout for an export: JSONL keeps its line breaks and spells the rest as `\\uXXXX` (still the same JSON);
+    CSV keeps its CR LF and newlines inside quoted cells and spells every other control as a visible escape."""
+
+    def __init__(self, fmt: str) -> None:
+        self.fmt = fmt
+
+    def write(self, text: str) -> int:
+        safe = json_safe(text, keep="\n") if self.fmt == "jsonl" else terminal_safe(text, keep="\r\n")
+        return sys.stdout.write(safe)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
 
 
 def _resolve(rt: Runtime, ref: str) -> Record:
@@ -95,14 +110,14 @@ def cmd_export(rt: Runtime, args: argparse.Namespace) -> int:
         _err("warning: the job has no input file recorded; exporting results only")
     try:
         if args.output in (None, "-"):
-            count = write_export(index, sys.stdout, fmt)
+            count = write_export(index, _SafeStdout(fmt), fmt)  # type: ignore[arg-type]
             sys.stdout.flush()
         else:
             dest = Path(args.output).expanduser().absolute()
             if dest.is_dir():
                 raise UsageError(f"{dest}: is a directory; give a file name")
             count = export_to_file(index, dest, fmt)
-            print(f"exported {count} rows to {dest} ({index.summary()})")
+            out(f"exported {count} rows to {dest} ({index.summary()})")
     except OSError as exc:
         raise UsageError(f"{args.output or 'stdout'}: cannot write export: {exc.strerror or exc}") from None
     return EXIT_OK
@@ -110,7 +125,7 @@ def cmd_export(rt: Runtime, args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------------- usage
 def cmd_usage(rt: Runtime, args: argparse.Namespace) -> int:
-    from gembatch_tui.commands import _safe
+    from gembatch_tui.commands import _safe, print_json
     from gembatch_tui.core import ledger, pricing
     from gembatch_tui.core.store import record_key
 
@@ -118,7 +133,7 @@ def cmd_usage(rt: Runtime, args: argparse.Namespace) -> int:
         prices = pricing.load_price_table(rt.settings.config_path)
     except pricing.ConfigError as exc:
         raise UsageError(str(exc)) from None
-    records = rt.store.read_all()
+    records = rt.store.read_all()  # the store's problems were reported by dispatch, on stderr
     failed = False
     for record in records:
         if not ledger.needs_usage(record):
@@ -135,11 +150,10 @@ def cmd_usage(rt: Runtime, args: argparse.Namespace) -> int:
             _err(f"{rt.store.path}: usage not saved: {exc}")
     totals = ledger.store_totals(records, prices)
     if args.json:
-        json.dump(_usage_json(totals), sys.stdout, ensure_ascii=False)
-        sys.stdout.write("\n")
+        print_json(_usage_json(totals))
         return EXIT_PARTIAL if failed else EXIT_OK
     if not totals.per_job and not totals.unknown_jobs:
-        print(f"no jobs with results in {rt.store.path}")
+        out(f"no jobs with results in {rt.store.path}")
         return EXIT_PARTIAL if failed else EXIT_OK
     rows = [("JOB", "NAME", "MODEL", "PROMPT", "OUTPUT", "THINKING", "CACHED", "COST", "NOTES")]
     for line in totals.per_job:
@@ -159,12 +173,13 @@ def cmd_usage(rt: Runtime, args: argparse.Namespace) -> int:
     u = totals.usage
     rows.append(("TOTAL", f"{totals.jobs} jobs", "", f"{u.prompt:,}", f"{u.output:,}", f"{u.thinking:,}",
                  f"{u.cached:,}", totals.cost_text(), totals.flags_text()))
+    rows = [tuple(_safe(cell) for cell in row) for row in rows]  # spelt out before the widths are measured
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     right = {3, 4, 5, 6, 7}
     for row in rows:
         cells = [cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))]
-        print("  ".join(cells).rstrip())
-    print("cost at batch prices; cached tokens are charged at the input price, so caching can only lower it")
+        out("  ".join(cells).rstrip())
+    out("cost at batch prices; cached tokens are charged at the input price, so caching can only lower it")
     return EXIT_PARTIAL if failed else EXIT_OK
 
 

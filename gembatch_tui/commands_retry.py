@@ -14,8 +14,8 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from gembatch_tui.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, UsageError
-from gembatch_tui.core.errors import ServiceError, redact
+from gembatch_tui.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, UsageError, out
+from gembatch_tui.core.errors import ServiceError
 
 HELP = "queue failed, expired or cancelled parts of a split input again (JOB: a part, or a group for all of them)"
 
@@ -28,32 +28,33 @@ def add_parser(subparsers: Any, global_options: Callable[[argparse.ArgumentParse
 
 
 def cmd_retry(args: argparse.Namespace) -> int:
-    from gembatch_tui.commands import _safe, _settings
+    from gembatch_tui.commands import _settings, report_store_problems
     from gembatch_tui.core.retry_parts import NotAPart, RetryError, retry_ref
     from gembatch_tui.core.store import StoreError
     from gembatch_tui.runtime import open_runtime
 
     try:
-        runtime = open_runtime(_settings(args), need_service=False)
+        runtime = open_runtime(_settings(args, warn=True), need_service=False)
     except ServiceError as exc:
         raise UsageError(str(exc)) from None
     failed = bad = False
     with runtime:
         try:
             runtime.store.ensure()
+            report_store_problems(runtime.store)
             for ref in args.jobs:
                 try:
                     outcomes = retry_ref(runtime.store, ref)
                 except (LookupError, NotAPart) as exc:
-                    print(_safe(redact(f"error: {exc.args[0] if exc.args else exc}")), flush=True)
+                    out(f"error: {exc.args[0] if exc.args else exc}")
                     bad = True
                     continue
                 except RetryError as exc:
-                    print(_safe(redact(f"error: {exc}")), flush=True)
+                    out(f"error: {exc}")
                     failed = True
                     continue
                 for outcome in outcomes:
-                    print(_safe(redact(outcome.line())), flush=True)
+                    out(outcome.line())
                     failed = failed or not outcome.ok
         except StoreError as exc:
             raise UsageError(str(exc)) from None

@@ -1,12 +1,18 @@
 """Provides user settings: the resolved command-line options plus the optional JSON config file.
 
 The config file (`<config dir>/config.json`, or `$GEMBATCH_TUI_HOME/config.json`) may hold
-`default_model`, `poll_interval`, `bell`, `max_parallel_polls`, `retry`
-(`attempts`, `initial_delay`, `max_delay`: the SDK's retry of 408/429/5xx) and `prices` (see core.pricing).
+`default_model`, `default_embedding_model`, `poll_interval`, `bell`, `max_parallel_polls`, `media_wait_seconds`,
+`retry` (`attempts`, `initial_delay`, `max_delay`: the SDK's retry of 408/429/5xx), `limits` and
+`enqueued_token_budget` (see core.limits) and `prices` (see core.pricing).
+
+A key this module does not know (`pol_interval`) would be ignored, so the user would never learn that their
+setting has no effect: each one is a warning on the loaded settings (`Settings.warnings`), naming the file, the
+key and the likely intended key; the CLI prints them on stderr, the app can show them.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from dataclasses import dataclass, field
@@ -17,6 +23,11 @@ from gembatch_tui import paths
 
 DEFAULT_MODEL = "gemini-2.5-flash"
 DEFAULT_POLL_INTERVAL = 30.0
+KNOWN_KEYS = (
+    "default_model", "default_embedding_model", "poll_interval", "bell", "max_parallel_polls", "media_wait_seconds",
+    "retry", "limits", "enqueued_token_budget", "prices",
+)
+RETRY_KEYS = ("attempts", "initial_delay", "max_delay")
 
 
 class ConfigFileError(Exception):
@@ -41,6 +52,7 @@ class Settings:
     retry_max_delay: float = 30.0
     config_path: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # about the config file (unknown keys); never fatal
 
 
 def env_api_key() -> str | None:
@@ -69,6 +81,28 @@ def load_config_file(path: Path | None = None) -> dict[str, Any]:
     return data
 
 
+def unknown_key_warnings(data: dict[str, Any], path: Path | str) -> list[str]:
+    """One warning per key of the config (and of its `retry` object) that nothing reads, with the likely
+    intended key when one is close (difflib)."""
+    found = _unknown(data, KNOWN_KEYS, path, "")
+    retry = data.get("retry")
+    if isinstance(retry, dict):
+        found += _unknown(retry, RETRY_KEYS, path, "retry.")
+    return found
+
+
+def _unknown(obj: dict[str, Any], known: tuple[str, ...], path: Path | str, prefix: str) -> list[str]:
+    out = []
+    for key in obj:
+        if key in known:
+            continue
+        name = str(key)
+        match = difflib.get_close_matches(name.lower(), known, 1, 0.6)
+        hint = f"; did you mean {prefix + match[0]!r}?" if match else f"; known keys: {', '.join(known)}"
+        out.append(f"{path}: warning: unknown config key {prefix + name!r} is ignored{hint}")
+    return out
+
+
 def build_settings(
     *,
     store: str | None,
@@ -86,6 +120,7 @@ def build_settings(
         base_url=os.environ.get("GOOGLE_GEMINI_BASE_URL") or None,
         config_path=config_path,
         extra=data,
+        warnings=unknown_key_warnings(data, config_path),
     )
     if "default_model" in data:
         settings.default_model = str(data["default_model"])

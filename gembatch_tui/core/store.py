@@ -167,6 +167,8 @@ class JobStore:
             return self._load().good()
 
     def problems(self) -> list[CorruptLine]:
+        """Every line left out of `read_all` (not JSON, or a record with a wrong-typed field), in file order; each
+        one's `message` (also its `str`) names the store, the line and what is wrong, for the user."""
         with self._locked():
             return list(self._load().corrupt)
 

@@ -1,7 +1,12 @@
 """Provides cancel, delete and clean-up of remote resources, with the rules that protect results.
 
 The rule everything here follows: an output file is deleted only after its results are verified
-on disk, and nothing active is deleted. A 404 on delete means the thing is already gone: success.
+on disk and the local file is still exactly what was verified (its size and sha256, see results_fingerprint.py:
+checked when the plan is made and again, reading the file afresh, right before the delete), and nothing active is
+deleted. A 404 on delete means the thing is already gone: success; for a file this tool recorded, so does a 403 (the
+Files API answers 403 PERMISSION_DENIED "... or it may not exist" for a deleted or expired file).
+Clean-up also removes orphan uploads: files whose display name carries this store's upload token
+(upload_tokens.py) that no record uses and no submission in progress may still claim.
 Earlier attempts of a retried part (`previous_attempts`, see retry_parts.py) are final and never succeeded, so
 their remote job and files are planned like a finished job's. When a delete removes the last record of a split
 input's group, its part files go too (best effort), unless they hold part results never merged.
@@ -9,10 +14,12 @@ input's group, its part files go too (best effort), unless they hold part result
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from gembatch_tui.core import groups
+from gembatch_tui.core import groups, results_fingerprint, upload_tokens
 from gembatch_tui.core.errors import ServiceError
 from gembatch_tui.core.models import (
     CANCELLED,
@@ -25,7 +32,7 @@ from gembatch_tui.core.models import (
     short_state,
 )
 from gembatch_tui.core.service import BatchService, now_iso
-from gembatch_tui.core.store import RecordNotFound, record_key
+from gembatch_tui.core.store import RecordNotFound, StoreError, record_key
 
 
 KIND_NOUNS = {
@@ -34,6 +41,7 @@ KIND_NOUNS = {
     "output": "remote results file",
     "record": "local record",
     "parts": "local part files",
+    "orphan": "orphan upload",
 }
 """What each Action kind deletes, as the dialogs and the CLI name it."""
 
@@ -42,11 +50,15 @@ KIND_NOUNS = {
 class Action:
     """One remote or local deletion, described so a confirmation dialog can say exactly what happens."""
 
-    kind: str  # "batch", "input", "output", "record", "parts" (a group's part files, removed by execute itself)
+    # "batch", "input", "output", "record", "parts" (a group's part files, removed by execute itself), "orphan" (an
+    # upload of this store that no record uses: record_key "", `token` its upload token)
+    kind: str
     target: str  # batches/..., files/..., the record key, or the parts directory
     record_key: str
     label: str
     attempt: int | None = None  # index into the record's `previous_attempts`: an earlier attempt's resource
+    forced: bool = False  # an output the user chose to delete although its results are not safe on disk
+    token: str | None = None  # an orphan upload's token (execute checks again that no record claims it)
 
     def describe(self) -> str:
         what = KIND_NOUNS[self.kind]
@@ -68,12 +80,29 @@ class DeletePlan:
     refused: list[str] = field(default_factory=list)  # reasons why something was left out
 
 
-def results_safe(record: Record) -> bool:
-    """True when the job's results are verified on disk (or the job never produced any)."""
+def results_problem(record: Record, *, fresh: bool = False) -> str | None:
+    """Why the job's remote results must be kept (a sentence), or None when they are safely on disk.
+
+    None for a job that never produced results (not succeeded). For one that did: its results file must be verified
+    and still be what was verified (results_fingerprint); a part of a split input is also safe when the group's
+    merged file, which holds its results, is. `fresh` reads the files again instead of trusting the cache."""
     if record_state(record) != SUCCEEDED:
-        return True
-    path = record.get("results_file")
-    return bool(path and record.get("results_verified") and Path(path).is_file())
+        return None
+    problem = results_fingerprint.results_problem(record, fresh=fresh)
+    if problem is not None and record.get("group_id") and results_fingerprint.group_problem(record, fresh=fresh) is None:
+        return None
+    return problem
+
+
+def results_safe(record: Record) -> bool:
+    """True when the job's results are verified on disk and unchanged since (or the job never produced any)."""
+    return results_problem(record) is None
+
+
+def _kept_reason(dest: str, name: str | None, problem: str) -> str:
+    if problem == "results are not downloaded yet":
+        return f"{dest}: results of {name} are not downloaded yet; kept"
+    return f"{dest}: {problem}"
 
 
 def _remote_gone(record: Record) -> dict[str, bool]:
@@ -110,26 +139,42 @@ def plan_delete(
     if input_file and uploaded and not gone.get("input") and not record.get("uploaded_file_deleted"):
         plan.actions.append(Action("input", uploaded, key, label))
     dest = ((record.get("batch") or {}).get("dest") or {}).get("file_name")
+    problem = results_problem(record)
     if output_file and dest and not gone.get("output"):
-        if results_safe(record) or allow_unsaved_results:
+        if problem is None:
             plan.actions.append(Action("output", dest, key, label))
+        elif allow_unsaved_results:
+            plan.actions.append(Action("output", dest, key, label, forced=True))
         else:
-            plan.refused.append(f"{dest}: results of {name} are not downloaded yet; kept")
+            plan.refused.append(_kept_reason(dest, name, problem))
     plan.actions.extend(
-        attempt_actions(record, str(label), remote_job=remote_job, input_file=input_file, output_file=output_file)
+        attempt_actions(record, str(label), remote_job=remote_job, input_file=input_file, output_file=output_file,
+                        allow_unsaved_results=allow_unsaved_results, refused=plan.refused)
     )
     if local_record:
-        if results_safe(record) or allow_unsaved_results:
+        if problem is None or allow_unsaved_results:
             plan.actions.append(Action("record", key, key, label))
-        else:
+        elif problem == "results are not downloaded yet":
             plan.refused.append(f"local record of {name}: results are not downloaded yet; kept")
+        else:
+            plan.refused.append(f"local record of {name}: {problem}")
     return plan
 
 
 def attempt_actions(
-    record: Record, label: str, *, remote_job: bool = True, input_file: bool = True, output_file: bool = True
+    record: Record,
+    label: str,
+    *,
+    remote_job: bool = True,
+    input_file: bool = True,
+    output_file: bool = True,
+    allow_unsaved_results: bool = False,
+    refused: list[str] | None = None,
 ) -> list[Action]:
-    """The remote job and files of a retried part's earlier attempts that are not deleted yet."""
+    """The remote job and files of a retried part's earlier attempts that are not deleted yet.
+
+    Earlier attempts never succeeded, so their outputs hold no results to keep; an attempt that somehow did is held
+    to the same rule as a current one (its output kept, and the reason added to `refused`, unless allowed)."""
     out: list[Action] = []
     key = record_key(record)
     history = record.get("previous_attempts")
@@ -146,21 +191,150 @@ def attempt_actions(
             out.append(Action("input", str(uploaded), key, label, attempt=i))
         dest = (batch.get("dest") or {}).get("file_name") if isinstance(batch.get("dest"), dict) else None
         if output_file and dest and not gone.get("output"):
-            out.append(Action("output", str(dest), key, label, attempt=i))
+            problem = results_problem(attempt)
+            if problem is None or allow_unsaved_results:
+                out.append(Action("output", str(dest), key, label, attempt=i, forced=problem is not None))
+            elif refused is not None:
+                refused.append(_kept_reason(str(dest), name, problem))
     return out
 
 
-def plan_cleanup(records: list[Record]) -> DeletePlan:
+def plan_cleanup(
+    records: list[Record],
+    *,
+    remote_files: list[dict[str, Any]] | None = None,
+    store_tag: str | None = None,
+    in_use: Iterable[str] = (),
+) -> DeletePlan:
     """The safe set: finished jobs whose results are on disk, all of their remote resources; and every earlier
-    attempt of a retried part (final and never succeeded), whatever its current attempt is doing."""
+    attempt of a retried part (final and never succeeded), whatever its current attempt is doing.
+
+    A succeeded job whose verified results file has changed or gone since is left out whole, with the reason in
+    `refused`. Given the remote file listing (`remote_files`, read before `records`), orphan uploads of this store
+    are added too (see `orphan_upload_actions`; `in_use`: files a remote job that is not final reads)."""
     plan = DeletePlan()
     for rec in records:
         if not batch_name(rec) or not is_final(record_state(rec)) or not results_safe(rec):
-            plan.actions.extend(attempt_actions(rec, _label(rec)))
+            if batch_name(rec) and record_state(rec) == SUCCEEDED and rec.get("results_verified"):
+                dest = ((rec.get("batch") or {}).get("dest") or {}).get("file_name")
+                problem = results_problem(rec)
+                if dest and problem is not None and not _remote_gone(rec).get("output"):
+                    plan.refused.append(_kept_reason(str(dest), batch_name(rec), problem))
+            plan.actions.extend(attempt_actions(rec, _label(rec), refused=plan.refused))
             continue
         sub = plan_delete(rec, remote_job=True, input_file=True, output_file=True)
         plan.actions.extend(sub.actions)
+        plan.refused.extend(sub.refused)
+    if remote_files is not None:
+        plan.actions.extend(orphan_upload_actions(records, remote_files, store_tag=store_tag, in_use=in_use))
     return plan
+
+
+# ----------------------------------------------------------------------------- orphan uploads
+CLAIMING_STATES = ("submitting", "queued")
+"""A record in one of these local states may still take the upload its `upload_token` names."""
+
+
+def _referenced(records: list[Record]) -> set[str]:
+    """Every remote file name a record uses: its input, output and media, and those of its earlier attempts."""
+    out: set[str] = set()
+
+    def add(rec: Record) -> None:
+        if isinstance(rec.get("uploaded_file_name"), str):
+            out.add(rec["uploaded_file_name"])
+        batch = rec.get("batch") if isinstance(rec.get("batch"), dict) else {}
+        dest = batch.get("dest") if isinstance(batch.get("dest"), dict) else {}
+        if isinstance(dest.get("file_name"), str):
+            out.add(dest["file_name"])
+        media = rec.get("media_file_names")
+        if isinstance(media, list):
+            out.update(str(m) for m in media if m)
+
+    for rec in records:
+        if not isinstance(rec, dict):
+            continue
+        add(rec)
+        history = rec.get("previous_attempts")
+        for attempt in history if isinstance(history, list) else []:
+            if isinstance(attempt, dict):
+                add(attempt)
+    return out
+
+
+def _claimed_tokens(records: list[Record]) -> set[str]:
+    return {str(r["upload_token"]) for r in records
+            if isinstance(r, dict) and r.get("upload_token") and r.get("local_state") in CLAIMING_STATES}
+
+
+def our_tags(records: list[Record], store_tag: str | None) -> set[str]:
+    """Whose uploads are provably ours: this store's tag; when the caller cannot name it (a screen re-flagging an
+    old listing), the tags of the tokens this store's records hold, which only this store wrote."""
+    if store_tag:
+        return {store_tag}
+    return {upload_tokens.tag_of(str(r["upload_token"])) for r in records
+            if isinstance(r, dict) and isinstance(r.get("upload_token"), str) and r.get("upload_token")}
+
+
+def orphan_upload_actions(
+    records: list[Record],
+    remote_files: list[dict[str, Any]],
+    *,
+    store_tag: str | None = None,
+    in_use: Iterable[str] = (),
+) -> list[Action]:
+    """Remote files this store uploaded that nothing uses: the display name's token has our tag, no record names
+    the file, no record being submitted or queued holds its token, and no unfinished remote job reads it. A file
+    without our token is never here (it may be someone else's)."""
+    tags = our_tags(records, store_tag)
+    if not tags:
+        return []
+    used = _referenced(records) | set(in_use)
+    claimed = _claimed_tokens(records)
+    out: list[Action] = []
+    for raw in remote_files:
+        name = raw.get("name") if isinstance(raw, dict) else None
+        display = raw.get("displayName") if isinstance(raw, dict) else None
+        token = upload_tokens.token_of(display)
+        if not isinstance(name, str) or not name or token is None or upload_tokens.tag_of(token) not in tags:
+            continue
+        if name in used or token in claimed:
+            continue
+        label = upload_tokens.plain_display_name(str(display)) or "no display name"
+        out.append(Action("orphan", name, "", label, token=token))
+    return out
+
+
+def _orphan_still_free(service: BatchService, action: Action) -> str | None:
+    """None when the orphan upload may go, else why it is kept (the store is read again: a submission may have
+    claimed the file since the plan was made)."""
+    records = service.store.read_all()
+    if action.target in _referenced(records):
+        return f"{action.target}: a record uses it now; kept"
+    if action.token and action.token in _claimed_tokens(records):
+        return f"{action.target}: a submission in progress may still use it; kept"
+    return None
+
+
+def _output_still_safe(service: BatchService, action: Action) -> str | None:
+    """The last check before a remote output goes: the record as it is now, its local file read afresh."""
+    if action.forced or not action.record_key:
+        return None
+    try:
+        rec = service.store.get(action.record_key)
+    except (OSError, StoreError) as exc:
+        return f"{action.target}: cannot read the store to check its results again ({exc}); remote results kept"
+    if rec is None:
+        return None  # the record is gone: nothing recorded to protect (a record action removed it, or it never was)
+    target = rec
+    if action.attempt is not None:
+        history = rec.get("previous_attempts")
+        if not isinstance(history, list) or action.attempt >= len(history) or not isinstance(history[action.attempt], dict):
+            return None
+        target = history[action.attempt]
+    problem = results_problem(target, fresh=True)
+    if problem is None:
+        return None
+    return _kept_reason(action.target, batch_name(target), problem)
 
 
 def freed_parts(records: list[Record], actions: list[Action], parts_root: Path) -> list[Action]:
@@ -197,12 +371,23 @@ def execute(service: BatchService, actions: list[Action]) -> list[ActionResult]:
             continue
         if action.kind == "parts":  # removed below, once the group's last record is gone
             continue
+        if action.kind == "output":
+            kept = _output_still_safe(service, action)
+            if kept is not None:
+                results.append(ActionResult(action, False, kept))
+                continue
+        if action.kind == "orphan":
+            kept = _orphan_still_free(service, action)
+            if kept is not None:
+                results.append(ActionResult(action, False, kept, warning=True))
+                continue
         try:
             if action.kind == "batch":
                 _delete_remote(service.client.delete_batch, action.target)
-            elif action.kind in ("input", "output"):
-                _delete_remote(service.client.delete_file, action.target)
-            done.setdefault(action.record_key, {}).setdefault(action.attempt, {})[action.kind] = True
+            elif action.kind in ("input", "output", "orphan"):
+                _delete_remote(service.client.delete_file, action.target, FILE_GONE)
+            if action.record_key and action.kind != "orphan":
+                done.setdefault(action.record_key, {}).setdefault(action.attempt, {})[action.kind] = True
             results.append(ActionResult(action, True))
         except ServiceError as exc:
             results.append(ActionResult(action, False, str(exc)))
@@ -284,11 +469,19 @@ def _remove_freed_parts(service: BatchService, dropped: list[Record]) -> list[Ac
     return out
 
 
-def _delete_remote(fn, target: str) -> None:  # noqa: ANN001
+BATCH_GONE = frozenset({404})
+FILE_GONE = frozenset({403, 404})
+"""Answers that mean "already gone". An unknown batch is 404; a deleted or expired file is 403 PERMISSION_DENIED
+("... or it may not exist"), which for a file this tool recorded means gone, not forbidden. A 403 on a call that
+names no file (list, create) is never taken for gone: those do not go through here."""
+
+
+def _delete_remote(fn, target: str, gone: frozenset[int] = BATCH_GONE) -> None:  # noqa: ANN001
+    """Delete; an answer in `gone` means someone (another clean-up, the 48 h expiry) already did: success."""
     try:
         fn(target)
     except ServiceError as exc:
-        if exc.code == 404:
+        if exc.code in gone:
             return
         raise
 
@@ -350,7 +543,7 @@ def _cancel_queued(service: BatchService, record: Record) -> str:
     uploaded = current.get("uploaded_file_name")
     if uploaded and not current.get("uploaded_file_deleted"):
         try:
-            _delete_remote(service.client.delete_file, uploaded)
+            _delete_remote(service.client.delete_file, uploaded, FILE_GONE)
         except ServiceError:
             pass  # it expires on its own; the record still names it, so a delete can retry
         else:

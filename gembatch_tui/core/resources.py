@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from gembatch_tui.core.cleanup import Action, ActionResult, DeletePlan, execute, plan_cleanup
+from gembatch_tui.core import upload_tokens
+from gembatch_tui.core.cleanup import Action, ActionResult, DeletePlan, execute, plan_cleanup, results_problem
 from gembatch_tui.core.errors import Cancelled, ServiceError
 from gembatch_tui.core.gemini import GeminiClient, snapshot_from_operation
 from gembatch_tui.core.models import Record, batch_id, batch_name, display_name, normalise_state
@@ -36,6 +37,7 @@ from gembatch_tui.core.resources_flags import (
     Row,
     Summary,
     _job_active,
+    active_inputs,
     classify,
 )
 from gembatch_tui.core.service import BatchService, now_iso
@@ -72,9 +74,44 @@ def fetch_remote(
 
 # ----------------------------------------------------------------------------- what to delete
 def safe_actions(inventory: Inventory, records: list[Record]) -> list[Action]:
-    """The clean-up set: exactly `plan_cleanup(records)`, restricted to what exists remotely."""
+    """The clean-up set: exactly `plan_cleanup` of the records and the listing (orphan uploads of this store
+    included), restricted to what exists remotely."""
     present = inventory.names()
-    return [a for a in plan_cleanup(records).actions if a.target in present]
+    plan = plan_cleanup(records, remote_files=inventory.remote_files, store_tag=inventory.store_tag,
+                        in_use=active_inputs(inventory.remote_batches))
+    return [a for a in plan.actions if a.target in present]
+
+
+def cleanup_plan(
+    service: BatchService,
+    *,
+    progress: PageProgress | None = None,
+    cancel: threading.Event | None = None,
+) -> DeletePlan:
+    """What `cleanup` deletes: `plan_cleanup` of the store, plus the orphan uploads of this store found in the
+    remote file listing. The listing is read before the store, so an upload that starts meanwhile is seen with
+    its record (and kept). The batch listing is read only when there are orphan candidates (a file an unfinished
+    job reads is never one). A listing that fails leaves the orphans out, with the reason in `refused`."""
+    try:
+        files = fetch_remote(service.client, "files", progress=progress, cancel=cancel)
+    except ServiceError as exc:
+        plan = plan_cleanup(service.store.read_all())
+        plan.refused.append(f"orphan uploads not looked for: could not list remote files: {exc}")
+        return plan
+    tag = upload_tokens.store_tag(service.store.path)
+    records = service.store.read_all()
+    plan = plan_cleanup(records, remote_files=files, store_tag=tag)
+    orphans = [a for a in plan.actions if a.kind == "orphan"]
+    if not orphans:
+        return plan
+    try:
+        in_use = active_inputs(fetch_remote(service.client, "batches", progress=progress, cancel=cancel))
+    except ServiceError as exc:
+        plan.actions = [a for a in plan.actions if a.kind != "orphan"]
+        plan.refused.append(f"orphan uploads kept: could not list remote batch jobs to check that none reads them: {exc}")
+        return plan
+    plan.actions = [a for a in plan.actions if a.kind != "orphan" or a.target not in in_use]
+    return plan
 
 
 def actions_for(
@@ -90,22 +127,34 @@ def actions_for(
     by_key = {record_key(r): r for r in records}
     plan = DeletePlan()
     for row in sorted(rows, key=lambda r: (not r.is_batch, r.name)):
+        rec = by_key.get(row.record_key or "")
         if ACTIVE in row.flags:
             plan.refused.append(f"{row.name}: in use by a pending or running job; cancel the job first")
             continue
         if PROTECTED in row.flags and row.name not in allowed:
-            plan.refused.append(f"{row.name}: holds results that are not downloaded; kept")
+            problem = results_problem(rec) if rec is not None else None
+            if problem is None or problem == "results are not downloaded yet":
+                plan.refused.append(f"{row.name}: holds results that are not downloaded; kept")
+            else:
+                plan.refused.append(f"{row.name}: {problem}")
             continue
         if row.name in planned:
             plan.actions.append(planned[row.name])
             continue
-        rec = by_key.get(row.record_key or "")
         label = display_name(rec) if rec is not None else (row.display_name or "not in the store")
+        token = upload_tokens.token_of(row.display_name) if isinstance(row, FileRow) else None
+        if isinstance(row, FileRow) and rec is None and ORPHAN in row.flags and SAFE in row.flags and token:
+            # an orphan upload of this store: execute checks again that no record claims it
+            plain = upload_tokens.plain_display_name(row.display_name) or "no display name"
+            plan.actions.append(Action("orphan", row.name, "", plain, token=token))
+            continue
         if isinstance(row, BatchRow):
             kind = "batch"
         else:
             kind = row.role if row.role in ("input", "output") else ("output" if row.source == "generated" else "input")
-        plan.actions.append(Action(kind, row.name, row.record_key or "", label))
+        # a protected output the user confirmed: execute does not hold it back again
+        plan.actions.append(Action(kind, row.name, row.record_key or "", label,
+                                   forced=kind == "output" and PROTECTED in row.flags))
     return plan
 
 
@@ -134,7 +183,8 @@ def delete_rows(
     since the user looked is refused rather than deleted. One failure does not stop the others.
     """
     fresh = service.store.read_all()
-    by_name = classify(inventory.remote_files, inventory.remote_batches, fresh, now()).by_name()
+    by_name = classify(inventory.remote_files, inventory.remote_batches, fresh, now(),
+                       store_tag=inventory.store_tag).by_name()
     plan = actions_for([by_name[n] for n in names if n in by_name], fresh, allow_protected=allow_protected)
     results: list[ActionResult] = []
     for i, action in enumerate(plan.actions, start=1):
@@ -147,7 +197,8 @@ def delete_rows(
     gone = {r.action.target for r in results if r.ok}
     records = service.store.read_all()
     after = classify([f for f in inventory.remote_files if f.get("name") not in gone],
-                     [b for b in inventory.remote_batches if b.get("name") not in gone], records, now())
+                     [b for b in inventory.remote_batches if b.get("name") not in gone], records, now(),
+                     store_tag=inventory.store_tag)
     return DeleteReport(results, plan.refused, after, records)
 
 
@@ -162,7 +213,7 @@ def list_inventory(
     files = fetch_remote(service.client, "files", progress=progress, cancel=cancel)
     batches = fetch_remote(service.client, "batches", progress=progress, cancel=cancel)
     records = service.store.read_all()
-    return classify(files, batches, records, now()), records
+    return classify(files, batches, records, now(), store_tag=upload_tokens.store_tag(service.store.path)), records
 
 
 def risk_of(row: Row) -> str:
@@ -250,7 +301,8 @@ def _cancelled(snap: Any) -> Callable[[Record], None]:
 __all__ = [  # the flag, row and classify names are re-exported from core.resources_flags
     "ACTIVE", "EXPIRING", "EXPIRING_WITHIN", "FILE_LIFETIME", "FLAGS", "MAX_CONCURRENT_JOBS", "ORPHAN", "PROTECTED",
     "QUOTA_BYTES", "SAFE", "BatchRow", "CancelOutcome", "DeleteReport",
-    "FileRow", "Inventory", "Row", "Summary", "actions_for", "adopt", "cancel_all_active", "classify",
+    "FileRow", "Inventory", "Row", "Summary", "actions_for", "active_inputs", "adopt", "cancel_all_active", "classify",
+    "cleanup_plan",
     "delete_rows", "fetch_remote", "list_inventory",
     "risk_of", "safe_actions",
 ]

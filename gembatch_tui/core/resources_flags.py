@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Union
 
-from gembatch_tui.core.cleanup import plan_cleanup, results_safe
+from gembatch_tui.core.cleanup import orphan_upload_actions, plan_cleanup, results_safe
 from gembatch_tui.core.gemini import snapshot_from_operation
 from gembatch_tui.core.models import (
     LOCAL_SUBMITTING,
@@ -34,8 +34,8 @@ FILE_LIFETIME = timedelta(hours=48)
 """Uploads are deleted 48 h after creation; a job not processed within 48 h expires."""
 
 ACTIVE = "active"  # in use by a pending or running job
-PROTECTED = "protected"  # holds results that are not downloaded (verified on disk) yet
-SAFE = "safe"  # in the clean-up set: finished and results verified on disk
+PROTECTED = "protected"  # holds results that are not downloaded (verified on disk, and unchanged since) yet
+SAFE = "safe"  # in the clean-up set: finished and results verified on disk; or an orphan upload of this store
 ORPHAN = "orphan"  # not known to the store
 EXPIRING = "expiring"  # the server drops it (file) or expires it (job) within 6 h
 FLAGS = (ACTIVE, PROTECTED, SAFE, ORPHAN, EXPIRING)
@@ -104,6 +104,7 @@ class Inventory:
     now: datetime
     remote_files: list[dict[str, Any]] = field(default_factory=list, repr=False)
     remote_batches: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    store_tag: str | None = None  # this store's upload tag (upload_tokens.store_tag), when the lister knew it
 
     def rows(self) -> list[Row]:
         return [*self.batches, *self.files]
@@ -142,14 +143,31 @@ def _int(value: Any) -> int:
         return 0
 
 
+def active_inputs(remote_batches: list[dict[str, Any]]) -> set[str]:
+    """Files a remote job that is not final reads or writes (never an orphan to clean up, whoever made it)."""
+    out: set[str] = set()
+    for op in remote_batches:
+        snap = snapshot_from_operation(op)
+        if _job_active(snap.state):
+            out.update(n for n in (snap.input_file_name, snap.dest_file_name) if n)
+    return out
+
+
 def classify(
     remote_files: list[dict[str, Any]],
     remote_batches: list[dict[str, Any]],
     records: list[Record],
     now: datetime,
+    *,
+    store_tag: str | None = None,
 ) -> Inventory:
-    """Flag every remote file and job against the store (see the flag constants for their meaning)."""
+    """Flag every remote file and job against the store (see the flag constants for their meaning).
+
+    Orphan uploads of this store (cleanup.orphan_upload_actions: our token, used by nothing) are in the safe set.
+    `store_tag` names this store's uploads; without it, the tags of the tokens the records hold are used."""
     safe_targets = {a.target for a in plan_cleanup(records).actions}
+    safe_targets.update(a.target for a in orphan_upload_actions(records, remote_files, store_tag=store_tag,
+                                                                in_use=active_inputs(remote_batches)))
     by_batch: dict[str, Record] = {}
     links: dict[str, tuple[Record, str]] = {}
     media_users: dict[str, tuple[Record, bool]] = {}  # media file name -> (record that names it, record active)
@@ -281,10 +299,10 @@ def classify(
     for row in [*batches, *files]:
         for flag in row.flags:
             summary.counts[flag] += 1
-    return Inventory(files, batches, summary, now, list(remote_files), list(remote_batches))
+    return Inventory(files, batches, summary, now, list(remote_files), list(remote_batches), store_tag)
 
 
 __all__ = [
     "ACTIVE", "EXPIRING", "EXPIRING_WITHIN", "FILE_LIFETIME", "FLAGS", "MAX_CONCURRENT_JOBS", "ORPHAN", "PROTECTED",
-    "QUOTA_BYTES", "SAFE", "BatchRow", "FileRow", "Inventory", "Row", "Summary", "classify",
+    "QUOTA_BYTES", "SAFE", "BatchRow", "FileRow", "Inventory", "Row", "Summary", "active_inputs", "classify",
 ]

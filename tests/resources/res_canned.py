@@ -10,6 +10,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from gembatch_tui.core.results_fingerprint import compute
+
 FIXED_NOW = datetime(2026, 11, 23, 12, 0, 0, tzinfo=timezone.utc)
 SAMPLE_DIR = Path("/tmp/gembatch-tui-resources-sample")
 NASTY = "[bold]x[/bold] [@click=app.quit]q[/] \x1b[31mred"
@@ -52,6 +54,9 @@ def _record(rid: str, bid: str, input_id: str, state: str, name: str, *, out: bo
     if saved:
         rec["results_file"] = str(SAMPLE_DIR / "results" / name)
         rec["results_verified"] = True
+        saved_file = Path(rec["results_file"])
+        if saved_file.is_file():  # what verification records: the file's size and sha256 (results_fingerprint)
+            rec.update(compute(saved_file).fields())
     return rec
 
 

@@ -73,14 +73,15 @@ def test_delete_rows_reports_each_failure_and_keeps_going(scenario: Scenario) ->
     inv = inventory(scenario)
     names = [scenario.names[k] for k in ("safe_batch", "safe_input", "safe_output", "loose_file")]
     failing = scenario.names["safe_input"].split("/")[1]
-    scenario.emulator.fail_next("DELETE", rf"/files/{failing}$", 403, message="permission denied (injected)")
+    # Not a 403: for a file this tool recorded, 403 means "already gone" (the Files API's answer for a deleted file).
+    scenario.emulator.fail_next("DELETE", rf"/files/{failing}$", 400, message="delete refused (injected)")
     seen: list[tuple[int, int, str]] = []
     report = res.delete_rows(scenario.service, inv, names, scenario.clock.utc,
                              progress=lambda i, n, t: seen.append((i, n, t)))
     outcome = {r.action.target: r.ok for r in report.results}
     assert outcome == {n: n != scenario.names["safe_input"] for n in names}
     failure = next(r for r in report.results if not r.ok)
-    assert "permission denied (injected)" in failure.message and "403" in failure.message
+    assert "delete refused (injected)" in failure.message and "400" in failure.message
     assert [i for i, _, _ in seen] == [1, 2, 3, 4] and {t for *_, t in seen} == set(names)
     remaining = scenario.remote_names()
     assert scenario.names["safe_input"] in remaining

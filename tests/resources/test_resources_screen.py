@@ -117,7 +117,8 @@ async def test_deletion_failures_are_reported_per_item(scenario: Scenario) -> No
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, idle(app))
         bad = scenario.names["safe_input"]
-        scenario.emulator.fail_next("DELETE", rf"/{bad}$", 403, message="permission denied (injected)")
+        # Not a 403: for a recorded file, 403 means "already gone" (the Files API's answer for a deleted file).
+        scenario.emulator.fail_next("DELETE", rf"/{bad}$", 400, message="delete refused (injected)")
         await pilot.press("u", "d")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         await pilot.press("y")
@@ -125,7 +126,7 @@ async def test_deletion_failures_are_reported_per_item(scenario: Scenario) -> No
         await wait_for(pilot, lambda: "deletions failed" in screen_text(app))
         text = screen_text(app)
         assert "1 of 5 deletions failed" in text and "Deleted 4 of 5." in text
-        assert "✖ uploaded input file " + bad in text and "permission denied (injected)" in text
+        assert "✖ uploaded input file " + bad in text and "delete refused (injected)" in text
         assert text.count("✔ ") == 4
         await pilot.press("enter")
         await wait_for(pilot, idle(app))

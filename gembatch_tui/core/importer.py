@@ -11,19 +11,29 @@ record that lacks what the server would have told us (no `batch.model`, or SUCCE
 therefore imported as not known yet (`JOB_STATE_UNSPECIFIED`, the line's claim kept in `imported_state`): the next
 poll reads it from the server like any job and downloads its results exactly as for a job submitted here.
 `count` is what `submit` would record: the requests of the input file, when the file is still there.
+
+gembatch downloaded a succeeded job's results to `<input dir>/results/<input name>` and then deleted the job (and
+its upload) on the server, and the remote output expires: a file there that matches the input key for key is
+taken as the job's verified results (`results_source: "gembatch"`), as a download would record them, so nothing
+is downloaded again and no poll fails on an output that is gone. A file two jobs would share is never taken.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gembatch_tui.core import ledger
+from gembatch_tui.core import results as results_check
+from gembatch_tui.core.embeddings import summarise_embeddings
 from gembatch_tui.core.models import SUCCEEDED, UNSPECIFIED, Record, batch_name, normalise_state
-from gembatch_tui.core.store import JobStore, new_record_id
+from gembatch_tui.core.store import DuplicateJob, JobStore, new_record_id, record_key
 
 
 @dataclass
@@ -50,6 +60,26 @@ def _check_name(name: Any, field_name: str) -> None:
         raise ValueError(f"'{field_name}' must look like batches/ID, got {name!r}")
 
 
+TEXT_FIELDS = ("display_name", "model", "state", "create_time", "update_time", "end_time")
+
+
+def _check_shape(record: Record) -> None:
+    """The fields the poller, cleanup and the screens read must have the types they read, or the line is refused
+    (with its number) rather than stored to break a command later."""
+    batch = record["batch"]
+    for key in TEXT_FIELDS:
+        if batch.get(key) is not None and not isinstance(batch[key], str):
+            raise ValueError(f"'batch.{key}' must be text, got {batch[key]!r}")
+    dest = batch.get("dest")
+    if dest is not None and not (isinstance(dest, dict) and isinstance(dest.get("file_name") or "", str)):
+        raise ValueError(f"'batch.dest' must be an object with a file_name, got {dest!r}")
+    if batch.get("stats") is not None and not isinstance(batch["stats"], dict):
+        raise ValueError(f"'batch.stats' must be an object, got {batch['stats']!r}")
+    for key in ("results_file", "uploaded_file_name", "display_name", "model"):
+        if record.get(key) is not None and not isinstance(record[key], str):
+            raise ValueError(f"'{key}' must be text, got {record[key]!r}")
+
+
 def _server_confirmed(batch: dict[str, Any]) -> bool:
     """Whether the line holds what a read from the server gives: the model, and the output of a succeeded job.
     (An inline job's output is not in any record: the poll reads it from the server.)"""
@@ -74,10 +104,16 @@ def convert_line(obj: dict[str, Any], base_dir: Path) -> Record:
         if not batch_name(record):
             raise ValueError("'batch' has no 'name'")
         _check_name(batch_name(record), "batch.name")
-        record["batch"]["state"] = normalise_state(record["batch"].get("state"))
+        state = record["batch"].get("state")
+        if state is not None and not isinstance(state, str):
+            raise ValueError(f"'batch.state' must be text, got {state!r}")
+        record["batch"]["state"] = normalise_state(state)
     elif "job_name" in obj:
         name = obj.get("job_name")
         _check_name(name, "job_name")
+        for key in ("final_state", "display_name", "created_at", "completed_at"):
+            if obj.get(key) is not None and not isinstance(obj[key], str):
+                raise ValueError(f"'{key}' must be text, got {obj[key]!r}")
         batch: dict[str, Any] = {"name": name, "state": normalise_state(obj.get("final_state"))}
         if obj.get("display_name"):
             batch["display_name"] = obj["display_name"]
@@ -90,9 +126,10 @@ def convert_line(obj: dict[str, Any], base_dir: Path) -> Record:
         record["legacy_format"] = "gembatch-0.1.0"
     else:
         raise ValueError("neither a nested 'batch' object nor a legacy 'job_name'")
+    _check_shape(record)
     claimed = record["batch"]["state"]
     input_file = record.get("input_file")
-    if input_file is not None or "input_file" in record:
+    if "input_file" in record:
         # A line without an input file names a job only (an inline job, say): its results go to the results dir.
         if not isinstance(input_file, str) or not input_file:
             raise ValueError("'input_file' must be a path")
@@ -100,11 +137,16 @@ def convert_line(obj: dict[str, Any], base_dir: Path) -> Record:
         if not path.is_absolute():
             path = base_dir / path
         record["input_file"] = os.path.normpath(str(path))
-    if "count" in record and (not isinstance(record["count"], int) or isinstance(record["count"], bool)):
+    if "count" in record:
+        raw = record["count"]
         try:
-            record["count"] = int(record["count"])
+            if isinstance(raw, bool) or isinstance(raw, float) or int(raw) < 0:
+                raise ValueError
+            record["count"] = int(raw)
         except (TypeError, ValueError):
-            raise ValueError(f"'count' must be a whole number, got {record['count']!r}") from None
+            raise ValueError(f"'count' must be a whole number, got {raw!r}") from None
+        if record["count"] == 0:  # gembatch wrote 0 for "not counted yet"
+            del record["count"]
     if "count" not in record and record.get("input_file"):
         count = count_requests(Path(record["input_file"]))
         if count is not None:
@@ -117,8 +159,46 @@ def convert_line(obj: dict[str, Any], base_dir: Path) -> Record:
         record["imported_state"] = claimed
         record["batch"]["state"] = UNSPECIFIED
     record["imported_from"] = "gembatch"
-    record.setdefault("id", new_record_id())
+    if not isinstance(record.get("id"), str) or not record["id"]:
+        record["id"] = new_record_id()
     return record
+
+
+def _file_fingerprint(path: Path) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1024 * 1024):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+def adopt_local_results(record: Record) -> bool:
+    """Take the results file gembatch left (see the module docstring) as verified when it matches the input key
+    for key; True when it was taken. Nothing is taken without an input to compare with."""
+    path, input_file = record.get("results_file"), record.get("input_file")
+    claimed = record.get("imported_state") or record["batch"].get("state")
+    if record.get("results_verified") or claimed != SUCCEEDED or not isinstance(path, str) or not input_file:
+        return False
+    if not Path(path).is_file() or not Path(input_file).is_file():
+        return False
+    check = results_check.verify_results(path, input_file)
+    if not (check.ok and check.keys_compared):
+        return False
+    try:
+        embedded = summarise_embeddings(path)
+        usage = None if embedded.get("embeddings") else ledger.usage_from_file(path)
+        size, sha256 = _file_fingerprint(Path(path))
+    except OSError:
+        return False
+    record["results_verified"] = True
+    record["results_source"] = "gembatch"
+    record["results_check"] = {**check.record_fields(), **(embedded if embedded.get("embeddings") else {})}
+    record["results_bytes"], record["results_sha256"] = size, sha256
+    if usage is not None:
+        record["usage"] = usage.to_dict()
+    return True
 
 
 def import_job_info(path: str | os.PathLike[str], store: JobStore) -> ImportReport:
@@ -146,8 +226,8 @@ def import_job_info(path: str | os.PathLike[str], store: JobStore) -> ImportRepo
                 continue
             try:
                 obj = json.loads(text)
-            except ValueError as exc:
-                report.problems.append(f"{src}:{line_no}: not valid JSON ({exc.msg})")
+            except (ValueError, RecursionError) as exc:
+                report.problems.append(f"{src}:{line_no}: not valid JSON ({getattr(exc, 'msg', 'nested too deeply')})")
                 continue
             if not isinstance(obj, dict):
                 report.problems.append(f"{src}:{line_no}: not a JSON object")
@@ -156,7 +236,9 @@ def import_job_info(path: str | os.PathLike[str], store: JobStore) -> ImportRepo
                 candidates.append((line_no, convert_line(obj, base_dir)))
             except ValueError as exc:
                 report.problems.append(f"{src}:{line_no}: {exc}")
-    existing = {batch_name(r) for r in store.read_all()}
+    stored = store.read_all()
+    existing = {batch_name(r) for r in stored}
+    keys = {record_key(r) for r in stored}
     fresh: list[Record] = []
     for _line_no, record in candidates:
         name = batch_name(record)
@@ -164,8 +246,33 @@ def import_job_info(path: str | os.PathLike[str], store: JobStore) -> ImportRepo
             report.skipped.append(name or "")
             continue
         existing.add(name)
+        if record["id"] in keys:  # a line from another store's `list --json`: its local id may be taken here
+            record["id"] = new_record_id()
+        keys.add(record["id"])
         fresh.append(record)
-    if fresh:
-        store.add_many(fresh)
-    report.imported = [batch_name(r) or "" for r in fresh]
+    shared = Counter(r.get("results_file") for r in [*stored, *fresh] if isinstance(r.get("results_file"), str))
+    for record in fresh:
+        if shared[record.get("results_file")] == 1:
+            adopt_local_results(record)
+    report.imported = [batch_name(r) or "" for r in _add(store, fresh, report)]
     return report
+
+
+def _add(store: JobStore, records: list[Record], report: ImportReport) -> list[Record]:
+    """All at once; when another process added some of the same jobs meanwhile, one by one, skipping those."""
+    if not records:
+        return []
+    try:
+        store.add_many(records)
+        return records
+    except DuplicateJob:
+        pass
+    added = []
+    for record in records:
+        try:
+            store.add(record)
+        except DuplicateJob:
+            report.skipped.append(batch_name(record) or "")
+        else:
+            added.append(record)
+    return added

@@ -149,3 +149,28 @@ def test_imported_legacy_and_inline_jobs_get_model_count_and_results_from_poll(c
     assert inline["results_verified"] is True and inline["results_check"]["lines"] == 2
     assert Path(inline["results_file"]).parent == tmp_path / "home" / "results"
     assert [json.loads(x)["key"] for x in Path(inline["results_file"]).read_text().splitlines()] == ["first", "2"]
+
+
+def test_import_refuses_lines_whose_fields_would_break_later_commands(cli, tmp_path: Path) -> None:
+    good = {**NESTED, "id": 5}  # a foreign id of the wrong type: replaced, the line still imports
+    bad = [
+        {**NESTED, "batch": {**NESTED["batch"], "name": "batches/../../etc"}},
+        {**NESTED, "batch": {**NESTED["batch"], "name": "batches/b2", "dest": "y"}},
+        {**NESTED, "batch": {**NESTED["batch"], "name": "batches/b3", "stats": [1]}},
+        {**NESTED, "batch": {**NESTED["batch"], "name": "batches/b4", "model": 7}},
+        {**LEGACY, "job_name": "batches/b5", "count": True},
+        {**LEGACY, "job_name": "batches/b6", "results_file": 123},
+        {**LEGACY, "job_name": "batches/b7", "final_state": ["x"]},
+        {**LEGACY, "job_name": "batches/b8", "input_file": 9},
+    ]
+    info = write_jsonl(tmp_path / "job-info.jsonl", [good, *bad])
+    out = cli("import", str(info))
+    assert out.returncode == 2 and "imported 1 jobs" in out.stdout and "Traceback" not in out.stderr
+    for line in range(2, 2 + len(bad)):
+        assert f"{info}:{line}: " in out.stderr
+    assert "'batch.dest' must be an object" in out.stderr and "'count' must be a whole number" in out.stderr
+    listed = cli("list", "--json")
+    records = json.loads(listed.stdout)
+    assert [r["batch"]["name"] for r in records] == ["batches/xyz"] and isinstance(records[0]["id"], str)
+    for command in (("list",), ("usage",)):
+        assert cli(*command).returncode == 0

@@ -152,3 +152,62 @@ def test_nested_line_with_model_and_output_keeps_its_state_and_downloads(
     report = poll_once(service)
     assert report.polled == 0 and len(report.downloads) == 1 and report.downloads[0].ok
     assert "input not compared" not in report.downloads[0].message
+
+
+def _gembatch_results(sdk: genai.Client, name: str, src: Path) -> Path:
+    """What gembatch's poll did on success: download the output to results/<input name>, delete the job."""
+    job = sdk.batches.get(name=name)
+    out = src.parent / "results" / src.name
+    out.parent.mkdir(exist_ok=True)
+    out.write_bytes(sdk.files.download(file=job.dest.file_name))
+    sdk.batches.delete(name=name)
+    return out
+
+
+def test_results_gembatch_downloaded_are_taken_when_they_match_the_input(
+        service: BatchService, sdk: genai.Client, clock: ManualClock, tmp_path: Path) -> None:
+    """gembatch deleted the job after downloading: its file is verified at import, and polls neither download
+    nor fail; the job ends missing on the server with its results safe on disk."""
+    src = _input(tmp_path / "done")
+    name, uploaded = _gembatch_submit(sdk, src)
+    finish_jobs(clock)
+    results = _gembatch_results(sdk, name, src)
+    before = results.read_bytes()
+    _import(tmp_path, service, [_legacy_line(name, uploaded, str(src))])
+    rec = service.resolve(name)
+    assert rec["results_file"] == str(results) and rec["results_verified"] is True
+    assert rec["results_source"] == "gembatch" and rec["results_check"]["lines"] == len(KEYS)
+    assert rec["results_check"]["missing"] == 0 and rec["usage"]["ok"] == len(KEYS)
+    assert rec["results_bytes"] == len(before)
+    for _ in range(2):
+        report = poll_once(service)
+        assert not report.downloads and not report.failed
+    assert record_state(service.resolve(name)) == LOCAL_MISSING and results.read_bytes() == before
+
+
+def test_results_that_do_not_match_the_input_are_downloaded_again(
+        service: BatchService, sdk: genai.Client, clock: ManualClock, tmp_path: Path) -> None:
+    src = _input(tmp_path / "damaged")
+    name, uploaded = _gembatch_submit(sdk, src)
+    finish_jobs(clock)
+    job = sdk.batches.get(name=name)
+    results = src.parent / "results" / src.name
+    results.parent.mkdir()
+    results.write_bytes(sdk.files.download(file=job.dest.file_name).splitlines(keepends=True)[0])  # truncated
+    _import(tmp_path, service, [_legacy_line(name, uploaded, str(src))])
+    assert not service.resolve(name).get("results_verified")
+    report = poll_once(service)
+    assert len(report.downloads) == 1 and report.downloads[0].ok and report.downloads[0].path == results
+    rec = service.resolve(name)
+    assert _result_keys(results) == KEYS and rec["results_verified"] is True and "results_source" not in rec
+
+
+def test_a_results_file_two_jobs_would_share_is_taken_for_neither(
+        service: BatchService, sdk: genai.Client, clock: ManualClock, tmp_path: Path) -> None:
+    src = _input(tmp_path / "twice")
+    first, up1 = _gembatch_submit(sdk, src)
+    second, up2 = _gembatch_submit(sdk, src)
+    finish_jobs(clock)
+    _gembatch_results(sdk, second, src)
+    _import(tmp_path, service, [_legacy_line(first, up1, str(src)), _legacy_line(second, up2, str(src))])
+    assert not any(service.resolve(n).get("results_verified") for n in (first, second))

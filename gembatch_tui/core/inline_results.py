@@ -81,7 +81,7 @@ def inline_items(op: Any, name: str) -> list[Any] | str:
     meta = op.get("metadata") if isinstance(op.get("metadata"), dict) else {}
     state = normalise_state(meta.get("state"))
     if state != SUCCEEDED:
-        raise ReplyError(f"the server says the job is {state}, not succeeded")
+        raise ReplyError(f"the server says the job is {state[:60]!r}, not succeeded")
     output = meta.get("output") if isinstance(meta.get("output"), dict) else None
     if output is None and isinstance(op.get("response"), dict):
         output = op["response"]

@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -53,9 +54,18 @@ def _commands_in_read_only_directory() -> dict:
         shutil.rmtree(base, ignore_errors=True)
 
 
-def test_list_and_usage_work_in_a_read_only_store_directory(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GEMBATCH_TUI_HOME", tempfile.mkdtemp(prefix="gembatch-ro-home-"))
-    os.chmod(os.environ["GEMBATCH_TUI_HOME"], 0o777)
+@pytest.fixture
+def open_home(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A data dir the unprivileged child may use (tmp_path is private to root)."""
+    home = tempfile.mkdtemp(prefix="gembatch-ro-home-")
+    os.chmod(home, 0o777)
+    monkeypatch.setenv("GEMBATCH_TUI_HOME", home)
+    yield
+    shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.mark.usefixtures("open_home")
+def test_list_and_usage_work_in_a_read_only_store_directory() -> None:
     got = run_unprivileged(_commands_in_read_only_directory)
     if "skipped" in got:
         pytest.skip(got["skipped"])

@@ -17,9 +17,9 @@ from gembatch_tui.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, UsageError, err,
 from gembatch_tui.commands_results import cmd_export, cmd_usage
 from gembatch_tui.config import ConfigFileError, Settings, build_settings
 from gembatch_tui.core.errors import ServiceError
-from gembatch_tui.core.text import json_safe, terminal_safe
 from gembatch_tui.core.models import batch_name, display_name, record_state, record_stats, short_state
 from gembatch_tui.core.store import StoreError
+from gembatch_tui.core.text import json_safe, terminal_safe
 from gembatch_tui.runtime import Runtime, open_runtime
 
 

@@ -323,3 +323,25 @@ def test_emulator_answers_inline_jobs_as_the_reference_says(service: BatchServic
     assert [("response" in i, "error" in i) for i in items] == [(True, False), (True, False), (False, True)]
     assert op["metadata"]["batchStats"] == {"requestCount": "3", "successfulRequestCount": "2",
                                             "failedRequestCount": "1"}
+
+
+def test_cleanup_deletes_an_inline_job_only_while_its_saved_results_are_intact(
+        service: BatchService, sdk: genai.Client, clock: ManualClock) -> None:
+    """For an inline job the job itself is the only remote copy of its answers: cleanup plans to delete it once
+    the results file is verified, and not after that file was damaged."""
+    from gembatch_tui.core import cleanup
+
+    name = _create_inline(sdk)
+    service.store.add({"batch": {"name": name}})
+    finish_jobs(clock)
+    assert name not in {a.target for a in cleanup.plan_cleanup(service.store.read_all()).actions}
+    poll_once(service, download=False)
+    assert name not in {a.target for a in cleanup.plan_cleanup(service.store.read_all()).actions}
+    assert poll_once(service).downloads[0].ok
+    rec = service.resolve(name)
+    assert cleanup.results_problem(rec, fresh=True) is None
+    assert name in {a.target for a in cleanup.plan_cleanup(service.store.read_all()).actions}
+    path = Path(rec["results_file"])
+    path.write_bytes(path.read_bytes()[:-20])  # damaged after verification
+    assert cleanup.results_problem(rec, fresh=True) is not None
+    assert name not in {a.target for a in cleanup.plan_cleanup(service.store.read_all()).actions}

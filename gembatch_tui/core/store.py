@@ -154,6 +154,8 @@ class JobStore:
             raise StoreError(f"{self.path}: store is not readable (permission denied)")
         if write:
             real_parent = self._target().parent
+            if not real_parent.is_dir():  # a link that leads into a folder that is not there
+                raise StoreError(f"{self.path}: links to {self._target()}, whose directory does not exist")
             if not os.access(real_parent, os.W_OK | os.X_OK):
                 raise StoreError(f"{real_parent}: store directory is not writable, so {self.path} cannot be changed")
 
@@ -313,6 +315,11 @@ class JobStore:
         if self._lock is None:
             target = self._target()
             self._lock = FileLock(str(target.with_name(target.name + ".lock")), timeout=LOCK_TIMEOUT_S, mode=0o600)
+        if not write and not os.path.isdir(os.path.dirname(self._lock.lock_file)):
+            # A link into a folder that is not there (an unmounted disk): nothing to read, and taking the lock
+            # would create that folder.
+            yield
+            return
         try:
             self._lock.acquire()
         except Timeout:

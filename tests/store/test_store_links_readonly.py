@@ -50,6 +50,16 @@ def test_a_chain_of_links_is_followed_to_the_end(tmp_path: Path) -> None:
     assert [r["id"] for r in JobStore(target).read_all()] == ["a"]
 
 
+def test_a_link_into_a_missing_directory_reads_empty_and_refuses_writes_clearly(tmp_path: Path) -> None:
+    link = tmp_path / "jobs.jsonl"
+    link.symlink_to(tmp_path / "unmounted" / "jobs.jsonl")
+    store = JobStore(link)
+    assert store.read_all() == [] and store.problems() == []
+    with pytest.raises(StoreError, match="whose directory does not exist"):
+        store.add(rec("a"))
+    assert link.is_symlink() and not (tmp_path / "unmounted").exists()
+
+
 def _read_only_directory_check(keep_lock_file: bool) -> dict:
     base = tempfile.mkdtemp(prefix="gembatch-ro-")
     folder = Path(base) / "store"

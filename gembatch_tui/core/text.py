@@ -45,15 +45,16 @@ def _json_escape(ch: str) -> str:
     return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
-def json_safe(text: str) -> str:
+def json_safe(text: str, *, keep: str = "") -> str:
     """JSON text (as `json.dumps(..., ensure_ascii=False)` writes it, without indent) with every non-printable
     character as a `\\uXXXX` escape: valid JSON with the same values, and safe to print.
 
     Such characters can only stand inside JSON strings there (outside them json.dumps writes ASCII punctuation,
-    digits, letters and spaces), where `\\uXXXX` means the very same character."""
+    digits, letters and spaces), where `\\uXXXX` means the very same character. `keep` names characters to leave
+    as they are: "\\n" for JSON Lines, whose only raw newlines are the ones between records."""
     if text.isprintable():
         return text
-    return "".join(ch if ch.isprintable() or ch == " " else _json_escape(ch) for ch in text)
+    return "".join(ch if ch.isprintable() or ch == " " or ch in keep else _json_escape(ch) for ch in text)
 
 
 __all__ = ["escape_char", "json_safe", "terminal_safe"]

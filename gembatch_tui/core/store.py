@@ -68,7 +68,7 @@ class CorruptLine:
     def message(self) -> str:
         """One line for the user: `/path/jobs.jsonl line 3: batch: expected an object, got a string; ...`."""
         what = "this record is skipped" if self.record else "this line is skipped"
-        return f"{self.path or 'store'} line {self.line_no}: {self.reason}; {what} (its line is kept as it is)"
+        return f"{self.path or 'store'} line {self.line_no}: {self.reason}; {what} (kept in the file as it is)"
 
     def __str__(self) -> str:
         return self.message

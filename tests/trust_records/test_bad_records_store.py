@@ -40,7 +40,7 @@ def test_bad_records_are_reported_with_path_and_line_and_skipped(tmp_path: Path)
     assert sorted(by_line) == [2, 4, 5, 6]
     for line_no, (_raw, reason) in BAD_LINES.items():
         assert by_line[line_no].reason == reason and by_line[line_no].record
-        assert str(by_line[line_no]) == f"{path} line {line_no}: {reason}; this record is skipped (its line is kept as it is)"
+        assert str(by_line[line_no]) == f"{path} line {line_no}: {reason}; this record is skipped (kept in the file as it is)"
     assert not by_line[6].record and by_line[6].message.startswith(f"{path} line 6: not valid JSON")
     assert [p.message for p in store.problems()] == [p.message for p in problems]
     assert store.get("bad-batch") is None and store.find_by_batch_name("batches/br") is None

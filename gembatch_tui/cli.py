@@ -36,6 +36,20 @@ def err(line: object) -> None:
     print(terminal_safe(redact(line)), file=sys.stderr, flush=True)
 
 
+def confirm(question: str, assume_yes: bool, *, refusing: str = "refusing to delete without confirmation") -> bool:
+    """Ask `question [y/N]` on the terminal (True on yes); `assume_yes` (--yes) skips it. With no terminal to ask
+    on, a UsageError `REFUSING: no terminal to ask on; pass --yes` (CONTRACTS: exit 2)."""
+    if assume_yes:
+        return True
+    if not sys.stdin or not sys.stdin.isatty():
+        raise UsageError(f"{refusing}: no terminal to ask on; pass --yes")
+    try:
+        answer = input(terminal_safe(f"{question} [y/N]") + " ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
 @contextlib.contextmanager
 def _library_output_through_err() -> Iterator[None]:
     """While a command runs, Python warnings (the SDK warns with the raw server value of an unknown job state)

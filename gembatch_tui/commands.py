@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from gembatch_tui.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, UsageError, err, out
+from gembatch_tui.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, UsageError, confirm, err, out
 from gembatch_tui.commands_results import cmd_export, cmd_usage
 from gembatch_tui.config import ConfigFileError, Settings, build_settings
 from gembatch_tui.core.errors import ServiceError
@@ -346,15 +346,7 @@ def _cancel_skipped(record: dict) -> bool:
 
 
 def _confirm(question: str, assume_yes: bool) -> bool:
-    if assume_yes:
-        return True
-    if not sys.stdin or not sys.stdin.isatty():
-        raise UsageError("refusing to delete without confirmation: no terminal to ask on; pass --yes")
-    try:
-        answer = input(terminal_safe(f"{question} [y/N]") + " ")
-    except EOFError:
-        return False
-    return answer.strip().lower() in ("y", "yes")
+    return confirm(question, assume_yes)
 
 
 def cmd_delete(rt: Runtime, args: argparse.Namespace) -> int:

@@ -99,6 +99,19 @@ def results_safe(record: Record) -> bool:
     return results_problem(record) is None
 
 
+def _dest_of(record: Record) -> str | None:
+    batch = record.get("batch")
+    dest = batch.get("dest") if isinstance(batch, dict) else None
+    name = dest.get("file_name") if isinstance(dest, dict) else None
+    return name if isinstance(name, str) and name else None
+
+
+def _job_holds_answers(record: Record) -> bool:
+    """A succeeded job with no output file (its requests were sent inline): the job itself is the only remote copy
+    of its answers, so it is deleted under the rule for outputs."""
+    return record_state(record) == SUCCEEDED and _dest_of(record) is None
+
+
 def _kept_reason(dest: str, name: str | None, problem: str) -> str:
     if problem == "results are not downloaded yet":
         return f"{dest}: results of {name} are not downloaded yet; kept"
@@ -133,13 +146,17 @@ def plan_delete(
     if name and not is_final(state) and remote_job:
         plan.refused.append(f"{name} is {short_state(state)}: cancel it first")
         return plan
+    dest = _dest_of(record)
+    problem = results_problem(record)
     if remote_job and name and not gone.get("batch"):
-        plan.actions.append(Action("batch", name, key, label))
+        if _job_holds_answers(record) and problem is not None and not allow_unsaved_results:
+            plan.refused.append(_kept_reason(name, name, problem))  # an inline job: its answers live in the job
+        else:
+            plan.actions.append(Action("batch", name, key, label,
+                                       forced=_job_holds_answers(record) and problem is not None))
     uploaded = record.get("uploaded_file_name")
     if input_file and uploaded and not gone.get("input") and not record.get("uploaded_file_deleted"):
         plan.actions.append(Action("input", uploaded, key, label))
-    dest = ((record.get("batch") or {}).get("dest") or {}).get("file_name")
-    problem = results_problem(record)
     if output_file and dest and not gone.get("output"):
         if problem is None:
             plan.actions.append(Action("output", dest, key, label))
@@ -216,10 +233,13 @@ def plan_cleanup(
     for rec in records:
         if not batch_name(rec) or not is_final(record_state(rec)) or not results_safe(rec):
             if batch_name(rec) and record_state(rec) == SUCCEEDED and rec.get("results_verified"):
-                dest = ((rec.get("batch") or {}).get("dest") or {}).get("file_name")
                 problem = results_problem(rec)
-                if dest and problem is not None and not _remote_gone(rec).get("output"):
-                    plan.refused.append(_kept_reason(str(dest), batch_name(rec), problem))
+                gone = _remote_gone(rec)
+                kept = _dest_of(rec) if not gone.get("output") else None
+                if kept is None and _job_holds_answers(rec) and not gone.get("batch"):
+                    kept = batch_name(rec)
+                if kept and problem is not None:
+                    plan.refused.append(_kept_reason(kept, batch_name(rec), problem))
             plan.actions.extend(attempt_actions(rec, _label(rec), refused=plan.refused))
             continue
         sub = plan_delete(rec, remote_job=True, input_file=True, output_file=True)
@@ -316,7 +336,8 @@ def _orphan_still_free(service: BatchService, action: Action) -> str | None:
 
 
 def _output_still_safe(service: BatchService, action: Action) -> str | None:
-    """The last check before a remote output goes: the record as it is now, its local file read afresh."""
+    """The last check before a remote output (or a job that holds its answers inline) goes: the record as it is
+    now, its local file read afresh."""
     if action.forced or not action.record_key:
         return None
     try:
@@ -331,6 +352,8 @@ def _output_still_safe(service: BatchService, action: Action) -> str | None:
         if not isinstance(history, list) or action.attempt >= len(history) or not isinstance(history[action.attempt], dict):
             return None
         target = history[action.attempt]
+    if action.kind == "batch" and not _job_holds_answers(target):
+        return None
     problem = results_problem(target, fresh=True)
     if problem is None:
         return None
@@ -371,7 +394,7 @@ def execute(service: BatchService, actions: list[Action]) -> list[ActionResult]:
             continue
         if action.kind == "parts":  # removed below, once the group's last record is gone
             continue
-        if action.kind == "output":
+        if action.kind in ("output", "batch"):
             kept = _output_still_safe(service, action)
             if kept is not None:
                 results.append(ActionResult(action, False, kept))

@@ -3,7 +3,10 @@
 When every part of a group has succeeded and its own results are verified, the parts' results are written, part
 by part, into `<results dir>/<original input name>` (a hidden partial file first), verified against the original
 input with results.verify_results, and only then renamed into place. Every part record then gets
-`group_results_file`, `group_results_verified` and `group_results_check`.
+`group_results_file`, `group_results_verified`, `group_results_check`, and the merged file's fingerprint
+`group_results_bytes` and `group_results_sha256` (results_fingerprint.py: what clean-up checks before it deletes).
+One process merges a group at a time (a lock beside the store, download_lock.py); a merge starts by removing the
+partial files a killed merge of the same name left behind.
 
 Order: parts hold consecutive input lines, so the input's order is each part's input order in turn. Within a
 part, result lines usually come back in input order and are copied as they stream by; at the first line that
@@ -25,7 +28,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from filelock import FileLock, Timeout
+
 from gembatch_tui import paths
+from gembatch_tui.core import download_lock, results_fingerprint
 from gembatch_tui.core import results as results_check
 from gembatch_tui.core.embeddings import summarise_embeddings
 from gembatch_tui.core.errors import Cancelled
@@ -58,13 +64,16 @@ def needs_merge(parts: list[Record]) -> bool:
 
 
 def merge_ready(service: BatchService, *, cancel: threading.Event | None = None) -> list[DownloadOutcome]:
-    """Merge every group that is ready; one outcome per group tried (key: the group id, name: its label)."""
+    """Merge every group that is ready; one outcome per group tried (key: the group id, name: its label). A group
+    another process is merging right now is left to it (no outcome: the next pass sees its result)."""
     out: list[DownloadOutcome] = []
     for gid, parts in by_group(service.store.read_all()).items():
         if cancel is not None and cancel.is_set():
             break
         if needs_merge(parts):
-            out.append(merge_group(service, gid, parts, cancel=cancel))
+            outcome = merge_group(service, gid, parts, cancel=cancel)
+            if not outcome.busy:
+                out.append(outcome)
     return out
 
 
@@ -82,11 +91,39 @@ def _target(service: BatchService, parts: list[Record], gid: str) -> tuple[Path,
 def merge_group(
     service: BatchService, gid: str, parts: list[Record], *, cancel: threading.Event | None = None
 ) -> DownloadOutcome:
+    """Merge one group under its merge lock (not waited for: `busy` when another process holds it)."""
+    label = f"{parts[0].get('group_display_name') or Path(parts[0]['group_input_file']).name} ({len(parts)} parts)"
+    lock_name = download_lock.group_lock_name(gid)
+    try:
+        folder = download_lock.lock_dir(service.store.path)
+        folder.mkdir(mode=0o700, exist_ok=True)
+        lock: FileLock | None = FileLock(str(folder / lock_name), timeout=0)
+        lock.acquire()
+    except Timeout:
+        return DownloadOutcome(gid, label, False, message=f"{label}: being merged by another process", busy=True)
+    except OSError:
+        lock = None  # no lock possible here (read-only store dir): merge as before
+    try:
+        fresh = by_group(service.store.read_all()).get(gid, [])
+        if not needs_merge(fresh):  # merged by another process meanwhile
+            return DownloadOutcome(gid, label, True, message=f"{label}: already merged by another process", busy=True)
+        return _merge_locked(service, gid, fresh, label, lock_name, cancel)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _merge_locked(
+    service: BatchService, gid: str, parts: list[Record], label: str, lock_name: str, cancel: threading.Event | None
+) -> DownloadOutcome:
     from gembatch_tui.core.service import now_iso
 
     store = service.store
-    label = f"{parts[0].get('group_display_name') or Path(parts[0]['group_input_file']).name} ({len(parts)} parts)"
     target, alternative, ours = _target(service, parts, gid)
+    try:  # what a killed merge of this name left behind (never a partial another process is writing)
+        download_lock.sweep_partials(target.parent, store.path, prefix=f".{target.stem}.", own={lock_name})
+    except Exception:  # noqa: BLE001 - a sweep never stops a merge
+        pass
     partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.partial")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -117,10 +154,16 @@ def merge_group(
             store.update_many({record_key(p): (lambda r, m=message: r.update(group_results_error=m)) for p in parts})
         return DownloadOutcome(gid, label, False, message=message)
 
+    fingerprint = results_fingerprint.compute_quietly(target)  # what was verified, read outside the store lock
+
     def apply(rec: Record) -> None:
         rec.update(group_results_file=str(target), group_results_verified=True, group_merged_at=now_iso(),
                    group_results_check=fields)
         rec.pop("group_results_error", None)
+        for stale in ("group_results_bytes", "group_results_sha256"):
+            rec.pop(stale, None)
+        if fingerprint is not None:
+            rec.update(fingerprint.fields("group_results"))
 
     store.update_many({record_key(p): apply for p in parts})
     return DownloadOutcome(gid, label, True, path=target, message=check.summary())

@@ -152,9 +152,8 @@ def actions_for(
             kind = "batch"
         else:
             kind = row.role if row.role in ("input", "output") else ("output" if row.source == "generated" else "input")
-        # a protected output the user confirmed: execute does not hold it back again
-        plan.actions.append(Action(kind, row.name, row.record_key or "", label,
-                                   forced=kind == "output" and PROTECTED in row.flags))
+        # a protected row the user confirmed: execute does not hold it back again
+        plan.actions.append(Action(kind, row.name, row.record_key or "", label, forced=PROTECTED in row.flags))
     return plan
 
 

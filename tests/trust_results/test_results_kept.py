@@ -166,3 +166,23 @@ def test_fingerprint_cache_notices_a_rewrite(tmp_path: Path) -> None:
     path.write_bytes(b'{"key": "b"}\n')  # same size, new inode times
     problem = results_fingerprint.check_file(str(path), fp.size, fp.sha256, None, None, None)
     assert problem is not None and "same size, other content" in problem
+
+
+def test_a_job_that_holds_its_answers_is_kept_like_an_output(world: World) -> None:
+    """A succeeded job with no output file (inline requests): the job is the only remote copy of its answers."""
+    rec = world.downloaded()
+
+    def inline(r: dict) -> None:
+        r["batch"].pop("dest")
+
+    world.service.store.update(rec["id"], inline)
+    path = Path(rec["results_file"])
+    path.write_bytes(path.read_bytes()[:-3])
+    plan = cleanup.plan_delete(_fresh(world, rec))
+    name = batch_name(rec)
+    assert name not in {a.target for a in plan.actions}
+    assert plan.refused[0].startswith(f"{name}: {path} changed since it was verified")
+    assert name not in {a.target for a in cleanup.plan_cleanup(world.service.store.read_all()).actions}
+    assert cleanup.plan_cleanup(world.service.store.read_all()).refused[0].startswith(f"{name}: ")
+    forced = cleanup.plan_delete(_fresh(world, rec), allow_unsaved_results=True)
+    assert [a.forced for a in forced.actions if a.kind == "batch"] == [True]

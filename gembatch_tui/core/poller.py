@@ -297,6 +297,9 @@ def _download(
     progress: DownloadProgress | None,
     cancel: threading.Event | None,
 ) -> DownloadOutcome:
+    from gembatch_tui.core import download_lock, results_fingerprint
+
+    download_lock.sweep_for_download(service, record)  # what a killed download of this job left behind
     key = record_key(record)
     name = batch_name(record) or key
     dest_name = ((record.get("batch") or {}).get("dest") or {}).get("file_name")
@@ -356,11 +359,18 @@ def _download(
         msg = str(exc) if isinstance(exc, ServiceError) else f"{target}: {exc}"
         return _download_failed(service, key, name, msg)
 
+    fingerprint = results_fingerprint.compute_quietly(target)  # read outside the store lock
+
     def apply(rec: Record) -> None:
         rec["results_file"] = str(target)
         rec["results_verified"] = True
         rec["downloaded_at"] = now_iso()
         rec["results_check"] = {**check.record_fields(), **embedded}
+        # What was verified, so nothing deletes the remote copy once the local file has changed (cleanup.py).
+        for stale in ("results_bytes", "results_sha256"):
+            rec.pop(stale, None)
+        if fingerprint is not None:
+            rec.update(fingerprint.fields())
         if usage is not None:
             stat = target.stat()
             usage.source_size, usage.source_mtime_ns = stat.st_size, stat.st_mtime_ns

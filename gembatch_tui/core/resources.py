@@ -217,6 +217,8 @@ def list_inventory(
 
 def risk_of(row: Row) -> str:
     """What is lost if a protected row is deleted (rows with the same risk are listed together)."""
+    if row.reason:
+        return "the only good copy of results whose local file changed or went since it was verified"
     if isinstance(row, FileRow) and row.role == "output":
         return "the only copy of results that are not downloaded"
     if isinstance(row, BatchRow) and not row.in_store:

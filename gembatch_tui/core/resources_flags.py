@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Union
 
-from gembatch_tui.core.cleanup import orphan_upload_actions, plan_cleanup, results_safe
+from gembatch_tui.core.cleanup import orphan_upload_actions, plan_cleanup, results_problem, results_safe
 from gembatch_tui.core.gemini import snapshot_from_operation
 from gembatch_tui.core.models import (
     LOCAL_SUBMITTING,
@@ -58,6 +58,7 @@ class FileRow:
     job_name: str | None  # the batch (local or remote) that uses it
     job_label: str  # how the using job is shown; "" when none
     flags: frozenset[str]
+    reason: str = ""  # why a PROTECTED row is kept, when its job's results changed on disk since they were verified
 
     is_batch = False
 
@@ -77,6 +78,7 @@ class BatchRow:
     output_file: str | None
     flags: frozenset[str]
     operation: dict[str, Any] = field(compare=False, repr=False)
+    reason: str = ""  # why a PROTECTED row is kept, when its job's results changed on disk since they were verified
 
     is_batch = True
 
@@ -134,6 +136,13 @@ def _record_active(record: Record) -> bool:
 
 def _unsaved_results(record: Record) -> bool:
     return record_state(record) == SUCCEEDED and not results_safe(record)
+
+
+def _changed(record: Record | None) -> str:
+    """Why the record's verified results no longer protect its remote copy ("" when they do, or were never saved)."""
+    if record is None or not record.get("results_verified"):
+        return ""
+    return results_problem(record) or ""
 
 
 def _int(value: Any) -> int:
@@ -238,6 +247,7 @@ def classify(
                 output_file=snap.dest_file_name,
                 flags=frozenset(flags),
                 operation=op,
+                reason=_changed(rec) if PROTECTED in flags else "",
             )
         )
 
@@ -294,6 +304,7 @@ def classify(
                 job_name=job_name,
                 job_label=str(label or ""),
                 flags=frozenset(flags),
+                reason=_changed(rec) if PROTECTED in flags else "",
             )
         )
     for row in [*batches, *files]:

@@ -62,6 +62,9 @@ def test_a_truncated_file_keeps_the_remote_output_and_says_why(world: World) -> 
     inv, records = res.list_inventory(world.service, world.clock.utc)
     row = inv.by_name()[_dest(rec)]
     assert res.PROTECTED in row.flags and res.SAFE not in row.flags
+    assert row.reason == f"{path} changed since it was verified (size {size} -> {size - 7} bytes); remote results kept"
+    assert "changed or went since it was verified" in res.risk_of(row)  # the screen's second question says so
+    assert inv.by_name()[batch_name(rec)].reason == row.reason
     assert _dest(rec) not in {a.target for a in res.safe_actions(inv, records)}
     refused = res.actions_for([row], records).refused
     assert refused == [f"{_dest(rec)}: {path} changed since it was verified (size {size} -> {size - 7} bytes); "

@@ -130,17 +130,37 @@ def build_parser() -> argparse.ArgumentParser:
                    help="split inputs bigger than this, e.g. 500M or 2G (default: config, else 2 GiB)")
     p.add_argument("--allow-media-outside", action="store_true",
                    help="let [[FILE:...]] references name files outside the input file's directory")
+    p.add_argument("--wait", action="store_true",
+                   help="then poll the submitted jobs until each is final and its results are downloaded")
+    p.add_argument("--timeout", type=_positive_float, default=None, metavar="MINUTES",
+                   help="with --wait: stop waiting after this long (exit 1; the jobs keep running)")
+    p.add_argument("-o", "--output", default=None, metavar="PATH",
+                   help="with --wait and one FILE: also write its results to PATH")
     p.add_argument("files", nargs="+", metavar="FILE")
 
-    p = add("poll", "refresh unfinished jobs and download new results")
+    p = add("poll", "refresh unfinished jobs (or only JOB...) and download new results")
     p.add_argument("--once", action="store_true", help="one pass, then exit")
+    p.add_argument("--watch", action="store_true",
+                   help="keep polling until every job is final (the default without --once)")
     p.add_argument("--interval", type=float, default=None, metavar="SECONDS", help="seconds between passes")
+    p.add_argument("--timeout", type=_positive_float, default=None, metavar="MINUTES",
+                   help="stop after this long: exit 1 naming the unfinished jobs (they keep running)")
+    p.add_argument("jobs", nargs="*", metavar="JOB",
+                   help="only these jobs; a batches/ID the store lacks but the server has is adopted")
 
-    p = add("list", "show the jobs in the store")
+    p = add("list", "show the jobs in the store (or on the server with --remote)")
     p.add_argument("--json", action="store_true", help="print the store records as one JSON array")
+    p.add_argument("--state", default=None, metavar="STATE[,STATE...]",
+                   help="only jobs in these states: pending running succeeded failed cancelled expired active")
+    p.add_argument("--remote", action="store_true",
+                   help="the batch jobs on the server for this key, tracked by the store or not")
 
     p = add("cancel", "cancel pending or running jobs")
-    p.add_argument("jobs", nargs="+", metavar="JOB")
+    p.add_argument("--all-active", action="store_true",
+                   help="every pending, running or queued job in the store (asks first unless --yes)")
+    p.add_argument("--remote", action="store_true", help="with --all-active: also active jobs the store lacks")
+    p.add_argument("--yes", action="store_true", help="with --all-active: do not ask for confirmation")
+    p.add_argument("jobs", nargs="*", metavar="JOB")
 
     p = add("delete", "delete jobs: the remote job, its files, and the local record")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -175,6 +195,16 @@ def _positive_int(text: str) -> int:
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value <= 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
         raise argparse.ArgumentTypeError("must be positive")
     return value
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -65,13 +64,13 @@ def report_store_problems(store: Any) -> None:
 
 def dispatch(args: argparse.Namespace) -> int:
     settings = _settings(args, warn=True)
-    need_service = args.command not in ("list", "import", "export", "usage")
+    need_service = args.command not in ("list", "import", "export", "usage") or bool(getattr(args, "remote", False))
     try:
         runtime = open_runtime(settings, need_service=need_service, demo_job_seconds=5.0)
     except ServiceError as exc:
         raise UsageError(str(exc)) from None
     try:
-        runtime.store.ensure()
+        runtime.store.ensure(write=args.command not in ("list", "export", "usage"))
         report_store_problems(runtime.store)
         handler = {
             "submit": cmd_submit,
@@ -127,6 +126,10 @@ def cmd_submit(rt: Runtime, args: argparse.Namespace) -> int:
     rt.service.limits = limits
     kind = None if args.kind == "auto" else args.kind
     files = [Path(f).expanduser().absolute() for f in args.files]
+    if (args.output or args.timeout is not None) and not args.wait:
+        raise UsageError("-o/--output and --timeout go with --wait")
+    if args.output and len(files) != 1:
+        raise UsageError("-o/--output takes exactly one FILE (each input's results go beside it otherwise)")
     n = len(files)
     reports = []
     for path in files:
@@ -183,7 +186,12 @@ def cmd_submit(rt: Runtime, args: argparse.Namespace) -> int:
             failed = True
         else:
             done = True
-    return submit_exit_code(bad_input=bad_input, failed=failed, done=done)
+    code = submit_exit_code(bad_input=bad_input, failed=failed, done=done)
+    if args.wait and not args.check:
+        from gembatch_tui.commands_jobs import wait_after_submit
+
+        code = max(code, wait_after_submit(rt, files, args, _poll_interval(rt, None)))
+    return code
 
 
 def submit_exit_code(*, bad_input: bool, failed: bool, done: bool) -> int:
@@ -204,31 +212,26 @@ def cmd_poll(rt: Runtime, args: argparse.Namespace) -> int:
         rt.service.limits = JobLimits.from_config(rt.settings.extra, str(rt.settings.config_path or "config"))
     except Exception as exc:  # noqa: BLE001 - a config error
         raise UsageError(str(exc)) from None
+    interval = _poll_interval(rt, args.interval)
+    from gembatch_tui.commands_jobs import cmd_poll_jobs, print_report, wait_for_jobs
+
+    if args.once and (args.watch or args.timeout is not None):
+        raise UsageError("--once goes with neither --watch nor --timeout")
+    if args.jobs:
+        return cmd_poll_jobs(rt, args, interval)
+    if args.once:
+        report = poll_once(rt.service)
+        print_report(report)
+        return EXIT_PARTIAL if report.failed else EXIT_OK
+    return wait_for_jobs(rt, None, interval=interval, timeout_min=args.timeout)
+
+
+def _poll_interval(rt: Runtime, given: float | None) -> float:
     default = 2.0 if rt.settings.demo else rt.settings.poll_interval  # demo jobs take seconds, not hours
-    interval = args.interval if args.interval is not None else default
+    interval = given if given is not None else default
     if interval <= 0:
         raise UsageError("--interval must be a positive number of seconds")
-    any_failure = False
-    while True:
-        report = poll_once(rt.service)
-        for note in report.notes:
-            out(note)
-        for change in report.changes:
-            out(f"{change.name} ({change.label}): {short_state(change.old)} -> {short_state(change.new)}")
-        for dl in report.downloads:
-            if dl.ok:
-                out(f"{dl.name}: results saved to {dl.path} ({dl.message})")
-            else:
-                out(f"{dl.name}: results not saved: {dl.message}")
-        for message in report.errors:
-            err(message)
-        last_failed = report.failed
-        if args.once:
-            return EXIT_PARTIAL if last_failed else EXIT_OK
-        if report.active == 0:
-            return EXIT_PARTIAL if (last_failed or any_failure) else EXIT_OK
-        any_failure = False  # errors of earlier passes are retried; only the final pass counts
-        time.sleep(interval)
+    return interval
 
 
 # ----------------------------------------------------------------------------- list
@@ -243,7 +246,14 @@ def _progress(rec: dict) -> str:
 
 
 def cmd_list(rt: Runtime, args: argparse.Namespace) -> int:
-    records = rt.store.read_all()  # the store's problems were reported by dispatch, on stderr
+    from gembatch_tui.commands_jobs import cmd_list_remote, states_arg
+    from gembatch_tui.core.state_filter import record_matches
+
+    states = states_arg(args.state)
+    if args.remote:
+        return cmd_list_remote(rt, args, states, print_json)
+    # The store's problems were reported by dispatch, on stderr.
+    records = [r for r in rt.store.read_all() if record_matches(r, states)]
     if args.json:
         print_json(records)
         return EXIT_OK
@@ -289,6 +299,16 @@ def cmd_cancel(rt: Runtime, args: argparse.Namespace) -> int:
     from gembatch_tui.core.cleanup import cancel_job
 
     assert rt.service is not None
+    if args.all_active:
+        if args.jobs:
+            raise UsageError("--all-active takes no JOB")
+        from gembatch_tui.commands_jobs import cmd_cancel_all_active
+
+        return cmd_cancel_all_active(rt, args)
+    if not args.jobs:
+        raise UsageError("name at least one JOB, or pass --all-active")
+    if args.remote or args.yes:
+        raise UsageError("--remote and --yes go with --all-active")
     refs = _Refs(rt)
     failed = False
     for _ref, resolved in refs.each(args.jobs):

@@ -26,7 +26,7 @@ class WaitResult:
 
 def wait_for(
     service: BatchService,
-    keys: frozenset[str],
+    keys: frozenset[str] | None,
     *,
     interval_s: float,
     timeout_s: float | None = None,
@@ -34,7 +34,8 @@ def wait_for(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> WaitResult:
-    """Poll the jobs `keys` every `interval_s` until none is active; `on_report` sees every pass."""
+    """Poll the jobs `keys` (None: every job) every `interval_s` until none is active; `on_report` sees every
+    pass. Only the last pass's errors count: an earlier one's are retried by the next."""
     deadline = None if timeout_s is None else clock() + timeout_s
     while True:
         report = poller.poll_once(service, only=keys)
@@ -44,7 +45,8 @@ def wait_for(
             return WaitResult(failed=report.failed)
         now = clock()
         if deadline is not None and now >= deadline:
-            left = [r for r in service.store.read_all() if record_key(r) in keys and not is_final(record_state(r))]
+            left = [r for r in service.store.read_all()
+                    if (keys is None or record_key(r) in keys) and not is_final(record_state(r))]
             return WaitResult(unfinished=left, failed=True, timed_out=True)
         pause = interval_s if deadline is None else max(0.0, min(interval_s, deadline - now))
         sleep(pause)

@@ -1,0 +1,180 @@
+"""The headless runs of one-file batch scripts, as real processes against the emulator (real SDK, real HTTP):
+`list --state`, `list --remote`, `poll JOB...` (adopting a job submitted elsewhere), `poll --timeout`,
+`cancel --all-active` and `submit --wait -o`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from google import genai
+
+from gembatch_tui.core.emulator import Emulator
+from gembatch_tui.core.models import CANCELLED, SUCCEEDED, batch_name, record_state
+from gembatch_tui.core.store import JobStore
+from tests.cli.conftest import Cli
+
+KEY = "parity-key-1234"
+
+
+def _input(path: Path, n: int = 3, word: str = "q") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(
+        json.dumps({"key": f"k{i}", "request": {"contents": [{"parts": [{"text": f"{word} {i}"}]}]}}) + "\n"
+        for i in range(n)
+    ))
+    return path
+
+
+@pytest.fixture
+def emu() -> Emulator:
+    with Emulator(api_key=KEY, job_seconds=1.0) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def slow_emu() -> Emulator:
+    with Emulator(api_key=KEY, job_seconds=3600.0) as emulator:
+        yield emulator
+
+
+def _cli(tmp_path: Path, emu: Emulator) -> Cli:
+    return Cli(tmp_path / "home", env={"GOOGLE_API_KEY": KEY, "GOOGLE_GEMINI_BASE_URL": emu.url})
+
+
+def _store(cli: Cli) -> JobStore:
+    return JobStore(cli.home / "jobs.jsonl")
+
+
+def _sdk(emu: Emulator) -> genai.Client:
+    return genai.Client(api_key=KEY, http_options={"base_url": emu.url})
+
+
+def test_list_state_filters_records_and_refuses_unknown_names(tmp_path: Path, emu: Emulator) -> None:
+    cli = _cli(tmp_path, emu)
+    a, b = _input(tmp_path / "in" / "a.jsonl"), _input(tmp_path / "in" / "b.jsonl", word="other")
+    assert cli("submit", str(a), str(b)).returncode == 0
+    assert cli("poll", "--interval", "0.2", "--timeout", "2").returncode == 0
+    name_a = batch_name(next(r for r in _store(cli).read_all() if r["input_file"] == str(a)))
+    assert cli("cancel", str(b)).returncode == 1  # already final: nothing to cancel
+    listed = cli("list", "--state", "Succeeded", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert {r["batch"]["state"] for r in json.loads(listed.stdout)} == {SUCCEEDED}
+    assert len(json.loads(listed.stdout)) == 2
+    none = cli("list", "--state", "failed,cancelled", "--json")
+    assert json.loads(none.stdout) == []
+    table = cli("list", "--state", "succeeded")
+    assert name_a.split("/", 1)[1][:14] in table.stdout
+    bad = cli("list", "--state", "finished")
+    assert bad.returncode == 2
+    assert "unknown state 'finished'" in bad.stderr and "active" in bad.stderr and "expired" in bad.stderr
+
+
+def test_list_remote_shows_untracked_jobs_marked_so(tmp_path: Path, emu: Emulator) -> None:
+    cli = _cli(tmp_path, emu)
+    assert cli("submit", str(_input(tmp_path / "in" / "mine.jsonl"))).returncode == 0
+    sdk = _sdk(emu)
+    uploaded = sdk.files.upload(file=str(_input(tmp_path / "elsewhere.jsonl", word="x")),
+                                config={"mime_type": "jsonl"})
+    other = sdk.batches.create(model="gemini-2.5-flash", src=uploaded.name, config={"display_name": "\x1b[31mred"})
+    run = cli("list", "--remote", "--json")
+    assert run.returncode == 0, run.stderr
+    rows = json.loads(run.stdout)
+    assert {row["name"]: row["tracked"] for row in rows} == {
+        batch_name(_store(cli).read_all()[0]): True, other.name: False}
+    table = cli("list", "--remote")
+    assert "not tracked" in table.stdout and "\x1b" not in table.stdout
+    active = cli("list", "--remote", "--state", "active", "--json")
+    assert {row["name"] for row in json.loads(active.stdout)} <= {row["name"] for row in rows}
+
+
+def test_poll_named_job_adopts_one_submitted_elsewhere_and_fetches_its_results(
+    tmp_path: Path, emu: Emulator
+) -> None:
+    cli = _cli(tmp_path, emu)
+    sdk = _sdk(emu)
+    uploaded = sdk.files.upload(file=str(_input(tmp_path / "elsewhere.jsonl", n=4)), config={"mime_type": "jsonl"})
+    job = sdk.batches.create(model="gemini-2.5-flash", src=uploaded.name)
+    mine = _input(tmp_path / "in" / "mine.jsonl")
+    assert cli("submit", str(mine)).returncode == 0
+    run = cli("poll", job.name, "--interval", "0.2", "--timeout", "1")
+    assert run.returncode == 0, (run.stdout, run.stderr)
+    assert f"{job.name}: adopted into the store" in run.stdout
+    assert "results saved to" in run.stdout
+    records = {batch_name(r): r for r in _store(cli).read_all()}
+    adopted = records[job.name]
+    assert record_state(adopted) == SUCCEEDED and adopted["results_verified"]
+    assert len(Path(adopted["results_file"]).read_text().splitlines()) == 4
+    # Only the named job was polled: the other one was never asked for, nor downloaded.
+    other = next(r for name, r in records.items() if name != job.name)
+    assert not other.get("results_file")
+
+
+def test_poll_timeout_names_unfinished_jobs_and_exits_1(tmp_path: Path, slow_emu: Emulator) -> None:
+    cli = _cli(tmp_path, slow_emu)
+    src = _input(tmp_path / "in" / "slow.jsonl")
+    assert cli("submit", str(src)).returncode == 0
+    name = batch_name(_store(cli).read_all()[0])
+    run = cli("poll", str(src), "--interval", "0.1", "--timeout", "0.01")
+    assert run.returncode == 1
+    assert f"{name} (slow.jsonl): still" in run.stdout and "keeps running on the server" in run.stdout
+    assert any(b["state"] in ("BATCH_STATE_PENDING", "BATCH_STATE_RUNNING") for b in slow_emu.batches_snapshot())
+
+
+def test_poll_of_an_unknown_job_is_an_error(tmp_path: Path, emu: Emulator) -> None:
+    run = _cli(tmp_path, emu)("poll", "batches/doesnotexist", "--once")
+    assert run.returncode == 1
+    assert "doesnotexist" in run.stderr
+
+
+def test_cancel_all_active_refuses_without_a_terminal_then_cancels_with_yes(
+    tmp_path: Path, slow_emu: Emulator
+) -> None:
+    cli = _cli(tmp_path, slow_emu)
+    a, b = _input(tmp_path / "in" / "a.jsonl"), _input(tmp_path / "in" / "b.jsonl", word="b")
+    assert cli("submit", str(a), str(b)).returncode == 0
+    sdk = _sdk(slow_emu)
+    uploaded = sdk.files.upload(file=str(_input(tmp_path / "x.jsonl", word="x")), config={"mime_type": "jsonl"})
+    untracked = sdk.batches.create(model="gemini-2.5-flash", src=uploaded.name)
+
+    refused = cli("cancel", "--all-active")
+    assert refused.returncode == 2
+    assert "will cancel 2 jobs" in refused.stdout and "--yes" in refused.stderr
+    assert all(b["state"] == "BATCH_STATE_PENDING" for b in slow_emu.batches_snapshot())
+
+    run = cli("cancel", "--all-active", "--yes")
+    assert run.returncode == 0, run.stderr
+    assert all(record_state(r) == CANCELLED for r in _store(cli).read_all())
+    states = {b["name"]: b["state"] for b in slow_emu.batches_snapshot()}
+    assert states[untracked.name] == "BATCH_STATE_PENDING"  # not in the store and no --remote: left alone
+
+    remote = cli("cancel", "--all-active", "--remote", "--yes")
+    assert remote.returncode == 0, remote.stderr
+    assert f"{untracked.name} (not tracked by this store)" in remote.stdout
+    assert {b["name"]: b["state"] for b in slow_emu.batches_snapshot()}[untracked.name] == "BATCH_STATE_CANCELLED"
+    assert cli("cancel", "--all-active").stdout.startswith("no active jobs")
+
+
+def test_submit_wait_downloads_and_writes_output(tmp_path: Path, emu: Emulator) -> None:
+    cli = _cli(tmp_path, emu)
+    src = _input(tmp_path / "in" / "run.jsonl", n=5)
+    target = tmp_path / "out" / "answers.jsonl"
+    run = cli("submit", "--wait", "--timeout", "2", "-o", str(target), str(src))
+    assert run.returncode == 0, (run.stdout, run.stderr)
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith(f"[1/1] {src}: submitted batches/")
+    assert any("-> SUCCEEDED" in line for line in lines)
+    assert any("results saved to" in line for line in lines)
+    assert lines[-1].endswith(f"results written to {target}")
+    rec = _store(cli).read_all()[0]
+    assert target.read_bytes() == Path(rec["results_file"]).read_bytes()
+    assert sorted(json.loads(line)["key"] for line in target.read_text().splitlines()) == [f"k{i}" for i in range(5)]
+
+
+def test_submit_output_needs_a_single_input(tmp_path: Path, emu: Emulator) -> None:
+    cli = _cli(tmp_path, emu)
+    a, b = _input(tmp_path / "in" / "a.jsonl"), _input(tmp_path / "in" / "b.jsonl", word="b")
+    run = cli("submit", "--wait", "-o", str(tmp_path / "o.jsonl"), str(a), str(b))
+    assert run.returncode == 2 and "-o" in run.stderr
+    assert not emu.batches_snapshot()

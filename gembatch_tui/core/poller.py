@@ -247,6 +247,8 @@ def _merge(snap: BatchSnapshot) -> Callable[[Record], None]:
         rec["batch"] = snap.to_batch_dict(rec.get("batch"))
         rec["polled_at"] = now_iso()
         rec.pop("missing_polls", None)  # found again: an earlier 404 was not the job being gone
+        if not isinstance(rec.get("count"), int) and snap.stats and snap.stats.get("request_count"):
+            rec["count"] = snap.stats["request_count"]  # an adopted or imported job whose input is unknown
         if snap.error and snap.error.get("message"):
             rec["error"] = str(snap.error.get("message"))
 

@@ -207,7 +207,8 @@ class BatchService:
         src = Path(path).expanduser().absolute()
         limits = limits or self.limits
         if report is None:
-            report = validation.validate_file(src, cancel=cancel, max_bytes=None)
+            report = validation.validate_file(src, cancel=cancel, max_bytes=None,
+                                             allow_media_outside=bool((extra or {}).get("allow_media_outside")))
         if not report.ok:
             problems = report.messages()
             first = problems[0] if problems else f"{src}: not a valid batch file"
@@ -260,7 +261,8 @@ class BatchService:
         src = Path(record.get("input_file") or "")
         report = None
         if not record.get("group_id") and not waves.fresh_upload(self, record):
-            report = validation.validate_file(src, cancel=cancel, max_bytes=None)
+            report = validation.validate_file(src, cancel=cancel, max_bytes=None,
+                                             allow_media_outside=bool(record.get("allow_media_outside")))
             if not report.ok or report.sha256 != record.get("input_sha256"):
                 why = report.messages()[0] if report.messages() else "its content changed"
                 self._mark_failed(key, f"input changed while queued: {why}")
@@ -412,7 +414,8 @@ class BatchService:
                 key, src, uploaded, record.get("model") or "models/gemini-2.5-flash",
                 record.get("display_name") or src.name, record.get("kind") or "generate", count,
             )
-        report = validation.validate_file(src, cancel=cancel, max_bytes=None)
+        report = validation.validate_file(src, cancel=cancel, max_bytes=None,
+                                             allow_media_outside=bool(record.get("allow_media_outside")))
         if not report.ok:
             self._mark_failed(key, "input changed since the interrupted submission: " + "; ".join(report.messages()[:1]))
             return SubmitOutcome(src, "error", message=report.messages()[0] if report.messages() else "invalid")

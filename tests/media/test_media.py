@@ -13,6 +13,7 @@ from gembatch_tui.core.emulator import Emulator
 from gembatch_tui.core.limits import JobLimits
 from gembatch_tui.core.media_cache import MediaCache, MediaFile, Uploaded
 from gembatch_tui.core.validate import validate_file
+from gembatch_tui.core.upload_tokens import plain_display_name
 from tests.split.support import KEY, MODEL, keys_of, make_service, poll_until_idle, write_lines
 
 
@@ -22,17 +23,18 @@ def _req(key: str, *parts: object, **extra: object) -> dict:
 
 @pytest.fixture
 def album(tmp_path: Path) -> Path:
-    """in/ with img/a.png, img/b.png, and a photo elsewhere (named by absolute path)."""
+    """in/ with img/a.png, img/b.png, and a photo in in/elsewhere/ (named by absolute path; media outside the input's
+    directory needs --allow-media-outside, see tests/trust_cli)."""
     (tmp_path / "in" / "img").mkdir(parents=True)
     (tmp_path / "in" / "img" / "a.png").write_bytes(b"\x89PNG a" * 100)
     (tmp_path / "in" / "img" / "b.png").write_bytes(b"\x89PNG b" * 50)
-    (tmp_path / "elsewhere").mkdir()
-    (tmp_path / "elsewhere" / "photo.jpg").write_bytes(b"\xff\xd8 jpeg" * 30)
+    (tmp_path / "in" / "elsewhere").mkdir()
+    (tmp_path / "in" / "elsewhere" / "photo.jpg").write_bytes(b"\xff\xd8 jpeg" * 30)
     return tmp_path
 
 
 def _album_input(album: Path, name: str = "pics.jsonl", salt: str = "") -> Path:
-    photo = album / "elsewhere" / "photo.jpg"
+    photo = album / "in" / "elsewhere" / "photo.jpg"
     return write_lines(album / "in" / name, [
         _req("k1", {"text": "[[FILE:img/a.png]]"}, {"text": f"Describe this image.{salt}"}),
         _req("k2", {"text": f"Compare [[FILE:img/a.png]] with [[FILE: img/b.png ]] please{salt}"}),
@@ -86,7 +88,7 @@ def test_each_media_file_uploaded_once_then_cached(album: Path) -> None:
         out = service.submit(src, model=MODEL, progress=lambda d, t: ticks.append((d, t)))
         assert out.status == "submitted", out.line()
         media_files = [f for f in emu.files_snapshot() if f["mime_type"] != "jsonl"]
-        assert sorted((f["display_name"], f["mime_type"]) for f in media_files) == [
+        assert sorted((plain_display_name(f["display_name"]), f["mime_type"]) for f in media_files) == [
             ("a.png", "image/png"), ("b.png", "image/png"), ("photo.jpg", "image/jpeg")]
         [rec] = service.store.read_all()
         assert rec["media_uploaded"] == 3 and rec["media_reused"] == 0 and rec["media_refs"] == 5

@@ -16,6 +16,7 @@ from gembatch_tui.core.gemini import GeminiClient
 from gembatch_tui.core.media_cache import MediaCache, MediaFile
 from gembatch_tui.core.media_remote import WaitPolicy
 from gembatch_tui.core.media_upload import MediaUploader
+from gembatch_tui.core.upload_tokens import plain_display_name
 from tests.split.support import KEY, MODEL, make_service, poll_until_idle, write_lines
 
 FILE_GET = re.compile(r"^/v1/files/([a-z0-9-]+)$")
@@ -63,7 +64,7 @@ def _gets(emu: Emulator, start: int = 0) -> list[str]:
 
 def _media(emu: Emulator) -> dict[str, dict]:
     """The media files on the emulator by display name (each name uploaded at most once where it is used)."""
-    return {f["display_name"]: f for f in emu.files_snapshot() if f["mime_type"] != "jsonl"}
+    return {plain_display_name(f["display_name"]): f for f in emu.files_snapshot() if f["mime_type"] != "jsonl"}
 
 
 def test_video_is_waited_for_and_the_job_created_only_once_active(clip: Path) -> None:
@@ -117,7 +118,7 @@ def test_waiting_backs_off_and_gives_up_after_the_timeout(clip: Path) -> None:
 def test_failed_processing_is_a_clear_error_and_no_job(clip: Path) -> None:
     src = _input(clip, "f.jsonl", "a.png", "clip.mp4")
     with Emulator(api_key=KEY, job_seconds=0.3, processing_seconds={"video/": 0.2}) as emu:
-        emu.fail_processing(r"^clip\.mp4$", "Unsupported codec [bold]x[/]\nin stream 0")
+        emu.fail_processing(r"^clip\.mp4( \[gbt:|$)", "Unsupported codec [bold]x[/]\nin stream 0")
         service = make_service(emu, clip)
         out = service.submit(src, model=MODEL)
         assert out.status == "error"
@@ -198,5 +199,5 @@ def test_cancel_while_waiting_leaves_no_job(clip: Path) -> None:
         watcher.join()
         assert out.status == "cancelled", out.line()
         assert emu.batches_snapshot() == [] and service.store.read_all() == []
-        assert [f["display_name"] for f in emu.files_snapshot()] == ["clip.mp4"]  # no JSONL was uploaded
+        assert [plain_display_name(f["display_name"]) for f in emu.files_snapshot()] == ["clip.mp4"]  # no JSONL was uploaded
         assert len(service.media_cache.entries()) == 1  # kept: the next submission waits for it again

@@ -343,7 +343,7 @@ def _output_still_safe(service: BatchService, action: Action) -> str | None:
     try:
         rec = service.store.get(action.record_key)
     except (OSError, StoreError) as exc:
-        return f"{action.target}: cannot read the store to check its results again ({exc}); remote results kept"
+        return f"cannot read the store to check its results again ({exc}); remote results kept"
     if rec is None:
         return None  # the record is gone: nothing recorded to protect (a record action removed it, or it never was)
     target = rec
@@ -357,7 +357,9 @@ def _output_still_safe(service: BatchService, action: Action) -> str | None:
     problem = results_problem(target, fresh=True)
     if problem is None:
         return None
-    return _kept_reason(action.target, batch_name(target), problem)
+    if problem == "results are not downloaded yet":
+        return f"results of {batch_name(target)} are not downloaded yet; kept"
+    return problem  # the caller names the target already ("could not delete files/...: <why>")
 
 
 def freed_parts(records: list[Record], actions: list[Action], parts_root: Path) -> list[Action]:

@@ -14,6 +14,7 @@ input's group, its part files go too (best effort), unless they hold part result
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -286,13 +287,20 @@ def _claimed_tokens(records: list[Record]) -> set[str]:
             if isinstance(r, dict) and r.get("upload_token") and r.get("local_state") in CLAIMING_STATES}
 
 
+_STORE_TAG = re.compile(r"^[0-9a-f]{8}$")
+"""What a store's tag looks like (upload_tokens.store_tag). Media uploads carry a token with a tag that is not hex
+(`mediaupl`): they are shared between stores through the URI cache, so never any store's orphans."""
+
+
 def our_tags(records: list[Record], store_tag: str | None) -> set[str]:
     """Whose uploads are provably ours: this store's tag; when the caller cannot name it (a screen re-flagging an
     old listing), the tags of the tokens this store's records hold, which only this store wrote."""
     if store_tag:
-        return {store_tag}
-    return {upload_tokens.tag_of(str(r["upload_token"])) for r in records
-            if isinstance(r, dict) and isinstance(r.get("upload_token"), str) and r.get("upload_token")}
+        tags = {store_tag}
+    else:
+        tags = {upload_tokens.tag_of(str(r["upload_token"])) for r in records
+                if isinstance(r, dict) and isinstance(r.get("upload_token"), str) and r.get("upload_token")}
+    return {t for t in tags if _STORE_TAG.match(t)}
 
 
 def orphan_upload_actions(

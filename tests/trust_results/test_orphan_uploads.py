@@ -132,3 +132,14 @@ def test_orphans_are_only_looked_for_when_the_listing_works(world: World) -> Non
     assert _orphans(plan) == []
     assert len(plan.refused) == 1 and "could not list remote files" in plan.refused[0]
     assert "listing refused (injected)" in plan.refused[0]
+
+
+def test_media_uploads_are_never_a_stores_orphans(world: World) -> None:
+    """Media carry a token of their own (tag `mediaupl`): the URI cache shares them between stores and jobs."""
+    media = _upload(world, upload_tokens.tagged_display_name("photo.png", upload_tokens.new_token(None, tag="mediaupl")))
+    world.service.store.add({"input_file": "/x/m.jsonl", "display_name": "m.jsonl", "local_state": "submit_failed",
+                             "upload_token": upload_tokens.new_token(None, tag="mediaupl")})
+    assert media not in _orphans(res.cleanup_plan(world.service))
+    inv, records = res.list_inventory(world.service, world.clock.utc)
+    again = res.classify(inv.remote_files, inv.remote_batches, records, world.clock.utc())  # tags from records
+    assert res.SAFE not in again.by_name()[media].flags

@@ -424,15 +424,28 @@ def _confirm_and_delete(
 
 
 def cmd_cleanup(rt: Runtime, args: argparse.Namespace) -> int:
-    from gembatch_tui.core.cleanup import plan_cleanup
+    """Finished jobs' remote items whose results are safe on disk, and this store's unused uploads; what is kept
+    on purpose (results changed since they were verified, not downloaded yet) is said on stderr, exit 0."""
+    from gembatch_tui.core.download_lock import sweep_leftovers
+    from gembatch_tui.core.resources import cleanup_plan
 
     assert rt.service is not None
-    plan = plan_cleanup(rt.store.read_all())
+    plan = cleanup_plan(rt.service)
+    for reason in plan.refused:
+        err(f"kept: {reason}")
     if not plan.actions:
         out("nothing to clean up")
-        return EXIT_OK
-    heading = "will delete (finished jobs whose results are safely on disk):"
-    return _confirm_and_delete(rt, plan.actions, heading, f"Delete these {len(plan.actions)} remote items?", args.yes)
+        code = EXIT_OK
+    else:
+        heading = "will delete (finished jobs whose results are safely on disk, and unused uploads of this store):"
+        code = _confirm_and_delete(rt, plan.actions, heading, f"Delete these {len(plan.actions)} remote items?",
+                                   args.yes)
+    try:
+        for note in sweep_leftovers(rt.service):
+            out(note)
+    except OSError as exc:  # a read-only results folder: nothing to sweep there, and nothing lost
+        err(f"leftover download files not swept: {exc}")
+    return code
 
 
 # ----------------------------------------------------------------------------- import

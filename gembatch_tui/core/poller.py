@@ -39,6 +39,7 @@ from gembatch_tui.core.models import (
     Record,
     batch_id,
     batch_name,
+    dest_file_name,
     display_name,
     is_final,
     record_state,
@@ -99,8 +100,7 @@ def needs_download(record: Record) -> bool:
     # Deleting the uploaded input or the job does not delete the output; only a deleted output is gone.
     if record_state(record) != SUCCEEDED or (isinstance(gone, dict) and gone.get("output")):
         return False
-    batch = record.get("batch") or {}
-    if not (batch.get("dest") or {}).get("file_name"):
+    if not dest_file_name(record):
         return False
     path = record.get("results_file")
     return not (path and record.get("results_verified") and Path(path).is_file())
@@ -304,7 +304,7 @@ def _download(
     download_lock.sweep_for_download(service, record)  # what a killed download of this job left behind
     key = record_key(record)
     name = batch_name(record) or key
-    dest_name = ((record.get("batch") or {}).get("dest") or {}).get("file_name")
+    dest_name = dest_file_name(record)
     from gembatch_tui import paths
 
     computed = service.results_target(record)
@@ -358,6 +358,8 @@ def _download(
             pass
         if isinstance(exc, Cancelled):
             return DownloadOutcome(key, name, False, message="download cancelled")
+        if isinstance(exc, ServiceError) and exc.code in (403, 404) and _file_gone(service, dest_name or ""):
+            return _output_gone(service, key, name, dest_name or "")
         msg = str(exc) if isinstance(exc, ServiceError) else f"{target}: {exc}"
         return _download_failed(service, key, name, msg)
 
@@ -383,6 +385,29 @@ def _download(
     summary = check.summary()
     vectors = describe_embeddings(embedded)
     return DownloadOutcome(key, name, True, path=target, message=f"{summary}; {vectors}" if vectors else summary)
+
+
+def _file_gone(service: BatchService, file_name: str) -> bool:
+    """Asked a second time, by another call: the file is answered 403/404 again (the Files API's "gone")."""
+    try:
+        service.client.get_file(file_name)
+    except ServiceError as exc:
+        return exc.code in (403, 404)
+    return False
+
+
+def _output_gone(service: BatchService, key: str, name: str, dest: str) -> DownloadOutcome:
+    """The job was just read, so the key works: a 403 or 404 on its output file means the file is gone (output
+    files expire, or were deleted elsewhere). Recorded once, so no pass asks again for what cannot come back."""
+    message = f"{dest}: the results file is gone from the server (expired or deleted); nothing to download"
+
+    def apply(rec: Record) -> None:
+        gone = rec.get("remote_deleted") if isinstance(rec.get("remote_deleted"), dict) else {}
+        rec["remote_deleted"] = {**gone, "output": True}
+        rec["results_error"] = message
+
+    service.store.update(key, apply)
+    return DownloadOutcome(key, name, False, message=message)
 
 
 def _download_failed(service: BatchService, key: str, name: str, message: str) -> DownloadOutcome:

@@ -45,7 +45,7 @@ def lock_dir(store_path: str | os.PathLike[str]) -> Path:
 
 def job_lock_name(name: str) -> str:
     """The lock file's name for a job (`name`: its batch name, or its record key before it has one)."""
-    return f"{batch_id(name).replace('/', '_')}.lock"
+    return f"{paths.safe_component(batch_id(name), 'job')}.lock"
 
 
 def group_lock_name(gid: str) -> str:

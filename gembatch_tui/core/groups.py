@@ -177,8 +177,10 @@ def parts_dir(root: Path, gid: object) -> Path | None:
 def parts_dir_kept(parts: list[Record], folder: Path) -> str | None:
     """Why a group's part directory must stay although no record needs its part files any more: it holds
     part results that were never merged into a verified file (the only copy on disk). None: it may go."""
-    merged = next((p.get("group_results_file") for p in parts if p.get("group_results_verified")), None)
-    if merged and Path(merged).is_file():
+    from gembatch_tui.core.results_fingerprint import group_problem
+
+    merged = next((p for p in parts if p.get("group_results_verified")), None)
+    if merged is not None and group_problem(merged) is None:  # the merged file is still what was verified
         return None
     for part in parts:
         saved = part.get("results_file")

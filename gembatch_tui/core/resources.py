@@ -18,7 +18,7 @@ from typing import Any
 from gembatch_tui.core import upload_tokens
 from gembatch_tui.core.cleanup import Action, ActionResult, DeletePlan, execute, plan_cleanup, results_problem
 from gembatch_tui.core.errors import Cancelled, ServiceError
-from gembatch_tui.core.gemini import GeminiClient, snapshot_from_operation
+from gembatch_tui.core.gemini import GeminiClient, snapshot_from_operation, valid_batch_name
 from gembatch_tui.core.models import Record, batch_id, batch_name, display_name, normalise_state
 from gembatch_tui.core.resources_flags import (
     ACTIVE,
@@ -234,8 +234,8 @@ def adopt(service: BatchService, operation: dict[str, Any]) -> Record:
     `service.results_target`, i.e. the fallback results dir named after the batch id.
     """
     snap = snapshot_from_operation(operation)
-    if not snap.name:
-        raise ServiceError("cannot adopt a job without a name")
+    if not valid_batch_name(snap.name):  # the name becomes part of a results path: only what the service makes
+        raise ServiceError(f"cannot adopt a job named {snap.name!r}: not a batch name")
     stats = snap.stats or {}
     record: Record = {
         "batch": snap.to_batch_dict(),

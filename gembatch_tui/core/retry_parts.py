@@ -41,6 +41,7 @@ RETRYABLE = frozenset({FAILED, EXPIRED, CANCELLED, LOCAL_SUBMIT_FAILED, LOCAL_MI
 ATTEMPT_FIELDS = (
     "batch", "uploaded_file_name", "uploaded_at", "uploaded_file_deleted", "remote_deleted", "remote_deleted_at",
     "error", "cancelled_at", "created_at_local", "polled_at", "results_file", "results_verified", "results_check",
+    "results_bytes", "results_sha256", "results_source",
     "results_error", "results_attempts", "downloaded_at", "usage", "media_uploaded", "media_reused",
     "remote_missing_at", "missing_polls",
 )

@@ -133,7 +133,8 @@ class ResourcesScreen(Screen[None]):
             return
         inv = self.inventory
         self.records = list(records)
-        self.inventory = res.classify(inv.remote_files, inv.remote_batches, self.records, self.app.clock())
+        self.inventory = res.classify(inv.remote_files, inv.remote_batches, self.records, self.app.clock(),
+                                      store_tag=inv.store_tag)
         self._show()
 
     def table(self, tab: str | None = None) -> ResourceTable:
@@ -346,7 +347,7 @@ class ResourcesScreen(Screen[None]):
         if names:
             self.app.post_message(StoreChanged("resources: adopted jobs"))
         records = service.store.read_all()
-        after = res.classify(inv.remote_files, inv.remote_batches, records, self.app.clock())
+        after = res.classify(inv.remote_files, inv.remote_batches, records, self.app.clock(), store_tag=inv.store_tag)
         self.post_message(JobsAdopted(names, errors))
         self.post_message(InventoryLoaded(after, records, f"adopted {len(names)}: results are fetched when polled"))
 

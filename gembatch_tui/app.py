@@ -35,7 +35,7 @@ from gembatch_tui.app_polling import TICK_S, PollOwner
 from gembatch_tui.commands_palette import GembatchCommands
 from gembatch_tui.config import Settings
 from gembatch_tui.core.models import Record
-from gembatch_tui.core.store import JobStore, record_key
+from gembatch_tui.core.store import JobStore, StoreError, record_key
 from gembatch_tui.demo_seed import DEMO_JOB_SECONDS, DEMO_POLL_INTERVAL, DEMO_PROMPTS, DemoSeeder, write_demo_requests
 from gembatch_tui.io_shutdown import NoWaitExecutor, exit_now_if_io_pending
 from gembatch_tui.messages import JobsSubmitted, StoreChanged
@@ -135,7 +135,8 @@ class GembatchApp(JobActions, PollOwner, DemoSeeder, App[int]):
     def _load_worker(self, seq: int) -> None:
         records, problems = self.store.read_with_problems()
         if not get_current_worker().is_cancelled:
-            self.post_message(JobsLoaded(records, len(problems), seq))
+            first = str(getattr(problems[0], "message", "") or problems[0]) if problems else ""
+            self.post_message(JobsLoaded(records, len(problems), seq, first))
 
     def on_jobs_loaded(self, message: JobsLoaded) -> None:
         if message.seq < self._applied_seq:
@@ -145,13 +146,17 @@ class GembatchApp(JobActions, PollOwner, DemoSeeder, App[int]):
         self._set_records(message.records)
         if message.problems and message.problems != self._problems_reported:
             self._problems_reported = message.problems
+            more = f" (+{message.problems - 1} more)" if message.problems > 1 else ""
             self.notify(
-                f"{message.problems} line(s) of the store could not be read; they are kept as they are",
+                f"{message.first_problem or 'a line of the store could not be read'}{more}; "
+                "skipped lines are kept as they are",
                 title="Store",
                 severity="warning",
                 markup=False,
             )
         if first:
+            for warning in getattr(self.settings, "warnings", []):  # a misspelt config key, once per start
+                self.notify(warning, title="Config", severity="warning", markup=False)
             self._usage_worker(message.records)
             if self._seed_demo and not message.records and self.service is not None:
                 self._seed_worker()
@@ -162,7 +167,11 @@ class GembatchApp(JobActions, PollOwner, DemoSeeder, App[int]):
     def _usage_worker(self, records: list[Record]) -> None:
         from gembatch_tui.core import ledger
 
-        self.post_message(UsageFilled(ledger.fill_missing_usage(self.store, records)))
+        try:
+            filled = ledger.fill_missing_usage(self.store, records)
+        except StoreError:  # a read-only store: the usage is counted again next time, nothing is lost
+            filled = []
+        self.post_message(UsageFilled(filled))
 
     def on_usage_filled(self, message: UsageFilled) -> None:
         if message.keys:

@@ -16,9 +16,10 @@ from gembatch_tui.core.models import Record
 class JobsLoaded(Message):
     """The store was read: every record, and how many of its lines could not be parsed."""
 
-    def __init__(self, records: list[Record], problems: int, seq: int) -> None:
+    def __init__(self, records: list[Record], problems: int, seq: int, first_problem: str = "") -> None:
         super().__init__()
         self.records, self.problems, self.seq = records, problems, seq
+        self.first_problem = first_problem  # the first problem's own sentence (it names the line)
 
 
 class PollFinished(Message):

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gembatch_tui.core import ledger
+from gembatch_tui.core import ledger, record_shape
 from gembatch_tui.core import results as results_check
 from gembatch_tui.core.embeddings import summarise_embeddings
 from gembatch_tui.core.models import SUCCEEDED, UNSPECIFIED, Record, batch_name, normalise_state
@@ -233,9 +233,15 @@ def import_job_info(path: str | os.PathLike[str], store: JobStore) -> ImportRepo
                 report.problems.append(f"{src}:{line_no}: not a JSON object")
                 continue
             try:
-                candidates.append((line_no, convert_line(obj, base_dir)))
+                record = convert_line(obj, base_dir)
             except ValueError as exc:
                 report.problems.append(f"{src}:{line_no}: {exc}")
+                continue
+            wrong = record_shape.problem(record)  # the store would skip it: refuse it here, naming the line
+            if wrong is not None:
+                report.problems.append(f"{src}:{line_no}: {wrong}")
+                continue
+            candidates.append((line_no, record))
     stored = store.read_all()
     existing = {batch_name(r) for r in stored}
     keys = {record_key(r) for r in stored}

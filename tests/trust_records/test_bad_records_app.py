@@ -58,9 +58,10 @@ async def test_app_polls_the_good_job_through_bad_records(emu: Emulator, clock: 
     [good] = store.read_all()
     app = make_app(Settings(store_path=store.path, poll_interval=60.0, bell=False), store=store, service=service)
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
-        told = lambda: [str(n.message) for n in app._notifications if "could not be read" in str(n.message)]  # noqa: E731
+        told = lambda: [str(n.message) for n in app._notifications if "skipped lines are kept" in str(n.message)]  # noqa: E731
         await wait_for(pilot, told, what="the store's problems")
-        assert told()[0].startswith("3 line(s)")
+        assert f"{store.path} line 2: batch: expected an object" in told()[0]  # the first one, by its line
+        assert "(+2 more)" in told()[0]
         clock.advance(3.0)  # past the job's 1.5 s
         await pilot.press("r")
         await wait_for(pilot, lambda: (store.get(good["id"]) or {}).get("results_verified"), what="results saved")

@@ -118,15 +118,30 @@ def own_results_file(recorded: object, target: str | os.PathLike[str]) -> Path |
 
 def results_path_for(input_file: str | Path, results_dir: str | Path | None = None, demo: bool = False) -> Path:
     """Where results of `input_file` go: `--results-dir`, else `<input dir>/results/`, else the data dir fallback.
-    The file name is the input's, made safe (`safe_component`), so the path always lies in one of those."""
+    The file name is the input's, made safe (`safe_component`), so the path always lies in one of those.
+
+    The demo never writes beside a real input: its emulator's made-up answers go under the demo data dir,
+    in a folder per input directory (`<data dir>/demo/results/<dir name>-<8 hex>/`), so two inputs of the same
+    name in different folders do not overwrite each other's results."""
     input_path = Path(input_file)
     name = safe_component(input_path.name, "results.jsonl")
     if results_dir is not None:
         return Path(results_dir) / name
+    if demo:
+        return demo_results_dir_for(input_path) / name
     preferred = input_path.parent / "results"
     if _writable_dir_or_creatable(preferred):
         return preferred / name
     return fallback_results_dir(demo) / name
+
+
+def demo_results_dir_for(input_file: str | Path) -> Path:
+    """The demo's results folder for inputs in `input_file`'s directory (see `results_path_for`)."""
+    import hashlib
+
+    parent = Path(os.path.abspath(Path(input_file).parent))
+    tag = hashlib.sha256(str(parent).encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return fallback_results_dir(True) / f"{safe_component(parent.name, 'input')[:40]}-{tag}"
 
 
 def _writable_dir_or_creatable(path: Path) -> bool:

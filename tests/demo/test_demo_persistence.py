@@ -59,7 +59,8 @@ def test_submit_then_poll_in_separate_runs(tmp_path: Path, cli: Cli) -> None:
     assert polled.returncode == 0, polled.stdout + polled.stderr
     assert re.search(rf"^{name} \(basic\.jsonl\): (PENDING|RUNNING) -> ", polled.stdout, re.M), polled.stdout
     assert "-> SUCCEEDED" in polled.stdout and "404" not in polled.stderr
-    results = src.parent / "results" / "basic.jsonl"
+    results = paths.results_path_for(src, demo=True)  # under the demo data dir, never beside the real input
+    assert not (src.parent / "results").exists()
     assert f"{name}: results saved to {results}" in polled.stdout
     assert len(results.read_text().splitlines()) == len(src.read_text().splitlines())
 

@@ -32,7 +32,8 @@ from gembatch_tui.core.models import (
     record_state,
     short_state,
 )
-from gembatch_tui.core.service import BatchService, now_iso
+from gembatch_tui.core.models import now_iso
+from gembatch_tui.core.service import BatchService
 from gembatch_tui.core.store import RecordNotFound, StoreError, record_key
 
 

@@ -38,16 +38,17 @@ from gembatch_tui.core.models import (
     SUCCEEDED,
     Record,
     is_final,
+    now_iso,
     record_state,
     record_stats,
 )
+from gembatch_tui.core.outcome import SubmitOutcome, Submitter
 from gembatch_tui.core.store import new_record_id, record_key
 
 if TYPE_CHECKING:
     from gembatch_tui.core.limits import JobLimits
     from gembatch_tui.core.validate import ValidationReport
     from gembatch_tui.core.gemini import Progress
-    from gembatch_tui.core.service import BatchService, SubmitOutcome
 
 STALE_TMP_S = 3600.0
 
@@ -212,7 +213,7 @@ def remove_parts_dir(root: Path, gid: str) -> str | None:
 
 
 def submit_group(
-    service: BatchService,
+    service: Submitter,
     src: Path,
     report: ValidationReport,
     base: Record,
@@ -229,7 +230,6 @@ def submit_group(
     once a part is created, the others stay queued for the poller.
     """
     from gembatch_tui.core import split  # only a submission splits: not loaded for the dashboard's group rows
-    from gembatch_tui.core.service import SubmitOutcome, now_iso
 
     gid = uuid.uuid4().hex[:12]
     root = service.parts_root()
@@ -287,7 +287,7 @@ def submit_group(
 
 
 def _first_wave(
-    service: BatchService,
+    service: Submitter,
     src: Path,
     gid: str,
     records: list[Record],
@@ -297,7 +297,6 @@ def _first_wave(
 ) -> SubmitOutcome:
     """Submit what fits of a new group and sum it up in one outcome."""
     from gembatch_tui.core import waves
-    from gembatch_tui.core.service import SubmitOutcome
 
     keys = [record_key(r) for r in records]
     results = waves.dispatch_queued(service, only=set(keys), progress=progress, cancel=cancel)

@@ -36,7 +36,8 @@ from gembatch_tui.core.embeddings import summarise_embeddings
 from gembatch_tui.core.errors import describe_api_error
 from gembatch_tui.core.fsutil import place_beside
 from gembatch_tui.core.models import SUCCEEDED, Record, batch_name, normalise_state, record_state, record_stats
-from gembatch_tui.core.service import BatchService, now_iso
+from gembatch_tui.core.models import now_iso
+from gembatch_tui.core.service import BatchService
 from gembatch_tui.core.store import record_key
 
 NO_ANSWER = "the server's answer holds neither a response nor an error for this request"

@@ -116,7 +116,7 @@ def merge_group(
 def _merge_locked(
     service: BatchService, gid: str, parts: list[Record], label: str, lock_name: str, cancel: threading.Event | None
 ) -> DownloadOutcome:
-    from gembatch_tui.core.service import now_iso
+    from gembatch_tui.core.models import now_iso
 
     store = service.store
     target, alternative, ours = _target(service, parts, gid)

@@ -146,6 +146,11 @@ def dest_file_name(record: Record) -> str | None:
     return name if isinstance(name, str) and name else None
 
 
+def now_iso() -> str:
+    """Now, as every record timestamp is written: RFC 3339 in UTC."""
+    return datetime.now(timezone.utc).isoformat()
+
+
 def parse_time(value: Any) -> datetime | None:
     """Parse RFC 3339 / ISO 8601 (with `Z` or offset, up to 9 fractional digits) into an aware datetime."""
     if not value or not isinstance(value, str):

@@ -40,7 +40,8 @@ from gembatch_tui.core.resources_flags import (
     active_inputs,
     classify,
 )
-from gembatch_tui.core.service import BatchService, now_iso
+from gembatch_tui.core.models import now_iso
+from gembatch_tui.core.service import BatchService
 from gembatch_tui.core.store import StoreError, record_key
 
 PAGE_SIZE = 100

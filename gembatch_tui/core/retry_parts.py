@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 from gembatch_tui.core.groups import by_group
@@ -30,6 +29,7 @@ from gembatch_tui.core.models import (
     SUCCEEDED,
     Record,
     batch_name,
+    now_iso,
     record_state,
     short_state,
 )
@@ -122,10 +122,6 @@ def check_part_file(record: Record) -> None:
                          f"expected {expected})")
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
-
-
 def retry_part(store: JobStore, key: str) -> RetryOutcome:
     """Queue the part with record key `key` again; raises RetryError (one line) when it cannot be.
 
@@ -137,7 +133,7 @@ def retry_part(store: JobStore, key: str) -> RetryOutcome:
     assert record is not None
     check_part_file(record)
     refused: list[str] = []
-    when = _now()
+    when = now_iso()
 
     def apply(rec: Record) -> None:
         problem = why_not(rec)

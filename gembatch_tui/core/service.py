@@ -41,47 +41,15 @@ from gembatch_tui.core.models import (
     Record,
     batch_id,
     batch_name,
+    now_iso,
     record_state,
 )
+from gembatch_tui.core.outcome import SubmitOutcome
 from gembatch_tui.core.pricing import ConfigError
 from gembatch_tui.core.store import JobStore, new_record_id, record_key
 
 # States whose record does not block submitting the same file again.
 RESUBMITTABLE = frozenset({FAILED, CANCELLED, EXPIRED, LOCAL_SUBMIT_FAILED})
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat()
-
-
-@dataclass
-class SubmitOutcome:
-    path: Path
-    status: str  # "submitted", "queued", "skipped", "error", "cancelled"
-    batch_name: str | None = None
-    request_count: int = 0
-    message: str = ""
-    problems: list[str] | None = None
-    state: str | None = None  # the new job's state, when one was created
-    parts: int = 0  # >0: the input became a group of this many jobs
-    batch_names: list[str] = field(default_factory=list)  # every job created (groups)
-    queued: int = 0  # parts (or the file) left waiting locally
-    group_id: str | None = None
-
-    def line(self) -> str:
-        group = f" in {self.parts} parts" if self.parts else ""
-        waiting = f"; {self.queued} queued, submitted by `poll` as the enqueued-token budget allows" if self.queued else ""
-        if self.status == "submitted":
-            names = ", ".join(self.batch_names or [self.batch_name or "?"])
-            return f"submitted {names} ({self.request_count} requests{group}{waiting})"
-        if self.status == "queued":
-            why = f": {self.message}" if self.message else ""
-            return f"queued ({self.request_count} requests{group}; submitted by `poll` when it can){why}"
-        if self.status == "skipped":
-            return f"skipped (already submitted as {self.batch_name})"
-        if self.status == "cancelled":
-            return "cancelled (nothing left on the server)"
-        return f"error: {self.message}"
 
 
 class BatchService:

@@ -20,22 +20,26 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
 
-from gembatch_tui.core.models import LOCAL_SUBMITTING, Record, batch_name, is_final, parse_time, record_state
+from gembatch_tui.core.models import (
+    LOCAL_SUBMITTING,
+    Record,
+    batch_name,
+    is_final,
+    now_iso,
+    parse_time,
+    record_state,
+)
+from gembatch_tui.core.outcome import SubmitOutcome, Submitter
 from gembatch_tui.core.pricing import normalise_model
 from gembatch_tui.core.store import record_key
-
-if TYPE_CHECKING:
-    from gembatch_tui.core.service import BatchService, SubmitOutcome
 
 Progress = Callable[[int, int], None]
 UPLOAD_REUSE_S = 47 * 3600  # an uploaded input older than this is uploaded again (files expire after 48 h)
 
 
-def claim(service: BatchService, key: str) -> Record | None:
+def claim(service: Submitter, key: str) -> Record | None:
     """Take a queued record for submission (queued -> submitting under the store lock); None if not queued."""
-    from gembatch_tui.core.service import now_iso
 
     taken: list[Record] = []
 
@@ -68,7 +72,7 @@ def _forget_deleted_upload(rec: Record) -> None:
             rec.pop("remote_deleted_at", None)
 
 
-def requeue(service: BatchService, key: str, reason: str, *, backoff: bool, forget_upload: bool = False) -> str:
+def requeue(service: Submitter, key: str, reason: str, *, backoff: bool, forget_upload: bool = False) -> str:
     """Back to the local queue; with `backoff`, not before an exponentially growing delay (`retry_after`,
     `queue_attempts`). Returns the reason."""
     limits = service.limits
@@ -90,7 +94,7 @@ def requeue(service: BatchService, key: str, reason: str, *, backoff: bool, forg
     return reason
 
 
-def fresh_upload(service: BatchService, record: Record) -> bool:
+def fresh_upload(service: Submitter, record: Record) -> bool:
     """An input uploaded earlier (before a 429) that create can still use (not deleted since)."""
     gone = record.get("remote_deleted")
     if record.get("uploaded_file_deleted") or (isinstance(gone, dict) and gone.get("input")):
@@ -157,7 +161,7 @@ def _order(record: Record) -> tuple[str, int]:
 
 
 def dispatch_queued(
-    service: BatchService,
+    service: Submitter,
     *,
     only: set[str] | None = None,
     progress: Progress | None = None,

@@ -23,7 +23,7 @@ class FakeService:
         self.calls: list[dict[str, Any]] = []
 
     def submit(self, path: Path, **kw: Any) -> Any:
-        from gembatch_tui.core.service import SubmitOutcome
+        from gembatch_tui.core.outcome import SubmitOutcome
 
         self.calls.append({"path": Path(path), **kw})
         self.store.add({"input_file": str(path), "batch": {"name": "batches/retry1"}, **(kw.get("extra") or {})})

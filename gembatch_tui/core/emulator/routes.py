@@ -9,14 +9,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from .catalog import BATCH_METHODS
 from .errors import ApiError, invalid_argument
+from .exchange import Exchange as Handler
 from .files import UploadMeta
-
-if TYPE_CHECKING:
-    from .server import Handler
 
 API, CHUNK, DOWNLOAD = "api", "chunk", "download"
 _PFX = r"(?P<prefix>(?:/[^/]+)*?)"

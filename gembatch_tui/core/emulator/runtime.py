@@ -19,7 +19,8 @@ from typing import IO, Any
 from .faults import Faults
 from .files import processing_rules
 from .jobs import Jobs
-from .server import Context, EmulatorHTTPServer
+from .exchange import Context
+from .server import EmulatorHTTPServer
 from .state import EmulatorState
 from .util import IdGenerator
 

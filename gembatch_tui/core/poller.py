@@ -45,7 +45,8 @@ from gembatch_tui.core.models import (
     record_state,
     record_stats,
 )
-from gembatch_tui.core.service import BatchService, now_iso
+from gembatch_tui.core.models import now_iso
+from gembatch_tui.core.service import BatchService
 from gembatch_tui.core.store import record_key
 
 DownloadProgress = Callable[[str, int, int], None]

@@ -29,10 +29,11 @@ from gembatch_tui.core.models import (
     Record,
     batch_name,
     is_final,
+    now_iso,
     record_state,
+    remote_gone,
     short_state,
 )
-from gembatch_tui.core.models import now_iso
 from gembatch_tui.core.service import BatchService
 from gembatch_tui.core.store import RecordNotFound, StoreError, record_key
 
@@ -121,8 +122,7 @@ def _kept_reason(dest: str, name: str | None, problem: str) -> str:
 
 
 def _remote_gone(record: Record) -> dict[str, bool]:
-    gone = record.get("remote_deleted")
-    return gone if isinstance(gone, dict) else {}
+    return remote_gone(record)
 
 
 def plan_delete(

@@ -35,8 +35,16 @@ from gembatch_tui.core.embeddings import describe as describe_embeddings
 from gembatch_tui.core.embeddings import summarise_embeddings
 from gembatch_tui.core.errors import describe_api_error
 from gembatch_tui.core.fsutil import place_beside
-from gembatch_tui.core.models import SUCCEEDED, Record, batch_name, normalise_state, record_state, record_stats
-from gembatch_tui.core.models import now_iso
+from gembatch_tui.core.models import (
+    SUCCEEDED,
+    Record,
+    batch_name,
+    normalise_state,
+    now_iso,
+    record_state,
+    record_stats,
+    remote_gone,
+)
 from gembatch_tui.core.service import BatchService
 from gembatch_tui.core.store import record_key
 
@@ -63,8 +71,8 @@ def needs_results(record: Record) -> bool:
     A job with `batch.dest.file_name` is the poller's download; a job deleted (by us or outside) is gone."""
     if record_state(record) != SUCCEEDED or record.get("remote_missing_at") or not batch_name(record):
         return False
-    gone = record.get("remote_deleted")
-    if isinstance(gone, dict) and (gone.get("batch") or gone.get("output")):
+    gone = remote_gone(record)
+    if gone.get("batch") or gone.get("output"):
         return False
     dest = record["batch"].get("dest")
     if isinstance(dest, dict) and dest.get("file_name"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 Record = dict[str, Any]
@@ -144,6 +145,30 @@ def dest_file_name(record: Record) -> str | None:
     dest = batch.get("dest") if isinstance(batch, dict) else None
     name = dest.get("file_name") if isinstance(dest, dict) else None
     return name if isinstance(name, str) and name else None
+
+
+def record_key(record: Record) -> str:
+    """The stable identity of a record: its local id, else its batch name, else its input file."""
+    rid = record.get("id")
+    if isinstance(rid, str) and rid:
+        return rid
+    name = batch_name(record)
+    if name:
+        return name
+    return f"input:{record.get('input_file', '')}"
+
+
+def remote_gone(record: Record) -> dict[str, bool]:
+    """What of the job was deleted on the server (`remote_deleted`: batch, input, output), as recorded."""
+    gone = record.get("remote_deleted")
+    return gone if isinstance(gone, dict) else {}
+
+
+def results_on_disk(record: Record) -> bool:
+    """The job's results file is recorded as verified and is still there (not whether it still matches what was
+    verified: results_fingerprint reads the file for that)."""
+    path = record.get("results_file")
+    return isinstance(path, str) and bool(path) and bool(record.get("results_verified")) and Path(path).is_file()
 
 
 def now_iso() -> str:

@@ -23,6 +23,7 @@ from gembatch_tui.core.models import (
     is_final,
     parse_time,
     record_state,
+    remote_gone,
 )
 from gembatch_tui.core.store import record_key
 
@@ -130,7 +131,7 @@ def _job_active(state: str) -> bool:
 def _record_active(record: Record) -> bool:
     state = record_state(record)
     if batch_name(record):
-        return not is_final(state) and not (record.get("remote_deleted") or {}).get("batch")
+        return not is_final(state) and not remote_gone(record).get("batch")
     return state == LOCAL_SUBMITTING
 
 

@@ -33,7 +33,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from gembatch_tui.core.fsutil import fsync_dir
-from gembatch_tui.core.models import RECORD_VERSION, Record, batch_name
+from gembatch_tui.core.models import RECORD_VERSION, Record, batch_name, record_key
 from gembatch_tui.core.record_shape import problem as shape_problem
 
 LOCK_TIMEOUT_S = 30.0
@@ -72,17 +72,6 @@ class CorruptLine:
 
     def __str__(self) -> str:
         return self.message
-
-
-def record_key(record: Record) -> str:
-    """The stable identity of a record: its local id, else its batch name, else its input file."""
-    rid = record.get("id")
-    if isinstance(rid, str) and rid:
-        return rid
-    name = batch_name(record)
-    if name:
-        return name
-    return f"input:{record.get('input_file', '')}"
 
 
 def new_record_id() -> str:

@@ -29,6 +29,7 @@ from gembatch_tui.core.models import (
     now_iso,
     parse_time,
     record_state,
+    remote_gone,
 )
 from gembatch_tui.core.outcome import SubmitOutcome, Submitter
 from gembatch_tui.core.pricing import normalise_model
@@ -58,18 +59,17 @@ def claim(service: Submitter, key: str) -> Record | None:
 def _forget_deleted_upload(rec: Record) -> None:
     """An earlier upload deleted while the record waited (a delete of its input): it is uploaded afresh, and the
     deletion marks, which describe the old upload, go with it."""
-    gone = rec.get("remote_deleted")
-    if not (rec.get("uploaded_file_deleted") or (isinstance(gone, dict) and gone.get("input"))):
+    gone = remote_gone(rec)
+    if not (rec.get("uploaded_file_deleted") or gone.get("input")):
         return
     for stale in ("uploaded_file_name", "uploaded_at", "uploaded_file_deleted"):
         rec.pop(stale, None)
-    if isinstance(gone, dict):
-        rest = {k: v for k, v in gone.items() if k != "input"}
-        if rest:
-            rec["remote_deleted"] = rest
-        else:
-            rec.pop("remote_deleted", None)
-            rec.pop("remote_deleted_at", None)
+    rest = {k: v for k, v in gone.items() if k != "input"}
+    if rest:
+        rec["remote_deleted"] = rest
+    else:
+        rec.pop("remote_deleted", None)
+        rec.pop("remote_deleted_at", None)
 
 
 def requeue(service: Submitter, key: str, reason: str, *, backoff: bool, forget_upload: bool = False) -> str:
@@ -96,8 +96,7 @@ def requeue(service: Submitter, key: str, reason: str, *, backoff: bool, forget_
 
 def fresh_upload(service: Submitter, record: Record) -> bool:
     """An input uploaded earlier (before a 429) that create can still use (not deleted since)."""
-    gone = record.get("remote_deleted")
-    if record.get("uploaded_file_deleted") or (isinstance(gone, dict) and gone.get("input")):
+    if record.get("uploaded_file_deleted") or remote_gone(record).get("input"):
         return False
     uploaded_at = parse_time(record.get("uploaded_at"))
     return bool(record.get("uploaded_file_name")) and uploaded_at is not None and (
@@ -115,9 +114,8 @@ def is_enqueued(record: Record) -> bool:
     state = record_state(record)
     if state == LOCAL_SUBMITTING:
         return True
-    gone = record.get("remote_deleted")
     # Only a deleted job stops counting; deleting its uploaded input does not free enqueued tokens.
-    return bool(batch_name(record)) and not is_final(state) and not (isinstance(gone, dict) and gone.get("batch"))
+    return bool(batch_name(record)) and not is_final(state) and not remote_gone(record).get("batch")
 
 
 def enqueued_tokens(records: Iterable[Record]) -> dict[str, int]:

@@ -40,7 +40,11 @@ def slow_emu() -> Emulator:
 
 
 def _cli(tmp_path: Path, emu: Emulator) -> Cli:
-    return Cli(tmp_path / "home", env={"GOOGLE_API_KEY": KEY, "GOOGLE_GEMINI_BASE_URL": emu.url})
+    """The CLI with a config that polls every second (`submit --wait` uses the configured interval)."""
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    (home / "config.json").write_text(json.dumps({"poll_interval": 1}))
+    return Cli(home, env={"GOOGLE_API_KEY": KEY, "GOOGLE_GEMINI_BASE_URL": emu.url})
 
 
 def _store(cli: Cli) -> JobStore:

@@ -57,7 +57,10 @@ def test_an_unreachable_server_is_reported_at_once_by_poll_and_cleanup(tmp_path:
 
 def test_cleanup_removes_the_upload_a_lost_answer_left_and_nothing_else(tmp_path: Path) -> None:
     with Emulator(api_key=KEY, job_seconds=0.5) as emu:
-        cli = Cli(tmp_path / "home", env={"GOOGLE_API_KEY": KEY, "GOOGLE_GEMINI_BASE_URL": emu.url})
+        home = tmp_path / "home"
+        home.mkdir()  # retries of the listing that fails below back off in milliseconds, not seconds
+        (home / "config.json").write_text(json.dumps({"retry": {"initial_delay": 0.05, "max_delay": 0.2}}))
+        cli = Cli(home, env={"GOOGLE_API_KEY": KEY, "GOOGLE_GEMINI_BASE_URL": emu.url})
         # Someone else's file (no token) must survive any clean-up.
         from google import genai
 

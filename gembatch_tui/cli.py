@@ -16,39 +16,9 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import IO
 
+from gembatch_tui.cli_output import EXIT_OK, EXIT_USAGE, UsageError, err
 from gembatch_tui.core.errors import redact
 from gembatch_tui.core.text import terminal_safe
-
-EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """Bad input or a missing key: exit 2 with this one-line message."""
-
-
-def out(line: object = "") -> None:
-    """Print one line on stdout: key-free and terminal-safe (a newline inside it is spelt `\\x0a`)."""
-    print(terminal_safe(redact(line)), flush=True)
-
-
-def err(line: object) -> None:
-    """Print one line on stderr: key-free and terminal-safe."""
-    print(terminal_safe(redact(line)), file=sys.stderr, flush=True)
-
-
-def confirm(question: str, assume_yes: bool, *, refusing: str = "refusing to delete without confirmation") -> bool:
-    """Ask `question [y/N]` on the terminal (True on yes); `assume_yes` (--yes) skips it. With no terminal to ask
-    on, a UsageError `REFUSING: no terminal to ask on; pass --yes` (CONTRACTS: exit 2)."""
-    if assume_yes:
-        return True
-    if not sys.stdin or not sys.stdin.isatty():
-        raise UsageError(f"{refusing}: no terminal to ask on; pass --yes")
-    try:
-        answer = input(terminal_safe(f"{question} [y/N]") + " ")
-    except EOFError:
-        return False
-    return answer.strip().lower() in ("y", "yes")
-
 
 @contextlib.contextmanager
 def _library_output_through_err() -> Iterator[None]:

@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from gembatch_tui.cli import EXIT_OK, EXIT_PARTIAL, UsageError, confirm, err, out
+from gembatch_tui.cli_output import EXIT_OK, EXIT_PARTIAL, UsageError, confirm, err, out, print_json
 from gembatch_tui.core.errors import ServiceError
 from gembatch_tui.core.models import (
     ACTIVE_STATES,
@@ -76,7 +76,7 @@ def remote_jobs(rt: Runtime, states: frozenset[str] | None) -> list[dict[str, An
     return rows
 
 
-def cmd_list_remote(rt: Runtime, args: argparse.Namespace, states: frozenset[str] | None, print_json) -> int:  # noqa: ANN001
+def cmd_list_remote(rt: Runtime, args: argparse.Namespace, states: frozenset[str] | None) -> int:
     try:
         rows = remote_jobs(rt, states)
     except ServiceError as exc:

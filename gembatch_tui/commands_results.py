@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gembatch_tui.cli import EXIT_OK, EXIT_PARTIAL, UsageError, err, out
+from gembatch_tui.cli_output import EXIT_OK, EXIT_PARTIAL, UsageError, err, out, print_json
 from gembatch_tui.core.models import Record, batch_id, batch_name, display_name
 from gembatch_tui.core.text import json_safe, terminal_safe
 
@@ -125,7 +125,6 @@ def cmd_export(rt: Runtime, args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------------- usage
 def cmd_usage(rt: Runtime, args: argparse.Namespace) -> int:
-    from gembatch_tui.commands import _safe, print_json
     from gembatch_tui.core import ledger, pricing
     from gembatch_tui.core.store import record_key
 
@@ -160,7 +159,7 @@ def cmd_usage(rt: Runtime, args: argparse.Namespace) -> int:
         u = line.usage
         rows.append((
             _job_label(line.record),
-            _safe(display_name(line.record))[:28],
+            terminal_safe(display_name(line.record))[:28],
             (line.model or "-").replace("models/", ""),
             f"{u.prompt:,}", f"{u.output:,}", f"{u.thinking:,}", f"{u.cached:,}",
             ledger.cost_text(line.cost, u.complete),
@@ -169,11 +168,11 @@ def cmd_usage(rt: Runtime, args: argparse.Namespace) -> int:
     by_key = {record_key(r): r for r in records}
     for key in totals.unknown_jobs:
         rec = by_key[key]
-        rows.append((_job_label(rec), _safe(display_name(rec))[:28], "-", "?", "?", "?", "?", "?", "usage unknown"))
+        rows.append((_job_label(rec), terminal_safe(display_name(rec))[:28], "-", "?", "?", "?", "?", "?", "usage unknown"))
     u = totals.usage
     rows.append(("TOTAL", f"{totals.jobs} jobs", "", f"{u.prompt:,}", f"{u.output:,}", f"{u.thinking:,}",
                  f"{u.cached:,}", totals.cost_text(), totals.flags_text()))
-    rows = [tuple(_safe(cell) for cell in row) for row in rows]  # spelt out before the widths are measured
+    rows = [tuple(terminal_safe(cell) for cell in row) for row in rows]  # spelt out before the widths are measured
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     right = {3, 4, 5, 6, 7}
     for row in rows:

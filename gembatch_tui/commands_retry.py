@@ -14,7 +14,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from gembatch_tui.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, UsageError, out
+from gembatch_tui.cli_output import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, UsageError, out
 from gembatch_tui.core.errors import ServiceError
 
 HELP = "queue failed, expired or cancelled parts of a split input again (JOB: a part, or a group for all of them)"
@@ -28,13 +28,13 @@ def add_parser(subparsers: Any, global_options: Callable[[argparse.ArgumentParse
 
 
 def cmd_retry(args: argparse.Namespace) -> int:
-    from gembatch_tui.commands import _settings, report_store_problems
+    from gembatch_tui.cli_common import report_store_problems, settings_for
     from gembatch_tui.core.retry_parts import NotAPart, RetryError, retry_ref
     from gembatch_tui.core.store import StoreError
     from gembatch_tui.runtime import open_runtime
 
     try:
-        runtime = open_runtime(_settings(args, warn=True), need_service=False)
+        runtime = open_runtime(settings_for(args, warn=True), need_service=False)
     except ServiceError as exc:
         raise UsageError(str(exc)) from None
     failed = bad = False

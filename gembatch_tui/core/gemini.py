@@ -158,12 +158,14 @@ class _ProgressReader(io.RawIOBase):
 
 
 class _ProgressWriter(io.RawIOBase):
-    def __init__(self, fh: io.BufferedWriter, total: int, progress: Progress | None, cancel: threading.Event | None):
+    def __init__(self, fh: io.BufferedWriter, total: int, progress: Progress | None, cancel: threading.Event | None,
+                 sink: Callable[[bytes], None] | None = None):
         self._fh = fh
         self._done = 0
         self._total = total
         self._progress = progress
         self._cancel = cancel
+        self._sink = sink
 
     def writable(self) -> bool:
         return True
@@ -172,6 +174,8 @@ class _ProgressWriter(io.RawIOBase):
         if self._cancel is not None and self._cancel.is_set():
             raise Cancelled("download cancelled")
         n = self._fh.write(data)
+        if self._sink is not None:  # exactly the bytes written, in order (results_stream checks them meanwhile)
+            self._sink(data)
         self._done += len(data)
         if self._progress is not None:
             self._progress(self._done, self._total)
@@ -357,11 +361,12 @@ class GeminiClient:
         total: int = 0,
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
+        sink: Callable[[bytes], None] | None = None,
     ) -> int:
-        """Stream `file_name` into `dest` (opened fresh); returns bytes written."""
+        """Stream `file_name` into `dest` (opened fresh); returns bytes written. `sink` gets each chunk written."""
         try:
             with open(dest, "wb") as fh:
-                writer = _ProgressWriter(fh, total, progress, cancel)
+                writer = _ProgressWriter(fh, total, progress, cancel, sink)
                 self.sdk.files.download(file=file_name, config={"http_options": {"timeout": 3_600_000}}, destination=writer)
                 fh.flush()
                 os.fsync(fh.fileno())

@@ -22,8 +22,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from gembatch_tui.core import inline_results, ledger, missing_jobs
-from gembatch_tui.core import results as results_check
+from gembatch_tui.core import inline_results, missing_jobs
 from gembatch_tui.core import waves
 from gembatch_tui.core.embeddings import describe as describe_embeddings
 from gembatch_tui.core.embeddings import summarise_embeddings
@@ -300,7 +299,8 @@ def _download(
     progress: DownloadProgress | None,
     cancel: threading.Event | None,
 ) -> DownloadOutcome:
-    from gembatch_tui.core import download_lock, results_fingerprint
+    from gembatch_tui.core import download_lock
+    from gembatch_tui.core.results_stream import StreamVerifier
 
     download_lock.sweep_for_download(service, record)  # what a killed download of this job left behind
     key = record_key(record)
@@ -331,24 +331,28 @@ def _download(
         size = int(meta.get("sizeBytes") or 0)
     except (ServiceError, ValueError):
         pass
+    stats = record_stats(record)
+    expected = stats["request_count"] or None
+    input_file = record.get("input_file")
+    input_path = Path(input_file) if input_file and Path(input_file).is_file() else None
+    embed = record.get("kind") == "embed"
     try:
-        service.client.download(
-            dest_name,
-            partial,
-            total=size,
-            progress=(lambda done, total: progress(name, done, total)) if progress else None,
-            cancel=cancel,
-        )
-        stats = record_stats(record)
-        expected = stats["request_count"] or None
-        input_file = record.get("input_file")
-        input_path = Path(input_file) if input_file and Path(input_file).is_file() else None
-        check = results_check.verify_results(partial, input_path, expected_count=expected)
+        # Verified, counted and fingerprinted while the bytes arrive, in one pass (results_stream.py).
+        with StreamVerifier(input_path, expected_count=expected, usage=not embed) as verifier:
+            service.client.download(
+                dest_name,
+                partial,
+                total=size,
+                progress=(lambda done, total: progress(name, done, total)) if progress else None,
+                cancel=cancel,
+                sink=verifier.feed,
+            )
+            streamed = verifier.finish(partial)
+        check, usage, fingerprint = streamed.check, streamed.usage, streamed.fingerprint
         if check.parse_errors:
             first = check.parse_errors[0]
             raise ServiceError(f"results failed verification: line {first.line}: {first.message}")
-        embedded = summarise_embeddings(partial) if record.get("kind") == "embed" else {}
-        usage = None if record.get("kind") == "embed" else ledger.usage_from_file(partial)
+        embedded = summarise_embeddings(partial) if embed else {}
         # Claimed atomically: another poller (the app and a `poll` in a terminal) may be placing a file of
         # the same name right now.
         target = place_beside(partial, target, alternative, ours=ours)
@@ -364,8 +368,6 @@ def _download(
         msg = str(exc) if isinstance(exc, ServiceError) else f"{target}: {exc}"
         return _download_failed(service, key, name, msg)
 
-    fingerprint = results_fingerprint.compute_quietly(target)  # read outside the store lock
-
     def apply(rec: Record) -> None:
         rec["results_file"] = str(target)
         rec["results_verified"] = True
@@ -374,8 +376,7 @@ def _download(
         # What was verified, so nothing deletes the remote copy once the local file has changed (cleanup.py).
         for stale in ("results_bytes", "results_sha256"):
             rec.pop(stale, None)
-        if fingerprint is not None:
-            rec.update(fingerprint.fields())
+        rec.update(fingerprint.fields())  # of the bytes written and checked, hashed as they arrived
         if usage is not None:
             stat = target.stat()
             usage.source_size, usage.source_mtime_ns = stat.st_size, stat.st_mtime_ns

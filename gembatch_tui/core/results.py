@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from gembatch_tui.core import jsonfast
 from gembatch_tui.core.keyset import KeySet
 from gembatch_tui.core.validate import MAX_REPORTED, Problem, iter_keys, read_key_at
 
@@ -213,7 +214,7 @@ def verify_results(
         return _verify(Path(results_path), inp, expected_count, wanted, got)
 
 
-def _load_input_keys(check: ResultsCheck, input_path: Path, wanted: KeySet) -> bool:
+def load_input_keys(check: ResultsCheck, input_path: Path, wanted: KeySet) -> bool:
     try:
         for line_no, offset, key in iter_keys(input_path):
             wanted.add(key, line_no, offset)
@@ -230,7 +231,7 @@ def _verify(
     results_path: Path, input_path: Path | None, expected_count: int | None, wanted: KeySet, got: KeySet
 ) -> ResultsCheck:
     check = ResultsCheck()
-    compare = input_path is not None and _load_input_keys(check, input_path, wanted)
+    compare = input_path is not None and load_input_keys(check, input_path, wanted)
     try:
         f = open(results_path, "rb")  # noqa: SIM115 - closed below
     except OSError as exc:
@@ -242,20 +243,38 @@ def _verify(
         except OSError as exc:
             check._problem(None, f"{results_path}: cannot read results file: {exc.strerror or exc}")
             return check
-        if expected_count is not None and expected_count != check.lines:
-            message = f"results have {check.lines} lines, batch stats say {expected_count}"
-            check.parse_errors.insert(0, Problem(None, message))
-            check.parse_error_count += 1
+    return compare_keys(check, results_path, input_path if compare else None, expected_count, wanted, got)
+
+
+def compare_keys(
+    check: ResultsCheck,
+    results_path: Path,
+    input_path: Path | None,
+    expected_count: int | None,
+    wanted: KeySet,
+    got: KeySet,
+) -> ResultsCheck:
+    """After every results line went through `check_line`: the count, duplicates, and (with an input whose keys
+    are in `wanted`) unexpected and missing keys. The few keys reported are read again from both files."""
+    if expected_count is not None and expected_count != check.lines:
+        message = f"results have {check.lines} lines, batch stats say {expected_count}"
+        check.parse_errors.insert(0, Problem(None, message))
+        check.parse_error_count += 1
+    try:
+        f = open(results_path, "rb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        check._problem(None, f"{results_path}: cannot read results file: {exc.strerror or exc}")
+        return check
+    with f:
         repeats, check.duplicate_count = got.duplicates(MAX_KEYS_LISTED)
         check.duplicate_keys = [_result_key_at(f, e.offset) for e, _first in repeats]
-        if not compare:
+        if input_path is None:
             return check
         extra, check.unexpected_count = got.difference(wanted, MAX_KEYS_LISTED)
         check.unexpected_keys = [_result_key_at(f, e.offset) for e in extra]
     missing, check.missing_count = wanted.difference(got, MAX_KEYS_LISTED)
     check.keys_compared = True
     if missing:
-        assert input_path is not None
         try:
             with open(input_path, "rb") as inp:
                 check.missing_keys = [read_key_at(inp, e.offset, e.line) or "?" for e in missing]
@@ -270,26 +289,32 @@ def _scan_results(f: BinaryIO, check: ResultsCheck, got: KeySet) -> None:
     for line_no, raw in enumerate(f, 1):
         line_offset = offset
         offset += len(raw)
-        if raw.isspace():
-            continue
-        check.lines += 1
-        try:
-            obj = json.loads(raw)
-        except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-            msg = f"{exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else str(exc)
-            check._problem(line_no, f"not valid JSON: {msg}")
-            continue
-        if not isinstance(obj, dict):
-            check._problem(line_no, "expected a JSON object")
-            continue
-        key = obj.get("key")
-        if not isinstance(key, str) or not key:
-            check._problem(line_no, "result has no 'key'")
-            continue
-        got.add(key, line_no, line_offset)
-        if obj.get("error") is not None:
-            check.error_count += 1
-        elif isinstance(obj.get("response"), dict):
-            check.ok_count += 1
-        else:
-            check._problem(line_no, f"result for key {key!r} has neither 'response' nor 'error'")
+        if not raw.isspace():
+            check_line(check, got, raw, line_no, line_offset)
+
+
+def check_line(check: ResultsCheck, got: KeySet, raw: bytes, line_no: int, offset: int) -> Any:
+    """Check one non-blank results line (as read, with its newline): count it, record its key; returns the parsed
+    line (None when it is not valid JSON), so that one parse also serves the usage count."""
+    check.lines += 1
+    try:
+        obj = jsonfast.loads(raw)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        msg = f"{exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else str(exc)
+        check._problem(line_no, f"not valid JSON: {msg}")
+        return None
+    if not isinstance(obj, dict):
+        check._problem(line_no, "expected a JSON object")
+        return obj
+    key = obj.get("key")
+    if not isinstance(key, str) or not key:
+        check._problem(line_no, "result has no 'key'")
+        return obj
+    got.add(key, line_no, offset)
+    if obj.get("error") is not None:
+        check.error_count += 1
+    elif isinstance(obj.get("response"), dict):
+        check.ok_count += 1
+    else:
+        check._problem(line_no, f"result for key {key!r} has neither 'response' nor 'error'")
+    return obj

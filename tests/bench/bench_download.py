@@ -1,0 +1,225 @@
+"""Benchmark: download + verify + count usage + fingerprint of a ~300 MB results file, beside its floor.
+
+Run (not collected by pytest):
+
+    python tests/bench/bench_download.py [--size-mb 300] [--line-bytes 2500] [--latency-ms 30] [--runs 3]
+
+It writes an input file and a complete results file of ~size-mb (every key once, shuffled in blocks, 1% error
+lines), starts the emulator in its own process (so it does not share our GIL) with that results file served as a
+generated file, and then, in this process, times:
+
+- floor: a bare streaming download of the same URL with http.client into a file, with sha256 (what `curl` does, plus
+  the hash every download records);
+- parsers: one pass over the local file with `json.loads` per line and with `orjson.loads` per line;
+- `poller.download_results` on a SUCCEEDED record whose output is that file: the whole download as `poll` does
+  it (download, verification against the input, usage, fingerprint, rename, store update), and the child's RSS.
+Figures are printed as MB/s of the results file. Best of --runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+KEY = "bench-key"
+WORDS = ("batch", "answer", "gemini", "token", "result", "request", "offset", "digest", "stream", "screen")
+
+SERVER = r"""
+import hashlib, os, sys, threading, time
+from pathlib import Path
+from gembatch_tui.core.emulator.runtime import Emulator
+results, latency = Path(sys.argv[1]), float(sys.argv[2])
+emu = Emulator(api_key=sys.argv[3], latency_ms=latency, job_seconds=3600).start()
+state = emu._require().state
+copy = results.with_name("served.jsonl")
+os.link(results, copy)
+digest = hashlib.sha256()
+with open(results, "rb") as f:
+    while chunk := f.read(1 << 20):
+        digest.update(chunk)
+rec = state.add_generated_file("benchresults", copy, results.stat().st_size, digest.hexdigest(), time.time())
+print(f"listening on {emu.url} files/{rec.file_id}", flush=True)
+sys.stdin.read()
+emu.stop()
+"""
+
+
+def generate(folder: Path, target_bytes: int, line_bytes: int) -> tuple[Path, Path, int]:
+    rng = random.Random(7)
+    inp, res = folder / "input.jsonl", folder / "results.jsonl"
+    text_len = max(50, line_bytes - 420)
+    written = n = 0
+    with open(inp, "w", encoding="utf-8") as fi, open(res, "w", encoding="utf-8") as fr:
+        while written < target_bytes:
+            block = []
+            for _ in range(1000):
+                n += 1
+                key = f"req-{n:08d}"
+                fi.write(json.dumps({"key": key, "request": {"contents": [{"parts": [{"text": f"question {n}"}]}]}})
+                         + "\n")
+                if n % 100 == 0:
+                    obj: dict = {"error": {"code": 500, "message": f"internal error {n}", "status": "INTERNAL"},
+                                 "key": key}
+                else:
+                    words = " ".join(rng.choice(WORDS) for _ in range(text_len // 7))[:text_len]
+                    usage = {"promptTokenCount": 12, "candidatesTokenCount": text_len // 4,
+                             "totalTokenCount": 12 + text_len // 4}
+                    response = {"candidates": [{"content": {"parts": [{"text": f"answer {n}: {words}"}],
+                                                            "role": "model"}, "finishReason": "STOP", "index": 0}],
+                                "modelVersion": "gemini-2.5-flash", "responseId": "...", "usageMetadata": usage}
+                    obj = {"response": response, "key": key} if n % 2 else {"key": key, "response": response}
+                block.append(json.dumps(obj))
+            rng.shuffle(block)
+            data = "\n".join(block) + "\n"
+            fr.write(data)
+            written += len(data)
+    return inp, res, n
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def floor_bare(url: str, file_name: str, dest: Path) -> float:
+    """A bare streaming download with the standard library (no SDK), 1 MiB reads, hashed as written."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    t = time.perf_counter()
+    digest = hashlib.sha256()
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=600)
+    conn.request("GET", f"{parts.path}/v1beta/{file_name}:download?alt=media", headers={"x-goog-api-key": KEY})
+    resp = conn.getresponse()
+    assert resp.status == 200, resp.status
+    with open(dest, "wb") as out:
+        while chunk := resp.read(1 << 20):
+            out.write(chunk)
+            digest.update(chunk)
+        out.flush()
+        os.fsync(out.fileno())
+    conn.close()
+    return time.perf_counter() - t
+
+
+def parse_pass(path: Path, loads) -> float:  # noqa: ANN001
+    t = time.perf_counter()
+    with open(path, "rb") as f:
+        for raw in f:
+            loads(raw)
+    return time.perf_counter() - t
+
+
+def bench_ours(url: str, file_name: str, inp: Path, n: int, tmp: Path) -> tuple[float, dict]:
+    from gembatch_tui.core.gemini import GeminiClient
+    from gembatch_tui.core.poller import download_results
+    from gembatch_tui.core.service import BatchService
+    from gembatch_tui.core.store import JobStore
+
+    home = tmp / f"home-{time.monotonic_ns()}"
+    store = JobStore(home / "jobs.jsonl")
+    record = {"input_file": str(inp), "count": n,
+              "batch": {"name": "batches/bench", "state": "JOB_STATE_SUCCEEDED", "model": "models/gemini-2.5-flash",
+                        "dest": {"file_name": file_name},
+                        "stats": {"request_count": n, "successful_request_count": n}}}
+    store.add(record)
+    service = BatchService(store, GeminiClient(KEY, base_url=url), results_dir=tmp / "out")
+    rec = store.read_all()[0]
+    t = time.perf_counter()
+    outcome = download_results(service, rec)
+    elapsed = time.perf_counter() - t
+    assert outcome.ok, outcome.message
+    saved = store.read_all()[0]
+    Path(saved["results_file"]).unlink()
+    return elapsed, {"message": outcome.message, "usage": saved.get("usage"), "sha": saved.get("results_sha256")}
+
+
+def bench_before(url: str, file_name: str, inp: Path, n: int, tmp: Path) -> float:
+    """The path before issue 18, in the same run: an SDK download, then three reads of the file (verification with
+    the standard library's parser, usage, sha256)."""
+    from gembatch_tui.core import jsonfast, ledger, results, results_fingerprint
+    from gembatch_tui.core.gemini import GeminiClient
+
+    dest = tmp / "before.jsonl"
+    fast, jsonfast.loads = jsonfast.loads, json.loads
+    try:
+        t = time.perf_counter()
+        GeminiClient(KEY, base_url=url).download(file_name, dest)
+        check = results.verify_results(dest, inp, expected_count=n)
+        ledger.usage_from_file(dest)
+        results_fingerprint.compute(dest)
+        elapsed = time.perf_counter() - t
+    finally:
+        jsonfast.loads = fast
+        dest.unlink()
+    assert not check.parse_errors, check.parse_errors[:3]
+    return elapsed
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--size-mb", type=int, default=300)
+    ap.add_argument("--line-bytes", type=int, default=2500)
+    ap.add_argument("--latency-ms", type=float, default=30)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--dir", default=None)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(dir=args.dir, prefix="gembatch-bench-download-") as d:
+        tmp = Path(d)
+        inp, res, n = generate(tmp, args.size_mb * 1_000_000, args.line_bytes)
+        size_mb = res.stat().st_size / 1e6
+        print(f"results {size_mb:.0f} MB ({n:,} lines), input {inp.stat().st_size / 1e6:.0f} MB; "
+              f"load {os.getloadavg()[0]:.2f}", flush=True)
+        env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        server = subprocess.Popen([sys.executable, "-c", SERVER, str(res), str(args.latency_ms), KEY],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        try:
+            assert server.stdout is not None
+            _, _, url, file_name = server.stdout.readline().split()
+            import orjson
+
+            floors = [floor_bare(url, file_name, tmp / "floor.jsonl") for _ in range(args.runs)]
+            (tmp / "floor.jsonl").unlink()
+            parse_json = parse_pass(res, json.loads)
+            parse_orjson = parse_pass(res, orjson.loads)
+            before = rss_mb()
+            ours = []
+            detail: dict = {}
+            for _ in range(args.runs):
+                elapsed, detail = bench_ours(url, file_name, inp, n, tmp)
+                ours.append(elapsed)
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            before_s = min(bench_before(url, file_name, inp, n, tmp) for _ in range(args.runs))
+            best_floor, best = min(floors), min(ours)
+            print(f"floor: bare download (http.client) + sha256: {best_floor:.2f} s ({size_mb / best_floor:.0f} MB/s)")
+            print(f"parse only, local file: json {size_mb / parse_json:.0f} MB/s, orjson {size_mb / parse_orjson:.0f} MB/s")
+            print(f"gembatch download_results (download + verify + usage + sha256 + store): {best:.2f} s "
+                  f"({size_mb / best:.0f} MB/s; runs {', '.join(f'{x:.2f}' for x in ours)}), "
+                  f"{best / best_floor:.1f}x the floor")
+            print(f"before issue 18 (SDK download, then verify with json + usage + sha256, 3 reads): {before_s:.2f} s "
+                  f"({size_mb / before_s:.0f} MB/s)")
+            print(f"RSS before {before:.0f} MB, peak of this process {peak:.0f} MB (parse passes and our download; the before-path runs after)")
+            print(f"outcome: {detail['message']}")
+        finally:
+            if server.stdin:
+                server.stdin.close()
+            server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

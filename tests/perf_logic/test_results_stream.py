@@ -1,0 +1,84 @@
+"""The one-pass check of a downloaded results file (core/results_stream.py) gives exactly what the three separate
+reads gave: `results.verify_results` with the standard library's parser, `ledger.usage_from_file`, and the sha256
+of `results_fingerprint.compute`, for awkward files and at every chunk boundary."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gembatch_tui.core import jsonfast, ledger, results, results_fingerprint
+from gembatch_tui.core.results_stream import StreamVerifier
+
+GOOD = [
+    b'{"key": "a", "response": {"candidates": [], "usageMetadata": {"promptTokenCount": 3, "totalTokenCount": 5}}}',
+    b'{"response": {"usage_metadata": {"prompt_token_count": 2}, "modelVersion": "m"}, "key": "b"}',
+    b'{"key": "c", "error": {"code": 500, "status": "INTERNAL", "message": "x"}}',
+]
+AWKWARD = [
+    b'{"key": "d", "response": {"usageMetadata": {"promptTokenCount": 123456789012345678901234567890}}}',
+    b'{"key": "e", "response": {"usageMetadata": {"promptTokenCount": NaN, "candidatesTokenCount": 4}}}',
+    b'\xef\xbb\xbf{"key": "f", "response": {}}',
+    b'{"key": "g\\ud800", "response": {"usageMetadata": {"promptTokenCount": 1.0}}}',
+    b'   ',
+    b'{"key": "h", "response": {}}\r',
+    b'{"key": "a", "response": {}}',  # a duplicate
+    b'{"key": "i", "response": {}',  # truncated
+    b'[1, 2]',
+    b'{"key": "", "response": {}}',
+    b'{"key": "j"}',
+    b'{"key": "k", "response": {}, "x": 1e400}',
+    b'\xff\xfe',
+    b'',
+]
+
+
+def stdlib_check(path: Path, inp: Path | None, expected: int | None) -> results.ResultsCheck:
+    fast, jsonfast.loads = jsonfast.loads, json.loads
+    try:
+        return results.verify_results(path, inp, expected_count=expected)
+    finally:
+        jsonfast.loads = fast
+
+
+def streamed(path: Path, inp: Path | None, expected: int | None, chunk: int):
+    verifier = StreamVerifier(inp, expected_count=expected)
+    data = path.read_bytes()
+    for i in range(0, len(data), chunk):
+        verifier.feed(data[i:i + chunk])
+    return verifier.finish(path)
+
+
+@pytest.mark.parametrize("lines,trailing", [(GOOD, True), (GOOD, False), (GOOD + AWKWARD, True),
+                                            (AWKWARD + GOOD, False)])
+@pytest.mark.parametrize("chunk", [1, 7, 64, 1 << 20])
+def test_one_pass_equals_three_reads(tmp_path: Path, lines: list[bytes], trailing: bool, chunk: int) -> None:
+    res = tmp_path / "results.jsonl"
+    res.write_bytes(b"\n".join(lines) + (b"\n" if trailing else b""))
+    inp = tmp_path / "input.jsonl"
+    inp.write_text("".join(json.dumps({"key": k, "request": {"contents": [{"parts": [{"text": "q"}]}]}}) + "\n"
+                           for k in ("a", "b", "c", "z")))
+    for input_path, expected in ((inp, None), (None, 3), (tmp_path / "gone.jsonl", None)):
+        out = streamed(res, input_path if input_path is None or input_path.exists() else None, expected, chunk)
+        want = stdlib_check(res, input_path if input_path is None or input_path.exists() else None, expected)
+        assert out.check == want
+        assert out.fingerprint == results_fingerprint.compute(res)
+        usage = ledger.usage_from_file(res)
+        usage.source_size = usage.source_mtime_ns = None
+        assert out.usage == usage
+
+
+def test_orjson_and_stdlib_agree_on_what_they_both_accept() -> None:
+    for line in GOOD + AWKWARD:
+        try:
+            want = json.loads(line)
+        except ValueError as exc:
+            with pytest.raises(ValueError) as got:
+                jsonfast.loads(line)
+            assert str(got.value) == str(exc)
+            continue
+        got_obj = jsonfast.loads(line)
+        if got_obj == got_obj:  # NaN compares unequal to itself
+            assert got_obj == want or jsonfast.has_float(got_obj.get("response", {}).get("usageMetadata"))

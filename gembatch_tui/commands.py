@@ -6,64 +6,22 @@ Each command prints what CONTRACTS.md promises on stdout and problems on stderr,
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from gembatch_tui.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, UsageError, confirm, err, out
+from gembatch_tui.cli_common import report_store_problems, settings_for
+from gembatch_tui.cli_output import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, UsageError, confirm, err, out, print_json
 from gembatch_tui.commands_results import cmd_export, cmd_usage
-from gembatch_tui.config import ConfigFileError, Settings, build_settings
 from gembatch_tui.core.errors import ServiceError
 from gembatch_tui.core.models import batch_name, display_name, record_state, record_stats, short_state
 from gembatch_tui.core.store import StoreError
-from gembatch_tui.core.text import json_safe, terminal_safe
+from gembatch_tui.core.text import terminal_safe
 from gembatch_tui.runtime import Runtime, open_runtime
 
 
-def _settings(args: argparse.Namespace, *, warn: bool = False) -> Settings:
-    """The settings of this run; with `warn`, the config file's warnings (a misspelt key) go to stderr first."""
-    try:
-        settings = build_settings(
-            store=getattr(args, "store", None),
-            results_dir=getattr(args, "results_dir", None),
-            api_key=getattr(args, "api_key", None),
-            demo=bool(getattr(args, "demo", False)),
-        )
-    except ConfigFileError as exc:
-        raise UsageError(str(exc)) from None
-    if warn:
-        for warning in settings.warnings:
-            err(warning)
-    return settings
-
-
-def store_problem_text(store_path: Path, problem: Any) -> str:
-    """One line for a problem the store reports (JobStore.problems()): its own full sentence when it carries one
-    (`message`), else `STORE:LINE: reason; line kept as it is` for a line that is not a JSON object."""
-    message = getattr(problem, "message", None)
-    if isinstance(message, str) and message:
-        return message
-    line_no, reason = getattr(problem, "line_no", None), getattr(problem, "reason", None)
-    if line_no is None or reason is None:
-        return str(problem)
-    return f"{store_path}:{line_no}: {reason}; line kept as it is"
-
-
-def report_store_problems(store: Any) -> None:
-    """Every problem of the store, once, on stderr, before a command's own output: a damaged or wrong-typed
-    record is skipped by the command (the others still work), and the user learns which line it is."""
-    try:
-        problems = store.problems()
-    except Exception:  # noqa: BLE001 - the command itself reports an unreadable store, with its exit code
-        return
-    for problem in problems:
-        err(store_problem_text(store.path, problem))
-
-
 def dispatch(args: argparse.Namespace) -> int:
-    settings = _settings(args, warn=True)
+    settings = settings_for(args, warn=True)
     need_service = args.command not in ("list", "import", "export", "usage") or bool(getattr(args, "remote", False))
     try:
         runtime = open_runtime(settings, need_service=need_service, demo_job_seconds=5.0)
@@ -91,7 +49,7 @@ def dispatch(args: argparse.Namespace) -> int:
 
 
 def run_app(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = settings_for(args)
     if not settings.api_key:
         settings.demo = True
         if not getattr(args, "store", None):
@@ -251,7 +209,7 @@ def cmd_list(rt: Runtime, args: argparse.Namespace) -> int:
 
     states = states_arg(args.state)
     if args.remote:
-        return cmd_list_remote(rt, args, states, print_json)
+        return cmd_list_remote(rt, args, states)
     # The store's problems were reported by dispatch, on stderr.
     records = [r for r in rt.store.read_all() if record_matches(r, states)]
     if args.json:
@@ -266,9 +224,9 @@ def cmd_list(rt: Runtime, args: argparse.Namespace) -> int:
         batch = batch if isinstance(batch, dict) else {}
         name = batch_name(rec) or "-"
         results = rec.get("results_file") and ("saved" if rec.get("results_verified") else "unverified")
-        rows.append(tuple(_safe(cell) for cell in (
+        rows.append(tuple(terminal_safe(cell) for cell in (
             name.split("/", 1)[-1][:14],
-            _safe(display_name(rec))[:28],
+            terminal_safe(display_name(rec))[:28],
             str(batch.get("model") or rec.get("model") or "-").replace("models/", ""),
             short_state(record_state(rec)),
             _progress(rec),
@@ -279,19 +237,6 @@ def cmd_list(rt: Runtime, args: argparse.Namespace) -> int:
     for row in rows:
         out("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
     return EXIT_OK
-
-
-def print_json(value: Any) -> None:
-    """`value` as one line of JSON on stdout: non-ASCII text as it is, but every control, bidi or other
-    non-printable character as a \\uXXXX escape (valid JSON, the same values, nothing a terminal executes)."""
-    sys.stdout.write(json_safe(json.dumps(value, ensure_ascii=False)) + "\n")
-    sys.stdout.flush()
-
-
-def _safe(text: object) -> str:
-    """Outside text spelt terminal-safe before it is cut or aligned in a table (out() would escape it anyway,
-    but after the widths were measured)."""
-    return terminal_safe(text)
 
 
 # ----------------------------------------------------------------------------- cancel / delete / cleanup
@@ -365,10 +310,6 @@ def _cancel_skipped(record: dict) -> bool:
     return True
 
 
-def _confirm(question: str, assume_yes: bool) -> bool:
-    return confirm(question, assume_yes)
-
-
 def cmd_delete(rt: Runtime, args: argparse.Namespace) -> int:
     from gembatch_tui.core.cleanup import freed_parts, plan_delete
     from gembatch_tui.core.store import record_key
@@ -409,7 +350,7 @@ def _confirm_and_delete(
     out(heading)
     for action in [*actions, *(also or [])]:
         out(f"  {action.describe()}")
-    if not _confirm(question, yes):
+    if not confirm(question, yes):
         out("nothing deleted")
         return EXIT_PARTIAL if failed else EXIT_OK
     for result in execute(rt.service, actions):

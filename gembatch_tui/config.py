@@ -103,6 +103,21 @@ def _unknown(obj: dict[str, Any], known: tuple[str, ...], path: Path | str, pref
     return out
 
 
+def bounded(data: dict, key: str, kind: type, floor: float, where: str, what: str, default: Any = None) -> Any:
+    """`data[key]` read as `kind` (int or float), raised to `floor`; a value that is not a number is a
+    ConfigFileError naming the file and the key (absent: `default`)."""
+    if key not in data:
+        return default
+    value = data[key]
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise ConfigFileError(f"{where}: {key} must be {what}") from None
+    return max(kind(floor), number)
+
+
 def build_settings(
     *,
     store: str | None,
@@ -124,26 +139,20 @@ def build_settings(
     )
     if "default_model" in data:
         settings.default_model = str(data["default_model"])
+    where = str(config_path)
     if "poll_interval" in data:
-        try:
-            settings.poll_interval = max(1.0, float(data["poll_interval"]))
-        except (TypeError, ValueError):
-            raise ConfigFileError(f"{config_path}: poll_interval must be a number of seconds") from None
+        settings.poll_interval = bounded(data, "poll_interval", float, 1.0, where, "a number of seconds")
     retry = data.get("retry")
     if retry is not None:
         if not isinstance(retry, dict):
             raise ConfigFileError(f"{config_path}: retry must be an object with attempts, initial_delay, max_delay")
-        try:
-            settings.retry_attempts = max(1, int(retry.get("attempts", settings.retry_attempts)))
-            settings.retry_initial_delay = max(0.0, float(retry.get("initial_delay", settings.retry_initial_delay)))
-            settings.retry_max_delay = max(0.0, float(retry.get("max_delay", settings.retry_max_delay)))
-        except (TypeError, ValueError):
-            raise ConfigFileError(f"{config_path}: retry values must be numbers") from None
+        settings.retry_attempts = bounded(retry, "attempts", int, 1, where, "a whole number", settings.retry_attempts)
+        settings.retry_initial_delay = bounded(retry, "initial_delay", float, 0.0, where, "a number of seconds",
+                                               settings.retry_initial_delay)
+        settings.retry_max_delay = bounded(retry, "max_delay", float, 0.0, where, "a number of seconds",
+                                           settings.retry_max_delay)
     if "bell" in data:
         settings.bell = bool(data["bell"])
     if "max_parallel_polls" in data:
-        try:
-            settings.max_parallel_polls = max(1, int(data["max_parallel_polls"]))
-        except (TypeError, ValueError):
-            raise ConfigFileError(f"{config_path}: max_parallel_polls must be a whole number") from None
+        settings.max_parallel_polls = bounded(data, "max_parallel_polls", int, 1, where, "a whole number")
     return settings

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import threading
-import time
 from typing import Any
 
-from gembatch_tui.core.retry_policy import RETRY_CODES, retryable
+from gembatch_tui.core.retry_policy import RetryPolicy
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com/"
 
@@ -61,9 +59,7 @@ class RestReader:
     ) -> None:
         self._key = api_key.strip()
         self._base = resolve_base_url(base_url) + resolve_api_version(api_version) + "/"
-        self._attempts = max(1, attempts)
-        self._initial = initial_delay
-        self._max_delay = max_delay
+        self._policy = RetryPolicy(max(1, attempts), initial_delay, max_delay)
         self._timeout = timeout_s
         self._max_connections = max_connections
         self._client: Any = None
@@ -83,30 +79,24 @@ class RestReader:
             return self._client
 
     def get_json(self, path: str) -> dict[str, Any]:
-        """GET `{base}/{version}/{path}`; only HTTP 200 is success, as for the SDK."""
+        """GET `{base}/{version}/{path}`; only HTTP 200 is success, as for the SDK. Retried by the one policy
+        (core.retry_policy): transient statuses, timeouts and resets; never a refused connection."""
         client = self._http()
         url = self._base + path.lstrip("/")
-        delay = self._initial
-        for attempt in range(1, self._attempts + 1):
+
+        def once() -> dict[str, Any]:
+            response = client.get(url)
+            if response.status_code != 200:
+                raise _error_from(response)
             try:
-                response = client.get(url)
-            except Exception as exc:  # noqa: BLE001 - timeouts and resets are retried; a refused connection is not
-                if attempt == self._attempts or not retryable(exc):
-                    raise
-            else:
-                if response.status_code == 200:
-                    try:
-                        data = json.loads(response.content or b"{}")
-                    except ValueError:
-                        raise RestError(200, "MALFORMED", f"the answer to GET {path} is not JSON") from None
-                    if not isinstance(data, dict):
-                        raise RestError(200, "MALFORMED", f"the answer to GET {path} is not a JSON object")
-                    return data
-                if response.status_code not in RETRY_CODES or attempt == self._attempts:
-                    raise _error_from(response)
-            time.sleep(min(self._max_delay, delay) + random.uniform(0, min(1.0, delay)))
-            delay *= 2
-        raise RuntimeError("unreachable")  # pragma: no cover
+                data = json.loads(response.content or b"{}")
+            except ValueError:
+                raise RestError(200, "MALFORMED", f"the answer to GET {path} is not JSON") from None
+            if not isinstance(data, dict):
+                raise RestError(200, "MALFORMED", f"the answer to GET {path} is not a JSON object")
+            return data
+
+        return self._policy.call(once)
 
     def close(self) -> None:
         with self._lock:

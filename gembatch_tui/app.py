@@ -10,7 +10,13 @@ The app owns the data and the poller; screens only show it and ask for actions:
 - after the first read, a worker counts the token usage of results saved without it (`ledger.fill_missing_usage`)
   and, if it recorded any, posts StoreChanged("usage") so totals and details include them.
 
-Demo mode (`--demo`, or no key): `run()` starts the in-process emulator through `open_runtime`, with
+With no key and no `--demo`, `run()` starts the app on the real store with no service and `missing_key`: the
+first screen (NoKeyScreen) says which key is missing, where the store is and how many jobs it holds, and offers
+the demo (the app ends and `run()` starts it again in demo mode), the store read-only, or quit (exit 2).
+It never opens the demo store by itself. Quitting asks first while an upload or download is in flight
+(QuitGuard, app_quit.py); every notification is an event of the session (EventsOwner, app_events.py).
+
+Demo mode (`--demo`, or chosen on the no-key screen): `run()` starts the in-process emulator through `open_runtime`, with
 jobs that take ~20 s and a 3 s poll. If the demo store is empty at start, a worker (DemoSeeder,
 demo_seed.py) writes a generated 5-request file and submits it, so there is something to watch.
 Quitting stops whatever `run()` started.
@@ -30,8 +36,10 @@ from textual.screen import Screen
 from textual.signal import Signal
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from gembatch_tui.app_events import EventsOwner
 from gembatch_tui.app_messages import DownloadProgressed, JobsLoaded, UsageFilled
 from gembatch_tui.app_polling import TICK_S, PollOwner
+from gembatch_tui.app_quit import QuitGuard
 from gembatch_tui.commands_palette import GembatchCommands
 from gembatch_tui.config import Settings
 from gembatch_tui.core.models import Record
@@ -50,15 +58,16 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class GembatchApp(JobActions, PollOwner, DemoSeeder, App[int]):
+class GembatchApp(JobActions, QuitGuard, EventsOwner, PollOwner, DemoSeeder, App[int]):
     """gembatch-tui: watch, download and clean up Gemini batch jobs (cancel and delete: see JobActions)."""
 
     CSS_PATH = "app.tcss"
     TITLE = "gembatch-tui"
-    COMMANDS = App.COMMANDS | {GembatchCommands}
+    COMMANDS = {GembatchCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help", id="app.help"),
         Binding("question_mark", "help", "Help", key_display="?", show=False, id="app.help_alt"),
+        Binding("E", "events", "Events", show=False, tooltip="Every event of this session", id="app.events"),
     ]
 
     def __init__(
@@ -71,6 +80,7 @@ class GembatchApp(JobActions, PollOwner, DemoSeeder, App[int]):
         poll: bool = True,
         seed_demo: bool = False,
         runtime: Any | None = None,
+        missing_key: bool = False,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -99,8 +109,16 @@ class GembatchApp(JobActions, PollOwner, DemoSeeder, App[int]):
         """True once results saved without usage (by an older version, or the CLI) have been counted, and the
         store re-read if that changed it: the dashboard totals are then final for this start."""
         self._usage_seq = 0
+        self._init_events()
+        self.missing_key = missing_key
+        """Started with no API key and no --demo: the no-key screen comes first, then (if chosen) the store
+        read-only: nothing is written, polled or submitted."""
+        self.next_step = ""
+        """"demo" when the user chose the demo on the no-key screen: `run()` then starts the app again in demo mode."""
         if settings.demo:
             self.title = "gembatch-tui (demo)"
+        elif missing_key:
+            self.title = "gembatch-tui (read-only: no API key)"
 
     # ----------------------------------------------------------------- start and stop
     def get_default_screen(self) -> Screen:
@@ -115,8 +133,30 @@ class GembatchApp(JobActions, PollOwner, DemoSeeder, App[int]):
         # Read the store once the first frame is on screen: parsing a big store in a thread competes
         # with the first paint for the interpreter, and the user should see the app at once.
         self.call_after_refresh(self.load_jobs)
+        if self.missing_key:
+            self._show_no_key_screen()
         if self._poll_enabled:
             self.set_interval(TICK_S, self._tick)
+
+    def _show_no_key_screen(self) -> None:
+        from gembatch_tui import paths
+        from gembatch_tui.screens.no_key import NoKeyScreen
+
+        path = self.store.path
+        screen = NoKeyScreen(str(path), path.exists(), str(paths.default_store_path(demo=True)))
+        self.push_screen(screen, self._no_key_answered)
+
+    def _no_key_answered(self, answer: str | None) -> None:
+        from gembatch_tui.runtime import MISSING_KEY_MESSAGE
+
+        if answer == "demo":
+            self.next_step = "demo"
+            self.exit(0)
+        elif answer == "browse":
+            self.record_event("no API key: showing your store read-only (nothing is polled or sent)",
+                              title="Read-only", severity="warning")
+        else:
+            self.exit(2, return_code=2, message=MISSING_KEY_MESSAGE)
 
     def on_unmount(self) -> None:
         if self.runtime is not None:
@@ -154,6 +194,9 @@ class GembatchApp(JobActions, PollOwner, DemoSeeder, App[int]):
                 severity="warning",
                 markup=False,
             )
+        if first and self.missing_key:  # read-only: no usage write-back, no demo, no poll
+            self.usage_checked = True
+            return
         if first:
             for warning in getattr(self.settings, "warnings", []):  # a misspelt config key, once per start
                 self.notify(warning, title="Config", severity="warning", markup=False)
@@ -200,6 +243,18 @@ class GembatchApp(JobActions, PollOwner, DemoSeeder, App[int]):
             self.schedule_poll(1.0)
 
     # ----------------------------------------------------------------- actions (used by screens and the palette)
+    def action_events(self) -> None:
+        from gembatch_tui.screens.events import EventsScreen
+
+        if not isinstance(self.screen, EventsScreen):
+            self.push_screen(EventsScreen())
+
+    def get_system_commands(self, screen: Screen) -> Any:
+        """Of Textual's own palette commands only the theme switch: Quit, Keys and Help are ours already."""
+        for command in super().get_system_commands(screen):
+            if "theme" in command.title.lower():
+                yield command
+
     def action_help(self) -> None:
         from gembatch_tui.screens.help import HelpScreen
 
@@ -250,6 +305,7 @@ def make_app(
     poll: bool = True,
     seed_demo: bool | None = None,
     runtime: Any | None = None,
+    missing_key: bool = False,
 ) -> GembatchApp:
     """Build the app from injected parts: tests pass a tmp store, an emulator-backed service or None,
     a fixed clock and `poll=False`; `run()` passes what `open_runtime` built."""
@@ -261,26 +317,43 @@ def make_app(
         poll=poll,
         seed_demo=settings.demo if seed_demo is None else seed_demo,
         runtime=runtime,
+        missing_key=missing_key,
     )
 
 
-def run(settings: Settings) -> int:
-    """Open the runtime (starting the demo emulator if asked), run the app, and close what was started."""
+def run(settings: Settings, *, missing_key: bool = False) -> int:
+    """Open the runtime (starting the demo emulator if asked), run the app, and close what was started.
+
+    `missing_key`: no key and no --demo. The app opens on the real store with no service and asks; if the user
+    chooses the demo, the app ends and is started again here in demo mode (its own store and emulator)."""
+    from gembatch_tui import paths
     from gembatch_tui.cli import UsageError
     from gembatch_tui.core.errors import ServiceError
+    from gembatch_tui.core.store import JobStore
     from gembatch_tui.runtime import open_runtime
 
-    if settings.demo:
-        settings.poll_interval = DEMO_POLL_INTERVAL
-    try:
-        runtime = open_runtime(settings, demo_job_seconds=DEMO_JOB_SECONDS)
-    except (ServiceError, OSError) as exc:
-        raise UsageError(str(exc)) from None
-    try:
-        app = make_app(settings, store=runtime.store, service=runtime.service, runtime=runtime)
-        result = app.run()
-    finally:
-        runtime.close()
+    while True:
+        if settings.demo:
+            settings.poll_interval = DEMO_POLL_INTERVAL
+        try:
+            runtime = open_runtime(settings, need_service=not missing_key, demo_job_seconds=DEMO_JOB_SECONDS)
+        except (ServiceError, OSError) as exc:
+            raise UsageError(str(exc)) from None
+        try:
+            app = make_app(settings, store=runtime.store, service=runtime.service, runtime=runtime,
+                           poll=not missing_key, missing_key=missing_key)
+            result = app.run()
+        finally:
+            runtime.close()
+        if not (missing_key and app.next_step == "demo"):
+            break
+        missing_key = False
+        settings.demo = True
+        settings.store_path = paths.default_store_path(demo=True)
+        try:
+            JobStore(settings.store_path).ensure()
+        except StoreError as exc:
+            raise UsageError(str(exc)) from None
     code = result if isinstance(result, int) else 0
     exit_now_if_io_pending(code)
     return code

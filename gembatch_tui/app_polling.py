@@ -5,7 +5,11 @@ Why it is its own module: polling is the App's one long-running duty, with rules
 - the timer is re-armed when a pass finishes; the wait doubles after a failure (up to 5 min, see PollSchedule);
 - it keeps running while a dialog or another screen is open;
 - a pass that takes longer than SLOW_POLL_S shows "polling…"; download progress is throttled to one message
-  every DOWNLOAD_PROGRESS_EVERY_S; jobs that finished become toasts (one summary from SUMMARY_FROM on).
+  every DOWNLOAD_PROGRESS_EVERY_S; jobs that finished and results saved are events (the event line and the
+  log, app_events.py), never toasts; results that could not be saved are error toasts;
+- errors are worded cause first (app_errors.py); each job's last poll error is kept in `poll_errors` for its
+  detail screen; a pass in which every call failed on the key (400 API key/401/403) is not transient: polling
+  stops (no backing off) and says what to fix, until `r` tries again.
 The App's `on_worker_state_changed` routes a failed poll worker back here (`_poll_failed`, `_after_poll`).
 """
 
@@ -19,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 from textual.timer import Timer
 
+from gembatch_tui.app_errors import KEY_FIX, KEY_REJECTED, all_key_rejected, cause_first, job_of
 from gembatch_tui.app_messages import DownloadProgressed, PollFinished
 from gembatch_tui.core.models import Record, is_final, short_state
 from gembatch_tui.widgets.safe_text import safe
@@ -58,10 +63,16 @@ class PollOwner(_AppBase):
         self._poll_again = False
         self._ticks = 0
         self._last_progress = 0.0
+        self.poll_errors: dict[str, tuple[datetime, str]] = {}
+        """Each job's last poll error (cause first) and when it happened; gone once a pass polls it cleanly."""
+        self.poll_blocked = ""
+        """Why polling stopped (the key was rejected); empty while it runs. `r` clears it and tries once."""
 
     if TYPE_CHECKING:
 
         def _set_records(self, records: list[Record]) -> None: ...  # the App's: store and publish the records
+
+        def record_event(self, message: str, *, title: str = "", severity: str = "information") -> Any: ...
 
     def schedule_poll(self, delay: float) -> None:
         """Run the next poll in `delay` seconds (replacing any scheduled one)."""
@@ -76,8 +87,13 @@ class PollOwner(_AppBase):
 
     def poll_now(self) -> None:
         if self.service is None:
-            self.notify("No service to poll: this app was started without one", severity="warning")
+            if getattr(self, "missing_key", False):
+                self.notify("No API key: this is your store read-only. Set GEMINI_API_KEY or GOOGLE_API_KEY and "
+                            "start again", severity="warning", markup=False)
+            else:
+                self.notify("No service to poll: this app was started without one", severity="warning")
             return
+        self.poll_blocked = ""
         if not self._poll_enabled:
             return
         if self.schedule.running:
@@ -127,20 +143,52 @@ class PollOwner(_AppBase):
     def on_poll_finished(self, message: PollFinished) -> None:
         report = message.report
         total_failure = bool(report.errors) and len(report.errors) >= max(1, report.polled)
-        if total_failure:
+        self._note_job_errors(report.errors, total_failure)
+        if total_failure and all_key_rejected(report.errors):
+            self.schedule.failed(self.clock(), cause_first(report.errors[0]))
+            self._block_polling(report.errors[0])
+        elif total_failure:
             self._poll_failed(report.errors[0])
         else:
             self.schedule.succeeded(self.clock())
+            for error in report.errors:  # some jobs failed, the others were polled: not a failed pass
+                self.record_event(cause_first(error), title="Poll", severity="warning")
         if message.changed:
             self._set_records(message.records)
         self._announce(report)
         self._after_poll()
 
+    def _note_job_errors(self, errors: list[str], total_failure: bool) -> None:
+        """Keep each job's last poll error for its detail screen; a clean pass clears the others."""
+        now = self.clock()
+        named = {job: (now, cause_first(e)) for e in errors if (job := job_of(e))}
+        if not total_failure:
+            self.poll_errors = {k: v for k, v in self.poll_errors.items() if k in named}
+        self.poll_errors.update(named)
+        from gembatch_tui.screens.detail import DetailScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, DetailScreen):
+                screen.poll_error_changed()
+
+    def _block_polling(self, error: str) -> None:
+        """The key was refused on every call: retrying on a timer cannot help; say what to fix, once."""
+        self.poll_blocked = f"{KEY_REJECTED}: {KEY_FIX}"
+        if self._poll_timer is not None:
+            self._poll_timer.stop()
+            self._poll_timer = None
+        self.schedule.next_due = None
+        self.notify(f"{KEY_FIX}.\n{cause_first(error)}", title=f"{KEY_REJECTED}: polling stopped",
+                    severity="error", markup=False, timeout=30)
+
     def _poll_failed(self, error: str) -> None:
         first = self.schedule.failures == 0
-        self.schedule.failed(self.clock(), error)
+        text = cause_first(error)
+        self.schedule.failed(self.clock(), text)
         if first:
-            self.notify(safe(error), title="Poll failed", severity="error", markup=False)
+            self.notify(text, title="Poll failed", severity="error", markup=False)
+        else:
+            self.record_event(text, title=f"Poll failed {self.schedule.failures}×", severity="error")
 
     def poll_soon(self) -> None:
         """After an action changed a job: poll within 2 s (or at the usual time, if that is sooner)."""
@@ -148,39 +196,30 @@ class PollOwner(_AppBase):
             self.schedule_poll(min(self.schedule.delay(), 2.0))
 
     def _after_poll(self) -> None:
+        if self.poll_blocked:
+            self._poll_again = False
+            self.show_poll_status()
+            return
         again, self._poll_again = self._poll_again, False
         self.schedule_poll(0.2 if again else self.schedule.delay())
 
     def _announce(self, report: Any) -> None:
-        """Toasts (and one bell) for jobs that reached a final state and for results saved or not."""
+        """Events (and one bell) for jobs that reached a final state and results saved; a toast only for
+        results that could not be saved (that needs the user now)."""
         finals = [c for c in report.changes if is_final(c.new)]
-        if finals:
-            if len(finals) >= SUMMARY_FROM:
-                by_state: dict[str, int] = {}
-                for c in finals:
-                    by_state[short_state(c.new).lower()] = by_state.get(short_state(c.new).lower(), 0) + 1
-                parts = ", ".join(f"{n} {s}" for s, n in sorted(by_state.items()))
-                self.notify(f"{len(finals)} jobs finished: {parts}", title="Jobs finished", markup=False)
-            else:
-                for c in finals:
-                    severity = "information" if short_state(c.new) == "SUCCEEDED" else "warning"
-                    self.notify(
-                        f"{safe(c.label)}: {short_state(c.new).lower()}",
-                        title="Job finished",
-                        severity=severity,
-                        markup=False,
-                    )
-            if self.settings.bell:
-                self.bell()
-        saved = [d for d in report.downloads if d.ok]
+        for c in finals:
+            severity = "information" if short_state(c.new) == "SUCCEEDED" else "warning"
+            self.record_event(f"{safe(c.label)}: {short_state(c.new).lower()}", title="Job finished", severity=severity)
+        if finals and self.settings.bell:
+            self.bell()
+        for d in report.downloads:
+            if d.ok:
+                self.record_event(f"{safe(d.path)} ({safe(d.message)})", title="Results saved")
         failed = [d for d in report.downloads if not d.ok]
-        if len(saved) >= SUMMARY_FROM:
-            self.notify(f"results of {len(saved)} jobs saved", title="Results", markup=False)
-        else:
-            for d in saved:
-                self.notify(f"{safe(d.path)} ({safe(d.message)})", title="Results saved", markup=False)
         for d in failed[:SUMMARY_FROM]:
             self.notify(f"{safe(d.name)}: {safe(d.message)}", title="Results not saved", severity="error", markup=False)
+        for d in failed[SUMMARY_FROM:]:
+            self.record_event(f"{safe(d.name)}: {safe(d.message)}", title="Results not saved", severity="error")
 
     def _tick(self) -> None:
         self._ticks += 1
@@ -206,10 +245,15 @@ class PollOwner(_AppBase):
     def poll_status_text(self) -> Any:
         from rich.text import Text
 
+        if self.service is None and getattr(self, "missing_key", False):
+            return Text("read-only: no API key (GEMINI_API_KEY / GOOGLE_API_KEY); nothing is polled", style="yellow",
+                        end="")
         if self.service is None:
             return Text("offline: no service configured; showing the store only", style="dim", end="")
         if not self._poll_enabled:
             return Text("polling is off", style="dim", end="")
+        if self.poll_blocked:
+            return Text(f"✖ polling stopped · {self.poll_blocked}", style="bold red", end="")
         return self.schedule.describe()
 
 

@@ -50,21 +50,19 @@ def dispatch(args: argparse.Namespace) -> int:
 
 def run_app(args: argparse.Namespace) -> int:
     settings = settings_for(args)
-    if not settings.api_key:
-        settings.demo = True
-        if not getattr(args, "store", None):
-            from gembatch_tui import paths
+    # No key and no --demo: never switch to the demo store silently. The app opens on the real store (read only,
+    # not created here) and its first screen says which key is missing and lets the user choose demo or quit.
+    missing_key = not settings.api_key and not settings.demo
+    if not missing_key:
+        from gembatch_tui.core.store import JobStore
 
-            settings.store_path = paths.default_store_path(demo=True)
-    from gembatch_tui.core.store import JobStore
-
-    try:
-        JobStore(settings.store_path).ensure()
-    except StoreError as exc:
-        raise UsageError(str(exc)) from None
+        try:
+            JobStore(settings.store_path).ensure()
+        except StoreError as exc:
+            raise UsageError(str(exc)) from None
     from gembatch_tui.app import run
 
-    return run(settings)
+    return run(settings, missing_key=missing_key)
 
 
 # ----------------------------------------------------------------------------- submit

@@ -24,6 +24,8 @@ from textual.widgets import DataTable, Footer, Input, Label, Static
 
 from gembatch_tui.core.models import Record, record_state
 from gembatch_tui.screens.dashboard_actions import RowActions
+from gembatch_tui.screens.dashboard_reasons import WHAT, has_results, reason_not
+from gembatch_tui.widgets.event_line import EventLine
 from gembatch_tui.widgets.job_groups import group_key, group_of_key
 from gembatch_tui.widgets.job_rows import (
     MAX_ROWS,
@@ -88,21 +90,27 @@ class DashboardScreen(RowActions, Screen[None]):
     """The job table, a view line (sort, filter, how many shown), the poll status and the footer."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        # The footer shows what the highlighted row can do (check_action); a row key that does not apply falls
+        # through to its hidden "why" twin, which says why on the event line (dashboard_reasons.py).
         Binding("c", "cancel_job", "Cancel", tooltip="Cancel the selected pending or running job", id="dashboard.cancel"),
+        Binding("c", "why('cancel_job')", show=False, id="dashboard.cancel_why"),
         Binding("d", "delete_job", "Delete", tooltip="Delete the job's remote resources and/or record", id="dashboard.delete"),
-        Binding("r", "poll_now", "Poll", tooltip="Poll every unfinished job now", id="dashboard.poll"),
+        Binding("d", "why('delete_job')", show=False, id="dashboard.delete_why"),
+        Binding("v", "view_results", "Results",
+                tooltip="Browse the job's results (on a split input's row: its merged results)", id="dashboard.results"),
+        Binding("v", "why('view_results')", show=False, id="dashboard.results_why"),
         Binding(
             "R", "retry_parts", "Retry", tooltip="Queue the failed, expired or cancelled parts of a split input again",
             id="dashboard.retry_parts",
         ),
-        Binding("v", "view_results", "Results", show=False,
-                tooltip="Browse the job's results (on a split input's row: its merged results)", id="dashboard.results"),
+        Binding("R", "why('retry_parts')", show=False, id="dashboard.retry_why"),
+        Binding("r", "poll_now", "Poll", show=False, tooltip="Poll every unfinished job now", id="dashboard.poll"),
         Binding("s", "submit", "Submit", tooltip="Submit JSONL files", id="dashboard.submit"),
-        Binding("b", "resources", "Resources", show=False, tooltip="Remote jobs and files of this key", id="dashboard.resources"),
+        Binding("b", "resources", "Remote", tooltip="Remote jobs and files of this key", id="dashboard.resources"),
         Binding("slash", "filter", "Filter", key_display="/", tooltip="Filter by text or state:NAME", id="dashboard.filter"),
-        Binding("o", "sort", "Sort", tooltip="Sort by the next column", id="dashboard.sort"),
+        Binding("t", "cycle_state", "State", tooltip="Cycle all/active/succeeded/failed/…", id="dashboard.states"),
+        Binding("o", "sort", "Sort", show=False, tooltip="Sort by the next column", id="dashboard.sort"),
         Binding("O", "reverse_sort", "Reverse sort", show=False, id="dashboard.reverse"),
-        Binding("t", "cycle_state", "State filter", show=False, tooltip="Cycle all/active/succeeded/failed/…", id="dashboard.states"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="dashboard.clear_filter"),
         Binding("q", "quit", "Quit", id="dashboard.quit"),
     ]
@@ -141,7 +149,9 @@ class DashboardScreen(RowActions, Screen[None]):
             filter_input.cursor_blink = False
             yield filter_input
         yield StatusLine(id="statusline")
-        yield Footer(compact=True)
+        yield EventLine()
+        # No "^p palette" here: at 80 columns the row's keys need the room; the event line's first text names it.
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
@@ -258,6 +268,11 @@ class DashboardScreen(RowActions, Screen[None]):
     # ----------------------------------------------------------------- keys
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         app = self.gapp
+        if action == "why":  # the hidden twin of a row key: live exactly when the key itself is not
+            return not self.check_action(str(parameters[0]), ())
+        if action == "view_results":
+            parts = self._group_parts()
+            return bool(parts) if parts is not None else has_results(self.selected())
         if action in ("cancel_job", "delete_job"):
             if app.service is None:
                 return False
@@ -312,6 +327,12 @@ class DashboardScreen(RowActions, Screen[None]):
         if key and self.gapp.record(key) is not None:
             self.app.push_screen(DetailScreen(key))
 
+    def action_why(self, action: str) -> None:
+        """A row key that does not apply: say why on the event line (no toast, nothing happens)."""
+        reason = reason_not(action, self.selected(), service=self.gapp.service is not None,
+                            read_only=self.gapp.missing_key)
+        self.gapp.record_event(reason, title=f"No {WHAT.get(action, action)}", severity="warning")
+
     def action_poll_now(self) -> None:
         self.gapp.poll_now()
 
@@ -328,8 +349,9 @@ class DashboardScreen(RowActions, Screen[None]):
             return
         self.app.push_screen(screen())
 
-    async def action_quit(self) -> None:
-        self.app.exit()
+    def action_quit(self) -> None:
+        """q: quit (asking first while an upload or a download is in flight, see app_quit.py)."""
+        self.gapp.request_quit()
 
     # ----------------------------------------------------------------- filter and sort
     def action_filter(self) -> None:

@@ -95,6 +95,12 @@ def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
     return [(prefix, json.dumps(value, ensure_ascii=False))]
 
 
+def _when_plain(at: datetime, now: datetime) -> str:
+    seconds = max(0, int((now - at).total_seconds()))
+    ago = f"{seconds} s ago" if seconds < 120 else f"{seconds // 60} min ago"
+    return f"{at.astimezone().strftime('%H:%M:%S')}, {ago}"
+
+
 def _grid() -> Table:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True, min_width=14)
@@ -174,8 +180,9 @@ def attempts_text(record: Record) -> Table | None:
     return grid
 
 
-def render_record(record: Record, now: datetime) -> Group:
-    """Everything about one job; every value that came from outside is wrapped as inert text."""
+def render_record(record: Record, now: datetime, poll_error: tuple[datetime, str] | None = None) -> Group:
+    """Everything about one job; every value that came from outside is wrapped as inert text.
+    `poll_error`: the app's last poll error for this job (when, cause first), shown under "Last error"."""
     state = record_state(record)
     stats = record_stats(record)
     batch = record.get("batch") if isinstance(record.get("batch"), dict) else {}
@@ -259,6 +266,8 @@ def render_record(record: Record, now: datetime) -> Group:
         ("job", record.get("error") or ((batch or {}).get("error") or {}).get("message")),
         ("results", record.get("results_error")),
     ]
+    if poll_error is not None:
+        errors.append(("poll", f"{poll_error[1]} ({_when_plain(poll_error[0], now)})"))
     errors = [(k, v) for k, v in errors if v]
     parts.append(_section("Last error"))
     if errors:
@@ -352,7 +361,20 @@ class DetailScreen(Screen[None]):
             self.query_one("#detail", Static).update(Text("This job is no longer in the store.", end=""))
             return
         self.query_one("#detail-name", Static).update(safe_text(f"{display_name(rec)}  {batch_name(rec) or ''}"))
-        self.query_one("#detail", Static).update(render_record(rec, self.gapp.clock()))
+        self._shown_poll_error = self._poll_error(rec)
+        self.query_one("#detail", Static).update(render_record(rec, self.gapp.clock(), self._shown_poll_error))
+
+    def _poll_error(self, rec: Record) -> tuple[datetime, str] | None:
+        name = batch_name(rec)
+        return getattr(self.gapp, "poll_errors", {}).get(name) if name else None
+
+    def poll_error_changed(self) -> None:
+        """The app's poll errors changed: repaint only if this job's did."""
+        rec = self.record
+        if not self.is_mounted or not hasattr(self, "_shown_poll_error"):
+            return  # not shown yet: its first paint reads the errors
+        if rec is not None and self._poll_error(rec) != self._shown_poll_error:
+            self._show(rec)
 
     # ----------------------------------------------------------------- keys
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

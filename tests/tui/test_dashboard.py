@@ -117,8 +117,8 @@ async def test_no_service_hides_remote_actions(sample_store: JobStore) -> None:
     app = app_for(sample_store, service=False)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, loaded(app, 11))
-        await wait_for(pilot, lambda: {"enter", "slash", "o", "q"} <= footer_keys(app), what="the footer")
-        assert not {"c", "d", "r", "s"} & footer_keys(app)
+        await wait_for(pilot, lambda: {"enter", "slash", "t", "q"} <= footer_keys(app), what="the footer")
+        assert not {"c", "d", "r", "s", "b"} & footer_keys(app)
         assert "offline" in screen_text(app)
 
 

@@ -58,9 +58,10 @@ async def test_job_goes_pending_running_succeeded_and_results_are_saved(
         rec = store.get(key)
         results = Path(rec["results_file"])
         assert results.is_file() and len(results.read_text().splitlines()) == 3
-        # the cursor stayed on the job, and the toast named it
+        # the cursor stayed on the job, and the event line (not a toast) named it
         assert app.screen.query_one(JobTable).selected_key == key
-        assert any("succeeded" in str(n.message) for n in app._notifications)
+        assert any("succeeded" in e.message for e in app.events)
+        assert not any("succeeded" in str(n.message) for n in app._notifications)
 
 
 async def test_cancel_through_the_dialog(

@@ -71,12 +71,13 @@ async def test_markup_and_escapes_show_literally_and_do_nothing(tmp_path: Path) 
         assert "second line \\x07 bell" in text
         assert "\x1b" not in text and "\x07" not in text
         assert no_live_links(app)
-        # a toast about the job shows its name literally too
+        # the event about the job (on the dashboard's event line) shows its name literally too
         report = PollReport(changes=[StateChange("evil", "batches/evil", EVIL, "JOB_STATE_RUNNING", "JOB_STATE_FAILED")])
         app._announce(report)
         await pilot.pause()
-        assert any(SHOWN in str(n.message) for n in app._notifications)
-        await wait_for(pilot, lambda: "Job finished" in screen_text(app), what="the toast")
+        assert any(SHOWN in e.message for e in app.events)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: "Job finished" in screen_text(app), what="the event line")
         assert "[@click=app.quit]q[/]" in screen_text(app).split("Job finished")[1]
         assert no_live_links(app)
     assert app.return_code in (None, 0)

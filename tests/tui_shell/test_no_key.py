@@ -1,0 +1,71 @@
+"""With no API key and no --demo the app never opens the demo by itself: it says which key is missing, where the
+real store is and how many jobs it holds, and lets the user choose the demo, the store read-only, or quit."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from gembatch_tui import paths
+from gembatch_tui.screens.dashboard import DashboardScreen
+from gembatch_tui.screens.no_key import NoKeyScreen
+from tests.pilot_support import screen_text, wait_for
+from tests.tui_shell.shell_helpers import sample_app
+
+
+async def test_the_first_screen_names_the_missing_key_and_the_real_stores_job_count(tmp_path: Path) -> None:
+    app = sample_app(tmp_path, service=False, missing_key=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert isinstance(app.screen, NoKeyScreen)  # before anything else
+        await wait_for(pilot, lambda: "holds 11 jobs" in " ".join(screen_text(app).split()), what="the job count")
+        text = " ".join(screen_text(app).split())
+        assert "GOOGLE_API_KEY" in text and "GEMINI_API_KEY" in text
+        assert "DEMO" not in text and app.settings.demo is False
+        assert str(app.store.path) in screen_text(app).replace("\n", "").replace(" ", "").replace("█", "")
+        await pilot.press("d")
+        await wait_for(pilot, lambda: app.return_code is not None, what="exit")
+    assert app.next_step == "demo" and app.return_code == 0
+
+
+async def test_quit_from_the_no_key_screen_exits_2(tmp_path: Path) -> None:
+    app = sample_app(tmp_path, service=False, missing_key=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, NoKeyScreen))
+        await pilot.press("q")
+        await wait_for(pilot, lambda: app.return_code is not None, what="exit")
+    assert app.return_code == 2 and app.next_step == ""
+
+
+async def test_browse_shows_the_real_store_read_only(tmp_path: Path) -> None:
+    app = sample_app(tmp_path, service=False, missing_key=True)
+    before = app.store.path.read_bytes()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, NoKeyScreen))
+        await pilot.press("b")
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen) and app.screen.settled, what="dashboard")
+        text = screen_text(app)
+        assert "read-only: no API key" in text
+        assert "translations-fr" in text
+        assert "DEMO" not in text
+        await pilot.press("q")
+        await wait_for(pilot, lambda: app.return_code is not None, what="exit")
+    assert app.store.path.read_bytes() == before  # nothing written
+
+
+def test_run_app_without_a_key_does_not_switch_to_the_demo(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gembatch_tui import app as app_module
+    from gembatch_tui import commands
+
+    seen = {}
+
+    def fake_run(settings, *, missing_key=False):  # noqa: ANN001, ANN202
+        seen.update(demo=settings.demo, store=settings.store_path, missing_key=missing_key)
+        return 0
+
+    monkeypatch.setattr(app_module, "run", fake_run)
+    args = argparse.Namespace(store=None, results_dir=None, api_key=None, demo=False, command=None)
+    assert commands.run_app(args) == 0
+    assert seen == {"demo": False, "store": paths.default_store_path(demo=False), "missing_key": True}
+    assert not paths.default_store_path(demo=True).exists()

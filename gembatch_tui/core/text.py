@@ -58,3 +58,15 @@ def json_safe(text: str, *, keep: str = "") -> str:
 
 
 __all__ = ["escape_char", "json_safe", "terminal_safe"]
+
+
+def format_bytes(n: int) -> str:
+    """A size for people, in one unit system everywhere (binary: B, KiB, MiB, GiB, TiB): `1.5 MiB`."""
+    if n < 1024:
+        return f"{n} B"
+    value = float(n)
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        value /= 1024
+        if value < 1024 or unit == "TiB":
+            break
+    return f"{value:.1f} {unit}"

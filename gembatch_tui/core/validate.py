@@ -39,6 +39,7 @@ from typing import Any, BinaryIO, Dict, Optional
 from gembatch_tui.core import media, request_fields, request_shape
 from gembatch_tui.core.keyset import KeySet
 from gembatch_tui.core.pricing import estimate_request_tokens
+from gembatch_tui.core.text import format_bytes
 
 MAX_FILE_BYTES = 2 * 1024**3  # the Files API limit per file
 MAX_REPORTED = 200
@@ -213,17 +214,6 @@ def _quote_key(key: str) -> str:
     return repr(key if len(key) <= _MAX_KEY_SHOWN else key[:_MAX_KEY_SHOWN] + "…")
 
 
-def _human(n: int) -> str:
-    if n < 1024:
-        return f"{n} bytes"
-    value = float(n)
-    for unit in ("KiB", "MiB", "GiB"):
-        value /= 1024
-        if value < 1024 or unit == "GiB":
-            break
-    return f"{value:.1f} {unit}"
-
-
 def read_key_at(f: BinaryIO, offset: int, line_no: int) -> str | None:
     """The key of the line starting at byte `offset` (same assignment rules as everywhere here), or None."""
     f.seek(offset)
@@ -282,7 +272,9 @@ def validate_file(
         return whole_file(why)
     report.size_bytes = size
     if max_bytes is not None and size > max_bytes:
-        return whole_file(f"file is {_human(size)}, over the {_human(max_bytes)} limit for a batch input file")
+        return whole_file(
+            f"file is {format_bytes(size)}, over the {format_bytes(max_bytes)} limit for a batch input file"
+        )
     try:
         f = open(abs_path, "rb")  # noqa: SIM115 - closed below
     except OSError as exc:

@@ -199,7 +199,7 @@ def test_invalid_utf8_line(tmp_path: Path, data: bytes, expected: tuple[int, int
         ("empty", "file has no requests"),
         ("blank_only", "file has no requests"),
         ("binary", "not a text file (NUL byte at byte offset 3)"),
-        ("oversized", "over the 100 bytes limit"),
+        ("oversized", "over the 100 B limit"),
     ],
 )
 def test_whole_file_problems(tmp_path: Path, setup: str, message: str) -> None:

@@ -109,7 +109,8 @@ class BatchService:
 
     # ----------------------------------------------------------------- lookup
     def resolve(self, ref: str) -> Record:
-        """A JOB argument: `batches/ID`, the bare ID, a local record id, or an input file path."""
+        """A JOB argument: `batches/ID`, the bare ID, a local record id, an input file path, or a unique start of
+        at least MIN_PREFIX characters of the id as `list` prints it (the same in every command)."""
         records = self.store.read_all()
         ref = ref.strip()
         wanted = ref if ref.startswith("batches/") else f"batches/{ref}"
@@ -126,6 +127,12 @@ class BatchService:
         if len(matches) > 1:
             names = ", ".join(batch_name(m) or record_key(m) for m in matches)
             raise ServiceError(f"{ref}: matches {len(matches)} jobs ({names}); name the batch instead")
+        prefixed = _by_prefix(records, ref)
+        if len(prefixed) == 1:
+            return prefixed[0]
+        if len(prefixed) > 1:
+            names = ", ".join(batch_name(m) or record_key(m) for m in prefixed[:5])
+            raise ServiceError(f"{ref}: the start of {len(prefixed)} jobs ({names}); give more of the id")
         raise ServiceError(f"{ref}: no such job in {self.store.path}")
 
     def results_target(self, record: Record) -> Path:
@@ -460,6 +467,19 @@ class BatchService:
             self.client.delete_file(file_name)
         except ServiceError:
             pass
+
+
+MIN_PREFIX = 6
+"""The shortest start of a job id accepted for the whole id (`list` prints 14 characters)."""
+
+
+def _by_prefix(records: list[Record], ref: str) -> list[Record]:
+    """Records whose batch id (as `list` prints it) or local record id starts with `ref`."""
+    bare = ref.removeprefix("batches/")
+    if len(bare) < MIN_PREFIX or "/" in bare:
+        return []
+    return [rec for rec in records
+            if batch_id(batch_name(rec) or "").startswith(bare) or record_key(rec).startswith(bare)]
 
 
 def _pid_alive(pid: int) -> bool:

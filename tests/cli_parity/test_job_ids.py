@@ -1,0 +1,50 @@
+"""One job id everywhere: the id `list` prints (or any unique start of it) is accepted by every command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from gembatch_tui.core.emulator import Emulator
+from gembatch_tui.core.models import CANCELLED, record_state
+from tests.cli_parity.test_parity_cli import KEY, _cli, _input, _store
+
+
+def _listed_ids(cli) -> list[str]:  # noqa: ANN001
+    lines = cli("list").stdout.splitlines()[1:]
+    return [line.split()[0] for line in lines]
+
+
+def test_the_id_list_prints_works_in_export_cancel_and_delete(tmp_path: Path) -> None:
+    with Emulator(api_key=KEY, job_seconds=1.0) as emu:
+        cli = _cli(tmp_path, emu)
+        assert cli("submit", str(_input(tmp_path / "in" / "a.jsonl"))).returncode == 0
+        assert cli("poll", "--timeout", "1").returncode == 0
+        [done] = _listed_ids(cli)
+        assert len(done) == 14
+        exported = cli("export", done, "--format", "jsonl")
+        assert exported.returncode == 0, exported.stderr
+        assert sorted(json.loads(line)["key"] for line in exported.stdout.splitlines()) == ["k0", "k1", "k2"]
+        assert cli("export", done[:6]).returncode == 0  # a shorter unique start
+        deleted = cli("delete", "--yes", done)
+        assert deleted.returncode == 0, deleted.stderr
+        assert _listed_ids(cli) == []
+    with Emulator(api_key=KEY, job_seconds=3600) as slow:
+        (tmp_path / "slow").mkdir()
+        cli = _cli(tmp_path / "slow", slow)
+        assert cli("submit", str(_input(tmp_path / "in" / "b.jsonl", word="b"))).returncode == 0
+        [running] = _listed_ids(cli)
+        cancelled = cli("cancel", running)
+        assert cancelled.returncode == 0, cancelled.stderr
+        assert record_state(_store(cli).read_all()[0]) == CANCELLED
+
+
+def test_a_start_too_short_or_shared_is_refused_the_same_way_everywhere(tmp_path: Path) -> None:
+    with Emulator(api_key=KEY, job_seconds=3600) as emu:
+        cli = _cli(tmp_path, emu)
+        assert cli("submit", str(_input(tmp_path / "in" / "a.jsonl"))).returncode == 0
+        [job] = _listed_ids(cli)
+        for command in (("export",), ("cancel",), ("delete", "--yes"), ("retry",)):
+            run = cli(*command, job[:3])
+            assert run.returncode in (1, 2), (command, run)
+            assert f"{job[:3]}: no such job" in run.stderr + run.stdout, (command, run)

@@ -14,6 +14,7 @@ their results are merged into one results file (merge.py), reported like a downl
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from gembatch_tui.core import inline_results, missing_jobs
+from gembatch_tui.core import inline_results, missing_jobs, poll_schedule
 from gembatch_tui.core import waves
 from gembatch_tui.core.embeddings import describe as describe_embeddings
 from gembatch_tui.core.embeddings import summarise_embeddings
@@ -83,6 +84,7 @@ class PollReport:
     notes: list[str] = field(default_factory=list)
     active: int = 0  # jobs not final yet, counting queued ones
     queued: int = 0  # records waiting locally (budget or 429 backoff)
+    deferred: int = 0  # unfinished jobs not due this pass (poll_schedule.py), so not asked about
 
     @property
     def failed(self) -> bool:
@@ -113,28 +115,47 @@ def poll_once(
     progress: DownloadProgress | None = None,
     cancel: threading.Event | None = None,
     only: frozenset[str] | None = None,
+    force: bool = False,
 ) -> PollReport:
     """One pass: refresh unfinished jobs, submit queued ones the budget allows, download finished results.
 
-    `only` (record keys) limits the pass to those jobs (`poll JOB...`): nothing else is asked for, downloaded or
-    submitted from the queue, and `active` counts only them."""
+    A routine pass asks only about the jobs that are due (poll_schedule.py: young ones every pass, older ones
+    less often, none less than every 10 minutes); `force` (the user asked: `r`) asks about every one.
+    `only` (record keys) limits the pass to those jobs (`poll JOB...`), all of them asked about: nothing else is
+    asked for, downloaded or submitted from the queue, and `active` counts only them."""
     report = PollReport()
     try:
         report.notes.extend(service.recover_interrupted())
     except ServiceError as exc:
         report.errors.append(str(exc))
     records = service.store.read_all()
-    todo = [r for r in records if needs_poll(r) and (only is None or record_key(r) in only)]
+    unfinished = [r for r in records if needs_poll(r) and (only is None or record_key(r) in only)]
+    if force or only is not None:
+        todo = unfinished
+    else:
+        now = time.time()
+        todo = [r for r in unfinished if poll_schedule.is_due(r, now)]
     with service._in_flight_lock:
         todo = [r for r in todo if batch_name(r) not in service._in_flight]
         service._in_flight.update(batch_name(r) or "" for r in todo)
+        claimed = list(todo)
+        asked = {batch_name(r) for r in todo}
+        # Not due, but free when a listing page holds them anyway.
+        spare = {batch_name(r) or "": r for r in unfinished
+                 if batch_name(r) not in asked and batch_name(r) not in service._in_flight}
+    report.deferred = len(unfinished) - len(todo)
     snapshots: dict[str, BatchSnapshot] = {}
     try:
-        listed = _list_snapshots(service, todo) if len(todo) >= LIST_FROM else {}
+        listed = _list_snapshots(service, todo, also=frozenset(spare)) if len(todo) >= LIST_FROM else {}
         rest = [r for r in todo if batch_name(r) not in listed]
         for rec in todo:
             if batch_name(rec) in listed:
                 snapshots[record_key(rec)] = listed[batch_name(rec) or ""]
+        bonus = [spare[name] for name in listed if name in spare]
+        for rec in bonus:
+            snapshots[record_key(rec)] = listed[batch_name(rec) or ""]
+        report.deferred -= len(bonus)
+        todo = todo + bonus
         not_found: dict[str, str] = {}
         if rest:
             width = max(1, min(service.max_parallel_polls, len(rest)))
@@ -176,7 +197,7 @@ def poll_once(
             service.store.update_many(changes)
     finally:
         with service._in_flight_lock:
-            service._in_flight.difference_update(batch_name(r) or "" for r in todo)
+            service._in_flight.difference_update(batch_name(r) or "" for r in claimed)
     if only is None:
         _submit_queued(service, report, cancel)
     fresh = service.store.read_all()
@@ -219,8 +240,11 @@ def _submit_queued(service: BatchService, report: PollReport, cancel: threading.
             report.errors.append(f"{label}: {outcome.message}")
 
 
-def _list_snapshots(service: BatchService, todo: list[Record], page_size: int = LIST_PAGE) -> dict[str, BatchSnapshot]:
-    """Snapshots of the jobs in `todo` from batches.list: 100 jobs a call instead of one.
+def _list_snapshots(
+    service: BatchService, todo: list[Record], page_size: int = LIST_PAGE, *, also: frozenset[str] = frozenset()
+) -> dict[str, BatchSnapshot]:
+    """Snapshots of the jobs in `todo` from batches.list: 100 jobs a call instead of one (and of the jobs named in
+    `also`, when the pages read hold them: they cost nothing more, but are not looked for).
 
     The service lists the newest jobs first and unfinished jobs are usually recent, so this reads a page or
     two more than the jobs wanted, at most, and stops as soon as it has seen them all; whatever it did not
@@ -230,16 +254,19 @@ def _list_snapshots(service: BatchService, todo: list[Record], page_size: int = 
     wanted = {batch_name(r) for r in todo} - {None}
     limit = (len(wanted) // page_size + 2) * page_size
     found: dict[str, BatchSnapshot] = {}
+    bonus: dict[str, BatchSnapshot] = {}
     try:
         for seen, op in enumerate(service.client.iter_batches(page_size), start=1):
             name = op.get("name")
             if name in wanted and name not in found:
                 found[name] = snapshot_from_operation(op)
+            elif name in also and name not in bonus:
+                bonus[name] = snapshot_from_operation(op)
             if len(found) == len(wanted) or seen >= limit:  # stop before the next page is asked for
                 break
     except (ServiceError, ValueError, TypeError, AttributeError):
-        return found
-    return found
+        return {**bonus, **found}
+    return {**bonus, **found}
 
 
 def _merge(snap: BatchSnapshot) -> Callable[[Record], None]:

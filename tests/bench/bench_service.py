@@ -1,9 +1,12 @@
-"""Benchmarks of the batch service (issue 4). Run: python tests/bench/bench_service.py [--skip-big]
+"""Benchmarks of the batch service (issues 4 and 18). Run: python tests/bench/bench_service.py [--skip-big | --many N]
 
 1. `poll --once` over 400 running jobs with the emulator answering after 30 ms: in-process poll pass and
    the whole command's wall time (which includes Python start-up and importing google-genai).
 2. Downloading a 300 MB results file through `poll --once`: peak RSS of the process.
 3. Validating and uploading a 1 GB JSONL file (`submit`): peak RSS of the process.
+4. (`--many 10000`) `poll --once` over N unfinished jobs created over the last 24 hours (the emulator's clock is
+   moved an hour between rounds of creations): a full pass over every job (what every pass did before issue 18)
+   beside a routine pass in the steady state of the per-job schedule (core/poll_schedule.py).
 The emulator runs in its own process so it does not share our GIL.
 """
 
@@ -102,6 +105,94 @@ def bench_poll(tmp: Path) -> None:
         proc.wait()
 
 
+CLOCKED_SERVER = r"""
+import sys, threading, time
+from gembatch_tui.core.emulator.runtime import Emulator
+offset = [float(sys.argv[2])]
+emu = Emulator(api_key=sys.argv[1], latency_ms=float(sys.argv[3]), job_seconds=10 * 86400,
+               max_concurrent_jobs=10**6, clock=lambda: time.time() + offset[0]).start()
+print(f"listening on {emu.url}", flush=True)
+for line in sys.stdin:  # "advance SECONDS": the emulator's clock moves (jobs created later look younger)
+    offset[0] += float(line.split()[1])
+    print("ok", flush=True)
+emu.stop()
+"""
+
+
+def bench_poll_many(tmp: Path, jobs: int, latency_ms: float) -> None:
+    """`poll --once` over `jobs` unfinished jobs created over the last 24 hours, at `latency_ms`."""
+    import random
+    from concurrent.futures import ThreadPoolExecutor
+    from datetime import datetime, timezone
+
+    from gembatch_tui.core import poll_schedule
+    from gembatch_tui.core.gemini import GeminiClient
+    from gembatch_tui.core.poller import poll_once
+    from gembatch_tui.core.service import BatchService
+    from gembatch_tui.core.store import JobStore, record_key
+
+    hours = 24
+    proc = subprocess.Popen([sys.executable, "-c", CLOCKED_SERVER, KEY, str(-hours * 3600), str(latency_ms)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env_for(None))
+    assert proc.stdout is not None and proc.stdin is not None
+    url = proc.stdout.readline().split()[-1]
+    try:
+        client = GeminiClient(KEY, base_url=url)
+        src = tmp / "one.jsonl"
+        src.write_text('{"key": "a", "request": {"contents": [{"parts": [{"text": "hi"}]}]}}\n')
+        file_name = client.upload(src, display_name="one.jsonl")
+        home = tmp / "home-many"
+        store = JobStore(home / "jobs.jsonl")
+        t0 = time.perf_counter()
+        snaps = []
+        with ThreadPoolExecutor(32) as pool:
+            for hour in range(hours):
+                snaps += pool.map(lambda i: client.create_batch(model="gemini-2.5-flash", file_name=file_name,
+                                                                display_name=f"job-{i}"), range(jobs // hours))
+                proc.stdin.write("advance 3600\n")
+                proc.stdin.flush()
+                proc.stdout.readline()
+        store.add_many([{"input_file": str(src), "count": 1, "batch": s.to_batch_dict()} for s in snaps])
+        print(f"created {len(snaps):,} jobs over {hours} h of emulator time in {time.perf_counter() - t0:.0f} s; "
+              f"load {os.getloadavg()[0]:.2f}", flush=True)
+        service = BatchService(store, client)
+        t = time.perf_counter()
+        report = poll_once(service, download=False, force=True)
+        full = time.perf_counter() - t
+        assert report.polled == len(snaps) and not report.errors, report.errors[:3]
+        print(f"floor-like full pass (every job, force=True, in-process): {full:.2f} s, {report.listed:,} listed "
+              f"({len(snaps) / 100:.0f} pages of 100 at {latency_ms:.0f} ms)")
+
+        # Steady state: every job was last checked a random part of its interval ago (as passes leave them), and
+        # the last pass was one default poll interval (30 s) ago.
+        now = time.time()
+        rng = random.Random(1)
+
+        def stagger(rec: dict) -> None:
+            gap = poll_schedule.interval(rec, now) * rng.random() + 30
+            rec["polled_at"] = datetime.fromtimestamp(now - gap, timezone.utc).isoformat()
+
+        store.update_many({record_key(r): stagger for r in store.read_all()})
+        due = sum(poll_schedule.is_due(r, now) for r in store.read_all())
+        walls = []
+        for _ in range(2):
+            wall, _, out = timed_cli(url, home, "poll", "--once")
+            walls.append(wall)
+            store.update_many({record_key(r): stagger for r in store.read_all()})
+        t = time.perf_counter()
+        report = poll_once(service, download=False)
+        routine = time.perf_counter() - t
+        print(f"routine pass, steady state ({due:,} of {len(snaps):,} due): in-process {routine:.2f} s "
+              f"({report.polled:,} asked, {report.listed:,} listed, {report.deferred:,} not due)")
+        print(f"`gembatch-tui poll --once` over {len(snaps):,} unfinished jobs, whole command wall: "
+              + ", ".join(f"{w:.2f} s" for w in walls))
+        wall, _, _ = timed_cli(url, home, "list")
+        print(f"`gembatch-tui list` with {len(snaps):,} jobs: {wall:.2f} s")
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=30)
+
+
 def write_big_jsonl(path: Path, target_bytes: int, text_len: int = 900) -> int:
     filler = "lorem ipsum dolor sit amet " * (text_len // 27 + 1)
     n = 0
@@ -141,9 +232,15 @@ def bench_big(tmp: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--skip-big", action="store_true", help="only the poll benchmark")
+    ap.add_argument("--many", type=int, default=0, metavar="N",
+                    help="only `poll --once` over N unfinished jobs created over 24 h (issue 18: 10000)")
+    ap.add_argument("--latency-ms", type=float, default=30)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
+        if args.many:
+            bench_poll_many(tmp, args.many, args.latency_ms)
+            return
         bench_poll(tmp)
         if not args.skip_big:
             bench_big(tmp)

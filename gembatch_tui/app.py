@@ -259,7 +259,7 @@ class GembatchApp(JobActions, QuitGuard, EventsOwner, PollOwner, DemoSeeder, App
         from gembatch_tui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(first=type(self.screen)))
 
     @property
     def dashboard(self) -> DashboardScreen:

@@ -58,6 +58,7 @@ class ConfirmDialog(ModalScreen[bool]):
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
         Binding("n", "answer(False)", "No", id="confirm.no"),
         Binding("escape", "answer(False)", "No", show=False, id="confirm.escape"),
+        Binding("q", "answer(False)", "No", show=False, id="confirm.q"),
     ]
 
     def __init__(self, title: str, body: Text | Group, yes: str = "yes", *, danger: bool = False) -> None:

@@ -85,6 +85,35 @@ class RowActions(_Base):
         elif (rec := self.selected()) is not None:
             self.app.push_screen(ResultsScreen(rec))
 
+    # ----------------------------------------------------------------- palette-only commands (no key of their own)
+    def show_usage(self) -> None:
+        """The store's token usage and cost, on the event line (and so in the event log)."""
+        from gembatch_tui.widgets.usage_summary import totals_text
+
+        totals = getattr(getattr(self, "view", None), "totals", None)
+        if totals is None or not (totals.jobs or totals.unknown_jobs):
+            self.gapp.record_event("no token usage recorded yet (it is counted from saved results)", title="Usage")
+            return
+        self.gapp.record_event(totals_text(totals, label="all jobs").plain, title="Usage")
+
+    def open_clean_up(self) -> None:
+        """Remote resources, with clean-up's safe set selected as soon as the server's lists are in."""
+        from gembatch_tui.screens.dashboard import optional_screen
+
+        screen_cls = optional_screen("resources")
+        if screen_cls is None or self.gapp.service is None:
+            self.gapp.record_event("remote resources are not available here", title="Clean up", severity="warning")
+            return
+        screen = screen_cls()
+        self.app.push_screen(screen)
+        self.gapp.record_event("u selects the safe set (what `cleanup` deletes), d deletes it after a question",
+                               title="Clean up")
+
+    def open_export(self) -> None:
+        """The results browser of the row; x there writes JSONL, X CSV."""
+        self.action_view_results()
+        self.gapp.record_event("x exports the results as JSONL, X as CSV", title="Export")
+
     def _retryable_parts(self) -> list[Record]:
         """The parts `R` would queue again: the selected part, or every retryable part of the selected group."""
         parts = self._group_parts()

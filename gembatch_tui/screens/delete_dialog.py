@@ -103,6 +103,7 @@ class DeleteDialog(ModalScreen[DeleteRequest | None]):
         Binding("y", "confirm", "Delete", id="delete.yes"),
         Binding("n", "decline", "Keep all", id="delete.no"),
         Binding("escape", "decline", "Keep all", show=False, id="delete.escape"),
+        Binding("q", "decline", "Keep all", show=False, id="delete.q"),
         Binding("b", "toggle('remote_job')", "Job", tooltip="Toggle the remote batch job", id="delete.job"),
         Binding("i", "toggle('input_file')", "Input", tooltip="Toggle the uploaded input file", id="delete.input"),
         Binding("o", "toggle('output_file')", "Output", tooltip="Toggle the remote results file", id="delete.output"),

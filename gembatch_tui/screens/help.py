@@ -61,6 +61,8 @@ SECTIONS: list[tuple[str, tuple[str, ...]]] = [
         "gembatch_tui.screens.resources:ResourcesScreen",
         "gembatch_tui.screens.resources_table:ResourceTable",
     )),
+    ("Event log (E)", ("gembatch_tui.screens.events:EventsScreen",)),
+    ("No API key", ("gembatch_tui.screens.no_key:NoKeyScreen",)),
     ("Delete dialog", ("gembatch_tui.screens.confirm:DeleteDialog",)),
     ("Questions", ("gembatch_tui.screens.confirm:ConfirmDialog",)),
     ("Everywhere", ("gembatch_tui.app:GembatchApp",)),
@@ -82,20 +84,23 @@ def _load(ref: str) -> type | None:
         return None
 
 
-def section_classes() -> list[tuple[str, tuple[type, ...]]]:
-    """(title, classes) of every section whose classes can be imported."""
+def section_classes(first: type | None = None) -> list[tuple[str, tuple[type, ...]]]:
+    """(title, classes) of every section whose classes can be imported; the section of screen class `first`
+    (the screen F1 was pressed on) comes first."""
     out = []
     for title, refs in SECTIONS:
         classes = tuple(c for c in (_load(r) for r in refs) if c is not None)
         if classes:
             out.append((title, classes))
+    if first is not None:
+        out.sort(key=lambda section: not any(issubclass(first, c) for c in section[1]))
     return out
 
 
-def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
+def help_sections(first: type | None = None) -> list[tuple[str, list[tuple[str, str]]]]:
     """(section, [(keys, what they do)]) for every screen, merged by action so aliases share a line."""
     sections: list[tuple[str, list[tuple[str, str]]]] = []
-    for title, classes in section_classes():
+    for title, classes in section_classes(first):
         merged: dict[tuple[str, str], list[str]] = {}
         for cls in classes:
             for b in _bindings(cls):
@@ -107,9 +112,9 @@ def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
     return sections
 
 
-def help_renderable(store_path: str = "") -> Group:
+def help_renderable(store_path: str = "", first: type | None = None) -> Group:
     parts: list[object] = []
-    for title, rows in help_sections():
+    for title, rows in help_sections(first):
         parts.append(Text(title, style="bold underline"))
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold cyan", no_wrap=True, min_width=12)
@@ -154,13 +159,18 @@ class HelpScreen(ModalScreen[None]):
         Binding("G,end", "scroll('end')", "Bottom", show=False, id="help.bottom"),
     ]
 
+    def __init__(self, first: type | None = None) -> None:
+        super().__init__()
+        self.first = first
+        """The class of the screen F1 was pressed on: its keys are listed first."""
+
     def compose(self) -> ComposeResult:
         app = self.app
         store = str(getattr(getattr(app, "store", None), "path", "") or "")
         with Vertical(id="help-box", classes="dialog"):
             yield Label("Keys — gembatch-tui", classes="dialog-title")
             with VerticalScroll(id="help-body"):
-                yield Static(help_renderable(store), markup=False)
+                yield Static(help_renderable(store, self.first), markup=False)
         yield Footer(compact=True)
 
     def action_close(self) -> None:

@@ -53,6 +53,7 @@ class ResourcesScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", show=False, tooltip="Back to the dashboard", id="resources.back"),
+        Binding("q", "back", "Back", show=False, tooltip="Back to the dashboard", id="resources.back_q"),
         Binding("r", "reload", "Reload", show=False, tooltip="List the server's files and jobs again",
                 id="resources.reload"),
         Binding("space", "toggle_select", "Mark", tooltip="Select or unselect the row (for d)", id="resources.select"),

@@ -52,8 +52,12 @@ PAGE_SIZE = 500
 class ResultsScreen(ResultsActions, Screen[None]):
     """One job's results: a page of rows, the highlighted row in full, filters, export and retry."""
 
+    AUTO_FOCUS = ""
+    """Nothing is focused until the table is shown (not the hidden filter box, which would swallow q)."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="results.back"),
+        Binding("q", "back", "Back", show=False, id="results.back_q"),
         Binding("slash", "filter", "Filter", key_display="/", tooltip="Rows whose text contains…",
                 id="results.filter"),
         Binding("e", "errors_only", "Errors", tooltip="Only rows that are not ok", id="results.errors"),

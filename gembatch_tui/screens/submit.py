@@ -46,6 +46,8 @@ class SubmitScreen(Screen[None]):
         Binding("ctrl+s", "submit", "Submit", tooltip="Submit the marked files", id="submit.submit"),
         Binding("escape", "cancel_upload", "Cancel upload", tooltip="Stop the upload in flight", id="submit.cancel"),
         Binding("escape", "back", "Back", tooltip="Back to the jobs", id="submit.back"),
+        Binding("q", "cancel_upload", "Cancel upload", show=False, id="submit.cancel_q"),
+        Binding("q", "back", "Back", show=False, id="submit.back_q"),
         Binding("tab", "app.focus_next", "Next pane", tooltip="Tree, preview, options, path", id="submit.next"),
         Binding("slash", "focus_path", "Path", show=False, tooltip="Type or paste a path or a glob", id="submit.path"),
         Binding("o", "toggle_log", "Outcomes", tooltip="Show the last submit run", id="submit.outcomes"),

@@ -22,7 +22,7 @@ class ConfirmSubmit(ModalScreen[bool]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y,enter", "answer(True)", "Submit", tooltip="In the confirm dialog: submit the files",
                 id="confirm-submit.yes"),
-        Binding("n,escape", "answer(False)", "Back", tooltip="In the confirm dialog: back, nothing is sent",
+        Binding("n,escape,q", "answer(False)", "Back", tooltip="In the confirm dialog: back, nothing is sent",
                 id="confirm-submit.no"),
     ]
 

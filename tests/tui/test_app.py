@@ -111,7 +111,7 @@ async def test_palette_submit_screen_and_submitted_message(
         await pilot.press("ctrl+p")
         await pilot.press(*"poll now")
         await wait_for(pilot, lambda: "Poll now" in screen_text(app))
-        assert "Refresh every unfinished job" in screen_text(app)
+        assert "Poll every unfinished job now" in screen_text(app)
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
         await wait_for(pilot, lambda: app.schedule.last_poll is not None and app.schedule.last_poll != first

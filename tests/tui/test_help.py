@@ -10,8 +10,8 @@ from gembatch_tui.config import Settings
 from gembatch_tui.core.store import JobStore
 from gembatch_tui.screens.help import HelpScreen, _bindings, _key, help_sections, section_classes
 
-EVERY_SCREEN = ["Dashboard", "Job details", "Results (v on a job)", "Submit (s)", "Resources (b)", "Delete dialog",
-                "Questions", "Everywhere"]
+EVERY_SCREEN = ["Dashboard", "Job details", "Results (v on a job)", "Submit (s)", "Resources (b)", "Event log (E)",
+                "No API key", "Delete dialog", "Questions", "Everywhere"]
 
 
 def test_every_binding_of_every_screen_is_listed() -> None:

@@ -153,8 +153,8 @@ class GembatchApp(JobActions, QuitGuard, EventsOwner, PollOwner, DemoSeeder, App
             self.next_step = "demo"
             self.exit(0)
         elif answer == "browse":
-            self.record_event("no API key: showing your store read-only (nothing is polled or sent)",
-                              title="Read-only", severity="warning")
+            self.record_event("no API key: nothing is polled or sent; set GEMINI_API_KEY and start again to "
+                              "use this store", title="Read-only", severity="warning")
         else:
             self.exit(2, return_code=2, message=MISSING_KEY_MESSAGE)
 

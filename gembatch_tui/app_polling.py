@@ -216,10 +216,13 @@ class PollOwner(_AppBase):
             if d.ok:
                 self.record_event(f"{safe(d.path)} ({safe(d.message)})", title="Results saved")
         failed = [d for d in report.downloads if not d.ok]
-        for d in failed[:SUMMARY_FROM]:
-            self.notify(f"{safe(d.name)}: {safe(d.message)}", title="Results not saved", severity="error", markup=False)
-        for d in failed[SUMMARY_FROM:]:
-            self.record_event(f"{safe(d.name)}: {safe(d.message)}", title="Results not saved", severity="error")
+        for d in failed:
+            self.record_event(cause_first(f"{safe(d.name)}: {safe(d.message)}"), title="Results not saved",
+                              severity="error")
+        if failed and not self.schedule.failures:  # a failed pass has said so already: one toast per cause
+            more = f" (+{len(failed) - 1} more: E shows them)" if len(failed) > 1 else ""
+            self.notify(cause_first(f"{safe(failed[0].name)}: {safe(failed[0].message)}") + more,
+                        title="Results not saved", severity="error", markup=False)
 
     def _tick(self) -> None:
         self._ticks += 1

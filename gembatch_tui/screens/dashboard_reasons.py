@@ -17,7 +17,8 @@ from gembatch_tui.core.models import (
     short_state,
 )
 
-WHAT = {"cancel_job": "cancel", "delete_job": "delete", "view_results": "results", "retry_parts": "retry"}
+WHAT = {"cancel_job": "cancel", "delete_job": "delete", "view_results": "results", "retry_parts": "retry",
+        "submit": "submit", "resources": "remote resources", "poll_now": "poll"}
 
 
 def state_word(record: Record) -> str:
@@ -36,6 +37,10 @@ def has_results(record: Record | None) -> bool:
 
 def reason_not(action: str, record: Record | None, *, service: bool, read_only: bool = False) -> str:
     """Why `action` does not apply to `record` now, in one line."""
+    if action in ("submit", "resources", "poll_now"):
+        if not service:
+            return "read-only (no API key): set GEMINI_API_KEY and start again" if read_only else "no service here"
+        return "that screen is not installed"
     if record is None:
         return "no job selected"
     if not service and action in ("cancel_job", "delete_job", "retry_parts"):

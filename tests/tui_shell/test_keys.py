@@ -82,11 +82,13 @@ async def test_footer_shows_v_and_b_on_a_succeeded_row_and_reasons_for_the_rest(
 
 
 def test_footer_snapshot_on_a_succeeded_row(tmp_path: Path, snap_compare) -> None:  # noqa: ANN001
-    app = sample_app(tmp_path)
+    """Finished jobs only (their durations do not tick), the first one succeeded: the footer shows v and b, the
+    event line the latest of two jobs that finished, and no toast covers anything."""
+    app = sample_app(tmp_path, final_only=True)
 
     async def run_before(pilot) -> None:  # noqa: ANN001
         await wait_for(pilot, loaded(app))
-        await _to_row(pilot, app, SUCCEEDED_ROW)
+        await wait_for(pilot, lambda: "v" in footer_keys(app), what="the succeeded row's keys")
         from gembatch_tui.core.poller import PollReport, StateChange
 
         app._announce(PollReport(changes=[

@@ -49,6 +49,8 @@ async def test_browse_shows_the_real_store_read_only(tmp_path: Path) -> None:
         assert "read-only: no API key" in text
         assert "translations-fr" in text
         assert "DEMO" not in text
+        await pilot.press("s")  # no submit screen without a key: it says why instead of nothing
+        await wait_for(pilot, lambda: "No submit: read-only (no API key)" in screen_text(app), what="the reason")
         await pilot.press("q")
         await wait_for(pilot, lambda: app.return_code is not None, what="exit")
     assert app.store.path.read_bytes() == before  # nothing written

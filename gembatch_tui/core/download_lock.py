@@ -1,6 +1,6 @@
 """Provides where the download and merge locks live, and the sweep of what killed downloads leave behind.
 
-poller.download_results holds `<store dir>/.downloads/<batch id>.lock` while it fetches a job, and merge.py holds
+download.download_results holds `<store dir>/.downloads/<batch id>.lock` while it fetches a job, and merge.py holds
 `group-<group id>.lock` there while it merges a group, so two processes (the app and a `poll` in a terminal) never
 work on the same results at once. Results are written to a hidden partial file beside their target,
 `.<name>.<8 hex>.partial`, and renamed into place once verified. A process killed mid-download leaves its partial
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from filelock import FileLock, Timeout
 
 from gembatch_tui import paths
-from gembatch_tui.core.models import Record, batch_id, batch_name, is_final, record_state
+from gembatch_tui.core.models import Record, batch_id, batch_name, is_final, needs_download, record_state
 from gembatch_tui.core.store import record_key
 
 if TYPE_CHECKING:
@@ -118,7 +118,6 @@ def sweep_partials(
 
 def _nothing_to_fetch(record: Record) -> bool:
     """Final, and its results (if any) are on disk or can no longer come: nobody will take its lock for a reason."""
-    from gembatch_tui.core.poller import needs_download  # noqa: PLC0415 - poller imports this module
 
     return is_final(record_state(record)) and not needs_download(record)
 

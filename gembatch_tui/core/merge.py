@@ -39,7 +39,7 @@ from gembatch_tui.core.fsutil import place_beside
 from gembatch_tui.core.groups import by_group
 from gembatch_tui.core.keyset import key_hash
 from gembatch_tui.core.models import SUCCEEDED, Record, record_state
-from gembatch_tui.core.poller import DownloadOutcome
+from gembatch_tui.core.download import DownloadOutcome
 from gembatch_tui.core.store import record_key
 from gembatch_tui.core.validate import iter_keys
 

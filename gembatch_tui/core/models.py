@@ -171,6 +171,14 @@ def results_on_disk(record: Record) -> bool:
     return isinstance(path, str) and bool(path) and bool(record.get("results_verified")) and Path(path).is_file()
 
 
+def needs_download(record: Record) -> bool:
+    """A succeeded job whose output file is still on the server and whose results are not on disk yet."""
+    # Deleting the uploaded input or the job does not delete the output; only a deleted output is gone.
+    if record_state(record) != SUCCEEDED or remote_gone(record).get("output"):
+        return False
+    return bool(dest_file_name(record)) and not results_on_disk(record)
+
+
 def now_iso() -> str:
     """Now, as every record timestamp is written: RFC 3339 in UTC."""
     return datetime.now(timezone.utc).isoformat()

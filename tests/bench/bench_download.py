@@ -11,7 +11,7 @@ generated file, and then, in this process, times:
 - floor: a bare streaming download of the same URL with http.client into a file, with sha256 (what `curl` does, plus
   the hash every download records);
 - parsers: one pass over the local file with `json.loads` per line and with `orjson.loads` per line;
-- `poller.download_results` on a SUCCEEDED record whose output is that file: the whole download as `poll` does
+- `download.download_results` on a SUCCEEDED record whose output is that file: the whole download as `poll` does
   it (download, verification against the input, usage, fingerprint, rename, store update), and the child's RSS.
 Figures are printed as MB/s of the results file. Best of --runs.
 """
@@ -127,7 +127,7 @@ def parse_pass(path: Path, loads) -> float:  # noqa: ANN001
 
 def bench_ours(url: str, file_name: str, inp: Path, n: int, tmp: Path) -> tuple[float, dict]:
     from gembatch_tui.core.gemini import GeminiClient
-    from gembatch_tui.core.poller import download_results
+    from gembatch_tui.core.download import download_results
     from gembatch_tui.core.service import BatchService
     from gembatch_tui.core.store import JobStore
 

@@ -21,7 +21,8 @@ from pathlib import Path
 from gembatch_tui.core.cleanup import cancel_job
 from gembatch_tui.core.emulator import Emulator
 from gembatch_tui.core.gemini import GeminiClient
-from gembatch_tui.core.poller import download_results, poll_once
+from gembatch_tui.core.download import download_results
+from gembatch_tui.core.poller import poll_once
 from gembatch_tui.core.service import BatchService
 from gembatch_tui.core.store import JobStore
 from tests.manual_clock import ManualClock

@@ -12,7 +12,8 @@ from res_scenario import Scenario
 from gembatch_tui.core import resources as res
 from gembatch_tui.core.cleanup import execute, plan_cleanup
 from gembatch_tui.core.models import CANCELLED, SUCCEEDED, record_state
-from gembatch_tui.core.poller import needs_download, poll_once
+from gembatch_tui.core.models import needs_download
+from gembatch_tui.core.poller import poll_once
 
 EXPECTED_FLAGS = {
     "safe_batch": {"safe"}, "safe_input": {"safe"}, "safe_output": {"safe"},

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from gembatch_tui.core.emulator import Emulator
 from gembatch_tui.core.fsutil import move_into_place
-from gembatch_tui.core.poller import download_results, poll_once
+from gembatch_tui.core.download import download_results
+from gembatch_tui.core.poller import poll_once
 
 from .conftest import KEY, make_service
 

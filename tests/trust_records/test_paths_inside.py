@@ -19,7 +19,8 @@ from gembatch_tui.core.export import default_export_path
 from gembatch_tui.core.gemini import GeminiClient
 from gembatch_tui.core.merge import _target as merge_target
 from gembatch_tui.core.models import SUCCEEDED, record_state
-from gembatch_tui.core.poller import download_results, poll_once
+from gembatch_tui.core.download import download_results
+from gembatch_tui.core.poller import poll_once
 from gembatch_tui.core.service import BatchService
 from gembatch_tui.core.store import JobStore
 

@@ -96,6 +96,29 @@ def format_duration(seconds: float | None) -> str:
     return f"{s // 86400}d{(s % 86400) // 3600:02d}h"
 
 
+def format_running(seconds: float | None) -> str:
+    """A running job's elapsed time in coarse steps, so that the dashboard's ticking column changes rarely: every
+    repainted cell costs ~230 bytes on the wire (docs: textual-measurements.md section 3), and with many running
+    jobs per-minute changes alone would exceed the idle budget (issue 18: 4 KB/min):
+    5-minute steps up to an hour (`<5m` first), then 10-minute steps up to a day, then `format_duration`'s."""
+    if seconds is None:
+        return "—"
+    s = int(seconds)
+    if s < 300:
+        return "<5m"
+    if s < 3600:
+        return f"{s // 300 * 5}m"
+    if s < 86400:
+        return f"{s // 3600}h{(s % 3600) // 600 * 10:02d}m"
+    return format_duration(s)
+
+
+def duration_text(record: Record, now: datetime, start: datetime | None = None) -> str:
+    """The Took cell: a finished job's exact duration, a running one's in coarse steps (`format_running`)."""
+    seconds = duration_seconds(record, now, start)
+    return format_running(seconds) if record_state(record) in ACTIVE else format_duration(seconds)
+
+
 def format_created(when: datetime | None, now: datetime, wide: bool) -> str:
     return format_created_both(when, now)[1 if wide else 0]
 
@@ -208,7 +231,7 @@ def build_row(record: Record, now: datetime) -> JobRow:
         "requests": Text(str(total) if total else "—", justify="right", end=""),
         "created": Text(narrow, end=""),
         "created_wide": Text(wide, end=""),
-        "duration": Text(format_duration(duration_seconds(record, now, created)), justify="right", end=""),
+        "duration": Text(duration_text(record, now, created), justify="right", end=""),
         "results": Text(word, style=style, end=""),
     }
     return JobRow(key=key, state=state, cells=cells, started=created, active=state in ACTIVE)
@@ -220,10 +243,12 @@ __all__ = [
     "build_row",
     "created_at",
     "duration_seconds",
+    "duration_text",
     "ended_at",
     "format_created",
     "format_created_both",
     "format_duration",
+    "format_running",
     "progress_numbers",
     "progress_text",
     "eta_seconds",

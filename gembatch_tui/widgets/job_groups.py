@@ -30,6 +30,7 @@ from gembatch_tui.widgets.job_cells import (
     ended_at,
     format_created_both,
     format_duration,
+    format_running,
     results_status,
     short_model,
 )
@@ -167,7 +168,8 @@ def group_row(entry: GroupEntry, now: datetime, expanded: bool) -> JobRow:
         "requests": Text(str(s.requests) if s.requests else "—", justify="right", end=""),
         "created": Text(narrow, end=""),
         "created_wide": Text(wide, end=""),
-        "duration": Text(format_duration(entry.duration(now)), justify="right", end=""),
+        "duration": Text((format_running if s.state in ACTIVE else format_duration)(entry.duration(now)),
+                         justify="right", end=""),
         "results": Text(word, style=style, end=""),
     }
     return JobRow(key=key, state=s.state, cells=cells, started=started, active=s.state in ACTIVE,

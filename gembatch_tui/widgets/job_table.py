@@ -16,9 +16,9 @@ from textual.binding import Binding, BindingType
 from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+from textual.widgets.data_table import CellDoesNotExist, ColumnDoesNotExist, ColumnKey, RowDoesNotExist, RowKey
 
-from gembatch_tui.widgets.job_cells import JobCell, JobRow, format_duration
+from gembatch_tui.widgets.job_cells import JobCell, JobRow, format_running
 from gembatch_tui.widgets.job_groups import fit_name
 
 # (column key, header, width or None for the flexible name column)
@@ -44,6 +44,8 @@ WIDE_FROM = 120
 """Terminal widths from this many cells up show the model, request count and full creation time."""
 MIN_NAME = 10
 MAX_NAME = 90
+QUIET_MAX = 200
+"""Up to this many changed cells are repainted one by one; more at once repaint the table once."""
 
 
 def _same(a: Text, b: Text) -> bool:
@@ -193,13 +195,15 @@ class JobTable(DataTable[Text]):
                     pass
             self._add(added)
             columns = self.column_keys()
+            changed: list[tuple[str, str, Text]] = []
             for row in rows:
                 old = self._by_key.get(row.key)
                 if old is None:
                     continue
                 for col in columns:
                     if not _same(old.cells[col], row.cells[col]) or not _same_tail(old.cells[col], row.cells[col]):
-                        self.update_cell(row.key, col, self._fitted(row, col))
+                        changed.append((row.key, col, self._fitted(row, col)))
+            self._update_cells(changed, quiet=not removed and not added)
             if self.shown_keys != [r.key for r in rows]:
                 order = {r.key: i for i, r in enumerate(rows)}
                 self.sort("name", key=lambda cell: order.get(getattr(cell, "job_key", ""), 0))
@@ -211,16 +215,49 @@ class JobTable(DataTable[Text]):
         changed = 0
         if "duration" not in self.column_keys():
             return 0
+        updates: list[tuple[str, str, Text]] = []
         for row in self._rows:
             if not row.active or row.started is None:
                 continue
-            text = format_duration(max(0.0, (now - row.started).total_seconds()))
+            text = format_running(max(0.0, (now - row.started).total_seconds()))
             cell = row.cells["duration"]
             if cell.plain != text:
                 row.cells["duration"] = Text(text, justify="right", end="")
-                self.update_cell(row.key, "duration", row.cells["duration"])
+                updates.append((row.key, "duration", row.cells["duration"]))
                 changed += 1
+        self._update_cells(updates, quiet=True)
         return changed
+
+    def _update_cells(self, updates: list[tuple[str, str, Text]], *, quiet: bool) -> None:
+        """Set cells by (row key, column key). `quiet`: repaint only those cells, not the whole table.
+
+        Why: `DataTable.update_cell` repaints the whole table, ~7 KB on the wire at 80x24 for a one-cell change
+        (docs: textual-measurements.md section 3), so a duration ticking on a running job cost a full frame.
+        Textual has no public call for "this cell changed": the cell is set in the table's data, its render
+        caches are invalidated (they are keyed by the update count, as update_cell does) and only the cell's
+        region is refreshed (refresh_coordinate), which costs a few dozen bytes. Many changed cells at once, or
+        rows added or removed, take the ordinary path (one repaint of the table for all of them)."""
+        if not updates:
+            return
+        data = getattr(self, "_data", None)
+        if not quiet or len(updates) > QUIET_MAX or not isinstance(data, dict):
+            for row_key, col, value in updates:
+                self.update_cell(row_key, col, value)
+            return
+        coordinates = []
+        for row_key, col, value in updates:
+            try:
+                coordinate = Coordinate(self.get_row_index(row_key), self.get_column_index(col))
+            except (RowDoesNotExist, ColumnDoesNotExist):
+                continue
+            cells = data.get(RowKey(row_key))
+            if cells is None:
+                continue
+            cells[ColumnKey(col)] = value
+            coordinates.append(coordinate)
+        self._update_count += 1  # the render caches are keyed by it: nothing stale is drawn
+        for coordinate in coordinates:
+            self.refresh_coordinate(coordinate)
 
     def _add(self, rows: list[JobRow]) -> None:
         columns = self.column_keys()

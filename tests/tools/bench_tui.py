@@ -8,6 +8,9 @@
    after the first frame has settled, per minute. Target: under 4 KB/min. The poll timer fires in that
    time and must not redraw anything but the coarse status text.
 
+3. Idle bandwidth with 50 running jobs that do not change (issue 18), against the emulator in its own process, so
+   every poll is answered: durations tick and polls run, and only what changed may be sent. Target: under 4 KB/min.
+
 Run: python tests/tools/bench_tui.py [--runs 5] [--jobs 10000] [--idle-seconds 60] [--size 80x24]
 """
 
@@ -183,6 +186,62 @@ def bench_idle(work: Path, seconds: float, cols: int, rows: int) -> None:
     print(f"  writes while idle (s, bytes): {writes}")
 
 
+def bench_idle_running(work: Path, seconds: float, cols: int, rows: int, jobs: int = 50, age_min: float = 0) -> None:
+    """The dashboard with `jobs` running jobs that do not change, created `age_min` minutes ago, against the
+    emulator (every poll answers)."""
+    import json
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    # The emulator's clock runs `age_min` behind: the jobs were created that long ago and are still running.
+    script = ("import sys, time\nfrom gembatch_tui.core.emulator.runtime import Emulator\n"
+              f"emu = Emulator(api_key='bench-key', job_seconds=360000, max_concurrent_jobs=1000,"
+              f" clock=lambda: time.time() - {age_min * 60.0}).start()\n"
+              "print(f'listening on {emu.url}', flush=True)\nsys.stdin.read()\nemu.stop()\n")
+    server = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True, env=env)
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().split()[-1]
+        sys.path.insert(0, str(root))
+        from gembatch_tui.core.gemini import GeminiClient
+
+        client = GeminiClient("bench-key", base_url=url)
+        src = work / "running" / "in.jsonl"
+        src.parent.mkdir(parents=True, exist_ok=True)
+        src.write_text('{"key": "a", "request": {"contents": [{"parts": [{"text": "hi"}]}]}}\n')
+        file_name = client.upload(src, display_name="in.jsonl")
+        snaps = [client.create_batch(model="gemini-2.5-flash", file_name=file_name, display_name=f"run-{i:02d}")
+                 for i in range(jobs)]
+        store = work / "running" / "jobs.jsonl"
+        store.write_text("".join(json.dumps({"id": f"r{i:04d}", "input_file": str(src), "count": 1,
+                                             "batch": s.to_batch_dict()}) + "\n" for i, s in enumerate(snaps)))
+        env_app = app_env(work / "home-running")
+        env_app.update(GOOGLE_API_KEY="bench-key", GOOGLE_GEMINI_BASE_URL=url)
+        app = PtyApp(["--store", str(store)], env_app, cols, rows)
+        try:
+            app.wait_for_text("Quit", "run-")
+            app.read_for(5.0)  # the first frame and the first poll settle
+            t0 = time.perf_counter()
+            app.read_for(seconds)
+            t1 = time.perf_counter()
+            idle = app.bytes_between(t0, t1)
+            writes = [(round(t - t0, 1), len(c)) for t, c in app.chunks if t0 <= t < t1]
+        finally:
+            app.stop()
+    finally:
+        if server.stdin:
+            server.stdin.close()
+        server.wait(timeout=30)
+    per_min = idle * 60.0 / (t1 - t0)
+    print(f"idle, {jobs} pending/running jobs created {age_min:.0f} min ago that do not change (emulator answers "
+          f"every poll), {cols}x{rows}, "
+          f"{t1 - t0:.0f} s measured:")
+    print(f"  idle: {idle} bytes = {per_min:.0f} bytes/min (target < 4096)")
+    print(f"  writes while idle (s, bytes): {writes}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -191,6 +250,9 @@ def main() -> int:
     parser.add_argument("--size", default="80x24")
     parser.add_argument("--skip-idle", action="store_true")
     parser.add_argument("--skip-startup", action="store_true")
+    parser.add_argument("--skip-running", action="store_true", help="skip the idle run with 50 running jobs")
+    parser.add_argument("--running-age-min", type=float, nargs="+", default=[0, 120],
+                        help="how long ago the 50 running jobs were created (one idle run per value)")
     args = parser.parse_args()
     cols, rows = (int(x) for x in args.size.lower().split("x"))
     with tempfile.TemporaryDirectory(prefix="gembatch-bench-") as tmp:
@@ -200,6 +262,9 @@ def main() -> int:
             bench_startup(work, args.jobs, args.runs, cols, rows)
         if not args.skip_idle:
             bench_idle(work, args.idle_seconds, cols, rows)
+        if not args.skip_running:
+            for age in args.running_age_min:
+                bench_idle_running(work / f"age{age}", args.idle_seconds, cols, rows, age_min=age)
     return 0
 
 

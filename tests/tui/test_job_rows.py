@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from sample_data import FIXED_NOW, many_records, sample_records
 
+from gembatch_tui.widgets.job_cells import format_running
 from gembatch_tui.widgets.job_rows import (
     ViewSpec,
     build_row,
@@ -55,8 +56,11 @@ def test_cells() -> None:
     assert row.cells["progress"].plain == "320/500 ✖3"
     assert row.cells["requests"].plain == "500"
     assert row.cells["created"].plain == "11:38" and row.cells["created_wide"].plain == "2026-11-23 11:38"
-    assert row.cells["duration"].plain == "22m" and row.active
+    assert row.cells["duration"].plain == "20m" and row.active  # 22 min, in the running jobs' coarse steps
     assert [format_duration(s) for s in (5, 125, 3 * 3600 + 120, 2 * 86400 + 3600)] == ["5s", "2m", "3h02m", "2d01h"]
+    # A running job's time changes rarely (every cell repaint costs bytes on the wire): issue 18.
+    assert [format_running(s) for s in (5, 299, 300, 22 * 60, 3599, 3 * 3600 + 19 * 60, 2 * 86400 + 3600)] == [
+        "<5m", "<5m", "5m", "20m", "55m", "3h10m", "2d01h"]
     assert results_status({"batch": {"state": "JOB_STATE_SUCCEEDED"}}) == ("pending", "yellow")
     assert results_status({"results_file": "/nonexistent/x", "results_verified": True})[0] == "missing"
     assert results_status({"results_error": "boom"})[0] == "error"

@@ -85,9 +85,52 @@ class LinePass:
             if raw.isspace():
                 continue
             obj = check_line(check, got, raw, line_no, line_offset)
-            if usage is not None:
+            if usage is not None and not _count_plain(usage, obj):
                 usage.add(_exact_usage(obj, raw))
         self._line_no, self._offset = line_no, offset
+
+
+_CAMEL = ("promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount", "cachedContentTokenCount",
+          "totalTokenCount")
+_SNAKE = ("prompt_token_count", "candidates_token_count", "thoughts_token_count", "cached_content_token_count",
+          "total_token_count")
+
+
+def _count_plain(usage: Usage, obj: Any) -> bool:
+    """`usage.add(obj)` for the usual line (a response whose usageMetadata holds camelCase non-negative ints, or an
+    error line), done inline: a third of the pass's time went to the general path. False: not such a line, nothing
+    counted (the caller then uses `Usage.add`, which handles every other shape)."""
+    if type(obj) is not dict or type(obj.get("key")) is not str:
+        return False
+    if obj.get("error") is not None:
+        usage.errors += 1
+        return True
+    response = obj.get("response")
+    if type(response) is not dict:
+        return False
+    meta = response.get("usageMetadata")
+    if type(meta) is not dict:
+        return False
+    get = meta.get
+    p, c, t, ca, total = (get(_CAMEL[0], 0), get(_CAMEL[1], 0), get(_CAMEL[2], 0), get(_CAMEL[3], 0),
+                          get(_CAMEL[4], 0))
+    if not (type(p) is int and type(c) is int and type(t) is int and type(ca) is int and type(total) is int):
+        return False  # None, strings, floats (orjson's huge ints), bools: the general path
+    if p < 0 or c < 0 or t < 0 or ca < 0 or total < 0 or any(name in meta for name in _SNAKE):
+        return False
+    usage.ok += 1
+    if usage.model_version is None:
+        version = response.get("modelVersion", response.get("model_version"))
+        usage.model_version = version if isinstance(version, str) else None
+    if not (p or c or t or ca or total):
+        usage.flagged += 1
+        return True
+    usage.prompt += p
+    usage.output += c
+    usage.thinking += t
+    usage.cached += ca
+    usage.total += total or (p + c + t)
+    return True
 
 
 def _exact_usage(obj: Any, raw: bytes) -> Any:

@@ -16,6 +16,16 @@ GOOD = [
     b'{"key": "a", "response": {"candidates": [], "usageMetadata": {"promptTokenCount": 3, "totalTokenCount": 5}}}',
     b'{"response": {"usage_metadata": {"prompt_token_count": 2}, "modelVersion": "m"}, "key": "b"}',
     b'{"key": "c", "error": {"code": 500, "status": "INTERNAL", "message": "x"}}',
+    b'{"key": "u1", "response": {"usageMetadata": {"promptTokenCount": 4, "candidatesTokenCount": 2,'
+    b' "thoughtsTokenCount": 1, "cachedContentTokenCount": 1, "promptTokensDetails": [{"tokenCount": 4}]}}}',
+    b'{"key": "u2", "response": {"usageMetadata": {"promptTokenCount": 0}, "model_version": "v"}}',
+    b'{"key": "u3", "response": {"usageMetadata": {"promptTokenCount": -3, "candidatesTokenCount": 5}}}',
+    b'{"key": "u4", "response": {"usageMetadata": {"promptTokenCount": true, "candidatesTokenCount": "7"}}}',
+    b'{"key": "u5", "response": {"usageMetadata": {"promptTokenCount": 2, "candidates_token_count": 9}}}',
+    b'{"key": "u6", "response": {"usageMetadata": {"promptTokenCount": null, "prompt_token_count": 6}}}',
+    b'{"key": "u7", "response": {"usageMetadata": null, "usage_metadata": {"promptTokenCount": 8}}}',
+    b'{"key": "u8", "response": {"usage_metadata": {"prompt_token_count": 8}}, "error": null}',
+    b'{"key": 5, "response": {"usageMetadata": {"promptTokenCount": 8}}}',
 ]
 AWKWARD = [
     b'{"key": "d", "response": {"usageMetadata": {"promptTokenCount": 123456789012345678901234567890}}}',

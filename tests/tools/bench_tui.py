@@ -122,8 +122,8 @@ def bench_startup(work: Path, jobs: int, runs: int, cols: int, rows: int) -> Non
     for _ in range(runs + 1):  # the first run warms the disk cache and .pyc files; it is not counted
         app = PtyApp(["--store", str(store)], app_env(work / "home"), cols, rows)
         try:
-            t_frame = app.wait_for_text("Filter", "Quit")
-            t_rows = app.wait_for_text("Progress", "bulk-09999", "showing 1000 of")
+            t_frame = app.wait_for_text("Filter", "Quit", timeout=60)
+            t_rows = app.wait_for_text("Progress", f"bulk-{jobs - 1:05d}", "showing 1000 of", timeout=120)
         finally:
             app.stop()
         first.append(t_frame)

@@ -55,7 +55,7 @@ def is_due(record: Record, now: float | None = None) -> bool:
     """Whether a routine pass at `now` (epoch seconds) should ask the service about this unfinished job."""
     now = datetime.now(timezone.utc).timestamp() if now is None else now
     polled = _seconds(record.get("polled_at"))
-    if polled is None:
+    if polled is None or polled > now + SLACK_S:  # a clock set back must not hold a job back for hours
         return True
     cancelled = _seconds(record.get("cancelled_at"))
     if cancelled is not None and cancelled >= polled:

@@ -59,3 +59,7 @@ def test_next_due() -> None:
     r = rec(3600, 60)
     assert ps.next_due(r, NOW) == NOW - 60 + 360 - ps.SLACK_S
     assert ps.next_due(rec(60, 1), NOW) == NOW
+
+
+def test_a_last_check_in_the_future_does_not_hold_a_job_back() -> None:
+    assert ps.is_due(rec(86_400, -3600), NOW)  # the local clock was set back an hour since the last pass

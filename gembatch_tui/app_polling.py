@@ -61,6 +61,7 @@ class PollOwner(_AppBase):
         self._poll_enabled = enabled
         self._poll_timer: Timer | None = None
         self._poll_again = False
+        self._force_poll = False  # set by r (poll_now): the next pass asks about every unfinished job
         self._ticks = 0
         self._last_progress = 0.0
         self.poll_errors: dict[str, tuple[datetime, str]] = {}
@@ -96,6 +97,7 @@ class PollOwner(_AppBase):
         self.poll_blocked = ""
         if not self._poll_enabled:
             return
+        self._force_poll = True  # the user asked: every unfinished job, due by the schedule or not
         if self.schedule.running:
             self._poll_again = True
             self.notify("A poll is running; another one follows it", timeout=3)
@@ -121,7 +123,8 @@ class PollOwner(_AppBase):
     def _poll_worker(self) -> None:
         from gembatch_tui.core.poller import poll_once
 
-        report = poll_once(self.service, progress=self._download_progress)
+        force, self._force_poll = self._force_poll, False
+        report = poll_once(self.service, progress=self._download_progress, force=force)
         records = self.store.read_all()
         # Compared here, off the UI thread: a poll that changed nothing must not redraw anything.
         self.post_message(PollFinished(report, records, changed=records != self.records))

@@ -176,7 +176,7 @@ def cmd_poll(rt: Runtime, args: argparse.Namespace) -> int:
     if args.jobs:
         return cmd_poll_jobs(rt, args, interval)
     if args.once:
-        report = poll_once(rt.service)
+        report = poll_once(rt.service, force=True)  # CONTRACTS: every non-final job, due or not
         print_report(report)
         return EXIT_PARTIAL if report.failed else EXIT_OK
     return wait_for_jobs(rt, None, interval=interval, timeout_min=args.timeout)

@@ -37,8 +37,12 @@ def wait_for(
     """Poll the jobs `keys` (None: every job) every `interval_s` until none is active; `on_report` sees every
     pass. Only the last pass's errors count: an earlier one's are retried by the next."""
     deadline = None if timeout_s is None else clock() + timeout_s
+    first = True
     while True:
-        report = poller.poll_once(service, only=keys)
+        # Named jobs are asked about every pass; all of them (`poll`): every job on the first pass, then as the
+        # per-job schedule says (poll_schedule: a job hours old need not be asked every pass).
+        report = poller.poll_once(service, only=keys, force=first)
+        first = False
         if on_report is not None:
             on_report(report)
         if report.active == 0:

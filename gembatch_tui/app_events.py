@@ -12,12 +12,13 @@ Why: at 80x24 toasts covered the job table and even the confirm dialog. Now
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.screen import ModalScreen
+
+from gembatch_tui.events_model import Event
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -29,31 +30,6 @@ else:
 MAX_EVENTS = 2000
 """The log keeps this many events of the session (the oldest go first)."""
 INFO_TOAST_S = 3.0
-
-SEVERITY_STYLE = {"information": "green", "warning": "yellow", "error": "bold red"}
-SEVERITY_MARK = {"information": "·", "warning": "!", "error": "✖"}
-
-
-@dataclass(frozen=True)
-class Event:
-    """One thing that happened, as the user is told it."""
-
-    at: datetime
-    severity: str
-    title: str
-    message: str
-    """Plain text (never markup): it may hold file names and server text."""
-
-    def line(self) -> Text:
-        """`HH:MM:SS ✖ Title: message` on one line, in the severity's colour."""
-        text = Text(end="", no_wrap=True, overflow="ellipsis")
-        text.append(self.at.astimezone().strftime("%H:%M:%S "), style="dim")
-        style = SEVERITY_STYLE.get(self.severity, "")
-        text.append(f"{SEVERITY_MARK.get(self.severity, '·')} ", style=style)
-        head = f"{self.title}: " if self.title else ""
-        text.append(head + " ".join(self.message.split()), style=style if self.severity != "information" else "")
-        return text
-
 
 def plain(message: object, markup: bool) -> str:
     """The text a notification shows, without its markup (a bad markup string is kept as it is)."""

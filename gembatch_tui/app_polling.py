@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from textual import work
+from textual.signal import Signal
 from textual.timer import Timer
 
 from gembatch_tui.app_errors import KEY_FIX, KEY_REJECTED, all_key_rejected, cause_first, job_of
@@ -68,6 +69,13 @@ class PollOwner(_AppBase):
         """Each job's last poll error (cause first) and when it happened; gone once a pass polls it cleanly."""
         self.poll_blocked = ""
         """Why polling stopped (the key was rejected); empty while it runs. `r` clears it and tries once."""
+        # How screens hear of the poller (they subscribe; the poller never looks for them in the screen stack).
+        self.poll_status_changed: Signal[Any] = Signal(self, "poll-status")  # type: ignore[arg-type]
+        """The status line's new text (poll_status_text)."""
+        self.durations_ticked: Signal[datetime] = Signal(self, "durations")  # type: ignore[arg-type]
+        """Running jobs' durations may have moved: the time now."""
+        self.poll_errors_changed: Signal[None] = Signal(self, "poll-errors")  # type: ignore[arg-type]
+        """`poll_errors` changed."""
 
     if TYPE_CHECKING:
 
@@ -168,11 +176,7 @@ class PollOwner(_AppBase):
         if not total_failure:
             self.poll_errors = {k: v for k, v in self.poll_errors.items() if k in named}
         self.poll_errors.update(named)
-        from gembatch_tui.screens.detail import DetailScreen
-
-        for screen in self.screen_stack:
-            if isinstance(screen, DetailScreen):
-                screen.poll_error_changed()
+        self.poll_errors_changed.publish(None)
 
     def _block_polling(self, error: str) -> None:
         """The key was refused on every call: retrying on a timer cannot help; say what to fix, once."""
@@ -234,19 +238,11 @@ class PollOwner(_AppBase):
             self.jobs_tick()
 
     def jobs_tick(self) -> None:
-        from gembatch_tui.screens.dashboard import DashboardScreen
-
-        for screen in self.screen_stack:
-            if isinstance(screen, DashboardScreen):
-                screen.refresh_durations(self.clock())
+        self.durations_ticked.publish(self.clock())
 
     def show_poll_status(self) -> None:
         """Repaint the poll part of the status line (it repaints nothing when its text is unchanged)."""
-        from gembatch_tui.screens.dashboard import DashboardScreen
-
-        for screen in self.screen_stack:
-            if isinstance(screen, DashboardScreen):
-                screen.show_poll_status(self.poll_status_text())
+        self.poll_status_changed.publish(self.poll_status_text())
 
     def poll_status_text(self) -> Any:
         from rich.text import Text

@@ -60,7 +60,7 @@ def run_app(args: argparse.Namespace) -> int:
             JobStore(settings.store_path).ensure()
         except StoreError as exc:
             raise UsageError(str(exc)) from None
-    from gembatch_tui.app import run
+    from gembatch_tui.cli_app import run
 
     return run(settings, missing_key=missing_key)
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 if TYPE_CHECKING:
-    from gembatch_tui.app import GembatchApp
+    from gembatch_tui.host import AppHost
 
 KEY_NAMES = {"slash": "/", "escape": "esc", "enter": "enter", "question_mark": "?", "space": "space"}
 SKIP_ACTIONS = {"help", "app.help", "quit", "app.quit", "command_palette", "app.command_palette", "events"}
@@ -42,7 +42,7 @@ def _key(key: str) -> str:
     return KEY_NAMES.get(key, key)
 
 
-def screen_commands(app: GembatchApp, screen: Any) -> list[Command]:
+def screen_commands(app: AppHost, screen: Any) -> list[Command]:
     """The live, described bindings of `screen` (its focused widget's, its own), as palette commands."""
     out: list[Command] = []
     seen: set[str] = set()
@@ -69,9 +69,10 @@ def screen_commands(app: GembatchApp, screen: Any) -> list[Command]:
     return out
 
 
-def named_commands(app: GembatchApp, screen: Any) -> list[Command]:
+def named_commands(app: AppHost, screen: Any) -> list[Command]:
     """Commands that are not a key of this screen: usage totals, clean-up, export hint, events, help, quit."""
-    from gembatch_tui.screens.dashboard import DashboardScreen, has_screen
+    from gembatch_tui.optional_screens import has_screen
+    from gembatch_tui.screens.dashboard import DashboardScreen
 
     out: list[Command] = []
     if isinstance(screen, DashboardScreen):
@@ -93,7 +94,7 @@ class GembatchCommands(Provider):
     """Every action of the screen the palette was opened on, by name."""
 
     def _commands(self) -> list[Command]:
-        app: GembatchApp = self.app  # type: ignore[assignment]
+        app: AppHost = self.app  # type: ignore[assignment]
         commands = screen_commands(app, self.screen)
         titles = {c[0] for c in commands}
         commands += [c for c in named_commands(app, self.screen) if c[0] not in titles]

@@ -38,44 +38,16 @@ from gembatch_tui.widgets.job_rows import (
     compute_view,
     counts_text,
 )
+from gembatch_tui.optional_screens import has_screen, optional_screen
 from gembatch_tui.widgets.job_table import JobTable
 from gembatch_tui.widgets.status_line import StatusLine
 from gembatch_tui.widgets.usage_summary import totals_text
 
 if TYPE_CHECKING:
-    from gembatch_tui.app import GembatchApp
+    from gembatch_tui.host import AppHost
 
 FILTER_DEBOUNCE_S = 0.15
 NO_MATCH = "No job matches the filter. Press escape to clear it, t to change the state filter."
-
-
-_FOUND: dict[str, bool] = {}
-
-
-def has_screen(name: str) -> bool:
-    """Whether the `submit` / `resources` screen (built separately) is installed: found, not imported,
-    because importing costs start-up time and the footer asks at its first paint."""
-    if name not in _FOUND:
-        from importlib.util import find_spec
-
-        _FOUND[name] = find_spec(f"gembatch_tui.screens.{name}") is not None
-    return _FOUND[name]
-
-
-def optional_screen(name: str) -> type[Screen] | None:
-    """The SubmitScreen / ResourcesScreen class, or None when that screen is not there."""
-    if not has_screen(name):
-        return None
-    try:
-        if name == "submit":
-            from gembatch_tui.screens.submit import SubmitScreen
-
-            return SubmitScreen
-        from gembatch_tui.screens.resources import ResourcesScreen
-
-        return ResourcesScreen
-    except ImportError:
-        return None
 
 
 class ViewComputed(Message):
@@ -135,7 +107,7 @@ class DashboardScreen(RowActions, Screen[None]):
         self._shown_gen = -1
 
     @property
-    def gapp(self) -> GembatchApp:
+    def gapp(self) -> AppHost:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
@@ -160,6 +132,8 @@ class DashboardScreen(RowActions, Screen[None]):
         self.query_one("#filter", Input).display = False
         self.query_one(JobTable).display = False
         self.gapp.jobs_changed.subscribe(self, self._records_changed)
+        self.gapp.poll_status_changed.subscribe(self, self.show_poll_status)
+        self.gapp.durations_ticked.subscribe(self, self.refresh_durations)
         self.show_poll_status(self.gapp.poll_status_text())
         self._show_viewline()
         if self.gapp.loaded:

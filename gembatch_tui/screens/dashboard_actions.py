@@ -19,7 +19,7 @@ from gembatch_tui.widgets.safe_text import safe
 if TYPE_CHECKING:
     from textual.screen import Screen
 
-    from gembatch_tui.app import GembatchApp
+    from gembatch_tui.host import AppHost
     from gembatch_tui.widgets.job_table import JobTable
 
     _Base = Screen[None]
@@ -40,7 +40,7 @@ class RowActions(_Base):
 
     if TYPE_CHECKING:
         table: JobTable
-        gapp: GembatchApp
+        gapp: AppHost
 
         def selected(self) -> Record | None: ...
 
@@ -98,7 +98,7 @@ class RowActions(_Base):
 
     def open_clean_up(self) -> None:
         """Remote resources, with clean-up's safe set selected as soon as the server's lists are in."""
-        from gembatch_tui.screens.dashboard import optional_screen
+        from gembatch_tui.optional_screens import optional_screen
 
         screen_cls = optional_screen("resources")
         if screen_cls is None or self.gapp.service is None:

@@ -19,13 +19,14 @@ from textual.widgets import Footer, Label, Static
 
 from gembatch_tui.core.models import Record, batch_name, display_name, record_state, short_state
 from gembatch_tui.core.store import record_key
+from gembatch_tui.screens.confirm import ConfirmDialog
 from gembatch_tui.widgets.safe_text import safe
 
 LISTED = 12
 """At most this many planned deletions are listed one by one (a group of many parts says how many more)."""
 
 
-def _cleanup():  # noqa: ANN202
+def cleanup_rules():  # noqa: ANN202
     """core.cleanup pulls in the whole service stack (~70 ms): import it when a dialog first needs it."""
     from gembatch_tui.core import cleanup
 
@@ -49,7 +50,7 @@ class DeleteRequest:
 
     def plan(self, records: list[Record]):  # noqa: ANN201 - cleanup.DeletePlan
         """The deletions for these records (as they are now), in record order."""
-        cleanup = _cleanup()
+        cleanup = cleanup_rules()
         out = cleanup.DeletePlan()
         for record in records:
             one = cleanup.plan_delete(
@@ -87,7 +88,7 @@ def count_actions(actions: list) -> list[str]:  # noqa: ANN001 - cleanup.Action
     lines = []
     for kind in dict.fromkeys(a.kind for a in actions):
         same = [a for a in actions if a.kind == kind]
-        noun = _cleanup().KIND_NOUNS.get(kind, kind)
+        noun = cleanup_rules().KIND_NOUNS.get(kind, kind)
         line = f"{len(same)} {noun}{'s' if len(same) != 1 and not noun.endswith('s') else ''}"
         earlier = sum(1 for a in same if getattr(a, "attempt", None) is not None)
         if earlier:
@@ -116,7 +117,7 @@ class DeleteDialog(ModalScreen[DeleteRequest | None]):
         """The job or the group's parts, as they were when the dialog opened."""
         self.label = label
         """How a group is named in the title line (None: one job, named by its record)."""
-        cleanup = _cleanup()
+        cleanup = cleanup_rules()
         self.unsaved_ok = all(cleanup.results_safe(r) for r in self.records)
         self.choice = DeleteRequest(keys=tuple(record_key(r) for r in self.records), output_file=self.unsaved_ok)
         """The options as currently ticked."""
@@ -202,7 +203,6 @@ class DeleteDialog(ModalScreen[DeleteRequest | None]):
         self.dismiss(None)
 
     def action_confirm(self) -> None:
-        from gembatch_tui.screens.confirm import ConfirmDialog
 
         plan = self.choice.plan(self.records)
         risky = replace(self.choice, allow_unsaved_results=True).plan(self.records)

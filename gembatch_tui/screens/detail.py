@@ -49,7 +49,7 @@ from gembatch_tui.widgets.job_rows import (
 from gembatch_tui.widgets.safe_text import safe, safe_text
 
 if TYPE_CHECKING:
-    from gembatch_tui.app import GembatchApp
+    from gembatch_tui.host import AppHost
 
 TIMELINE = [
     ("submitted", ("submitted_at",)),
@@ -323,7 +323,7 @@ class DetailScreen(Screen[None]):
         self._shown: Record | None = None
 
     @property
-    def gapp(self) -> GembatchApp:
+    def gapp(self) -> AppHost:
         return self.app  # type: ignore[return-value]
 
     @property
@@ -340,6 +340,7 @@ class DetailScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.gapp.jobs_changed.subscribe(self, self._records_changed)
+        self.gapp.poll_errors_changed.subscribe(self, lambda _none: self.poll_error_changed())
         self._show(self.record)
         self.query_one("#detail-body").focus()
 

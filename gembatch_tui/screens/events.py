@@ -6,7 +6,7 @@ with its time and severity, so nothing a toast once said is lost.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,10 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Label, RichLog
 
-from gembatch_tui.app_events import SEVERITY_MARK, SEVERITY_STYLE
-
-if TYPE_CHECKING:
-    from gembatch_tui.app_events import Event
+from gembatch_tui.events_model import SEVERITY_MARK, SEVERITY_STYLE, Event
 
 
 def event_text(event: Event) -> Text:

@@ -63,7 +63,7 @@ SECTIONS: list[tuple[str, tuple[str, ...]]] = [
     )),
     ("Event log (E)", ("gembatch_tui.screens.events:EventsScreen",)),
     ("No API key", ("gembatch_tui.screens.no_key:NoKeyScreen",)),
-    ("Delete dialog", ("gembatch_tui.screens.confirm:DeleteDialog",)),
+    ("Delete dialog", ("gembatch_tui.screens.delete_dialog:DeleteDialog",)),
     ("Questions", ("gembatch_tui.screens.confirm:ConfirmDialog",)),
     ("Everywhere", ("gembatch_tui.app:GembatchApp",)),
 ]

@@ -21,7 +21,7 @@ from gembatch_tui.core.models import Record
 from gembatch_tui.widgets.safe_text import safe
 
 if TYPE_CHECKING:
-    from gembatch_tui.app import GembatchApp
+    from gembatch_tui.host import AppHost
 
 KEY_VARIABLES = ("GOOGLE_API_KEY", "GEMINI_API_KEY")
 
@@ -64,7 +64,7 @@ class NoKeyScreen(Screen[str]):
         self.demo_store = demo_store
 
     @property
-    def gapp(self) -> GembatchApp:
+    def gapp(self) -> AppHost:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:

@@ -5,13 +5,10 @@ It repaints only when an event arrives (never on a timer), with `layout=False`: 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rich.text import Text
 from textual.widgets import Static
 
-if TYPE_CHECKING:
-    from gembatch_tui.app_events import Event
+from gembatch_tui.events_model import Event
 
 
 class EventLine(Static):

@@ -11,7 +11,7 @@ from gembatch_tui.app import make_app
 from gembatch_tui.config import Settings
 from gembatch_tui.core.cleanup import Action, ActionResult
 from gembatch_tui.core.store import JobStore
-from gembatch_tui.screens.confirm import JobsDeleted
+from gembatch_tui.job_actions import JobsDeleted
 
 
 async def test_kept_part_files_are_a_warning_and_a_failed_delete_an_error(tmp_path: Path) -> None:

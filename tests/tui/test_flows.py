@@ -13,7 +13,8 @@ from gembatch_tui.config import Settings
 from gembatch_tui.core.models import batch_name, normalise_state, record_state
 from gembatch_tui.core.service import BatchService
 from gembatch_tui.core.store import JobStore
-from gembatch_tui.screens.confirm import ConfirmDialog, DeleteDialog
+from gembatch_tui.screens.confirm import ConfirmDialog
+from gembatch_tui.screens.delete_dialog import DeleteDialog
 from gembatch_tui.screens.dashboard import DashboardScreen
 from gembatch_tui.screens.detail import DetailScreen
 from gembatch_tui.widgets.job_table import JobTable

@@ -18,7 +18,7 @@ from tui_helpers import footer_keys, loaded, offline_service, wait_for
 from gembatch_tui.app import make_app
 from gembatch_tui.config import Settings
 from gembatch_tui.core.store import JobStore
-from gembatch_tui.screens.confirm import DeleteDialog
+from gembatch_tui.screens.delete_dialog import DeleteDialog
 from gembatch_tui.screens.detail import DetailScreen
 from gembatch_tui.widgets.job_groups import group_key
 from gembatch_tui.widgets.job_table import JobTable

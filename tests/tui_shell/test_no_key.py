@@ -57,7 +57,7 @@ async def test_browse_shows_the_real_store_read_only(tmp_path: Path) -> None:
 
 
 def test_run_app_without_a_key_does_not_switch_to_the_demo(monkeypatch: pytest.MonkeyPatch) -> None:
-    from gembatch_tui import app as app_module
+    from gembatch_tui import cli_app as app_module
     from gembatch_tui import commands
 
     seen = {}

@@ -147,7 +147,7 @@ class GembatchApp(JobActions, QuitGuard, EventsOwner, PollOwner, DemoSeeder, App
         self.push_screen(screen, self._no_key_answered)
 
     def _no_key_answered(self, answer: str | None) -> None:
-        from gembatch_tui.runtime import MISSING_KEY_MESSAGE
+        from gembatch_tui.config import MISSING_KEY_MESSAGE
 
         if answer == "demo":
             self.next_step = "demo"

@@ -34,6 +34,12 @@ class ConfigFileError(Exception):
     pass
 
 
+MISSING_KEY_MESSAGE = (
+    "no API key: set GOOGLE_API_KEY or GEMINI_API_KEY (or pass --api-key), or try --demo to use the built-in emulator"
+)
+"""What every command and the app say when there is no key."""
+
+
 @dataclass
 class Settings:
     """Everything a command or the app needs to know about where things are and how to behave."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gembatch_tui.config import Settings
+from gembatch_tui.config import MISSING_KEY_MESSAGE, Settings
 from gembatch_tui.core.errors import MissingKeyError, ServiceError, register_secret
 from gembatch_tui.core.gemini import GeminiClient
 from gembatch_tui.core.service import BatchService
@@ -20,11 +20,6 @@ from gembatch_tui.core.store import JobStore
 
 DEMO_JOB_SECONDS = 25.0
 DEMO_BUSY_MESSAGE = "the demo emulator is in use by another gembatch-tui process; close it or run without --demo"
-MISSING_KEY_MESSAGE = (
-    "no API key: set GOOGLE_API_KEY or GEMINI_API_KEY (or pass --api-key), or try --demo to use the built-in emulator"
-)
-
-
 @dataclass
 class Runtime:
     settings: Settings

@@ -10,7 +10,20 @@ never imports Textual or Rich.
 
 from __future__ import annotations
 
-from .catalog import KNOWN_MODELS
-from .runtime import Emulator, serve
+from typing import Any
 
 __all__ = ["Emulator", "KNOWN_MODELS", "serve"]
+
+
+def __getattr__(name: str) -> Any:
+    """Loaded on first use: the CLI imports the emulator's options module on every start, and that must not
+    start the whole server package (PEP 562)."""
+    if name == "KNOWN_MODELS":
+        from .catalog import KNOWN_MODELS
+
+        return KNOWN_MODELS
+    if name in ("Emulator", "serve"):
+        from . import runtime
+
+        return getattr(runtime, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from gembatch_tui.cli import main
+from gembatch_tui.cli.main import main
 
 sys.exit(main())

@@ -100,7 +100,7 @@ def describe_api_error(exc: BaseException, action: str = "") -> ServiceError:
         return ServiceError(f"{prefix}{code} {status}: {text}", code=code)
     if code == 200:  # a success status whose body was not what was asked for
         return ServiceError(f"{prefix}malformed answer from the service: {message or exc}", code=code, transient=True)
-    from gembatch_tui.core.retry_policy import is_refused, is_transport_error, url_of
+    from gembatch_tui.core.api.retry_policy import is_refused, is_transport_error, url_of
 
     name = type(exc).__name__
     where = url_of(exc) or "the service"

@@ -38,7 +38,7 @@ WORDS = ("batch", "answer", "gemini", "token", "result", "request", "offset", "d
 SERVER = r"""
 import hashlib, os, sys, threading, time
 from pathlib import Path
-from gembatch_tui.core.emulator.runtime import Emulator
+from gembatch_tui.emulator.runtime import Emulator
 results, latency = Path(sys.argv[1]), float(sys.argv[2])
 emu = Emulator(api_key=sys.argv[3], latency_ms=latency, job_seconds=3600).start()
 state = emu._require().state
@@ -126,9 +126,9 @@ def parse_pass(path: Path, loads) -> float:  # noqa: ANN001
 
 
 def bench_ours(url: str, file_name: str, inp: Path, n: int, tmp: Path) -> tuple[float, dict]:
-    from gembatch_tui.core.gemini import GeminiClient
-    from gembatch_tui.core.download import download_results
-    from gembatch_tui.core.service import BatchService
+    from gembatch_tui.core.api.gemini import GeminiClient
+    from gembatch_tui.core.poll.download import download_results
+    from gembatch_tui.core.submit.service import BatchService
     from gembatch_tui.core.store import JobStore
 
     home = tmp / f"home-{time.monotonic_ns()}"
@@ -152,8 +152,9 @@ def bench_ours(url: str, file_name: str, inp: Path, n: int, tmp: Path) -> tuple[
 def bench_before(url: str, file_name: str, inp: Path, n: int, tmp: Path) -> float:
     """The path before issue 18, in the same run: an SDK download, then three reads of the file (verification with
     the standard library's parser, usage, sha256)."""
-    from gembatch_tui.core import jsonfast, ledger, results, results_fingerprint
-    from gembatch_tui.core.gemini import GeminiClient
+    from gembatch_tui.core import jsonfast
+    from gembatch_tui.core.results import ledger, check as results, fingerprint as results_fingerprint
+    from gembatch_tui.core.api.gemini import GeminiClient
 
     dest = tmp / "before.jsonl"
     fast, jsonfast.loads = jsonfast.loads, json.loads

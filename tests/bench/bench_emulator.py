@@ -2,7 +2,7 @@
 
 Run:  python tests/bench/bench_emulator.py [--gib 1.0] [--threads 200]
 
-It starts the emulator as a subprocess (`python -m gembatch_tui.core.emulator`), then
+It starts the emulator as a subprocess (`python -m gembatch_tui.emulator`), then
   1. fires 200 concurrent `batches.get` calls (one thread each), then 200 threads x 10 calls, once through the
      real SDK (one shared client, so the client's own CPU use in this process is part of the figure) and once
      over raw keep-alive HTTP (closer to the emulator's own capacity); it also reports emulator CPU per call;
@@ -71,7 +71,7 @@ class Sampler(threading.Thread):
 
 def start_emulator(job_seconds: float) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gembatch_tui.core.emulator", "--port", "0", "--job-seconds", str(job_seconds),
+        [sys.executable, "-m", "gembatch_tui.emulator", "--port", "0", "--job-seconds", str(job_seconds),
          "--api-key", KEY, "--max-concurrent-jobs", "1000"],
         stdout=subprocess.PIPE, text=True,
     )

@@ -73,8 +73,8 @@ def generate(folder: Path, target_bytes: int, line_bytes: int) -> tuple[Path, Pa
 
 
 def measure_core(inp: Path, res: Path) -> dict[str, float]:
-    from gembatch_tui.core.ledger import Usage
-    from gembatch_tui.core.results_index import ResultsIndex
+    from gembatch_tui.core.results.ledger import Usage
+    from gembatch_tui.core.results.index import ResultsIndex
 
     out: dict[str, float] = {}
     t = time.perf_counter()
@@ -103,7 +103,7 @@ def measure_tui(inp: Path, res: Path) -> dict[str, float]:
     from results_app import ResultsHost  # type: ignore[import-not-found]
 
     from gembatch_tui.core.store import JobStore
-    from gembatch_tui.screens.results import ResultsScreen
+    from gembatch_tui.tui.results.screen import ResultsScreen
 
     store = JobStore(inp.parent / "store" / "jobs.jsonl")
     record = {"id": "bench", "input_file": str(inp), "results_file": str(res), "model": "models/gemini-2.5-flash",

@@ -28,7 +28,7 @@ KEY = "bench-key"
 
 def start_emulator(*args: str) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gembatch_tui.core.emulator", "--port", "0", "--api-key", KEY, *args],
+        [sys.executable, "-m", "gembatch_tui.emulator", "--port", "0", "--api-key", KEY, *args],
         stdout=subprocess.PIPE, text=True, env=env_for(None),
     )
     assert proc.stdout is not None
@@ -69,9 +69,9 @@ def timed_cli(url: str, home: Path, *args: str) -> tuple[float, int, str]:
 
 
 def bench_poll(tmp: Path) -> None:
-    from gembatch_tui.core.gemini import GeminiClient
-    from gembatch_tui.core.poller import poll_once
-    from gembatch_tui.core.service import BatchService
+    from gembatch_tui.core.api.gemini import GeminiClient
+    from gembatch_tui.core.poll.poller import poll_once
+    from gembatch_tui.core.submit.service import BatchService
     from gembatch_tui.core.store import JobStore
 
     proc, url = start_emulator("--job-seconds", "36000", "--latency-ms", "30", "--max-concurrent-jobs", "1000")
@@ -107,7 +107,7 @@ def bench_poll(tmp: Path) -> None:
 
 CLOCKED_SERVER = r"""
 import sys, threading, time
-from gembatch_tui.core.emulator.runtime import Emulator
+from gembatch_tui.emulator.runtime import Emulator
 offset = [float(sys.argv[2])]
 emu = Emulator(api_key=sys.argv[1], latency_ms=float(sys.argv[3]), job_seconds=10 * 86400,
                max_concurrent_jobs=10**6, clock=lambda: time.time() + offset[0]).start()
@@ -125,10 +125,10 @@ def bench_poll_many(tmp: Path, jobs: int, latency_ms: float) -> None:
     from concurrent.futures import ThreadPoolExecutor
     from datetime import datetime, timezone
 
-    from gembatch_tui.core import poll_schedule
-    from gembatch_tui.core.gemini import GeminiClient
-    from gembatch_tui.core.poller import poll_once
-    from gembatch_tui.core.service import BatchService
+    from gembatch_tui.core.poll import schedule as poll_schedule
+    from gembatch_tui.core.api.gemini import GeminiClient
+    from gembatch_tui.core.poll.poller import poll_once
+    from gembatch_tui.core.submit.service import BatchService
     from gembatch_tui.core.store import JobStore, record_key
 
     hours = 24

@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gembatch_tui.core.split import write_parts
-from gembatch_tui.core.validate import validate_file
+from gembatch_tui.core.submit.split import write_parts
+from gembatch_tui.core.submit.validate import validate_file
 
 LOREM = ("Summarise the following passage in two sentences, keeping every number exact. " * 12)[:900]
 

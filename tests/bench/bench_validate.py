@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from gembatch_tui.core.validate import validate_file, write_normalised
+from gembatch_tui.core.submit.validate import validate_file, write_normalised
 
 LOREM = ("Summarise the following passage in two sentences, keeping every number exact. " * 12)[:900]
 

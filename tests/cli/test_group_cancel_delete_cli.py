@@ -6,11 +6,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from gembatch_tui.core.emulator import Emulator
-from gembatch_tui.core.limits import JobLimits
+from gembatch_tui.emulator import Emulator
+from gembatch_tui.core.submit.limits import JobLimits
 from gembatch_tui.core.models import CANCELLED, LOCAL_QUEUED, RUNNING, SUCCEEDED, batch_id, batch_name, record_state
-from gembatch_tui.core.poller import poll_once
-from gembatch_tui.core.service import BatchService
+from gembatch_tui.core.poll.poller import poll_once
+from gembatch_tui.core.submit.service import BatchService
 
 from tests.cli.conftest import Cli
 from tests.split.support import KEY, MODEL, make_service, poll_until_idle, text_requests, write_lines

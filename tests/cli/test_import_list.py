@@ -112,7 +112,7 @@ def test_imported_legacy_and_inline_jobs_get_model_count_and_results_from_poll(c
     file), then `poll --once`: both get model, counts and a verified results file; `list --json` shows them."""
     from google import genai
 
-    from gembatch_tui.core.emulator import Emulator
+    from gembatch_tui.emulator import Emulator
     from tests.manual_clock import ManualClock
 
     clock = ManualClock()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gembatch_tui.core.emulator import Emulator
-from gembatch_tui.core.limits import JobLimits
+from gembatch_tui.emulator import Emulator
+from gembatch_tui.core.submit.limits import JobLimits
 from gembatch_tui.core.models import batch_name
 
 from tests.cli.conftest import Cli

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gembatch_tui.core.emulator import Emulator
+from gembatch_tui.emulator import Emulator
 from gembatch_tui.core.models import CANCELLED, record_state
 from tests.cli_parity.test_parity_cli import KEY, _cli, _input, _store
 

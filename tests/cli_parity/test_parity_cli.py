@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from google import genai
 
-from gembatch_tui.core.emulator import Emulator
+from gembatch_tui.emulator import Emulator
 from gembatch_tui.core.models import CANCELLED, SUCCEEDED, batch_name, record_state
 from gembatch_tui.core.store import JobStore
 from tests.cli.conftest import Cli

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from gembatch_tui import paths, runtime
-from gembatch_tui.config import build_settings
-from gembatch_tui.core.emulator import persist
+from gembatch_tui.core import paths
+from gembatch_tui.cli import runtime
+from gembatch_tui.core.config import build_settings
+from gembatch_tui.emulator import persist
 from gembatch_tui.core.errors import ServiceError
 from gembatch_tui.core.models import SUCCEEDED, record_state
 from tests.cli.conftest import Cli

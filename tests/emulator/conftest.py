@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 from google import genai
 
-from gembatch_tui.core.emulator import Emulator
+from gembatch_tui.emulator import Emulator
 
 KEY = "test-key"
 EXAMPLES = Path("/work/shared/examples")

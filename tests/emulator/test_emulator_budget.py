@@ -11,8 +11,8 @@ import pytest
 from google import genai
 from google.genai import errors
 
-from gembatch_tui.core.emulator import Emulator
-from gembatch_tui.core.emulator.runtime import parse_budget
+from gembatch_tui.emulator import Emulator
+from gembatch_tui.emulator.runtime import parse_budget
 
 LINE = b'{"key":"k%d","request":{"contents":[{"parts":[{"text":"%s"}]}]}}\n'
 

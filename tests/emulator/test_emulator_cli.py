@@ -13,7 +13,7 @@ import pytest
 
 def test_module_entry_point_prints_url_and_exits_cleanly_on_sigterm() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gembatch_tui.core.emulator", "--port", "0", "--job-seconds", "5"],
+        [sys.executable, "-m", "gembatch_tui.emulator", "--port", "0", "--job-seconds", "5"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
@@ -36,12 +36,12 @@ def test_module_entry_point_prints_url_and_exits_cleanly_on_sigterm() -> None:
 
 
 def test_bad_arguments_exit_2() -> None:
-    proc = subprocess.run([sys.executable, "-m", "gembatch_tui.core.emulator", "--error-rate", "2"],
+    proc = subprocess.run([sys.executable, "-m", "gembatch_tui.emulator", "--error-rate", "2"],
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 2
 
 
-@pytest.mark.parametrize("module", ["gembatch_tui.core.emulator"])
+@pytest.mark.parametrize("module", ["gembatch_tui.emulator"])
 def test_emulator_never_imports_textual_or_rich(module: str) -> None:
     code = (
         f"import sys, {module}\n"

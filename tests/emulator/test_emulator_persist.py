@@ -13,7 +13,7 @@ import pytest
 from filelock import FileLock
 from google import genai
 
-from gembatch_tui.core.emulator import Emulator, persist
+from gembatch_tui.emulator import Emulator, persist
 
 
 def _client(emu: Emulator, tools) -> genai.Client:
@@ -189,7 +189,7 @@ def test_a_subprocess_sees_the_same_jobs(tmp_path: Path, tools) -> None:
         _, job = _submit(client, tools)
         code = (
             "import sys, time\n"
-            "from gembatch_tui.core.emulator import Emulator\n"
+            "from gembatch_tui.emulator import Emulator\n"
             "from google import genai\n"
             f"with Emulator(state_dir={str(tmp_path)!r}) as e:\n"
             "    c = genai.Client(api_key='test-key', http_options={'base_url': e.url})\n"
@@ -249,7 +249,7 @@ def test_two_processes_finalizing_the_same_job_at_once(
     to finish wins, the other drops its copy (and the error it meets when the winner released the input)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from gembatch_tui.core.emulator import results
+    from gembatch_tui.emulator import results
 
     real = results.write_results
     calls: list[float] = []

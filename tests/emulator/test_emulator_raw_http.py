@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from gembatch_tui.core.emulator import Emulator
+from gembatch_tui.emulator import Emulator
 
 GEN = "/v1beta/models/gemini-2.5-flash:batchGenerateContent"
 LINE = b'{"key":"k%d","request":{"contents":[{"parts":[{"text":"prompt %d"}]}]}}\n'
@@ -300,7 +300,7 @@ def test_latency(latency_ms: int, tools) -> None:
 def test_slow_results_generation_reads_as_running(clocked: Emulator, clock, tools, monkeypatch) -> None:
     import threading
 
-    from gembatch_tui.core.emulator import jobs, results
+    from gembatch_tui.emulator import jobs, results
 
     release = threading.Event()
     real_write = results.write_results
@@ -329,7 +329,7 @@ def test_slow_results_generation_reads_as_running(clocked: Emulator, clock, tool
 
 
 def test_results_generation_failure_fails_the_job(clock, tools, monkeypatch) -> None:
-    from gembatch_tui.core.emulator import results
+    from gembatch_tui.emulator import results
 
     def broken(*args, **kwargs):
         raise OSError("disk full")

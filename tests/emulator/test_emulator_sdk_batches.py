@@ -9,7 +9,7 @@ import pytest
 from google import genai
 from google.genai import errors
 
-from gembatch_tui.core.emulator import Emulator
+from gembatch_tui.emulator import Emulator
 
 
 def _keys(path: Path) -> list[str]:

@@ -11,7 +11,7 @@ import pytest
 from google import genai
 from google.genai import errors
 
-from gembatch_tui.core.emulator import Emulator
+from gembatch_tui.emulator import Emulator
 
 
 def test_upload_path_with_jsonl_mime(client: genai.Client, tools) -> None:

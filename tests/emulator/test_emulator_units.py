@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from gembatch_tui.core.emulator import KNOWN_MODELS, results, synth, util
-from gembatch_tui.core.emulator import batches as b
-from gembatch_tui.core.emulator.catalog import GENERATE
-from gembatch_tui.core.emulator.errors import ApiError
+from gembatch_tui.emulator import KNOWN_MODELS, results, synth, util
+from gembatch_tui.emulator import batches as b
+from gembatch_tui.emulator.catalog import GENERATE
+from gembatch_tui.emulator.errors import ApiError
 
 
 def _record(n: int = 4, failed: tuple[int, ...] = (), job: float = 100.0, expiry: float = 1000.0) -> b.BatchRecord:

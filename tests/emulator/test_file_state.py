@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from google import genai
 
-from gembatch_tui.core.emulator import Emulator
+from gembatch_tui.emulator import Emulator
 
 KEY = "test-key"
 MODEL = "gemini-2.5-flash"

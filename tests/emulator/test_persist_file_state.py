@@ -10,7 +10,7 @@ from typing import Any
 
 from google import genai
 
-from gembatch_tui.core.emulator import Emulator, filerefs, persist
+from gembatch_tui.emulator import Emulator, filerefs, persist
 
 KEY = "test-key"
 MODEL = "gemini-2.5-flash"

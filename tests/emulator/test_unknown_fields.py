@@ -7,7 +7,7 @@ import json
 
 from google import genai
 
-from gembatch_tui.core.emulator import Emulator
+from gembatch_tui.emulator import Emulator
 
 KEY = "test-key"
 

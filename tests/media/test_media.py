@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from gembatch_tui.core import media
-from gembatch_tui.core.emulator import Emulator
-from gembatch_tui.core.limits import JobLimits
-from gembatch_tui.core.media_cache import MediaCache, MediaFile, Uploaded
-from gembatch_tui.core.validate import validate_file
-from gembatch_tui.core.upload_tokens import plain_display_name
+from gembatch_tui.core.submit import media
+from gembatch_tui.emulator import Emulator
+from gembatch_tui.core.submit.limits import JobLimits
+from gembatch_tui.core.submit.media_cache import MediaCache, MediaFile, Uploaded
+from gembatch_tui.core.submit.validate import validate_file
+from gembatch_tui.core.api.upload_tokens import plain_display_name
 from tests.split.support import KEY, MODEL, keys_of, make_service, poll_until_idle, write_lines
 
 

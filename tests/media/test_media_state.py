@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from google import genai
 
-from gembatch_tui.core.emulator import Emulator
+from gembatch_tui.emulator import Emulator
 from gembatch_tui.core.errors import ServiceError
-from gembatch_tui.core.gemini import GeminiClient
-from gembatch_tui.core.media_cache import MediaCache, MediaFile
-from gembatch_tui.core.media_remote import WaitPolicy
-from gembatch_tui.core.media_upload import MediaUploader
-from gembatch_tui.core.upload_tokens import plain_display_name
+from gembatch_tui.core.api.gemini import GeminiClient
+from gembatch_tui.core.submit.media_cache import MediaCache, MediaFile
+from gembatch_tui.core.submit.media_remote import WaitPolicy
+from gembatch_tui.core.submit.media_upload import MediaUploader
+from gembatch_tui.core.api.upload_tokens import plain_display_name
 from tests.split.support import KEY, MODEL, make_service, poll_until_idle, write_lines
 
 FILE_GET = re.compile(r"^/v1/files/([a-z0-9-]+)$")

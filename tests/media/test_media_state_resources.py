@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-from gembatch_tui.core import resources as res
-from gembatch_tui.core.emulator import Emulator
+from gembatch_tui.core.cleanup import remote as res
+from gembatch_tui.emulator import Emulator
 from tests.split.support import KEY, MODEL, make_service, poll_until_idle, write_lines
 
 

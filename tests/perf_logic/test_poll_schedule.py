@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from gembatch_tui.core import poll_schedule as ps
+from gembatch_tui.core.poll import schedule as ps
 
 NOW = 1_800_000_000.0
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from textual.app import App, ComposeResult
 
-from gembatch_tui.widgets.job_cells import build_row
-from gembatch_tui.widgets.job_table import JobTable
+from gembatch_tui.tui.dashboard.cells import build_row
+from gembatch_tui.tui.dashboard.table import JobTable
 
 from tests.tui.sample_data import FIXED_NOW, sample_records
 

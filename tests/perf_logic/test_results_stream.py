@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from gembatch_tui.core import jsonfast, ledger, results, results_fingerprint
-from gembatch_tui.core.results_stream import StreamVerifier
+from gembatch_tui.core import jsonfast
+from gembatch_tui.core.results import ledger, check as results, fingerprint as results_fingerprint
+from gembatch_tui.core.results.stream import StreamVerifier
 
 GOOD = [
     b'{"key": "a", "response": {"candidates": [], "usageMetadata": {"promptTokenCount": 3, "totalTokenCount": 5}}}',

@@ -3,15 +3,13 @@ a tiny host app (res_host) and helpers that wait for the screen instead of sleep
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 
-from res_scenario import Scenario, build  # noqa: E402
+from tests.resources.res_scenario import Scenario, build
 
 
 @pytest.fixture

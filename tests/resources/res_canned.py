@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from gembatch_tui.core.results_fingerprint import compute
+from gembatch_tui.core.results.fingerprint import compute
 
 FIXED_NOW = datetime(2026, 11, 23, 12, 0, 0, tzinfo=timezone.utc)
 SAMPLE_DIR = Path("/tmp/gembatch-tui-resources-sample")

@@ -13,12 +13,12 @@ from textual.message import Message
 from textual.signal import Signal
 
 import gembatch_tui
-from gembatch_tui.config import Settings
-from gembatch_tui.core.resources import Inventory
-from gembatch_tui.messages import StoreChanged
-from gembatch_tui.screens.resources import ResourcesScreen
+from gembatch_tui.core.config import Settings
+from gembatch_tui.core.cleanup.remote import Inventory
+from gembatch_tui.tui.messages import StoreChanged
+from gembatch_tui.tui.resources.screen import ResourcesScreen
 
-APP_CSS = Path(gembatch_tui.__file__).parent / "app.tcss"
+APP_CSS = Path(gembatch_tui.__file__).parent / "tui" / "app.tcss"
 
 
 class HostApp(App[None]):

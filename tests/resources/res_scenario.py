@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from gembatch_tui.core.cleanup import cancel_job
-from gembatch_tui.core.emulator import Emulator
-from gembatch_tui.core.gemini import GeminiClient
-from gembatch_tui.core.download import download_results
-from gembatch_tui.core.poller import poll_once
-from gembatch_tui.core.service import BatchService
+from gembatch_tui.core.cleanup.plan import cancel_job
+from gembatch_tui.emulator import Emulator
+from gembatch_tui.core.api.gemini import GeminiClient
+from gembatch_tui.core.poll.download import download_results
+from gembatch_tui.core.poll.poller import poll_once
+from gembatch_tui.core.submit.service import BatchService
 from gembatch_tui.core.store import JobStore
 from tests.manual_clock import ManualClock
 

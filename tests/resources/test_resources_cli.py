@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from res_scenario import build
+from tests.resources.res_scenario import build
 
-from gembatch_tui import cli
-from gembatch_tui.core import resources as res
+from gembatch_tui.cli import main as cli
+from gembatch_tui.core.cleanup import remote as res
 
 
 def test_cli_cleanup_deletes_exactly_the_safe_set_the_screen_selects(

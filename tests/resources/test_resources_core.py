@@ -6,14 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from res_canned import EXPECTED, FIXED_NOW, canned
-from res_scenario import Scenario
+from tests.resources.res_canned import EXPECTED, FIXED_NOW, canned
+from tests.resources.res_scenario import Scenario
 
-from gembatch_tui.core import resources as res
-from gembatch_tui.core.cleanup import execute, plan_cleanup
+from gembatch_tui.core.cleanup import remote as res
+from gembatch_tui.core.cleanup.plan import execute, plan_cleanup
 from gembatch_tui.core.models import CANCELLED, SUCCEEDED, record_state
 from gembatch_tui.core.models import needs_download
-from gembatch_tui.core.poller import poll_once
+from gembatch_tui.core.poll.poller import poll_once
 
 EXPECTED_FLAGS = {
     "safe_batch": {"safe"}, "safe_input": {"safe"}, "safe_output": {"safe"},
@@ -164,7 +164,7 @@ def test_canned_inventory_flags_and_summary() -> None:
 
 
 def test_core_never_imports_textual_or_rich() -> None:
-    code = ("import sys, gembatch_tui.core.resources; "
+    code = ("import sys, gembatch_tui.core.cleanup.remote; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')]; print(bad); sys.exit(bool(bad))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr

@@ -9,17 +9,17 @@ from typing import Any
 from tests import pilot_support
 from tests.pilot_support import screen_text
 
-from res_host import HostApp
-from res_scenario import NASTY, Scenario
+from tests.resources.res_host import HostApp
+from tests.resources.res_scenario import NASTY, Scenario
 from textual.message import Message
 
 from gembatch_tui.core.models import CANCELLED, record_state
-from gembatch_tui.core.poller import poll_once
-from gembatch_tui.messages import StoreChanged
-from gembatch_tui.screens.confirm import ConfirmDialog
-from gembatch_tui.screens.resources import ResourcesScreen
-from gembatch_tui.screens.resources_confirm import OutcomeDialog
-from gembatch_tui.screens.resources_messages import WorkProgressed
+from gembatch_tui.core.poll.poller import poll_once
+from gembatch_tui.tui.messages import StoreChanged
+from gembatch_tui.tui.dialogs.confirm import ConfirmDialog
+from gembatch_tui.tui.resources.screen import ResourcesScreen
+from gembatch_tui.tui.resources.questions import OutcomeDialog
+from gembatch_tui.tui.resources.messages import WorkProgressed
 
 
 async def wait_for(pilot: Any, predicate: Callable[[], Any], timeout: float = 15.0, what: str = "") -> Any:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from res_canned import FIXED_NOW, canned, fixed_clock
-from res_host import HostApp
+from tests.resources.res_canned import FIXED_NOW, canned, fixed_clock
+from tests.resources.res_host import HostApp
 
-from gembatch_tui.core import resources as res
-from gembatch_tui.core.gemini import GeminiClient
-from gembatch_tui.core.service import BatchService
+from gembatch_tui.core.cleanup import remote as res
+from gembatch_tui.core.api.gemini import GeminiClient
+from gembatch_tui.core.submit.service import BatchService
 from gembatch_tui.core.store import JobStore
 
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 
-from results_helpers import messy_record  # noqa: E402
+from tests.results.results_helpers import messy_record
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from typing import Any
 
 from textual.app import App
 
-from gembatch_tui.config import Settings
+from gembatch_tui.core.config import Settings
 from gembatch_tui.core.store import JobStore
-from gembatch_tui.screens.results import ResultsScreen
+from gembatch_tui.tui.results.screen import ResultsScreen
 
 FIXED_NOW = datetime(2026, 11, 23, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -23,7 +23,7 @@ class FakeService:
         self.calls: list[dict[str, Any]] = []
 
     def submit(self, path: Path, **kw: Any) -> Any:
-        from gembatch_tui.core.outcome import SubmitOutcome
+        from gembatch_tui.core.submit.outcome import SubmitOutcome
 
         self.calls.append({"path": Path(path), **kw})
         self.store.add({"input_file": str(path), "batch": {"name": "batches/retry1"}, **(kw.get("extra") or {})})

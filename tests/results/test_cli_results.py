@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from results_helpers import copy_example
+from tests.results.results_helpers import copy_example
 
-from gembatch_tui import cli
-from gembatch_tui.commands_results import add_parsers, cmd_export, cmd_usage
-from gembatch_tui.config import Settings
-from gembatch_tui.core.export import read_export
+from gembatch_tui.cli import main as cli
+from gembatch_tui.cli.results import add_parsers, cmd_export, cmd_usage
+from gembatch_tui.core.config import Settings
+from gembatch_tui.core.results.export import read_export
 from gembatch_tui.core.store import JobStore
-from gembatch_tui.runtime import Runtime
+from gembatch_tui.cli.runtime import Runtime
 
 
 def wired() -> bool:

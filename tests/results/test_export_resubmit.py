@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from results_helpers import HOSTILE, MESSY_INPUT, copy_example
+from tests.results.results_helpers import HOSTILE, MESSY_INPUT, copy_example
 
-from gembatch_tui.core.export import FIELDS, default_export_path, export_to_file, read_export, write_export
-from gembatch_tui.core.results_index import ResultsIndex
-from gembatch_tui.core.resubmit import (
+from gembatch_tui.core.results.export import FIELDS, default_export_path, export_to_file, read_export, write_export
+from gembatch_tui.core.results.index import ResultsIndex
+from gembatch_tui.core.results.resubmit import (
     ResubmitError,
     build_retry_file,
     link_resubmits,
@@ -21,7 +21,7 @@ from gembatch_tui.core.resubmit import (
     retry_path,
 )
 from gembatch_tui.core.store import JobStore
-from gembatch_tui.core.validate import iter_requests, validate_file
+from gembatch_tui.core.submit.validate import iter_requests, validate_file
 
 
 def build(record: dict[str, Any]) -> ResultsIndex:
@@ -172,7 +172,7 @@ def test_structured_output_answers_are_exported_parsed(tmp_path: Path) -> None:
 
 
 def test_a_json_answer_cut_off_is_null_not_a_guess(tmp_path: Path) -> None:
-    from results_helpers import write_jsonl
+    from tests.results.results_helpers import write_jsonl
 
     ask = {"contents": [{"parts": [{"text": "q"}]}], "generationConfig": {"responseMimeType": "application/json"}}
     inp = write_jsonl(tmp_path / "in.jsonl", [{"key": "a", "request": ask}, {"key": "b", "request": ask}])

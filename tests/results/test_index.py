@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from results_helpers import EXAMPLES, HOSTILE, MESSY_RESULTS, copy_example, write_jsonl
+from tests.results.results_helpers import EXAMPLES, HOSTILE, MESSY_RESULTS, copy_example, write_jsonl
 
-from gembatch_tui.core.results_index import (
+from gembatch_tui.core.results.index import (
     DUPLICATE,
     ERROR,
     INVALID,

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from results_helpers import MESSY_USAGE, copy_example
+from tests.results.results_helpers import MESSY_USAGE, copy_example
 
-from gembatch_tui.core import ledger
-from gembatch_tui.core.pricing import DEFAULT_PRICES, ModelPrice
+from gembatch_tui.core.results import ledger
+from gembatch_tui.core.api.pricing import DEFAULT_PRICES, ModelPrice
 from gembatch_tui.core.store import JobStore
 
 # From the real example results (gemini-2.5-flash-lite): usageMetadata of request_1..5.

@@ -9,15 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from results_app import FakeService, ResultsHost
-from results_helpers import HOSTILE, copy_example, write_jsonl
+from tests.results.results_app import FakeService, ResultsHost
+from tests.results.results_helpers import HOSTILE, copy_example, write_jsonl
 from textual.widgets import DataTable
 
 from tests import pilot_support
 from tests.pilot_support import screen_text  # noqa: F401 - used by the tests here
-from gembatch_tui.core.export import read_export
+from gembatch_tui.core.results.export import read_export
 from gembatch_tui.core.store import JobStore
-from gembatch_tui.screens.results import PAGE_SIZE, ResultsScreen
+from gembatch_tui.tui.results.screen import PAGE_SIZE, ResultsScreen
 
 
 async def wait_for(pilot: Any, predicate: Callable[[], Any], what: str = "", timeout: float = 10.0) -> Any:
@@ -152,7 +152,7 @@ async def test_usage_is_cached_in_the_store(tmp_path: Path, messy_job: dict[str,
 
 
 async def test_resubmit_through_the_submit_screen_links_the_new_job(tmp_path: Path, messy_job: dict[str, Any]) -> None:
-    from gembatch_tui.screens.submit import SubmitScreen
+    from gembatch_tui.tui.submit.screen import SubmitScreen
 
     store = store_with(tmp_path, messy_job)
     app = ResultsHost(messy_job, store, FakeService(store))
@@ -173,7 +173,7 @@ async def test_resubmit_through_the_submit_screen_links_the_new_job(tmp_path: Pa
 async def test_resubmit_without_a_submit_screen_asks_then_submits(
     tmp_path: Path, messy_job: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(sys.modules, "gembatch_tui.screens.submit", None)  # import fails
+    monkeypatch.setitem(sys.modules, "gembatch_tui.tui.submit.screen", None)  # import fails
     store = store_with(tmp_path, messy_job)
     service = FakeService(store)
     app = ResultsHost(messy_job, store, service)
@@ -206,7 +206,7 @@ async def test_nothing_to_retry_and_no_results(tmp_path: Path, messy_job: dict[s
 # ----------------------------------------------------------------------------- snapshots
 def _snapshot_app(tmp_path: Path) -> ResultsHost:
     """The messy job under a fixed, non-personal path so the snapshot never shows tmp names."""
-    from results_helpers import messy_record
+    from tests.results.results_helpers import messy_record
 
     base = Path("/tmp/gembatch-tui-sample/results-snapshot")
     base.mkdir(parents=True, exist_ok=True)
@@ -225,9 +225,9 @@ def test_snapshot(snap_compare: Any, tmp_path: Path, size: tuple[int, int]) -> N
 
 async def test_inside_the_real_app(tmp_path: Path, messy_job: dict[str, Any]) -> None:
     """With the app's stylesheet and its dashboard underneath; escape goes back to it."""
-    from gembatch_tui.app import make_app
-    from gembatch_tui.config import Settings
-    from gembatch_tui.screens.dashboard import DashboardScreen
+    from gembatch_tui.tui.app import make_app
+    from gembatch_tui.core.config import Settings
+    from gembatch_tui.tui.dashboard.screen import DashboardScreen
 
     store = store_with(tmp_path, messy_job)
     app = make_app(Settings(store_path=store.path, bell=False), store=store, service=None, poll=False)

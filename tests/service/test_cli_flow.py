@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gembatch_tui.core.emulator import Emulator
+from gembatch_tui.emulator import Emulator
 
 from ..cli.conftest import Cli
 from .conftest import KEY

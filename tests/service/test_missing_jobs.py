@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gembatch_tui.core.emulator import Emulator
+from gembatch_tui.emulator import Emulator
 from gembatch_tui.core.models import LOCAL_MISSING, RUNNING, is_final, record_state
-from gembatch_tui.core.poller import needs_poll, poll_once
-from gembatch_tui.core.retry_parts import can_retry
+from gembatch_tui.core.poll.poller import needs_poll, poll_once
+from gembatch_tui.core.submit.retry_parts import can_retry
 
 from .conftest import KEY, make_service
 from tests.manual_clock import ManualClock as Clock
@@ -60,7 +60,7 @@ def test_a_wrong_base_url_marks_nothing_missing(tmp_path: Path) -> None:
         name = service.submit(_input(tmp_path / "in", "a.jsonl"), model="gemini-2.5-flash").batch_name
         clock.now += 5
         poll_once(service)
-        from gembatch_tui.core.gemini import GeminiClient
+        from gembatch_tui.core.api.gemini import GeminiClient
 
         service.client = GeminiClient(KEY, base_url=emu.url, api_version="v9", retry_attempts=1)  # every path 404
         for _ in range(3):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gembatch_tui.core.emulator import Emulator
+from gembatch_tui.emulator import Emulator
 from gembatch_tui.core.models import RUNNING, SUCCEEDED, record_state
-from gembatch_tui.core.poller import LIST_FROM, poll_once
+from gembatch_tui.core.poll.poller import LIST_FROM, poll_once
 
 from .conftest import KEY, make_service
 from tests.manual_clock import ManualClock as Clock

@@ -7,10 +7,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from gembatch_tui.core.emulator import Emulator
+from gembatch_tui.emulator import Emulator
 from gembatch_tui.core.fsutil import move_into_place
-from gembatch_tui.core.download import download_results
-from gembatch_tui.core.poller import poll_once
+from gembatch_tui.core.poll.download import download_results
+from gembatch_tui.core.poll.poller import poll_once
 
 from .conftest import KEY, make_service
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from gembatch_tui.core import cleanup
+from gembatch_tui.core.cleanup import plan as cleanup
 from gembatch_tui.core.models import record_state
-from gembatch_tui.core.poller import poll_once
-from gembatch_tui.core.service import BatchService
+from gembatch_tui.core.poll.poller import poll_once
+from gembatch_tui.core.submit.service import BatchService
 from gembatch_tui.core.store import record_key
 
 from .conftest import KEY, make_service
@@ -74,7 +74,7 @@ def test_interrupted_after_create_is_recovered_not_duplicated(service: BatchServ
     file_name = service.client.upload(src, display_name="basic.jsonl")
     snap = service.client.create_batch(model="gemini-2.5-flash", file_name=file_name, display_name="basic.jsonl")
     # The process died right after create: the record still says "submitting" and names a dead pid.
-    from gembatch_tui.core.validate import validate_file
+    from gembatch_tui.core.submit.validate import validate_file
 
     report = validate_file(src)
     service.store.add({
@@ -165,7 +165,7 @@ def test_api_key_never_stored(service: BatchService, emulator, examples: Path) -
 
 
 def test_file_vanishing_after_validation_leaves_no_half_done_record(service: BatchService, emulator, examples: Path) -> None:
-    from gembatch_tui.core.validate import validate_file
+    from gembatch_tui.core.submit.validate import validate_file
 
     src = examples / "basic.jsonl"
     report = validate_file(src)

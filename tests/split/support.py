@@ -8,12 +8,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from gembatch_tui.core.emulator import Emulator
-from gembatch_tui.core.gemini import GeminiClient
-from gembatch_tui.core.limits import JobLimits
-from gembatch_tui.core.media_cache import MediaCache
-from gembatch_tui.core.poller import PollReport, poll_once
-from gembatch_tui.core.service import BatchService
+from gembatch_tui.emulator import Emulator
+from gembatch_tui.core.api.gemini import GeminiClient
+from gembatch_tui.core.submit.limits import JobLimits
+from gembatch_tui.core.submit.media_cache import MediaCache
+from gembatch_tui.core.poll.poller import PollReport, poll_once
+from gembatch_tui.core.submit.service import BatchService
 from gembatch_tui.core.store import JobStore
 
 KEY = "test-key-SPLIT-0123456789"

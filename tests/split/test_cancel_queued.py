@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from gembatch_tui.core import cleanup, groups, waves
-from gembatch_tui.core.emulator import Emulator
+from gembatch_tui.core.cleanup import plan as cleanup
+from gembatch_tui.core.submit import groups, waves
+from gembatch_tui.emulator import Emulator
 from gembatch_tui.core.errors import ServiceError
-from gembatch_tui.core.limits import JobLimits
+from gembatch_tui.core.submit.limits import JobLimits
 from gembatch_tui.core.models import CANCELLED, LOCAL_QUEUED, SUCCEEDED, is_final, record_state
-from gembatch_tui.core.service import BatchService
+from gembatch_tui.core.submit.service import BatchService
 from gembatch_tui.core.store import record_key
 
 from .support import KEY, MODEL, make_service, poll_until_idle, write_lines

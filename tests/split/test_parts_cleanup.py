@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from gembatch_tui.core import cleanup, groups
-from gembatch_tui.core.emulator import Emulator
-from gembatch_tui.core.limits import JobLimits
+from gembatch_tui.core.cleanup import plan as cleanup
+from gembatch_tui.core.submit import groups
+from gembatch_tui.emulator import Emulator
+from gembatch_tui.core.submit.limits import JobLimits
 from gembatch_tui.core.models import CANCELLED
-from gembatch_tui.core.service import BatchService
+from gembatch_tui.core.submit.service import BatchService
 
 from .support import KEY, MODEL, make_service, poll_until_idle, text_requests, write_lines
 

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from gembatch_tui.core import cleanup, groups
-from gembatch_tui.core.emulator import Emulator
-from gembatch_tui.core.limits import JobLimits
+from gembatch_tui.core.cleanup import plan as cleanup
+from gembatch_tui.core.submit import groups
+from gembatch_tui.emulator import Emulator
+from gembatch_tui.core.submit.limits import JobLimits
 from gembatch_tui.core.models import CANCELLED, LOCAL_QUEUED, LOCAL_SUBMIT_FAILED, SUCCEEDED, batch_name, record_state
-from gembatch_tui.core.poller import poll_once
-from gembatch_tui.core.retry_parts import RetryError, can_retry, retry_group, retry_part, retry_ref
-from gembatch_tui.core.service import BatchService
+from gembatch_tui.core.poll.poller import poll_once
+from gembatch_tui.core.submit.retry_parts import RetryError, can_retry, retry_group, retry_part, retry_ref
+from gembatch_tui.core.submit.service import BatchService
 from gembatch_tui.core.store import JobStore, record_key
 
 from .support import KEY, MODEL, keys_of, make_service, text_requests, write_lines
@@ -148,7 +149,7 @@ def test_missing_or_changed_part_file_and_jobs_that_are_not_parts_are_refused(tm
 def test_resources_show_an_earlier_attempt_as_the_parts_not_an_orphan(tmp_path: Path) -> None:
     from datetime import datetime, timezone
 
-    from gembatch_tui.core import resources
+    from gembatch_tui.core.cleanup import remote as resources
 
     src = write_lines(tmp_path / "in" / "big.jsonl", text_requests(30))
     clock = Clock()

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from gembatch_tui.core import media
-from gembatch_tui.core.limits import JobLimits
-from gembatch_tui.core.merge import merge_part
-from gembatch_tui.core.pricing import ConfigError
-from gembatch_tui.core.split import split_reason, write_parts
-from gembatch_tui.core.validate import validate_file, write_normalised
+from gembatch_tui.core.submit import media
+from gembatch_tui.core.submit.limits import JobLimits
+from gembatch_tui.core.poll.merge import merge_part
+from gembatch_tui.core.api.pricing import ConfigError
+from gembatch_tui.core.submit.split import split_reason, write_parts
+from gembatch_tui.core.submit.validate import validate_file, write_normalised
 
 from .support import keys_of, text_requests, write_lines
 
@@ -84,7 +84,7 @@ def test_media_markers_count_against_bytes_and_tokens(tmp_path: Path) -> None:
 
 
 def test_split_reason() -> None:
-    from gembatch_tui.core.validate import ValidationReport
+    from gembatch_tui.core.submit.validate import ValidationReport
 
     report = ValidationReport(Path("x"), 5_000, 30, 900, [], 0, "", False, "generate", media_refs=10)
     assert split_reason(report, JobLimits(), None) is None
@@ -151,7 +151,7 @@ def test_limits_from_config() -> None:
 
 
 def test_group_summary() -> None:
-    from gembatch_tui.core.groups import by_group, summarise
+    from gembatch_tui.core.submit.groups import by_group, summarise
 
     def part(i: int, **fields: object) -> dict:
         return {"group_id": "g1", "group_part": i, "group_parts": 3, "group_count": 30, "group_input_file": "/x.jsonl",

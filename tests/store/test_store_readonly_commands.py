@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-import gembatch_tui.cli as cli
-import gembatch_tui.commands  # noqa: F401 - imported before the child drops privileges (it cannot read the stdlib then)
-import gembatch_tui.commands_results  # noqa: F401
-import gembatch_tui.core.ledger  # noqa: F401
+import gembatch_tui.cli.main as cli
+import gembatch_tui.cli.commands  # noqa: F401 - imported before the child drops privileges (it cannot read the stdlib then)
+import gembatch_tui.cli.results  # noqa: F401
+import gembatch_tui.core.results.ledger  # noqa: F401
 from gembatch_tui.core.store import JobStore
 
 from ._unprivileged import run_unprivileged

@@ -195,7 +195,7 @@ def bench_idle_running(work: Path, seconds: float, cols: int, rows: int, jobs: i
     root = Path(__file__).resolve().parents[2]
     env = dict(os.environ, PYTHONPATH=str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     # The emulator's clock runs `age_min` behind: the jobs were created that long ago and are still running.
-    script = ("import sys, time\nfrom gembatch_tui.core.emulator.runtime import Emulator\n"
+    script = ("import sys, time\nfrom gembatch_tui.emulator.runtime import Emulator\n"
               f"emu = Emulator(api_key='bench-key', job_seconds=360000, max_concurrent_jobs=1000,"
               f" clock=lambda: time.time() - {age_min * 60.0}).start()\n"
               "print(f'listening on {emu.url}', flush=True)\nsys.stdin.read()\nemu.stop()\n")
@@ -205,7 +205,7 @@ def bench_idle_running(work: Path, seconds: float, cols: int, rows: int, jobs: i
         assert server.stdout is not None
         url = server.stdout.readline().split()[-1]
         sys.path.insert(0, str(root))
-        from gembatch_tui.core.gemini import GeminiClient
+        from gembatch_tui.core.api.gemini import GeminiClient
 
         client = GeminiClient("bench-key", base_url=url)
         src = work / "running" / "in.jsonl"

@@ -23,12 +23,12 @@ from sample_data import fixed_clock, sample_records, write_results_files, write_
 
 async def shoot(store_path: Path, out: Path, name: str, size: tuple[int, int], key: str, keys: list[str],
                 screen: str | None) -> Path:
-    from gembatch_tui.app import make_app
-    from gembatch_tui.config import Settings
-    from gembatch_tui.core.gemini import GeminiClient
-    from gembatch_tui.core.service import BatchService
+    from gembatch_tui.tui.app import make_app
+    from gembatch_tui.core.config import Settings
+    from gembatch_tui.core.api.gemini import GeminiClient
+    from gembatch_tui.core.submit.service import BatchService
     from gembatch_tui.core.store import JobStore
-    from gembatch_tui.widgets.job_table import JobTable
+    from gembatch_tui.tui.dashboard.table import JobTable
 
     store = JobStore(store_path)
     # a service that is never called (the poll timer is off): it only makes cancel/delete available

@@ -20,10 +20,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from gembatch_tui.core import poller  # noqa: E402
-from gembatch_tui.core.emulator import Emulator  # noqa: E402
-from gembatch_tui.core.gemini import GeminiClient  # noqa: E402
-from gembatch_tui.core.service import BatchService  # noqa: E402
+from gembatch_tui.core.poll import poller
+from gembatch_tui.emulator import Emulator  # noqa: E402
+from gembatch_tui.core.api.gemini import GeminiClient  # noqa: E402
+from gembatch_tui.core.submit.service import BatchService  # noqa: E402
 from gembatch_tui.core.store import JobStore  # noqa: E402
 
 KEY = "trial-key"

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from google import genai
 
-from gembatch_tui.core.emulator import Emulator
-from gembatch_tui.core.gemini import GeminiClient
-from gembatch_tui.core.service import BatchService
+from gembatch_tui.emulator import Emulator
+from gembatch_tui.core.api.gemini import GeminiClient
+from gembatch_tui.core.submit.service import BatchService
 from gembatch_tui.core.store import JobStore
 from tests.manual_clock import ManualClock
 

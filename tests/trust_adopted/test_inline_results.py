@@ -15,15 +15,15 @@ from pathlib import Path
 import pytest
 from google import genai
 
-from gembatch_tui import paths
-from gembatch_tui.core import inline_results
-from gembatch_tui.core.emulator import Emulator
-from gembatch_tui.core.export import write_export
-from gembatch_tui.core.importer import import_job_info
+from gembatch_tui.core import paths
+from gembatch_tui.core.poll import inline_results
+from gembatch_tui.emulator import Emulator
+from gembatch_tui.core.results.export import write_export
+from gembatch_tui.core.submit.importer import import_job_info
 from gembatch_tui.core.models import SUCCEEDED, record_state
-from gembatch_tui.core.poller import poll_once
-from gembatch_tui.core.results_index import ResultsIndex
-from gembatch_tui.core.service import BatchService
+from gembatch_tui.core.poll.poller import poll_once
+from gembatch_tui.core.results.index import ResultsIndex
+from gembatch_tui.core.submit.service import BatchService
 from tests.manual_clock import ManualClock
 from tests.trust_adopted.conftest import MODEL, finish_jobs
 
@@ -329,7 +329,7 @@ def test_cleanup_deletes_an_inline_job_only_while_its_saved_results_are_intact(
         service: BatchService, sdk: genai.Client, clock: ManualClock) -> None:
     """For an inline job the job itself is the only remote copy of its answers: cleanup plans to delete it once
     the results file is verified, and not after that file was damaged."""
-    from gembatch_tui.core import cleanup
+    from gembatch_tui.core.cleanup import plan as cleanup
 
     name = _create_inline(sdk)
     service.store.add({"batch": {"name": name}})

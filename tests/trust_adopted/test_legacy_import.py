@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from google import genai
 
-from gembatch_tui.core.importer import import_job_info
+from gembatch_tui.core.submit.importer import import_job_info
 from gembatch_tui.core.models import LOCAL_MISSING, SUCCEEDED, UNSPECIFIED, record_state
-from gembatch_tui.core.poller import poll_once
-from gembatch_tui.core.service import BatchService
+from gembatch_tui.core.poll.poller import poll_once
+from gembatch_tui.core.submit.service import BatchService
 from tests.manual_clock import ManualClock
 from tests.trust_adopted.conftest import MODEL, finish_jobs
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gembatch_tui.core.emulator import Emulator
+from gembatch_tui.emulator import Emulator
 from tests.cli.conftest import Cli
 from tests.manual_clock import ManualClock
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gembatch_tui.core.emulator import Emulator
+from gembatch_tui.emulator import Emulator
 from tests.cli.conftest import Cli
 
 GOOD_LINE = {"key": "k1", "request": {"contents": [{"parts": [{"text": "hello"}]}]}}
@@ -61,7 +61,7 @@ def test_a_symlink_pointing_out_and_an_absolute_system_path_are_refused(
 
 
 def test_the_app_submit_path_refuses_media_outside_too(tmp_path: Path) -> None:
-    from gembatch_tui.screens.submit_model import ReportCache
+    from gembatch_tui.tui.submit.model import ReportCache
 
     (tmp_path / "secret.txt").write_text("x")
     src = write(tmp_path / "in" / "peek.jsonl", media_line("../secret.txt"))

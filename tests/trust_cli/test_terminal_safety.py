@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from subprocess import CompletedProcess
 
-from gembatch_tui.core.emulator import Emulator
+from gembatch_tui.emulator import Emulator
 from tests.cli.conftest import Cli
 from tests.manual_clock import ManualClock
 

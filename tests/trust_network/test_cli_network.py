@@ -8,9 +8,9 @@ import socket
 import time
 from pathlib import Path
 
-from gembatch_tui.core.emulator import Emulator
+from gembatch_tui.emulator import Emulator
 from gembatch_tui.core.store import JobStore
-from gembatch_tui.core.upload_tokens import token_of
+from gembatch_tui.core.api.upload_tokens import token_of
 from tests.cli.conftest import Cli
 from tests.manual_clock import ManualClock
 

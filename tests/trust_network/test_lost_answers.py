@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from gembatch_tui.core import poller
-from gembatch_tui.core.emulator import Emulator
+from gembatch_tui.core.poll import poller
+from gembatch_tui.emulator import Emulator
 from gembatch_tui.core.models import LOCAL_SUBMIT_FAILED, LOCAL_SUBMITTING, batch_name, record_state
-from gembatch_tui.core.upload_tokens import token_of
+from gembatch_tui.core.api.upload_tokens import token_of
 from tests.service.conftest import KEY, make_service
 
 CREATE = r":batchGenerateContent$"
@@ -146,8 +146,8 @@ def test_a_refused_connection_fails_fast_and_names_the_url(tmp_path: Path, input
     import socket
     import time
 
-    from gembatch_tui.core.gemini import GeminiClient
-    from gembatch_tui.core.service import BatchService
+    from gembatch_tui.core.api.gemini import GeminiClient
+    from gembatch_tui.core.submit.service import BatchService
     from gembatch_tui.core.store import JobStore
 
     with socket.socket() as sock:  # a port nobody listens on

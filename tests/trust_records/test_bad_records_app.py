@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from gembatch_tui.app import make_app
-from gembatch_tui.config import Settings
-from gembatch_tui.core.emulator import Emulator
-from gembatch_tui.core.gemini import GeminiClient
+from gembatch_tui.tui.app import make_app
+from gembatch_tui.core.config import Settings
+from gembatch_tui.emulator import Emulator
+from gembatch_tui.core.api.gemini import GeminiClient
 from gembatch_tui.core.models import SUCCEEDED, record_state
-from gembatch_tui.core.service import BatchService
+from gembatch_tui.core.submit.service import BatchService
 from gembatch_tui.core.store import JobStore
 from tests.manual_clock import ManualClock
 from tests.pilot_support import screen_text, wait_for

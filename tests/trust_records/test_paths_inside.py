@@ -12,16 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from gembatch_tui import paths
-from gembatch_tui.core import groups
-from gembatch_tui.core.emulator import Emulator
-from gembatch_tui.core.export import default_export_path
-from gembatch_tui.core.gemini import GeminiClient
-from gembatch_tui.core.merge import _target as merge_target
+from gembatch_tui.core import paths
+from gembatch_tui.core.submit import groups
+from gembatch_tui.emulator import Emulator
+from gembatch_tui.core.results.export import default_export_path
+from gembatch_tui.core.api.gemini import GeminiClient
+from gembatch_tui.core.poll.merge import _target as merge_target
 from gembatch_tui.core.models import SUCCEEDED, record_state
-from gembatch_tui.core.download import download_results
-from gembatch_tui.core.poller import poll_once
-from gembatch_tui.core.service import BatchService
+from gembatch_tui.core.poll.download import download_results
+from gembatch_tui.core.poll.poller import poll_once
+from gembatch_tui.core.submit.service import BatchService
 from gembatch_tui.core.store import JobStore
 
 KEY = "test-key-records-SECRET77"

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from gembatch_tui.core.emulator import Emulator
-from gembatch_tui.core.gemini import GeminiClient
+from gembatch_tui.emulator import Emulator
+from gembatch_tui.core.api.gemini import GeminiClient
 from gembatch_tui.core.models import SUCCEEDED, Record, record_state
-from gembatch_tui.core.poller import poll_once
-from gembatch_tui.core.service import BatchService
+from gembatch_tui.core.poll.poller import poll_once
+from gembatch_tui.core.submit.service import BatchService
 from gembatch_tui.core.store import JobStore
 from tests.manual_clock import ManualClock
 

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from gembatch_tui.core import cleanup
-from gembatch_tui.core.emulator import Emulator
+from gembatch_tui.core.cleanup import plan as cleanup
+from gembatch_tui.emulator import Emulator
 from gembatch_tui.core.errors import ServiceError
 from gembatch_tui.core.models import batch_name
 from tests.cli.conftest import Cli
 from tests.manual_clock import ManualClock
 
-from gembatch_tui.core.poller import poll_once
+from gembatch_tui.core.poll.poller import poll_once
 
 from .conftest import KEY, MODEL, World, make_service, write_input
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from gembatch_tui.core import cleanup, results_fingerprint
-from gembatch_tui.core.emulator import Emulator
-from gembatch_tui.core.limits import JobLimits
-from gembatch_tui.core.poller import poll_once
+from gembatch_tui.core.cleanup import plan as cleanup
+from gembatch_tui.core.results import fingerprint as results_fingerprint
+from gembatch_tui.emulator import Emulator
+from gembatch_tui.core.submit.limits import JobLimits
+from gembatch_tui.core.poll.poller import poll_once
 from tests.manual_clock import ManualClock
 
 from .conftest import JOB_SECONDS, KEY, MODEL, make_service, write_input

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from google import genai
 
-from gembatch_tui.core import cleanup, upload_tokens
-from gembatch_tui.core import resources as res
+from gembatch_tui.core.cleanup import plan as cleanup
+from gembatch_tui.core.api import upload_tokens
+from gembatch_tui.core.cleanup import remote as res
 
 from .conftest import KEY, MODEL, World
 

@@ -7,8 +7,9 @@ import hashlib
 import os
 from pathlib import Path
 
-from gembatch_tui.core import cleanup, results_fingerprint
-from gembatch_tui.core import resources as res
+from gembatch_tui.core.cleanup import plan as cleanup
+from gembatch_tui.core.results import fingerprint as results_fingerprint
+from gembatch_tui.core.cleanup import remote as res
 from gembatch_tui.core.models import batch_name
 
 from .conftest import MODEL, World, write_input

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from gembatch_tui.core import download_lock
-from gembatch_tui.core.poller import poll_once
+from gembatch_tui.core.poll import download_lock
+from gembatch_tui.core.poll.poller import poll_once
 
 from .conftest import JOB_SECONDS, MODEL, World, write_input
 

@@ -4,7 +4,6 @@ a service on a tmp store, and a store of fixed sample jobs. Helpers live in tui_
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,15 +11,14 @@ from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 
-from sample_data import sample_records, write_results_files, write_store  # noqa: E402
-from tui_helpers import ManualClock  # noqa: E402
+from tests.tui.sample_data import sample_records, write_results_files, write_store
+from tests.tui.tui_helpers import ManualClock
 
-from gembatch_tui.config import Settings  # noqa: E402
-from gembatch_tui.core.gemini import GeminiClient  # noqa: E402
-from gembatch_tui.core.service import BatchService  # noqa: E402
-from gembatch_tui.core.store import JobStore  # noqa: E402
+from gembatch_tui.core.config import Settings
+from gembatch_tui.core.api.gemini import GeminiClient
+from gembatch_tui.core.submit.service import BatchService
+from gembatch_tui.core.store import JobStore
 
 
 @pytest.fixture(autouse=True)
@@ -44,7 +42,7 @@ def emu_clock() -> ManualClock:
 @pytest.fixture
 def emulator(emu_clock: ManualClock) -> Iterator[Any]:
     """The in-process emulator; its jobs take 1.5 s of `emu_clock` time (the test advances it)."""
-    from gembatch_tui.core.emulator import Emulator
+    from gembatch_tui.emulator import Emulator
 
     emu = Emulator(api_key="test-key", job_seconds=1.5, clock=emu_clock).start()
     try:

@@ -7,16 +7,16 @@ import time
 from pathlib import Path
 
 import pytest
-from sample_data import FIXED_NOW, fixed_clock
-from tui_helpers import loaded, offline_service, screen_text, wait_for
+from tests.tui.sample_data import FIXED_NOW, fixed_clock
+from tests.tui.tui_helpers import loaded, offline_service, screen_text, wait_for
 
-from gembatch_tui.app import DownloadProgressed, make_app, write_demo_requests
-from gembatch_tui.config import Settings
-from gembatch_tui.core.service import BatchService
+from gembatch_tui.tui.app import DownloadProgressed, make_app, write_demo_requests
+from gembatch_tui.core.config import Settings
+from gembatch_tui.core.submit.service import BatchService
 from gembatch_tui.core.store import JobStore
-from gembatch_tui.messages import JobsSubmitted, StoreChanged
-from gembatch_tui.screens.dashboard import DashboardScreen
-from gembatch_tui.widgets.status_line import PollSchedule, StatusLine, coarse_wait
+from gembatch_tui.tui.messages import JobsSubmitted, StoreChanged
+from gembatch_tui.tui.dashboard.screen import DashboardScreen
+from gembatch_tui.tui.widgets.status_line import PollSchedule, StatusLine, coarse_wait
 
 
 def test_backoff_doubles_up_to_five_minutes_and_resets() -> None:
@@ -92,7 +92,7 @@ async def test_download_progress_shows_in_the_status_line(tmp_path: Path) -> Non
 
 
 def test_demo_file_has_five_requests(tmp_path: Path) -> None:
-    from gembatch_tui.core.validate import validate_file
+    from gembatch_tui.core.submit.validate import validate_file
 
     path = write_demo_requests(tmp_path / "examples")
     report = validate_file(path)

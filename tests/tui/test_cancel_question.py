@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gembatch_tui.job_actions import cancel_question
+from gembatch_tui.tui.job_actions import cancel_question
 
 
 def _running(**extra: object) -> dict:

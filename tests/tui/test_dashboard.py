@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sample_data import fixed_clock, many_records, write_store
-from tui_helpers import footer_keys, loaded, offline_service, screen_text, wait_for
+from tests.tui.sample_data import fixed_clock, many_records, write_store
+from tests.tui.tui_helpers import footer_keys, loaded, offline_service, screen_text, wait_for
 
-from gembatch_tui.app import make_app
-from gembatch_tui.config import Settings
+from gembatch_tui.tui.app import make_app
+from gembatch_tui.core.config import Settings
 from gembatch_tui.core.store import JobStore
-from gembatch_tui.screens.dashboard import DashboardScreen
-from gembatch_tui.screens.detail import DetailScreen
-from gembatch_tui.screens.help import HelpScreen
-from gembatch_tui.widgets.job_rows import MAX_ROWS
-from gembatch_tui.widgets.job_table import JobTable
+from gembatch_tui.tui.dashboard.screen import DashboardScreen
+from gembatch_tui.tui.dashboard.detail import DetailScreen
+from gembatch_tui.tui.help import HelpScreen
+from gembatch_tui.tui.dashboard.rows import MAX_ROWS
+from gembatch_tui.tui.dashboard.table import JobTable
 
 
 def app_for(store: JobStore, *, service: bool = True):  # noqa: ANN201

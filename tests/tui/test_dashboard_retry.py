@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from test_detail_retry import GID, _app
-from tui_helpers import footer_keys, loaded, wait_for
+from tests.tui.test_detail_retry import GID, _app
+from tests.tui.tui_helpers import footer_keys, loaded, wait_for
 
-from gembatch_tui.screens.dashboard import DashboardScreen
-from gembatch_tui.widgets.job_groups import group_key
+from gembatch_tui.tui.dashboard.screen import DashboardScreen
+from gembatch_tui.tui.dashboard.groups import group_key
 
 
 async def test_r_on_a_group_row_queues_its_failed_parts(tmp_path: Path) -> None:

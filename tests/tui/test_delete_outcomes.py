@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sample_data import fixed_clock, write_store
-from tui_helpers import loaded, wait_for
+from tests.tui.sample_data import fixed_clock, write_store
+from tests.tui.tui_helpers import loaded, wait_for
 
-from gembatch_tui.app import make_app
-from gembatch_tui.config import Settings
-from gembatch_tui.core.cleanup import Action, ActionResult
+from gembatch_tui.tui.app import make_app
+from gembatch_tui.core.config import Settings
+from gembatch_tui.core.cleanup.plan import Action, ActionResult
 from gembatch_tui.core.store import JobStore
-from gembatch_tui.job_actions import JobsDeleted
+from gembatch_tui.tui.job_actions import JobsDeleted
 
 
 async def test_kept_part_files_are_a_warning_and_a_failed_delete_an_error(tmp_path: Path) -> None:

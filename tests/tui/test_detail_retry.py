@@ -6,13 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sample_data import fixed_clock, write_store
-from tui_helpers import footer_keys, loaded, offline_service, screen_text, wait_for
+from tests.tui.sample_data import fixed_clock, write_store
+from tests.tui.tui_helpers import footer_keys, loaded, offline_service, screen_text, wait_for
 
-from gembatch_tui.app import make_app
-from gembatch_tui.config import Settings
+from gembatch_tui.tui.app import make_app
+from gembatch_tui.core.config import Settings
 from gembatch_tui.core.store import JobStore
-from gembatch_tui.screens.detail import DetailScreen
+from gembatch_tui.tui.dashboard.detail import DetailScreen
 
 GID = "abcdef012345"
 

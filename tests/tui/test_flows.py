@@ -6,18 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tui_helpers import flat, footer_keys, loaded, screen_text, wait_for
+from tests.tui.tui_helpers import flat, footer_keys, loaded, screen_text, wait_for
 
-from gembatch_tui.app import make_app
-from gembatch_tui.config import Settings
+from gembatch_tui.tui.app import make_app
+from gembatch_tui.core.config import Settings
 from gembatch_tui.core.models import batch_name, normalise_state, record_state
-from gembatch_tui.core.service import BatchService
+from gembatch_tui.core.submit.service import BatchService
 from gembatch_tui.core.store import JobStore
-from gembatch_tui.screens.confirm import ConfirmDialog
-from gembatch_tui.screens.delete_dialog import DeleteDialog
-from gembatch_tui.screens.dashboard import DashboardScreen
-from gembatch_tui.screens.detail import DetailScreen
-from gembatch_tui.widgets.job_table import JobTable
+from gembatch_tui.tui.dialogs.confirm import ConfirmDialog
+from gembatch_tui.tui.dialogs.delete import DeleteDialog
+from gembatch_tui.tui.dashboard.screen import DashboardScreen
+from gembatch_tui.tui.dashboard.detail import DetailScreen
+from gembatch_tui.tui.dashboard.table import JobTable
 
 
 def submit(service: BatchService, path: Path) -> str:
@@ -124,7 +124,7 @@ async def test_delete_of_unsaved_results_needs_a_second_yes(
     key = store.find_by_batch_name(name)["id"]
     emu_clock.advance(5)
     # the app polls with downloads off, so the job is SUCCEEDED with its results only on the server
-    from gembatch_tui.core.poller import poll_once
+    from gembatch_tui.core.poll.poller import poll_once
 
     poll_once(service, download=False)
     assert record_state(store.get(key)) == "JOB_STATE_SUCCEEDED"
@@ -197,7 +197,7 @@ async def test_polls_never_overlap(
     import threading
     import time
 
-    from gembatch_tui.core import poller
+    from gembatch_tui.core.poll import poller
 
     submit(service, batch_file)
     real = poller.poll_once

@@ -6,18 +6,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tui_helpers import footer_keys, loaded, screen_text, wait_for
+from tests.tui.tui_helpers import footer_keys, loaded, screen_text, wait_for
 
-from gembatch_tui.app import make_app
-from gembatch_tui.config import Settings
-from gembatch_tui.core.limits import JobLimits
+from gembatch_tui.tui.app import make_app
+from gembatch_tui.core.config import Settings
+from gembatch_tui.core.submit.limits import JobLimits
 from gembatch_tui.core.models import CANCELLED, normalise_state, record_state
-from gembatch_tui.core.service import BatchService
+from gembatch_tui.core.submit.service import BatchService
 from gembatch_tui.core.store import JobStore
-from gembatch_tui.screens.confirm import ConfirmDialog
-from gembatch_tui.screens.dashboard import DashboardScreen
-from gembatch_tui.screens.delete_dialog import DeleteDialog
-from gembatch_tui.widgets.job_groups import group_key
+from gembatch_tui.tui.dialogs.confirm import ConfirmDialog
+from gembatch_tui.tui.dashboard.screen import DashboardScreen
+from gembatch_tui.tui.dialogs.delete import DeleteDialog
+from gembatch_tui.tui.dashboard.groups import group_key
 
 
 async def test_cancel_then_delete_a_whole_split_input_from_its_group_row(
@@ -64,7 +64,7 @@ async def test_cancel_then_delete_a_whole_split_input_from_its_group_row(
 
 def _split_and_finish(service: BatchService, emu_clock: Any, tmp_path: Path) -> tuple[Path, str]:
     """A 9-request input in 3 parts, run to the end and merged (the emulator's clock moved by hand)."""
-    from gembatch_tui.core.poller import poll_once
+    from gembatch_tui.core.poll.poller import poll_once
 
     src = tmp_path / "input" / "whole.jsonl"
     src.parent.mkdir(parents=True)
@@ -83,8 +83,8 @@ async def test_v_on_a_group_row_browses_the_merged_results_and_export_takes_the_
     service: BatchService, store: JobStore, settings: Settings, emu_clock: Any, tmp_path: Path,
     capsys: Any,
 ) -> None:
-    from gembatch_tui import cli
-    from gembatch_tui.screens.results import ResultsScreen
+    from gembatch_tui.cli import main as cli
+    from gembatch_tui.tui.results.screen import ResultsScreen
 
     src, gid = _split_and_finish(service, emu_clock, tmp_path)
     app = make_app(settings, store=store, service=service)
@@ -107,7 +107,7 @@ async def test_v_on_a_group_row_browses_the_merged_results_and_export_takes_the_
 async def test_v_on_a_group_that_is_not_merged_says_why(
     service: BatchService, store: JobStore, settings: Settings, tmp_path: Path, capsys: Any
 ) -> None:
-    from gembatch_tui import cli
+    from gembatch_tui.cli import main as cli
 
     src = tmp_path / "input" / "slow.jsonl"
     src.parent.mkdir(parents=True)

@@ -5,18 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sample_data import GROUP_ID, GROUP_KEYS, FIXED_NOW, fixed_clock, group_records, sample_records, write_store
-from sample_data import write_results_files
-from tui_helpers import footer_keys, loaded, offline_service, screen_text, wait_for
+from tests.tui.sample_data import GROUP_ID, GROUP_KEYS, FIXED_NOW, fixed_clock, group_records, sample_records, write_store
+from tests.tui.sample_data import write_results_files
+from tests.tui.tui_helpers import footer_keys, loaded, offline_service, screen_text, wait_for
 
-from gembatch_tui.app import make_app
-from gembatch_tui.config import Settings
+from gembatch_tui.tui.app import make_app
+from gembatch_tui.core.config import Settings
 from gembatch_tui.core.store import JobStore
-from gembatch_tui.screens.dashboard import DashboardScreen
-from gembatch_tui.screens.detail import DetailScreen
-from gembatch_tui.widgets.job_groups import group_key
-from gembatch_tui.widgets.job_rows import ViewSpec, compute_view
-from gembatch_tui.widgets.job_table import JobTable
+from gembatch_tui.tui.dashboard.screen import DashboardScreen
+from gembatch_tui.tui.dashboard.detail import DetailScreen
+from gembatch_tui.tui.dashboard.groups import group_key
+from gembatch_tui.tui.dashboard.rows import ViewSpec, compute_view
+from gembatch_tui.tui.dashboard.table import JobTable
 
 GROUP = group_key(GROUP_ID)
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from sample_data import fixed_clock
-from tui_helpers import flat, loaded, offline_service, screen_text, wait_for
+from tests.tui.sample_data import fixed_clock
+from tests.tui.tui_helpers import flat, loaded, offline_service, screen_text, wait_for
 
-from gembatch_tui.app import make_app
-from gembatch_tui.config import Settings
+from gembatch_tui.tui.app import make_app
+from gembatch_tui.core.config import Settings
 from gembatch_tui.core.store import JobStore
-from gembatch_tui.screens.help import HelpScreen, _bindings, _key, help_sections, section_classes
+from gembatch_tui.tui.help import HelpScreen, _bindings, _key, help_sections, section_classes
 
 EVERY_SCREEN = ["Dashboard", "Job details", "Results (v on a job)", "Submit (s)", "Resources (b)", "Event log (E)",
                 "No API key", "Delete dialog", "Questions", "Everywhere"]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from rich.console import Console
-from sample_data import FIXED_NOW, many_records, sample_records
+from tests.tui.sample_data import FIXED_NOW, many_records, sample_records
 
-from gembatch_tui.widgets.job_cells import format_running
-from gembatch_tui.widgets.job_rows import (
+from gembatch_tui.tui.dashboard.cells import format_running
+from gembatch_tui.tui.dashboard.rows import (
     ViewSpec,
     build_row,
     compute_view,
@@ -70,8 +70,8 @@ def test_cells() -> None:
 def test_eta_of_a_running_job_at_its_rate_so_far() -> None:
     from datetime import datetime, timezone
 
-    from gembatch_tui.screens.detail import render_record
-    from gembatch_tui.widgets.job_cells import eta_seconds
+    from gembatch_tui.tui.dashboard.detail import render_record
+    from gembatch_tui.tui.dashboard.cells import eta_seconds
 
     now = datetime(2026, 11, 23, 12, 10, tzinfo=timezone.utc)
     rec = {"id": "r", "count": 1000, "batch": {"name": "batches/r", "state": "JOB_STATE_RUNNING",

@@ -12,16 +12,16 @@ from typing import Any
 from pathlib import Path
 
 import pytest
-from sample_data import GROUP_ID, fixed_clock, group_records, sample_records, write_results_files, write_store
-from tui_helpers import footer_keys, loaded, offline_service, wait_for
+from tests.tui.sample_data import GROUP_ID, fixed_clock, group_records, sample_records, write_results_files, write_store
+from tests.tui.tui_helpers import footer_keys, loaded, offline_service, wait_for
 
-from gembatch_tui.app import make_app
-from gembatch_tui.config import Settings
+from gembatch_tui.tui.app import make_app
+from gembatch_tui.core.config import Settings
 from gembatch_tui.core.store import JobStore
-from gembatch_tui.screens.delete_dialog import DeleteDialog
-from gembatch_tui.screens.detail import DetailScreen
-from gembatch_tui.widgets.job_groups import group_key
-from gembatch_tui.widgets.job_table import JobTable
+from gembatch_tui.tui.dialogs.delete import DeleteDialog
+from gembatch_tui.tui.dashboard.detail import DetailScreen
+from gembatch_tui.tui.dashboard.groups import group_key
+from gembatch_tui.tui.dashboard.table import JobTable
 
 SIZES = [(80, 24), (120, 36)]
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sample_data import _record, fixed_clock, write_store
-from tui_helpers import loaded, screen_text, wait_for
+from tests.tui.sample_data import _record, fixed_clock, write_store
+from tests.tui.tui_helpers import loaded, screen_text, wait_for
 
-from gembatch_tui.app import make_app
-from gembatch_tui.config import Settings
+from gembatch_tui.tui.app import make_app
+from gembatch_tui.core.config import Settings
 from gembatch_tui.core.store import JobStore
-from gembatch_tui.screens.detail import DetailScreen
-from gembatch_tui.widgets.job_table import JobTable
+from gembatch_tui.tui.dashboard.detail import DetailScreen
+from gembatch_tui.tui.dashboard.table import JobTable
 
 
 def _results(path: Path, lines: list[dict]) -> str:

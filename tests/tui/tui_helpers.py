@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from gembatch_tui.core.gemini import GeminiClient
-from gembatch_tui.core.service import BatchService
+from gembatch_tui.core.api.gemini import GeminiClient
+from gembatch_tui.core.submit.service import BatchService
 from gembatch_tui.core.store import JobStore
 
 
@@ -23,8 +23,8 @@ from tests.pilot_support import screen_text, wait_for  # noqa: E402,F401 - re-ex
 def loaded(app: Any, rows: int | None = None) -> Callable[[], bool]:
     """True once the dashboard shows the store as it stands (with `rows` rows, when given): the usage check of
     the first load has finished and no newer view is being computed."""
-    from gembatch_tui.screens.dashboard import DashboardScreen
-    from gembatch_tui.widgets.job_table import JobTable
+    from gembatch_tui.tui.dashboard.screen import DashboardScreen
+    from gembatch_tui.tui.dashboard.table import JobTable
 
     def check() -> bool:
         dash = next((s for s in app.screen_stack if isinstance(s, DashboardScreen)), None)

@@ -7,8 +7,8 @@ from typing import Any
 
 from sample_data import fixed_clock, sample_records, write_store  # type: ignore[import-not-found]
 
-from gembatch_tui.app import GembatchApp, make_app
-from gembatch_tui.config import Settings
+from gembatch_tui.tui.app import GembatchApp, make_app
+from gembatch_tui.core.config import Settings
 from gembatch_tui.core.models import is_final, record_state
 from gembatch_tui.core.store import JobStore
 from tests.tui.tui_helpers import offline_service

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gembatch_tui.app_messages import PollFinished
-from gembatch_tui.core.poller import PollReport, StateChange
-from gembatch_tui.screens.confirm import ConfirmDialog
-from gembatch_tui.screens.detail import DetailScreen
-from gembatch_tui.screens.events import EventsScreen
-from gembatch_tui.widgets.event_line import EventLine
+from gembatch_tui.tui.app_messages import PollFinished
+from gembatch_tui.core.poll.poller import PollReport, StateChange
+from gembatch_tui.tui.dialogs.confirm import ConfirmDialog
+from gembatch_tui.tui.dashboard.detail import DetailScreen
+from gembatch_tui.tui.event_log import EventsScreen
+from gembatch_tui.tui.widgets.event_line import EventLine
 from tests.pilot_support import screen_text, wait_for
 from tests.tui.tui_helpers import loaded
 from tests.tui_shell.shell_helpers import sample_app

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from gembatch_tui.screens.dashboard import DashboardScreen
-from gembatch_tui.screens.detail import DetailScreen
-from gembatch_tui.screens.events import EventsScreen
-from gembatch_tui.screens.help import HelpScreen, help_sections
-from gembatch_tui.screens.results import ResultsScreen
+from gembatch_tui.tui.dashboard.screen import DashboardScreen
+from gembatch_tui.tui.dashboard.detail import DetailScreen
+from gembatch_tui.tui.event_log import EventsScreen
+from gembatch_tui.tui.help import HelpScreen, help_sections
+from gembatch_tui.tui.results.screen import ResultsScreen
 from tests.pilot_support import screen_text, wait_for
 from tests.tui.tui_helpers import footer_keys, loaded
 from tests.tui_shell.shell_helpers import sample_app
@@ -89,7 +89,7 @@ def test_footer_snapshot_on_a_succeeded_row(tmp_path: Path, snap_compare) -> Non
     async def run_before(pilot) -> None:  # noqa: ANN001
         await wait_for(pilot, loaded(app))
         await wait_for(pilot, lambda: "v" in footer_keys(app), what="the succeeded row's keys")
-        from gembatch_tui.core.poller import PollReport, StateChange
+        from gembatch_tui.core.poll.poller import PollReport, StateChange
 
         app._announce(PollReport(changes=[
             StateChange("a", "batches/a", "alpha.jsonl", "JOB_STATE_RUNNING", "JOB_STATE_SUCCEEDED"),

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from gembatch_tui import paths
-from gembatch_tui.screens.dashboard import DashboardScreen
-from gembatch_tui.screens.no_key import NoKeyScreen
+from gembatch_tui.core import paths
+from gembatch_tui.tui.dashboard.screen import DashboardScreen
+from gembatch_tui.tui.no_key import NoKeyScreen
 from tests.pilot_support import screen_text, wait_for
 from tests.tui_shell.shell_helpers import sample_app
 
@@ -57,8 +57,8 @@ async def test_browse_shows_the_real_store_read_only(tmp_path: Path) -> None:
 
 
 def test_run_app_without_a_key_does_not_switch_to_the_demo(monkeypatch: pytest.MonkeyPatch) -> None:
-    from gembatch_tui import cli_app as app_module
-    from gembatch_tui import commands
+    from gembatch_tui.cli import app_command as app_module
+    from gembatch_tui.cli import commands
 
     seen = {}
 

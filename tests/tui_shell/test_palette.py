@@ -7,8 +7,8 @@ from pathlib import Path
 
 from textual.command import CommandPalette
 
-from gembatch_tui.commands_palette import GembatchCommands
-from gembatch_tui.screens.events import EventsScreen
+from gembatch_tui.tui.palette import GembatchCommands
+from gembatch_tui.tui.event_log import EventsScreen
 from tests.pilot_support import wait_for
 from tests.tui.tui_helpers import loaded
 from tests.tui_shell.shell_helpers import sample_app

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gembatch_tui.screens.confirm import ConfirmDialog
+from gembatch_tui.tui.dialogs.confirm import ConfirmDialog
 from tests.pilot_support import wait_for
 from tests.tui.tui_helpers import loaded
 from tests.tui_shell.shell_helpers import sample_app

@@ -16,13 +16,13 @@ import pytest
 from textual.app import App
 from textual.message import Message
 
-from gembatch_tui.config import Settings
-from gembatch_tui.core.emulator import Emulator
-from gembatch_tui.core.gemini import GeminiClient
-from gembatch_tui.core.service import BatchService
+from gembatch_tui.core.config import Settings
+from gembatch_tui.emulator import Emulator
+from gembatch_tui.core.api.gemini import GeminiClient
+from gembatch_tui.core.submit.service import BatchService
 from gembatch_tui.core.store import JobStore
-from gembatch_tui.messages import JobsSubmitted, StoreChanged
-from gembatch_tui.screens.submit import SubmitScreen
+from gembatch_tui.tui.messages import JobsSubmitted, StoreChanged
+from gembatch_tui.tui.submit.screen import SubmitScreen
 
 EXAMPLES = Path("/work/shared/examples")
 

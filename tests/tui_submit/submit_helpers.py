@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from gembatch_tui.screens.submit import SubmitScreen
+from gembatch_tui.tui.submit.screen import SubmitScreen
 
 
 async def wait_until(pilot: Any, predicate: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:

@@ -7,12 +7,12 @@ import os
 from pathlib import Path
 
 import pytest
-from submit_helpers import highlight, submit_screen, text_of, type_keys, wait_until
+from tests.tui_submit.submit_helpers import highlight, submit_screen, text_of, type_keys, wait_until
 
 from gembatch_tui.core.store import JobStore
-from gembatch_tui.widgets.file_preview import FilePreview
-from gembatch_tui.widgets.submit_confirm import ConfirmSubmit
-from gembatch_tui.widgets.submit_log import SubmitLog
+from gembatch_tui.tui.submit.file_preview import FilePreview
+from gembatch_tui.tui.submit.confirm import ConfirmSubmit
+from gembatch_tui.tui.submit.log import SubmitLog
 
 LINE = json.dumps({"key": "k{}", "request": {"contents": [{"parts": [{"text": "x" * 900}]}]}})
 

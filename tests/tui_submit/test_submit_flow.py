@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from submit_helpers import highlight, submit_screen, text_of, wait_until
+from tests.tui_submit.submit_helpers import highlight, submit_screen, text_of, wait_until
 
 from gembatch_tui.core.store import JobStore
-from gembatch_tui.messages import JobsSubmitted, StoreChanged
-from gembatch_tui.widgets.file_preview import FilePreview
-from gembatch_tui.widgets.submit_confirm import ConfirmSubmit
-from gembatch_tui.widgets.submit_log import SubmitLog
+from gembatch_tui.tui.messages import JobsSubmitted, StoreChanged
+from gembatch_tui.tui.submit.file_preview import FilePreview
+from gembatch_tui.tui.submit.confirm import ConfirmSubmit
+from gembatch_tui.tui.submit.log import SubmitLog
 
 
 def log_text(screen) -> str:  # type: ignore[no-untyped-def]

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from gembatch_tui.core import models_catalog as catalog
-from gembatch_tui.core.validate import validate_file
-from gembatch_tui.screens.submit_model import (
+from gembatch_tui.core.api import models_catalog as catalog
+from gembatch_tui.core.submit.validate import validate_file
+from gembatch_tui.tui.submit.model import (
     ReportCache,
     compute_totals,
     display_names,
@@ -19,9 +19,9 @@ from gembatch_tui.screens.submit_model import (
     problem_lines,
     readable_line,
 )
-from gembatch_tui.screens.submit_paths import expand_path, list_folder
-from gembatch_tui.screens.submit_run import SubmitRequest, submit_files
-from gembatch_tui.widgets.file_picker import is_jsonl_name
+from gembatch_tui.tui.submit.paths import expand_path, list_folder
+from gembatch_tui.tui.submit.run import SubmitRequest, submit_files
+from gembatch_tui.tui.submit.file_picker import is_jsonl_name
 
 
 @pytest.mark.parametrize(

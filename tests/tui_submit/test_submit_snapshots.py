@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from submit_helpers import highlight, submit_screen, wait_until
+from tests.tui_submit.submit_helpers import highlight, submit_screen, wait_until
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 36)], ids=["80x24", "120x36"])

@@ -9,16 +9,16 @@ import json
 import os
 from pathlib import Path
 
-from submit_helpers import highlight, submit_screen, text_of, wait_until
-from test_submit_flow import confirm, log_text, preview_text
+from tests.tui_submit.submit_helpers import highlight, submit_screen, text_of, wait_until
+from tests.tui_submit.test_submit_flow import confirm, log_text, preview_text
 
-from gembatch_tui.core.limits import JobLimits
+from gembatch_tui.core.submit.limits import JobLimits
 from gembatch_tui.core.store import JobStore
-from gembatch_tui.core.validate import validate_file
-from gembatch_tui.messages import JobsSubmitted, StoreChanged
-from gembatch_tui.screens.submit_model import split_estimate
-from gembatch_tui.screens.submit_run import FileResult
-from gembatch_tui.widgets.submit_confirm import ConfirmSubmit
+from gembatch_tui.core.submit.validate import validate_file
+from gembatch_tui.tui.messages import JobsSubmitted, StoreChanged
+from gembatch_tui.tui.submit.model import split_estimate
+from gembatch_tui.tui.submit.run import FileResult
+from gembatch_tui.tui.submit.confirm import ConfirmSubmit
 
 
 def lines_file(folder: Path, name: str, n: int) -> tuple[Path, int]:

@@ -20,7 +20,7 @@ def test_core_imports_no_textual_or_rich() -> None:
 
 def test_cli_help_does_not_import_genai_or_textual() -> None:
     code = (
-        "import sys\nfrom gembatch_tui import cli\n"
+        "import sys\nfrom gembatch_tui.cli import main as cli\n"
         "try:\n    cli.main(['--version'])\nexcept SystemExit:\n    pass\n"
         "print(sorted({n.split('.')[0] for n in sys.modules} & {'textual', 'google'}))"
     )

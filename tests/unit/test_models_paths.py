@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from gembatch_tui import paths
+from gembatch_tui.core import paths
 from gembatch_tui.core import models
 
 

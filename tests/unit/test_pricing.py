@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gembatch_tui.core.pricing import (
+from gembatch_tui.core.api.pricing import (
     DEFAULT_PRICES,
     ConfigError,
     ModelPrice,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gembatch_tui.core import request_fields
-from gembatch_tui.core.validate import validate_file
+from gembatch_tui.core.submit import request_fields
+from gembatch_tui.core.submit.validate import validate_file
 
 EXAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "examples"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gembatch_tui.core.rest import resolve_api_version, resolve_base_url
+from gembatch_tui.core.api.rest import resolve_api_version, resolve_base_url
 
 
 @pytest.mark.parametrize(

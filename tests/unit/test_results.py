@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gembatch_tui.core.results import ResultLine, parse_result_line, verify_results
-from gembatch_tui.core.validate import Problem
+from gembatch_tui.core.results.check import ResultLine, parse_result_line, verify_results
+from gembatch_tui.core.submit.validate import Problem
 
 EXAMPLES = Path("/work/shared/examples")
 REQ = {"contents": [{"parts": [{"text": "hi"}]}]}
@@ -207,7 +207,7 @@ def test_parse_result_line_rejects(obj: object, message: str) -> None:
 
 
 def test_verify_with_spilled_key_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from gembatch_tui.core import keyset
+    from gembatch_tui.core.submit import keyset
 
     monkeypatch.setattr(keyset, "RUN_SIZE", 5)
     keys = [f"k{i}" for i in range(60)]

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from gembatch_tui.core import validate as validate_mod
-from gembatch_tui.core.validate import (
+from gembatch_tui.core.submit import validate as validate_mod
+from gembatch_tui.core.submit.validate import (
     MAX_REPORTED,
     Problem,
     ValidationCancelled,
@@ -384,7 +384,7 @@ def test_progress_and_cancel(tmp_path: Path) -> None:
 def test_hash_collision_between_different_keys_is_not_a_duplicate(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gembatch_tui.core import keyset
+    from gembatch_tui.core.submit import keyset
 
     real = keyset.key_hash
     monkeypatch.setattr(keyset, "key_hash", lambda key: 42 if key in ("alpha", "omega") else real(key))
@@ -396,7 +396,7 @@ def test_hash_collision_between_different_keys_is_not_a_duplicate(
 
 @pytest.mark.parametrize("run_size", [3, 7, 1 << 18])
 def test_keyset_spilled_runs_match_in_memory(run_size: int) -> None:
-    from gembatch_tui.core.keyset import KeySet
+    from gembatch_tui.core.submit.keyset import KeySet
 
     keys = [f"k{i % 37}" for i in range(200)] + ["solo"]
     with KeySet(run_size) as ks, KeySet(run_size) as other:
@@ -424,7 +424,7 @@ def test_keyset_spilled_runs_match_in_memory(run_size: int) -> None:
 
 
 def test_validate_with_spilled_key_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from gembatch_tui.core import keyset
+    from gembatch_tui.core.submit import keyset
 
     monkeypatch.setattr(keyset, "RUN_SIZE", 4)
     lines = [canon(f"k{i}") for i in range(30)] + [canon("k3"), line({"request": REQ}), canon("k29")]

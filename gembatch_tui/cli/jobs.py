@@ -1,0 +1,320 @@
+"""Provides the headless runs people know from one-file batch scripts: list by state and on the server, poll named
+jobs (adopting one submitted elsewhere), cancel everything active, and wait for what was just submitted.
+
+Each is a thin loop over the core (state_filter, waiting, resources.adopt and cancel_job): the same store lock,
+download rules and verification as the TUI. Every line goes through `out`/`err`, so server text is terminal-safe.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+from typing import Any
+
+from gembatch_tui.cli.output import EXIT_OK, EXIT_PARTIAL, UsageError, confirm, err, out, print_json
+from gembatch_tui.core.errors import ServiceError
+from gembatch_tui.core.models import (
+    ACTIVE_STATES,
+    LOCAL_QUEUED,
+    Record,
+    batch_name,
+    display_name,
+    is_final,
+    normalise_state,
+    record_state,
+    short_state,
+)
+from gembatch_tui.core.state_filter import UnknownState, parse_states, state_matches
+from gembatch_tui.core.store import record_key
+from gembatch_tui.cli.runtime import Runtime
+
+PAGE = 100
+
+
+def states_arg(text: str | None) -> frozenset[str] | None:
+    """`--state` as JOB_STATE_* names; an unknown name is a usage error naming the accepted ones."""
+    if text is None:
+        return None
+    try:
+        return parse_states(text)
+    except UnknownState as exc:
+        raise UsageError(f"--state: {exc}") from None
+
+
+# ----------------------------------------------------------------------------- list --remote
+def remote_jobs(rt: Runtime, states: frozenset[str] | None) -> list[dict[str, Any]]:
+    """Every batch job on the server for this key, newest first, as list rows (`tracked`: the store has it)."""
+    from gembatch_tui.core.api.gemini import snapshot_from_operation
+
+    assert rt.service is not None
+    known = {batch_name(r): r for r in rt.store.read_all() if batch_name(r)}
+    rows: list[dict[str, Any]] = []
+    seen = 0
+    for op in rt.service.client.iter_batches(PAGE):
+        seen += 1
+        if seen % PAGE == 0:
+            err(f"listing jobs on the server: {seen} so far")
+        snap = snapshot_from_operation(op)
+        if not snap.name or not state_matches(snap.state, states):
+            continue
+        rec = known.get(snap.name)
+        rows.append({
+            "name": snap.name,
+            "display_name": snap.display_name,
+            "model": snap.model,
+            "state": snap.state,
+            "create_time": snap.create_time,
+            "update_time": snap.update_time,
+            "end_time": snap.end_time,
+            "stats": snap.stats,
+            "dest": {"file_name": snap.dest_file_name} if snap.dest_file_name else None,
+            "input_file_name": snap.input_file_name,
+            "tracked": rec is not None,
+            "id": record_key(rec) if rec is not None else None,
+        })
+    return rows
+
+
+def cmd_list_remote(rt: Runtime, args: argparse.Namespace, states: frozenset[str] | None) -> int:
+    try:
+        rows = remote_jobs(rt, states)
+    except ServiceError as exc:
+        err(str(exc))
+        return EXIT_PARTIAL
+    if args.json:
+        print_json(rows)
+        return EXIT_OK
+    if not rows:
+        out("no jobs on the server" + (" in those states" if states else ""))
+        return EXIT_OK
+    table = [("JOB", "NAME", "MODEL", "STATE", "PROGRESS", "CREATED", "STORE")]
+    for row in rows:
+        stats = row["stats"] or {}
+        total = stats.get("request_count") or 0
+        done = (stats.get("successful_request_count") or 0) + (stats.get("failed_request_count") or 0)
+        table.append((
+            row["name"].split("/", 1)[-1][:14],
+            str(row["display_name"] or "-")[:40],
+            str(row["model"] or "-").replace("models/", ""),
+            short_state(row["state"]),
+            f"{done}/{total}" if total else "-",
+            str(row["create_time"] or "-")[:19].replace("T", " "),
+            "tracked" if row["tracked"] else "not tracked",
+        ))
+    _print_table(table)
+    untracked = sum(1 for row in rows if not row["tracked"])
+    if untracked:
+        out(f"{untracked} not tracked by this store; `poll batches/ID` adopts one")
+    return EXIT_OK
+
+
+def _print_table(rows: list[tuple[str, ...]]) -> None:
+    from gembatch_tui.core.text import terminal_safe
+
+    rows = [tuple(terminal_safe(cell) for cell in row) for row in rows]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        out("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+
+
+# ----------------------------------------------------------------------------- poll JOB... / submit --wait
+def poll_targets(rt: Runtime, refs: list[str]) -> tuple[list[str], bool, bool]:
+    """Record keys for the JOB arguments, adopting a `batches/ID` (or bare id) the store does not hold but the
+    server does. Returns (keys, bad: some argument named nothing, failed: the server could not be asked)."""
+    from gembatch_tui.core.submit.job_refs import resolve_many
+
+    assert rt.service is not None
+    keys: list[str] = []
+    bad = failed = False
+    for ref in refs:
+        try:
+            resolved = resolve_many(rt.service, ref)
+        except ServiceError as exc:
+            adopted = _adopt(rt, ref)
+            if adopted is None:
+                err(str(exc))
+                bad = True
+            elif isinstance(adopted, str):
+                err(adopted)
+                failed = True
+            else:
+                keys.append(record_key(adopted))
+            continue
+        keys.extend(record_key(r) for r in resolved.records if record_key(r) not in keys)
+    return keys, bad, failed
+
+
+def _adopt(rt: Runtime, ref: str) -> Record | str | None:
+    """The record of a job adopted from the server; a message when the server could not say; None when `ref` is
+    not a batch name or the server has no such job."""
+    from gembatch_tui.core.api.gemini import checked_snapshot, valid_batch_name
+    from gembatch_tui.core.cleanup.remote import adopt
+
+    assert rt.service is not None
+    name = ref.strip() if ref.strip().startswith("batches/") else f"batches/{ref.strip()}"
+    if not valid_batch_name(name):
+        return None
+    try:
+        op = rt.service.client.reader.get_json(name)
+        checked_snapshot(op, name)
+    except ServiceError as exc:
+        return None if exc.code == 404 else f"{name}: {exc}"
+    except Exception as exc:  # noqa: BLE001 - a transport error or a 404 from the raw reader
+        from gembatch_tui.core.errors import describe_api_error
+
+        mapped = describe_api_error(exc, f"get {name}")
+        return None if mapped.code == 404 else str(mapped)
+    record = adopt(rt.service, op)
+    out(f"{name}: adopted into the store (submitted elsewhere; its input file is unknown)")
+    return record
+
+
+def print_report(report: Any) -> None:
+    """One line per state change, download and note of a poll pass; errors on stderr."""
+    for note in report.notes:
+        out(note)
+    for change in report.changes:
+        out(f"{change.name} ({change.label}): {short_state(change.old)} -> {short_state(change.new)}")
+    for dl in report.downloads:
+        if dl.ok:
+            out(f"{dl.name}: results saved to {dl.path} ({dl.message})")
+        else:
+            out(f"{dl.name}: results not saved: {dl.message}")
+    for message in report.errors:
+        err(message)
+
+
+def wait_for_jobs(rt: Runtime, keys: list[str] | None, *, interval: float, timeout_min: float | None) -> int:
+    """Poll `keys` (None: every unfinished job) until each is final, its results downloaded, or `timeout_min`
+    passes; the exit code."""
+    from gembatch_tui.core.poll.waiting import wait_for
+
+    assert rt.service is not None
+    result = wait_for(
+        rt.service, None if keys is None else frozenset(keys), interval_s=interval,
+        timeout_s=None if timeout_min is None else timeout_min * 60, on_report=print_report,
+    )
+    if result.timed_out:
+        for rec in result.unfinished:
+            out(f"{batch_name(rec) or record_key(rec)} ({display_name(rec)}): still {short_state(record_state(rec))} "
+                "after the timeout; it keeps running on the server")
+        return EXIT_PARTIAL
+    return EXIT_PARTIAL if result.failed else EXIT_OK
+
+
+def cmd_poll_jobs(rt: Runtime, args: argparse.Namespace, interval: float) -> int:
+    """`poll JOB...`: only these jobs (adopted first when the server has one the store lacks). A JOB that names
+    nothing is an error line and exit 1, as for cancel and delete; the others are still polled."""
+    keys, bad, failed = poll_targets(rt, args.jobs)
+    if not keys:
+        return EXIT_PARTIAL
+    if args.once:
+        from gembatch_tui.core.poll.poller import poll_once
+
+        assert rt.service is not None
+        report = poll_once(rt.service, only=frozenset(keys))
+        print_report(report)
+        code = EXIT_PARTIAL if report.failed else EXIT_OK
+    else:
+        code = wait_for_jobs(rt, keys, interval=interval, timeout_min=args.timeout)
+    return EXIT_PARTIAL if (bad or failed) else code
+
+
+def wait_after_submit(rt: Runtime, files: list[Path], args: argparse.Namespace, interval: float) -> int:
+    """`submit --wait`: poll what these files were submitted as (just now, or earlier and skipped as already
+    submitted; every part of a split input) until final and downloaded; with `-o`, copy the results there."""
+    from gembatch_tui.core.submit.service import RESUBMITTABLE
+
+    wanted = {str(path) for path in files}
+    records = [
+        r for r in rt.store.read_all()
+        if (r.get("input_file") in wanted or r.get("group_input_file") in wanted)
+        and record_state(r) not in RESUBMITTABLE
+    ]
+    if not records:
+        return EXIT_OK  # nothing was submitted: the lines above said why
+    code = wait_for_jobs(rt, [record_key(r) for r in records], interval=interval, timeout_min=args.timeout)
+    if args.output and code == EXIT_OK and not copy_results(rt, [record_key(r) for r in records], Path(args.output)):
+        return EXIT_PARTIAL
+    return code
+
+
+def copy_results(rt: Runtime, keys: list[str], output: Path) -> bool:
+    """`submit --wait -o PATH`: a copy of the verified results (a split input's merged results) at PATH,
+    complete or absent."""
+    from gembatch_tui.core.fsutil import atomic_writer
+
+    records = [r for r in (rt.store.get(k) for k in keys) if r is not None]
+    src: str | None = None
+    if len(records) == 1 and records[0].get("results_verified"):
+        src = records[0].get("results_file")
+    elif records and all(r.get("group_results_verified") for r in records):
+        src = records[0].get("group_results_file")
+    if not (isinstance(src, str) and Path(src).is_file()):
+        err(f"{output}: not written: the job has no verified results")
+        return False
+    try:
+        output = output.expanduser().absolute()
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with open(src, "rb") as fin, atomic_writer(output, binary=True) as fout:
+            shutil.copyfileobj(fin, fout, 1024 * 1024)
+    except OSError as exc:
+        err(f"{output}: cannot write the results: {exc.strerror or exc}")
+        return False
+    out(f"{batch_name(records[0]) or display_name(records[0])}: results written to {output}")
+    return True
+
+
+# ----------------------------------------------------------------------------- cancel --all-active
+def cmd_cancel_all_active(rt: Runtime, args: argparse.Namespace) -> int:
+    from gembatch_tui.core.cleanup.plan import cancel_job
+    from gembatch_tui.core.api.gemini import snapshot_from_operation
+
+    assert rt.service is not None
+    local = [r for r in rt.store.read_all() if record_state(r) in ACTIVE_STATES or record_state(r) == LOCAL_QUEUED]
+    remote: list[str] = []
+    if args.remote:
+        known = {batch_name(r) for r in rt.store.read_all()}
+        try:
+            for op in rt.service.client.iter_batches(PAGE):
+                snap = snapshot_from_operation(op)
+                if snap.name and snap.name not in known and normalise_state(snap.state) in ACTIVE_STATES:
+                    remote.append(snap.name)
+        except ServiceError as exc:
+            err(f"cannot list the jobs on the server: {exc}")
+            return EXIT_PARTIAL
+    if not local and not remote:
+        out("no active jobs" + (" in the store or on the server" if args.remote else " in the store"))
+        return EXIT_OK
+    out(f"will cancel {len(local) + len(remote)} job{'s' if len(local) + len(remote) != 1 else ''}:")
+    for rec in local:
+        out(f"  {batch_name(rec) or '(queued, not sent)'} ({display_name(rec)}): {short_state(record_state(rec))}")
+    for name in remote:
+        out(f"  {name} (not tracked by this store)")
+    if not confirm("Cancel them?", args.yes, refusing="refusing to cancel without confirmation"):
+        out("nothing cancelled")
+        return EXIT_OK
+    failures: list[str] = []
+    for rec in local:
+        label = batch_name(rec) or display_name(rec)
+        try:
+            state = cancel_job(rt.service, rec)
+            out(f"{label}: cancel requested, now {short_state(state)}")
+        except ServiceError as exc:
+            if is_final(record_state(rt.store.get(record_key(rec)) or rec)):
+                out(f"{label}: already final")
+                continue
+            err(f"{label}: {exc}")
+            failures.append(label)
+    for name in remote:
+        try:
+            rt.service.client.cancel_batch(name)
+            out(f"{name}: cancel requested")
+        except ServiceError as exc:
+            err(f"{name}: {exc}")
+            failures.append(name)
+    if failures:
+        err(f"{len(failures)} cancel{'s' if len(failures) != 1 else ''} failed: {', '.join(failures)}")
+        return EXIT_PARTIAL
+    return EXIT_OK

@@ -1,0 +1,164 @@
+"""Provides user settings: the resolved command-line options plus the optional JSON config file.
+
+The config file (`<config dir>/config.json`, or `$GEMBATCH_TUI_HOME/config.json`) may hold
+`default_model`, `default_embedding_model`, `poll_interval`, `bell`, `max_parallel_polls`, `media_wait_seconds`,
+`retry` (`attempts`, `initial_delay`, `max_delay`: the SDK's retry of 408/429/5xx), `limits` and
+`enqueued_token_budget` (see core.limits) and `prices` (see core.pricing).
+
+A key this module does not know (`pol_interval`) would be ignored, so the user would never learn that their
+setting has no effect: each one is a warning on the loaded settings (`Settings.warnings`), naming the file, the
+key and the likely intended key; the CLI prints them on stderr, the app can show them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gembatch_tui.core import paths
+
+DEFAULT_MODEL = "gemini-2.5-flash"
+DEFAULT_POLL_INTERVAL = 30.0
+KNOWN_KEYS = (
+    "default_model", "default_embedding_model", "poll_interval", "bell", "max_parallel_polls", "media_wait_seconds",
+    "retry", "limits", "enqueued_token_budget", "prices",
+)
+RETRY_KEYS = ("attempts", "initial_delay", "max_delay")
+
+
+class ConfigFileError(Exception):
+    pass
+
+
+MISSING_KEY_MESSAGE = (
+    "no API key: set GOOGLE_API_KEY or GEMINI_API_KEY (or pass --api-key), or try --demo to use the built-in emulator"
+)
+"""What every command and the app say when there is no key."""
+
+
+@dataclass
+class Settings:
+    """Everything a command or the app needs to know about where things are and how to behave."""
+
+    store_path: Path
+    results_dir: Path | None = None
+    api_key: str | None = field(default=None, repr=False)
+    demo: bool = False
+    base_url: str | None = None
+    default_model: str = DEFAULT_MODEL
+    poll_interval: float = DEFAULT_POLL_INTERVAL
+    bell: bool = True
+    max_parallel_polls: int = 32
+    retry_attempts: int = 5
+    retry_initial_delay: float = 1.0
+    retry_max_delay: float = 30.0
+    config_path: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # about the config file (unknown keys); never fatal
+
+
+def env_api_key() -> str | None:
+    """The key as the SDK reads it: GOOGLE_API_KEY wins over GEMINI_API_KEY."""
+    for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY"):
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value
+    return None
+
+
+def load_config_file(path: Path | None = None) -> dict[str, Any]:
+    path = path or paths.config_file()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigFileError(f"{path}: cannot read config: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ConfigFileError(f"{path}:{exc.lineno}: config is not valid JSON ({exc.msg})") from None
+    if not isinstance(data, dict):
+        raise ConfigFileError(f"{path}: config must be a JSON object")
+    return data
+
+
+def unknown_key_warnings(data: dict[str, Any], path: Path | str) -> list[str]:
+    """One warning per key of the config (and of its `retry` object) that nothing reads, with the likely
+    intended key when one is close (difflib)."""
+    found = _unknown(data, KNOWN_KEYS, path, "")
+    retry = data.get("retry")
+    if isinstance(retry, dict):
+        found += _unknown(retry, RETRY_KEYS, path, "retry.")
+    return found
+
+
+def _unknown(obj: dict[str, Any], known: tuple[str, ...], path: Path | str, prefix: str) -> list[str]:
+    out = []
+    for key in obj:
+        if key in known:
+            continue
+        name = str(key)
+        match = difflib.get_close_matches(name.lower(), known, 1, 0.6)
+        hint = f"; did you mean {prefix + match[0]!r}?" if match else f"; known keys: {', '.join(known)}"
+        out.append(f"{path}: warning: unknown config key {prefix + name!r} is ignored{hint}")
+    return out
+
+
+def bounded(data: dict, key: str, kind: type, floor: float, where: str, what: str, default: Any = None) -> Any:
+    """`data[key]` read as `kind` (int or float), raised to `floor`; a value that is not a number is a
+    ConfigFileError naming the file and the key (absent: `default`)."""
+    if key not in data:
+        return default
+    value = data[key]
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise ConfigFileError(f"{where}: {key} must be {what}") from None
+    return max(kind(floor), number)
+
+
+def build_settings(
+    *,
+    store: str | None,
+    results_dir: str | None,
+    api_key: str | None,
+    demo: bool,
+) -> Settings:
+    config_path = paths.config_file()
+    data = load_config_file(config_path)
+    settings = Settings(
+        store_path=Path(store).expanduser().absolute() if store else paths.default_store_path(demo),
+        results_dir=Path(results_dir).expanduser().absolute() if results_dir else None,
+        api_key=(api_key.strip() if api_key else None) or (None if demo else env_api_key()),
+        demo=demo,
+        base_url=os.environ.get("GOOGLE_GEMINI_BASE_URL") or None,
+        config_path=config_path,
+        extra=data,
+        warnings=unknown_key_warnings(data, config_path),
+    )
+    if "default_model" in data:
+        settings.default_model = str(data["default_model"])
+    where = str(config_path)
+    if "poll_interval" in data:
+        settings.poll_interval = bounded(data, "poll_interval", float, 1.0, where, "a number of seconds")
+    retry = data.get("retry")
+    if retry is not None:
+        if not isinstance(retry, dict):
+            raise ConfigFileError(f"{config_path}: retry must be an object with attempts, initial_delay, max_delay")
+        settings.retry_attempts = bounded(retry, "attempts", int, 1, where, "a whole number", settings.retry_attempts)
+        settings.retry_initial_delay = bounded(retry, "initial_delay", float, 0.0, where, "a number of seconds",
+                                               settings.retry_initial_delay)
+        settings.retry_max_delay = bounded(retry, "max_delay", float, 0.0, where, "a number of seconds",
+                                           settings.retry_max_delay)
+    if "bell" in data:
+        settings.bell = bool(data["bell"])
+    if "max_parallel_polls" in data:
+        settings.max_parallel_polls = bounded(data, "max_parallel_polls", int, 1, where, "a whole number")
+    return settings

@@ -1,0 +1,1 @@
+"""What came back: verification, fingerprints, the results join and its rows, usage, export, resubmit."""

@@ -1,0 +1,496 @@
+"""Provides BatchService: the one code path the CLI and the TUI workers use for every job operation.
+
+Submission is crash-safe: a local record is written before anything is created remotely, the
+uploaded file name is recorded before `batches.create`, and an interrupted submission is found
+again (by its uploaded file) instead of being created twice.
+
+A record may also wait locally (`local_state: "queued"`, see waves.py): when its estimated tokens do not fit the
+model's enqueued-token budget yet, or after a 429 at create (then with `retry_after`). Whoever submits a queued
+record first claims it (queued -> submitting, under the store lock), so two pollers never submit it twice.
+An input over a per-job limit becomes a group of parts (groups.py), each an ordinary record.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from gembatch_tui.core import paths
+from gembatch_tui.core.submit import split, waves
+from gembatch_tui.core.api import upload_tokens
+from gembatch_tui.core.submit import validate as validation
+from gembatch_tui.core.errors import Cancelled, ServiceError
+from gembatch_tui.core.api.gemini import GeminiClient, Progress, snapshot_from_operation
+from gembatch_tui.core.submit.limits import JobLimits
+from gembatch_tui.core.submit.media_cache import CACHE_NAME, MediaCache
+from gembatch_tui.core.submit.media_remote import WaitPolicy
+from gembatch_tui.core.submit.media_upload import prepare_upload
+from gembatch_tui.core.models import (
+    CANCELLED,
+    EXPIRED,
+    FAILED,
+    LOCAL_SUBMIT_FAILED,
+    LOCAL_SUBMITTING,
+    Record,
+    batch_id,
+    batch_name,
+    now_iso,
+    record_state,
+)
+from gembatch_tui.core.submit.outcome import SubmitOutcome
+from gembatch_tui.core.api.pricing import ConfigError
+from gembatch_tui.core.store import JobStore, new_record_id, record_key
+
+# States whose record does not block submitting the same file again.
+RESUBMITTABLE = frozenset({FAILED, CANCELLED, EXPIRED, LOCAL_SUBMIT_FAILED})
+
+
+class BatchService:
+    """Jobs in the store plus the remote service. Every method blocks: run it in a worker thread."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        client: GeminiClient,
+        *,
+        results_dir: Path | None = None,
+        demo: bool = False,
+        max_parallel_polls: int = 32,
+        clock: Callable[[], float] = time.time,
+        limits: JobLimits | None = None,
+        media_cache: MediaCache | None = None,
+        media_wait_s: float = 600.0,
+    ) -> None:
+        self.store = store
+        self.client = client
+        self.results_dir = results_dir
+        self.demo = demo
+        self.max_parallel_polls = max_parallel_polls
+        self.clock = clock
+        self._limits = limits
+        self._media_cache = media_cache
+        self.media_wait_s = media_wait_s
+        """How long a submission waits for media the Files API is still processing (config `media_wait_seconds`)."""
+        self.config_problem: str | None = None
+        self._in_flight: set[str] = set()
+        self._in_flight_lock = threading.Lock()
+
+    @property
+    def limits(self) -> JobLimits:
+        """Given to the constructor (or set), else read once from the config file; a bad one gives defaults."""
+        if self._limits is None:
+            try:
+                self._limits = JobLimits.load(paths.config_file())
+            except ConfigError as exc:
+                self.config_problem = str(exc)
+                self._limits = JobLimits()
+        return self._limits
+
+    @limits.setter
+    def limits(self, value: JobLimits) -> None:
+        self._limits = value
+
+    @property
+    def media_cache(self) -> MediaCache:
+        if self._media_cache is None:
+            self._media_cache = MediaCache(paths.cache_dir() / CACHE_NAME, clock=self.clock)
+        return self._media_cache
+
+    def parts_root(self) -> Path:
+        """Where split inputs are written: `parts/` beside the store (the private data dir by default)."""
+        return self.store.path.parent / "parts"
+
+    # ----------------------------------------------------------------- lookup
+    def resolve(self, ref: str) -> Record:
+        """A JOB argument: `batches/ID`, the bare ID, a local record id, an input file path, or a unique start of
+        at least MIN_PREFIX characters of the id as `list` prints it (the same in every command)."""
+        records = self.store.read_all()
+        ref = ref.strip()
+        wanted = ref if ref.startswith("batches/") else f"batches/{ref}"
+        for rec in records:
+            if batch_name(rec) == wanted or record_key(rec) == ref:
+                return rec
+        as_path = str(Path(ref).expanduser().absolute())
+        matches = [rec for rec in records if as_path in (rec.get("input_file"), rec.get("group_input_file"))]
+        if len(matches) > 1:  # a failed submission of the file does not make its live job ambiguous
+            live = [rec for rec in matches if record_state(rec) != LOCAL_SUBMIT_FAILED]
+            matches = live if live else matches
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            names = ", ".join(batch_name(m) or record_key(m) for m in matches)
+            raise ServiceError(f"{ref}: matches {len(matches)} jobs ({names}); name the batch instead")
+        prefixed = _by_prefix(records, ref)
+        if len(prefixed) == 1:
+            return prefixed[0]
+        if len(prefixed) > 1:
+            names = ", ".join(batch_name(m) or record_key(m) for m in prefixed[:5])
+            raise ServiceError(f"{ref}: the start of {len(prefixed)} jobs ({names}); give more of the id")
+        raise ServiceError(f"{ref}: no such job in {self.store.path}")
+
+    def results_target(self, record: Record) -> Path:
+        """Where this job's results go: `--results-dir`, the input's `results/` (a part's own, beside the part) or
+        the data dir fallback. The file name comes from the record or the server (an adopted job's batch name),
+        so it is made one harmless component (`paths.safe_component`): a `../` in it cannot lead elsewhere."""
+        input_file = record.get("input_file")
+        if not isinstance(input_file, str):
+            input_file = None
+        if input_file and record.get("group_id"):  # a part's own results stay beside the part
+            part = Path(input_file)
+            return part.parent / "results" / paths.safe_component(part.name, "results.jsonl")
+        if input_file:
+            return paths.results_path_for(input_file, self.results_dir, self.demo)
+        name = batch_name(record) or record_key(record)
+        fallback = self.results_dir or paths.fallback_results_dir(self.demo)
+        return Path(fallback) / f"{paths.safe_component(batch_id(name), 'batch')}.jsonl"
+
+    # ----------------------------------------------------------------- submit
+    def duplicate_of(self, path: Path, sha256: str | None) -> Record | None:
+        """A live submission of this file (by path or content), counting a split input's group as one."""
+        wanted = str(path)
+        for rec in self.store.read_all():
+            same = wanted in (rec.get("input_file"), rec.get("group_input_file")) or (
+                sha256 and sha256 in (rec.get("input_sha256"), rec.get("group_input_sha256"))
+            )
+            if same and record_state(rec) not in RESUBMITTABLE:
+                return rec
+        return None
+
+    def submit(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        model: str,
+        display_name: str | None = None,
+        force: bool = False,
+        report: validation.ValidationReport | None = None,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+        extra: dict[str, Any] | None = None,
+        limits: JobLimits | None = None,
+    ) -> SubmitOutcome:
+        """Validate (unless `report` is given), guard against duplicates, split if over a limit, upload, create."""
+        from gembatch_tui.core.submit import groups
+
+        src = Path(path).expanduser().absolute()
+        limits = limits or self.limits
+        if report is None:
+            report = validation.validate_file(src, cancel=cancel, max_bytes=None,
+                                             allow_media_outside=bool((extra or {}).get("allow_media_outside")))
+        if not report.ok:
+            problems = report.messages()
+            first = problems[0] if problems else f"{src}: not a valid batch file"
+            return SubmitOutcome(src, "error", message=first, problems=problems)
+        existing = self.duplicate_of(src, report.sha256)
+        if existing is not None and record_state(existing) == LOCAL_SUBMITTING and not existing.get("group_id"):
+            return self._resume(existing, src, progress=progress, cancel=cancel)
+        if existing is not None and not force:
+            name = groups.describe(existing) or batch_name(existing) or "a job being submitted"
+            return SubmitOutcome(src, "skipped", batch_name=name, request_count=report.request_count,
+                                 group_id=existing.get("group_id"))
+        model = model if model.startswith(("models/", "tunedModels/")) else f"models/{model}"
+        record: Record = {
+            "id": new_record_id(),
+            "input_file": str(src),
+            "count": report.request_count,
+            "input_sha256": report.sha256,
+            "input_bytes": report.size_bytes,
+            "est_input_tokens": report.est_input_tokens,
+            "kind": report.kind,
+            "model": model,
+            "display_name": display_name or src.name,
+            "submitted_at": now_iso(),
+        }
+        if report.media_refs:
+            record.update(media_refs=report.media_refs, media_files=report.media_files)
+        if extra:
+            record.update(extra)
+        budget = limits.budget_for(model)
+        reason = split.split_reason(report, limits, budget)
+        if reason is not None:
+            return groups.submit_group(self, src, report, record, limits, budget, reason, progress=progress, cancel=cancel)
+        wait = waves.budget_wait(self.store.read_all(), model, report.est_input_tokens, budget)
+        if wait is not None:
+            self.store.add({**record, "local_state": "queued", "queued_reason": wait})
+            return SubmitOutcome(src, "queued", request_count=report.request_count, message=wait, queued=1)
+        record.update(local_state="submitting", submit_host=socket.gethostname(), submit_pid=os.getpid())
+        record = self.store.add(record)
+        return self._upload_and_create(record, report, progress=progress, cancel=cancel)
+
+    def dispatch(
+        self, key: str, *, progress: Progress | None = None, cancel: threading.Event | None = None
+    ) -> SubmitOutcome:
+        """Submit one queued record now, if nobody else took it first (no budget check: see waves.dispatch_queued).
+
+        A queued file that is not part of a group is validated again: it may have changed while it waited."""
+        record = waves.claim(self, key)
+        if record is None:
+            return SubmitOutcome(Path(""), "skipped", message="no longer queued")
+        src = Path(record.get("input_file") or "")
+        report = None
+        if not record.get("group_id") and not waves.fresh_upload(self, record):
+            report = validation.validate_file(src, cancel=cancel, max_bytes=None,
+                                             allow_media_outside=bool(record.get("allow_media_outside")))
+            if not report.ok or report.sha256 != record.get("input_sha256"):
+                why = report.messages()[0] if report.messages() else "its content changed"
+                self._mark_failed(key, f"input changed while queued: {why}")
+                return SubmitOutcome(src, "error", message=f"input changed while queued: {why}")
+        return self._upload_and_create(record, report, progress=progress, cancel=cancel)
+
+    # ----------------------------------------------------------------- upload and create
+    def _upload_and_create(
+        self,
+        record: Record,
+        report: validation.ValidationReport | None,
+        *,
+        progress: Progress | None,
+        cancel: threading.Event | None,
+    ) -> SubmitOutcome:
+        key = record_key(record)
+        src = Path(record["input_file"])
+        count = int(record.get("count") or 0)
+        file_name = record.get("uploaded_file_name") if waves.fresh_upload(self, record) else None
+        if file_name is None:
+            if record.get("uploaded_file_name"):
+                self._delete_quietly(record["uploaded_file_name"])
+            token = upload_tokens.new_token(self.store.path)
+            # Written before a byte is sent: a file whose answer is lost is found again by this token.
+            self.store.update(key, lambda r: r.update(upload_token=token))
+            try:
+                with tempfile.TemporaryDirectory(prefix="gembatch-upload-") as tmp:
+                    upload_path, plan = prepare_upload(
+                        self.client, self.media_cache, record, report, Path(tmp), progress=progress, cancel=cancel,
+                        wait_policy=WaitPolicy(timeout_s=self.media_wait_s),
+                        # Linked to the job at once, so clean-up screens never take them for orphans while the
+                        # submission waits for the Files API to finish processing them.
+                        on_uploaded=lambda names: self.store.update(key, lambda r: r.update(media_file_names=names)),
+                    )
+                    sent = plan.uploaded_bytes if plan is not None else 0
+                    if plan is not None:  # media_file_names: so clean-up screens know those files are not orphans
+                        self.store.update(key, lambda r: r.update(
+                            media_uploaded=plan.uploaded, media_reused=plan.reused, media_file_names=plan.file_names))
+
+                    def jsonl_progress(done: int, total: int) -> None:
+                        if progress is not None:
+                            progress(sent + done, sent + total)
+
+                    file_name = self.client.upload(
+                        upload_path, display_name=record["display_name"], token=token,
+                        progress=jsonl_progress, cancel=cancel,
+                    )
+            except Cancelled:
+                self._drop_or_requeue(record, forget_upload=False)
+                return SubmitOutcome(src, "cancelled", request_count=count)
+            except (ServiceError, OSError, ValueError) as exc:
+                message = str(exc) if isinstance(exc, (ServiceError, ValueError)) else f"{src}: {exc.strerror or exc}"
+                self._mark_failed(key, message)
+                return SubmitOutcome(src, "error", message=message, request_count=count)
+            self.store.update(key, lambda r: r.update(uploaded_file_name=file_name, uploaded_at=now_iso()))
+        if cancel is not None and cancel.is_set():
+            self._delete_quietly(file_name)
+            self._drop_or_requeue(record, forget_upload=True)
+            return SubmitOutcome(src, "cancelled", request_count=count)
+        model = record.get("model") or "models/gemini-2.5-flash"
+        kind = record.get("kind") or validation.GENERATE
+        return self._create(key, src, file_name, model, record["display_name"], kind, count)
+
+    def _drop_or_requeue(self, record: Record, *, forget_upload: bool) -> None:
+        """After a cancelled upload: a fresh submission leaves no trace; a part of a group, or a record taken from
+        the queue (the poller stopping), goes back to the queue."""
+        key = record_key(record)
+        if record.get("group_id") or record.get("claimed_at"):
+            waves.requeue(self, key, "upload cancelled", backoff=False, forget_upload=forget_upload)
+        else:
+            self.store.remove(key)
+
+    def _create(
+        self, key: str, src: Path, file_name: str, model: str, display: str, kind: str, count: int
+    ) -> SubmitOutcome:
+        """Create the job once. An answer that may have been lost after the service acted (a 5xx, a reset, a
+        malformed 200) is resolved by looking for a job whose input is our upload, never by creating again
+        blindly; only when the listing proves there is none is the create tried again."""
+        policy = self.client.policy
+        attempts = max(1, policy.attempts)
+        for attempt in range(1, attempts + 1):
+            try:
+                snap = self.client.create_batch(
+                    model=model, file_name=file_name, display_name=display, embeddings=(kind == "embed")
+                )
+                break
+            except ServiceError as exc:
+                if exc.code == 429:  # quota or enqueued-token limit: wait and try again, keeping the upload
+                    reason = waves.requeue(self, key, str(exc), backoff=True)
+                    return SubmitOutcome(src, "queued", message=reason, request_count=count, queued=1)
+                if not exc.unknown_outcome:  # the service said no: nothing was created
+                    self._delete_quietly(file_name)
+                    self._mark_failed(key, str(exc), uploaded_deleted=True)
+                    return SubmitOutcome(src, "error", message=str(exc), request_count=count)
+                try:
+                    found = self.find_remote_job_for_file(file_name)
+                except ServiceError as look:
+                    message = (f"{exc}; whether the job was created is unknown ({look}); "
+                               "`poll` looks for it again and adopts it, nothing is created twice")
+                    self._mark_unresolved(key, message)
+                    return SubmitOutcome(src, "error", message=message, request_count=count)
+                if found is not None:
+                    self._adopt_snapshot(key, found)
+                    return SubmitOutcome(src, "submitted", batch_name=found.name, request_count=count,
+                                         state=found.state)
+                if attempt == attempts:
+                    self._mark_failed(key, f"{exc} (no job was created)")
+                    return SubmitOutcome(src, "error", message=str(exc), request_count=count)
+                policy.pause(attempt)
+
+        def apply(rec: Record) -> None:
+            for stale in ("local_state", "submit_pid", "queued_reason", "retry_after"):
+                rec.pop(stale, None)
+            rec["batch"] = snap.to_batch_dict(rec.get("batch"))
+            rec["batch"].setdefault("display_name", display)
+            rec["batch"].setdefault("model", model)
+            rec["created_at_local"] = now_iso()
+
+        self.store.update(key, apply)
+        return SubmitOutcome(src, "submitted", batch_name=snap.name, request_count=count, state=snap.state)
+
+    def _mark_unresolved(self, key: str, reason: str) -> None:
+        """The create may have happened and the service could not be asked: the record stays `submitting`
+        with no live owner, so the next poll (recover_interrupted) looks for the job and adopts it."""
+
+        def apply(rec: Record) -> None:
+            rec["error"] = reason
+            rec.pop("submit_pid", None)
+
+        self.store.update(key, apply)
+
+    def _resume(
+        self, record: Record, src: Path, *, progress: Progress | None, cancel: threading.Event | None
+    ) -> SubmitOutcome:
+        """Finish a submission that a crash interrupted, without creating a second job."""
+        key = record_key(record)
+        count = int(record.get("count") or 0)
+        try:
+            uploaded = self._known_upload(record)
+        except ServiceError as exc:
+            return SubmitOutcome(src, "error", message=f"{exc}; try again when the service answers",
+                                 request_count=count)
+        if uploaded:
+            found = self.find_remote_job_for_file(uploaded)
+            if found is not None:
+                self._adopt_snapshot(key, found)
+                return SubmitOutcome(src, "submitted", batch_name=found.name, request_count=count)
+            return self._create(
+                key, src, uploaded, record.get("model") or "models/gemini-2.5-flash",
+                record.get("display_name") or src.name, record.get("kind") or "generate", count,
+            )
+        report = validation.validate_file(src, cancel=cancel, max_bytes=None,
+                                             allow_media_outside=bool(record.get("allow_media_outside")))
+        if not report.ok:
+            self._mark_failed(key, "input changed since the interrupted submission: " + "; ".join(report.messages()[:1]))
+            return SubmitOutcome(src, "error", message=report.messages()[0] if report.messages() else "invalid")
+        return self._upload_and_create(record, report, progress=progress, cancel=cancel)
+
+    def _known_upload(self, record: Record) -> str | None:
+        """The record's uploaded input: as recorded, or found by its upload token when the process died (or the
+        answer was lost) between the upload and the line that records it."""
+        uploaded = record.get("uploaded_file_name")
+        if isinstance(uploaded, str) and uploaded:
+            return uploaded
+        token = record.get("upload_token")
+        if not isinstance(token, str) or not token:
+            return None
+        found = self.client.find_upload(token)
+        if found is not None:
+            self.store.update(record_key(record), lambda r: r.update(uploaded_file_name=found, uploaded_at=now_iso()))
+        return found
+
+    def find_remote_job_for_file(self, file_name: str) -> Any:
+        for op in self.client.iter_batches():
+            snap = snapshot_from_operation(op)
+            if snap.input_file_name == file_name:
+                return snap
+        return None
+
+    def _adopt_snapshot(self, key: str, snap: Any) -> None:
+        def apply(rec: Record) -> None:
+            rec.pop("local_state", None)
+            rec.pop("submit_pid", None)
+            rec["batch"] = snap.to_batch_dict(rec.get("batch"))
+
+        self.store.update(key, apply)
+
+    def recover_interrupted(self) -> list[str]:
+        """Records left `submitting` by a process that is gone: adopt their remote job, requeue one that came
+        from the queue (the poller submits it again), or mark a plain submission failed."""
+        notes: list[str] = []
+        host = socket.gethostname()
+        for rec in self.store.read_all():
+            if record_state(rec) != LOCAL_SUBMITTING:
+                continue
+            pid = rec.get("submit_pid")
+            if rec.get("submit_host") == host and isinstance(pid, int) and _pid_alive(pid):
+                continue  # still being submitted by a live process
+            key = record_key(rec)
+            uploaded = self._known_upload(rec)
+            found = self.find_remote_job_for_file(uploaded) if uploaded else None
+            if found is not None:
+                self._adopt_snapshot(key, found)
+                notes.append(f"{rec.get('input_file')}: recovered interrupted submission as {found.name}")
+            elif rec.get("group_id") or rec.get("claimed_at"):  # it came from the queue: back there
+                waves.requeue(self, key, "submission was interrupted; queued again", backoff=False)
+                notes.append(f"{rec.get('input_file')}: interrupted submission queued again")
+            else:
+                reason = "submission was interrupted before the job was created; submit the file again"
+                self._mark_failed(key, reason)
+                notes.append(f"{rec.get('input_file')}: {reason}")
+        return notes
+
+    def _mark_failed(self, key: str, reason: str, uploaded_deleted: bool = False) -> None:
+        def apply(rec: Record) -> None:
+            rec["local_state"] = "submit_failed"
+            rec["error"] = reason
+            rec.pop("submit_pid", None)
+            rec.pop("retry_after", None)
+            if uploaded_deleted:
+                rec["uploaded_file_deleted"] = True
+
+        self.store.update(key, apply)
+
+    def _delete_quietly(self, file_name: str) -> None:
+        try:
+            self.client.delete_file(file_name)
+        except ServiceError:
+            pass
+
+
+MIN_PREFIX = 6
+"""The shortest start of a job id accepted for the whole id (`list` prints 14 characters)."""
+
+
+def _by_prefix(records: list[Record], ref: str) -> list[Record]:
+    """Records whose batch id (as `list` prints it) or local record id starts with `ref`."""
+    bare = ref.removeprefix("batches/")
+    if len(bare) < MIN_PREFIX or "/" in bare:
+        return []
+    return [rec for rec in records
+            if batch_id(batch_name(rec) or "").startswith(bare) or record_key(rec).startswith(bare)]
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+__all__ = ["BatchService", "SubmitOutcome", "LOCAL_SUBMIT_FAILED", "LOCAL_SUBMITTING"]

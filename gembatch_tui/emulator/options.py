@@ -1,0 +1,45 @@
+"""Provides the emulator's command-line options, shared by `gembatch-tui emulator` and
+`python -m gembatch_tui.emulator`, so the two cannot drift apart (only the default job length differs).
+
+The CLI builds its parser on every start: this module imports nothing of the server, and the package loads its
+server only on first use (emulator/__init__.py), so the options cost no start-up time."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TextIO
+
+
+
+def add_arguments(parser: argparse.ArgumentParser, *, job_seconds: float) -> None:
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--job-seconds", type=float, default=job_seconds, help="creation to final state")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay before every response")
+    parser.add_argument("--error-rate", type=float, default=0.0, help="fraction of API calls answered 429/500/503")
+    parser.add_argument("--expiry-seconds", type=float, default=48 * 3600.0)
+    parser.add_argument("--max-concurrent-jobs", type=int, default=100)
+    parser.add_argument("--api-key", default=None, help="the only key the emulator accepts (default: any non-empty)")
+    parser.add_argument("--enqueued-token-budget", action="append", metavar="[MODEL=]TOKENS",
+                        help="answer 429 when a model's pending+running jobs would exceed TOKENS (repeatable)")
+    parser.add_argument("--processing-seconds", type=float, default=None, metavar="S",
+                        help="how long video/* uploads stay PROCESSING before ACTIVE (default 2; 0: off)")
+
+
+def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    """Check the options and serve until SIGINT/SIGTERM; ValueError (one line) for a bad option."""
+    from gembatch_tui.emulator.runtime import parse_budget, serve
+
+    if not 0.0 <= args.error_rate <= 1.0:
+        raise ValueError("--error-rate must be between 0 and 1")
+    if args.processing_seconds is not None and not 0.0 <= args.processing_seconds < float("inf"):
+        raise ValueError("--processing-seconds must be a number of seconds, 0 or more")
+    try:
+        budget = parse_budget(args.enqueued_token_budget)
+    except ValueError as exc:
+        raise ValueError(f"--enqueued-token-budget: {exc}") from None
+    return serve(host=args.host, port=args.port, job_seconds=args.job_seconds, latency_ms=args.latency_ms,
+                 error_rate=args.error_rate, expiry_seconds=args.expiry_seconds,
+                 max_concurrent_jobs=args.max_concurrent_jobs, api_key=args.api_key, out=out,
+                 enqueued_token_budget=budget, processing_seconds=args.processing_seconds)

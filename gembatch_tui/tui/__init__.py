@@ -1,0 +1,1 @@
+"""The full-screen app: the App, its polling, messages and palette; one folder per screen family."""

@@ -1,0 +1,390 @@
+"""Provides the dashboard: every job in the store as a table, with filter, sort and the job actions.
+
+The screen never reads the store itself: the app publishes records (`jobs_changed`), a worker turns
+them into at most MAX_ROWS rows (filter, sort, cap), and the table updates in place by job key.
+
+The parts of a split input are one row (`▸ big.jsonl 3 parts`): space, enter or → expand it to one row per
+part beneath it, space or ← (also from a part) collapse it. Which groups are expanded is kept here, by group id.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer, Input, Label, Static
+
+from gembatch_tui.core.models import Record, record_state
+from gembatch_tui.tui.dashboard.actions import RowActions
+from gembatch_tui.tui.dashboard.reasons import WHAT, has_results, reason_not
+from gembatch_tui.tui.widgets.event_line import EventLine
+from gembatch_tui.tui.dashboard.groups import group_key, group_of_key
+from gembatch_tui.tui.dashboard.rows import (
+    MAX_ROWS,
+    SORTS,
+    STATE_PRESETS,
+    View,
+    ViewSpec,
+    can_cancel,
+    can_delete,
+    compute_view,
+    counts_text,
+)
+from gembatch_tui.tui.optional_screens import has_screen, optional_screen
+from gembatch_tui.tui.dashboard.table import JobTable
+from gembatch_tui.tui.widgets.status_line import StatusLine
+from gembatch_tui.tui.widgets.usage_summary import totals_text
+
+if TYPE_CHECKING:
+    from gembatch_tui.tui.host import AppHost
+
+FILTER_DEBOUNCE_S = 0.15
+NO_MATCH = "No job matches the filter. Press escape to clear it, t to change the state filter."
+
+
+class ViewComputed(Message):
+    """A worker built the rows for `spec` (generation `gen`; older generations are dropped)."""
+
+    def __init__(self, gen: int, view: View) -> None:
+        super().__init__()
+        self.gen, self.view = gen, view
+
+
+class DashboardScreen(RowActions, Screen[None]):
+    """The job table, a view line (sort, filter, how many shown), the poll status and the footer."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # The footer shows what the highlighted row can do (check_action); a row key that does not apply falls
+        # through to its hidden "why" twin, which says why on the event line (dashboard_reasons.py).
+        Binding("c", "cancel_job", "Cancel", tooltip="Cancel the selected pending or running job", id="dashboard.cancel"),
+        Binding("c", "why('cancel_job')", show=False, id="dashboard.cancel_why"),
+        Binding("d", "delete_job", "Delete", tooltip="Delete the job's remote resources and/or record", id="dashboard.delete"),
+        Binding("d", "why('delete_job')", show=False, id="dashboard.delete_why"),
+        Binding("v", "view_results", "Results",
+                tooltip="Browse the job's results (on a split input's row: its merged results)", id="dashboard.results"),
+        Binding("v", "why('view_results')", show=False, id="dashboard.results_why"),
+        Binding(
+            "R", "retry_parts", "Retry", tooltip="Queue the failed, expired or cancelled parts of a split input again",
+            id="dashboard.retry_parts",
+        ),
+        Binding("R", "why('retry_parts')", show=False, id="dashboard.retry_why"),
+        Binding("r", "poll_now", "Poll", show=False, tooltip="Poll every unfinished job now", id="dashboard.poll"),
+        Binding("r", "why('poll_now')", show=False, id="dashboard.poll_why"),
+        Binding("s", "submit", "Submit", tooltip="Submit JSONL files", id="dashboard.submit"),
+        Binding("s", "why('submit')", show=False, id="dashboard.submit_why"),
+        Binding("b", "resources", "Remote", tooltip="Remote jobs and files of this key", id="dashboard.resources"),
+        Binding("b", "why('resources')", show=False, id="dashboard.resources_why"),
+        Binding("slash", "filter", "Filter", key_display="/", tooltip="Filter by text or state:NAME", id="dashboard.filter"),
+        Binding("t", "cycle_state", "State", tooltip="Cycle all/active/succeeded/failed/…", id="dashboard.states"),
+        Binding("o", "sort", "Sort", show=False, tooltip="Sort by the next column", id="dashboard.sort"),
+        Binding("O", "reverse_sort", "Reverse sort", show=False, id="dashboard.reverse"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="dashboard.clear_filter"),
+        Binding("q", "quit", "Quit", id="dashboard.quit"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.spec = ViewSpec()
+        """What the user asked to see; changing it recomputes the rows."""
+        self.view: View | None = None
+        """The rows last shown."""
+        self._gen = 0
+        self._filter_timer: Timer | None = None
+        self._keys_for: tuple[object, ...] | None = None
+        self._empty_shown = ""
+        self.expanded: set[str] = set()
+        """Ids of the groups whose parts are shown."""
+        self._select_next: str | None = None
+        """A row key to put the cursor on when the next view is shown (the group row, after collapsing from a part)."""
+        self._shown_gen = -1
+
+    @property
+    def gapp(self) -> AppHost:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="topbar"):
+            yield Label("gembatch-tui", id="title")
+            if self.gapp.settings.demo:
+                yield Label(" DEMO ", id="demo-badge")
+            yield StatusLine(id="counts")
+        yield JobTable(id="jobs")
+        yield Static("Loading jobs…", id="empty", markup=False)
+        with Horizontal(id="viewbar"):
+            yield StatusLine(id="viewline")
+            filter_input = Input(placeholder="filter: words, state:running, state:failed,expired", id="filter")
+            filter_input.cursor_blink = False
+            yield filter_input
+        yield StatusLine(id="statusline")
+        yield EventLine()
+        # No "^p palette" here: at 80 columns the row's keys need the room; the event line's first text names it.
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.query_one(JobTable).display = False
+        self.gapp.jobs_changed.subscribe(self, self._records_changed)
+        self.gapp.poll_status_changed.subscribe(self, self.show_poll_status)
+        self.gapp.durations_ticked.subscribe(self, self.refresh_durations)
+        self.show_poll_status(self.gapp.poll_status_text())
+        self._show_viewline()
+        if self.gapp.loaded:
+            self._records_changed(self.gapp.records)
+
+    @property
+    def table(self) -> JobTable:
+        return self.query_one(JobTable)
+
+    def selected(self) -> Record | None:
+        return self.gapp.record(self.table.selected_key)
+
+    # ----------------------------------------------------------------- rows
+    def _records_changed(self, records: list[Record]) -> None:
+        self.recompute()
+
+    def recompute(self) -> None:
+        """Build the rows for the current records and spec in a worker."""
+        self._gen += 1
+        self._view_worker(self._gen, list(self.gapp.records), self.spec, self.gapp.clock(), frozenset(self.expanded))
+
+    @property
+    def settled(self) -> bool:
+        """The rows on show are those of the latest records and spec (no view is being computed)."""
+        return self.view is not None and self._shown_gen == self._gen
+
+    @work(thread=True, exclusive=True, group="view", exit_on_error=False, description="sort and filter the jobs")
+    def _view_worker(
+        self, gen: int, records: list[Record], spec: ViewSpec, now: datetime, expanded: frozenset[str]
+    ) -> None:
+        self.post_message(ViewComputed(gen, compute_view(records, spec, now, expanded=expanded)))
+
+    def on_view_computed(self, message: ViewComputed) -> None:
+        if message.gen != self._gen:
+            return
+        self._shown_gen = message.gen
+        view = self.view = message.view
+        table = self.table
+        select, self._select_next = self._select_next, None
+        table.show(view.rows, select=select)
+        empty = self.query_one("#empty", Static)
+        message = self._empty_text() if view.total == 0 else NO_MATCH
+        if not view.rows and message != self._empty_shown:
+            self._empty_shown = message
+            empty.update(message)
+        has_rows = bool(view.rows)
+        if table.display != has_rows:
+            table.display = has_rows
+            empty.display = not has_rows
+            if has_rows and self.focused is None:
+                table.focus()
+        self._show_counts()
+        self._show_viewline()
+        self._refresh_keys()
+
+    def _refresh_keys(self) -> None:
+        """Update the footer only when what decides the keys changed (a footer redraw costs bytes)."""
+        rec = self.selected()
+        row = self.table.selected_row
+        state = (
+            self.table.selected_key,
+            record_state(rec) if rec else None,
+            self.table.row_count > 0,
+            row is not None and row.is_group,
+            len(self._retryable_parts()),
+            tuple(record_state(p) for p in self._group_parts() or ()),
+        )
+        if state != self._keys_for:
+            self._keys_for = state
+            self.refresh_bindings()
+
+    def _show_counts(self) -> None:
+        if self.view is None:
+            return
+        counts = self.query_one("#counts", StatusLine)
+        text = counts_text(self.view.counts, labels=True)
+        if text.cell_len > counts.size.width - 2:
+            text = counts_text(self.view.counts, labels=False)
+        totals = self.view.totals
+        if totals is not None and (totals.jobs or totals.unknown_jobs):
+            extra = Text("  ", end="").append_text(totals_text(totals, label="Σ"))
+            if text.cell_len + extra.cell_len <= counts.size.width - 2:
+                text = text + extra
+        counts.show(text)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._show_counts)
+
+    def _empty_text(self) -> str:
+        if self.gapp.settings.demo and not self.gapp.demo_seed_done:
+            return "No jobs yet. The demo submits an example file in a moment; press s to submit your own."
+        return "No jobs in the store yet. Press s to submit JSONL files, or run `gembatch-tui import` for old ones."
+
+    def _show_viewline(self) -> None:
+        text = Text(self.spec.describe(), style="dim", end="")
+        view = self.view
+        if view is not None and view.capped:
+            text.append(f"  showing {view.entries_shown} of {view.matched}; filter to narrow", style="yellow")
+        elif view is not None and view.matched != view.total:
+            text.append(f"  {view.matched} of {view.total} jobs match", style="dim")
+        self.query_one("#viewline", StatusLine).show(text)
+
+    def show_poll_status(self, text: Text) -> None:
+        self.query_one("#statusline", StatusLine).show(text)
+
+    def refresh_durations(self, now: datetime) -> None:
+        self.table.refresh_durations(now)
+
+    # ----------------------------------------------------------------- keys
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        app = self.gapp
+        if action == "why":  # the hidden twin of a row key: live exactly when the key itself is not
+            return not self.check_action(str(parameters[0]), ())
+        if action == "view_results":
+            parts = self._group_parts()
+            return bool(parts) if parts is not None else has_results(self.selected())
+        if action in ("cancel_job", "delete_job"):
+            if app.service is None:
+                return False
+            parts = self._group_parts()
+            if parts is None:
+                return (can_cancel if action == "cancel_job" else can_delete)(self.selected())
+            if action == "cancel_job":  # every unfinished part at once
+                return any(can_cancel(p) for p in parts)
+            return all(can_delete(p) for p in parts)  # a split input goes whole, once nothing of it runs
+        if action in ("poll_now",):
+            return app.service is not None
+        if action == "retry_parts":
+            return app.service is not None and bool(self._retryable_parts())
+        if action in ("submit", "resources"):
+            return app.service is not None and has_screen(action)
+        if action == "clear_filter":
+            return bool(self.spec.filter_text or self.spec.preset) or self.query_one("#filter", Input).display
+        return True
+
+    @on(DataTable.RowHighlighted)
+    def _row_moved(self) -> None:
+        self._refresh_keys()
+
+    @on(DataTable.RowSelected)
+    def _row_chosen(self, event: DataTable.RowSelected) -> None:
+        gid = group_of_key(event.row_key.value)
+        if gid is not None:
+            self.toggle_group(gid, None)
+        else:
+            self.open_detail(event.row_key.value)
+
+    @on(JobTable.GroupToggled)
+    def _group_toggled(self, event: JobTable.GroupToggled) -> None:
+        self.toggle_group(event.group_id, event.expand)
+
+    def toggle_group(self, group_id: str, expand: bool | None) -> None:
+        """Show (True), hide (False) or flip (None) the parts of a group; hiding them from a part moves the cursor
+        to the group's row."""
+        expand = group_id not in self.expanded if expand is None else expand
+        if expand == (group_id in self.expanded):
+            return
+        if expand:
+            self.expanded.add(group_id)
+        else:
+            self.expanded.discard(group_id)
+            self._select_next = group_key(group_id)
+        self.recompute()
+
+    def open_detail(self, key: str | None) -> None:
+        from gembatch_tui.tui.dashboard.detail import DetailScreen
+
+        if key and self.gapp.record(key) is not None:
+            self.app.push_screen(DetailScreen(key))
+
+    def action_why(self, action: str) -> None:
+        """A row key that does not apply: say why on the event line (no toast, nothing happens)."""
+        reason = reason_not(action, self.selected(), service=self.gapp.service is not None,
+                            read_only=self.gapp.missing_key)
+        self.gapp.record_event(reason, title=f"No {WHAT.get(action, action)}", severity="warning")
+
+    def action_poll_now(self) -> None:
+        self.gapp.poll_now()
+
+    def action_submit(self) -> None:
+        self._open("submit")
+
+    def action_resources(self) -> None:
+        self._open("resources")
+
+    def _open(self, name: str) -> None:
+        screen = optional_screen(name)
+        if screen is None or self.gapp.service is None:
+            self.notify(f"The {name} screen is not available here", severity="warning")
+            return
+        self.app.push_screen(screen())
+
+    def action_quit(self) -> None:
+        """q: quit (asking first while an upload or a download is in flight, see app_quit.py)."""
+        self.gapp.request_quit()
+
+    # ----------------------------------------------------------------- filter and sort
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        self.query_one("#viewline").display = False
+        box.display = True
+        box.value = self.spec.filter_text
+        box.focus()
+        self.refresh_bindings()
+
+    @on(Input.Changed, "#filter")
+    def _filter_typed(self, event: Input.Changed) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self._filter_timer = self.set_timer(FILTER_DEBOUNCE_S, lambda: self._set_filter(event.value))
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        self._set_filter(event.value)
+        self._close_filter()
+
+    def _set_filter(self, text: str) -> None:
+        if text != self.spec.filter_text:
+            self.spec = ViewSpec(text, self.spec.preset, self.spec.sort, self.spec.reverse)
+            self.recompute()
+
+    def _close_filter(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.query_one("#viewline").display = True
+        self._show_viewline()
+        self.table.focus()
+        self.refresh_bindings()
+
+    def action_clear_filter(self) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self.query_one("#filter", Input).value = ""
+        self.spec = ViewSpec("", 0, self.spec.sort, self.spec.reverse)
+        self._close_filter()
+        self.recompute()
+
+    def action_cycle_state(self) -> None:
+        preset = (self.spec.preset + 1) % len(STATE_PRESETS)
+        self.spec = ViewSpec(self.spec.filter_text, preset, self.spec.sort, self.spec.reverse)
+        self._show_viewline()
+        self.recompute()
+
+    def action_sort(self) -> None:
+        self.spec = ViewSpec(self.spec.filter_text, self.spec.preset, (self.spec.sort + 1) % len(SORTS), False)
+        self._show_viewline()
+        self.recompute()
+
+    def action_reverse_sort(self) -> None:
+        self.spec = ViewSpec(self.spec.filter_text, self.spec.preset, self.spec.sort, not self.spec.reverse)
+        self._show_viewline()
+        self.recompute()
+
+
+__all__ = ["DashboardScreen", "MAX_ROWS", "has_screen", "optional_screen"]

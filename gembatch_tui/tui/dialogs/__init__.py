@@ -1,0 +1,1 @@
+"""The questions the app asks: y/n confirmation and the delete dialog."""

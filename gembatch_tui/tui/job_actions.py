@@ -1,0 +1,240 @@
+"""Provides JobActions, the app's side of cancel and delete: ask with a dialog (confirm.py, delete_dialog.py),
+then do it in a worker and report by message.
+
+A split input's group row cancels or deletes every part at once, with one question for all of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.message import Message
+
+from gembatch_tui.core.errors import ServiceError
+from gembatch_tui.core.models import (
+    LOCAL_QUEUED,
+    Record,
+    batch_name,
+    display_name,
+    is_final,
+    record_state,
+    record_stats,
+    short_state,
+)
+from gembatch_tui.tui.dialogs.confirm import ConfirmDialog
+from gembatch_tui.tui.dialogs.delete import DeleteDialog, DeleteRequest, cleanup_rules, count_actions
+from gembatch_tui.tui.widgets.safe_text import safe
+
+
+def cancel_group_question(parts: list[Record], label: str) -> tuple[str, Text, str]:
+    """(title, body, yes label) of the cancel confirmation for every unfinished part of a split input."""
+    running = [p for p in parts if batch_name(p) and not is_final(record_state(p))]
+    waiting = [p for p in parts if not batch_name(p) and record_state(p) == LOCAL_QUEUED]
+    body = Text(end="")
+    body.append("Cancel ")
+    body.append(safe(label), style="bold")
+    body.append(f": {len(running)} part job(s) pending or running are stopped")
+    if waiting:
+        body.append(f", {len(waiting)} queued part(s) are never sent")
+    body.append(f"; {len(parts) - len(running) - len(waiting)} part(s) already finished are kept.\n\n")
+    body.append(
+        "The group cannot be merged until the cancelled parts are retried (R on the group row). "
+        "The local records are kept."
+    )
+    return f"Cancel {len(running) + len(waiting)} parts?", body, "cancel them"
+
+
+def cancel_question(record: Record) -> tuple[str, Text, str]:
+    """(title, body, yes label) of the cancel confirmation for `record`."""
+    stats = record_stats(record)
+    done = stats["successful_request_count"] + stats["failed_request_count"]
+    total = stats["request_count"] or int(record.get("count") or 0)
+    body = Text(end="")
+    body.append("Cancel ")
+    body.append(safe(batch_name(record) or "queued part"), style="bold")
+    body.append(f" ({safe(display_name(record))}), now {short_state_of(record)}")
+    if total:
+        body.append(f", {done} of {total} requests done")
+    body.append(".\n\n")
+    if batch_name(record) is None:
+        body.append(
+            "This part is waiting locally for token budget and was never sent: it is marked cancelled and will "
+            "not be submitted; its group cannot be merged until the part is retried (R). The local record is kept."
+        )
+    elif record.get("group_id"):
+        body.append(
+            "The service stops this part's job: requests not yet processed are not run. The group cannot be "
+            "merged until the part is retried (R runs the whole part again). The local record is kept."
+        )
+    else:
+        body.append(
+            "The service stops the job: requests not yet processed are not run, and the job cannot be resumed "
+            "(submit the file again to rerun it). The local record is kept."
+        )
+    return "Cancel this job?", body, "cancel the job"
+
+
+def short_state_of(record: Record) -> str:
+    return short_state(record_state(record)).lower()
+
+
+# ----------------------------------------------------------------------------- the work they confirm
+class JobCancelled(Message):
+    """A cancel request was accepted; `state` is what the service reported right after."""
+
+    def __init__(self, name: str, state: str) -> None:
+        super().__init__()
+        self.name, self.state = name, state
+
+
+class PartsCancelled(Message):
+    """Cancel ran over the parts of a group: one (line, ok) per part it tried."""
+
+    def __init__(self, lines: list[tuple[str, bool]]) -> None:
+        super().__init__()
+        self.lines = lines
+
+
+class JobsDeleted(Message):
+    """Delete actions ran; `results` are cleanup.ActionResult, `refused` what the plan kept."""
+
+    def __init__(self, key: str, results: list[Any], refused: list[str]) -> None:
+        super().__init__()
+        self.key, self.results, self.refused = key, results, refused
+
+
+class JobActions:
+    """Cancel and delete, mixed into the App: ask with a dialog, then work in a thread and report by message.
+
+    Uses the app's `store`, `service`, `record()`, `load_jobs()` and `poll_soon()`.
+    """
+
+    store: Any
+    service: Any
+
+    def request_cancel(self, key: str) -> None:
+        """Ask (y/n) and, on yes, cancel the job in a worker."""
+        rec = self.record(key)  # type: ignore[attr-defined]
+        if rec is None or self.service is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._cancel_worker(key)
+
+        self.push_screen(ConfirmDialog(*cancel_question(rec)), answered)  # type: ignore[attr-defined]
+
+    def request_cancel_group(self, keys: list[str], label: str) -> None:
+        """Ask once (y/n) and, on yes, cancel every part in `keys` that is not finished, in a worker."""
+        parts = [r for r in (self.record(k) for k in keys) if r is not None]  # type: ignore[attr-defined]
+        if not parts or self.service is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._cancel_worker(*keys)
+
+        self.push_screen(ConfirmDialog(*cancel_group_question(parts, label)), answered)  # type: ignore[attr-defined]
+
+    @work(thread=True, group="actions", exit_on_error=False, description="cancel jobs")
+    def _cancel_worker(self, *keys: str) -> None:
+        """Cancel one job, or each unfinished part of a group (one failure does not stop the others)."""
+        from gembatch_tui.tui.dashboard.states import can_cancel
+
+        if len(keys) == 1:
+            rec = self.store.get(keys[0])
+            if rec is None:
+                raise ServiceError("the job is no longer in the store")
+            state = cleanup_rules().cancel_job(self.service, rec)
+            self.post_message(JobCancelled(batch_name(rec) or keys[0], state))  # type: ignore[attr-defined]
+            return
+        lines: list[tuple[str, bool]] = []
+        for key in keys:
+            rec = self.store.get(key)
+            if rec is None or not can_cancel(rec):
+                continue
+            name = batch_name(rec) or display_name(rec) or key
+            try:
+                state = cleanup_rules().cancel_job(self.service, rec)
+            except ServiceError as exc:
+                lines.append((f"{name}: {exc}", False))
+            else:
+                lines.append((f"{name}: cancel requested, now {short_state(state).lower()}", True))
+        self.post_message(PartsCancelled(lines))  # type: ignore[attr-defined]
+
+    def on_job_cancelled(self, message: JobCancelled) -> None:
+        self.notify(  # type: ignore[attr-defined]
+            f"{safe(message.name)}: cancel requested, now {short_state(message.state).lower()}", markup=False
+        )
+        self.load_jobs()  # type: ignore[attr-defined]
+        self.poll_soon()  # type: ignore[attr-defined]
+
+    def on_parts_cancelled(self, message: PartsCancelled) -> None:
+        done = [text for text, ok in message.lines if ok]
+        if done:
+            self.notify(safe("\n".join(done[:6])), title=f"Cancelled {len(done)} parts", markup=False)  # type: ignore[attr-defined]
+        for text, ok in message.lines:
+            if not ok:
+                self.notify(safe(text), title="Not cancelled", severity="error", markup=False)  # type: ignore[attr-defined]
+        self.load_jobs()  # type: ignore[attr-defined]
+        self.poll_soon()  # type: ignore[attr-defined]
+
+    def request_delete(self, key: str) -> None:
+        """Open the delete dialog; on a confirmed choice, delete in a worker."""
+        rec = self.record(key)  # type: ignore[attr-defined]
+        if rec is None or self.service is None:
+            return
+
+        def answered(choice: DeleteRequest | None) -> None:
+            if choice is not None:
+                self._delete_worker(choice)
+
+        self.push_screen(DeleteDialog(rec), answered)  # type: ignore[attr-defined]
+
+    def request_delete_group(self, keys: list[str], label: str) -> None:
+        """The delete dialog for every part of a split input at once."""
+        parts = [r for r in (self.record(k) for k in keys) if r is not None]  # type: ignore[attr-defined]
+        if not parts or self.service is None:
+            return
+
+        def answered(choice: DeleteRequest | None) -> None:
+            if choice is not None:
+                self._delete_worker(choice)
+
+        self.push_screen(DeleteDialog(parts, label=label), answered)  # type: ignore[attr-defined]
+
+    @work(thread=True, group="actions", exit_on_error=False, description="delete jobs")
+    def _delete_worker(self, choice: DeleteRequest) -> None:
+        # The records as they are now, not as the dialog saw them.
+        records = [r for r in (self.store.get(k) for k in choice.keys) if r is not None]
+        if not records:
+            raise ServiceError("the job is no longer in the store")
+        plan = choice.plan(records)
+        results = cleanup_rules().execute(self.service, plan.actions) if plan.actions else []
+        self.post_message(JobsDeleted(choice.key, results, plan.refused))  # type: ignore[attr-defined]
+
+    def on_jobs_deleted(self, message: JobsDeleted) -> None:
+        notify = self.notify  # type: ignore[attr-defined]
+        ok = [r for r in message.results if r.ok]
+        if len(ok) > 4:  # a whole group: how many of each, not a toast as tall as the screen
+            notify("\n".join(f"deleted {line}" for line in count_actions([r.action for r in ok])),
+                   title="Deleted", markup=False)
+        elif ok:
+            notify("\n".join(f"deleted {safe(r.action.describe())}" for r in ok), title="Deleted", markup=False)
+        for r in message.results:
+            if r.ok:
+                continue
+            if r.warning:  # a best-effort extra (a group's part files): the delete itself went through
+                notify(f"{safe(r.action.target)}: {safe(r.message)}", title="Kept", severity="warning", markup=False)
+            else:
+                notify(f"{safe(r.action.target)}: {safe(r.message)}", title="Not deleted", severity="error", markup=False)
+        for reason in message.refused:
+            notify(safe(reason), title="Kept", severity="warning", markup=False)
+        if not message.results and not message.refused:
+            notify("Nothing to delete", markup=False)
+        self.load_jobs()  # type: ignore[attr-defined]
+
+
+__all__ = ["ConfirmDialog", "DeleteDialog", "DeleteRequest", "JobActions", "cancel_question"]

@@ -1,0 +1,112 @@
+"""Provides the command palette's gembatch commands (ctrl+p): every action of the current screen and row, by name.
+
+How: the keys live in the screens' BINDINGS, so the palette reads the bindings that are live on the screen it
+was opened on (its check_action decides, as for the footer): on a running row it offers "Cancel", on a succeeded
+one "Results", in the results browser "Export". A few commands have no key of their own on that screen and are
+added by name (usage totals, clean-up, event log, help, quit). Each title appears once; Textual's own
+commands are left out except the theme switch (app.py `get_system_commands`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from gembatch_tui.tui.host import AppHost
+
+KEY_NAMES = {"slash": "/", "escape": "esc", "enter": "enter", "question_mark": "?", "space": "space"}
+SKIP_ACTIONS = {"help", "app.help", "quit", "app.quit", "command_palette", "app.command_palette", "events"}
+"""Added by name below, once (so no second "Quit" or "Help")."""
+TITLES = {
+    "cancel_job": "Cancel job",
+    "delete_job": "Delete job",
+    "view_results": "Results: browse the job's answers",
+    "retry_parts": "Retry failed parts",
+    "poll_now": "Poll now",
+    "submit": "Submit files",
+    "resources": "Remote resources (files and jobs of this key)",
+    "filter": "Filter jobs",
+    "cycle_state": "State filter",
+    "sort": "Sort jobs",
+    "reverse_sort": "Reverse sort",
+}
+"""Fuller titles for the dashboard's short footer labels (the palette has room)."""
+
+Command = tuple[str, str, Callable[[], Any]]
+
+
+def _key(key: str) -> str:
+    return KEY_NAMES.get(key, key)
+
+
+def screen_commands(app: AppHost, screen: Any) -> list[Command]:
+    """The live, described bindings of `screen` (its focused widget's, its own), as palette commands."""
+    out: list[Command] = []
+    seen: set[str] = set()
+    try:
+        active = screen.active_bindings
+    except Exception:  # noqa: BLE001 - a screen being torn down: no commands from it
+        return out
+    for key, active_binding in active.items():
+        binding, node = active_binding.binding, active_binding.node
+        if not binding.description or not active_binding.enabled or binding.system:
+            continue
+        if binding.action in SKIP_ACTIONS or node is app:
+            continue
+        title = TITLES.get(binding.action, binding.description)
+        if title in seen:
+            continue
+        seen.add(title)
+        help_text = f"{binding.tooltip or binding.description} ({binding.key_display or _key(key)})"
+
+        def run(action: str = binding.action, target: Any = node) -> Any:
+            return app.run_action(action, target)
+
+        out.append((title, help_text, run))
+    return out
+
+
+def named_commands(app: AppHost, screen: Any) -> list[Command]:
+    """Commands that are not a key of this screen: usage totals, clean-up, export hint, events, help, quit."""
+    from gembatch_tui.tui.optional_screens import has_screen
+    from gembatch_tui.tui.dashboard.screen import DashboardScreen
+
+    out: list[Command] = []
+    if isinstance(screen, DashboardScreen):
+        out.append(("Usage and cost: tokens and price of every job", "The store's totals, on the event line and in the "
+                    "event log", screen.show_usage))
+        if app.service is not None and has_screen("resources"):
+            out.append(("Clean up remote files and jobs", "Open Remote resources with the safe set selected (b, u)",
+                        screen.open_clean_up))
+        if screen.check_action("view_results", ()):
+            out.append(("Export results (JSONL or CSV)", "Open the results of this job; x writes JSONL, X CSV",
+                        screen.open_export))
+    out.append(("Event log", "Every event of this session (E)", app.action_events))
+    out.append(("Help: keys of this screen", "Every key and what it does (F1, ?)", app.action_help))
+    out.append(("Quit", "Leave gembatch-tui (q on the dashboard, ctrl+q anywhere)", app.request_quit))
+    return out
+
+
+class GembatchCommands(Provider):
+    """Every action of the screen the palette was opened on, by name."""
+
+    def _commands(self) -> list[Command]:
+        app: AppHost = self.app  # type: ignore[assignment]
+        commands = screen_commands(app, self.screen)
+        titles = {c[0] for c in commands}
+        commands += [c for c in named_commands(app, self.screen) if c[0] not in titles]
+        return commands
+
+    async def discover(self) -> Hits:
+        for name, help_text, callback in self._commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, help_text, callback in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, text=name, help=help_text)

@@ -1,0 +1,262 @@
+"""Provides PollOwner, mixed into the App: it owns the poller, its timers and what a finished poll announces.
+
+Why it is its own module: polling is the App's one long-running duty, with rules of its own:
+- one pass at a time (never two): a poll due while one runs is run right after it;
+- the timer is re-armed when a pass finishes; the wait doubles after a failure (up to 5 min, see PollSchedule);
+- it keeps running while a dialog or another screen is open;
+- a pass that takes longer than SLOW_POLL_S shows "polling…"; download progress is throttled to one message
+  every DOWNLOAD_PROGRESS_EVERY_S; jobs that finished and results saved are events (the event line and the
+  log, app_events.py), never toasts; results that could not be saved are error toasts;
+- errors are worded cause first (app_errors.py); each job's last poll error is kept in `poll_errors` for its
+  detail screen; a pass in which every call failed on the key (400 API key/401/403) is not transient: polling
+  stops (no backing off) and says what to fix, until `r` tries again.
+The App's `on_worker_state_changed` routes a failed poll worker back here (`_poll_failed`, `_after_poll`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+from textual.signal import Signal
+from textual.timer import Timer
+
+from gembatch_tui.tui.errors import KEY_FIX, KEY_REJECTED, all_key_rejected, cause_first, job_of
+from gembatch_tui.tui.app_messages import DownloadProgressed, PollFinished
+from gembatch_tui.core.models import Record, is_final, short_state
+from gembatch_tui.tui.widgets.safe_text import safe
+from gembatch_tui.tui.widgets.status_line import PollSchedule
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+    _AppBase = App[int]
+else:
+    _AppBase = object
+
+TICK_S = 5.0
+"""How often the status line's countdown is re-checked (it repaints only when its coarse text changes)."""
+DURATION_TICKS = 6
+"""Durations of running jobs are refreshed every this many ticks (30 s)."""
+DOWNLOAD_PROGRESS_EVERY_S = 0.25
+SLOW_POLL_S = 1.5
+"""A poll that takes longer than this shows "polling…"; quicker ones change the status line only once."""
+SUMMARY_FROM = 4
+"""With this many or more jobs finishing in one poll, one summary toast replaces the individual ones."""
+
+
+class PollOwner(_AppBase):
+    """The poll loop of an App with `service`, `store`, `records`, `settings`, `clock` and `_set_records`."""
+
+    service: Any
+    store: Any
+    settings: Any
+    records: list[Record]
+    clock: Callable[[], datetime]
+
+    def _init_poller(self, interval: float, enabled: bool) -> None:
+        self.schedule = PollSchedule(interval=max(0.5, float(interval)))
+        self._poll_enabled = enabled
+        self._poll_timer: Timer | None = None
+        self._poll_again = False
+        self._force_poll = False  # set by r (poll_now): the next pass asks about every unfinished job
+        self._ticks = 0
+        self._last_progress = 0.0
+        self.poll_errors: dict[str, tuple[datetime, str]] = {}
+        """Each job's last poll error (cause first) and when it happened; gone once a pass polls it cleanly."""
+        self.poll_blocked = ""
+        """Why polling stopped (the key was rejected); empty while it runs. `r` clears it and tries once."""
+        # How screens hear of the poller (they subscribe; the poller never looks for them in the screen stack).
+        self.poll_status_changed: Signal[Any] = Signal(self, "poll-status")  # type: ignore[arg-type]
+        """The status line's new text (poll_status_text)."""
+        self.durations_ticked: Signal[datetime] = Signal(self, "durations")  # type: ignore[arg-type]
+        """Running jobs' durations may have moved: the time now."""
+        self.poll_errors_changed: Signal[None] = Signal(self, "poll-errors")  # type: ignore[arg-type]
+        """`poll_errors` changed."""
+
+    if TYPE_CHECKING:
+
+        def _set_records(self, records: list[Record]) -> None: ...  # the App's: store and publish the records
+
+        def record_event(self, message: str, *, title: str = "", severity: str = "information") -> Any: ...
+
+    def schedule_poll(self, delay: float) -> None:
+        """Run the next poll in `delay` seconds (replacing any scheduled one)."""
+        if not self._poll_enabled:
+            return
+        if self._poll_timer is not None:
+            self._poll_timer.stop()
+        delay = max(0.01, delay)  # a zero-delay Textual timer divides by zero
+        self._poll_timer = self.set_timer(delay, self._poll_due, name="poll")
+        self.schedule.next_due = time.monotonic() + delay
+        self.show_poll_status()
+
+    def poll_now(self) -> None:
+        if self.service is None:
+            if getattr(self, "missing_key", False):
+                self.notify("No API key: this is your store read-only. Set GEMINI_API_KEY or GOOGLE_API_KEY and "
+                            "start again", severity="warning", markup=False)
+            else:
+                self.notify("No service to poll: this app was started without one", severity="warning")
+            return
+        self.poll_blocked = ""
+        if not self._poll_enabled:
+            return
+        self._force_poll = True  # the user asked: every unfinished job, due by the schedule or not
+        if self.schedule.running:
+            self._poll_again = True
+            self.notify("A poll is running; another one follows it", timeout=3)
+            return
+        self.schedule_poll(0)
+
+    def _poll_due(self) -> None:
+        self._poll_timer = None
+        if self.schedule.running:
+            self._poll_again = True
+            return
+        self.schedule.started()
+        self._last_progress = 0.0
+        self.set_timer(SLOW_POLL_S, self._poll_slow)
+        self._poll_worker()
+
+    def _poll_slow(self) -> None:
+        if self.schedule.running:
+            self.schedule.show_running = True
+            self.show_poll_status()
+
+    @work(thread=True, group="poll", exit_on_error=False, description="poll unfinished jobs")
+    def _poll_worker(self) -> None:
+        from gembatch_tui.core.poll.poller import poll_once
+
+        force, self._force_poll = self._force_poll, False
+        report = poll_once(self.service, progress=self._download_progress, force=force)
+        records = self.store.read_all()
+        # Compared here, off the UI thread: a poll that changed nothing must not redraw anything.
+        self.post_message(PollFinished(report, records, changed=records != self.records))
+
+    def _download_progress(self, name: str, done: int, total: int) -> None:
+        """Called from the poll worker's thread: throttled, and only ever posts a message."""
+        now = time.monotonic()
+        if done < total and now - self._last_progress < DOWNLOAD_PROGRESS_EVERY_S:
+            return
+        self._last_progress = now
+        self.post_message(DownloadProgressed(name, done, total))
+
+    def on_download_progressed(self, message: DownloadProgressed) -> None:
+        if not self.schedule.running:
+            return
+        self.schedule.downloading(message.name, message.done, message.total)
+        self.show_poll_status()
+
+    def on_poll_finished(self, message: PollFinished) -> None:
+        report = message.report
+        total_failure = bool(report.errors) and len(report.errors) >= max(1, report.polled)
+        self._note_job_errors(report.errors, total_failure)
+        if total_failure and all_key_rejected(report.errors):
+            self.schedule.failed(self.clock(), cause_first(report.errors[0]))
+            self._block_polling(report.errors[0])
+        elif total_failure:
+            self._poll_failed(report.errors[0])
+        else:
+            self.schedule.succeeded(self.clock())
+            for error in report.errors:  # some jobs failed, the others were polled: not a failed pass
+                self.record_event(cause_first(error), title="Poll", severity="warning")
+        if message.changed:
+            self._set_records(message.records)
+        self._announce(report)
+        self._after_poll()
+
+    def _note_job_errors(self, errors: list[str], total_failure: bool) -> None:
+        """Keep each job's last poll error for its detail screen; a clean pass clears the others."""
+        now = self.clock()
+        named = {job: (now, cause_first(e)) for e in errors if (job := job_of(e))}
+        if not total_failure:
+            self.poll_errors = {k: v for k, v in self.poll_errors.items() if k in named}
+        self.poll_errors.update(named)
+        self.poll_errors_changed.publish(None)
+
+    def _block_polling(self, error: str) -> None:
+        """The key was refused on every call: retrying on a timer cannot help; say what to fix, once."""
+        self.poll_blocked = f"{KEY_REJECTED}: {KEY_FIX}"
+        if self._poll_timer is not None:
+            self._poll_timer.stop()
+            self._poll_timer = None
+        self.schedule.next_due = None
+        self.notify(f"{KEY_FIX}.\n{cause_first(error)}", title=f"{KEY_REJECTED}: polling stopped",
+                    severity="error", markup=False, timeout=30)
+
+    def _poll_failed(self, error: str) -> None:
+        first = self.schedule.failures == 0
+        text = cause_first(error)
+        self.schedule.failed(self.clock(), text)
+        if first:
+            self.notify(text, title="Poll failed", severity="error", markup=False)
+        else:
+            self.record_event(text, title=f"Poll failed {self.schedule.failures}×", severity="error")
+
+    def poll_soon(self) -> None:
+        """After an action changed a job: poll within 2 s (or at the usual time, if that is sooner)."""
+        if self._poll_enabled and not self.schedule.running:
+            self.schedule_poll(min(self.schedule.delay(), 2.0))
+
+    def _after_poll(self) -> None:
+        if self.poll_blocked:
+            self._poll_again = False
+            self.show_poll_status()
+            return
+        again, self._poll_again = self._poll_again, False
+        self.schedule_poll(0.2 if again else self.schedule.delay())
+
+    def _announce(self, report: Any) -> None:
+        """Events (and one bell) for jobs that reached a final state and results saved; a toast only for
+        results that could not be saved (that needs the user now)."""
+        finals = [c for c in report.changes if is_final(c.new)]
+        for c in finals:
+            severity = "information" if short_state(c.new) == "SUCCEEDED" else "warning"
+            self.record_event(f"{safe(c.label)}: {short_state(c.new).lower()}", title="Job finished", severity=severity)
+        if finals and self.settings.bell:
+            self.bell()
+        for d in report.downloads:
+            if d.ok:
+                self.record_event(f"{safe(d.path)} ({safe(d.message)})", title="Results saved")
+        failed = [d for d in report.downloads if not d.ok]
+        for d in failed:
+            self.record_event(cause_first(f"{safe(d.name)}: {safe(d.message)}"), title="Results not saved",
+                              severity="error")
+        if failed and not self.schedule.failures:  # a failed pass has said so already: one toast per cause
+            more = f" (+{len(failed) - 1} more: E shows them)" if len(failed) > 1 else ""
+            self.notify(cause_first(f"{safe(failed[0].name)}: {safe(failed[0].message)}") + more,
+                        title="Results not saved", severity="error", markup=False)
+
+    def _tick(self) -> None:
+        self._ticks += 1
+        self.show_poll_status()
+        if self._ticks % DURATION_TICKS == 0:
+            self.jobs_tick()
+
+    def jobs_tick(self) -> None:
+        self.durations_ticked.publish(self.clock())
+
+    def show_poll_status(self) -> None:
+        """Repaint the poll part of the status line (it repaints nothing when its text is unchanged)."""
+        self.poll_status_changed.publish(self.poll_status_text())
+
+    def poll_status_text(self) -> Any:
+        from rich.text import Text
+
+        if self.service is None and getattr(self, "missing_key", False):
+            return Text("read-only: no API key (GEMINI_API_KEY / GOOGLE_API_KEY); nothing is polled", style="yellow",
+                        end="")
+        if self.service is None:
+            return Text("offline: no service configured; showing the store only", style="dim", end="")
+        if not self._poll_enabled:
+            return Text("polling is off", style="dim", end="")
+        if self.poll_blocked:
+            return Text(f"✖ polling stopped · {self.poll_blocked}", style="bold red", end="")
+        return self.schedule.describe()
+
+
+__all__ = ["DOWNLOAD_PROGRESS_EVERY_S", "DURATION_TICKS", "SLOW_POLL_S", "SUMMARY_FROM", "TICK_S", "PollOwner"]

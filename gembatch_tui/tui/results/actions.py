@@ -1,0 +1,132 @@
+"""Provides ResultsActions, mixed into ResultsScreen: export the join, build a retry file, resubmit it, link it.
+
+Why it is its own module: these are the screen's writes (files, jobs, the store), each a thread worker that
+reports by ResultsActionFinished; results.py keeps browsing (index, filters, pages, detail) and the keys.
+The bindings that call these actions stay on ResultsScreen, so the help screen and keymaps see them there.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import work
+
+from gembatch_tui.core.results import ledger
+from gembatch_tui.core.models import Record, batch_name
+from gembatch_tui.tui.results.messages import ResultsActionFinished
+from gembatch_tui.tui.widgets.safe_text import safe
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+    from gembatch_tui.core.results.index import ResultsIndex
+
+    _ScreenBase = Screen[None]
+else:
+    _ScreenBase = object
+
+
+class ResultsActions(_ScreenBase):
+    """Export, retry and resubmit for a results screen with `record`, `index` and `_pending_link`."""
+
+    record: Record
+    index: ResultsIndex | None
+    _pending_link: Path | None
+
+    def action_export(self, fmt: str) -> None:
+        self.notify(f"Exporting all rows as {fmt.upper()}…", timeout=2)
+        self._export_worker(fmt)
+
+    @work(thread=True, group="results-action", exit_on_error=False, description="export the results")
+    def _export_worker(self, fmt: str) -> None:
+        from gembatch_tui.core.results.export import default_export_path, export_to_file
+
+        index = self.index
+        assert index is not None
+        dest = default_export_path(index.results_path, fmt)
+        try:
+            count = export_to_file(index, dest, fmt)
+        except OSError as exc:
+            self.post_message(ResultsActionFinished(f"{dest}: cannot write: {exc.strerror or exc}", ok=False))
+            return
+        self.post_message(ResultsActionFinished(f"{count:,} rows written to {dest}"))
+
+    def action_resubmit(self) -> None:
+        self._retry_worker()
+
+    @work(thread=True, group="results-action", exit_on_error=False, description="build the retry file")
+    def _retry_worker(self) -> None:
+        from gembatch_tui.core.results.resubmit import ResubmitError, build_retry_file
+
+        assert self.index is not None
+        try:
+            built = build_retry_file(self.index)
+        except (ResubmitError, OSError) as exc:
+            self.post_message(ResultsActionFinished(str(exc), ok=False))
+            return
+        self.post_message(ResultsActionFinished(
+            f"{built.count:,} failed or missing requests written to {built.path}", retry_file=built.path,
+            count=built.count))
+
+    def on_results_action_finished(self, message: ResultsActionFinished) -> None:
+        self.notify(safe(message.text), title="Results" if message.ok else "Not done",
+                    severity="information" if message.ok else "error", markup=False)
+        if message.retry_file is not None:
+            self._submit_retry(message.retry_file, message.count)
+
+    def _submit_retry(self, path: Path, count: int) -> None:
+        """Show the retry file in the submit flow if there is one, else ask and submit it here."""
+        if getattr(self.app, "service", None) is None:
+            self.notify("No service to submit to; submit the file later with `gembatch-tui submit`", markup=False)
+            return
+        try:
+            from gembatch_tui.tui.submit.screen import SubmitScreen
+        except ImportError:
+            SubmitScreen = None  # type: ignore[assignment,misc]  # noqa: N806
+        if SubmitScreen is not None:
+            self._pending_link = path
+            self.notify(f"Mark {safe(path.name)} with space, then ctrl+s to submit it", markup=False, timeout=8)
+            self.app.push_screen(SubmitScreen(start_dir=path.parent))
+            return
+        from gembatch_tui.tui.dialogs.confirm import ConfirmDialog
+
+        body = Text(f"Submit {count:,} requests from {safe(path)} as a new job, linked to {safe(batch_name(self.record))}?",
+                    end="")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._resubmit_worker(path)
+
+        self.app.push_screen(ConfirmDialog("Resubmit failures?", body, "submit"), answered)
+
+    @work(thread=True, group="results-action", exit_on_error=False, description="resubmit the failures")
+    def _resubmit_worker(self, path: Path) -> None:
+        from gembatch_tui.core.results.resubmit import resubmit_extra
+        from gembatch_tui.tui.messages import JobsSubmitted
+
+        model = ledger.record_model(self.record) or getattr(self.app.settings, "default_model", "gemini-2.5-flash")
+        outcome = self.app.service.submit(  # type: ignore[attr-defined]
+            path, model=model, display_name=path.name, extra=resubmit_extra(self.record))
+        self.post_message(ResultsActionFinished(f"{path.name}: {outcome.line()}", ok=outcome.status != "error"))
+        self.app.post_message(JobsSubmitted([outcome.batch_name] if outcome.batch_name else []))
+
+    def on_screen_resume(self) -> None:
+        """Back from the submit screen: link whatever was submitted from the retry file to this job."""
+        if self._pending_link is not None:
+            path, self._pending_link = self._pending_link, None
+            self._link_worker(path)
+
+    @work(thread=True, group="results-action", exit_on_error=False, description="link the resubmitted job")
+    def _link_worker(self, path: Path) -> None:
+        from gembatch_tui.core.results.resubmit import link_resubmits
+        from gembatch_tui.tui.messages import StoreChanged
+
+        linked = link_resubmits(self.app.store, path, self.record)  # type: ignore[attr-defined]
+        if linked:
+            self.app.post_message(StoreChanged("resubmit linked"))
+            self.post_message(ResultsActionFinished(f"{path.name}: the new job is linked to this one"))
+
+
+__all__ = ["ResultsActions"]

@@ -1,0 +1,1 @@
+"""The submit screen: the file picker, preview, options and the run."""

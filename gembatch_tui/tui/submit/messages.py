@@ -1,0 +1,116 @@
+"""Provides the messages the submit screen's workers post (past tense: each reports what happened).
+
+Workers never touch widgets; they post one of these and the screen draws it on the UI thread. Progress
+messages replace a queued one for the same file, so a fast upload cannot flood the message queue.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.message import Message
+
+from gembatch_tui.core.submit.limits import JobLimits
+from gembatch_tui.core.submit.validate import ValidationReport
+from gembatch_tui.tui.submit.paths import Expansion, FolderListing
+from gembatch_tui.tui.submit.run import FileResult
+
+
+class FileChecked(Message):
+    """Validation of one file finished; `duplicate` names the job it was already submitted as, if any."""
+
+    def __init__(self, path: Path, report: ValidationReport, duplicate: str | None, for_preview: bool) -> None:
+        super().__init__()
+        self.path = path
+        self.report = report
+        self.duplicate = duplicate
+        self.for_preview = for_preview
+
+
+class CheckProgressed(Message):
+    """Bytes of the previewed file read so far."""
+
+    def __init__(self, path: Path, done: int, total: int) -> None:
+        super().__init__()
+        self.path = path
+        self.done = done
+        self.total = total
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, CheckProgressed) and message.path == self.path
+
+
+class FolderListed(Message):
+    """A folder was listed, to preview it (`mark=False`) or to mark its JSONL files (`mark=True`)."""
+
+    def __init__(self, listing: FolderListing, mark: bool) -> None:
+        super().__init__()
+        self.listing = listing
+        self.mark = mark
+
+
+class PathExpanded(Message):
+    """The path field's text was resolved into a folder, files, or a message saying why not."""
+
+    def __init__(self, expansion: Expansion) -> None:
+        super().__init__()
+        self.expansion = expansion
+
+
+class PricesLoaded(Message):
+    """The price table and the per-job limits (which decide when a file is split) were read from the config."""
+
+    def __init__(self, prices: dict, error: str | None, limits: JobLimits | None = None) -> None:  # type: ignore[type-arg]
+        super().__init__()
+        self.prices = prices
+        self.error = error
+        self.limits = limits
+
+
+class SubmitStarted(Message):
+    """The run began checking (then uploading) file number `index`."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__()
+        self.index = index
+
+
+class UploadProgressed(Message):
+    def __init__(self, index: int, done: int, total: int) -> None:
+        super().__init__()
+        self.index = index
+        self.done = done
+        self.total = total
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, UploadProgressed) and message.index == self.index
+
+
+class FileSubmitted(Message):
+    """One file's outcome (submitted, skipped, refused, error or cancelled)."""
+
+    def __init__(self, result: FileResult) -> None:
+        super().__init__()
+        self.result = result
+
+
+class SubmitFinished(Message):
+    """The run ended; `cancelled` says whether escape stopped it."""
+
+    def __init__(self, results: list[FileResult], cancelled: bool) -> None:
+        super().__init__()
+        self.results = results
+        self.cancelled = cancelled
+
+
+__all__ = [
+    "CheckProgressed",
+    "FileChecked",
+    "FileSubmitted",
+    "FolderListed",
+    "PathExpanded",
+    "PricesLoaded",
+    "SubmitFinished",
+    "SubmitStarted",
+    "UploadProgressed",
+]

@@ -1,0 +1,194 @@
+"""Provides the submit run without Textual: each marked file is checked, then sent through BatchService.submit.
+
+One code path with the `submit` command: the service validates nothing twice (the screen's report is passed in),
+guards duplicates, and removes its record when an upload is cancelled. Blocks: run it in a worker thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gembatch_tui.core.errors import redact
+from gembatch_tui.core.submit.limits import JobLimits
+from gembatch_tui.core.api.models_catalog import find_model, kind_mismatch
+from gembatch_tui.core.api.pricing import ModelPrice
+from gembatch_tui.core.submit.validate import ValidationCancelled, ValidationReport
+from gembatch_tui.tui.submit.model import (
+    ReportCache,
+    compute_totals,
+    display_names,
+    problem_lines,
+    split_estimate,
+)
+
+REFUSED = "refused"
+
+
+@dataclass
+class FileResult:
+    """The outcome of one file of a submit run, ready to show."""
+
+    index: int
+    path: Path
+    status: str  # submitted, queued, skipped, error, refused, cancelled
+    batch_name: str | None = None
+    request_count: int = 0
+    reasons: list[str] = field(default_factory=list)
+    parts: int = 0
+    """More than 0: the file was split into this many jobs (one group)."""
+    batch_names: list[str] = field(default_factory=list)
+    """Every job created now (the parts of a group that were sent at once)."""
+    queued: int = 0
+    """Parts (or the file) left waiting locally; the poller submits them as the budget allows."""
+    group_id: str | None = None
+
+    @property
+    def stored(self) -> bool:
+        """The run added records to the store (a job, or a group's parts, even when one part failed)."""
+        return self.status in ("submitted", "queued") or (self.status == "error" and self.parts > 0)
+
+    def summary(self) -> str:
+        n = self.request_count
+        if self.status == "submitted" and self.parts:
+            sent = len(self.batch_names) or 1
+            waiting = f", {self.queued} queued" if self.queued else ""
+            return f"split into {self.parts} parts: {sent} submitted{waiting} ({n} requests)"
+        if self.status == "submitted":
+            return f"submitted as {self.batch_name} ({n} requests)"
+        if self.status == "queued":
+            what = f"split into {self.parts} parts, all queued" if self.parts else "queued"
+            why = f": {self.reasons[0]}" if self.reasons else ""
+            return f"{what} ({n} requests); the poll submits {'them' if self.parts else 'it'} when it can{why}"
+        if self.status == "skipped":
+            return f"skipped: duplicate of {self.batch_name}"
+        if self.status == "cancelled":
+            return "cancelled" + (f": {self.reasons[0]}" if self.reasons else "")
+        if self.status == REFUSED:
+            if len(self.reasons) == 1:
+                return "refused: " + self.reasons[0]
+            return f"refused: {len(self.reasons)} problems" if self.reasons else "refused: not a valid batch file"
+        error = "error: " + (self.reasons[0] if self.reasons else "unknown error")
+        if self.parts:  # the group exists: say what became of the other parts
+            error += f" (split into {self.parts} parts: {len(self.batch_names)} submitted, {self.queued} queued)"
+        return error
+
+
+@dataclass
+class SubmitRequest:
+    """What the user asked for: the files in order, and the options."""
+
+    paths: list[Path]
+    model: str
+    display_name: str = ""
+    force: bool = False
+
+
+def describe_request(
+    request: SubmitRequest,
+    reports: Mapping[Path, ValidationReport | None],
+    prices: Mapping[str, ModelPrice] | None,
+    label: Callable[[Path], str],
+    limits: JobLimits | None = None,
+) -> tuple[str, list[str]]:
+    """The confirm question and what it says will happen: totals, model, duplicates, files that will be split
+    into parts, files that will be refused."""
+    totals = compute_totals(request.paths, reports, request.model, prices, limits)
+    lines = [totals.line(), f"Model: {request.model}",
+             "Duplicates: " + ("submitted again" if request.force else "skipped")]
+    for path, report in reports.items():
+        if report is not None and not report.ok:
+            first = problem_lines(report)[0] if report.problems else "not a valid batch file"
+            lines.append(f"✗ {label(path)} will be refused: {first}")
+        elif report is not None and (split := split_estimate(report, limits, request.model)) is not None:
+            lines.append(f"⇶ {label(path)} {split.line()}: one job per part, one row on the dashboard")
+    n = len(request.paths)
+    return f"Submit {n} file{'s' if n != 1 else ''}?", lines
+
+
+def submit_files(
+    service: Any,
+    request: SubmitRequest,
+    cache: ReportCache,
+    cancel: threading.Event,
+    *,
+    on_start: Callable[[int, Path], object] | None = None,
+    on_progress: Callable[[int, int, int], object] | None = None,
+    on_result: Callable[[FileResult], object] | None = None,
+) -> list[FileResult]:
+    """Validate and submit each file through BatchService.submit, one after the other; never raises.
+
+    A file with problems is refused (its problems are the reasons); after `cancel` is set, the file in flight
+    ends as the service leaves it (cancelled, nothing left behind) and the rest are not started.
+    """
+    results: list[FileResult] = []
+    names = display_names(request.display_name, len(request.paths))
+    for index, path in enumerate(request.paths):
+        result = _submit_one(service, request, cache, cancel, index, path, names[index], on_start, on_progress)
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+    return results
+
+
+def _submit_one(
+    service: Any,
+    request: SubmitRequest,
+    cache: ReportCache,
+    cancel: threading.Event,
+    index: int,
+    path: Path,
+    name: str | None,
+    on_start: Callable[[int, Path], object] | None,
+    on_progress: Callable[[int, int, int], object] | None,
+) -> FileResult:
+    if cancel.is_set():
+        return FileResult(index, path, "cancelled", reasons=["not started"])
+    if on_start is not None:
+        on_start(index, path)
+    try:
+        report = cache.validate(path, cancel=cancel)
+    except ValidationCancelled:
+        return FileResult(index, path, "cancelled", reasons=["not started"])
+    if not report.ok:
+        return FileResult(index, path, REFUSED, reasons=problem_lines(report))
+    known = find_model(request.model)
+    mismatch = kind_mismatch(request.model, report.kind) if known is not None else None
+    if mismatch:
+        return FileResult(index, path, REFUSED, request_count=report.request_count, reasons=[mismatch])
+
+    def progress(done: int, total: int) -> None:
+        if on_progress is not None:
+            on_progress(index, done, total)
+
+    try:
+        outcome = service.submit(
+            path,
+            model=request.model,
+            display_name=name,
+            force=request.force,
+            report=report,
+            progress=progress,
+            cancel=cancel,
+        )
+    except Exception as exc:  # noqa: BLE001 - one file's failure must not stop the run or crash the app
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return FileResult(index, path, "error", request_count=report.request_count, reasons=[redact(reason)])
+    reasons: list[str] = []
+    if outcome.status == "error":
+        reasons = list(outcome.problems or []) or [outcome.message]
+    elif outcome.status == "cancelled":
+        reasons = ["upload stopped; nothing left on the server"]
+    elif outcome.status == "queued" and outcome.message:
+        reasons = [outcome.message]
+    return FileResult(
+        index, path, outcome.status, batch_name=outcome.batch_name, request_count=outcome.request_count or 0,
+        reasons=[redact(r) for r in reasons], parts=outcome.parts, batch_names=list(outcome.batch_names),
+        queued=outcome.queued, group_id=outcome.group_id,
+    )
+
+
+__all__ = ["REFUSED", "FileResult", "SubmitRequest", "describe_request", "submit_files"]

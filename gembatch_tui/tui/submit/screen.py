@@ -1,0 +1,433 @@
+"""Provides SubmitScreen: choose JSONL files on the box you are logged in to, check them, and submit them.
+
+Layout: the path field and the options on top, the file tree beside (or, when narrow, above) the preview, the
+totals of the marked files, and the footer. Every file is checked in a thread worker (`exclusive`, with a
+cancel Event, so a new highlight stops the last check at once and a 100 MB file never blocks a key), and the
+submit run goes through BatchService.submit, the same code path as the `submit` command.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Container, Horizontal
+from textual.reactive import var
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, DirectoryTree, Footer, Input, Label, Static, Tree
+from textual.worker import Worker, WorkerState
+
+from gembatch_tui.core.api import pricing
+from gembatch_tui.core.submit.limits import JobLimits
+from gembatch_tui.core.models import batch_name
+from gembatch_tui.core.submit.validate import ValidationCancelled
+from gembatch_tui.tui.messages import JobsSubmitted, StoreChanged
+from gembatch_tui.tui.submit import messages as msg
+from gembatch_tui.tui.submit.model import ReportCache, compute_totals, display_path, throttled
+from gembatch_tui.tui.submit.paths import expand_path, list_folder
+from gembatch_tui.tui.submit.run import SubmitRequest, describe_request
+from gembatch_tui.tui.submit.file_picker import FilePicker, is_jsonl_name
+from gembatch_tui.tui.submit.file_preview import FilePreview
+from gembatch_tui.tui.submit.confirm import ConfirmSubmit
+from gembatch_tui.tui.submit.log import SubmitLog
+from gembatch_tui.tui.submit.options import SubmitOptions
+
+
+class SubmitScreen(Screen[None]):
+    """Pick files, see what they hold, submit them; escape goes back (or stops an upload in flight)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "mark_folder", "Mark all", tooltip="Mark every JSONL file in this folder", id="submit.mark_all"),
+        Binding("ctrl+s", "submit", "Submit", tooltip="Submit the marked files", id="submit.submit"),
+        Binding("escape", "cancel_upload", "Cancel upload", tooltip="Stop the upload in flight", id="submit.cancel"),
+        Binding("escape", "back", "Back", tooltip="Back to the jobs", id="submit.back"),
+        Binding("q", "cancel_upload", "Cancel upload", show=False, id="submit.cancel_q"),
+        Binding("q", "back", "Back", show=False, id="submit.back_q"),
+        Binding("tab", "app.focus_next", "Next pane", tooltip="Tree, preview, options, path", id="submit.next"),
+        Binding("slash", "focus_path", "Path", show=False, tooltip="Type or paste a path or a glob", id="submit.path"),
+        Binding("o", "toggle_log", "Outcomes", tooltip="Show the last submit run", id="submit.outcomes"),
+        Binding("p", "toggle_preview", "Preview", show=False, id="submit.preview"),
+        Binding("u", "unmark_all", "Unmark all", show=False, id="submit.unmark_all"),
+        Binding("shift+tab", "app.focus_previous", "Previous pane", show=False),
+    ]
+
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (70, "-wide")]  # stacked panes below 70 columns
+
+    DEFAULT_CSS = """
+    SubmitScreen {
+        #path-row { height: 1; margin: 0 1; }
+        #path-row > Label { color: $text-muted; padding: 0 1 0 0; }
+        #path { width: 1fr; }
+        #path:focus { background-tint: $accent 30%; }
+        #options { margin: 0 1; }
+        &.-narrow #options { layout: grid; grid-size: 4 2; grid-columns: auto 1fr auto 1fr; height: 2; }
+        #panes { height: 1fr; width: 100%; layout: horizontal; }
+        &.-narrow #panes { layout: vertical; }
+        #picker, #right { border: round $foreground 30%; }
+        #picker { width: 2fr; height: 1fr; overflow-x: hidden; }
+        #right { width: 3fr; height: 1fr; }
+        #picker:focus-within, #right:focus-within { border: round $accent; }
+        &.-narrow #picker, &.-narrow #right { width: 1fr; }
+        &.-no-preview #right { display: none; }
+        #totals { height: 1; margin: 0 1; color: $text-muted; }
+        #totals.-invalid { color: $warning; }
+    }
+    """
+
+    running: var[bool] = var(False, bindings=True)
+    """A submit run is in flight (escape cancels it instead of leaving)."""
+    has_results: var[bool] = var(False, bindings=True)
+    """A submit run has ended on this screen (the outcomes can be shown again with o)."""
+
+    def __init__(self, start_dir: Path | None = None) -> None:
+        super().__init__()
+        wanted = Path(start_dir) if start_dir is not None else Path.cwd()
+        self._start_problem = "" if wanted.is_dir() else f"{wanted}: not a folder; showing the working directory"
+        self.root = Path(os.path.realpath(wanted if wanted.is_dir() else Path.cwd()))
+        """The folder the tree started in; paths on screen are shown relative to it."""
+        self.cache = ReportCache()
+        """Validation reports shared by the preview, the totals and the submit run."""
+        self.prices: dict[str, pricing.ModelPrice] | None = None
+        self.limits: JobLimits | None = None
+        """The per-job limits the service splits by (from the config); None until read (defaults apply)."""
+        self.current: Path | None = None
+        """The file on show in the preview."""
+        self._preview_cancel = threading.Event()
+        self._totals_cancel = threading.Event()
+        self._duplicates: dict[Path, str | None] = {}
+        self._queued: set[Path] = set()
+
+    # ------------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="path-row"):
+            yield Label("Path", markup=False)
+            yield Input(placeholder="/ to type or paste a path, a folder or a glob (*.jsonl), then enter",
+                        compact=True, id="path")
+        yield SubmitOptions(self._settings("default_model", "gemini-2.5-flash"), id="options")
+        with Container(id="panes"):
+            yield FilePicker(self.root, root_label=self.root.name or str(self.root), id="picker")
+            with ContentSwitcher(initial="preview", id="right"):
+                yield FilePreview(id="preview")
+                yield SubmitLog(id="log")
+        yield Static("", id="totals", markup=False)
+        yield Footer()
+
+    def _settings(self, name: str, default: Any) -> Any:
+        return getattr(getattr(self.app, "settings", None), name, default)
+
+    def on_mount(self) -> None:
+        self.query_one("#path", Input).cursor_blink = False
+        self.query_one("#picker").border_title = "Files"
+        self.query_one("#right").border_title = "Preview"
+        self.query_one(FilePicker).focus()
+        self._update_totals()
+        self._load_prices(self._settings("config_path", None))
+        if self._start_problem:
+            self.notify(self._start_problem, severity="warning")
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def picker(self) -> FilePicker:
+        return self.query_one(FilePicker)
+
+    @property
+    def preview(self) -> FilePreview:
+        return self.query_one(FilePreview)
+
+    @property
+    def model(self) -> str:
+        return self.query_one(SubmitOptions).values.model
+
+    def label(self, path: Path) -> str:
+        """How a path is shown: relative to the start folder (the start folder itself by its name)."""
+        if path == self.root:
+            return self.root.name or str(self.root)
+        return display_path(path, self.root)
+
+    def _show(self, pane: str) -> None:
+        self.query_one(ContentSwitcher).current = pane
+        self.query_one("#right").border_title = "Outcomes" if pane == "log" else "Preview"
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_upload":
+            return self.running
+        if action == "back":
+            return not self.running
+        if action == "submit":
+            return None if self.running else True
+        if action == "toggle_log":
+            return self.has_results or self.running
+        return True
+
+    # ------------------------------------------------------------------ highlight -> preview
+    @on(Tree.NodeHighlighted, "#picker")
+    def _highlighted(self, event: Tree.NodeHighlighted[Any]) -> None:
+        entry = event.node.data
+        if entry is None:
+            return
+        if not self.running:
+            self._show("preview")
+        if event.node.allow_expand:
+            self.current = None
+            self._preview_cancel.set()
+            self._update_totals()
+            self.preview.show_message(self.label(entry.path) + "/", "Listing…")
+            self._list_folder(entry.path, mark=False)
+        else:
+            self.preview_file(entry.path)
+
+    def preview_file(self, path: Path) -> None:
+        """Show `path` in the preview: at once from the cache, else after a check in a worker."""
+        self.current = path
+        self._preview_cancel.set()
+        cached = self.cache.latest(path)
+        if cached is not None and path in self._duplicates:
+            self.preview.show_report(self.label(path), cached, self.model, self.prices, self._duplicates[path],
+                                     self.limits)
+        else:
+            self.preview.show_message(self.label(path), "Checking…")
+        self._preview_cancel = threading.Event()
+        self._check_file(path, self._preview_cancel, getattr(self.app, "service", None))
+        self._update_totals()  # a marked file whose preview was just abandoned is checked for the totals
+
+    @work(thread=True, exclusive=True, group="submit-preview", exit_on_error=False, description="check file")
+    def _check_file(self, path: Path, cancel: threading.Event, service: Any) -> None:
+        post = throttled(lambda done, total: self.post_message(msg.CheckProgressed(path, done, total)))
+        try:
+            report = self.cache.validate(path, cancel=cancel, progress=post)
+        except ValidationCancelled:
+            return
+        duplicate = None
+        if report.ok and service is not None:
+            record = service.duplicate_of(Path(path).absolute(), report.sha256)
+            if record is not None:
+                duplicate = batch_name(record) or "a job still being submitted"
+        self.post_message(msg.FileChecked(path, report, duplicate, for_preview=True))
+
+    def on_check_progressed(self, message: msg.CheckProgressed) -> None:
+        if message.path == self.current and self.preview.report is None:
+            self.preview.show_checking(self.label(message.path), message.done, message.total)
+
+    def on_file_checked(self, message: msg.FileChecked) -> None:
+        self._queued.discard(message.path)
+        if message.for_preview:
+            self._duplicates[message.path] = message.duplicate
+        if message.for_preview and message.path == self.current:
+            self.preview.show_report(self.label(message.path), message.report, self.model, self.prices,
+                                     message.duplicate, self.limits)
+        self._update_totals()
+
+    @work(thread=True, exclusive=True, group="submit-folder", exit_on_error=False, description="list folder")
+    def _list_folder(self, path: Path, mark: bool) -> None:
+        self.post_message(msg.FolderListed(list_folder(path, is_jsonl_name), mark))
+
+    def on_folder_listed(self, message: msg.FolderListed) -> None:
+        listing = message.listing
+        if not message.mark:
+            node = self.picker.cursor_node
+            if node is not None and node.data is not None and node.allow_expand:
+                self.preview.show_folder(self.label(node.data.path) + "/", listing)
+            return
+        where = self.label(listing.path) + "/"
+        if listing.error:
+            self.notify(f"{where}: {listing.error}", severity="error")
+        elif not listing.jsonl:
+            self.notify(f"No JSONL files in {where}", severity="warning")
+        elif all(self.picker.is_marked(p) for p in listing.jsonl):
+            self.picker.set_marks(listing.jsonl, marked=False)
+            self.notify(f"Unmarked {len(listing.jsonl)} JSONL files in {where}")
+        else:
+            n = self.picker.set_marks(listing.jsonl)
+            self.notify(f"Marked {n} JSONL file{'s' if n != 1 else ''} in {where}")
+
+    def on_file_picker_folder_unreadable(self, message: FilePicker.FolderUnreadable) -> None:
+        self.notify(f"{self.label(message.path)}/: {message.reason}", severity="error")
+
+    # ------------------------------------------------------------------ marks and totals
+    def on_file_picker_marks_changed(self, _message: FilePicker.MarksChanged) -> None:
+        self._update_totals()
+
+    def _update_totals(self) -> None:
+        marked = list(self.picker.marked)
+        reports = {p: self.cache.latest(p) for p in marked}
+        totals = compute_totals(marked, reports, self.model, self.prices, self.limits)
+        widget = self.query_one("#totals", Static)
+        widget.update(totals.line())
+        widget.set_class(totals.invalid > 0, "-invalid")
+        missing = [p for p, r in reports.items() if r is None and p != self.current]
+        if any(p not in self._queued for p in missing):  # restart only for new work, not after each file
+            self._totals_cancel.set()
+            self._totals_cancel = threading.Event()
+            self._queued = set(missing)
+            self._check_marked(missing, self._totals_cancel)
+
+    @work(thread=True, exclusive=True, group="submit-totals", exit_on_error=False, description="check marked")
+    def _check_marked(self, paths: list[Path], cancel: threading.Event) -> None:
+        for path in paths:
+            try:
+                report = self.cache.validate(path, cancel=cancel)
+            except ValidationCancelled:
+                return
+            self.post_message(msg.FileChecked(path, report, None, for_preview=False))
+
+    # ------------------------------------------------------------------ options and prices
+    def on_submit_options_changed(self, message: SubmitOptions.Changed) -> None:
+        self.preview.set_model(message.values.model, self.prices, self.limits)
+        self._update_totals()
+
+    @work(thread=True, exit_on_error=False, group="submit-prices", description="load prices")
+    def _load_prices(self, config_path: Path | None) -> None:
+        limits = _limits(getattr(self.app, "service", None))
+        try:
+            self.post_message(msg.PricesLoaded(pricing.load_price_table(config_path), None, limits))
+        except pricing.ConfigError as exc:
+            self.post_message(msg.PricesLoaded(dict(pricing.DEFAULT_PRICES), str(exc), limits))
+
+    def on_prices_loaded(self, message: msg.PricesLoaded) -> None:
+        self.prices = message.prices
+        self.limits = message.limits
+        if message.error:
+            self.notify(f"{message.error}; using the built-in prices", severity="warning")
+        self.preview.set_model(self.model, self.prices, self.limits)
+        self._update_totals()
+
+    # ------------------------------------------------------------------ path field
+    def action_focus_path(self) -> None:
+        self.query_one("#path", Input).focus()
+
+    @on(Input.Submitted, "#path")
+    def _path_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._expand(event.value, self.picker.path if isinstance(self.picker.path, Path) else self.root)
+
+    @on(Input.Submitted, "#options Input")
+    def _option_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_submit()
+
+    @work(thread=True, exclusive=True, group="submit-path", exit_on_error=False, description="expand path")
+    def _expand(self, text: str, base: Path) -> None:
+        self.post_message(msg.PathExpanded(expand_path(text, base)))
+
+    def on_path_expanded(self, message: msg.PathExpanded) -> None:
+        found = message.expansion
+        if found.folder is not None:
+            self.picker.root_label = self.label(found.folder)
+            self.picker.path = found.folder
+            self.picker.focus()
+        elif len(found.files) == 1:
+            self.picker.set_marks(found.files)
+            self._show("preview")
+            self.preview_file(found.files[0])
+            self.notify(f"Marked {self.label(found.files[0])}")
+        elif found.files:
+            n = self.picker.set_marks(found.files)
+            self.notify(f"Marked {n} new of {len(found.files)} files matching {found.text}")
+        if found.message:
+            self.notify(found.message, severity="warning" if found.files else "error")
+
+    # ------------------------------------------------------------------ keys
+    def action_mark_folder(self) -> None:
+        node = self.picker.cursor_node
+        if node is None or node.data is None:
+            folder = self.picker.path if isinstance(self.picker.path, Path) else self.root
+        else:
+            folder = node.data.path if node.allow_expand else node.data.path.parent
+        self._list_folder(folder, mark=True)
+
+    def action_unmark_all(self) -> None:
+        self.picker.clear_marks()
+
+    def action_toggle_preview(self) -> None:
+        self.toggle_class("-no-preview")
+
+    def action_toggle_log(self) -> None:
+        self.remove_class("-no-preview")
+        self._show("preview" if self.query_one(ContentSwitcher).current == "log" else "log")
+
+    def action_back(self) -> None:
+        app = self.app
+        if len(app.screen_stack) > 1 and app.screen is self:
+            app.pop_screen()
+        elif "dashboard" in getattr(app, "MODES", {}):
+            app.switch_mode("dashboard")
+
+    @on(DirectoryTree.FileSelected, "#picker")
+    def _file_selected(self, event: DirectoryTree.FileSelected) -> None:
+        event.stop()
+        self.action_submit()
+
+    # ------------------------------------------------------------------ submit
+    def action_submit(self) -> None:
+        if self.running:
+            return
+        paths = list(self.picker.marked) or ([self.current] if self.current is not None else [])
+        if not paths:
+            self.notify("Nothing to submit: mark files with space (or a for a whole folder)", severity="warning")
+            return
+        values = self.query_one(SubmitOptions).values
+        if not values.model:
+            self.notify("Choose a model first", severity="warning")
+            self.query_one("#opt-model", Input).focus()
+            return
+        request = SubmitRequest(paths, values.model, values.display_name, values.force)
+        title, lines = describe_request(request, {p: self.cache.latest(p) for p in paths}, self.prices, self.label,
+                                        self.limits)
+        self.app.push_screen(ConfirmSubmit(title, lines), lambda yes: self._start(request) if yes else None)
+
+    def _start(self, request: SubmitRequest) -> None:
+        service = getattr(self.app, "service", None)
+        if service is None:
+            self.notify("No service: set an API key or start with --demo", severity="error")
+            return
+        self.running = True
+        self.remove_class("-no-preview")
+        self._show("log")
+        self.query_one(SubmitLog).run(service, request, self.cache, [self.label(p) for p in request.paths])
+
+    def action_cancel_upload(self) -> None:
+        if self.query_one(SubmitLog).cancel():
+            self.notify("Cancelling: the upload in flight stops and is removed")
+
+    def on_file_submitted(self, message: msg.FileSubmitted) -> None:
+        if message.result.stored:
+            self.app.post_message(StoreChanged("submitted"))  # the dashboard shows the job (or group) at once
+            self._duplicates.pop(message.result.path, None)
+
+    def on_submit_finished(self, message: msg.SubmitFinished) -> None:
+        self.running = False
+        self.has_results = True
+        self.picker.clear_marks([r.path for r in message.results if r.stored or r.status == "skipped"])
+        names = [n for r in message.results if r.status == "submitted" for n in (r.batch_names or [r.batch_name]) if n]
+        self.app.post_message(JobsSubmitted(names))
+        self.app.post_message(StoreChanged("submit run finished"))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        group = event.worker.group or ""
+        if not group.startswith("submit-"):
+            return
+        if group == "submit-preview" and self.current is not None:
+            self.preview.show_message(self.label(self.current), f"Could not check this file: {error}", kind="error")
+        else:
+            self.notify(f"{event.worker.description}: {error}", severity="error")
+
+
+def _limits(service: Any) -> JobLimits:
+    """The limits the service will split by (it reads the config file once; call from a worker)."""
+    limits = getattr(service, "limits", None)
+    if isinstance(limits, JobLimits):
+        return limits
+    from gembatch_tui.core import paths
+
+    try:
+        return JobLimits.load(paths.config_file())
+    except pricing.ConfigError:
+        return JobLimits()

@@ -311,7 +311,7 @@ def _cancel_skipped(record: dict) -> bool:
 
 def cmd_delete(rt: Runtime, args: argparse.Namespace) -> int:
     from gembatch_tui.core.cleanup.plan import freed_parts, plan_delete
-    from gembatch_tui.core.store import record_key
+    from gembatch_tui.core.models import record_key
 
     assert rt.service is not None
     actions = []

@@ -22,11 +22,11 @@ from gembatch_tui.core.models import (
     display_name,
     is_final,
     normalise_state,
+    record_key,
     record_state,
     short_state,
 )
 from gembatch_tui.core.state_filter import UnknownState, parse_states, state_matches
-from gembatch_tui.core.store import record_key
 from gembatch_tui.cli.runtime import Runtime
 
 PAGE = 100

@@ -127,7 +127,7 @@ def cmd_export(rt: Runtime, args: argparse.Namespace) -> int:
 def cmd_usage(rt: Runtime, args: argparse.Namespace) -> int:
     from gembatch_tui.core.results import ledger
     from gembatch_tui.core.api import pricing
-    from gembatch_tui.core.store import record_key
+    from gembatch_tui.core.models import record_key
 
     try:
         prices = pricing.load_price_table(rt.settings.config_path)

@@ -42,8 +42,8 @@ from gembatch_tui.tui.polling import TICK_S, PollOwner
 from gembatch_tui.tui.quit import QuitGuard
 from gembatch_tui.tui.palette import GembatchCommands
 from gembatch_tui.core.config import Settings
-from gembatch_tui.core.models import Record
-from gembatch_tui.core.store import JobStore, StoreError, record_key
+from gembatch_tui.core.models import Record, record_key
+from gembatch_tui.core.store import JobStore, StoreError
 from gembatch_tui.tui.demo import DEMO_PROMPTS, DemoSeeder, write_demo_requests
 from gembatch_tui.tui.io_shutdown import NoWaitExecutor
 from gembatch_tui.tui.job_actions import JobActions

@@ -129,7 +129,8 @@ def bench_poll_many(tmp: Path, jobs: int, latency_ms: float) -> None:
     from gembatch_tui.core.api.gemini import GeminiClient
     from gembatch_tui.core.poll.poller import poll_once
     from gembatch_tui.core.submit.service import BatchService
-    from gembatch_tui.core.store import JobStore, record_key
+    from gembatch_tui.core.store import JobStore
+    from gembatch_tui.core.models import record_key
 
     hours = 24
     proc = subprocess.Popen([sys.executable, "-c", CLOCKED_SERVER, KEY, str(-hours * 3600), str(latency_ms)],

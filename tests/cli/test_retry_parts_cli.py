@@ -10,10 +10,9 @@ from pathlib import Path
 from gembatch_tui.core.cleanup import plan as cleanup
 from gembatch_tui.emulator import Emulator
 from gembatch_tui.core.submit.limits import JobLimits
-from gembatch_tui.core.models import CANCELLED, SUCCEEDED, batch_id, batch_name, record_state
+from gembatch_tui.core.models import CANCELLED, SUCCEEDED, batch_id, batch_name, record_key, record_state
 from gembatch_tui.core.poll.poller import poll_once
 from gembatch_tui.core.submit.service import BatchService
-from gembatch_tui.core.store import record_key
 
 from tests.split.support import KEY, MODEL, make_service, text_requests, write_lines
 from tests.manual_clock import ManualClock as Clock

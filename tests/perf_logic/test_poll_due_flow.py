@@ -10,9 +10,8 @@ from pathlib import Path
 
 from gembatch_tui.core.poll import schedule as poll_schedule
 from gembatch_tui.emulator import Emulator
-from gembatch_tui.core.models import SUCCEEDED, record_state
+from gembatch_tui.core.models import SUCCEEDED, record_key, record_state
 from gembatch_tui.core.poll.poller import poll_once
-from gembatch_tui.core.store import record_key
 from tests.manual_clock import ManualClock
 from tests.service.conftest import KEY, make_service
 

@@ -11,8 +11,7 @@ from tests.resources.res_scenario import Scenario
 
 from gembatch_tui.core.cleanup import remote as res
 from gembatch_tui.core.cleanup.plan import execute, plan_cleanup
-from gembatch_tui.core.models import CANCELLED, SUCCEEDED, record_state
-from gembatch_tui.core.models import needs_download
+from gembatch_tui.core.models import CANCELLED, SUCCEEDED, needs_download, record_state
 from gembatch_tui.core.poll.poller import poll_once
 
 EXPECTED_FLAGS = {

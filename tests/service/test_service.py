@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 
 from gembatch_tui.core.cleanup import plan as cleanup
-from gembatch_tui.core.models import record_state
+from gembatch_tui.core.models import record_key, record_state
 from gembatch_tui.core.poll.poller import poll_once
 from gembatch_tui.core.submit.service import BatchService
-from gembatch_tui.core.store import record_key
 
 from .conftest import KEY, make_service
 

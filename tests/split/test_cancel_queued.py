@@ -12,9 +12,8 @@ from gembatch_tui.core.submit import groups, waves
 from gembatch_tui.emulator import Emulator
 from gembatch_tui.core.errors import ServiceError
 from gembatch_tui.core.submit.limits import JobLimits
-from gembatch_tui.core.models import CANCELLED, LOCAL_QUEUED, SUCCEEDED, is_final, record_state
+from gembatch_tui.core.models import CANCELLED, LOCAL_QUEUED, SUCCEEDED, is_final, record_key, record_state
 from gembatch_tui.core.submit.service import BatchService
-from gembatch_tui.core.store import record_key
 
 from .support import KEY, MODEL, make_service, poll_until_idle, write_lines
 

@@ -11,9 +11,8 @@ import pytest
 
 from gembatch_tui.emulator import Emulator
 from gembatch_tui.core.submit.limits import JobLimits
-from gembatch_tui.core.models import LOCAL_QUEUED, LOCAL_SUBMITTING, record_state
+from gembatch_tui.core.models import LOCAL_QUEUED, LOCAL_SUBMITTING, record_key, record_state
 from gembatch_tui.core.poll.poller import poll_once
-from gembatch_tui.core.store import record_key
 
 from .support import KEY, MODEL, keys_of, make_service, poll_until_idle, text_requests, write_lines
 

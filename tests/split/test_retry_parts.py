@@ -11,11 +11,19 @@ from gembatch_tui.core.cleanup import plan as cleanup
 from gembatch_tui.core.submit import groups
 from gembatch_tui.emulator import Emulator
 from gembatch_tui.core.submit.limits import JobLimits
-from gembatch_tui.core.models import CANCELLED, LOCAL_QUEUED, LOCAL_SUBMIT_FAILED, SUCCEEDED, batch_name, record_state
+from gembatch_tui.core.models import (
+    CANCELLED,
+    LOCAL_QUEUED,
+    LOCAL_SUBMIT_FAILED,
+    SUCCEEDED,
+    batch_name,
+    record_key,
+    record_state,
+)
 from gembatch_tui.core.poll.poller import poll_once
 from gembatch_tui.core.submit.retry_parts import RetryError, can_retry, retry_group, retry_part, retry_ref
 from gembatch_tui.core.submit.service import BatchService
-from gembatch_tui.core.store import JobStore, record_key
+from gembatch_tui.core.store import JobStore
 
 from .support import KEY, MODEL, keys_of, make_service, text_requests, write_lines
 from tests.manual_clock import ManualClock as Clock

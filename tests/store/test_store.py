@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gembatch_tui.core.store import DuplicateJob, JobStore, RecordNotFound, StoreError, record_key
+from gembatch_tui.core.store import DuplicateJob, JobStore, RecordNotFound, StoreError
+from gembatch_tui.core.models import record_key
 
 
 def rec(name: str, **extra: object) -> dict:

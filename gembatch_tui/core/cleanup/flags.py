@@ -22,10 +22,10 @@ from gembatch_tui.core.models import (
     display_name,
     is_final,
     parse_time,
+    record_key,
     record_state,
     remote_gone,
 )
-from gembatch_tui.core.store import record_key
 
 QUOTA_BYTES = 20 * 10**9
 """Files storage per project (20 GB)."""

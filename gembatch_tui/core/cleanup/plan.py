@@ -32,12 +32,13 @@ from gembatch_tui.core.models import (
     batch_name,
     is_final,
     now_iso,
+    record_key,
     record_state,
     remote_gone,
     short_state,
 )
 from gembatch_tui.core.submit.service import BatchService
-from gembatch_tui.core.store import RecordNotFound, StoreError, record_key
+from gembatch_tui.core.store import RecordNotFound, StoreError
 
 
 KIND_NOUNS = {

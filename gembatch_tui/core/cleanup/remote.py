@@ -19,7 +19,15 @@ from gembatch_tui.core.api import upload_tokens
 from gembatch_tui.core.cleanup.plan import Action, ActionResult, DeletePlan, execute, plan_cleanup, results_problem
 from gembatch_tui.core.errors import Cancelled, ServiceError
 from gembatch_tui.core.api.gemini import GeminiClient, snapshot_from_operation, valid_batch_name
-from gembatch_tui.core.models import Record, batch_id, batch_name, display_name, normalise_state
+from gembatch_tui.core.models import (
+    Record,
+    batch_id,
+    batch_name,
+    display_name,
+    normalise_state,
+    now_iso,
+    record_key,
+)
 from gembatch_tui.core.cleanup.flags import (
     ACTIVE,
     EXPIRING,
@@ -40,9 +48,8 @@ from gembatch_tui.core.cleanup.flags import (
     active_inputs,
     classify,
 )
-from gembatch_tui.core.models import now_iso
 from gembatch_tui.core.submit.service import BatchService
-from gembatch_tui.core.store import StoreError, record_key
+from gembatch_tui.core.store import StoreError
 
 PAGE_SIZE = 100
 

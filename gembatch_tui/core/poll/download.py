@@ -26,10 +26,10 @@ from gembatch_tui.core.models import (
     dest_file_name,
     needs_download,
     now_iso,
+    record_key,
     record_stats,
 )
 from gembatch_tui.core.submit.service import BatchService
-from gembatch_tui.core.store import record_key
 
 DownloadProgress = Callable[[str, int, int], None]
 

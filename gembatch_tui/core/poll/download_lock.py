@@ -27,8 +27,15 @@ from typing import TYPE_CHECKING
 from filelock import FileLock, Timeout
 
 from gembatch_tui.core import paths
-from gembatch_tui.core.models import Record, batch_id, batch_name, is_final, needs_download, record_state
-from gembatch_tui.core.store import record_key
+from gembatch_tui.core.models import (
+    Record,
+    batch_id,
+    batch_name,
+    is_final,
+    needs_download,
+    record_key,
+    record_state,
+)
 
 if TYPE_CHECKING:
     from gembatch_tui.core.submit.service import BatchService

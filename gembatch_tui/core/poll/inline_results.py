@@ -41,12 +41,12 @@ from gembatch_tui.core.models import (
     batch_name,
     normalise_state,
     now_iso,
+    record_key,
     record_state,
     record_stats,
     remote_gone,
 )
 from gembatch_tui.core.submit.service import BatchService
-from gembatch_tui.core.store import record_key
 
 NO_ANSWER = "the server's answer holds neither a response nor an error for this request"
 

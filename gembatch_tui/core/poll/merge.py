@@ -39,9 +39,8 @@ from gembatch_tui.core.errors import Cancelled
 from gembatch_tui.core.fsutil import place_beside
 from gembatch_tui.core.submit.groups import by_group
 from gembatch_tui.core.submit.keyset import key_hash
-from gembatch_tui.core.models import SUCCEEDED, Record, record_state
+from gembatch_tui.core.models import SUCCEEDED, Record, record_key, record_state
 from gembatch_tui.core.poll.download import DownloadOutcome
-from gembatch_tui.core.store import record_key
 from gembatch_tui.core.submit.validate import iter_keys
 
 if TYPE_CHECKING:

@@ -35,10 +35,10 @@ from gembatch_tui.core.models import (
     is_final,
     needs_download,
     now_iso,
+    record_key,
     record_state,
 )
 from gembatch_tui.core.submit.service import BatchService
-from gembatch_tui.core.store import record_key
 
 LIST_FROM = 8
 """With this many unfinished jobs or more, a pass reads them with batches.list (LIST_PAGE a call)."""

@@ -12,9 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gembatch_tui.core.poll import poller
-from gembatch_tui.core.models import Record, is_final, record_state
+from gembatch_tui.core.models import Record, is_final, record_key, record_state
 from gembatch_tui.core.submit.service import BatchService
-from gembatch_tui.core.store import record_key
 
 
 @dataclass

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gembatch_tui.core.models import SUCCEEDED, Record, record_state
+from gembatch_tui.core.models import SUCCEEDED, Record, record_key, record_state
 from gembatch_tui.core.api.pricing import ModelPrice, estimate_cost, format_cost
 from gembatch_tui.core.results.check import USAGE_FIELDS
-from gembatch_tui.core.store import JobStore, record_key
+from gembatch_tui.core.store import JobStore
 
 USAGE_VERSION = 1
 PROGRESS_STEP = 1 << 20

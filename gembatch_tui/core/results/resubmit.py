@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from gembatch_tui.core.fsutil import atomic_writer
-from gembatch_tui.core.models import Record, batch_name
+from gembatch_tui.core.models import Record, batch_name, record_key
 from gembatch_tui.core.results.index import RETRY, ResultsIndex
-from gembatch_tui.core.store import JobStore, record_key
+from gembatch_tui.core.store import JobStore
 from gembatch_tui.core.submit.validate import iter_requests
 
 _RETRY_STEM = re.compile(r"^(?P<base>.+)\.retry-\d+$")

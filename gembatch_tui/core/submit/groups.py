@@ -32,18 +32,19 @@ from gembatch_tui.core.errors import Cancelled
 from gembatch_tui.core.models import (
     ACTIVE_STATES,
     LOCAL_QUEUED,
-    LOCAL_SUBMIT_FAILED,
     LOCAL_SUBMITTING,
+    LOCAL_SUBMIT_FAILED,
     RUNNING,
     SUCCEEDED,
     Record,
     is_final,
     now_iso,
+    record_key,
     record_state,
     record_stats,
 )
 from gembatch_tui.core.submit.outcome import SubmitOutcome, Submitter
-from gembatch_tui.core.store import new_record_id, record_key
+from gembatch_tui.core.store import new_record_id
 
 if TYPE_CHECKING:
     from gembatch_tui.core.submit.limits import JobLimits

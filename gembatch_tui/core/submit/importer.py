@@ -33,8 +33,8 @@ from gembatch_tui.core.results import ledger
 from gembatch_tui.core import record_shape
 from gembatch_tui.core.results import check as results_check
 from gembatch_tui.core.poll.embeddings import summarise_embeddings
-from gembatch_tui.core.models import SUCCEEDED, UNSPECIFIED, Record, batch_name, normalise_state
-from gembatch_tui.core.store import DuplicateJob, JobStore, new_record_id, record_key
+from gembatch_tui.core.models import SUCCEEDED, UNSPECIFIED, Record, batch_name, normalise_state, record_key
+from gembatch_tui.core.store import DuplicateJob, JobStore, new_record_id
 
 
 @dataclass

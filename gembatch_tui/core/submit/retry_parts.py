@@ -30,10 +30,11 @@ from gembatch_tui.core.models import (
     Record,
     batch_name,
     now_iso,
+    record_key,
     record_state,
     short_state,
 )
-from gembatch_tui.core.store import JobStore, RecordNotFound, record_key
+from gembatch_tui.core.store import JobStore, RecordNotFound
 
 RETRYABLE = frozenset({FAILED, EXPIRED, CANCELLED, LOCAL_SUBMIT_FAILED, LOCAL_MISSING})
 

@@ -37,17 +37,18 @@ from gembatch_tui.core.models import (
     CANCELLED,
     EXPIRED,
     FAILED,
-    LOCAL_SUBMIT_FAILED,
     LOCAL_SUBMITTING,
+    LOCAL_SUBMIT_FAILED,
     Record,
     batch_id,
     batch_name,
     now_iso,
+    record_key,
     record_state,
 )
 from gembatch_tui.core.submit.outcome import SubmitOutcome
 from gembatch_tui.core.api.pricing import ConfigError
-from gembatch_tui.core.store import JobStore, new_record_id, record_key
+from gembatch_tui.core.store import JobStore, new_record_id
 
 # States whose record does not block submitting the same file again.
 RESUBMITTABLE = frozenset({FAILED, CANCELLED, EXPIRED, LOCAL_SUBMIT_FAILED})

@@ -28,12 +28,12 @@ from gembatch_tui.core.models import (
     is_final,
     now_iso,
     parse_time,
+    record_key,
     record_state,
     remote_gone,
 )
 from gembatch_tui.core.submit.outcome import SubmitOutcome, Submitter
 from gembatch_tui.core.api.pricing import normalise_model
-from gembatch_tui.core.store import record_key
 
 Progress = Callable[[int, int], None]
 UPLOAD_REUSE_S = 47 * 3600  # an uploaded input older than this is uploaded again (files expire after 48 h)

@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.message import Message
 
-from gembatch_tui.core.models import Record
+from gembatch_tui.core.models import Record, record_key
 from gembatch_tui.core.submit.retry_parts import can_retry
-from gembatch_tui.core.store import record_key
 from gembatch_tui.tui.dashboard.groups import group_of_key
 from gembatch_tui.tui.widgets.safe_text import safe
 

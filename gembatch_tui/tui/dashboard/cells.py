@@ -21,10 +21,10 @@ from gembatch_tui.core.models import (
     display_name,
     is_final,
     parse_time,
+    record_key,
     record_state,
     record_stats,
 )
-from gembatch_tui.core.store import record_key
 from gembatch_tui.tui.dashboard.states import ACTIVE, state_text
 from gembatch_tui.tui.widgets.safe_text import safe, safe_text
 

@@ -20,8 +20,7 @@ from typing import Any
 from rich.text import Text
 
 from gembatch_tui.core.submit.groups import GroupSummary, by_group, summarise
-from gembatch_tui.core.models import SUCCEEDED, Record, display_name, is_final, parse_time
-from gembatch_tui.core.store import record_key
+from gembatch_tui.core.models import SUCCEEDED, Record, display_name, is_final, parse_time, record_key
 from gembatch_tui.tui.dashboard.cells import (
     JobCell,
     JobRow,

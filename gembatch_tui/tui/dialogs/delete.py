@@ -17,8 +17,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, Static
 
-from gembatch_tui.core.models import Record, batch_name, display_name, record_state, short_state
-from gembatch_tui.core.store import record_key
+from gembatch_tui.core.models import Record, batch_name, display_name, record_key, record_state, short_state
 from gembatch_tui.tui.dialogs.confirm import ConfirmDialog
 from gembatch_tui.tui.widgets.safe_text import safe
 

@@ -24,12 +24,11 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
 from gembatch_tui.core.results import ledger
-from gembatch_tui.core.models import Record, batch_name, display_name
+from gembatch_tui.core.models import Record, batch_name, display_name, record_key
 from gembatch_tui.core.results.index import ResultsIndex
 from gembatch_tui.core.results.join import IndexCancelled
 from gembatch_tui.core.results.rows import RowSummary
 from gembatch_tui.core.results.status import ERROR, INVALID, MISSING
-from gembatch_tui.core.store import record_key
 from gembatch_tui.tui.results.actions import ResultsActions
 from gembatch_tui.tui.results.messages import (
     DetailLoaded,

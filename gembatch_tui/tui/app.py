@@ -292,8 +292,14 @@ class GembatchApp(JobActions, QuitGuard, EventsOwner, PollOwner, DemoSeeder, App
             self.usage_checked = True
             self.notify(text, title="Could not count token usage", severity="warning", markup=False)
         else:
-            what = event.worker.description or "a background task"
-            self.notify(text, title=f"Could not {what}", severity="error", markup=False)
+            self.worker_failed(event.worker)
+
+    def worker_failed(self, worker: Worker[Any]) -> None:
+        """A worker failed that nobody nearer handled (screens forward theirs: tui/worker_failures.py)."""
+        error = worker.error
+        what = worker.description or "a background task"
+        self.notify(safe(str(error) or type(error).__name__), title=f"Could not {what}", severity="error",
+                    markup=False)
 
 
 def make_app(

@@ -20,7 +20,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Label, Static
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
 from gembatch_tui.core.poll import embeddings
 from gembatch_tui.core.results import ledger
@@ -48,6 +48,7 @@ from gembatch_tui.tui.dashboard.rows import (
     state_text,
 )
 from gembatch_tui.tui.widgets.safe_text import safe, safe_text
+from gembatch_tui.tui.worker_failures import WorkerFailures
 
 if TYPE_CHECKING:
     from gembatch_tui.tui.host import AppHost
@@ -295,7 +296,7 @@ class PartRetried(Message):
         self.text, self.ok = text, ok
 
 
-class DetailScreen(Screen[None]):
+class DetailScreen(WorkerFailures, Screen[None]):
     """One job in full; c cancels it, d deletes it, R retries a failed part of a split input, escape goes back."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -436,11 +437,13 @@ class DetailScreen(Screen[None]):
             self.notify(safe(message.text), title="Cannot retry part", severity="error", markup=False)
         self.refresh_bindings()
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A store error in the retry worker becomes a notification (worker state messages do not bubble)."""
-        if event.worker.group == "detail-retry" and event.state == WorkerState.ERROR:
-            error = safe(str(event.worker.error) or type(event.worker.error).__name__)
-            self.notify(error, title="Could not retry the part", severity="error", markup=False)
+    def handle_worker_failure(self, event: Worker.StateChanged) -> bool:
+        """A store error in the retry worker names what failed; any other failure goes to the App."""
+        if event.worker.group != "detail-retry":
+            return False
+        error = safe(str(event.worker.error) or type(event.worker.error).__name__)
+        self.notify(error, title="Could not retry the part", severity="error", markup=False)
+        return True
 
     def action_view_results(self) -> None:
         from gembatch_tui.tui.results.screen import ResultsScreen

@@ -42,6 +42,7 @@ from gembatch_tui.tui.optional_screens import has_screen, optional_screen
 from gembatch_tui.tui.dashboard.table import JobTable
 from gembatch_tui.tui.widgets.status_line import StatusLine
 from gembatch_tui.tui.widgets.usage_summary import totals_text
+from gembatch_tui.tui.worker_failures import WorkerFailures
 
 if TYPE_CHECKING:
     from gembatch_tui.tui.host import AppHost
@@ -58,7 +59,7 @@ class ViewComputed(Message):
         self.gen, self.view = gen, view
 
 
-class DashboardScreen(RowActions, Screen[None]):
+class DashboardScreen(WorkerFailures, RowActions, Screen[None]):
     """The job table, a view line (sort, filter, how many shown), the poll status and the footer."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

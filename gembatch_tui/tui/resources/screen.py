@@ -42,13 +42,14 @@ from gembatch_tui.tui.resources.messages import (
 )
 from gembatch_tui.tui.resources.table import FILTERS, MAX_ROWS, ResourceTable, summary_texts
 from gembatch_tui.tui.widgets.safe_text import safe
+from gembatch_tui.tui.worker_failures import WorkerFailures
 
 HINT = "r reload · a all · tab files/jobs · esc back"
 ACTING = frozenset({"reload", "delete", "clean_up", "adopt", "cancel_all"})
 
 
 # ----------------------------------------------------------------------------- the screen
-class ResourcesScreen(Screen[None]):
+class ResourcesScreen(WorkerFailures, Screen[None]):
     """Two tabs (remote files, remote jobs), a summary, multi-select, delete, clean up, adopt, cancel all."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -435,6 +436,7 @@ class ResourcesScreen(Screen[None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A failed worker becomes a notification and a status line (worker state messages do not bubble)."""
         if not (event.worker.group or "").startswith("resources"):
+            super().on_worker_state_changed(event)  # not ours: the App's one place (WorkerFailures)
             return
         if event.state == WorkerState.ERROR:
             what, error = event.worker.description, safe(str(event.worker.error))

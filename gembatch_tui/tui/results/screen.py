@@ -42,13 +42,14 @@ from gembatch_tui.tui.results.messages import (
 from gembatch_tui.tui.results.render import NARROW, WIDE, WIDE_FROM, render_detail, row_cells
 from gembatch_tui.tui.widgets.safe_text import safe, safe_text
 from gembatch_tui.tui.widgets.usage_summary import usage_text
+from gembatch_tui.tui.worker_failures import WorkerFailures
 
 PAGE_SIZE = 500
 """Rows in the table at a time (Textual's DataTable stays quick up to about 1k)."""
 
 
 # ----------------------------------------------------------------------------- the screen
-class ResultsScreen(ResultsActions, Screen[None]):
+class ResultsScreen(WorkerFailures, ResultsActions, Screen[None]):
     """One job's results: a page of rows, the highlighted row in full, filters, export and retry."""
 
     AUTO_FOCUS = ""

@@ -20,7 +20,7 @@ from textual.containers import Container, Horizontal
 from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, DirectoryTree, Footer, Input, Label, Static, Tree
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
 from gembatch_tui.core.api import pricing
 from gembatch_tui.core.submit.limits import JobLimits
@@ -36,9 +36,10 @@ from gembatch_tui.tui.submit.file_preview import FilePreview
 from gembatch_tui.tui.submit.confirm import ConfirmSubmit
 from gembatch_tui.tui.submit.log import SubmitLog
 from gembatch_tui.tui.submit.options import SubmitOptions
+from gembatch_tui.tui.worker_failures import WorkerFailures
 
 
-class SubmitScreen(Screen[None]):
+class SubmitScreen(WorkerFailures, Screen[None]):
     """Pick files, see what they hold, submit them; escape goes back (or stops an upload in flight)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -407,17 +408,17 @@ class SubmitScreen(Screen[None]):
         self.app.post_message(JobsSubmitted(names))
         self.app.post_message(StoreChanged("submit run finished"))
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state != WorkerState.ERROR:
-            return
+    def handle_worker_failure(self, event: Worker.StateChanged) -> bool:
+        """This screen's own workers; any other goes to the App (WorkerFailures)."""
         error = event.worker.error
         group = event.worker.group or ""
         if not group.startswith("submit-"):
-            return
+            return False
         if group == "submit-preview" and self.current is not None:
             self.preview.show_message(self.label(self.current), f"Could not check this file: {error}", kind="error")
         else:
-            self.notify(f"{event.worker.description}: {error}", severity="error")
+            self.notify(f"{event.worker.description}: {error}", severity="error", markup=False)
+        return True
 
 
 def _limits(service: Any) -> JobLimits:

@@ -52,7 +52,7 @@ async def test_lists_both_tabs_with_flags_progress_and_summary(scenario: Scenari
         text = screen_text(app)
         assert "Jobs 5" in text
         assert "2 active · 5 protected · 5 safe · 5 orphan · 1 expiring" in text
-        assert "6.7 kB of 20.0 GB (0.0%) · 1 of 100 jobs active" in text
+        assert "6.5 KiB of 18.6 GiB (0.0%) · 1 of 100 jobs active" in text
         assert "[bold]x[/bold] [@click=app.quit]q[/] \\x1b[31mred"[:20] in text  # literal, escape spelled out
         assert "4h 59m" in text  # the old upload expires soon
         # Progress messages replace each other (only the latest matters); the last page of jobs always shows.

@@ -88,7 +88,7 @@ async def test_download_progress_shows_in_the_status_line(tmp_path: Path) -> Non
         app.schedule.started()
         for done in (10, 20, 3 * 1024 * 1024):
             app.post_message(DownloadProgressed("batches/x", done, 6 * 1024 * 1024))
-        await wait_for(pilot, lambda: "downloading results of batches/x: 50% of 6.0 MB" in screen_text(app))
+        await wait_for(pilot, lambda: "downloading results of batches/x: 50% of 6.0 MiB" in screen_text(app))
 
 
 def test_demo_file_has_five_requests(tmp_path: Path) -> None:

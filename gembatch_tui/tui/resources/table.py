@@ -15,6 +15,7 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
+from gembatch_tui.core.text import format_bytes
 from gembatch_tui.core.models import short_state
 from gembatch_tui.core.cleanup.remote import (
     ACTIVE,
@@ -53,16 +54,6 @@ BATCH_COLUMNS = {
 
 
 # ----------------------------------------------------------------------------- words
-def format_bytes(n: int) -> str:
-    """Decimal units, as the 20 GB quota is stated."""
-    value = float(n)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{n} B"  # pragma: no cover
-
-
 def format_span(delta: timedelta) -> str:
     """`45s`, `12m`, `5h 10m`, `3d 4h`: at most two units."""
     s = int(max(0, delta.total_seconds()))

@@ -14,6 +14,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import ProgressBar, Static
 
+from gembatch_tui.core.text import format_bytes
 from gembatch_tui.core.api import pricing
 from gembatch_tui.core.submit.limits import JobLimits
 from gembatch_tui.core.api.models_catalog import bare_model, kind_mismatch
@@ -21,7 +22,6 @@ from gembatch_tui.core.submit.validate import ValidationReport
 from gembatch_tui.tui.submit.model import (
     approx_cost,
     human_count,
-    human_size,
     problem_lines,
     readable_line,
     split_estimate,
@@ -96,7 +96,7 @@ class FilePreview(VerticalScroll, can_focus=True):
         bar = self.query_one("#preview-progress", ProgressBar)
         bar.update(total=max(total, 1), progress=done)
         pct = f"{100 * done // total}%" if total else ""
-        self._set(title, Text(f"Checking… {human_size(done)} of {human_size(total)} {pct}", style=self._style("muted")))
+        self._set(title, Text(f"Checking… {format_bytes(done)} of {format_bytes(total)} {pct}", style=self._style("muted")))
 
     def show_folder(self, title: str, listing: FolderListing) -> None:
         self._report = None
@@ -155,7 +155,7 @@ class FilePreview(VerticalScroll, can_focus=True):
             n = report.problem_count
             out.append(f"✗ Cannot be submitted: {n} problem{'s' if n != 1 else ''}\n", self._style("error"))
         out.append(
-            f"{human_count(report.request_count)} requests · {human_size(report.size_bytes)}"
+            f"{human_count(report.request_count)} requests · {format_bytes(report.size_bytes)}"
             f" · ~{human_count(report.est_input_tokens)} input tokens\n"
         )
         if model.strip() and report.ok:

@@ -17,8 +17,9 @@ from textual.containers import VerticalScroll
 from textual.widgets import ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
+from gembatch_tui.core.text import format_bytes
 from gembatch_tui.tui.submit import messages as msg
-from gembatch_tui.tui.submit.model import ReportCache, human_size, throttled
+from gembatch_tui.tui.submit.model import ReportCache, throttled
 from gembatch_tui.tui.submit.run import REFUSED, FileResult, SubmitRequest, submit_files
 
 ICONS = {"submitted": "✓", "queued": "⋯", "skipped": "=", "error": "✗", REFUSED: "✗", "cancelled": "-"}
@@ -115,7 +116,7 @@ class SubmitLog(VerticalScroll, can_focus=True):
             return
         name = self._names[i]
         pct = 100 * done // total if total else 100
-        self._current(f"{i + 1}/{len(self._names)} {name}: uploading {human_size(done)} of {human_size(total)}")
+        self._current(f"{i + 1}/{len(self._names)} {name}: uploading {format_bytes(done)} of {format_bytes(total)}")
         self.query_one("#log-bar", ProgressBar).update(total=max(total, 1), progress=done)
         self._rows[i].update(Text.assemble(("↑ ", self._style("warning")), name, f"  uploading {pct}%"))
 

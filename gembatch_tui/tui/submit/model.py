@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gembatch_tui.core.text import format_bytes
 from gembatch_tui.core.api import pricing
 from gembatch_tui.core.submit.limits import JobLimits
 from gembatch_tui.core.submit.split import upload_bytes_estimate
@@ -46,17 +47,6 @@ def stat_key(path: Path) -> StatKey | None:
     except OSError:
         return None
     return (st.st_size, st.st_mtime_ns, st.st_ino)
-
-
-def human_size(n: int) -> str:
-    if n < 1024:
-        return f"{n} B"
-    value = float(n)
-    for unit in ("KiB", "MiB", "GiB", "TiB"):
-        value /= 1024
-        if value < 1024 or unit == "TiB":
-            break
-    return f"{value:.1f} {unit}"
 
 
 def human_count(n: int) -> str:
@@ -204,7 +194,7 @@ def split_estimate(report: ValidationReport, limits: JobLimits | None, model: st
     size = upload_bytes_estimate(report)
     if limits.max_bytes_per_job and size > limits.max_bytes_per_job:
         n = math.ceil(size / limits.max_bytes_per_job)
-        need.append((n, f"{human_size(size)}, over {human_size(limits.max_bytes_per_job)} per job"))
+        need.append((n, f"{format_bytes(size)}, over {format_bytes(limits.max_bytes_per_job)} per job"))
     if budget and report.est_input_tokens > budget:
         n = math.ceil(report.est_input_tokens / budget)
         need.append((n, f"~{human_count(report.est_input_tokens)} tokens, over the {human_count(budget)}-token"
@@ -338,7 +328,6 @@ __all__ = [
     "display_names",
     "display_path",
     "human_count",
-    "human_size",
     "problem_lines",
     "readable_line",
     "split_estimate",

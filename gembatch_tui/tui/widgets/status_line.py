@@ -16,6 +16,7 @@ from datetime import datetime
 from rich.text import Text
 from textual.widgets import Static
 
+from gembatch_tui.core.text import format_bytes
 from gembatch_tui.tui.widgets.safe_text import safe
 
 MAX_BACKOFF_S = 300.0
@@ -66,9 +67,9 @@ class PollSchedule:
     def downloading(self, name: str, done: int, total: int) -> None:
         """Note a results download's progress (shown until the poll ends)."""
         if total:
-            self.download = f"{name}: {min(100, done * 100 // total)}% of {human_size(total)}"
+            self.download = f"{name}: {min(100, done * 100 // total)}% of {format_bytes(total)}"
         else:
-            self.download = f"{name}: {human_size(done)}"
+            self.download = f"{name}: {format_bytes(done)}"
 
     def describe(self, now: float | None = None) -> Text:
         """One line: what the poller is doing and when it runs next, coarse enough to change rarely."""
@@ -92,15 +93,6 @@ class PollSchedule:
         elif self.last_poll is None:
             text.append("not polled yet", style="dim")
         return text
-
-
-def human_size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KB", "MB"):
-        if value < 1024:
-            return f"{n} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GB"
 
 
 def first_line(message: str, limit: int = 70) -> str:

@@ -7,6 +7,7 @@ target; on any failure the temporary file is removed and the target is left as i
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -79,3 +80,19 @@ def place_beside(src: Path, target: Path, alternative: Path, *, ours: bool) -> P
             fsync_dir(candidate.parent)
             return candidate
     raise FileExistsError(f"{target}: every name for it was taken while it was written")
+
+
+def regular_file(path: str | os.PathLike[str]) -> tuple[str | None, str, int]:
+    """Whether `path` is a regular file we can stat: (None, "", size), or (what is wrong, the OS's words, 0) with
+    what in "missing", "inaccessible", "directory", "special"; callers say it in their own words."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "missing", "", 0
+    except OSError as exc:
+        return "inaccessible", str(exc.strerror or exc), 0
+    if stat.S_ISDIR(st.st_mode):
+        return "directory", "", 0
+    if not stat.S_ISREG(st.st_mode):
+        return "special", "", 0
+    return None, "", st.st_size

@@ -23,10 +23,11 @@ from __future__ import annotations
 import mimetypes
 import os
 import re
-import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+from gembatch_tui.core.fsutil import regular_file
 
 MARKER_BYTES = b"[[FILE:"
 FILE_DATA_OVERHEAD = 256  # bytes a marker may add to a line of the uploaded copy (URI and mimeType in JSON)
@@ -143,22 +144,16 @@ def placeholder(ref: str) -> tuple[str, str]:
 
 def _path_problem(path: Path) -> tuple[str | None, int]:
     """(why `path` cannot be uploaded or None, its size)."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return "not found", 0
-    except OSError as exc:
-        return f"cannot be accessed ({exc.strerror or exc})", 0
-    if stat.S_ISDIR(st.st_mode):
-        return "is a directory", 0
-    if not stat.S_ISREG(st.st_mode):
-        return "is not a regular file", 0
+    wrong, detail, size = regular_file(path)
+    if wrong is not None:
+        return {"missing": "not found", "inaccessible": f"cannot be accessed ({detail})",
+                "directory": "is a directory", "special": "is not a regular file"}[wrong], 0
     try:
         with open(path, "rb"):
             pass
     except OSError as exc:
         return f"is not readable ({exc.strerror or exc})", 0
-    return None, st.st_size
+    return None, size
 
 
 def outside(path: str | os.PathLike[str], base_dir: str | os.PathLike[str]) -> bool:

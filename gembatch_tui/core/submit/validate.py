@@ -29,13 +29,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Dict, Optional
 
+from gembatch_tui.core.fsutil import regular_file
 from gembatch_tui.core.submit import media, request_fields, request_shape
 from gembatch_tui.core.submit.keyset import KeySet
 from gembatch_tui.core.api.pricing import estimate_request_tokens
@@ -226,17 +226,11 @@ def read_key_at(f: BinaryIO, offset: int, line_no: int) -> str | None:
 
 def _open_problem(path: Path) -> tuple[str | None, int]:
     """(why this path cannot be read as an input file or None, its size)."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return "file not found", 0
-    except OSError as exc:
-        return f"cannot access file: {exc.strerror or exc}", 0
-    if stat.S_ISDIR(st.st_mode):
-        return "is a directory, not a JSONL file", 0
-    if not stat.S_ISREG(st.st_mode):
-        return "is not a regular file", 0
-    return None, st.st_size
+    wrong, detail, size = regular_file(path)
+    if wrong is None:
+        return None, size
+    return {"missing": "file not found", "inaccessible": f"cannot access file: {detail}",
+            "directory": "is a directory, not a JSONL file", "special": "is not a regular file"}[wrong], 0
 
 
 def validate_file(

@@ -240,12 +240,12 @@ def test_a_succeeded_record_without_its_output_file_finds_it(service: BatchServi
 def test_a_hostile_batch_name_stays_in_the_results_dir(service: BatchService) -> None:
     folder = paths.fallback_results_dir()
     for name in ("batches/../../escape", "batches/..", "batches/a/../../../b", "batches/\x1b]52;c;x\x07"):
-        target, alternative, ours = inline_results.targets(service, {"batch": {"name": name}})
+        target, alternative, ours = service.results_targets({"batch": {"name": name}})
         assert not ours
         for path in (target, alternative):
             assert path.parent == folder and paths.inside(folder, path), path
     # A recorded results_file elsewhere is never written to.
-    target, _alt, ours = inline_results.targets(service, {"batch": {"name": "batches/ok"},
+    target, _alt, ours = service.results_targets({"batch": {"name": "batches/ok"},
                                                           "results_file": "/etc/hostname"})
     assert not ours and target == folder / "ok.jsonl"
 

@@ -94,20 +94,7 @@ def _download(
     key = record_key(record)
     name = batch_name(record) or key
     dest_name = dest_file_name(record)
-    from gembatch_tui.core import paths
-
-    computed = service.results_target(record)
-    # A re-download replaces this job's own file, and only that, and only where we write now: a record's
-    # results_file anywhere else (imported, or a damaged store) is never a reason to write there.
-    own = paths.own_results_file(record.get("results_file"), computed)
-    ours = own is not None
-    target = own or computed
-    # Another job's results (an input of the same name, or a shared --results-dir) are never replaced:
-    # this job's go beside them, named after its batch id (from the server: made one harmless name).
-    tag = paths.safe_component(name.split("/")[-1], "batch")[:12]
-    alternative = target.with_name(f"{target.stem}.{tag}{target.suffix}")
-    if target.exists() and not ours:
-        target = alternative
+    target, alternative, ours = service.results_targets(record)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

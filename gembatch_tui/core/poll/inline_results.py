@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gembatch_tui.core import paths
 from gembatch_tui.core.results import ledger
 from gembatch_tui.core.results import check as results_check
 from gembatch_tui.core.poll.embeddings import describe as describe_embeddings
@@ -123,22 +122,6 @@ def result_line(item: Any, index: int) -> dict[str, Any]:
     return {"key": key, "error": {"message": NO_ANSWER}}
 
 
-def targets(service: BatchService, record: Record) -> tuple[Path, Path, bool]:
-    """(target, alternative, ours), chosen exactly as for a download: the record's own results file when it lies
-    where we write now (replaced), else `service.results_target` (the input's results path, else
-    `<results dir>/<batch id>.jsonl`, one harmless component); another job's file is never replaced."""
-    name = batch_name(record) or record_key(record)
-    computed = service.results_target(record)
-    own = paths.own_results_file(record.get("results_file"), computed)
-    ours = own is not None
-    target = own or computed
-    tag = paths.safe_component(name.split("/")[-1], "batch")[:12]
-    alternative = target.with_name(f"{target.stem}.{tag}{target.suffix}")
-    if target.exists() and not ours:
-        target = alternative
-    return target, alternative, ours
-
-
 def save_results(service: BatchService, record: Record, *, cancel: threading.Event | None = None) -> Saved:
     """Read the job from the server and write its inline answers as a verified results file."""
     key = record_key(record)
@@ -155,7 +138,7 @@ def save_results(service: BatchService, record: Record, *, cancel: threading.Eve
         return _found_file(service, key, name, items)
     if cancel is not None and cancel.is_set():
         return Saved(False, message="download cancelled")
-    target, alternative, ours = targets(service, record)
+    target, alternative, ours = service.results_targets(record)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

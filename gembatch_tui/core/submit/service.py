@@ -18,8 +18,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +150,21 @@ class BatchService:
         name = batch_name(record) or record_key(record)
         fallback = self.results_dir or paths.fallback_results_dir(self.demo)
         return Path(fallback) / f"{paths.safe_component(batch_id(name), 'batch')}.jsonl"
+
+    def results_targets(self, record: Record) -> tuple[Path, Path, bool]:
+        """(target, alternative, ours) of a job's results, the same for a download and for inline answers: the
+        record's own results file when it lies where we write now (`ours`: replaced), else `results_target`;
+        another job's file of that name is never replaced: this job's then goes to `alternative`, named after
+        its batch id (from the server, so made one harmless file-name component)."""
+        name = batch_name(record) or record_key(record)
+        computed = self.results_target(record)
+        own = paths.own_results_file(record.get("results_file"), computed)
+        target = own or computed
+        tag = paths.safe_component(name.split("/")[-1], "batch")[:12]
+        alternative = target.with_name(f"{target.stem}.{tag}{target.suffix}")
+        if target.exists() and own is None:
+            target = alternative
+        return target, alternative, own is not None
 
     # ----------------------------------------------------------------- submit
     def duplicate_of(self, path: Path, sha256: str | None) -> Record | None:

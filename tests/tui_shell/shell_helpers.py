@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sample_data import fixed_clock, sample_records, write_store  # type: ignore[import-not-found]
+from tests.tui.sample_data import fixed_clock, sample_records, write_store
 
 from gembatch_tui.tui.app import GembatchApp, make_app
 from gembatch_tui.core.config import Settings

@@ -1,6 +1,6 @@
 """Provides the results subcommands: `export` (a job's results joined to its requests) and `usage` (tokens, cost).
 
-Both only read the store and local files, so they need no API key. As in commands.py: what the command
+Both only read the store and local files, so they need no API key. As in cli/commands.py: what the command
 promises goes to stdout, problems go to stderr as one line each (both terminal-safe: cli.out, cli.err), and the
 exit code is 0, 1 or 2. An export written to stdout is terminal-safe too: JSONL with `\\uXXXX` escapes (the same
 values), CSV with visible escapes (`-o FILE` writes the exact text).

@@ -8,7 +8,7 @@ printable by Python's definition (`str.isprintable`), other than the plain space
 controls (U+061C, U+200E/U+200F, U+202A-U+202E, U+2066-U+2069) and every other format character, line and
 paragraph separators, and lone surrogates (which a terminal could not even be sent).
 
-`terminal_safe` is for text lines (the CLI's stdout and stderr, the TUI through widgets/safe_text.py);
+`terminal_safe` is for text lines (the CLI's stdout and stderr, the TUI through tui/widgets/safe_text.py);
 `json_safe` is for JSON text: the same characters become `\\uXXXX` escapes, so the JSON stays valid and parses to
 exactly the same values.
 """

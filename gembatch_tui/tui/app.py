@@ -3,7 +3,7 @@
 The app owns the data and the poller; screens only show it and ask for actions:
 - thread workers do every blocking call (store, service) and report by past-tense message (app_messages.py);
   they never touch a widget. One `on_worker_state_changed` turns a failed worker into a notification.
-- the poller (PollOwner, app_polling.py) runs one pass at a time (never two), re-arms a timer when it
+- the poller (PollOwner, polling.py) runs one pass at a time (never two), re-arms a timer when it
   finishes, doubles the wait after a failure (up to 5 min), and keeps running while a dialog or another
   screen is open.
 - new records are fanned out to screens with the `jobs_changed` signal.
@@ -14,7 +14,7 @@ With no key and no `--demo`, `run()` starts the app on the real store with no se
 first screen (NoKeyScreen) says which key is missing, where the store is and how many jobs it holds, and offers
 the demo (the app ends and `run()` starts it again in demo mode), the store read-only, or quit (exit 2).
 It never opens the demo store by itself. Quitting asks first while an upload or download is in flight
-(QuitGuard, app_quit.py); every notification is an event of the session (EventsOwner, app_events.py).
+(QuitGuard, quit.py); every notification is an event of the session (EventsOwner, events.py).
 
 Demo mode (`--demo`, or chosen on the no-key screen): `run()` starts the in-process emulator through `open_runtime`, with
 jobs that take ~20 s and a 3 s poll. If the demo store is empty at start, a worker (DemoSeeder,

@@ -1,5 +1,5 @@
 """Provides EventsOwner, mixed into the App: every notification becomes an event of this session, shown on the
-one-line event line (widgets/event_line.py) and kept for the event log screen (screens/events.py, `E`).
+one-line event line (widgets/event_line.py) and kept for the event log screen (event_log.py, `E`).
 
 Why: at 80x24 toasts covered the job table and even the confirm dialog. Now
 - every `notify()` (and `record_event()`, for news that needs no toast) is kept in `events` and shown on the

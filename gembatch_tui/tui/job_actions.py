@@ -1,4 +1,4 @@
-"""Provides JobActions, the app's side of cancel and delete: ask with a dialog (confirm.py, delete_dialog.py),
+"""Provides JobActions, the app's side of cancel and delete: ask with a dialog (dialogs/confirm.py, dialogs/delete.py),
 then do it in a worker and report by message.
 
 A split input's group row cancels or deletes every part at once, with one question for all of them.

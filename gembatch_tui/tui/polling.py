@@ -6,7 +6,7 @@ Why it is its own module: polling is the App's one long-running duty, with rules
 - it keeps running while a dialog or another screen is open;
 - a pass that takes longer than SLOW_POLL_S shows "polling…"; download progress is throttled to one message
   every DOWNLOAD_PROGRESS_EVERY_S; jobs that finished and results saved are events (the event line and the
-  log, app_events.py), never toasts; results that could not be saved are error toasts;
+  log, events.py), never toasts; results that could not be saved are error toasts;
 - errors are worded cause first (app_errors.py); each job's last poll error is kept in `poll_errors` for its
   detail screen; a pass in which every call failed on the key (400 API key/401/403) is not transient: polling
   stops (no backing off) and says what to fix, until `r` tries again.

@@ -3,7 +3,7 @@ adopt a remote job, cancel every active one.
 
 Why here: the resources screen and the CLI `cleanup` must agree on what is safe to delete. The safe set is
 never decided here: it is `cleanup.plan_cleanup(records)` restricted to what exists remotely; the flags that add
-warnings and refusals on top of it (active, protected, orphan, expiring) come from `core.resources_flags`, which
+warnings and refusals on top of it (active, protected, orphan, expiring) come from `core.cleanup.flags`, which
 this module re-exports so importers need only `core.resources`. No Textual, no Rich: plain data in, plain data out.
 """
 
@@ -307,7 +307,7 @@ def _cancelled(snap: Any) -> Callable[[Record], None]:
     return apply
 
 
-__all__ = [  # the flag, row and classify names are re-exported from core.resources_flags
+__all__ = [  # the flag, row and classify names are re-exported from core.cleanup.flags
     "ACTIVE", "EXPIRING", "EXPIRING_WITHIN", "FILE_LIFETIME", "FLAGS", "MAX_CONCURRENT_JOBS", "ORPHAN", "PROTECTED",
     "QUOTA_BYTES", "SAFE", "BatchRow", "CancelOutcome", "DeleteReport",
     "FileRow", "Inventory", "Row", "Summary", "actions_for", "active_inputs", "adopt", "cancel_all_active", "classify",

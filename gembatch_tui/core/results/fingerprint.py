@@ -1,7 +1,7 @@
 """Provides the fingerprint of a verified results file (size and sha256) and the check that the local file is still
 what was verified, which every deletion of a remote output asks first.
 
-Why: results are verified once, when they are downloaded (poller.py) or merged (merge.py). Afterwards the local file
+Why: results are verified once, when they are downloaded (poll/download.py) or merged (poll/merge.py). Afterwards the local file
 may be truncated, overwritten or removed, and the remote output is then the only good copy: deleting it loses the
 results for good. So verification records `results_bytes` and `results_sha256` (a merged group: `group_results_bytes`
 and `group_results_sha256` on every part), and `results_problem(record)` / `group_problem(record)` say, before a

@@ -12,9 +12,10 @@ from typing import Any
 
 from gembatch_tui.cli.common import report_store_problems, settings_for
 from gembatch_tui.cli.output import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, UsageError, confirm, err, out, print_json
+from gembatch_tui.cli.archive import cmd_archive
 from gembatch_tui.cli.results import cmd_export, cmd_usage
 from gembatch_tui.core.errors import ServiceError
-from gembatch_tui.core.models import batch_name, display_name, record_state, record_stats, short_state
+from gembatch_tui.core.models import batch_name, display_name, is_archived, record_state, record_stats, short_state
 from gembatch_tui.core.store import StoreError
 from gembatch_tui.core.text import terminal_safe
 from gembatch_tui.cli.runtime import Runtime, open_runtime
@@ -22,7 +23,7 @@ from gembatch_tui.cli.runtime import Runtime, open_runtime
 
 def dispatch(args: argparse.Namespace) -> int:
     settings = settings_for(args, warn=True)
-    need_service = args.command not in ("list", "import", "export", "usage") or bool(getattr(args, "remote", False))
+    need_service = args.command not in ("list", "import", "export", "usage", "archive") or bool(getattr(args, "remote", False))
     try:
         runtime = open_runtime(settings, need_service=need_service, demo_job_seconds=5.0)
     except ServiceError as exc:
@@ -40,6 +41,7 @@ def dispatch(args: argparse.Namespace) -> int:
             "import": cmd_import,
             "export": cmd_export,
             "usage": cmd_usage,
+            "archive": cmd_archive,
         }[args.command]
         return handler(runtime, args)
     except StoreError as exc:
@@ -210,7 +212,7 @@ def cmd_list(rt: Runtime, args: argparse.Namespace) -> int:
     if args.remote:
         return cmd_list_remote(rt, args, states)
     # The store's problems were reported by dispatch, on stderr.
-    records = [r for r in rt.store.read_all() if record_matches(r, states)]
+    records = [r for r in rt.store.read_all() if record_matches(r, states) and (args.all or not is_archived(r))]
     if args.json:
         print_json(records)
         return EXIT_OK

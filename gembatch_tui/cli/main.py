@@ -124,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only jobs in these states: pending running succeeded failed cancelled expired active")
     p.add_argument("--remote", action="store_true",
                    help="the batch jobs on the server for this key, tracked by the store or not")
+    p.add_argument("--all", action="store_true", help="archived jobs too (they are left out otherwise)")
 
     p = add("cancel", "cancel pending or running jobs")
     p.add_argument("--all-active", action="store_true",
@@ -151,6 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     from gembatch_tui.cli.retry import add_parser as add_retry_parser
 
     add_retry_parser(sub, lambda p: _global_options(p, suppress=True))
+
+    from gembatch_tui.cli.archive import add_parser as add_archive_parser
+
+    add_archive_parser(sub, lambda p: _global_options(p, suppress=True))
 
     from gembatch_tui.emulator.options import add_arguments as add_emulator_arguments
 

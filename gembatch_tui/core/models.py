@@ -98,6 +98,13 @@ def record_state(record: Record) -> str:
     return state
 
 
+def is_archived(record: Record) -> bool:
+    """The user archived this finished job (`archived_at`, an ISO time): hidden from the dashboard and `list`
+    unless asked for. Only a local mark: nothing remote changes, and polling and clean-up treat it as before."""
+    value = record.get("archived_at")
+    return isinstance(value, str) and bool(value)
+
+
 def record_stats(record: Record) -> dict[str, int]:
     """batchStats as ints, missing counters as 0 (the wire format omits zero counters)."""
     batch = record.get("batch")

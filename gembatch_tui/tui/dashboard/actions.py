@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.message import Message
 
-from gembatch_tui.core.models import Record, record_key
+from gembatch_tui.core.models import Record, is_archived, record_key
 from gembatch_tui.core.submit.retry_parts import can_retry
 from gembatch_tui.tui.dashboard.groups import group_of_key
 from gembatch_tui.tui.widgets.safe_text import safe
@@ -32,6 +32,14 @@ class PartsRetried(Message):
     def __init__(self, lines: list[tuple[str, bool]]) -> None:
         super().__init__()
         self.lines = lines
+
+
+class JobsArchived(Message):
+    """The outcome of `A`: one (line, ok) per job, and whether it was an unarchive."""
+
+    def __init__(self, lines: list[tuple[str, bool]], undo: bool) -> None:
+        super().__init__()
+        self.lines, self.undo = lines, undo
 
 
 class RowActions(_Base):
@@ -141,6 +149,49 @@ class RowActions(_Base):
         if any(o.ok for o in outcomes):
             self.app.post_message(JobsSubmitted([]))  # reload, and poll soon: that submits the queued parts
 
+    # ----------------------------------------------------------------- archive (A)
+    def _archivable(self) -> list[Record]:
+        """What `A` would change: the selected job, or every part of the selected group, when all of them are final
+        (archive) or all archived (unarchive); empty when A does not apply."""
+        from gembatch_tui.core.archive import refusal
+
+        parts = self._group_parts()
+        records = parts if parts is not None else [r for r in [self.selected()] if r is not None]
+        if not records:
+            return []
+        undo = all(is_archived(r) for r in records)
+        return records if all(refusal(r, undo) is None for r in records) else []
+
+    def action_archive_job(self) -> None:
+        records = self._archivable()
+        if records:
+            self._archive_worker([record_key(r) for r in records], all(is_archived(r) for r in records))
+
+    @work(thread=True, exclusive=True, group="dashboard-archive", exit_on_error=False, description="archive jobs")
+    def _archive_worker(self, keys: list[str], undo: bool) -> None:
+        """One locked store write (core.archive); nothing remote. The app reloads and the row goes (or comes back)."""
+        from gembatch_tui.core import archive
+        from gembatch_tui.tui.messages import StoreChanged
+
+        records = [rec for key in keys if (rec := self.gapp.store.get(key)) is not None]
+        outcomes = archive.apply(self.gapp.store, records, undo=undo)
+        self.post_message(JobsArchived([(o.line(undo), o.ok) for o in outcomes], undo))
+        if any(o.ok for o in outcomes):
+            self.app.post_message(StoreChanged("archived"))
+
+    def on_jobs_archived(self, message: JobsArchived) -> None:
+        done = [text for text, ok in message.lines if ok]
+        failed = [text for text, ok in message.lines if not ok]
+        title = "Unarchived" if message.undo else "Archived"
+        if done:
+            more = "" if message.undo else " (H shows archived jobs)"
+            summary = done[0] if len(done) == 1 else f"{len(done)} jobs"
+            self.gapp.record_event(f"{summary}{more}", title=title)
+        for text in failed:
+            self.gapp.record_event(text, title=f"Not {title.lower()}", severity="warning")
+        if not message.lines:
+            self.gapp.record_event("the job is no longer in the store", title=title, severity="warning")
+
     def on_parts_retried(self, message: PartsRetried) -> None:
         done = [text for text, ok in message.lines if ok]
         if done:
@@ -152,4 +203,4 @@ class RowActions(_Base):
             self.notify("Nothing to retry: the parts are no longer in the store", severity="warning", markup=False)
 
 
-__all__ = ["PartsRetried", "RowActions"]
+__all__ = ["JobsArchived", "PartsRetried", "RowActions"]

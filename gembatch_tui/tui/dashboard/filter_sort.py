@@ -25,6 +25,7 @@ from gembatch_tui.core.models import (
     Record,
     batch_name,
     display_name,
+    is_archived,
     record_state,
 )
 from gembatch_tui.tui.dashboard.cells import created_at, duration_seconds, progress_numbers, short_model
@@ -106,6 +107,7 @@ def matches(record: Record, flt: Filter, preset: frozenset[str] | None) -> bool:
             short_model(record),
             str(record.get("input_file") or ""),
             look(state).label,
+            "archived" if is_archived(record) else "",
         ),
         flt,
         preset,

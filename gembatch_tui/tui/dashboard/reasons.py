@@ -18,7 +18,8 @@ from gembatch_tui.core.models import (
 )
 
 WHAT = {"cancel_job": "cancel", "delete_job": "delete", "view_results": "results", "retry_parts": "retry",
-        "submit": "submit", "resources": "remote resources", "poll_now": "poll"}
+        "submit": "submit", "resources": "remote resources", "poll_now": "poll",
+        "archive_job": "archive"}
 
 
 def state_word(record: Record) -> str:
@@ -60,6 +61,12 @@ def reason_not(action: str, record: Record | None, *, service: bool, read_only: 
         if is_final(record_state(record)):
             return f"{word}: the job has no results"
         return f"{word}: no results until it succeeds"
+    if action == "archive_job":
+        if read_only:
+            return "read-only (no API key): the store is not changed"
+        if record.get("group_id"):
+            return "only a split input whose parts have all finished can be archived"
+        return f"{word}: only finished jobs can be archived"
     if action == "retry_parts":
         if not record.get("group_id"):
             return "retry (R) is for parts of a split input; resubmit a job's failures from its results (v, R)"

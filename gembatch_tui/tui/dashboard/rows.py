@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from gembatch_tui.core.results.ledger import Totals, store_totals
-from gembatch_tui.core.models import Record, record_state
+from gembatch_tui.core.models import Record, is_archived, record_state
 from gembatch_tui.tui.dashboard.cells import (
     JobCell,
     JobRow,
@@ -68,6 +68,8 @@ class ViewSpec:
     preset: int = 0
     sort: int = 0
     reverse: bool = False
+    show_archived: bool = False
+    """Archived jobs have rows too (`H`); hidden by default."""
 
     @property
     def sort_column(self) -> str:
@@ -85,6 +87,8 @@ class ViewSpec:
             parts.append(f"state: {name}")
         if self.filter_text.strip():
             parts.append(f"filter: {safe(self.filter_text.strip())}")
+        if self.show_archived:
+            parts.append("archived shown")
         return " · ".join(parts)
 
 
@@ -100,6 +104,8 @@ class View:
     totals: Totals | None = None
     shown: int = -1
     """Entries that have a row (an expanded group adds rows for its parts); -1: one row each."""
+    archived_hidden: int = 0
+    """Archived entries left out (a group counts once, when every part is archived)."""
 
     @property
     def entries_shown(self) -> int:
@@ -124,15 +130,23 @@ def compute_view(
     sorts by its summary. At most `limit` rows are built, parts included."""
     from gembatch_tui.tui.dashboard import groups as job_groups
 
-    counts: Counter[str] = Counter(record_state(r) for r in records)
     flt = parse_filter(spec.filter_text)
     preset = STATE_PRESETS[spec.preset % len(STATE_PRESETS)][1]
     entries = job_groups.entries(records)
+    grouped = entries is not records
+    hidden = 0
+    if not spec.show_archived and any(is_archived(r) for r in records):
+        kept = [e for e in entries if not _archived(e)]
+        hidden = len(entries) - len(kept)
+        entries = kept
+    counted = records if not hidden else [r for e in entries
+                                          for r in (e.parts if isinstance(e, job_groups.GroupEntry) else (e,))]
+    counts: Counter[str] = Counter(record_state(r) for r in counted)
     if flt.active or preset is not None:
         chosen = [e for e in entries if job_groups.entry_matches(e, flt, preset)]
     else:
         chosen = list(entries)
-    chosen.sort(key=job_groups.entry_sort_key(spec.sort_column, now, entries is not records), reverse=spec.descending)
+    chosen.sort(key=job_groups.entry_sort_key(spec.sort_column, now, grouped), reverse=spec.descending)
     rows: list[JobRow] = []
     shown = 0
     for entry in chosen:
@@ -145,7 +159,15 @@ def compute_view(
             rows.append(build_row(entry, now))
     totals = store_totals(records)
     return View(rows=rows, total=len(entries), matched=len(chosen), counts=counts, spec=spec, totals=totals,
-                shown=shown)
+                shown=shown, archived_hidden=hidden)
+
+
+def _archived(entry: object) -> bool:
+    """A job that is archived, or a split input whose every part is (a part still on show keeps its group)."""
+    parts = getattr(entry, "parts", None)
+    if parts is not None:
+        return bool(parts) and all(is_archived(p) for p in parts)
+    return is_archived(entry)  # type: ignore[arg-type]
 
 
 __all__ = [

@@ -9,6 +9,7 @@ part beneath it, space or ← (also from a part) collapse it. Which groups are e
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
@@ -83,6 +84,11 @@ class DashboardScreen(WorkerFailures, RowActions, Screen[None]):
         Binding("s", "why('submit')", show=False, id="dashboard.submit_why"),
         Binding("b", "resources", "Remote", tooltip="Remote jobs and files of this key", id="dashboard.resources"),
         Binding("b", "why('resources')", show=False, id="dashboard.resources_why"),
+        Binding("A", "archive_job", "Archive", show=False, id="dashboard.archive",
+                tooltip="Archive the finished job (hidden; nothing remote changes); on an archived row: unarchive"),
+        Binding("A", "why('archive_job')", show=False, id="dashboard.archive_why"),
+        Binding("H", "toggle_archived", "Archived", show=False, tooltip="Show or hide archived jobs",
+                id="dashboard.show_archived"),
         Binding("slash", "filter", "Filter", key_display="/", tooltip="Filter by text or state:NAME", id="dashboard.filter"),
         Binding("t", "cycle_state", "State", tooltip="Cycle all/active/succeeded/failed/…", id="dashboard.states"),
         Binding("o", "sort", "Sort", show=False, tooltip="Sort by the next column", id="dashboard.sort"),
@@ -177,6 +183,8 @@ class DashboardScreen(WorkerFailures, RowActions, Screen[None]):
         table.show(view.rows, select=select)
         empty = self.query_one("#empty", Static)
         message = self._empty_text() if view.total == 0 else NO_MATCH
+        if view.total == 0 and view.archived_hidden:
+            message = f"Every job here is archived ({view.archived_hidden}). Press H to show them."
         if not view.rows and message != self._empty_shown:
             self._empty_shown = message
             empty.update(message)
@@ -235,6 +243,8 @@ class DashboardScreen(WorkerFailures, RowActions, Screen[None]):
             text.append(f"  showing {view.entries_shown} of {view.matched}; filter to narrow", style="yellow")
         elif view is not None and view.matched != view.total:
             text.append(f"  {view.matched} of {view.total} jobs match", style="dim")
+        if view is not None and view.archived_hidden:
+            text.append(f"  {view.archived_hidden} archived hidden · H shows", style="dim")
         self.query_one("#viewline", StatusLine).show(text)
 
     def show_poll_status(self, text: Text) -> None:
@@ -264,6 +274,8 @@ class DashboardScreen(WorkerFailures, RowActions, Screen[None]):
             return app.service is not None
         if action == "retry_parts":
             return app.service is not None and bool(self._retryable_parts())
+        if action == "archive_job":
+            return not app.missing_key and bool(self._archivable())
         if action in ("submit", "resources"):
             return app.service is not None and has_screen(action)
         if action == "clear_filter":
@@ -311,6 +323,11 @@ class DashboardScreen(WorkerFailures, RowActions, Screen[None]):
                             read_only=self.gapp.missing_key)
         self.gapp.record_event(reason, title=f"No {WHAT.get(action, action)}", severity="warning")
 
+    def action_toggle_archived(self) -> None:
+        self.spec = replace(self.spec, show_archived=not self.spec.show_archived)
+        self._show_viewline()
+        self.recompute()
+
     def action_poll_now(self) -> None:
         self.gapp.poll_now()
 
@@ -353,7 +370,7 @@ class DashboardScreen(WorkerFailures, RowActions, Screen[None]):
 
     def _set_filter(self, text: str) -> None:
         if text != self.spec.filter_text:
-            self.spec = ViewSpec(text, self.spec.preset, self.spec.sort, self.spec.reverse)
+            self.spec = replace(self.spec, filter_text=text)
             self.recompute()
 
     def _close_filter(self) -> None:
@@ -367,23 +384,23 @@ class DashboardScreen(WorkerFailures, RowActions, Screen[None]):
         if self._filter_timer is not None:
             self._filter_timer.stop()
         self.query_one("#filter", Input).value = ""
-        self.spec = ViewSpec("", 0, self.spec.sort, self.spec.reverse)
+        self.spec = replace(self.spec, filter_text="", preset=0)
         self._close_filter()
         self.recompute()
 
     def action_cycle_state(self) -> None:
         preset = (self.spec.preset + 1) % len(STATE_PRESETS)
-        self.spec = ViewSpec(self.spec.filter_text, preset, self.spec.sort, self.spec.reverse)
+        self.spec = replace(self.spec, preset=preset)
         self._show_viewline()
         self.recompute()
 
     def action_sort(self) -> None:
-        self.spec = ViewSpec(self.spec.filter_text, self.spec.preset, (self.spec.sort + 1) % len(SORTS), False)
+        self.spec = replace(self.spec, sort=(self.spec.sort + 1) % len(SORTS), reverse=False)
         self._show_viewline()
         self.recompute()
 
     def action_reverse_sort(self) -> None:
-        self.spec = ViewSpec(self.spec.filter_text, self.spec.preset, self.spec.sort, not self.spec.reverse)
+        self.spec = replace(self.spec, reverse=not self.spec.reverse)
         self._show_viewline()
         self.recompute()
 

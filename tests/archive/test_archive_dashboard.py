@@ -54,3 +54,39 @@ async def test_a_on_a_running_row_says_why(tmp_path: Path) -> None:
         await pilot.press("A")
         await wait_for(pilot, lambda: "only finished jobs can be archived" in screen_text(app), what="the reason")
         assert not any(is_archived(r) for r in app.store.read_all())
+
+
+def _group_app(tmp_path: Path, *, finished: bool):  # noqa: ANN202
+    from gembatch_tui.core.config import Settings
+    from gembatch_tui.core.store import JobStore
+    from gembatch_tui.tui.app import make_app
+    from tests.tui.sample_data import fixed_clock, group_records, write_store
+    from tests.tui.tui_helpers import offline_service
+
+    records = group_records()
+    if finished:
+        records[1]["batch"]["state"] = "JOB_STATE_FAILED"
+        records[2]["local_state"] = "cancelled"
+    store = JobStore(write_store(tmp_path / "store" / "jobs.jsonl", records))
+    return make_app(Settings(store_path=store.path, bell=False), store=store, service=offline_service(store),
+                    clock=fixed_clock, poll=False)
+
+
+async def test_a_on_a_group_row_archives_every_part_once_all_finished(tmp_path: Path) -> None:
+    app = _group_app(tmp_path / "running", finished=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, loaded(app))
+        await pilot.press("A")
+        await wait_for(pilot, lambda: "parts have all finished" in screen_text(app), what="the group's reason")
+        assert not any(is_archived(r) for r in app.store.read_all())
+
+    app = _group_app(tmp_path / "finished", finished=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, loaded(app))
+        await pilot.press("A")
+        await wait_for(pilot, lambda: all(is_archived(r) for r in app.store.read_all()), what="every part archived")
+        await wait_for(pilot, lambda: "Every job here is archived (1). Press H" in screen_text(app), what="empty text")
+        await pilot.press("H")
+        await wait_for(pilot, lambda: len(_names(app)) == 1, what="the group row is back")
+        await pilot.press("A")  # on an archived group: unarchive every part
+        await wait_for(pilot, lambda: not any(is_archived(r) for r in app.store.read_all()), what="unarchived")

@@ -319,7 +319,10 @@ class DashboardScreen(WorkerFailures, RowActions, Screen[None]):
 
     def action_why(self, action: str) -> None:
         """A row key that does not apply: say why on the event line (no toast, nothing happens)."""
-        reason = reason_not(action, self.selected(), service=self.gapp.service is not None,
+        record = self.selected()
+        if record is None and action == "archive_job":  # a group row: its parts decide
+            record = next(iter(self._group_parts() or ()), None)
+        reason = reason_not(action, record, service=self.gapp.service is not None,
                             read_only=self.gapp.missing_key)
         self.gapp.record_event(reason, title=f"No {WHAT.get(action, action)}", severity="warning")
 

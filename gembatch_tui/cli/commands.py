@@ -23,7 +23,8 @@ from gembatch_tui.cli.runtime import Runtime, open_runtime
 
 def dispatch(args: argparse.Namespace) -> int:
     settings = settings_for(args, warn=True)
-    need_service = args.command not in ("list", "import", "export", "usage", "archive") or bool(getattr(args, "remote", False))
+    need_service = (args.command not in ("list", "import", "export", "usage", "archive")
+                    or bool(getattr(args, "remote", False)))
     try:
         runtime = open_runtime(settings, need_service=need_service, demo_job_seconds=5.0)
     except ServiceError as exc:

@@ -50,7 +50,7 @@ async def test_cancel_then_delete_a_whole_split_input_from_its_group_row(
         await wait_for(pilot, lambda: isinstance(app.screen, DeleteDialog), what="the delete dialog")
         text = screen_text(app)
         assert "Delete all 3 parts?" in text and "big.jsonl  3 parts (cancelled)" in text
-        await pilot.press("l")  # the local records too
+        # the local records are ticked by default: cancelled parts hold no results to protect
         await wait_for(pilot, lambda: "local record" in screen_text(app) and "[x] local records" in screen_text(app))
         text = screen_text(app)  # counted per kind, so the dialog of a big group still fits 80x24
         assert "• 3 remote batch jobs" in text and "• 3 uploaded input files" in text and "• 3 local records" in text

@@ -118,7 +118,10 @@ class DeleteDialog(ModalScreen[DeleteRequest | None]):
         """How a group is named in the title line (None: one job, named by its record)."""
         cleanup = cleanup_rules()
         self.unsaved_ok = all(cleanup.results_safe(r) for r in self.records)
-        self.choice = DeleteRequest(keys=tuple(record_key(r) for r in self.records), output_file=self.unsaved_ok)
+        # One default with the CLI's delete: the local record goes too when nothing remote is left to protect
+        # (a `not sent` row: d, y removes it); with results not safely on disk it stays, as the remote output does.
+        self.choice = DeleteRequest(keys=tuple(record_key(r) for r in self.records), output_file=self.unsaved_ok,
+                                    local_record=self.unsaved_ok)
         """The options as currently ticked."""
 
     @property

@@ -25,11 +25,11 @@ from gembatch_tui.core.models import (
     batch_name,
     dest_file_name,
     needs_download,
-    now_iso,
     record_key,
     record_stats,
 )
 from gembatch_tui.core.submit.service import BatchService
+from gembatch_tui.core.results.fingerprint import mark_verified
 
 DownloadProgress = Callable[[str, int, int], None]
 
@@ -144,19 +144,9 @@ def _download(
         return _download_failed(service, key, name, msg)
 
     def apply(rec: Record) -> None:
-        rec["results_file"] = str(target)
-        rec["results_verified"] = True
-        rec["downloaded_at"] = now_iso()
-        rec["results_check"] = {**check.record_fields(), **embedded}
-        # What was verified, so nothing deletes the remote copy once the local file has changed (cleanup.py).
-        for stale in ("results_bytes", "results_sha256"):
-            rec.pop(stale, None)
-        rec.update(fingerprint.fields())  # of the bytes written and checked, hashed as they arrived
-        if usage is not None:
-            stat = target.stat()
-            usage.source_size, usage.source_mtime_ns = stat.st_size, stat.st_mtime_ns
-            rec["usage"] = usage.to_dict()
-        rec.pop("results_error", None)
+        # fingerprint: of the bytes written and checked, hashed as they arrived
+        mark_verified(rec, target, {**check.record_fields(), **embedded}, fingerprint.size,
+                      fingerprint.sha256, usage)
 
     service.store.update(key, apply)
     summary = check.summary()

@@ -30,6 +30,7 @@ from typing import Any
 
 from gembatch_tui.core.results import ledger
 from gembatch_tui.core.results import check as results_check
+from gembatch_tui.core.results.fingerprint import mark_verified
 from gembatch_tui.core.poll.embeddings import describe as describe_embeddings
 from gembatch_tui.core.poll.embeddings import summarise_embeddings
 from gembatch_tui.core.errors import describe_api_error
@@ -39,7 +40,6 @@ from gembatch_tui.core.models import (
     Record,
     batch_name,
     normalise_state,
-    now_iso,
     record_key,
     record_state,
     record_stats,
@@ -166,17 +166,8 @@ def save_results(service: BatchService, record: Record, *, cancel: threading.Eve
         return _failed(service, key, f"{name}: {exc}" if isinstance(exc, ReplyError) else f"{target}: {exc}")
 
     def apply(rec: Record) -> None:
-        rec["results_file"] = str(target)
-        rec["results_verified"] = True
+        mark_verified(rec, target, {**check.record_fields(), **embedded}, size, sha256, usage)
         rec["results_source"] = "inline"
-        rec["downloaded_at"] = now_iso()
-        rec["results_check"] = {**check.record_fields(), **embedded}
-        rec["results_bytes"], rec["results_sha256"] = size, sha256  # what cleanup re-checks before deleting the job
-        if usage is not None:
-            stat = target.stat()
-            usage.source_size, usage.source_mtime_ns = stat.st_size, stat.st_mtime_ns
-            rec["usage"] = usage.to_dict()
-        rec.pop("results_error", None)
 
     service.store.update(key, apply)
     summary = check.summary()

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gembatch_tui.core.models import Record, record_stats
+from gembatch_tui.core.models import Record, now_iso, record_stats
 
 CHUNK = 1024 * 1024
 CACHE_SIZE = 4096
@@ -194,3 +194,21 @@ def group_problem(record: Record, *, fresh: bool = False) -> str | None:
 
 __all__ = ["COUNT_FIELDS", "Fingerprint", "check_file", "compute", "compute_quietly", "group_problem",
            "results_problem"]
+
+
+def mark_verified(
+    rec: Record, target: Path, results_check: dict[str, Any], size: int, sha256: str, usage: Any | None
+) -> None:
+    """Write into `rec` what a verified results file is: where, when, its counts, its fingerprint (what clean-up
+    re-checks before it deletes the remote copy) and its token usage. Downloads and inline answers record it with
+    this one function, so every reader sees one shape."""
+    rec["results_file"] = str(target)
+    rec["results_verified"] = True
+    rec["downloaded_at"] = now_iso()
+    rec["results_check"] = results_check
+    rec["results_bytes"], rec["results_sha256"] = size, sha256
+    if usage is not None:
+        st = target.stat()
+        usage.source_size, usage.source_mtime_ns = st.st_size, st.st_mtime_ns
+        rec["usage"] = usage.to_dict()
+    rec.pop("results_error", None)

@@ -119,8 +119,15 @@ async def test_paging_a_large_file(tmp_path: Path) -> None:
         assert screen.page == 2
         await pilot.press("left_square_bracket", "left_square_bracket")
         await wait_for(pilot, lambda: shown_keys(app)[:1] == ["k00000"])
+        # G: the last row of all pages (page 3's last), g: the first row of all pages, from any page
         await pilot.press("G")
-        await wait_for(pilot, lambda: "answer 499" in screen_text(app))
+        await wait_for(pilot, lambda: screen.page == 2 and table_rows(app) == 200 and "answer 1199" in screen_text(app))
+        assert screen.table.cursor_row == 199 and "page 3/3" in screen_text(app)
+        await pilot.press("g")
+        await wait_for(pilot, lambda: screen.page == 0 and shown_keys(app)[:1] == ["k00000"])
+        await wait_for(pilot, lambda: screen.table.cursor_row == 0 and screen.detail_row == screen._shown[0].row)
+        await pilot.press("G", "G")  # on the last page already: stays on its last row
+        await wait_for(pilot, lambda: screen.page == 2 and screen.table.cursor_row == 199)
 
 
 async def test_export_jsonl_and_csv(tmp_path: Path, messy_job: dict[str, Any]) -> None:
@@ -139,6 +146,33 @@ async def test_export_jsonl_and_csv(tmp_path: Path, messy_job: dict[str, Any]) -
             assert [r["key"] for r in rows] == ["a1", "a2", "a3", "a4", "a5", "a6", "zz"]
             assert rows[0]["response_text"] == HOSTILE
         await wait_for(pilot, lambda: notified(app, f"7 rows written to {jsonl}"))
+
+
+async def test_export_of_a_filter_and_never_over_an_export(tmp_path: Path, messy_job: dict[str, Any]) -> None:
+    """x with a filter on writes only its rows, says so, and names the file so; a second x keeps the first file."""
+    app = ResultsHost(messy_job, store_with(tmp_path, messy_job))
+    results = Path(messy_job["results_file"])
+    full = results.with_name("messy.export.jsonl")
+    full.write_text("an export made earlier\n")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await ready(pilot, 7)
+        await pilot.press("x")  # the default name is taken: a new one, and the toast says so
+        second = results.with_name("messy.export-2.jsonl")
+        await wait_for(pilot, lambda: notified(app, f"7 rows written to {second} (messy.export.jsonl exists"))
+        assert full.read_text() == "an export made earlier\n"
+        assert len(read_export(second)) == 7
+        await pilot.press("e")  # errors only: a2 (error), a6 (missing), zz (unexpected)...
+        await wait_for(pilot, lambda: screen.errors_only and table_rows(app) < 7)
+        wanted = list(shown_keys(app))
+        await pilot.press("x")
+        await wait_for(pilot, lambda: notified(app, f"Exporting the {len(wanted)} filtered rows (errors only)"))
+        filtered = results.with_name("messy.filtered.export.jsonl")
+        await wait_for(pilot, lambda: notified(app, f"{len(wanted)} filtered rows (errors only) written to {filtered}"))
+        assert [r["key"] for r in read_export(filtered)] == wanted
+        await pilot.press("x")  # the same filtered export again: a new name, never over the first
+        again = results.with_name("messy.filtered.export-2.jsonl")
+        await wait_for(pilot, again.exists, "a second filtered export")
+        assert [r["key"] for r in read_export(filtered)] == wanted
 
 
 async def test_usage_is_cached_in_the_store(tmp_path: Path, messy_job: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ The bindings that call these actions stay on ResultsScreen, so the help screen a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,7 @@ from textual import work
 from gembatch_tui.core.results import ledger
 from gembatch_tui.core.models import Record, batch_name
 from gembatch_tui.tui.results.messages import ResultsActionFinished
+from gembatch_tui.core.counts import counted
 from gembatch_tui.tui.widgets.safe_text import safe
 
 if TYPE_CHECKING:
@@ -35,23 +37,54 @@ class ResultsActions(_ScreenBase):
     index: ResultsIndex | None
     _pending_link: Path | None
 
+    def export_filter(self) -> str:
+        """What the current filters select, in words (empty when every row is shown)."""
+        what = []
+        if getattr(self, "errors_only", False):
+            what.append("errors only")
+        if getattr(self, "filter_text", ""):
+            what.append(f"matching “{safe(self.filter_text)}”")  # type: ignore[attr-defined]
+        return ", ".join(what)
+
     def action_export(self, fmt: str) -> None:
-        self.notify(f"Exporting all rows as {fmt.upper()}…", timeout=2)
-        self._export_worker(fmt)
+        """x/X: every row, or with a filter on only the rows it selects (said in the toast and the file's name)."""
+        filtered = self.export_filter()
+        rows: Sequence[int] | None = None
+        if filtered:
+            rows = list(self.view)  # type: ignore[attr-defined]
+            capped = " (the first matches only)" if getattr(self, "capped", False) else ""
+            self.notify(f"Exporting the {counted(len(rows), 'filtered row')} ({filtered}){capped} "
+                        f"as {fmt.upper()}…", timeout=3, markup=False)
+        else:
+            self.notify(f"Exporting all rows as {fmt.upper()}…", timeout=2)
+        self._export_worker(fmt, rows, filtered)
 
     @work(thread=True, group="results-action", exit_on_error=False, description="export the results")
-    def _export_worker(self, fmt: str) -> None:
+    def _export_worker(self, fmt: str, rows: Sequence[int] | None = None, filtered: str = "") -> None:
         from gembatch_tui.core.results.export import default_export_path, export_to_file
+        from gembatch_tui.core.results.export_names import claim_export_path, release
 
         index = self.index
         assert index is not None
-        dest = default_export_path(index.results_path, fmt)
+        preferred = default_export_path(index.results_path, fmt)
+        if rows is not None:  # a filtered export is named so, and never takes the full export's name
+            preferred = preferred.with_name(preferred.name.replace(".export.", ".filtered.export.", 1))
         try:
-            count = export_to_file(index, dest, fmt)
+            dest = claim_export_path(preferred)
         except OSError as exc:
+            self.post_message(ResultsActionFinished(f"{preferred}: cannot write: {exc.strerror or exc}", ok=False))
+            return
+        try:
+            count = export_to_file(index, dest, fmt, rows=rows)
+        except OSError as exc:
+            release(dest)
             self.post_message(ResultsActionFinished(f"{dest}: cannot write: {exc.strerror or exc}", ok=False))
             return
-        self.post_message(ResultsActionFinished(f"{count:,} rows written to {dest}"))
+        what = f"{counted(count, 'filtered row')} ({filtered})" if rows is not None else counted(count, "row")
+        text = f"{what} written to {dest}"
+        if dest != preferred:
+            text += f" ({preferred.name} exists and was kept)"
+        self.post_message(ResultsActionFinished(text))
 
     def action_resubmit(self) -> None:
         self._retry_worker()
@@ -67,7 +100,7 @@ class ResultsActions(_ScreenBase):
             self.post_message(ResultsActionFinished(str(exc), ok=False))
             return
         self.post_message(ResultsActionFinished(
-            f"{built.count:,} failed or missing requests written to {built.path}", retry_file=built.path,
+            f"{counted(built.count, 'failed or missing request')} written to {built.path}", retry_file=built.path,
             count=built.count))
 
     def on_results_action_finished(self, message: ResultsActionFinished) -> None:
@@ -92,7 +125,7 @@ class ResultsActions(_ScreenBase):
             return
         from gembatch_tui.tui.dialogs.confirm import ConfirmDialog
 
-        body = Text(f"Submit {count:,} requests from {safe(path)} as a new job, linked to {safe(batch_name(self.record))}?",
+        body = Text(f"Submit {counted(count, 'request')} from {safe(path)} as a new job, linked to {safe(batch_name(self.record))}?",
                     end="")
 
         def answered(yes: bool | None) -> None:

@@ -69,8 +69,8 @@ class ResultsScreen(WorkerFailures, ResultsActions, Screen[None]):
         Binding("tab", "switch_pane", "Pane", show=False, id="results.pane"),
         Binding("j", "move(1)", "Down", show=False, id="results.down"),
         Binding("k", "move(-1)", "Up", show=False, id="results.up"),
-        Binding("g", "move(-1000000)", "First", show=False, id="results.first"),
-        Binding("G", "move(1000000)", "Last", show=False, id="results.last"),
+        Binding("g", "edge(-1)", "First", show=False, tooltip="The first row of all pages", id="results.first"),
+        Binding("G", "edge(1)", "Last", show=False, tooltip="The last row of all pages", id="results.last"),
     ]
 
     DEFAULT_CSS = """
@@ -112,6 +112,8 @@ class ResultsScreen(WorkerFailures, ResultsActions, Screen[None]):
         self._pending_link: Path | None = None
         self.detail_row: int | None = None
         """The row number the detail pane shows."""
+        self._land_last = False
+        """The next page shown puts the cursor on its last row (G from another page)."""
 
     # ----------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -309,7 +311,8 @@ class ResultsScreen(WorkerFailures, ResultsActions, Screen[None]):
         table = self.table
         if not self._columns:
             return
-        cursor = table.cursor_row
+        cursor = len(self._shown) - 1 if self._land_last else table.cursor_row
+        self._land_last = False
         table.clear()
         for summary in self._shown:
             table.add_row(*row_cells(summary, self._columns), key=str(summary.row))
@@ -337,7 +340,7 @@ class ResultsScreen(WorkerFailures, ResultsActions, Screen[None]):
 
     # ----------------------------------------------------------------- keys
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("filter", "errors_only", "export", "switch_pane", "move"):
+        if action in ("filter", "errors_only", "export", "switch_pane", "move", "edge"):
             return self.index is not None
         if action == "page":
             step = int(parameters[0]) if parameters else 1  # type: ignore[call-overload]
@@ -377,6 +380,20 @@ class ResultsScreen(WorkerFailures, ResultsActions, Screen[None]):
             # immediate: a deferred scroll would read the same target for keys pressed before the next refresh
             target = max(0, min(body.max_scroll_y, int(body.scroll_target_y) + step))
             body.scroll_to(y=target, animate=False, immediate=True)
+
+    def action_edge(self, direction: int) -> None:
+        """g/G: the first/last row of the whole view, turning to its page first (in the detail pane: its top/end)."""
+        if self.focused is not self.table:
+            self.action_move(direction * 1_000_000)
+            return
+        target = 0 if direction < 0 else max(0, (len(self.view) - 1) // PAGE_SIZE)
+        if target == self.page:
+            self.table.move_cursor(row=0 if direction < 0 else max(0, self.table.row_count - 1))
+            return
+        self.page = target
+        self._land_last = direction > 0
+        self.table.move_cursor(row=0)
+        self._load_page()
 
     def action_switch_pane(self) -> None:
         target = self.query_one("#results-detail-body") if self.focused is self.table else self.table

@@ -73,17 +73,36 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
+ENVIRONMENT = """\
+FILE is a JSONL file of requests, one per line (`submit FILE...`). JOB is a
+job as `list` prints it, a batch name, a unique id prefix or an input path.
+
+environment:
+  GOOGLE_API_KEY, GEMINI_API_KEY
+        the API key (GOOGLE_API_KEY wins; --api-key overrides both; the key
+        is never stored)
+  GOOGLE_GEMINI_BASE_URL
+        another server, e.g. the emulator: `gembatch-tui emulator --port 8765`
+        then GOOGLE_GEMINI_BASE_URL=http://127.0.0.1:8765 gembatch-tui
+  GEMBATCH_TUI_HOME
+        one folder for the store, config and cache (default: platform dirs)
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="gembatch-tui",
         description="Submit, watch, download and clean up Google Gemini Batch API jobs.",
+        epilog=ENVIRONMENT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action=_VersionAction, nargs=0, help="show the version and exit")
     _global_options(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        p = sub.add_parser(name, help=help_text, description=help_text, epilog=ENVIRONMENT,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
         _global_options(p, suppress=True)
         return p
 
@@ -100,13 +119,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="split inputs bigger than this, e.g. 500M or 2G (default: config, else 2 GiB)")
     p.add_argument("--allow-media-outside", action="store_true",
                    help="let [[FILE:...]] references name files outside the input file's directory")
+    p.add_argument("--max-cost", type=_cost, default=None, metavar="USD",
+                   help="refuse a file whose high cost estimate is over USD (default: config max_cost_usd)")
     p.add_argument("--wait", action="store_true",
                    help="then poll the submitted jobs until each is final and its results are downloaded")
     p.add_argument("--timeout", type=_positive_float, default=None, metavar="MINUTES",
                    help="with --wait: stop waiting after this long (exit 1; the jobs keep running)")
     p.add_argument("-o", "--output", default=None, metavar="PATH",
                    help="with --wait and one FILE: also write its results to PATH")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE", help="JSONL files of requests, one request per line")
 
     p = add("poll", "refresh unfinished jobs (or only JOB...) and download new results")
     p.add_argument("--once", action="store_true", help="one pass, then exit")
@@ -184,6 +205,17 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _cost(text: str) -> float:
+    """`--max-cost 5`, `$5`, `0.25`: US dollars, zero or more."""
+    try:
+        value = float(text.strip().lstrip("$").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an amount of US dollars: {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError("must be zero or more US dollars")
+    return value
+
+
 def _byte_size(text: str) -> int:
     """`1000`, `500K`, `500M`, `2G` (powers of 1024; `KB`/`MB`/`GB` and `KiB`... spellings too)."""
     units = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
@@ -228,7 +260,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         err("gembatch-tui: interrupted")
         return 130
     except BrokenPipeError:
+        _quiet_stdout()  # `list | head`: the reader closed the pipe; no traceback, no flush error at exit
         return EXIT_OK
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so Python's final flush of what is still buffered cannot fail loudly."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

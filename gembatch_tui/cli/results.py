@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gembatch_tui.cli.output import EXIT_OK, EXIT_PARTIAL, UsageError, err, out, print_json
+from gembatch_tui.core.counts import counted
 from gembatch_tui.core.models import Record, batch_id, batch_name, display_name
 from gembatch_tui.core.text import json_safe, terminal_safe
 
@@ -117,7 +118,9 @@ def cmd_export(rt: Runtime, args: argparse.Namespace) -> int:
             if dest.is_dir():
                 raise UsageError(f"{dest}: is a directory; give a file name")
             count = export_to_file(index, dest, fmt)
-            out(f"exported {count} rows to {dest} ({index.summary()})")
+            out(f"exported {counted(count, 'row')} to {dest} ({index.summary()})")
+    except BrokenPipeError:
+        raise  # `export JOB | head`: the reader has all it wants; main ends quietly
     except OSError as exc:
         raise UsageError(f"{args.output or 'stdout'}: cannot write export: {exc.strerror or exc}") from None
     return EXIT_OK

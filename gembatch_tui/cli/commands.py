@@ -14,10 +14,11 @@ from gembatch_tui.cli.common import report_store_problems, settings_for
 from gembatch_tui.cli.output import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, UsageError, confirm, err, out, print_json
 from gembatch_tui.cli.archive import cmd_archive
 from gembatch_tui.cli.results import cmd_export, cmd_usage
+from gembatch_tui.core.counts import counted
 from gembatch_tui.core.errors import ServiceError
 from gembatch_tui.core.models import batch_name, display_name, is_archived, record_state, record_stats, short_state
 from gembatch_tui.core.store import StoreError
-from gembatch_tui.core.text import terminal_safe
+from gembatch_tui.core.text import format_bytes, terminal_safe
 from gembatch_tui.cli.runtime import Runtime, open_runtime
 
 
@@ -73,7 +74,7 @@ def cmd_submit(rt: Runtime, args: argparse.Namespace) -> int:
     from gembatch_tui.core.api import pricing
     from gembatch_tui.core.submit import split
     from gembatch_tui.core.submit.limits import JobLimits
-    from gembatch_tui.core.api.models_catalog import kind_mismatch
+    from gembatch_tui.core.submit.model_choice import choose_model
     from gembatch_tui.core.submit.validate import EMBED, validate_file
 
     assert rt.service is not None
@@ -84,6 +85,9 @@ def cmd_submit(rt: Runtime, args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     limits = limits.with_overrides(max_requests=args.max_requests_per_job, max_bytes=args.max_bytes_per_job)
     rt.service.limits = limits
+    from gembatch_tui.cli.cost import SubmitCost
+
+    costs = SubmitCost(rt.settings, prices, args.max_cost)  # the estimate and the cap, before anything remote
     kind = None if args.kind == "auto" else args.kind
     files = [Path(f).expanduser().absolute() for f in args.files]
     if (args.output or args.timeout is not None) and not args.wait:
@@ -114,25 +118,26 @@ def cmd_submit(rt: Runtime, args: argparse.Namespace) -> int:
             out(f"{prefix}: error: {first}{more}")
             bad_input = True
             continue
-        # An embeddings file without -m goes to the embedding model rather than failing on a generate model.
-        embed_model = str(rt.settings.extra.get("default_embedding_model") or "gemini-embedding-001")
-        model = args.model or (embed_model if report.kind == EMBED else rt.settings.default_model)
-        mismatch = kind_mismatch(model, report.kind) if args.model else None
+        model, mismatch = choose_model(args.model, report.kind, rt.settings.default_model, rt.settings.extra)
         if mismatch:
             out(f"{prefix}: error: {mismatch}")
             failed = True
             continue
+        refusal = costs.check(path, model, args.check)
+        if refusal:
+            out(f"{prefix}: error: {refusal}")
+            bad_input = True
+            continue
         if args.check:
-            cost = pricing.estimate_cost(model, report.est_input_tokens, 0, prices)
             extras = ", embedding requests" if report.kind == EMBED else ""
             if report.media_refs:
-                extras += f", {report.media_files} media files ({report.media_bytes} bytes)"
+                extras += f", {counted(report.media_files, 'media file')} ({format_bytes(report.media_bytes)})"
             reason = split.split_reason(report, limits, limits.budget_for(model))
             if reason:
                 extras += f"; will be split into several jobs ({reason})"
             out(
-                f"{prefix}: ok ({report.request_count} requests, {report.size_bytes} bytes, "
-                f"~{report.est_input_tokens} input tokens, input cost ~{pricing.format_cost(cost)}{extras})"
+                f"{prefix}: ok ({counted(report.request_count, 'request')}, {format_bytes(report.size_bytes)}, "
+                f"~{report.est_input_tokens:,} input tokens, {costs.check_text(model, report)}{extras})"
             )
             done = True
             continue
@@ -142,6 +147,7 @@ def cmd_submit(rt: Runtime, args: argparse.Namespace) -> int:
         outcome = rt.service.submit(path, model=model, display_name=name, force=args.force, report=report,
                                     extra=extra)
         out(f"{prefix}: {outcome.line()}")
+        costs.submitted(outcome.status)
         if outcome.status == "error":
             failed = True
         else:
@@ -401,5 +407,5 @@ def cmd_import(rt: Runtime, args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     for problem in report.problems:
         err(problem)
-    out(f"imported {len(report.imported)} jobs, skipped {len(report.skipped)} already in the store")
+    out(f"imported {counted(len(report.imported), 'job')}, skipped {len(report.skipped):,} already in the store")
     return EXIT_USAGE if report.problems else EXIT_OK

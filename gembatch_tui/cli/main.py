@@ -178,6 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_archive_parser(sub, lambda p: _global_options(p, suppress=True))
 
+    from gembatch_tui.cli.serve import add_parser as add_serve_parser
+
+    add_serve_parser(sub, lambda p: _global_options(p, suppress=True), _byte_size)
+
     from gembatch_tui.emulator.options import add_arguments as add_emulator_arguments
 
     p = sub.add_parser("emulator", help="serve the local Gemini Batch API emulator")
@@ -241,6 +245,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return run_emulator(args)
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
+        if args.command == "serve":
+            from gembatch_tui.cli.serve import cmd_serve
+
+            return cmd_serve(args)
         if args.command is None:
             from gembatch_tui.cli import commands
 

@@ -1,0 +1,211 @@
+"""Provides the Starlette application: the routes, the bearer-token check, the access log and the error shape.
+
+Every core call runs in a worker thread (anyio.to_thread), so a slow upload to the Batch API or a poll pass never
+blocks the event loop; results are streamed from the verified file in chunks (FileResponse), never read whole.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any
+
+from anyio import to_thread
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.routing import Route
+
+from gembatch_tui.core.errors import redact
+from gembatch_tui.core.text import terminal_safe
+from gembatch_tui.server import jobs, upload
+from gembatch_tui.server.errors import ApiError, SafeJSONResponse, error_response
+from gembatch_tui.server.openapi import OPEN_PATHS, Endpoint, docs_page, openapi_document
+from gembatch_tui.server.token import bearer_matches
+
+TRUE = ("1", "true", "yes", "on")
+
+
+def log(line: str) -> None:
+    """One line on stderr, key-free and terminal-safe (paths and messages come from clients and the server)."""
+    print(terminal_safe(redact(line)), file=sys.stderr, flush=True)
+
+
+class ChunkedFileResponse(FileResponse):
+    """A results file in 1 MiB reads (Starlette's default is 64 KiB): fewer thread hops, the same small memory."""
+
+    chunk_size = 1024 * 1024
+
+
+def _flag(request: Request, name: str) -> bool:
+    return request.query_params.get(name, "").lower() in TRUE
+
+
+def _job(request: Request) -> str:
+    return str(request.path_params["job"])
+
+
+async def _in_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    return await to_thread.run_sync(partial(fn, *args, **kwargs))
+
+
+def build_endpoints(ctx: jobs.Context) -> list[Endpoint]:
+    """The API, one entry per route: the handler and what the OpenAPI document says about it."""
+
+    async def list_jobs(request: Request) -> Response:
+        body = await _in_thread(jobs.list_jobs, ctx, request.query_params.get("state"), _flag(request, "all"))
+        return SafeJSONResponse(body)
+
+    async def submit(request: Request) -> Response:
+        q = request.query_params
+        received = await upload.receive(request.stream(), request.headers, upload.uploads_root(ctx.service.store.path),
+                                         ctx.max_upload_bytes, q.get("filename"))
+        try:
+            code, body = await _in_thread(jobs.submit, ctx, received, model=q.get("model") or None,
+                                          name=q.get("display_name") or None, force=_flag(request, "force"),
+                                          kind=q.get("kind") or "auto")
+        finally:
+            if not await _in_thread(jobs.referenced, ctx, received.path):
+                await _in_thread(received.discard)
+        return SafeJSONResponse(body, status_code=code)
+
+    async def status(request: Request) -> Response:
+        return SafeJSONResponse(await _in_thread(jobs.status, ctx, _job(request)))
+
+    async def cancel(request: Request) -> Response:
+        return SafeJSONResponse(await _in_thread(jobs.cancel, ctx, _job(request)))
+
+    async def delete(request: Request) -> Response:
+        body = await _in_thread(jobs.delete, ctx, _job(request), keep_record=_flag(request, "keep_record"),
+                                force=_flag(request, "force"))
+        return SafeJSONResponse(body)
+
+    async def results(request: Request) -> Response:
+        path, name = await _in_thread(jobs.results_file, ctx, _job(request))
+        return ChunkedFileResponse(path, media_type="application/jsonl", filename=name)
+
+    async def poll(request: Request) -> Response:
+        return SafeJSONResponse(await _in_thread(jobs.poll, ctx, request.query_params.getlist("job")))
+
+    job = {"name": "job", "in": "path", "required": True, "schema": {"type": "string"},
+           "description": "a batch name (batches/ID), its bare id, the id as list shows it or a unique prefix, an "
+                          "input path, a split input's group id or its original path (URL-encode slashes as %2F "
+                          "or write them as they are)"}
+    return [
+        Endpoint("GET", "/jobs", list_jobs, "List the jobs in the store (like `list --json`)", [
+            _query("state", "only these states, comma-separated: pending running succeeded failed cancelled "
+                            "expired active"),
+            _query("all", "true: archived jobs too", "boolean")]),
+        Endpoint("POST", "/jobs", submit, "Submit a JSONL file (like `submit`)", [
+            _query("model", "model (default: the config's, the embedding model for embedding requests)"),
+            _query("display_name", "display name (default: the file name)"),
+            _query("force", "true: submit again even if this content was already submitted", "boolean"),
+            _query("kind", "auto (default), generate or embed"),
+            _query("filename", "the file's name for a raw upload (default upload.jsonl)")],
+            body=True, statuses={"201": "submitted", "202": "queued (enqueued-token budget)",
+                                 "200": "skipped: already submitted", "400": "the file has errors; nothing submitted",
+                                 "413": "the upload is over the limit; nothing kept"}),
+        Endpoint("POST", "/poll", poll, "Poll once and download new results (like `poll --once [JOB...]`)", [
+            _query("job", "only this job (repeatable); without it every unfinished job")]),
+        Endpoint("GET", "/jobs/{job:path}/results", results, "Stream the job's verified results file (JSONL)", [job],
+                 binary=True, statuses={"409": "no verified results yet (or they changed since)"}),
+        Endpoint("POST", "/jobs/{job:path}/cancel", cancel, "Cancel a job or every part of a split input", [job],
+                 statuses={"409": "already final"}),
+        Endpoint("GET", "/jobs/{job:path}", status, "The store record(s) of a job or split input", [job]),
+        Endpoint("DELETE", "/jobs/{job:path}", delete,
+                 "Delete the remote job and files, and the record when nothing remote is left to protect", [
+                     job, _query("keep_record", "true: keep the local record", "boolean"),
+                     _query("force", "true: also delete results that are not downloaded yet", "boolean")],
+                 statuses={"409": "refused: running, or its results are not safely on disk"}),
+    ]
+
+
+def _query(name: str, description: str, kind: str = "string") -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": {"type": kind}, "description": description}
+
+
+def _guarded(fn: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """Every refusal as `{"error": {"message": ...}}`; an unexpected failure is a 500 with one line, never a
+    traceback in the response or the log."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await fn(request)
+        except ApiError as exc:
+            return error_response(exc.status, exc.message, **exc.details)
+        except Exception as exc:  # noqa: BLE001 - the one place an unexpected failure becomes an answer
+            log(f"error: {request.method} {request.url.path}: {type(exc).__name__}: {exc}")
+            return error_response(500, f"internal error: {type(exc).__name__}: {exc}")
+
+    return endpoint
+
+
+class BearerAuth:
+    """Every route but the OpenAPI document and its page needs `Authorization: Bearer <token>`: 401 otherwise."""
+
+    def __init__(self, app: Any, token: str, token_file: str) -> None:
+        self.app, self.token, self.token_file = app, token, token_file
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] not in OPEN_PATHS:
+            header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
+            if not bearer_matches(header, self.token):
+                why = "wrong bearer token" if header else "missing bearer token"
+                response = error_response(
+                    401, f"{why}: send `Authorization: Bearer <token>`; the token is in {self.token_file}",
+                    headers={"WWW-Authenticate": 'Bearer realm="gembatch-tui"'})
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+class AccessLog:
+    """`CLIENT METHOD PATH STATUS` per request on stderr: no query string, no headers (the token never shows)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        seen: dict[str, int] = {}
+
+        async def sending(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                seen["status"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            client = scope.get("client") or ("-", 0)
+            log(f"{client[0]} {scope['method']} {scope['path']} {seen.get('status', '-')}")
+
+
+def make_app(ctx: jobs.Context, token: str, token_file: str, lifespan: Any = None) -> Starlette:
+    endpoints = build_endpoints(ctx)
+    document = openapi_document(endpoints)
+
+    async def openapi(_request: Request) -> Response:
+        return SafeJSONResponse(document)
+
+    async def docs(_request: Request) -> Response:
+        return HTMLResponse(docs_page(document))
+
+    routes = [Route(e.path, _guarded(e.handler), methods=[e.method]) for e in endpoints]
+    routes += [Route("/openapi.json", openapi, methods=["GET"]), Route("/docs", docs, methods=["GET"])]
+
+    async def http_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
+
+    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error}, lifespan=lifespan)
+    app.add_middleware(BearerAuth, token=token, token_file=token_file)  # type: ignore[arg-type]
+    app.add_middleware(AccessLog)  # type: ignore[arg-type]
+    return app
+
+
+__all__ = ["make_app"]

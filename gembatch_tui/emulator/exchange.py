@@ -12,6 +12,7 @@ from typing import Any, BinaryIO, Protocol
 from .errors import payload_too_large
 from .faults import Faults
 from .jobs import Jobs
+from .realtime import Realtime
 from .state import EmulatorState
 
 DRAIN_LIMIT = 64 * 1024 * 1024
@@ -28,6 +29,7 @@ class Context:
     latency_s: float
     request_log: list[tuple[str, str]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # tracebacks of unexpected handler failures
+    realtime: Realtime = field(default_factory=lambda: Realtime(None, 60.0))  # generateContent and its limit
 
 
 class Body:

@@ -25,6 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser, *, job_seconds: float) -> Non
                         help="answer 429 when a model's pending+running jobs would exceed TOKENS (repeatable)")
     parser.add_argument("--processing-seconds", type=float, default=None, metavar="S",
                         help="how long video/* uploads stay PROCESSING before ACTIVE (default 2; 0: off)")
+    parser.add_argument("--rpm", type=int, default=None, metavar="N",
+                        help="answer generateContent 429 (with a retryDelay) past N requests a minute per model")
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
@@ -35,6 +37,8 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         raise ValueError("--error-rate must be between 0 and 1")
     if args.processing_seconds is not None and not 0.0 <= args.processing_seconds < float("inf"):
         raise ValueError("--processing-seconds must be a number of seconds, 0 or more")
+    if args.rpm is not None and args.rpm <= 0:
+        raise ValueError("--rpm must be a positive number of requests a minute")
     try:
         budget = parse_budget(args.enqueued_token_budget)
     except ValueError as exc:
@@ -42,4 +46,5 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     return serve(host=args.host, port=args.port, job_seconds=args.job_seconds, latency_ms=args.latency_ms,
                  error_rate=args.error_rate, expiry_seconds=args.expiry_seconds,
                  max_concurrent_jobs=args.max_concurrent_jobs, api_key=args.api_key, out=out,
-                 enqueued_token_budget=budget, processing_seconds=args.processing_seconds)
+                 enqueued_token_budget=budget, processing_seconds=args.processing_seconds,
+                 rpm=args.rpm)

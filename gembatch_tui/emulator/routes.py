@@ -1,4 +1,5 @@
-"""Provides the URL table and one small function per endpoint (Files API, resumable upload, batches).
+"""Provides the URL table and one small function per endpoint (Files API, resumable upload, batches, and the
+interactive generateContent).
 
 Paths are matched after any base-URL prefix and under any `v1`, `v1beta` or `v1alpha` version segment, the
 way the SDK builds them. Every success is HTTP 200, as the SDK treats anything else as an error.
@@ -15,6 +16,7 @@ from .catalog import BATCH_METHODS
 from .errors import ApiError, invalid_argument
 from .exchange import Exchange as Handler
 from .files import UploadMeta
+from .realtime import answer as realtime_answer
 
 API, CHUNK, DOWNLOAD = "api", "chunk", "download"
 _PFX = r"(?P<prefix>(?:/[^/]+)*?)"
@@ -141,6 +143,11 @@ def batch_create(h: Handler, m: Match) -> None:
     h.send_json(h.ctx.jobs.create(kind, m.groups["model"], method, h.read_json(), m.version))
 
 
+def generate_content(h: Handler, m: Match) -> None:
+    """The interactive call (realtime.py): one request, one GenerateContentResponse, under the per-minute limit."""
+    h.send_json(realtime_answer(h.ctx.realtime, m.groups["model"], m.version, h.read_json()))
+
+
 def batch_get(h: Handler, m: Match) -> None:
     h.send_json(h.ctx.jobs.get(m.groups["id"]))
 
@@ -169,6 +176,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Callable[[Handler, Match], None]]] = [
     ("DELETE", re.compile(rf"^{_PFX}/{_V}/files/{_ID}$"), file_delete),
     ("GET", re.compile(rf"^{_PFX}/{_V}/files$"), file_list),
     ("POST", re.compile(rf"^{_PFX}/{_V}/{_MODEL}:(?P<method>{_METHODS})$"), batch_create),
+    ("POST", re.compile(rf"^{_PFX}/{_V}/{_MODEL}:generateContent$"), generate_content),
     ("GET", re.compile(rf"^{_PFX}/{_V}/batches/{_ID}$"), batch_get),
     ("DELETE", re.compile(rf"^{_PFX}/{_V}/batches/{_ID}$"), batch_delete),
     ("POST", re.compile(rf"^{_PFX}/{_V}/batches/{_ID}:cancel$"), batch_cancel),

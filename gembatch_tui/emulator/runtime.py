@@ -19,6 +19,7 @@ from typing import IO, Any
 from .faults import Faults
 from .files import processing_rules
 from .jobs import Jobs
+from .realtime import Call, Realtime
 from .exchange import Context
 from .server import EmulatorHTTPServer
 from .state import EmulatorState
@@ -45,6 +46,9 @@ class Emulator:
     Files API does with video: `{MIME prefix: seconds}`, the longest matching prefix winning, or one number for
     `video/`; the default is `{"video/": 2.0}`, everything else ACTIVE at once. A batch line whose fileData
     names a file that is missing or not ACTIVE when the job is created gets a per-line 400 error.
+    `rpm` limits `generateContent` calls per model to that many in any `rpm_window_seconds` (60, the real
+    per-minute quota; tests shorten it to run in seconds): one more is answered 429 RESOURCE_EXHAUSTED with a
+    RetryInfo `retryDelay` (realtime.py). `realtime_calls` logs every generateContent arrival.
     """
 
     def __init__(
@@ -63,6 +67,8 @@ class Emulator:
         strict_input: bool = False,
         enqueued_token_budget: int | dict[str, int] | None = None,
         processing_seconds: float | dict[str, float] | None = None,
+        rpm: int | None = None,
+        rpm_window_seconds: float = 60.0,
     ) -> None:
         self.host = host
         self.port = port
@@ -81,6 +87,7 @@ class Emulator:
         self._processing_seconds = processing_rules(processing_seconds)
         self._processing_failures: list[tuple[re.Pattern[str], str]] = []
         self._faults = Faults(error_rate, self._seed)
+        self._realtime = Realtime(rpm, rpm_window_seconds, clock, self._seed)
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._ctx: Context | None = None
@@ -113,7 +120,7 @@ class Emulator:
             seed = self._explicit_seed
             state.ids = IdGenerator(seed, earlier_starts) if seed is not None else IdGenerator(None)
         self._ctx = Context(state, jobs, self._faults, self._api_key, self._latency_s,
-                            request_log=self.request_log, errors=errors)
+                            request_log=self.request_log, errors=errors, realtime=self._realtime)
         self._server = EmulatorHTTPServer((self.host, self.port), self._ctx)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
@@ -185,6 +192,11 @@ class Emulator:
         """How many creates were answered 429 for the enqueued-token budget."""
         return self._require().jobs.budget_rejections
 
+    @property
+    def realtime_calls(self) -> list[Call]:
+        """Every generateContent request that arrived (time, model, prompt text, status), in arrival order."""
+        return list(self._realtime.calls)
+
     def file_bytes(self, name: str) -> bytes:
         """The stored bytes of `files/ID` (uploaded or generated), for tests that check what a client sent."""
         return self._require().state.lookup_file(name.removeprefix("files/")).path.read_bytes()
@@ -220,6 +232,7 @@ def serve(
     state_dir: str | Path | None = None,
     enqueued_token_budget: int | dict[str, int] | None = None,
     processing_seconds: float | dict[str, float] | None = None,
+    rpm: int | None = None,
 ) -> int:
     """Serve until SIGINT/SIGTERM. The first stdout line is exactly `listening on http://HOST:PORT`.
     `processing_seconds` is the Emulator's (a number: how long video/* uploads stay PROCESSING; None: default)."""
@@ -227,7 +240,7 @@ def serve(
     emu = Emulator(host=host, port=port, api_key=api_key, job_seconds=job_seconds, latency_ms=latency_ms,
                    error_rate=error_rate, expiry_seconds=expiry_seconds, max_concurrent_jobs=max_concurrent_jobs,
                    state_dir=state_dir, seed=seed, enqueued_token_budget=enqueued_token_budget,
-                   processing_seconds=processing_seconds)
+                   processing_seconds=processing_seconds, rpm=rpm)
     previous: dict[signal.Signals, Any] = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):

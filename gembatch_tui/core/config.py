@@ -3,7 +3,9 @@
 The config file (`<config dir>/config.json`, or `$GEMBATCH_TUI_HOME/config.json`) may hold
 `default_model`, `default_embedding_model`, `poll_interval`, `bell`, `max_parallel_polls`, `media_wait_seconds`,
 `retry` (`attempts`, `initial_delay`, `max_delay`: the SDK's retry of 408/429/5xx), `limits` and
-`enqueued_token_budget` (see core.limits) and `prices` (see core.pricing).
+`enqueued_token_budget` (see core.limits), `prices` (see core.pricing), `on_finish` (core/poll/finish_hooks.py)
+and `notify` (how the app says a job finished), and `max_cost_usd`, `output_ratio`, `thinking_tokens` (the
+cost estimate and its cap: core/api/pricing.py, core/submit/cost_cap.py).
 
 A key this module does not know (`pol_interval`) would be ignored, so the user would never learn that their
 setting has no effect: each one is a warning on the loaded settings (`Settings.warnings`), naming the file, the
@@ -25,9 +27,13 @@ DEFAULT_MODEL = "gemini-2.5-flash"
 DEFAULT_POLL_INTERVAL = 30.0
 KNOWN_KEYS = (
     "default_model", "default_embedding_model", "poll_interval", "bell", "max_parallel_polls", "media_wait_seconds",
-    "retry", "limits", "enqueued_token_budget", "prices",
+    "retry", "limits", "enqueued_token_budget", "prices", "on_finish", "notify",
+    "max_cost_usd", "output_ratio", "thinking_tokens",
 )
 RETRY_KEYS = ("attempts", "initial_delay", "max_delay")
+NOTIFY_CHOICES = ("bell", "osc9", "osc777", "none")
+"""`notify`: how the app tells that a job finished (the bell, a desktop notification by OSC 9 / OSC 777, nothing)."""
+DEFAULT_HOOK_TIMEOUT = 60.0
 
 
 class ConfigFileError(Exception):
@@ -52,7 +58,11 @@ class Settings:
     default_model: str = DEFAULT_MODEL
     poll_interval: float = DEFAULT_POLL_INTERVAL
     bell: bool = True
+    notify: str = "bell"
+    on_finish: str | list[str] | None = None  # run once per finished job (core/poll/finish_hooks.py)
+    on_finish_timeout: float = DEFAULT_HOOK_TIMEOUT
     max_parallel_polls: int = 32
+    max_cost_usd: float | None = None  # refuse a submission whose high cost estimate exceeds it (submit/cost_cap)
     retry_attempts: int = 5
     retry_initial_delay: float = 1.0
     retry_max_delay: float = 30.0
@@ -159,6 +169,27 @@ def build_settings(
                                            settings.retry_max_delay)
     if "bell" in data:
         settings.bell = bool(data["bell"])
+    settings.notify = str(data.get("notify", "bell" if settings.bell else "none"))
+    if settings.notify not in NOTIFY_CHOICES:
+        raise ConfigFileError(f"{where}: notify must be one of {', '.join(NOTIFY_CHOICES)}")
+    if data.get("on_finish") is not None:
+        settings.on_finish, settings.on_finish_timeout = _on_finish(data["on_finish"], where)
     if "max_parallel_polls" in data:
         settings.max_parallel_polls = bounded(data, "max_parallel_polls", int, 1, where, "a whole number")
+    if data.get("max_cost_usd") is not None:
+        settings.max_cost_usd = bounded(data, "max_cost_usd", float, 0.0, where, "a number of US dollars")
     return settings
+
+
+def _on_finish(value: Any, where: str) -> tuple[str | list[str], float]:
+    """Config `on_finish`: a shell command (string), an argv (list of strings), or `{"command": ..., "timeout": S}`."""
+    timeout = DEFAULT_HOOK_TIMEOUT
+    if isinstance(value, dict):
+        timeout = bounded(value, "timeout", float, 1.0, where, "a number of seconds", timeout)
+        value = value.get("command")
+    if isinstance(value, str) and value.strip():
+        return value, timeout
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return list(value), timeout
+    raise ConfigFileError(f"{where}: on_finish must be a command (a string, a list of strings, or an object with "
+                          "\"command\" and \"timeout\")")

@@ -78,6 +78,204 @@ def media_tokens(mime_type: str) -> int:
     return MEDIA_TOKENS.get(mime.split("/", 1)[0], DEFAULT_MEDIA_TOKENS)
 
 
+# --- output and thinking estimate -------------------------------------------------------------------------------
+#
+# Output is most of the bill, and it is unknown until the job ran, so it is estimated as a range (low-high), per
+# request (documented in the README too):
+# - `maxOutputTokens` given (generationConfig): the high end is exactly it, because the service caps the visible
+#   answer and the thinking together at it (googleapis/python-genai#782, #2062); the low end is the typical
+#   output below, capped at it.
+# - otherwise: output = input tokens x the model's typical output/input ratio (config `output_ratio`, a number or
+#   [low, high]; default DEFAULT_OUTPUT_RATIO), at least OUTPUT_FLOOR tokens a request (a short prompt such as
+#   "write an essay about X" gets a long answer), plus thinking tokens for a model that thinks (config
+#   `thinking_tokens`, [low, high] a request; default THINKING_TOKENS): Gemini 2.5 Pro and Flash and the
+#   Gemini 3 models think by default, up to 8,192 tokens a request with the automatic budget; an explicit
+#   `thinkingConfig.thinkingBudget` N bounds it (0 turns it off), also on models that do not think by default.
+# Every output and thinking token is billed at the model's output price. Embeddings have no output.
+DEFAULT_OUTPUT_RATIO = (0.5, 2.0)
+OUTPUT_FLOOR = (16, 256)
+THINKING_TOKENS = (256, 8192)
+THINKS_BY_DEFAULT = ("gemini-2.5-pro", "gemini-2.5-flash", "gemini-3")
+_NO_DEFAULT_THINKING = ("gemini-2.5-flash-lite", "gemini-2.5-flash-image")
+
+
+@dataclass(frozen=True)
+class OutputAssumptions:
+    """The ratios and allowances of the output estimate: DEFAULT_* overlaid with the config (`from_config`)."""
+
+    ratios: Mapping[str, tuple[float, float]]  # model name or prefix (or "*") -> (low, high) output/input ratio
+    thinking: Mapping[str, tuple[int, int]]  # model name or prefix (or "*") -> (low, high) thinking tokens
+
+    @classmethod
+    def defaults(cls) -> OutputAssumptions:
+        return cls({"*": DEFAULT_OUTPUT_RATIO}, {})
+
+    @classmethod
+    def from_config(cls, data: Mapping[str, Any], where: str = "config") -> OutputAssumptions:
+        """`output_ratio` and `thinking_tokens` of a loaded config; raises ConfigError naming `where` and the key."""
+        ratios: dict[str, tuple[float, float]] = {"*": DEFAULT_OUTPUT_RATIO}
+        thinking: dict[str, tuple[int, int]] = {}
+        for key, table, kind in (("output_ratio", ratios, float), ("thinking_tokens", thinking, int)):
+            raw = data.get(key)
+            if raw is None:
+                continue
+            if not isinstance(raw, dict):
+                raw = {"*": raw}
+            for model, value in raw.items():
+                table[normalise_model(str(model))] = _pair(value, kind, f'{where}: {key}["{model}"]')
+        return cls(ratios, thinking)
+
+    def ratio(self, model: str) -> tuple[float, float]:
+        return _by_prefix(self.ratios, model) or DEFAULT_OUTPUT_RATIO
+
+    def thinking_for(self, model: str) -> tuple[int, int] | None:
+        """The configured (low, high) thinking tokens of a model, the default for one that thinks by default,
+        or None for a model that does not think unless asked."""
+        configured = _by_prefix(self.thinking, model)
+        if configured is not None:
+            return configured
+        name = normalise_model(model)
+        if name.startswith(_NO_DEFAULT_THINKING) or not name.startswith(THINKS_BY_DEFAULT):
+            return None
+        return THINKING_TOKENS
+
+
+def _pair(value: Any, kind: type, where: str) -> Any:
+    low_high = value if isinstance(value, list) and len(value) == 2 else [value, value]
+    try:
+        if any(isinstance(v, bool) for v in low_high):
+            raise TypeError
+        low, high = (kind(v) for v in low_high)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where} must be a number or [low, high]") from None
+    if not (math.isfinite(low) and math.isfinite(high)) or low < 0 or high < low:
+        raise ConfigError(f"{where} must be a number or [low, high] with 0 <= low <= high")
+    return low, high
+
+
+def _by_prefix(table: Mapping[str, Any], model: str) -> Any:
+    name = normalise_model(model)
+    best = max((k for k in table if k != "*" and (name == k or name.startswith(k + "-"))), key=len, default=None)
+    return table[best] if best is not None else table.get("*")
+
+
+@dataclass(frozen=True)
+class TokenRange:
+    """Estimated tokens of one request or a whole input: input exactly as estimated, output and thinking as a
+    low-high range (output and thinking are both billed at the output price)."""
+
+    input: int = 0
+    output_low: int = 0
+    output_high: int = 0
+    thinking_low: int = 0
+    thinking_high: int = 0
+    requests: int = 0
+
+    def __add__(self, other: TokenRange) -> TokenRange:
+        return TokenRange(*(a + b for a, b in zip(_fields(self), _fields(other))))
+
+    @property
+    def billed_output_low(self) -> int:
+        return self.output_low + self.thinking_low
+
+    @property
+    def billed_output_high(self) -> int:
+        return self.output_high + self.thinking_high
+
+
+def _fields(r: TokenRange) -> tuple[int, ...]:
+    return (r.input, r.output_low, r.output_high, r.thinking_low, r.thinking_high, r.requests)
+
+
+def _config_int(config: Any, *names: str) -> int | None:
+    if not isinstance(config, dict):
+        return None
+    for name in names:
+        value = config.get(name)
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, (int, float)) and math.isfinite(value):
+            return int(value)
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():  # int64 fields may come as strings
+            return int(value)
+    return None
+
+
+@dataclass(frozen=True)
+class OutputRule:
+    """The output side of the estimate for requests sharing one model and generation config: `tokens(input)`
+    is cheap, so a caller making a million requests alike (prepare) asks for the rule once."""
+
+    ratio_low: float
+    ratio_high: float
+    think_low: int
+    think_high: int
+    cap: int | None  # maxOutputTokens
+    embed: bool = False
+
+    def tokens(self, input_tokens: int) -> tuple[int, int, int, int]:
+        """(output low, output high, thinking low, thinking high) of one request with this many input tokens."""
+        if self.embed:
+            return 0, 0, 0, 0
+        out_low = max(OUTPUT_FLOOR[0], math.ceil(input_tokens * self.ratio_low))
+        out_high = max(OUTPUT_FLOOR[1], math.ceil(input_tokens * self.ratio_high))
+        think_low, think_high = self.think_low, self.think_high
+        if self.cap is not None:
+            out_low = min(out_low, self.cap)
+            think_low = min(think_low, self.cap - out_low)
+            out_high, think_high = self.cap, 0  # the service caps answer + thinking together at maxOutputTokens
+        return out_low, out_high, think_low, think_high
+
+
+def output_rule(model: str, request: Mapping[str, Any], assumptions: OutputAssumptions | None = None) -> OutputRule:
+    """The rule for a request of this model and generation config (see the rules above)."""
+    if "content" in request and "contents" not in request:  # an embedding request: no output
+        return OutputRule(0.0, 0.0, 0, 0, None, embed=True)
+    rules = assumptions or OutputAssumptions.defaults()
+    config = request.get("generationConfig", request.get("generation_config"))
+    ratio_low, ratio_high = rules.ratio(model)
+    thinking_config = config.get("thinkingConfig", config.get("thinking_config")) if isinstance(config, dict) else None
+    budget = _config_int(thinking_config, "thinkingBudget", "thinking_budget")
+    allowance = rules.thinking_for(model)
+    if budget is not None and budget >= 0:
+        think_low, think_high = (min(allowance[0], budget) if allowance else 0), budget
+    else:  # automatic (-1) or not given
+        think_low, think_high = allowance or (0, 0)
+    cap = _config_int(config, "maxOutputTokens", "max_output_tokens")
+    return OutputRule(ratio_low, ratio_high, think_low, think_high, cap if cap is not None and cap > 0 else None)
+
+
+def estimate_output_range(
+    model: str, input_tokens: int, request: Mapping[str, Any], assumptions: OutputAssumptions | None = None
+) -> TokenRange:
+    """The token range of one request whose input is `input_tokens` (see the rules above)."""
+    return TokenRange(input_tokens, *output_rule(model, request, assumptions).tokens(input_tokens), 1)
+
+
+def estimate_request_range(
+    model: str, request: Mapping[str, Any], assumptions: OutputAssumptions | None = None
+) -> TokenRange:
+    """Input (estimate_request_tokens) and the output range of one request."""
+    return estimate_output_range(model, estimate_request_tokens(request), request, assumptions)
+
+
+def cost_range(
+    model: str, tokens: TokenRange, prices: Mapping[str, ModelPrice] | None = None
+) -> tuple[float, float] | None:
+    """(low, high) batch cost in USD of a token range, or None when the model is not in the price table."""
+    low = estimate_cost(model, tokens.input, tokens.billed_output_low, prices)
+    high = estimate_cost(model, tokens.input, tokens.billed_output_high, prices)
+    return None if low is None or high is None else (low, high)
+
+
+def format_cost_range(costs: tuple[float, float] | None) -> str:
+    """`$0.12-$0.48`, `$0.12` when both ends print the same, `n/a` for an unpriced model."""
+    if costs is None:
+        return "n/a"
+    low, high = format_cost(costs[0]), format_cost(costs[1])
+    return low if low == high else f"{low}-{high}"
+
+
 # --- prices -----------------------------------------------------------------------------------------------------
 
 

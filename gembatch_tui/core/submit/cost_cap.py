@@ -1,0 +1,127 @@
+"""Provides the whole-cost estimate of an input file and the spending cap that refuses a submission over it.
+
+Why its own module: the cap must hold before anything remote exists (no upload, no job, no queued part), so the
+CLI (and the submit screen) asks here first, with the file the user named, before the service splits, queues or
+uploads it. The estimate is a range (core/api/pricing: input tokens, output from `maxOutputTokens` or the model's
+typical ratio, thinking allowances); the cap is compared with its HIGH end, so a refused file is one that could
+cost more than the cap, and the cap counts every file of one run together (a `submit a.jsonl b.jsonl` under a
+$5 cap never starts jobs whose estimates add up past $5). A split input is estimated whole: all its parts, the
+ones that go now and the ones that wait in the local queue (waves.py), so the planner never queues past it.
+
+The estimate reads the file once more, request by request (validate.iter_requests), in bounded memory; callers
+run it only when a cap is set or an estimate is asked for.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gembatch_tui.core.api import pricing
+from gembatch_tui.core.errors import Cancelled
+from gembatch_tui.core.submit import media
+from gembatch_tui.core.submit.validate import iter_requests
+
+CAP_HINT = "--max-cost or max_cost_usd"
+CANCEL_CHECK = 1024
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """The estimated tokens and batch cost (low, high USD; None for an unpriced model) of one input."""
+
+    path: Path
+    model: str
+    tokens: pricing.TokenRange
+    usd: tuple[float, float] | None
+
+    @property
+    def high(self) -> float | None:
+        return None if self.usd is None else self.usd[1]
+
+    def figures(self) -> str:
+        """`1,000 requests, ~25,000 input tokens, ~12,500-264,000 output tokens (incl. thinking 0-0)`."""
+        t = self.tokens
+        low, high = t.billed_output_low, t.billed_output_high
+        output = f"{low:,}" if low == high else f"{low:,}-{high:,}"
+        text = f"{t.requests:,} requests, ~{t.input:,} input tokens, ~{output} output tokens"
+        if t.thinking_high:
+            text += f" (incl. thinking {t.thinking_low:,}-{t.thinking_high:,})"
+        return text
+
+    def cost_text(self) -> str:
+        """`cost ~$0.12-$0.48 at gemini-2.5-flash batch prices` (or `cost n/a: no price for MODEL`)."""
+        model = pricing.normalise_model(self.model)
+        if self.usd is None:
+            return f"cost n/a: no price for {model}"
+        return f"cost ~{pricing.format_cost_range(self.usd)} at {model} batch prices"
+
+
+def estimate_tokens(
+    request: dict[str, Any], model: str, assumptions: pricing.OutputAssumptions | None = None
+) -> pricing.TokenRange:
+    """The token range of one request; `[[FILE:...]]` markers count as the media they name, not as text."""
+    if media.find_refs(request):
+        request = media.substitute(request, media.placeholder)
+    return pricing.estimate_request_range(model, request, assumptions)
+
+
+def estimate_file(
+    path: str | os.PathLike[str],
+    model: str,
+    prices: Mapping[str, pricing.ModelPrice] | None = None,
+    assumptions: pricing.OutputAssumptions | None = None,
+    cancel: threading.Event | None = None,
+) -> CostEstimate:
+    """One streaming pass over a validated input file. Raises ValueError ("PATH:LINE: ...") at an invalid line
+    (validate first), OSError when it cannot be read, Cancelled when `cancel` is set."""
+    total = pricing.TokenRange()
+    count = 0
+    for _line, _key, request in iter_requests(path):
+        total += estimate_tokens(request, model, assumptions)
+        count += 1
+        if cancel is not None and count % CANCEL_CHECK == 0 and cancel.is_set():
+            raise Cancelled(str(path))
+    return CostEstimate(Path(path), model, total, pricing.cost_range(model, total, prices))
+
+
+def cap_from(flag: float | None, configured: float | None) -> float | None:
+    """The cap of a run: `--max-cost` when given, else the config's `max_cost_usd`, else none."""
+    return flag if flag is not None else configured
+
+
+class CostCap:
+    """A spending cap over one run: each accepted estimate's high end counts against it."""
+
+    def __init__(self, cap: float | None) -> None:
+        self.cap = cap
+        self.accepted = 0.0
+
+    @property
+    def active(self) -> bool:
+        return self.cap is not None
+
+    def refusal(self, estimate: CostEstimate) -> str | None:
+        """Why this input may not go (one line with the figures and the cap), or None when it fits."""
+        if self.cap is None:
+            return None
+        cap = pricing.format_cost(self.cap)
+        if estimate.high is None:
+            return (f"no price for {pricing.normalise_model(estimate.model)}, so the cost cap of {cap} ({CAP_HINT}) "
+                    f"cannot be held; add the model under \"prices\" in the config ({estimate.figures()})")
+        before = f", on top of {pricing.format_cost(self.accepted)} already accepted in this run" if self.accepted else ""
+        if self.accepted + estimate.high > self.cap + 1e-12:
+            return (f"estimated {estimate.cost_text()} is over the cap of {cap} ({CAP_HINT}){before}; "
+                    f"nothing was submitted ({estimate.figures()})")
+        return None
+
+    def accept(self, estimate: CostEstimate) -> None:
+        if estimate.high is not None:
+            self.accepted += estimate.high
+
+
+__all__ = ["CAP_HINT", "CostCap", "CostEstimate", "cap_from", "estimate_file", "estimate_tokens"]

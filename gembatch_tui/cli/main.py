@@ -174,6 +174,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_retry_parser(sub, lambda p: _global_options(p, suppress=True))
 
+    from gembatch_tui.cli.prepare import add_parser as add_prepare_parser
+
+    add_prepare_parser(sub, lambda p: _global_options(p, suppress=True), _cost)
+
+    from gembatch_tui.cli.realtime import add_parser as add_run_parser
+
+    add_run_parser(sub, lambda p: _global_options(p, suppress=True))
+
     from gembatch_tui.cli.archive import add_parser as add_archive_parser
 
     add_archive_parser(sub, lambda p: _global_options(p, suppress=True))
@@ -254,10 +262,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return commands.run_app(args)
         with _library_output_through_err():
+            if args.command == "prepare":
+                from gembatch_tui.cli.prepare import cmd_prepare
+
+                return cmd_prepare(args)
             if args.command == "retry":
                 from gembatch_tui.cli.retry import cmd_retry
 
                 return cmd_retry(args)
+            if args.command == "run":
+                from gembatch_tui.cli.realtime import cmd_run
+
+                return cmd_run(args)
             from gembatch_tui.cli import commands
 
             return commands.dispatch(args)

@@ -1,0 +1,122 @@
+"""Provides the key map `prepare` writes beside its batch file, and finding it again from a job's input path.
+
+`<name>.batch.jsonl` gets `<name>.batch.map.jsonl`: JSON Lines, so a script can join results to rows with any
+JSONL tool, and so it streams like the batch file.
+- line 1, the header: `{"gembatch_prepare": 1, "source": ABS PATH, "format": "csv", "source_size": N,
+  "source_mtime_ns": N, "columns": [...] or null, "id_column": COL or null, "batch": ABS PATH,
+  "answer_fields": [...], "template": TEXT}`;
+- then one line per request, in batch order: `{"key": K, "row": R, "line": L}` (the record number and the line
+  of the data file it starts on; batch line R is record R);
+- last, the trailer: `{"end": {"rows": N, "columns": [...]}}` (for JSON and JSONL: every field name seen, in
+  first-seen order, which is only known at the end).
+Export finds the map by the job's input path (the batch file) and re-reads the source rows in order, checking
+each row's key against the batch's, so no copy of the data is kept.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+VERSION = 1
+
+
+def map_path_for(batch_path: str | os.PathLike[str]) -> Path:
+    """`x.batch.jsonl` -> `x.batch.map.jsonl`; any other name gets `.map.jsonl` added."""
+    path = Path(batch_path)
+    if path.suffix.lower() == ".jsonl":
+        return path.with_name(path.name[: -len(".jsonl")] + ".map.jsonl")
+    return path.with_name(path.name + ".map.jsonl")
+
+
+def header(
+    *, source: Path, fmt: str, columns: list[str] | None, id_column: str | None, batch: Path,
+    answer_fields: list[str], template: str,
+) -> dict[str, Any]:
+    st = os.stat(source)
+    return {
+        "gembatch_prepare": VERSION, "source": str(source), "format": fmt, "source_size": st.st_size,
+        "source_mtime_ns": st.st_mtime_ns, "columns": columns, "id_column": id_column, "batch": str(batch),
+        "answer_fields": answer_fields, "template": template,
+    }
+
+
+def write_json_line(out: IO[str], obj: Any) -> None:
+    out.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+
+@dataclass
+class PreparedMap:
+    """What export needs from a map: the header, the trailer, and whether the source is as it was."""
+
+    path: Path
+    header: dict[str, Any]
+    rows: int
+    columns: list[str]
+    problem: str | None  # why the source rows cannot be joined any more (moved, changed), or None
+
+    @property
+    def source(self) -> Path:
+        return Path(self.header["source"])
+
+    @property
+    def answer_fields(self) -> list[str]:
+        fields = self.header.get("answer_fields")
+        return [str(f) for f in fields] if isinstance(fields, list) else []
+
+
+def find_map(batch_path: str | os.PathLike[str] | None) -> PreparedMap | None:
+    """The map of a prepared batch file, or None when the file was not made by `prepare` (or its map is
+    unreadable: the export is then the plain one)."""
+    if batch_path is None:
+        return None
+    path = map_path_for(batch_path)
+    try:
+        with open(path, "rb") as f:
+            head = json.loads(f.readline())
+            tail = json.loads(_last_line(f))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(head, dict) or head.get("gembatch_prepare") != VERSION or not isinstance(tail, dict):
+        return None
+    end = tail.get("end")
+    if not isinstance(end, dict) or not isinstance(head.get("source"), str):
+        return None
+    columns = end.get("columns") if isinstance(end.get("columns"), list) else head.get("columns") or []
+    prepared = PreparedMap(path, head, int(end.get("rows") or 0), [str(c) for c in columns], None)
+    prepared.problem = _source_problem(prepared)
+    return prepared
+
+
+def _source_problem(prepared: PreparedMap) -> str | None:
+    source = prepared.source
+    try:
+        st = os.stat(source)
+    except OSError:
+        return f"the data file {source} it was prepared from is gone"
+    if st.st_size != prepared.header.get("source_size") or st.st_mtime_ns != prepared.header.get("source_mtime_ns"):
+        return f"the data file {source} changed since it was prepared"
+    return None
+
+
+def _last_line(f: IO[bytes]) -> bytes:
+    f.seek(0, os.SEEK_END)
+    end = f.tell()
+    step = 4096
+    pos = end
+    data = b""
+    while pos > 0:
+        pos = max(0, pos - step)
+        f.seek(pos)
+        data = f.read(end - pos)
+        lines = data.rstrip(b"\n").split(b"\n")
+        if len(lines) > 1 or pos == 0:
+            return lines[-1]
+        step *= 2
+    return data
+
+
+__all__ = ["PreparedMap", "VERSION", "find_map", "header", "map_path_for", "write_json_line"]

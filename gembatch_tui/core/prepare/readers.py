@@ -1,0 +1,219 @@
+"""Provides streaming records of a data file: CSV, TSV, a JSON list of objects, or JSONL (one object a line).
+
+Why streaming: a data file can be bigger than memory (a 1 GB CSV), so each format is read one record at a time
+(csv.reader, a JSON list decoded element by element with JSONDecoder.raw_decode over a sliding buffer, JSONL a
+line at a time); only the current record and a read buffer are held. Each record comes with where it is: its
+1-based row (the record number: CSV/TSV data rows after the header, JSON list elements, JSONL non-blank lines)
+and the line of the file it starts on, which is what messages name (`data.csv:12: ...`).
+
+A record is a list of cells (CSV/TSV, in header order) or a dict (JSON, JSONL). A record that cannot be read
+(a JSONL line that is not a JSON object) comes as a BadRecord with the reason, so the caller can report it and
+go on; a file that cannot be read on at all raises SourceError.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+FORMATS = ("csv", "tsv", "json", "jsonl")
+_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+JSON_CHUNK = 1 << 20
+CSV_FIELD_LIMIT = 1 << 26  # one cell up to 64 MiB (csv's default, 128 KiB, refuses long articles)
+MAX_RECORD_CHARS = 1 << 26  # a JSON list element is read whole: past this, a decode error is final
+
+Row = tuple[int, int, Any]  # (row number, line number, cells list | dict | BadRecord)
+
+
+class SourceError(ValueError):
+    """A data file that cannot be read (on); the message starts with `PATH:` (and the line when known)."""
+
+
+class BadRecord(str):
+    """Why one record could not be read (the rest of the file still can)."""
+
+
+def detect_format(path: Path, given: str | None = None) -> str:
+    """`given`, else the format the file name's suffix says; SourceError when neither says one."""
+    if given:
+        return given
+    fmt = _SUFFIXES.get(path.suffix.lower())
+    if fmt is None:
+        raise SourceError(f"{path}: cannot tell the format from the name; pass --format {'|'.join(FORMATS)}")
+    return fmt
+
+
+class Source:
+    """One data file: its format, its columns (CSV/TSV: the header; JSON: None, each record has its own keys)
+    and its records, read again from the start each time `records()` is called."""
+
+    def __init__(self, path: str | os.PathLike[str], fmt: str | None = None) -> None:
+        self.path = Path(path)
+        self.format = detect_format(self.path, fmt)
+        self.columns: list[str] | None = None
+        if self.format in ("csv", "tsv"):
+            self.columns = self._header()
+
+    # ----------------------------------------------------------------- CSV / TSV
+    def _open_text(self) -> Any:
+        try:
+            return open(self.path, encoding="utf-8-sig", newline="", buffering=1 << 20)  # noqa: SIM115
+        except FileNotFoundError:
+            raise SourceError(f"{self.path}: file not found") from None
+        except IsADirectoryError:
+            raise SourceError(f"{self.path}: is a directory, not a data file") from None
+        except OSError as exc:
+            raise SourceError(f"{self.path}: cannot read: {exc.strerror or exc}") from None
+
+    def _csv_reader(self, f: Any) -> Any:
+        if csv.field_size_limit() < CSV_FIELD_LIMIT:
+            csv.field_size_limit(CSV_FIELD_LIMIT)
+        return csv.reader(f, delimiter="\t" if self.format == "tsv" else ",", strict=False)
+
+    def _header(self) -> list[str]:
+        with self._open_text() as f:
+            reader = self._csv_reader(f)
+            try:
+                header = next(reader, None)
+            except (csv.Error, UnicodeDecodeError) as exc:
+                raise SourceError(f"{self.path}:1: cannot read the header row: {_why(exc)}") from None
+        if not header or not any(cell.strip() for cell in header):
+            raise SourceError(f"{self.path}:1: no header row (the first row names the columns)")
+        seen: dict[str, int] = {}
+        for i, name in enumerate(header, 1):
+            if name in seen and name:
+                raise SourceError(f"{self.path}:1: column {name!r} appears twice (columns {seen[name]} and {i})")
+            seen[name] = i
+        return header
+
+    def _csv_records(self) -> Iterator[Row]:
+        with self._open_text() as f:
+            reader = self._csv_reader(f)
+            row = 0
+            end = 1
+            try:
+                next(reader)
+                end = reader.line_num
+                for cells in reader:
+                    start, end = end + 1, reader.line_num
+                    if not cells:
+                        continue  # a blank line
+                    row += 1
+                    yield row, start, cells
+            except (csv.Error, UnicodeDecodeError) as exc:
+                raise SourceError(f"{self.path}:{end + 1}: {_why(exc)}") from None
+
+    # ----------------------------------------------------------------- JSONL
+    def _jsonl_records(self) -> Iterator[Row]:
+        try:
+            f = open(self.path, "rb", buffering=1 << 20)  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise SourceError(f"{self.path}: cannot read: {exc.strerror or exc}") from None
+        with f:
+            row = 0
+            for line_no, raw in enumerate(f, 1):
+                if raw.isspace():
+                    continue
+                row += 1
+                try:
+                    obj = json.loads(raw.removeprefix(b"\xef\xbb\xbf") if line_no == 1 else raw)
+                except UnicodeDecodeError as exc:
+                    yield row, line_no, BadRecord(f"not UTF-8 text at byte {exc.start} of the line")
+                    continue
+                except ValueError as exc:
+                    yield row, line_no, BadRecord(f"not valid JSON: {getattr(exc, 'msg', exc)}")
+                    continue
+                yield row, line_no, obj if isinstance(obj, dict) else BadRecord(
+                    f"expected a JSON object (a record), got {type(obj).__name__}")
+
+    # ----------------------------------------------------------------- JSON list
+    def _json_records(self) -> Iterator[Row]:
+        decoder = json.JSONDecoder()
+        with self._open_text() as f:
+            buf, pos, line, eof = "", 0, 1, False
+
+            def fill(need_more: bool) -> bool:
+                nonlocal buf, pos, eof
+                if eof:
+                    return False
+                chunk = f.read(max(JSON_CHUNK, len(buf) - pos) if need_more else JSON_CHUNK)
+                buf, pos = buf[pos:] + chunk, 0
+                eof = not chunk
+                return bool(chunk)
+
+            def skip_ws() -> str:
+                nonlocal pos, line
+                while True:
+                    while pos < len(buf) and buf[pos] in " \t\r\n":
+                        line += buf[pos] == "\n"
+                        pos += 1
+                    if pos < len(buf) or not fill(False):
+                        return buf[pos] if pos < len(buf) else ""
+
+            try:
+                if skip_ws() != "[":
+                    raise SourceError(f"{self.path}:{line}: expected a JSON list of objects ([{{...}}, ...]); "
+                                      "for one record a line, name the file .jsonl")
+                pos += 1
+                row = 0
+                while True:
+                    ch = skip_ws()
+                    if ch == "]" and row == 0:
+                        return
+                    if ch == "":
+                        raise SourceError(f"{self.path}:{line}: the list is not closed (']' missing)")
+                    while True:
+                        try:
+                            obj, end = decoder.raw_decode(buf, pos)
+                            break
+                        except json.JSONDecodeError as exc:  # cut off by the buffer's end, or really bad
+                            if len(buf) - pos > MAX_RECORD_CHARS or not fill(True):
+                                at = line + buf.count("\n", pos, exc.pos)
+                                raise SourceError(f"{self.path}:{at}: not valid JSON: {exc.msg}") from None
+                    row += 1
+                    yield row, line, obj if isinstance(obj, dict) else BadRecord(
+                        f"expected a JSON object (a record), got {type(obj).__name__}")
+                    line += buf.count("\n", pos, end)
+                    pos = end
+                    ch = skip_ws()
+                    if ch == "]":
+                        if skip_ws_after(self, buf, pos + 1, f):
+                            raise SourceError(f"{self.path}:{line}: text after the end of the list")
+                        return
+                    if ch != ",":
+                        raise SourceError(f"{self.path}:{line}: expected ',' or ']' after record {row}")
+                    pos += 1
+            except UnicodeDecodeError as exc:
+                raise SourceError(f"{self.path}:{line}: {_why(exc)}") from None
+
+    # ----------------------------------------------------------------- all formats
+    def records(self) -> Iterator[Row]:
+        """(row, line, record) for every record, in file order; raises SourceError when the file cannot be read."""
+        if self.format in ("csv", "tsv"):
+            return self._csv_records()
+        if self.format == "jsonl":
+            return self._jsonl_records()
+        return self._json_records()
+
+
+def skip_ws_after(source: Source, buf: str, pos: int, f: Any) -> bool:
+    """Whether anything but blanks follows the closing ']' of a JSON list (the rest of the file is read)."""
+    if buf[pos:].strip():
+        return True
+    while chunk := f.read(JSON_CHUNK):
+        if chunk.strip():
+            return True
+    return False
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text (save the file as UTF-8)"
+    return str(exc)
+
+
+__all__ = ["FORMATS", "BadRecord", "Row", "Source", "SourceError", "detect_format"]

@@ -183,6 +183,8 @@ def print_report(report: Any) -> None:
             out(f"{dl.name}: results not saved: {dl.message}")
     for message in report.errors:
         err(message)
+    for run in report.hooks:  # the on_finish command: done on stdout, a failure on stderr (never retried)
+        (out if run.ok else err)(f"{run.name}: {run.message}")
 
 
 def wait_for_jobs(rt: Runtime, keys: list[str] | None, *, interval: float, timeout_min: float | None) -> int:

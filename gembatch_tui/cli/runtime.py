@@ -101,6 +101,10 @@ def open_runtime(settings: Settings, *, need_service: bool = True, demo_job_seco
         max_parallel_polls=settings.max_parallel_polls,
         media_wait_s=media_wait_seconds(settings.extra),
     )
+    if settings.on_finish is not None:  # every poll pass over this service runs it (the app, poll, the library)
+        from gembatch_tui.core.poll import finish_hooks
+
+        finish_hooks.install(service, finish_hooks.FinishHook(settings.on_finish, settings.on_finish_timeout))
     return Runtime(settings, store, service, emulator)
 
 

@@ -8,7 +8,8 @@ verified, and only then renamed into place, so a file that looks complete is com
 
 After the refresh, queued records are submitted as the enqueued-token budget allows (waves.py: each one
 submitted shows up as a state change QUEUED -> PENDING); after the downloads, groups whose parts all have
-their results are merged into one results file (merge.py), reported like a download.
+their results are merged into one results file (merge.py), reported like a download. Last, the `on_finish` hook
+runs for the jobs this pass (or another poller's) saw finish (finish_hooks.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from gembatch_tui.core.poll import inline_results, missing_jobs, schedule as poll_schedule
+from gembatch_tui.core.poll import finish_hooks, inline_results, missing_jobs, schedule as poll_schedule
 from gembatch_tui.core.submit import waves
 from gembatch_tui.core.poll.download import DownloadOutcome, DownloadProgress, download_results
 from gembatch_tui.core.errors import ServiceError
@@ -65,6 +66,7 @@ class PollReport:
     active: int = 0  # jobs not final yet, counting queued ones
     queued: int = 0  # records waiting locally (budget or 429 backoff)
     deferred: int = 0  # unfinished jobs not due this pass (poll_schedule.py), so not asked about
+    hooks: list[finish_hooks.HookRun] = field(default_factory=list)  # on_finish runs; never a failed pass
 
     @property
     def failed(self) -> bool:
@@ -146,7 +148,7 @@ def poll_once(
             at = now_iso()
             for key in not_found:
                 old = by_key[key]
-                changes[key] = missing_jobs.count_404(at)
+                changes[key] = finish_hooks.marking(service, missing_jobs.count_404(at))
                 if missing_jobs.becomes_missing(old):
                     report.changes.append(
                         StateChange(key, batch_name(old) or key, display_name(old), record_state(old), LOCAL_MISSING))
@@ -161,7 +163,7 @@ def poll_once(
                 report.changes.append(
                     StateChange(key, snap.name, display_name(old), old_state, snap.state)
                 )
-            changes[key] = _merge(snap)
+            changes[key] = finish_hooks.marking(service, _merge(snap))  # a final state marks the hook due
         if changes:
             service.store.update_many(changes)
     finally:
@@ -188,6 +190,8 @@ def poll_once(
             from gembatch_tui.core.poll.merge import merge_ready
 
             report.downloads.extend(merge_ready(service, cancel=cancel))
+    report.hooks = finish_hooks.run_due(service, only=only,
+                                        failed_downloads=[d.key for d in report.downloads if not d.ok])
     return report
 
 

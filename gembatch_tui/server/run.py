@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import signal
 import socket
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import anyio
@@ -69,7 +71,24 @@ def serve(ctx: Context, sock: socket.socket, *, token: str, token_file: str, pol
     app = make_app(ctx, token, token_file, lifespan=lifespan)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", server_header=False,
                             timeout_graceful_shutdown=5)
-    uvicorn.Server(config).run(sockets=[sock])
+
+    class Server(uvicorn.Server):
+        """SIGINT/SIGTERM stop the service gracefully and the command exits 0, as the emulator does (uvicorn
+        itself raises the signal again once stopped, which would end the process with -15)."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            original = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in original.items():
+                    signal.signal(sig, handler)
+
+    Server(config).run(sockets=[sock])
 
 
 async def _poll_loop(ctx: Context, interval: float) -> None:

@@ -1,0 +1,196 @@
+"""Submit, status, list, poll, results, cancel and delete through the service, checked in the store it writes
+and on the emulator (the real SDK over real HTTP on both sides); errors carry the CLI's sentences."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from gembatch_tui.core.store import JobStore
+from gembatch_tui.core.submit.validate import validate_file
+from gembatch_tui.emulator import Emulator
+from tests.manual_clock import ManualClock
+from tests.server.support import Server, job_path, multipart, requests_jsonl, wait_until
+
+
+def _remote(emu: Emulator) -> dict[str, str]:
+    return {f"batches/{b['name'].rsplit('/', 1)[-1]}": b["state"] for b in emu.batches_snapshot()}
+
+
+def _uploads(server: Server) -> list[Path]:
+    root = server.home / "uploads"
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def _submit(server: Server, data: bytes, query: str = "filename=q.jsonl") -> dict:
+    answer = server.post(f"/jobs?{query}", data, headers={"Content-Type": "application/jsonl"})
+    assert answer.status == 201, answer
+    return answer.json()
+
+
+def test_a_raw_upload_is_submitted_once_into_the_store_and_to_the_emulator(server: Server, emulator: Emulator) -> None:
+    body = _submit(server, requests_jsonl(3), "filename=questions.jsonl&display_name=from-rest")
+    assert body["status"] == "submitted"
+    [name] = body["batch_names"]
+    assert body["message"] == f"submitted {name} (3 requests)"
+    [record] = JobStore(server.store_path).read_all()
+    assert record["batch"]["name"] == name and record["count"] == 3
+    assert record["display_name"] == "from-rest"
+    assert Path(record["input_file"]).read_bytes() == requests_jsonl(3)  # kept: results go beside it
+    assert Path(record["input_file"]).name == "questions.jsonl"
+    assert body["jobs"] == [record]
+    assert name in _remote(emulator)
+
+    # The same content again, as a multipart form: skipped as already submitted, its copy not kept.
+    form, content_type = multipart("file", "again.jsonl", requests_jsonl(3))
+    again = server.post("/jobs", form, headers={"Content-Type": content_type})
+    assert again.status == 200, again
+    assert again.json()["message"] == f"skipped (already submitted as {name})"
+    assert [r["id"] for r in again.json()["jobs"]] == [record["id"]]
+    assert len(_uploads(server)) == 1 and len(emulator.batches_snapshot()) == 1
+
+    forced = server.post("/jobs?force=true", form, headers={"Content-Type": content_type})
+    assert forced.status == 201, forced
+    assert len(emulator.batches_snapshot()) == 2 and len(JobStore(server.store_path).read_all()) == 2
+    assert forced.json()["jobs"][0]["display_name"] == "again.jsonl"
+
+
+def test_a_bad_file_is_refused_with_the_cli_messages_and_leaves_nothing(server: Server, emulator: Emulator,
+                                                                        tmp_path: Path) -> None:
+    data = requests_jsonl(2) + b'{"key": "x", "request": {"contents": "oops", "bogus": 1}\n' + b"not json\n"
+    answer = server.post("/jobs?filename=bad.jsonl", data)
+    assert answer.status == 400, answer
+    local = tmp_path / "bad.jsonl"
+    local.write_bytes(data)
+    expected = [m.replace(str(local), "bad.jsonl") for m in validate_file(local, max_bytes=None).messages()]
+    error = answer.json()["error"]
+    assert error["problems"] == expected and len(expected) >= 2
+    assert error["message"] == f"{expected[0]} (+{error['problem_count'] - 1} more)"
+    assert expected[0].startswith("bad.jsonl:3: ")
+    assert _uploads(server) == [] and emulator.batches_snapshot() == []
+    assert JobStore(server.store_path).read_all() == []
+
+
+def test_an_embedding_model_for_generate_requests_is_refused_as_the_cli_does(server: Server) -> None:
+    answer = server.post("/jobs?filename=g.jsonl&model=gemini-embedding-001", requests_jsonl(1))
+    assert (answer.status, answer.message) == (
+        400, "g.jsonl: this file holds generate requests, but gemini-embedding-001 is an embedding model")
+    assert server.post("/jobs?kind=sideways", requests_jsonl(1)).message == (
+        "kind: 'sideways' is not one of auto, generate, embed")
+
+
+def test_an_upload_over_the_limit_is_413_and_leaves_no_file(server: Server, emulator: Emulator) -> None:
+    big = requests_jsonl(1000)  # about 70 KB; the fixture's limit is 64 KiB
+    assert len(big) > 64 * 1024
+    sized = server.post("/jobs?filename=big.jsonl", big)
+    assert sized.status == 413 and "64 KiB" not in sized.message
+    assert sized.message == f"the upload is {len(big)} bytes; this service takes at most {64 * 1024} bytes"
+
+    def chunks():  # no Content-Length: the limit is found while the body arrives
+        for i in range(0, len(big), 4096):
+            yield big[i:i + 4096]
+
+    streamed = server.post("/jobs?filename=big.jsonl", chunks())
+    assert streamed.status == 413, streamed
+    assert streamed.message == f"the upload is over {64 * 1024} bytes, the most this service takes"
+    form, content_type = multipart("file", "big.jsonl", big)
+    assert server.post("/jobs", (form[i:i + 8192] for i in range(0, len(form), 8192)),
+                       headers={"Content-Type": content_type}).status == 413
+    assert _uploads(server) == [] and list((server.home / "uploads").iterdir()) == []
+    assert emulator.batches_snapshot() == [] and JobStore(server.store_path).read_all() == []
+    assert server.get("/jobs").status == 200  # still serving
+
+
+def test_a_form_without_the_file_field_says_which_field(server: Server) -> None:
+    form, content_type = multipart("upload", "x.jsonl", requests_jsonl(1))
+    answer = server.post("/jobs", form, headers={"Content-Type": content_type})
+    assert (answer.status, answer.message) == (400, "no file in the form: send the JSONL as the form field 'file'")
+    assert _uploads(server) == []
+
+
+def test_status_list_cancel_delete(server: Server, emulator: Emulator, clock: ManualClock) -> None:
+    first = _submit(server, requests_jsonl(2, "a"), "filename=a.jsonl")["jobs"][0]
+    second = _submit(server, requests_jsonl(2, "b"), "filename=b.jsonl")["jobs"][0]
+    name = first["batch"]["name"]
+    bare = name.split("/", 1)[1]
+    for ref in (name, bare, first["id"], first["id"][:10], first["input_file"]):
+        status = server.get(job_path(ref))
+        assert status.status == 200, (ref, status)
+        assert [r["id"] for r in status.json()["jobs"]] == [first["id"]]
+    assert server.get(f"/jobs/{name}").json()["jobs"][0]["id"] == first["id"]  # slashes as they are
+    missing = server.get(job_path("batches/nothere"))
+    assert (missing.status, missing.message) == (404, f"batches/nothere: no such job in {server.store_path}")
+
+    clock.advance(31)  # both running now
+    polled = server.post("/poll")
+    assert polled.status == 200
+    assert {c["to"] for c in polled.json()["changes"]} == {"RUNNING"}
+    assert [r["id"] for r in server.get("/jobs?state=running").json()["jobs"]] == [first["id"], second["id"]]
+    assert server.get("/jobs?state=succeeded").json()["jobs"] == []
+    bad = server.get("/jobs?state=bogus")
+    assert bad.status == 400 and bad.message.startswith("state: ") and "bogus" in bad.message
+
+    refused = server.request("DELETE", job_path(name))
+    assert (refused.status, refused.message) == (409, f"{name}: {name} is RUNNING: cancel it first")
+
+    cancelled = server.post(job_path(name, "/cancel"))
+    assert cancelled.status == 200, cancelled
+    assert cancelled.json()["jobs"] == [{"job": name, "state": "CANCELLED", "skipped": False,
+                                         "message": f"{name}: cancel requested, now CANCELLED"}]
+    assert _remote(emulator)[name] == "BATCH_STATE_CANCELLED"
+    again = server.post(job_path(name, "/cancel"))
+    assert (again.status, again.message) == (409, f"{name} is already CANCELLED; nothing to cancel")
+    assert [r["id"] for r in server.get("/jobs?state=cancelled,running").json()["jobs"]] == [first["id"], second["id"]]
+
+    deleted = server.request("DELETE", job_path(bare))
+    assert deleted.status == 200, deleted
+    assert any(line.startswith(f"remote batch job {name}") for line in deleted.json()["deleted"])
+    assert any(line.startswith("local record ") for line in deleted.json()["deleted"])
+    assert name not in _remote(emulator)
+    assert [r["id"] for r in JobStore(server.store_path).read_all()] == [second["id"]]
+    assert server.get(job_path(name)).status == 404
+
+
+def test_results_are_streamed_byte_identical_once_verified(server: Server, emulator: Emulator,
+                                                          clock: ManualClock) -> None:
+    record = _submit(server, requests_jsonl(40), "filename=r.jsonl")["jobs"][0]
+    name = record["batch"]["name"]
+    early = server.get(job_path(name, "/results"))
+    assert (early.status, early.message) == (409, f"{name} is PENDING: it has no results to fetch")
+    clock.advance(61)
+    wait_until(lambda: server.post("/poll", token="").json()["downloads"], what="the download")
+    [saved] = JobStore(server.store_path).read_all()
+    assert saved["results_verified"] is True
+    answer = server.get(job_path(name, "/results"))
+    assert answer.status == 200, answer
+    assert answer.headers["content-type"].startswith("application/jsonl")
+    assert answer.body == Path(saved["results_file"]).read_bytes()
+    assert len([json.loads(line) for line in answer.body.splitlines()]) == 40
+
+    Path(saved["results_file"]).write_bytes(answer.body + b"\n")  # changed since it was verified: not served
+    changed = server.get(job_path(name, "/results"))
+    assert changed.status == 409 and changed.message.startswith(f"{name}: ")
+
+
+def test_every_route_is_in_the_openapi_document(server: Server) -> None:
+    from gembatch_tui.server.app import make_app
+    from gembatch_tui.server.jobs import Context
+    from gembatch_tui.server.openapi import OPEN_PATHS
+
+    document = server.get("/openapi.json", token=None).json()
+    assert document["openapi"].startswith("3.")
+    app = make_app(Context(None, "m"), "token", "file")  # type: ignore[arg-type] # only its routes are read
+    served = {(route.path.replace(":path", ""), method.lower())
+              for route in app.routes if route.path not in OPEN_PATHS
+              for method in route.methods if method != "HEAD"}
+    listed = {(path, method) for path, ops in document["paths"].items() for method in ops}
+    assert served == listed
+    assert {"/jobs", "/jobs/{job}", "/jobs/{job}/results", "/jobs/{job}/cancel", "/poll"} <= {p for p, _ in listed}
+    page = server.get("/docs", token=None)
+    assert all(path in page.body.decode() for path, _ in listed)
+
+
+def test_errors_are_json_for_unknown_routes_and_methods(server: Server) -> None:
+    assert (server.get("/nowhere").status, server.get("/nowhere").message) == (404, "Not Found")
+    wrong = server.request("PUT", "/jobs")
+    assert wrong.status == 405 and wrong.message == "Method Not Allowed"

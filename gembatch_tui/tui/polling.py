@@ -217,11 +217,14 @@ class PollOwner(_AppBase):
         for c in finals:
             severity = "information" if short_state(c.new) == "SUCCEEDED" else "warning"
             self.record_event(f"{safe(c.label)}: {short_state(c.new).lower()}", title="Job finished", severity=severity)
-        if finals and self.settings.bell:
-            self.bell()
+        if finals:
+            self._notify_finished([(c.label, short_state(c.new).lower()) for c in finals])
         for d in report.downloads:
             if d.ok:
                 self.record_event(f"{safe(d.path)} ({safe(d.message)})", title="Results saved")
+        for run in getattr(report, "hooks", ()):  # on_finish (core/poll/finish_hooks.py): a failure is never retried
+            self.record_event(f"{safe(run.name)}: {safe(run.message)}", title="on_finish",
+                              severity="information" if run.ok else "error")
         failed = [d for d in report.downloads if not d.ok]
         for d in failed:
             self.record_event(cause_first(f"{safe(d.name)}: {safe(d.message)}"), title="Results not saved",
@@ -230,6 +233,21 @@ class PollOwner(_AppBase):
             more = f" (+{len(failed) - 1} more: E shows them)" if len(failed) > 1 else ""
             self.notify(cause_first(f"{safe(failed[0].name)}: {safe(failed[0].message)}") + more,
                         title="Results not saved", severity="error", markup=False)
+
+    def _notify_finished(self, finished: list[tuple[str, str]]) -> None:
+        """Tell the terminal that jobs finished, as config `notify` says (tui/notify.py): a desktop notification by
+        OSC 9 or OSC 777 (written through the driver, like the bell, so it reaches the terminal over SSH and, by
+        the DCS passthrough, through tmux), and the bell unless `notify` is none or `bell` is off."""
+        from gembatch_tui.tui import notify
+
+        mode = getattr(self.settings, "notify", "bell")
+        if mode == "none":
+            return
+        if mode in notify.KINDS and not self.is_headless and self._driver is not None:
+            text = notify.sequence(mode, notify.TITLE, notify.finished_text(finished), tmux=notify.inside_tmux())
+            self._driver.write(text)
+        if self.settings.bell:
+            self.bell()
 
     def _tick(self) -> None:
         self._ticks += 1

@@ -28,7 +28,7 @@ DEFAULT_POLL_INTERVAL = 30.0
 KNOWN_KEYS = (
     "default_model", "default_embedding_model", "poll_interval", "bell", "max_parallel_polls", "media_wait_seconds",
     "retry", "limits", "enqueued_token_budget", "prices", "on_finish", "notify",
-    "max_cost_usd", "output_ratio", "thinking_tokens",
+    "max_cost_usd", "output_ratio", "thinking_tokens", "realtime",
 )
 RETRY_KEYS = ("attempts", "initial_delay", "max_delay")
 NOTIFY_CHOICES = ("bell", "osc9", "osc777", "none")

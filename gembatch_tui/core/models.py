@@ -98,6 +98,16 @@ def record_state(record: Record) -> str:
     return state
 
 
+REALTIME_PREFIX = "realtime/"
+
+
+def is_realtime(record: Record) -> bool:
+    """A real-time run (core/realtime, `"mode": "realtime"`, batch name `realtime/ID`): its requests went through
+    generateContent, so no batch job or file of it exists on the server. Nothing may ask the batch API about it
+    (poll, cancel, delete, clean-up); its state is written by the run itself."""
+    return record.get("mode") == "realtime" or (batch_name(record) or "").startswith(REALTIME_PREFIX)
+
+
 def is_archived(record: Record) -> bool:
     """The user archived this finished job (`archived_at`, an ISO time): hidden from the dashboard and `list`
     unless asked for. Only a local mark: nothing remote changes, and polling and clean-up treat it as before."""

@@ -310,6 +310,9 @@ DEFAULT_PRICES: dict[str, ModelPrice] = {
     "gemini-3-flash-preview": ModelPrice(input=0.25, output=1.50),
     "gemini-embedding-001": ModelPrice(input=0.075, output=0.0),
 }
+INTERACTIVE_FACTOR = 2.0
+"""Interactive (real-time, `generateContent`) price = batch price x this: the table holds batch prices, which are
+50% of the standard ones (see above). A real-time run's usage is priced so (results/ledger.py) and shown as such."""
 
 
 def normalise_model(model: str) -> str:

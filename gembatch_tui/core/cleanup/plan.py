@@ -31,6 +31,7 @@ from gembatch_tui.core.models import (
     Record,
     batch_name,
     is_final,
+    is_realtime,
     now_iso,
     record_key,
     record_state,
@@ -153,7 +154,7 @@ def plan_delete(
         return plan
     dest = _dest_of(record)
     problem = results_problem(record)
-    if remote_job and name and not gone.get("batch"):
+    if remote_job and name and not gone.get("batch") and not is_realtime(record):  # a real-time run has no job
         if _job_holds_answers(record) and problem is not None and not allow_unsaved_results:
             plan.refused.append(_kept_reason(name, name, problem))  # an inline job: its answers live in the job
         else:
@@ -237,7 +238,8 @@ def plan_cleanup(
     plan = DeletePlan()
     for rec in records:
         if not batch_name(rec) or not is_final(record_state(rec)) or not results_safe(rec):
-            if batch_name(rec) and record_state(rec) == SUCCEEDED and rec.get("results_verified"):
+            if batch_name(rec) and record_state(rec) == SUCCEEDED and rec.get("results_verified") \
+                    and not is_realtime(rec):
                 problem = results_problem(rec)
                 gone = _remote_gone(rec)
                 kept = _dest_of(rec) if not gone.get("output") else None
@@ -533,6 +535,10 @@ def cancel_job(service: BatchService, record: Record) -> str:
     name = batch_name(record)
     if not name:
         return _cancel_queued(service, record)
+    if is_realtime(record):  # no batch job: its run is asked to stop through its record
+        from gembatch_tui.core.realtime.control import request_cancel
+
+        return request_cancel(service.store, record)
     state = record_state(record)
     if is_final(state):
         raise ServiceError(f"{name} is already {short_state(state)}; nothing to cancel")

@@ -39,6 +39,7 @@ from gembatch_tui.core.models import (
     SUCCEEDED,
     Record,
     batch_name,
+    is_realtime,
     normalise_state,
     record_key,
     record_state,
@@ -69,6 +70,8 @@ def needs_results(record: Record) -> bool:
 
     A job with `batch.dest.file_name` is the poller's download; a job deleted (by us or outside) is gone."""
     if record_state(record) != SUCCEEDED or record.get("remote_missing_at") or not batch_name(record):
+        return False
+    if is_realtime(record):  # its answers were written by its run; no job on the server holds them
         return False
     gone = remote_gone(record)
     if gone.get("batch") or gone.get("output"):

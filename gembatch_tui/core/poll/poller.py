@@ -34,6 +34,7 @@ from gembatch_tui.core.models import (
     batch_name,
     display_name,
     is_final,
+    is_realtime,
     needs_download,
     now_iso,
     record_key,
@@ -76,6 +77,8 @@ class PollReport:
 def needs_poll(record: Record) -> bool:
     gone = record.get("remote_deleted")
     job_gone = isinstance(gone, dict) and gone.get("batch")
+    if is_realtime(record):  # its run writes its state: the batch API knows nothing of it
+        return False
     return bool(batch_name(record)) and not is_final(record_state(record)) and not job_gone
 
 

@@ -10,6 +10,8 @@ Usage is computed by streaming a results file once and cached by the caller in t
 Cost is at batch prices from the same user-overridable price table as the submit estimate (core.pricing):
 prompt tokens at the input price, output and thinking tokens at the output price. The table has no price for
 cached tokens, so they are charged as ordinary prompt tokens: with caching, the real cost can only be lower.
+A real-time run (core/realtime) paid interactive prices: its cost is the batch cost x pricing.INTERACTIVE_FACTOR,
+and its line says so (`JobCost.interactive`).
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gembatch_tui.core.models import SUCCEEDED, Record, record_key, record_state
-from gembatch_tui.core.api.pricing import ModelPrice, estimate_cost, format_cost
+from gembatch_tui.core.models import SUCCEEDED, Record, is_realtime, record_key, record_state
+from gembatch_tui.core.api.pricing import INTERACTIVE_FACTOR, ModelPrice, estimate_cost, format_cost
 from gembatch_tui.core.results.check import USAGE_FIELDS
 from gembatch_tui.core.store import JobStore
 
@@ -315,6 +317,7 @@ class JobCost:
     usage: Usage
     model: str | None
     cost: float | None  # None when unpriced or unknown
+    interactive: bool = False  # a real-time run: priced at interactive (standard) prices, not batch prices
 
 
 @dataclass
@@ -350,12 +353,22 @@ class Totals:
             notes.append(flags)
         return ", ".join(notes)
 
+    @property
+    def interactive_jobs(self) -> int:
+        """Real-time runs among the jobs counted (priced at interactive prices)."""
+        return sum(1 for line in self.per_job if line.interactive)
+
+    def prices_text(self) -> str:
+        """`batch prices`, or `batch prices; 2 real-time runs at interactive prices`."""
+        n = self.interactive_jobs
+        return f"batch prices; {n} real-time run{'s' if n != 1 else ''} at interactive prices" if n else "batch prices"
+
     def summary(self) -> str:
         """One line: `tokens 12,345 in · 6,789 out · 100 thinking · 0 cached · cost $0.12 (batch prices)`."""
         u = self.usage
         text = (
             f"tokens {u.prompt:,} in · {u.output:,} out · {u.thinking:,} thinking · {u.cached:,} cached"
-            f" · cost {self.cost_text()} (batch prices)"
+            f" · cost {self.cost_text()} ({self.prices_text()})"
         )
         flags = self.flags_text()
         return f"{text}; {flags}" if flags else text
@@ -364,7 +377,10 @@ class Totals:
 def job_cost(record: Record, usage: Usage, prices: Mapping[str, ModelPrice] | None = None) -> JobCost:
     model = record_model(record) or usage.model_version
     cost = usage.cost(model, prices) if usage.known else None
-    return JobCost(record_key(record), record, usage, model, cost)
+    interactive = is_realtime(record)
+    if interactive and cost is not None:
+        cost *= INTERACTIVE_FACTOR
+    return JobCost(record_key(record), record, usage, model, cost, interactive)
 
 
 def store_totals(records: Iterable[Record], prices: Mapping[str, ModelPrice] | None = None) -> Totals:

@@ -1,0 +1,199 @@
+"""Provides `gembatch-tui run FILE --realtime` (every request of FILE) and `run JOB --realtime` (the failed and
+missing keys of a finished job): the same requests through generateContent, now, under per-minute limits.
+
+FILE is an input file on disk (any line shape `submit` takes); anything else is resolved as a JOB the way the other
+commands do (`batches/ID`, the bare id, a `realtime/ID`, an 8+ character prefix). A FILE whose earlier run did not
+finish (killed, cancelled, stopped) continues that run: only the keys it has no answer for are sent. Progress goes
+to stderr (a line rewritten in place on a terminal, a line every 10 s otherwise), then one summary line on stdout:
+`PATH: succeeded realtime/ID (N ok, N errors, N not answered; N answered earlier) -> RESULTS`.
+Ctrl+C (or SIGTERM) stops it cleanly: requests in flight are answered and kept, the record becomes cancelled,
+and the same command continues it later.
+Exit codes: 0 every request answered without error, 1 some answered with an error or not answered (cancelled,
+stopped by a quota), 2 bad input, an unknown JOB, or no key (nothing was sent).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from gembatch_tui.cli.output import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, UsageError, err, out
+from gembatch_tui.core.errors import ServiceError
+
+HELP = "send the requests of FILE (or the failed and missing keys of JOB) now through generateContent"
+PROGRESS_LINE_EVERY = 10.0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return value
+
+
+def add_parser(subparsers: Any, global_options: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Add `run` to the CLI's subparsers; `global_options(p)` adds --store and the rest."""
+    p = subparsers.add_parser("run", help=HELP, description=HELP)
+    global_options(p)
+    p.add_argument("--realtime", action="store_true",
+                   help="through the interactive API, at interactive prices (required: the only way `run` works)")
+    p.add_argument("-m", "--model", default=None,
+                   help="model (default: the job's for JOB, else the config's default_model)")
+    p.add_argument("--concurrency", type=_positive_int, default=None, metavar="N",
+                   help="requests in flight at once (default: config realtime.concurrency, else 8)")
+    p.add_argument("--rpm", type=_positive_int, default=None, metavar="N",
+                   help="requests per minute (default: config realtime.limits, else 60)")
+    p.add_argument("--tpm", type=_positive_int, default=None, metavar="N",
+                   help="estimated input tokens per minute (default: config realtime.limits, else 1,000,000)")
+    p.add_argument("--force", action="store_true", help="run FILE again although an earlier run answered it all")
+    p.add_argument("target", metavar="FILE|JOB")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from gembatch_tui.cli.common import report_store_problems, settings_for
+    from gembatch_tui.cli.runtime import open_runtime
+    from gembatch_tui.core.store import StoreError
+
+    if not args.realtime:
+        raise UsageError("run needs --realtime (it sends the requests now, through generateContent); "
+                         "to submit a batch, use `submit`")
+    settings = settings_for(args, warn=True)
+    try:
+        runtime = open_runtime(settings, need_service=True, demo_job_seconds=5.0)
+    except ServiceError as exc:
+        raise UsageError(str(exc)) from None
+    with runtime:
+        try:
+            runtime.store.ensure(write=True)
+            report_store_problems(runtime.store)
+            return _run(runtime, args, settings)
+        except StoreError as exc:
+            raise UsageError(str(exc)) from None
+
+
+def _run(runtime: Any, args: argparse.Namespace, settings: Any) -> int:
+    from gembatch_tui.core.models import batch_name
+    from gembatch_tui.core.realtime.limits import LimitsError, limits_for
+    from gembatch_tui.core.realtime.runner import RealtimeRun, RunBusy
+    from gembatch_tui.core.realtime.start import DONE, ERROR, prepare_file, prepare_retry
+
+    service = runtime.service
+    target = str(args.target)
+    as_file = Path(target).expanduser()
+    job = None
+    if not as_file.is_file():
+        try:
+            job = service.resolve(target.removeprefix("realtime/"))
+        except ServiceError as exc:
+            raise UsageError(f"{target}: neither an input file nor a job: {exc}") from None
+    model = args.model or (None if job is not None else settings.default_model)
+    try:
+        limits = limits_for(settings.extra, model or str(job.get("model") or settings.default_model),
+                            rpm=args.rpm, tpm=args.tpm, concurrency=args.concurrency)
+    except LimitsError as exc:
+        raise UsageError(str(exc)) from None
+    if job is None:
+        prepared = prepare_file(service, as_file, str(model), limits, force=args.force)
+    else:
+        prepared = prepare_retry(service, job, model, limits)
+    if prepared.status == ERROR:
+        for problem in prepared.problems[1:]:
+            err(problem)
+        if prepared.record is not None:  # a run of it is going on elsewhere
+            out(f"{target}: error: {prepared.message}")
+            return EXIT_PARTIAL
+        raise UsageError(prepared.message)
+    record = prepared.record
+    assert record is not None
+    if prepared.status == DONE:
+        out(f"{target}: {prepared.message}")
+        return EXIT_OK
+    if prepared.message:
+        err(f"warning: {prepared.message}")
+    name = batch_name(record) or str(record.get("id"))
+    err(f"{name}: {int(record.get('count') or 0):,} requests to {record.get('model')}, {limits.describe()}"
+        + (" (continuing an earlier run)" if prepared.status == "resume" else ""))
+    cancel = threading.Event()
+    show = _ProgressLine(name)
+    restore = _stop_on_signals(cancel)
+    try:
+        outcome = RealtimeRun(service, record, limits, cancel=cancel, progress=show).run()
+    except RunBusy as exc:
+        out(f"{target}: error: {exc}")
+        return EXIT_PARTIAL
+    except (OSError, ValueError) as exc:
+        out(f"{target}: error: {exc}")
+        return EXIT_PARTIAL
+    finally:
+        restore()
+        show.close()
+    state = outcome.state.removeprefix("JOB_STATE_").lower()
+    earlier = f"; {outcome.answered_before:,} answered earlier" if outcome.answered_before else ""
+    where = f" -> {outcome.results_file}" if outcome.results_file else ""
+    why = f": {outcome.message}" if outcome.message else ""
+    out(f"{record.get('input_file')}: {state} {outcome.name} ({outcome.ok:,} ok, {outcome.errors:,} errors, "
+        f"{outcome.pending:,} not answered{earlier}){where}{why}")
+    complete = outcome.state.endswith("SUCCEEDED") and outcome.errors == 0
+    return EXIT_OK if complete else EXIT_PARTIAL
+
+
+class _ProgressLine:
+    """Progress on stderr: rewritten in place on a terminal, else a line every PROGRESS_LINE_EVERY seconds."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.tty = sys.stderr.isatty()
+        self._last = 0.0
+        self._shown = False
+
+    def __call__(self, p: Any) -> None:
+        paused = f", paused {p.paused:.0f}s by the server" if p.paused >= 1 else ""
+        text = f"{self.name}: {p.done:,}/{p.total:,} answered ({p.errors:,} errors){paused}"
+        if self.tty:
+            from gembatch_tui.core.text import terminal_safe
+
+            sys.stderr.write("\r\x1b[K" + terminal_safe(text))
+            sys.stderr.flush()
+            self._shown = True
+        elif time.monotonic() - self._last >= PROGRESS_LINE_EVERY:
+            self._last = time.monotonic()
+            err(text)
+
+    def close(self) -> None:
+        if self._shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+def _stop_on_signals(cancel: threading.Event) -> Callable[[], None]:
+    """Ctrl+C and SIGTERM ask the run to stop (answers in flight are kept); a second Ctrl+C interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous: dict[int, Any] = {}
+
+    def stop(signum: int, _frame: Any) -> None:
+        if cancel.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        cancel.set()
+        err("stopping: the requests in flight are answered and kept; run the same command to continue")
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.signal(sig, stop)
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return restore
+
+
+__all__ = ["add_parser", "cmd_run"]

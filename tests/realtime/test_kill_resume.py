@@ -1,0 +1,91 @@
+"""A real-time run killed half-way (SIGKILL, from outside) loses nothing and sends no answered key again: the rerun
+of the same command sends only the keys the partial file has no answer for. Measured from the emulator's log."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from gembatch_tui.core.models import SUCCEEDED, record_state
+from gembatch_tui.core.realtime.partial import done_keys
+from gembatch_tui.core.store import JobStore
+from gembatch_tui.emulator import Emulator
+from tests.realtime.conftest import KEY, key_of, result_lines, write_input
+
+ROOT = Path(__file__).resolve().parents[2]
+N = 200
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "gembatch_tui", *args]
+
+
+def _env(home: Path, url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(GEMBATCH_TUI_HOME=str(home), GOOGLE_GEMINI_BASE_URL=url, GOOGLE_API_KEY=KEY,
+               PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""))
+    return env
+
+
+def _wait_for(condition, timeout: float, what: str):  # noqa: ANN001, ANN202
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _partial_lines(results_dir: Path) -> int:
+    found = list(results_dir.glob(".*.realtime.partial")) if results_dir.is_dir() else []
+    if not found:
+        return 0
+    return found[0].read_bytes().count(b"\n")
+
+
+def test_a_kill_half_way_then_a_rerun_sends_no_answered_key_twice(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    src = write_input(tmp_path / "data" / "in.jsonl", N)
+    results_dir = src.parent / "results"
+    args = ("run", str(src), "--realtime", "--rpm", "100000", "--concurrency", "2")
+    with Emulator(api_key=KEY, latency_ms=25) as emu:
+        env = _env(home, emu.url)
+        proc = subprocess.Popen(_cli(*args), env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        try:
+            _wait_for(lambda: _partial_lines(results_dir) >= N // 4 or proc.poll() is not None, 120,
+                      "a quarter of the answers")
+            assert proc.poll() is None, f"the run ended before it could be killed: {proc.communicate()}"
+            os.kill(proc.pid, signal.SIGKILL)
+        finally:
+            proc.wait(timeout=30)
+        partial = next(results_dir.glob(".*.realtime.partial"))
+        answered, _errors, _size = done_keys(partial)
+        assert N // 4 <= len(answered) < N, "the kill did not land half-way"
+        store = JobStore(home / "jobs.jsonl")
+        (killed,) = store.read_all()
+        assert record_state(killed).endswith("RUNNING")  # a SIGKILL leaves no chance to write anything else
+        sent_before = len(emu.realtime_calls)
+
+        rerun = subprocess.run(_cli(*args), env=env, capture_output=True, text=True, timeout=180,
+                               stdin=subprocess.DEVNULL)
+        assert rerun.returncode == 0, rerun.stderr
+        second = emu.realtime_calls[sent_before:]
+
+    again = sorted(k for k in (key_of(c.prompt) for c in second) if k in answered)
+    assert again == [], f"answered keys sent again after the kill: {again}"
+    assert len(second) == N - len(answered)  # every other key exactly once
+    (record,) = JobStore(home / "jobs.jsonl").read_all()
+    assert record_state(record) == SUCCEEDED and record["id"] == killed["id"]
+    lines = result_lines(Path(record["results_file"]))
+    assert sorted(line["key"] for line in lines) == sorted(f"k{i}" for i in range(N))
+    assert all("response" in line for line in lines)
+    assert f"{len(answered):,} answered earlier" in rerun.stdout
+    assert not list(results_dir.glob(".*.partial")), "the partial file was left behind"
+    assert json.loads(json.dumps(record))["batch"]["stats"]["successful_request_count"] == N

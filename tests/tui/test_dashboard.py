@@ -37,7 +37,7 @@ async def test_every_state_has_its_symbol(sample_store: JobStore) -> None:
             assert word in text, word
         # progress, failed count, request count, results column
         assert "317/500 ✖3" in text.replace("320/500", "317/500") or "320/500 ✖3" in text
-        assert "5000/5000" in text and "saved" in text and "pending" in text and "error" in text
+        assert "5,000/5,000" in text and "saved" in text and "pending" in text and "error" in text
         assert "11 jobs" in text
 
 
@@ -157,8 +157,8 @@ async def test_ten_thousand_jobs_are_capped(tmp_path: Path) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, loaded(app, MAX_ROWS), timeout=30)
         text = screen_text(app)
-        assert f"showing {MAX_ROWS} of 10000; filter to narrow" in text
-        assert "10000 jobs" in text
+        assert f"showing {MAX_ROWS:,} of 10,000; filter to narrow" in text
+        assert "10,000 jobs" in text
         # the newest are shown first
         assert table(app).shown_keys[0] == "rec109999"
         await pilot.press("slash", *"bulk-0000", "enter")

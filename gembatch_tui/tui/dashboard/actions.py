@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.message import Message
 
+from gembatch_tui.core.counts import counted
 from gembatch_tui.core.models import Record, is_archived, record_key
 from gembatch_tui.core.submit.retry_parts import can_retry
 from gembatch_tui.tui.dashboard.groups import group_of_key
@@ -185,7 +186,7 @@ class RowActions(_Base):
         title = "Unarchived" if message.undo else "Archived"
         if done:
             more = "" if message.undo else " (H shows archived jobs)"
-            summary = done[0] if len(done) == 1 else f"{len(done)} jobs"
+            summary = done[0] if len(done) == 1 else counted(len(done), "job")
             self.gapp.record_event(f"{summary}{more}", title=title)
         for text in failed:
             self.gapp.record_event(text, title=f"Not {title.lower()}", severity="warning")

@@ -113,6 +113,19 @@ def format_running(seconds: float | None) -> str:
     return format_duration(s)
 
 
+def format_ago(seconds: float) -> str:
+    """How long ago (or until), in steps that change rarely, so a screen showing it repaints rarely as it ticks:
+    `<10s`, 10-second steps to a minute, minutes to an hour, 10-minute steps to a day, then days and hours."""
+    s = int(abs(seconds))
+    if s < 10:
+        return "<10s"
+    if s < 60:
+        return f"{s // 10 * 10}s"
+    if s < 86400 and s >= 3600:
+        return f"{s // 3600}h{(s % 3600) // 600 * 10:02d}m"
+    return format_duration(s)
+
+
 def duration_text(record: Record, now: datetime, start: datetime | None = None) -> str:
     """The Took cell: a finished job's exact duration, a running one's in coarse steps (`format_running`)."""
     seconds = duration_seconds(record, now, start)
@@ -158,13 +171,23 @@ def eta_seconds(record: Record, now: datetime) -> float | None:
     return (total - done) * elapsed / done if elapsed > 0 else None
 
 
+PROGRESS_FIT = 11
+"""`done/total` with thousands separators up to this many characters (the narrow Progress column is 12)."""
+
+
+def done_of(done: int, total: int) -> str:
+    """`1,234/5,000`; `12345/20000` where the separators would not fit the narrow Progress column."""
+    text = f"{done:,}/{total:,}"
+    return text if len(text) <= PROGRESS_FIT else f"{done}/{total}"
+
+
 def progress_text(record: Record) -> Text:
     done, total, failed = progress_numbers(record)
     if not total and not done:
         return Text("—", end="")
-    text = Text(f"{done}/{total}", end="", no_wrap=True)
+    text = Text(done_of(done, total), end="", no_wrap=True)
     if failed:
-        text.append(f" ✖{failed}", style="red")
+        text.append(f" ✖{failed:,}", style="red")
     return text
 
 
@@ -228,7 +251,7 @@ def build_row(record: Record, now: datetime) -> JobRow:
         "name": name,
         "model": safe_text(short_model(record) or "—"),
         "progress": progress_text(record),
-        "requests": Text(str(total) if total else "—", justify="right", end=""),
+        "requests": Text(f"{total:,}" if total else "—", justify="right", end=""),
         "created": Text(narrow, end=""),
         "created_wide": Text(wide, end=""),
         "duration": Text(duration_text(record, now, created), justify="right", end=""),
@@ -243,10 +266,12 @@ __all__ = [
     "build_row",
     "created_at",
     "duration_seconds",
+    "done_of",
     "duration_text",
     "ended_at",
     "format_created",
     "format_created_both",
+    "format_ago",
     "format_duration",
     "format_running",
     "progress_numbers",

@@ -24,6 +24,7 @@ from textual.worker import Worker
 
 from gembatch_tui.core.poll import embeddings
 from gembatch_tui.core.results import ledger
+from gembatch_tui.core.counts import counted
 from gembatch_tui.core.models import (
     LOCAL_QUEUED,
     Record,
@@ -37,7 +38,7 @@ from gembatch_tui.core.models import (
 from gembatch_tui.core.submit.retry_parts import can_retry
 from gembatch_tui.core.api.models_catalog import EMBED, model_kind
 from gembatch_tui.tui.widgets.usage_summary import usage_text
-from gembatch_tui.tui.dashboard.cells import eta_seconds
+from gembatch_tui.tui.dashboard.cells import eta_seconds, format_ago
 from gembatch_tui.tui.dashboard.rows import (
     can_cancel,
     can_delete,
@@ -80,7 +81,7 @@ def _when(value: Any, now: datetime) -> Text:
     if moment is None:
         return safe_text(value) if value else Text("—", style="dim")
     ago = (now - moment).total_seconds()
-    rel = f"{format_duration(ago)} ago" if ago >= 0 else f"in {format_duration(-ago)}"
+    rel = f"{format_ago(ago)} ago" if ago >= 0 else f"in {format_ago(-ago)}"
     text = Text(moment.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z"), end="")
     text.append(f"  ({rel})", style="dim")
     return text
@@ -98,9 +99,7 @@ def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
 
 
 def _when_plain(at: datetime, now: datetime) -> str:
-    seconds = max(0, int((now - at).total_seconds()))
-    ago = f"{seconds} s ago" if seconds < 120 else f"{seconds // 60} min ago"
-    return f"{at.astimezone().strftime('%H:%M:%S')}, {ago}"
+    return f"{at.astimezone().strftime('%H:%M:%S')}, {format_ago(max(0.0, (now - at).total_seconds()))} ago"
 
 
 def _grid() -> Table:
@@ -157,7 +156,7 @@ def queued_text(record: Record, now: datetime) -> Text:
         when = datetime.fromtimestamp(retry, tz=timezone.utc)
     if when is not None:
         wait = (when - now).total_seconds()
-        text.append(f"  (next try in {format_duration(wait)})" if wait > 0 else "  (next try at the next poll)",
+        text.append(f"  (next try in {format_ago(wait)})" if wait > 0 else "  (next try at the next poll)",
                     style="dim")
     return text
 
@@ -204,8 +203,8 @@ def render_record(record: Record, now: datetime, poll_error: tuple[datetime, str
         summary.add_row("Queued", queued_text(record, now))
     total = stats["request_count"] or int(record.get("count") or 0)
     progress = Text(
-        f"{stats['successful_request_count']} succeeded, {stats['failed_request_count']} failed, "
-        f"{stats['pending_request_count']} pending of {total} requests",
+        f"{stats['successful_request_count']:,} succeeded, {stats['failed_request_count']:,} failed, "
+        f"{stats['pending_request_count']:,} pending of {counted(total, 'request')}",
         end="",
     )
     eta = eta_seconds(record, now)
@@ -288,6 +287,17 @@ def render_record(record: Record, now: datetime, poll_error: tuple[datetime, str
     return Group(*parts)
 
 
+def plain_text(renderable: Any) -> str:
+    """What a renderable shows, as plain text (to tell whether a repaint would change anything)."""
+    import io
+
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), width=160, color_system=None, legacy_windows=False)
+    console.print(renderable)
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
 class PartRetried(Message):
     """A retry of this part ended: the line to show, and whether the part is queued again."""
 
@@ -342,6 +352,7 @@ class DetailScreen(WorkerFailures, Screen[None]):
 
     def on_mount(self) -> None:
         self.gapp.jobs_changed.subscribe(self, self._records_changed)
+        self.gapp.durations_ticked.subscribe(self, self.tick_durations)
         self.gapp.poll_errors_changed.subscribe(self, lambda _none: self.poll_error_changed())
         self._show(self.record)
         self.query_one("#detail-body").focus()
@@ -365,7 +376,22 @@ class DetailScreen(WorkerFailures, Screen[None]):
             return
         self.query_one("#detail-name", Static).update(safe_text(f"{display_name(rec)}  {batch_name(rec) or ''}"))
         self._shown_poll_error = self._poll_error(rec)
-        self.query_one("#detail", Static).update(render_record(rec, self.gapp.clock(), self._shown_poll_error))
+        rendered = render_record(rec, self.gapp.clock(), self._shown_poll_error)
+        self._shown_text = plain_text(rendered)
+        self.query_one("#detail", Static).update(rendered)
+
+    def tick_durations(self, now: datetime) -> None:
+        """The app's duration tick (every 30 s): durations, "ago" and "next try in" move; repaint only when the
+        text did change (relative times move in coarse steps, cells.format_ago), so an open detail screen costs
+        a repaint a minute at most, and one every 10 minutes for a job older than an hour."""
+        rec = self._shown
+        if rec is None or not self.is_mounted:
+            return
+        rendered = render_record(rec, now, getattr(self, "_shown_poll_error", None))
+        text = plain_text(rendered)
+        if text != getattr(self, "_shown_text", None):
+            self._shown_text = text
+            self.query_one("#detail", Static).update(rendered)
 
     def _poll_error(self, rec: Record) -> tuple[datetime, str] | None:
         name = batch_name(rec)

@@ -20,8 +20,10 @@ from typing import Any
 from rich.text import Text
 
 from gembatch_tui.core.submit.groups import GroupSummary, by_group, summarise
+from gembatch_tui.core.counts import counted
 from gembatch_tui.core.models import SUCCEEDED, Record, display_name, is_final, parse_time, record_key
 from gembatch_tui.tui.dashboard.cells import (
+    done_of,
     JobCell,
     JobRow,
     build_row,
@@ -151,20 +153,20 @@ def group_row(entry: GroupEntry, now: datetime, expanded: bool) -> JobRow:
     key = group_key(s.group_id)
     name = JobCell(f"{'▾' if expanded else '▸'} {safe(s.label)}", no_wrap=True, overflow="ellipsis", end="")
     name.job_key = key
-    count = f"{s.parts} parts" if s.present == s.parts else f"{s.present} of {s.parts} parts"
+    count = counted(s.parts, "part") if s.present == s.parts else f"{s.present} of {counted(s.parts, 'part')}"
     name.tail = Text(f" {count}", style="dim", end="")
     started = entry.started
     narrow, wide = format_created_both(started, now)
     word, style = group_results(entry)
-    progress = Text(f"{s.done}/{s.requests}" if s.requests or s.done else "—", end="", no_wrap=True)
+    progress = Text(done_of(s.done, s.requests) if s.requests or s.done else "—", end="", no_wrap=True)
     if s.failed_requests:
-        progress.append(f" ✖{s.failed_requests}", style="red")
+        progress.append(f" ✖{s.failed_requests:,}", style="red")
     cells = {
         "state": state_text(s.state),
         "name": name,
         "model": safe_text(short_model(entry.parts[0]) or "—"),
         "progress": progress,
-        "requests": Text(str(s.requests) if s.requests else "—", justify="right", end=""),
+        "requests": Text(f"{s.requests:,}" if s.requests else "—", justify="right", end=""),
         "created": Text(narrow, end=""),
         "created_wide": Text(wide, end=""),
         "duration": Text((format_running if s.state in ACTIVE else format_duration)(entry.duration(now)),

@@ -10,7 +10,7 @@ part beneath it, space or ← (also from a part) collapse it. Which groups are e
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -23,6 +23,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
+from gembatch_tui.core.counts import counted
 from gembatch_tui.core.models import Record, record_state
 from gembatch_tui.tui.dashboard.actions import RowActions
 from gembatch_tui.tui.dashboard.reasons import WHAT, has_results, reason_not
@@ -112,6 +113,8 @@ class DashboardScreen(WorkerFailures, RowActions, Screen[None]):
         self._select_next: str | None = None
         """A row key to put the cursor on when the next view is shown (the group row, after collapsing from a part)."""
         self._shown_gen = -1
+        self._day: date | None = None
+        """The local day of the last duration tick (the Created column names the day for older jobs)."""
 
     @property
     def gapp(self) -> AppHost:
@@ -240,17 +243,25 @@ class DashboardScreen(WorkerFailures, RowActions, Screen[None]):
         text = Text(self.spec.describe(), style="dim", end="")
         view = self.view
         if view is not None and view.capped:
-            text.append(f"  showing {view.entries_shown} of {view.matched}; filter to narrow", style="yellow")
+            text.append(f"  showing {view.entries_shown:,} of {view.matched:,}; filter to narrow", style="yellow")
         elif view is not None and view.matched != view.total:
-            text.append(f"  {view.matched} of {view.total} jobs match", style="dim")
+            text.append(f"  {view.matched:,} of {counted(view.total, 'job')} match", style="dim")
         if view is not None and view.archived_hidden:
-            text.append(f"  {view.archived_hidden} archived hidden · H shows", style="dim")
+            text.append(f"  {view.archived_hidden:,} archived hidden · H shows", style="dim")
         self.query_one("#viewline", StatusLine).show(text)
 
     def show_poll_status(self, text: Text) -> None:
         self.query_one("#statusline", StatusLine).show(text)
 
     def refresh_durations(self, now: datetime) -> None:
+        """The app's duration tick (30 s): running jobs' Took cells (coarse steps, only changed cells repaint);
+        after midnight the Created cells too (`14:05` today becomes `Dec 05`), by recomputing the rows once."""
+        day = now.astimezone().date()
+        if self._day is not None and day != self._day and self.view is not None:
+            self._day = day
+            self.recompute()
+            return
+        self._day = day
         self.table.refresh_durations(now)
 
     # ----------------------------------------------------------------- keys

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
+from gembatch_tui.core.counts import counted
 from gembatch_tui.core.models import (
     CANCELLED,
     EXPIRED,
@@ -86,14 +87,14 @@ def state_text(state: str) -> Text:
 def counts_text(counts: Counter[str], labels: bool = True) -> Text:
     """`12 jobs  ▶ 2 running  ✔ 8 succeeded` (or `▶2 ✔8` without labels), each state in its colour."""
     total = sum(counts.values())
-    text = Text(f"{total} job{'s' if total != 1 else ''}", end="")
+    text = Text(counted(total, "job"), end="")
     other = sum(n for s, n in counts.items() if s not in STATE_ORDER or s == UNSPECIFIED)
     items = [(look(s), counts.get(s, 0)) for s in STATE_ORDER if s != UNSPECIFIED]
     items.append((UNKNOWN_LOOK, other))
     for lk, n in items:
         if n:
             text.append("  " if labels else " ")
-            text.append(f"{lk.symbol} {n} {lk.label}" if labels else f"{lk.symbol}{n}", style=lk.style)
+            text.append(f"{lk.symbol} {n:,} {lk.label}" if labels else f"{lk.symbol}{n:,}", style=lk.style)
     return text
 
 

@@ -167,7 +167,8 @@ def cmd_usage(rt: Runtime, args: argparse.Namespace) -> int:
             (line.model or "-").replace("models/", ""),
             f"{u.prompt:,}", f"{u.output:,}", f"{u.thinking:,}", f"{u.cached:,}",
             ledger.cost_text(line.cost, u.complete),
-            u.flags_text() or ("unpriced model" if line.cost is None else ""),
+            u.flags_text() or ("unpriced model" if line.cost is None else "")
+            or ("real-time: interactive prices" if line.interactive else ""),
         ))
     by_key = {record_key(r): r for r in records}
     for key in totals.unknown_jobs:
@@ -182,7 +183,7 @@ def cmd_usage(rt: Runtime, args: argparse.Namespace) -> int:
     for row in rows:
         cells = [cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))]
         out("  ".join(cells).rstrip())
-    out("cost at batch prices; cached tokens are charged at the input price, so caching can only lower it")
+    out(f"cost at {totals.prices_text()}; cached tokens are charged at the input price, so caching can only lower it")
     return EXIT_PARTIAL if failed else EXIT_OK
 
 
@@ -201,6 +202,7 @@ def _usage_json(totals: Any) -> dict[str, Any]:
             "model": line.model,
             "usage": {k: v for k, v in line.usage.to_dict().items() if k not in ("source", "version")},
             "cost_usd": line.cost,
+            "prices": "interactive" if line.interactive else "batch",
             "complete": line.usage.complete and line.cost is not None,
         })
     total = {k: v for k, v in totals.usage.to_dict().items() if k not in ("source", "version", "model_version")}

@@ -8,6 +8,7 @@ the error, the finish reason and the token counts. Token counts are null (JSONL)
 one at a time from the index's offsets and written as they come, so memory stays flat whatever the size;
 the file is written under a temporary name and renamed, so a half-written export never looks complete
 (and, like the results it is made of, it is private to the user: mode 0600).
+An input made by `prepare` is exported joined to its source rows instead (source_join.py).
 """
 
 from __future__ import annotations
@@ -86,6 +87,11 @@ def _parsed_answer(request: Any, text: str | None) -> Any:
         return None
 
 
+def _parsed_of(row: JoinedRow) -> Any:
+    result = row.result
+    return _parsed_answer(row.request, result.text) if result is not None and result.ok else None
+
+
 def default_export_path(results_path: str | os.PathLike[str], fmt: str) -> Path:
     """`results/batch.jsonl` -> `results/batch.export.jsonl` (or `.export.csv`), beside the results file.
 
@@ -107,9 +113,19 @@ def write_export(
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> int:
-    """Write the rows (default: all) to a text stream; returns how many were written."""
+    """Write the rows (default: all) to a text stream; returns how many were written.
+
+    All rows of a prepared input (its key map beside it, the source unchanged) are joined to the source rows
+    instead (core/results/source_join.py): the source's columns, then the answer's."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; use jsonl or csv")
+    if rows is None:
+        from gembatch_tui.core.results.source_join import prepared_source, write_source_export
+
+        prepared = prepared_source(index)
+        if prepared is not None and prepared.problem is None:
+            return write_source_export(index, prepared, out, fmt, export_record, _parsed_of,
+                                       progress=progress, cancel=cancel)
     chosen = index.all_rows() if rows is None else rows
     total = len(chosen)
     writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\r\n") if fmt == "csv" else None

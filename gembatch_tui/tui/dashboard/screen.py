@@ -9,6 +9,7 @@ part beneath it, space or ← (also from a part) collapse it. Which groups are e
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, ClassVar
@@ -50,6 +51,8 @@ if TYPE_CHECKING:
     from gembatch_tui.tui.host import AppHost
 
 FILTER_DEBOUNCE_S = 0.15
+LAND_WINDOW_S = 5.0
+"""After the dashboard comes back, a job that appears within this long is one just submitted: the cursor lands on it."""
 NO_MATCH = "No job matches the filter. Press escape to clear it, t to change the state filter."
 
 
@@ -114,6 +117,11 @@ class DashboardScreen(WorkerFailures, RowActions, Screen[None]):
         """A row key to put the cursor on when the next view is shown (the group row, after collapsing from a part)."""
         self._shown_gen = -1
         self._day: date | None = None
+        self._keys_before: set[str] | None = None
+        """Row and record keys that existed when another screen (submit) covered the dashboard: a row that appears
+        since is a job just submitted, and the cursor lands on it (NewJobLanding)."""
+        self._land_until = 0.0
+        self._suspended = False
         """The local day of the last duration tick (the Created column names the day for older jobs)."""
 
     @property
@@ -183,7 +191,8 @@ class DashboardScreen(WorkerFailures, RowActions, Screen[None]):
         view = self.view = message.view
         table = self.table
         select, self._select_next = self._select_next, None
-        table.show(view.rows, select=select)
+        landing = self._new_job_row(view) if select is None else None
+        table.show(view.rows, select=select or landing, reveal=landing is not None)
         empty = self.query_one("#empty", Static)
         message = self._empty_text() if view.total == 0 else NO_MATCH
         if view.total == 0 and view.archived_hidden:
@@ -200,6 +209,33 @@ class DashboardScreen(WorkerFailures, RowActions, Screen[None]):
         self._show_counts()
         self._show_viewline()
         self._refresh_keys()
+
+    def on_screen_suspend(self) -> None:
+        """Another screen covers the dashboard (submit, results, detail...): remember which rows exist."""
+        self._suspended = True
+        rows = self.view.rows if self.view is not None else []
+        self._keys_before = set(self.gapp.records_by_key) | {r.key for r in rows}
+
+    def on_screen_resume(self) -> None:
+        self._suspended = False
+        if self._keys_before is not None:
+            self._land_until = time.monotonic() + LAND_WINDOW_S
+            self.recompute()  # a job submitted just before the return may already be in the records
+
+    def _new_job_row(self, view: View) -> str | None:
+        """The first row (in view order) of a job that appeared while another screen covered the dashboard, or
+        shortly after it came back (the store is read in a worker): the cursor lands there once, then stays
+        where the user puts it."""
+        before = self._keys_before
+        if before is None:
+            return None
+        if not self._suspended and time.monotonic() > self._land_until:
+            self._keys_before = None
+            return None
+        new = next((r.key for r in view.rows if r.key not in before), None)
+        if new is not None and not self._suspended:
+            self._keys_before = None  # landed, on the dashboard: the cursor is the user's again
+        return new
 
     def _refresh_keys(self) -> None:
         """Update the footer only when what decides the keys changed (a footer redraw costs bytes)."""

@@ -171,9 +171,9 @@ class JobTable(DataTable[Text]):
         self._select(selected, self.cursor_row, scroll=True)
 
     # ----------------------------------------------------------------- updating
-    def show(self, rows: list[JobRow], select: str | None = None) -> None:
+    def show(self, rows: list[JobRow], select: str | None = None, *, reveal: bool = False) -> None:
         """Make the table show `rows` in this order, changing only what differs; the cursor stays on its row
-        (or moves to `select`, when that row is shown)."""
+        (or moves to `select`, when that row is shown; `reveal` scrolls it into view)."""
         selected, index = self.selected_key, self.cursor_row
         if select is not None and any(r.key == select for r in rows):
             selected = select
@@ -208,7 +208,7 @@ class JobTable(DataTable[Text]):
                 order = {r.key: i for i, r in enumerate(rows)}
                 self.sort("name", key=lambda cell: order.get(getattr(cell, "job_key", ""), 0))
         self._rows, self._by_key = list(rows), {r.key: r for r in rows}
-        self._select(selected, index, scroll=rebuilt)
+        self._select(selected, index, scroll=rebuilt or reveal)
 
     def refresh_durations(self, now: datetime) -> int:
         """Recompute the duration of running jobs; only cells whose text changed are touched."""

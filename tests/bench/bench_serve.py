@@ -1,0 +1,138 @@
+"""Benchmark: stream a ~300 MB verified results file out of `gembatch-tui serve`, with the server's peak RSS.
+
+Run (not collected by pytest; `tests/server/test_stream_memory.py` runs it under `-m slow`):
+
+    python tests/bench/bench_serve.py [--size-mb 300] [--runs 2]
+
+It writes an input and a complete results file (bench_download.generate), serves the results from an emulator in
+its own process, downloads and verifies them into a store the way `poll` does, then starts `serve` on that store
+and fetches `GET /jobs/batches/bench/results` with http.client in 1 MiB reads, hashing what arrives. It prints
+MB/s, whether the bytes match the verified file's sha256, and the server's RSS before and at its peak (VmHWM:
+the whole life of the process, start-up included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import http.client
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.bench.bench_download import KEY, SERVER, generate  # noqa: E402
+
+
+def proc_status_mb(pid: int, field: str) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} for {pid}")
+
+
+def verified_store(home: Path, url: str, file_name: str, inp: Path, n: int) -> dict:
+    """A store holding one SUCCEEDED job whose results were downloaded and verified by the real download path."""
+    from gembatch_tui.core.api.gemini import GeminiClient
+    from gembatch_tui.core.poll.download import download_results
+    from gembatch_tui.core.store import JobStore
+    from gembatch_tui.core.submit.service import BatchService
+
+    store = JobStore(home / "jobs.jsonl")
+    store.add({"input_file": str(inp), "count": n,
+               "batch": {"name": "batches/bench", "state": "JOB_STATE_SUCCEEDED", "model": "models/gemini-2.5-flash",
+                         "dest": {"file_name": file_name},
+                         "stats": {"request_count": n, "successful_request_count": n}}})
+    service = BatchService(store, GeminiClient(KEY, base_url=url), results_dir=home / "results")
+    outcome = download_results(service, store.read_all()[0])
+    assert outcome.ok, outcome.message
+    return store.read_all()[0]
+
+
+def start_serve(home: Path, emulator_url: str) -> tuple[subprocess.Popen[str], str, str]:
+    env = dict(os.environ, GEMBATCH_TUI_HOME=str(home), GOOGLE_API_KEY=KEY, GOOGLE_GEMINI_BASE_URL=emulator_url,
+               PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen([sys.executable, "-m", "gembatch_tui", "serve", "--port", "0", "--poll-interval", "0"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env=env)
+    assert proc.stdout is not None
+    first = proc.stdout.readline().strip()
+    assert first.startswith("listening on http://"), first
+    return proc, first.removeprefix("listening on "), (home / "server-token").read_text().strip()
+
+
+def stream_once(url: str, token: str) -> tuple[float, int, str]:
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=600)
+    digest = hashlib.sha256()
+    size = 0
+    t = time.perf_counter()
+    conn.request("GET", "/jobs/batches%2Fbench/results", headers={"Authorization": f"Bearer {token}"})
+    resp = conn.getresponse()
+    assert resp.status == 200, (resp.status, resp.read()[:300])
+    while chunk := resp.read(1 << 20):
+        digest.update(chunk)
+        size += len(chunk)
+    elapsed = time.perf_counter() - t
+    conn.close()
+    return elapsed, size, digest.hexdigest()
+
+
+def run(size_mb: int = 300, runs: int = 2, line_bytes: int = 2500, folder: str | None = None) -> dict:
+    """Build the file, serve it, stream it `runs` times; the figures as a dict (also printed)."""
+    with tempfile.TemporaryDirectory(dir=folder, prefix="gembatch-bench-serve-") as d:
+        tmp = Path(d)
+        inp, res, n = generate(tmp, size_mb * 1_000_000, line_bytes)
+        env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        emulator = subprocess.Popen([sys.executable, "-c", SERVER, str(res), "0", KEY],
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        serve = None
+        try:
+            assert emulator.stdout is not None
+            _, _, emu_url, file_name = emulator.stdout.readline().split()
+            home = tmp / "home"
+            record = verified_store(home, emu_url, file_name, inp, n)
+            res.unlink()  # the emulator's hard link keeps serving; only the verified copy is left of ours
+            serve, url, token = start_serve(home, emu_url)
+            before = proc_status_mb(serve.pid, "VmRSS")
+            times = []
+            for _ in range(runs):
+                elapsed, size, sha = stream_once(url, token)
+                assert (size, sha) == (record["results_bytes"], record["results_sha256"]), "bytes differ"
+                times.append(elapsed)
+            peak = proc_status_mb(serve.pid, "VmHWM")
+            mb = record["results_bytes"] / 1e6
+            figures = {"size_mb": mb, "best_s": min(times), "mb_per_s": mb / min(times), "rss_before_mb": before,
+                       "rss_peak_mb": peak, "runs": times}
+            print(f"results {mb:.0f} MB ({n:,} lines) streamed {runs}x from serve, byte-identical (sha256); "
+                  f"best {min(times):.2f} s = {mb / min(times):.0f} MB/s (runs {', '.join(f'{x:.2f}' for x in times)}); "
+                  f"server RSS {before:.0f} MB before, peak {peak:.0f} MB; load {os.getloadavg()[0]:.2f}", flush=True)
+            return figures
+        finally:
+            if serve is not None:
+                serve.terminate()
+                serve.wait(timeout=30)
+            if emulator.stdin:
+                emulator.stdin.close()
+            emulator.wait(timeout=30)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--size-mb", type=int, default=300)
+    ap.add_argument("--runs", type=int, default=2)
+    ap.add_argument("--line-bytes", type=int, default=2500)
+    ap.add_argument("--dir", default=None)
+    args = ap.parse_args()
+    run(args.size_mb, args.runs, args.line_bytes, args.dir)
+
+
+if __name__ == "__main__":
+    main()

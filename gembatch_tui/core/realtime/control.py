@@ -22,13 +22,14 @@ def _info(record: Record) -> dict[str, Any]:
 
 
 def process_alive(record: Record) -> bool:
-    """Whether the process that runs this record may still be running (another host's: assumed so)."""
+    """Whether the process that runs this record may still be running (another host's: assumed so; a record no
+    process took up: not)."""
     info = _info(record)
-    pid = info.get("pid")
-    if info.get("host") != socket.gethostname():
-        return True
-    if not isinstance(pid, int) or pid <= 0:
+    pid, host = info.get("pid"), info.get("host")
+    if not isinstance(pid, int) or pid <= 0:  # never started by any process
         return False
+    if host is not None and host != socket.gethostname():
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -149,12 +149,12 @@ class RealtimeRun:
                 worker.join()
             reader.join()
             writer.close()
-        if self._fatal is not None:
+        if writer.ok + writer.errors >= total:
+            state = SUCCEEDED  # every request has its answer, whatever came after the last one
+        elif self._fatal is not None:
             state = FAILED
-        elif self.cancel.is_set() or writer.ok + writer.errors < total:
-            state = CANCELLED
         else:
-            state = SUCCEEDED
+            state = CANCELLED
         message = self._fatal or ""
         results, summary = realtime_record.finish(self.service, self.record, partial, state, writer.ok,
                                                   writer.errors, message or None)

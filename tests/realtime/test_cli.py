@@ -1,0 +1,58 @@
+"""`gembatch-tui run FILE --realtime` as a user's script meets it: the summary line and exit codes of CONTRACTS,
+bad input named FILE:LINE with nothing sent, a finished input not run twice, and the run listed as a job."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from gembatch_tui.emulator import Emulator
+from tests.realtime.conftest import KEY, write_input
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(home: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env.update(GEMBATCH_TUI_HOME=str(home), GOOGLE_GEMINI_BASE_URL=url, GOOGLE_API_KEY=KEY,
+               PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""))
+    return subprocess.run([sys.executable, "-m", "gembatch_tui", *args], env=env, capture_output=True, text=True,
+                          timeout=120, stdin=subprocess.DEVNULL)
+
+
+def test_run_realtime_from_the_command_line(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    src = write_input(tmp_path / "in.jsonl", 12)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"key": "a", "request": {"contents": [{"parts": [{"text": "x"}]}]}}\n{"key": "b", "request": 5}\n')
+    with Emulator(api_key=KEY) as emu:
+        no_flag = _run(home, emu.url, "run", str(src))
+        assert no_flag.returncode == 2 and "--realtime" in no_flag.stderr
+
+        refused = _run(home, emu.url, "run", str(bad), "--realtime")
+        assert refused.returncode == 2 and f"{bad}:2:" in refused.stderr and "Traceback" not in refused.stderr
+
+        unknown = _run(home, emu.url, "run", "no-such-job", "--realtime")
+        assert unknown.returncode == 2 and "no-such-job" in unknown.stderr
+        assert emu.realtime_calls == [], "nothing may be sent for bad input"
+
+        first = _run(home, emu.url, "run", str(src), "--realtime", "--concurrency", "3", "--rpm", "1000")
+        assert first.returncode == 0, first.stderr
+        (line,) = first.stdout.splitlines()
+        assert line.startswith(f"{src}: succeeded realtime/") and "(12 ok, 0 errors, 0 not answered)" in line
+
+        again = _run(home, emu.url, "run", str(src), "--realtime")
+        assert again.returncode == 0 and "already answered as realtime/" in again.stdout
+        assert len(emu.realtime_calls) == 12
+
+        listed = _run(home, emu.url, "list", "--json")
+        (record,) = json.loads(listed.stdout)
+        assert record["mode"] == "realtime" and record["batch"]["state"] == "JOB_STATE_SUCCEEDED"
+        usage = _run(home, emu.url, "usage")
+        assert "real-time: interactive prices" in usage.stdout
+        exported = _run(home, emu.url, "export", record["id"], "--format", "csv", "-o", str(tmp_path / "o.csv"))
+        assert exported.returncode == 0, exported.stderr
+        assert "exported 12 rows" in exported.stdout

@@ -16,6 +16,7 @@ inside that folder, unless `allow_media_outside`.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -35,7 +36,10 @@ from gembatch_tui.core.submit import media
 from gembatch_tui.core.submit.cost_cap import CostCap, CostEstimate
 from gembatch_tui.core.submit.keyset import KeySet
 
+from json.encoder import encode_basestring as _json_str  # type: ignore[attr-defined]  # the C escaper json uses
+
 MAX_PROBLEMS = 20
+BLOCK_ROWS = 512
 PROGRESS_ROWS = 4096
 Progress = Callable[[int], None]
 
@@ -176,7 +180,10 @@ def prepare(opts: PrepareOptions, progress: Progress | None = None,
     markers = opts.template.text.count(MARKER)
     media_check = _MediaCheck(data.parent, opts.allow_media_outside, batch.parent) if markers else None
     problems = _Problems(data)
-    totals = [0, 0, 0, 0, 0]  # input, output low, output high, thinking low, thinking high
+    sizes: dict[int, int] = {}  # input tokens of a request -> how many requests have that many (for the estimate)
+    batch_block: list[str] = []  # lines written a block at a time: one write call per row costs more than the row
+    map_block: list[str] = []
+    line_of, encode = maker.line, _json_str
     rows = media_refs = 0
     columns_seen: dict[str, None] = {}
     track_columns = source.columns is None
@@ -209,7 +216,7 @@ def prepare(opts: PrepareOptions, progress: Progress | None = None,
                     continue
                 if key is None:
                     key = str(row)
-                elif not key.strip():
+                elif not key or key.isspace():
                     problems.add(line, f"row {row} has an empty id in column {opts.id_column!r}")
                     continue
                 chars = len(prompt)
@@ -232,21 +239,18 @@ def prepare(opts: PrepareOptions, progress: Progress | None = None,
                     continue  # nothing will be kept: only look for more problems
                 if media_check is not None and media_check.rebase is not None:
                     prompt = media_check.rebased(prompt)
-                try:
-                    bout.write(maker.line(key, prompt))
-                except UnicodeEncodeError:  # a lone surrogate (a JSON "\ud800" escape): keep it escaped
-                    bout.write(maker.ascii_line(key, prompt))
-                mout.write('{"key":' + _json_str(key) + ',"row":' + str(row) + ',"line":' + str(line) + "}\n")
+                batch_block.append(line_of(key, prompt))
+                map_block.append(f'{{"key":{encode(key)},"row":{row},"line":{line}}}\n')
                 if opts.id_column is not None:
                     keys.add(key, line, row)
                 inp = max(1, -(-chars // pricing.CHARS_PER_TOKEN) + media_tokens + system_tokens)
-                out_low, out_high, think_low, think_high = rule.tokens(inp)
-                totals[0] += inp
-                totals[1] += out_low
-                totals[2] += out_high
-                totals[3] += think_low
-                totals[4] += think_high
+                sizes[inp] = sizes.get(inp, 0) + 1
                 rows += 1
+                if len(batch_block) >= BLOCK_ROWS:
+                    _write_block(bout, batch_block)
+                    _write_block(mout, map_block)
+            _write_block(bout, batch_block)
+            _write_block(mout, map_block)
         except SourceError as exc:
             problems.total += 1
             problems.lines.append(str(exc))
@@ -256,7 +260,11 @@ def prepare(opts: PrepareOptions, progress: Progress | None = None,
             problems.add(1, "no records to prepare")
         if problems.total:
             raise PrepareError(problems.lines, problems.total)
-        tokens = pricing.TokenRange(totals[0], totals[1], totals[2], totals[3], totals[4], rows)
+        tokens = pricing.TokenRange()
+        for inp, count in sizes.items():
+            out_low, out_high, think_low, think_high = rule.tokens(inp)
+            tokens += pricing.TokenRange(inp * count, out_low * count, out_high * count, think_low * count,
+                                         think_high * count, count)
         estimate = CostEstimate(batch, opts.model, tokens, pricing.cost_range(opts.model, tokens, opts.prices))
         refusal = CostCap(opts.max_cost).refusal(estimate)
         if refusal:
@@ -268,10 +276,19 @@ def prepare(opts: PrepareOptions, progress: Progress | None = None,
     return PrepareResult(batch, map_path, rows, estimate, media_refs)
 
 
-def _json_str(text: str) -> str:
-    from json.encoder import encode_basestring  # type: ignore[attr-defined]
-
-    return encode_basestring(text)
+def _write_block(out: Any, block: list[str]) -> None:
+    """Write the lines and empty the block; a line holding a lone surrogate (a JSON "\\ud800" escape), which
+    UTF-8 cannot hold, is written with every non-ASCII character escaped instead (the same JSON value)."""
+    try:
+        out.write("".join(block))
+    except UnicodeEncodeError:
+        for line in block:
+            try:
+                line.encode("utf-8")
+            except UnicodeEncodeError:
+                line = json.dumps(json.loads(line), separators=(",", ":")) + "\n"
+            out.write(line)
+    block.clear()
 
 
 def _refuse_existing(batch: Path, map_path: Path, force: bool) -> None:

@@ -45,7 +45,7 @@ def header(
 
 
 def write_json_line(out: IO[str], obj: Any) -> None:
-    out.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
+    out.write(json.dumps(obj, separators=(",", ":")) + "\n")  # ASCII: a path or template may hold anything
 
 
 @dataclass

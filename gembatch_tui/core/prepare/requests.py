@@ -14,7 +14,7 @@ import math
 import re
 from typing import Any
 
-from json.encoder import encode_basestring, encode_basestring_ascii  # type: ignore[attr-defined]
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 
 from gembatch_tui.core.prepare.schema import ResponseSchema
 
@@ -78,26 +78,19 @@ class LineMaker:
     """Makes the batch line of one record from its key and prompt (both str)."""
 
     def __init__(self, system: str | None, config: dict[str, Any]) -> None:
-        tail = ascii_tail = ""
+        tail = ""
         if system:
             tail += ',"systemInstruction":{"parts":[{"text":' + encode_basestring(system) + "}]}"
-            ascii_tail += ',"systemInstruction":{"parts":[{"text":' + encode_basestring_ascii(system) + "}]}"
         if config:
             tail += ',"generationConfig":' + _dumps(config)
-            ascii_tail += ',"generationConfig":' + json.dumps(config, separators=(",", ":"))
         self._head = '{"key":'
         self._mid = ',"request":{"contents":[{"role":"user","parts":[{"text":'
         self._tail = "}]}]" + tail + "}}\n"
-        self._ascii_tail = "}]}]" + ascii_tail + "}}\n"
         self.config = config
         self.system = system
 
     def line(self, key: str, prompt: str) -> str:
         return self._head + encode_basestring(key) + self._mid + encode_basestring(prompt) + self._tail
-
-    def ascii_line(self, key: str, prompt: str) -> str:
-        """The same line with every non-ASCII character escaped (for a lone surrogate, which UTF-8 cannot hold)."""
-        return self._head + encode_basestring_ascii(key) + self._mid + encode_basestring_ascii(prompt) + self._ascii_tail
 
     def request(self, prompt: str) -> dict[str, Any]:
         """The request as an object (for estimates and tests); the line holds exactly this."""

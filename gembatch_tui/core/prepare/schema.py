@@ -77,31 +77,31 @@ def _check(node: Any, where: str, path: Path, warnings: list[str]) -> None:
         if not isinstance(name, str) or name not in TYPES:
             hint = (f" (JSON Schema types are lower case: {name.lower()!r}; upper-case types are Google's "
                     "OpenAPI subset, for responseSchema)") if isinstance(name, str) and name.lower() in TYPES else ""
-            raise SchemaError(f"{path}: {at}/type: {json.dumps(name)} is not a JSON Schema type "
+            raise SchemaError(f"{path}: {where}/type: {json.dumps(name)} is not a JSON Schema type "
                               f"({', '.join(TYPES)}){hint}")
     props = node.get("properties")
     if props is not None:
         if not isinstance(props, dict):
-            raise SchemaError(f"{path}: {at}/properties: must be an object of property schemas")
+            raise SchemaError(f"{path}: {where}/properties: must be an object of property schemas")
         for name, sub in props.items():
             _check(sub, f"{where}/properties/{name}", path, warnings)
     required = node.get("required")
     if required is not None:
         if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
-            raise SchemaError(f"{path}: {at}/required: must be a list of property names")
+            raise SchemaError(f"{path}: {where}/required: must be a list of property names")
         missing = [r for r in required if not isinstance(props, dict) or r not in props]
         if missing:
-            raise SchemaError(f"{path}: {at}/required: {missing[0]!r} is required but not under properties")
+            raise SchemaError(f"{path}: {where}/required: {missing[0]!r} is required but not under properties")
     enum = node.get("enum")
     if enum is not None and (not isinstance(enum, list) or not enum):
-        raise SchemaError(f"{path}: {at}/enum: must be a non-empty list")
+        raise SchemaError(f"{path}: {where}/enum: must be a non-empty list")
     for key in ("items", "additionalProperties"):
         if isinstance(node.get(key), dict):
             _check(node[key], f"{where}/{key}", path, warnings)
     for key in ("anyOf", "oneOf", "prefixItems"):
         if key in node:
             if not isinstance(node[key], list) or not node[key]:
-                raise SchemaError(f"{path}: {at}/{key}: must be a non-empty list of schemas")
+                raise SchemaError(f"{path}: {where}/{key}: must be a non-empty list of schemas")
             for i, sub in enumerate(node[key]):
                 _check(sub, f"{where}/{key}/{i}", path, warnings)
     defs = node.get("$defs")

@@ -133,6 +133,9 @@ class GembatchApp(JobActions, QuitGuard, EventsOwner, PollOwner, DemoSeeder, App
         # Read the store once the first frame is on screen: parsing a big store in a thread competes
         # with the first paint for the interpreter, and the user should see the app at once.
         self.call_after_refresh(self.load_jobs)
+        from gembatch_tui.tui.theme_memory import remember_theme
+
+        remember_theme(self)  # the theme picked in the palette last time (ui.json beside the config)
         if self.missing_key:
             self._show_no_key_screen()
         if self._poll_enabled:

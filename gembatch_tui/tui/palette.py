@@ -4,7 +4,7 @@ How: the keys live in the screens' BINDINGS, so the palette reads the bindings t
 was opened on (its check_action decides, as for the footer): on a running row it offers "Cancel", on a succeeded
 one "Results", in the results browser "Export". A few commands have no key of their own on that screen and are
 added by name (usage totals, clean-up, event log, help, quit). Each title appears once; Textual's own
-commands are left out except the theme switch (app.py `get_system_commands`).
+commands are left out; the theme switch is one of ours (kept for the next start: theme_memory.py).
 """
 
 from __future__ import annotations
@@ -85,6 +85,8 @@ def named_commands(app: AppHost, screen: Any) -> list[Command]:
             out.append(("Export results (JSONL or CSV)", "Open the results of this job; x writes JSONL, X CSV",
                         screen.open_export))
     out.append(("Event log", "Every event of this session (E)", app.action_events))
+    out.append(("Theme: change the colours", "Pick a theme; it is kept for the next start (ui.json)",
+                app.action_change_theme))
     out.append(("Help: keys of this screen", "Every key and what it does (F1, ?)", app.action_help))
     out.append(("Quit", "Leave gembatch-tui (q on the dashboard, ctrl+q anywhere)", app.request_quit))
     return out

@@ -21,13 +21,16 @@ import builtins
 import functools
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gembatch_tui.core.config import MISSING_KEY_MESSAGE, ConfigFileError, build_settings
 from gembatch_tui.core.errors import ServiceError
 from gembatch_tui.core.models import Record, batch_name, is_archived, is_final, record_key, record_state
 from gembatch_tui.core.store import StoreError
 from gembatch_tui.lib.values import BatchesError, CleanupResult, Job, ResultRow, Submission
+
+if TYPE_CHECKING:
+    from gembatch_tui.core.poll.poller import PollReport
 
 
 
@@ -203,7 +206,7 @@ class Batches:
 
     # ----------------------------------------------------------------- poll and wait
     @_one_error
-    def poll(self) -> Any:
+    def poll(self) -> PollReport:
         """One pass over every unfinished job, as `poll --once`: new states, then downloads (verified) of finished
         jobs and the `on_finish` hook. Returns the pass's PollReport (`changes`, `downloads`, `errors`, `hooks`)."""
         from gembatch_tui.core.poll.poller import poll_once

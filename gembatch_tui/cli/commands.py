@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gembatch_tui.cli.common import report_store_problems, settings_for
 from gembatch_tui.cli.output import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, UsageError, confirm, err, out, print_json
@@ -20,6 +20,9 @@ from gembatch_tui.core.models import batch_name, display_name, is_archived, reco
 from gembatch_tui.core.store import StoreError
 from gembatch_tui.core.text import format_bytes, terminal_safe
 from gembatch_tui.cli.runtime import Runtime, open_runtime
+
+if TYPE_CHECKING:
+    from gembatch_tui.core.submit.validate import ValidationReport
 
 
 def dispatch(args: argparse.Namespace) -> int:
@@ -75,7 +78,8 @@ def cmd_submit(rt: Runtime, args: argparse.Namespace) -> int:
     from gembatch_tui.core.submit import split
     from gembatch_tui.core.submit.limits import JobLimits
     from gembatch_tui.core.submit.model_choice import choose_model
-    from gembatch_tui.core.submit.validate import EMBED, validate_file
+    from gembatch_tui.core.submit import overlap
+    from gembatch_tui.core.submit.validate import EMBED, first_request_kind, validate_file
 
     assert rt.service is not None
     try:
@@ -95,8 +99,17 @@ def cmd_submit(rt: Runtime, args: argparse.Namespace) -> int:
     if args.output and len(files) != 1:
         raise UsageError("-o/--output takes exactly one FILE (each input's results go beside it otherwise)")
     n = len(files)
-    reports = []
+    reports: list[ValidationReport | None] = []
+    early_kinds: dict[Path, str] = {}
     for path in files:
+        # A big file is validated while it is uploaded (core/submit/overlap.py; nothing is created from it if it
+        # has errors): its first line gives the kind that picks the model.
+        early = None if (args.check or costs.cap.active) else (kind or first_request_kind(path))
+        if early and overlap.applies(path, limits, rt.service.overlap_min_bytes) and not choose_model(
+                args.model, early, rt.settings.default_model, rt.settings.extra)[1]:
+            early_kinds[path] = early
+            reports.append(None)
+            continue
         report = validate_file(path, kind=kind, max_bytes=None, allow_media_outside=args.allow_media_outside)
         reports.append(report)
         if not report.ok:
@@ -110,15 +123,12 @@ def cmd_submit(rt: Runtime, args: argparse.Namespace) -> int:
     extra = {"allow_media_outside": True} if args.allow_media_outside else None
     for i, (path, report) in enumerate(zip(files, reports), start=1):
         prefix = f"[{i}/{n}] {path}"
-        if not report.ok:
-            problems = report.messages()
-            first = problems[0] if problems else "not a valid batch file"
-            first = first[len(str(path)) + 1 :].lstrip() if first.startswith(str(path)) else first
-            more = f" (+{report.problem_count - 1} more)" if report.problem_count > 1 else ""
-            out(f"{prefix}: error: {first}{more}")
+        if report is not None and not report.ok:
+            out(_bad_input_line(prefix, path, report))
             bad_input = True
             continue
-        model, mismatch = choose_model(args.model, report.kind, rt.settings.default_model, rt.settings.extra)
+        file_kind = report.kind if report is not None else early_kinds[path]
+        model, mismatch = choose_model(args.model, file_kind, rt.settings.default_model, rt.settings.extra)
         if mismatch:
             out(f"{prefix}: error: {mismatch}")
             failed = True
@@ -128,7 +138,7 @@ def cmd_submit(rt: Runtime, args: argparse.Namespace) -> int:
             out(f"{prefix}: error: {refusal}")
             bad_input = True
             continue
-        if args.check:
+        if args.check and report is not None:
             extras = ", embedding requests" if report.kind == EMBED else ""
             if report.media_refs:
                 extras += f", {counted(report.media_files, 'media file')} ({format_bytes(report.media_bytes)})"
@@ -144,8 +154,20 @@ def cmd_submit(rt: Runtime, args: argparse.Namespace) -> int:
         name = args.display_name if (args.display_name and n == 1) else None
         if args.display_name and n > 1:
             name = f"{args.display_name}-{i}"
-        outcome = rt.service.submit(path, model=model, display_name=name, force=args.force, report=report,
-                                    extra=extra)
+        if report is None:
+            outcome, report = overlap.submit_while_validating(rt.service, path, model=model, display_name=name,
+                                                              force=args.force, kind=kind, extra=extra)
+            if report is not None and not report.ok:  # said as if it had been validated first
+                for message in report.messages():
+                    err(message)
+                out(_bad_input_line(prefix, path, report))
+                bad_input = True
+                continue
+            for warning in report.warnings if report is not None else []:
+                err(warning.format(path).replace(f": {warning.message}", f": warning: {warning.message}", 1))
+        else:
+            outcome = rt.service.submit(path, model=model, display_name=name, force=args.force, report=report,
+                                        extra=extra)
         out(f"{prefix}: {outcome.line()}")
         costs.submitted(outcome.status)
         if outcome.status == "error":
@@ -158,6 +180,15 @@ def cmd_submit(rt: Runtime, args: argparse.Namespace) -> int:
 
         code = max(code, wait_after_submit(rt, files, args, _poll_interval(rt, None)))
     return code
+
+
+def _bad_input_line(prefix: str, path: Path, report: ValidationReport) -> str:
+    """`[i/n] PATH: error: FIRST PROBLEM (+N more)`: the line of a file that submitted nothing for its errors."""
+    problems = report.messages()
+    first = problems[0] if problems else "not a valid batch file"
+    first = first[len(str(path)) + 1 :].lstrip() if first.startswith(str(path)) else first
+    more = f" (+{report.problem_count - 1} more)" if report.problem_count > 1 else ""
+    return f"{prefix}: error: {first}{more}"
 
 
 def submit_exit_code(*, bad_input: bool, failed: bool, done: bool) -> int:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from gembatch_tui.core import paths
-from gembatch_tui.core.submit import split, waves
+from gembatch_tui.core.submit import overlap, split, waves
 from gembatch_tui.core.api import upload_tokens
 from gembatch_tui.core.submit import validate as validation
 from gembatch_tui.core.errors import Cancelled, ServiceError
@@ -67,6 +67,7 @@ class BatchService:
         limits: JobLimits | None = None,
         media_cache: MediaCache | None = None,
         media_wait_s: float = 600.0,
+        overlap_min_bytes: int | None = None,
     ) -> None:
         self.store = store
         self.client = client
@@ -78,6 +79,8 @@ class BatchService:
         self._media_cache = media_cache
         self.media_wait_s = media_wait_s
         """How long a submission waits for media the Files API is still processing (config `media_wait_seconds`)."""
+        self.overlap_min_bytes = overlap.MIN_BYTES if overlap_min_bytes is None else overlap_min_bytes
+        """Inputs from this size on are uploaded while they are validated (overlap.py)."""
         self.config_problem: str | None = None
         self._in_flight: set[str] = set()
         self._in_flight_lock = threading.Lock()
@@ -167,10 +170,11 @@ class BatchService:
         return target, alternative, own is not None
 
     # ----------------------------------------------------------------- submit
-    def duplicate_of(self, path: Path, sha256: str | None) -> Record | None:
-        """A live submission of this file (by path or content), counting a split input's group as one."""
+    def duplicate_of(self, path: Path, sha256: str | None, among: list[Record] | None = None) -> Record | None:
+        """A live submission of this file (by path or content), counting a split input's group as one; among the
+        store's records, or `among` (read under the store lock by the caller)."""
         wanted = str(path)
-        for rec in self.store.read_all():
+        for rec in self.store.read_all() if among is None else among:
             same = wanted in (rec.get("input_file"), rec.get("group_input_file")) or (
                 sha256 and sha256 in (rec.get("input_sha256"), rec.get("group_input_sha256"))
             )
@@ -196,6 +200,10 @@ class BatchService:
 
         src = Path(path).expanduser().absolute()
         limits = limits or self.limits
+        if report is None and overlap.applies(src, limits, self.overlap_min_bytes):
+            return overlap.submit_while_validating(
+                self, src, model=model, display_name=display_name, force=force, extra=extra, limits=limits,
+                progress=progress, cancel=cancel)[0]
         if report is None:
             report = validation.validate_file(src, cancel=cancel, max_bytes=None,
                                              allow_media_outside=bool((extra or {}).get("allow_media_outside")))
@@ -307,7 +315,7 @@ class BatchService:
                 message = str(exc) if isinstance(exc, (ServiceError, ValueError)) else f"{src}: {exc.strerror or exc}"
                 self._mark_failed(key, message)
                 return SubmitOutcome(src, "error", message=message, request_count=count)
-            self.store.update(key, lambda r: r.update(uploaded_file_name=file_name, uploaded_at=now_iso()))
+            self.store.update(key, lambda r: _uploaded(r, file_name))
         if cancel is not None and cancel.is_set():
             self._delete_quietly(file_name)
             self._drop_or_requeue(record, forget_upload=True)
@@ -390,8 +398,8 @@ class BatchService:
         """Finish a submission that a crash interrupted, without creating a second job."""
         key = record_key(record)
         count = int(record.get("count") or 0)
-        try:
-            uploaded = self._known_upload(record)
+        try:  # an upload made while the file was being validated (overlap.py) is never used: validated again
+            uploaded = None if record.get(overlap.PENDING) else self._known_upload(record)
         except ServiceError as exc:
             return SubmitOutcome(src, "error", message=f"{exc}; try again when the service answers",
                                  request_count=count)
@@ -409,6 +417,10 @@ class BatchService:
         if not report.ok:
             self._mark_failed(key, "input changed since the interrupted submission: " + "; ".join(report.messages()[:1]))
             return SubmitOutcome(src, "error", message=report.messages()[0] if report.messages() else "invalid")
+        if record.get(overlap.PENDING):  # interrupted before its figures were known
+            figures = dict(count=report.request_count, input_sha256=report.sha256, input_bytes=report.size_bytes,
+                           est_input_tokens=report.est_input_tokens, kind=report.kind)
+            record = self.store.update(key, lambda r: r.update(figures))
         return self._upload_and_create(record, report, progress=progress, cancel=cancel)
 
     def _known_upload(self, record: Record) -> str | None:
@@ -495,6 +507,12 @@ def _by_prefix(records: list[Record], ref: str) -> list[Record]:
         return []
     return [rec for rec in records
             if batch_id(batch_name(rec) or "").startswith(bare) or record_key(rec).startswith(bare)]
+
+
+def _uploaded(rec: Record, file_name: str) -> None:
+    """The record's input is uploaded (of a validated file: no longer `validation_pending`)."""
+    rec.update(uploaded_file_name=file_name, uploaded_at=now_iso())
+    rec.pop(overlap.PENDING, None)
 
 
 def _pid_alive(pid: int) -> bool:

@@ -266,6 +266,7 @@ def validate_file(
     cancel: threading.Event | None = None,
     kind: str | None = None,
     allow_media_outside: bool = False,
+    watch: Callable[[str], None] | None = None,
 ) -> ValidationReport:
     """Check every line of an input file in one streaming pass; problems are reported, never raised.
 
@@ -273,6 +274,8 @@ def validate_file(
     `max_bytes=None` accepts any size (for inputs that will be split into several jobs).
     `allow_media_outside`: `[[FILE:...]]` may name files outside the input file's directory (symlinks
     resolved); without it each such reference is a problem (`submit --allow-media-outside` sets it).
+    `watch("problem")` is called at the first problem a line has, `watch("normalising")` at the first line that
+    makes the file need a normalised copy: a submission that uploads while validating stops its upload then.
     """
     abs_path = Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
     checker = _KindChecker(kind)
@@ -305,7 +308,7 @@ def validate_file(
             if nul >= 0:
                 return whole_file(f"not a text file (NUL byte at byte offset {nul}); expected JSON Lines")
             f.seek(0)
-            _scan(f, report, checker, size, progress, cancel, keys)
+            _scan(f, report, checker, size, progress, cancel, keys, watch)
         except OSError as exc:
             report.sha256 = ""
             return whole_file(f"cannot read file: {exc.strerror or exc}")
@@ -323,6 +326,7 @@ def _scan(
     progress: Callable[[int, int], None] | None,
     cancel: threading.Event | None,
     keys: KeySet,
+    watch: Callable[[str], None] | None = None,
 ) -> None:
     """The single pass: hash, preview, parse, check and collect keys; then report duplicates."""
     sha = hashlib.sha256()
@@ -351,6 +355,8 @@ def _scan(
             if progress is not None:
                 progress(offset, max(size, offset))
         if raw.isspace():
+            if not needs_normalising and watch is not None:
+                watch("normalising")
             needs_normalising = True
             continue
         requests += 1
@@ -370,8 +376,12 @@ def _scan(
                 request = media.substitute(request, media.placeholder)  # estimate the media, not the marker
             tokens += estimate_request_tokens(request)
         if not canonical:
+            if not needs_normalising and watch is not None:
+                watch("normalising")
             needs_normalising = True
         for message in ([error] if error is not None else []) + ref_errors:
+            if count == 0 and watch is not None:
+                watch("problem")
             count += 1
             if len(found) < MAX_REPORTED:
                 found.append(Problem(line_no, message))
@@ -487,3 +497,20 @@ def canonical_line(raw: bytes, key: str, request: dict[str, Any], canonical: boo
     except UnicodeEncodeError:  # a lone surrogate escaped in the input: keep it escaped
         data = json.dumps(obj, separators=(",", ":")).encode("ascii")
     return data + b"\n"
+
+
+def first_request_kind(path: str | os.PathLike[str], limit: int = 1 << 20) -> str | None:
+    """The kind (`generate`/`embed`) of the first non-blank line within `limit` bytes, or None when that line is
+    not a request: enough to pick a model before the rest is validated (a file cannot mix both kinds)."""
+    try:
+        with open(path, "rb") as f:
+            for line_no, raw in enumerate(f, 1):
+                if f.tell() > limit and line_no > 1:
+                    return None
+                if raw.isspace():
+                    continue
+                _key, request, _canonical, error = _parse(raw, line_no)
+                return detect_kind(request) if error is None and request is not None else None
+    except OSError:
+        return None
+    return None

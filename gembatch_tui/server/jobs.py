@@ -8,6 +8,7 @@ not allow it, 502 the Batch API failed).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,8 @@ class Context:
     default_model: str
     config: dict[str, Any] = field(default_factory=dict)
     max_upload_bytes: int = 2 * 1024**3
+    poll_lock: threading.Lock = field(default_factory=threading.Lock)
+    """One poll pass at a time in this process: `POST /poll` waits for the background pass, never overlaps it."""
 
 
 def service_error(exc: ServiceError) -> ApiError:
@@ -88,8 +91,17 @@ def poll(ctx: Context, refs: list[str]) -> dict[str, Any]:
     keys: list[str] = []
     for ref in refs:
         keys.extend(record_key(r) for r in resolve(ctx, ref).records)
-    report = poll_once(ctx.service, only=frozenset(keys) if refs else None, force=not refs)
+    with ctx.poll_lock:
+        report = poll_once(ctx.service, only=frozenset(keys) if refs else None, force=not refs)
     return report_json(report)
+
+
+def background_poll(ctx: Context) -> dict[str, Any]:
+    """The service's own routine pass (only the jobs that are due, as the app's timer asks)."""
+    from gembatch_tui.core.poll.poller import poll_once
+
+    with ctx.poll_lock:
+        return report_json(poll_once(ctx.service))
 
 
 def report_json(report: Any) -> dict[str, Any]:
@@ -260,4 +272,5 @@ def results_file(ctx: Context, ref: str) -> tuple[Path, str]:
     return Path(path), Path(path).name
 
 
-__all__ = ["Context", "cancel", "delete", "list_jobs", "poll", "referenced", "results_file", "status", "submit"]
+__all__ = ["Context", "background_poll", "cancel", "delete", "list_jobs", "poll", "referenced", "report_json", "results_file",
+           "status", "submit"]

@@ -19,7 +19,7 @@ import anyio
 from anyio import to_thread
 
 from gembatch_tui.server.app import log, make_app
-from gembatch_tui.server.jobs import Context, report_json
+from gembatch_tui.server.jobs import Context, background_poll
 
 
 def is_loopback(host: str) -> bool:
@@ -92,11 +92,9 @@ def serve(ctx: Context, sock: socket.socket, *, token: str, token_file: str, pol
 
 
 async def _poll_loop(ctx: Context, interval: float) -> None:
-    from gembatch_tui.core.poll.poller import poll_once
-
     while True:
         try:
-            report = report_json(await to_thread.run_sync(poll_once, ctx.service))
+            report = await to_thread.run_sync(background_poll, ctx)
         except Exception as exc:  # noqa: BLE001 - one failed pass is a line; the next pass tries again
             log(f"poll: {type(exc).__name__}: {exc}")
         else:

@@ -194,3 +194,19 @@ def test_errors_are_json_for_unknown_routes_and_methods(server: Server) -> None:
     assert (server.get("/nowhere").status, server.get("/nowhere").message) == (404, "Not Found")
     wrong = server.request("PUT", "/jobs")
     assert wrong.status == 405 and wrong.message == "Method Not Allowed"
+
+
+def test_the_service_polls_and_downloads_on_its_own(tmp_path: Path, emulator: Emulator, clock: ManualClock) -> None:
+    from tests.server.support import start_server
+
+    server = start_server(tmp_path / "home", emulator.url, "--poll-interval", "0.2")
+    try:
+        name = _submit(server, requests_jsonl(3), "filename=bg.jsonl")["batch_names"][0]
+        clock.advance(61)
+        saved = wait_until(lambda: [r for r in JobStore(server.store_path).read_all() if r.get("results_verified")],
+                           what="the background download")
+        assert saved[0]["batch"]["name"] == name
+        assert server.get(job_path(name, "/results")).body == Path(saved[0]["results_file"]).read_bytes()
+    finally:
+        assert server.stop() == 0
+    assert any(line.startswith(f"poll: {name}: results saved to ") for line in server.stderr), server.stderr

@@ -210,3 +210,31 @@ def test_the_service_polls_and_downloads_on_its_own(tmp_path: Path, emulator: Em
     finally:
         assert server.stop() == 0
     assert any(line.startswith(f"poll: {name}: results saved to ") for line in server.stderr), server.stderr
+
+
+def test_a_slow_submission_does_not_hold_up_other_requests(tmp_path: Path) -> None:
+    """Each Batch API call takes 1.5 s here: while a submission waits on them (in a worker thread), the service
+    still answers other requests at once."""
+    import threading
+    import time
+
+    from tests.server.support import KEY, start_server
+
+    with Emulator(api_key=KEY, job_seconds=600, latency_ms=1500) as emu:
+        server = start_server(tmp_path / "home", emu.url, "--poll-interval", "0")
+        try:
+            answers: list = []
+            worker = threading.Thread(target=lambda: answers.append(server.post("/jobs?filename=s.jsonl",
+                                                                                requests_jsonl(2))))
+            worker.start()
+            wait_until(lambda: any("submitting" == r.get("local_state")
+                                   for r in JobStore(server.store_path).read_all()), what="the submission to start")
+            t = time.monotonic()
+            assert server.get("/jobs").status == 200
+            assert server.get("/openapi.json", token=None).status == 200
+            assert time.monotonic() - t < 1.4  # under one Batch API call: nothing waited on the submission
+            assert worker.is_alive()  # the submission was still waiting on the Batch API meanwhile
+            worker.join(timeout=60)
+            assert answers[0].status == 201, answers
+        finally:
+            server.stop()

@@ -92,7 +92,7 @@ def _run(runtime: Any, args: argparse.Namespace, settings: Any) -> int:
     job = None
     if not as_file.is_file():
         try:
-            job = service.resolve(target.removeprefix("realtime/"))
+            job = service.resolve(target)
         except ServiceError as exc:
             raise UsageError(f"{target}: neither an input file nor a job: {exc}") from None
     model = args.model or (None if job is not None else settings.default_model)

@@ -118,7 +118,7 @@ class BatchService:
         ref = ref.strip()
         wanted = ref if ref.startswith("batches/") else f"batches/{ref}"
         for rec in records:
-            if batch_name(rec) == wanted or record_key(rec) == ref:
+            if batch_name(rec) in (wanted, ref) or record_key(rec) == ref:  # ref: also a realtime/ID
                 return rec
         as_path = str(Path(ref).expanduser().absolute())
         matches = [rec for rec in records if as_path in (rec.get("input_file"), rec.get("group_input_file"))]

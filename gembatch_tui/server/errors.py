@@ -19,7 +19,7 @@ from gembatch_tui.core.text import json_safe
 class ApiError(Exception):
     """A request the service refuses or could not carry out: its HTTP status and the CLI's message."""
 
-    def __init__(self, status: int, message: str, **details: Any) -> None:
+    def __init__(self, status: int, message: str, /, **details: Any) -> None:
         super().__init__(message)
         self.status = status
         self.message = redact(message)
@@ -35,7 +35,7 @@ class SafeJSONResponse(Response):
         return json_safe(json.dumps(content, ensure_ascii=False)).encode("utf-8")
 
 
-def error_response(status: int, message: str, headers: dict[str, str] | None = None, **details: Any) -> Response:
+def error_response(status: int, message: str, /, headers: dict[str, str] | None = None, **details: Any) -> Response:
     return SafeJSONResponse({"error": {"message": redact(message), **details}}, status_code=status, headers=headers)
 
 

@@ -238,3 +238,12 @@ def test_a_slow_submission_does_not_hold_up_other_requests(tmp_path: Path) -> No
             assert answers[0].status == 201, answers
         finally:
             server.stop()
+
+
+def test_a_refusal_by_the_batch_api_is_a_json_error_with_the_cli_line(server: Server, emulator: Emulator) -> None:
+    emulator.fail_next("POST", r":batchGenerateContent$", 400, message="model is not allowed (injected)")
+    answer = server.post("/jobs?filename=refused.jsonl", requests_jsonl(2))
+    assert answer.status == 502, answer
+    assert answer.message.startswith("error: ") and "model is not allowed (injected)" in answer.message
+    assert answer.json()["error"]["status"] == "error"
+    assert emulator.batches_snapshot() == []

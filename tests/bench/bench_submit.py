@@ -92,8 +92,8 @@ def start_emulator(latency_ms: float) -> tuple[subprocess.Popen[str], str]:
     return proc, match.group(1)
 
 
-def timed(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS in MB (os.wait4's rusage of exactly this child) and stdout of one process."""
+def timed(args: list[str], env: dict[str, str]) -> tuple[float, float, float, str]:
+    """Wall seconds, peak RSS in MB, CPU seconds (os.wait4's rusage of exactly this child) and stdout of a process."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(args, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env)
@@ -104,7 +104,7 @@ def timed(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
         text = out.read()
         if os.waitstatus_to_exitcode(status) != 0:
             raise SystemExit(f"{args[:4]} failed: {text[-1000:]} {err.read()[-2000:]}")
-    return wall, usage.ru_maxrss / 1024, text.strip()
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, text.strip()
 
 
 def validation_rates(src: Path) -> tuple[float, float]:
@@ -137,7 +137,7 @@ def main() -> None:
         n = write_jsonl(src, args.size_mb * 1024 * 1024)
         mb = src.stat().st_size / 1e6
         print(f"input: {mb:,.0f} MB, {n:,} requests; emulator in its own process at --latency-ms {args.latency_ms:g}")
-        best: dict[str, tuple[float, float]] = {}
+        best: dict[str, tuple[float, float, float]] = {}
         for run in range(args.runs):
             for name, argv in (
                 ("floor", [sys.executable, "-c", FLOOR, str(src), KEY]),
@@ -148,22 +148,23 @@ def main() -> None:
                 try:
                     if name == "floor":
                         argv = [*argv, url]
-                    wall, rss, out = timed(argv, env_for(url, tmp / f"home-{name}-{run}"))
+                    wall, rss, cpu, out = timed(argv, env_for(url, tmp / f"home-{name}-{run}"))
                 finally:
                     proc.terminate()
                     proc.wait()
                 if name != "floor" and "submitted" not in out:
                     raise SystemExit(f"{name}: {out}")
                 if name not in best or wall < best[name][0]:
-                    best[name] = (wall, rss)
-                print(f"  run {run + 1} {name}: {wall:.1f} s, peak RSS {rss:.0f} MB", flush=True)
+                    best[name] = (wall, rss, cpu)
+                print(f"  run {run + 1} {name}: {wall:.1f} s, peak RSS {rss:.0f} MB, CPU {cpu:.1f} s; load "
+                      f"{os.getloadavg()[0]:.1f}", flush=True)
         floor, ours, first = best["floor"], best["ours"], best["first"]
         print(f"floor (SDK files.upload + batches.create, no validation): {floor[0]:.1f} s "
-              f"({mb / floor[0]:.0f} MB/s), peak RSS {floor[1]:.0f} MB")
+              f"({mb / floor[0]:.0f} MB/s), peak RSS {floor[1]:.0f} MB, CPU {floor[2]:.1f} s")
         print(f"gembatch-tui submit (validated while uploaded):           {ours[0]:.1f} s "
-              f"({mb / ours[0]:.0f} MB/s), peak RSS {ours[1]:.0f} MB; {ours[0] / floor[0]:.2f} x the floor")
+              f"({mb / ours[0]:.0f} MB/s), peak RSS {ours[1]:.0f} MB, CPU {ours[2]:.1f} s; {ours[0] / floor[0]:.2f} x the floor")
         print(f"gembatch-tui submit (validated first, as before):          {first[0]:.1f} s "
-              f"({mb / first[0]:.0f} MB/s), peak RSS {first[1]:.0f} MB; {first[0] / floor[0]:.2f} x the floor")
+              f"({mb / first[0]:.0f} MB/s), peak RSS {first[1]:.0f} MB, CPU {first[2]:.1f} s; {first[0] / floor[0]:.2f} x the floor")
         if not args.skip_parsers:
             fast, slow = validation_rates(src)
             print(f"validation alone, MB/s of CPU time: {fast:.0f} with orjson, {slow:.0f} with json")

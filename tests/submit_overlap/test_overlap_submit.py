@@ -21,6 +21,7 @@ from gembatch_tui.core.poll.poller import poll_once
 from gembatch_tui.core.submit import overlap
 from gembatch_tui.core.submit.limits import JobLimits
 from gembatch_tui.core.submit.service import BatchService
+from gembatch_tui.core.store import JobStore
 from gembatch_tui.core.submit.validate import validate_file
 from gembatch_tui.emulator import Emulator
 from tests.service.conftest import KEY, make_service
@@ -205,3 +206,27 @@ def test_small_files_are_validated_first(emu: Emulator, tmp_path: Path) -> None:
     src = write(tmp_path / "small.jsonl", lines(10))
     assert service.overlap_min_bytes == overlap.MIN_BYTES
     assert not overlap.applies(src, service.limits, service.overlap_min_bytes)
+
+
+def test_two_copies_submitted_at_once_make_one_job(emu: Emulator, tmp_path: Path) -> None:
+    """The content check happens under the store lock after validation: of two submissions of the same content
+    running at the same time (two processes, two store objects), one creates the job and the other skips."""
+    store = tmp_path / "store" / "jobs.jsonl"
+    services = [make_service(emu, store, overlap_min_bytes=0) for _ in range(2)]
+    sources = [write(tmp_path / f"copy{i}.jsonl", lines(3000)) for i in range(2)]
+    outcomes: list[object] = [None, None]
+    start = threading.Barrier(2)
+
+    def run(i: int) -> None:
+        start.wait()
+        outcomes[i] = services[i].submit(sources[i], model="gemini-2.5-flash")
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    statuses = sorted(o.status for o in outcomes)  # type: ignore[union-attr]
+    assert statuses == ["skipped", "submitted"], outcomes
+    assert len(emu.batches_snapshot()) == 1 and len(emu.files_snapshot()) == 1
+    assert len(JobStore(store).read_all()) == 1

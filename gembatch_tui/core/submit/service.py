@@ -212,7 +212,8 @@ class BatchService:
             first = problems[0] if problems else f"{src}: not a valid batch file"
             return SubmitOutcome(src, "error", message=first, problems=problems)
         existing = self.duplicate_of(src, report.sha256)
-        if existing is not None and record_state(existing) == LOCAL_SUBMITTING and not existing.get("group_id"):
+        if (existing is not None and record_state(existing) == LOCAL_SUBMITTING and not existing.get("group_id")
+                and not _owner_alive(existing)):  # a live owner is still submitting it: resuming would make two
             return self._resume(existing, src, progress=progress, cancel=cancel)
         if existing is not None and not force:
             name = groups.describe(existing) or batch_name(existing) or "a job being submitted"
@@ -460,8 +461,7 @@ class BatchService:
         for rec in self.store.read_all():
             if record_state(rec) != LOCAL_SUBMITTING:
                 continue
-            pid = rec.get("submit_pid")
-            if rec.get("submit_host") == host and isinstance(pid, int) and _pid_alive(pid):
+            if _owner_alive(rec, host):
                 continue  # still being submitted by a live process
             key = record_key(rec)
             uploaded = self._known_upload(rec)
@@ -513,6 +513,12 @@ def _uploaded(rec: Record, file_name: str) -> None:
     """The record's input is uploaded (of a validated file: no longer `validation_pending`)."""
     rec.update(uploaded_file_name=file_name, uploaded_at=now_iso())
     rec.pop(overlap.PENDING, None)
+
+
+def _owner_alive(rec: Record, host: str | None = None) -> bool:
+    """Whether the process that is submitting this record (this one included) is alive on this machine."""
+    pid = rec.get("submit_pid")
+    return rec.get("submit_host") == (host or socket.gethostname()) and isinstance(pid, int) and _pid_alive(pid)
 
 
 def _pid_alive(pid: int) -> bool:

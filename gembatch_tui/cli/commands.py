@@ -169,6 +169,10 @@ def cmd_submit(rt: Runtime, args: argparse.Namespace) -> int:
             outcome = rt.service.submit(path, model=model, display_name=name, force=args.force, report=report,
                                         extra=extra)
         out(f"{prefix}: {outcome.line()}")
+        from gembatch_tui.cli.realtime import fallback_hint
+
+        if hint := fallback_hint(path, outcome.status, outcome.message):  # refused for quota or access
+            err(hint)
         costs.submitted(outcome.status)
         if outcome.status == "error":
             failed = True

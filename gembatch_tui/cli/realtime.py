@@ -15,6 +15,7 @@ stopped by a quota), 2 bad input, an unknown JOB, or no key (nothing was sent).
 from __future__ import annotations
 
 import argparse
+import shlex
 import signal
 import sys
 import threading
@@ -196,4 +197,17 @@ def _stop_on_signals(cancel: threading.Event) -> Callable[[], None]:
     return restore
 
 
-__all__ = ["add_parser", "cmd_run"]
+def fallback_hint(path: Path, status: str, message: str) -> str | None:
+    """The line `submit` adds when the Batch API refused a file for quota (429) or access (403): the same
+    requests can go now through the interactive API."""
+    if status not in ("error", "queued") or not ("(429 " in message or "(403 " in message):
+        return None
+    quoted = shlex.quote(str(path))
+    hint = f"hint: `gembatch-tui run {quoted} --realtime` sends these requests now through generateContent " \
+        "(at interactive prices)"
+    if status == "queued":  # the queued batch would be submitted too: the same requests answered twice
+        hint += f"; cancel the queued batch first (`gembatch-tui cancel {quoted}`)"
+    return hint
+
+
+__all__ = ["add_parser", "cmd_run", "fallback_hint"]

@@ -56,3 +56,12 @@ def test_run_realtime_from_the_command_line(tmp_path: Path) -> None:
         exported = _run(home, emu.url, "export", record["id"], "--format", "csv", "-o", str(tmp_path / "o.csv"))
         assert exported.returncode == 0, exported.stderr
         assert "exported 12 rows" in exported.stdout
+
+
+def test_submit_refused_for_quota_points_to_the_realtime_run(tmp_path: Path) -> None:
+    src = write_input(tmp_path / "in.jsonl", 3)
+    with Emulator(api_key=KEY) as emu:
+        emu.fail_next("POST", r":batchGenerateContent$", 429, times=10)
+        refused = _run(tmp_path / "home", emu.url, "submit", str(src))
+    assert f"hint: `gembatch-tui run {src} --realtime`" in refused.stderr
+    assert f"cancel the queued batch first (`gembatch-tui cancel {src}`)" in refused.stderr

@@ -32,6 +32,7 @@ TITLES = {
     "cycle_state": "State filter",
     "sort": "Sort jobs",
     "reverse_sort": "Reverse sort",
+    "usage": "Usage and cost: tokens and price of every job",
 }
 """Fuller titles for the dashboard's short footer labels (the palette has room)."""
 
@@ -76,8 +77,8 @@ def named_commands(app: AppHost, screen: Any) -> list[Command]:
 
     out: list[Command] = []
     if isinstance(screen, DashboardScreen):
-        out.append(("Usage and cost: tokens and price of every job", "The store's totals, on the event line and in the "
-                    "event log", screen.show_usage))
+        out.append(("Usage and cost: tokens and price of every job", "Every job's tokens and cost, and the store's "
+                    "total (u)", screen.action_usage))
         if app.service is not None and has_screen("resources"):
             out.append(("Clean up remote files and jobs", "Open Remote resources with the safe set selected (b, u)",
                         screen.open_clean_up))

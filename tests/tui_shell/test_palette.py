@@ -57,7 +57,7 @@ async def test_palette_search_finds_the_main_actions(tmp_path: Path) -> None:
         await pilot.press("ctrl+p")
         await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), what="the palette")
         await pilot.press(*"usage", "enter")
-        await wait_for(pilot, lambda: app.events and app.events[-1].title == "Usage", what="usage on the event line")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "UsageScreen", what="the usage and cost view")
 
 
 async def test_other_screens_offer_their_own_keys(tmp_path: Path) -> None:

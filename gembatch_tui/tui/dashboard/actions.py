@@ -94,16 +94,6 @@ class RowActions(_Base):
             self.app.push_screen(ResultsScreen(rec))
 
     # ----------------------------------------------------------------- palette-only commands (no key of their own)
-    def show_usage(self) -> None:
-        """The store's token usage and cost, on the event line (and so in the event log)."""
-        from gembatch_tui.tui.widgets.usage_summary import totals_text
-
-        totals = getattr(getattr(self, "view", None), "totals", None)
-        if totals is None or not (totals.jobs or totals.unknown_jobs):
-            self.gapp.record_event("no token usage recorded yet (it is counted from saved results)", title="Usage")
-            return
-        self.gapp.record_event(totals_text(totals, label="all jobs").plain, title="Usage")
-
     def open_clean_up(self) -> None:
         """Remote resources, with clean-up's safe set selected as soon as the server's lists are in."""
         from gembatch_tui.tui.optional_screens import optional_screen

@@ -93,6 +93,8 @@ class DashboardScreen(WorkerFailures, RowActions, Screen[None]):
         Binding("A", "why('archive_job')", show=False, id="dashboard.archive_why"),
         Binding("H", "toggle_archived", "Archived", show=False, tooltip="Show or hide archived jobs",
                 id="dashboard.show_archived"),
+        Binding("u", "usage", "Usage", show=False, tooltip="Tokens and cost of every job, and the store's total",
+                id="dashboard.usage"),
         Binding("slash", "filter", "Filter", key_display="/", tooltip="Filter by text or state:NAME", id="dashboard.filter"),
         Binding("t", "cycle_state", "State", tooltip="Cycle all/active/succeeded/failed/…", id="dashboard.states"),
         Binding("o", "sort", "Sort", show=False, tooltip="Sort by the next column", id="dashboard.sort"),
@@ -262,9 +264,13 @@ class DashboardScreen(WorkerFailures, RowActions, Screen[None]):
             text = counts_text(self.view.counts, labels=False)
         totals = self.view.totals
         if totals is not None and (totals.jobs or totals.unknown_jobs):
+            room = counts.size.width - 2
             extra = Text("  ", end="").append_text(totals_text(totals, label="Σ"))
-            if text.cell_len + extra.cell_len <= counts.size.width - 2:
+            short = Text(f"  Σ {totals.cost_text()} · u", style="bold", end="")  # the store's total at 80 columns
+            if text.cell_len + extra.cell_len <= room:
                 text = text + extra
+            elif text.cell_len + short.cell_len <= room:
+                text = text + short
         counts.show(text)
 
     def on_resize(self) -> None:
@@ -380,6 +386,12 @@ class DashboardScreen(WorkerFailures, RowActions, Screen[None]):
 
     def action_poll_now(self) -> None:
         self.gapp.poll_now()
+
+    def action_usage(self) -> None:
+        """u: the usage and cost of every job, and the store's total (UsageScreen)."""
+        from gembatch_tui.tui.dashboard.usage import UsageScreen
+
+        self.app.push_screen(UsageScreen())
 
     def action_submit(self) -> None:
         self._open("submit")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from gembatch_tui.core.models import SUCCEEDED, record_key, record_state
 from gembatch_tui.core.realtime.limits import RealtimeLimits
+from gembatch_tui.core.realtime.offer import retry_offer
 from gembatch_tui.core.realtime.runner import RealtimeRun
 from gembatch_tui.core.realtime.start import NEW, prepare_file, prepare_retry
 from gembatch_tui.core.results import ledger
@@ -65,6 +66,9 @@ def test_errors_are_lines_and_the_results_read_like_a_batch(service: BatchServic
     results = Path(record["results_file"])
     kept = [line for line in results.read_text().splitlines() if '"k7"' not in line]
     results.write_text("\n".join(kept) + "\n")
+    offer = retry_offer(ResultsIndex.build(results, record["input_file"]), record["model"])
+    assert offer is not None and offer.count == 2 and offer.usd is not None
+    assert offer.text().startswith("retry these 2 now, real-time, ~$")
     sent_before = len(emulator.realtime_calls)
     retry = prepare_retry(service, record, None, LIMITS)
     assert retry.status == NEW and retry.record is not None

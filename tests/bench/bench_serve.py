@@ -8,7 +8,9 @@ It writes an input and a complete results file (bench_download.generate), serves
 its own process, downloads and verifies them into a store the way `poll` does, then starts `serve` on that store
 and fetches `GET /jobs/batches/bench/results` with http.client in 1 MiB reads, hashing what arrives. It prints
 MB/s, whether the bytes match the verified file's sha256, and the server's RSS before and at its peak (VmHWM:
-the whole life of the process, start-up included).
+the whole life of the process, start-up included). Then (`--upload-mb`, default 300) it uploads an input that
+big as a chunked raw body, which the service streams to disk, validates and submits to the emulator, and prints
+the time and the server's peak RSS again.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import http.client
+import json
 import os
 import subprocess
 import sys
@@ -56,10 +59,11 @@ def verified_store(home: Path, url: str, file_name: str, inp: Path, n: int) -> d
     return store.read_all()[0]
 
 
-def start_serve(home: Path, emulator_url: str) -> tuple[subprocess.Popen[str], str, str]:
+def start_serve(home: Path, emulator_url: str, max_upload: str) -> tuple[subprocess.Popen[str], str, str]:
     env = dict(os.environ, GEMBATCH_TUI_HOME=str(home), GOOGLE_API_KEY=KEY, GOOGLE_GEMINI_BASE_URL=emulator_url,
                PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.Popen([sys.executable, "-m", "gembatch_tui", "serve", "--port", "0", "--poll-interval", "0"],
+    proc = subprocess.Popen([sys.executable, "-m", "gembatch_tui", "serve", "--port", "0", "--poll-interval", "0",
+                             "--max-upload", max_upload],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                             env=env)
     assert proc.stdout is not None
@@ -85,7 +89,40 @@ def stream_once(url: str, token: str) -> tuple[float, int, str]:
     return elapsed, size, digest.hexdigest()
 
 
-def run(size_mb: int = 300, runs: int = 2, line_bytes: int = 2500, folder: str | None = None) -> dict:
+def upload_input(folder: Path, target_bytes: int) -> Path:
+    """A valid input of about `target_bytes`: requests of ~2.5 KB of text each."""
+    path = folder / "upload.jsonl"
+    filler = "lorem ipsum dolor sit amet " * 90
+    written = n = 0
+    with open(path, "w", encoding="utf-8") as f:
+        while written < target_bytes:
+            n += 1
+            line = json.dumps({"key": f"u{n:08d}", "request": {"contents": [{"parts": [{"text": f"{n} {filler}"}]}]}})
+            f.write(line + "\n")
+            written += len(line) + 1
+    return path
+
+
+def upload_once(url: str, token: str, path: Path) -> tuple[float, int, dict]:
+    """POST the file as a raw body, read from disk in 1 MiB pieces (chunked); (seconds, status, answer)."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=1200)
+
+    def pieces():  # noqa: ANN202
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                yield chunk
+
+    t = time.perf_counter()
+    conn.request("POST", "/jobs?filename=upload.jsonl", body=pieces(), headers={"Authorization": f"Bearer {token}"})
+    resp = conn.getresponse()
+    body = json.loads(resp.read())
+    conn.close()
+    return time.perf_counter() - t, resp.status, body
+
+
+def run(size_mb: int = 300, runs: int = 2, line_bytes: int = 2500, folder: str | None = None,
+        upload_mb: int = 0) -> dict:
     """Build the file, serve it, stream it `runs` times; the figures as a dict (also printed)."""
     with tempfile.TemporaryDirectory(dir=folder, prefix="gembatch-bench-serve-") as d:
         tmp = Path(d)
@@ -100,7 +137,7 @@ def run(size_mb: int = 300, runs: int = 2, line_bytes: int = 2500, folder: str |
             home = tmp / "home"
             record = verified_store(home, emu_url, file_name, inp, n)
             res.unlink()  # the emulator's hard link keeps serving; only the verified copy is left of ours
-            serve, url, token = start_serve(home, emu_url)
+            serve, url, token = start_serve(home, emu_url, f"{max(upload_mb, 1) * 2}M")
             before = proc_status_mb(serve.pid, "VmRSS")
             times = []
             for _ in range(runs):
@@ -114,6 +151,16 @@ def run(size_mb: int = 300, runs: int = 2, line_bytes: int = 2500, folder: str |
             print(f"results {mb:.0f} MB ({n:,} lines) streamed {runs}x from serve, byte-identical (sha256); "
                   f"best {min(times):.2f} s = {mb / min(times):.0f} MB/s (runs {', '.join(f'{x:.2f}' for x in times)}); "
                   f"server RSS {before:.0f} MB before, peak {peak:.0f} MB; load {os.getloadavg()[0]:.2f}", flush=True)
+            if upload_mb:
+                source = upload_input(tmp, upload_mb * 1_000_000)
+                up_mb = source.stat().st_size / 1e6
+                elapsed, status, body = upload_once(url, token, source)
+                assert status == 201, body
+                up_peak = proc_status_mb(serve.pid, "VmHWM")
+                figures.update(upload_mb=up_mb, upload_s=elapsed, upload_peak_mb=up_peak)
+                print(f"upload {up_mb:.0f} MB (chunked) -> validated and submitted to the emulator: {elapsed:.2f} s "
+                      f"({up_mb / elapsed:.0f} MB/s end to end), {body['message']}; server RSS peak {up_peak:.0f} MB",
+                      flush=True)
             return figures
         finally:
             if serve is not None:
@@ -129,9 +176,10 @@ def main() -> None:
     ap.add_argument("--size-mb", type=int, default=300)
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--line-bytes", type=int, default=2500)
+    ap.add_argument("--upload-mb", type=int, default=300, help="then upload an input this big (0: skip)")
     ap.add_argument("--dir", default=None)
     args = ap.parse_args()
-    run(args.size_mb, args.runs, args.line_bytes, args.dir)
+    run(args.size_mb, args.runs, args.line_bytes, args.dir, args.upload_mb)
 
 
 if __name__ == "__main__":

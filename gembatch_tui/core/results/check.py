@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from gembatch_tui.core import jsonfast
+from gembatch_tui.core.jsonpos import json_error_text
 from gembatch_tui.core.submit.keyset import KeySet
 from gembatch_tui.core.submit.validate import MAX_REPORTED, Problem, iter_keys, read_key_at
 
@@ -300,8 +301,7 @@ def check_line(check: ResultsCheck, got: KeySet, raw: bytes, line_no: int, offse
     try:
         obj = jsonfast.loads(raw)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        msg = f"{exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else str(exc)
-        check._problem(line_no, f"not valid JSON: {msg}")
+        check._problem(line_no, json_error_text(raw, exc))
         return None
     if not isinstance(obj, dict):
         check._problem(line_no, "expected a JSON object")

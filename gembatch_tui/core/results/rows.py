@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from gembatch_tui.core.jsonpos import json_error_text
 from gembatch_tui.core.results.check import ResultLine, parse_result_line
 from gembatch_tui.core.submit.validate import _parse as _parse_input_line
 
@@ -131,7 +132,7 @@ def join_row(row: int, status: str, input_line: int, result_line: int, in_raw: b
             out.raw = obj
             out.key = out.key or out.result.key
         except (ValueError, RecursionError) as exc:
-            out.problem = f"results line {out.result_line}: {_why(exc)}"
+            out.problem = f"results line {out.result_line}: {json_error_text(res_raw, exc)}"
     if not out.key:
         out.key = f"(results line {out.result_line})" if out.result_line else "?"
     return out
@@ -159,14 +160,6 @@ class RowFiles:
         for f in (self._inp, self._res):
             if f is not None:
                 f.close()
-
-
-def _why(exc: BaseException) -> str:
-    if isinstance(exc, json.JSONDecodeError):
-        return f"not valid JSON: {exc.msg} at column {exc.colno}"
-    if isinstance(exc, RecursionError):
-        return "not valid JSON: nested too deeply"
-    return str(exc)
 
 
 def _cut(text: str, limit: int = DETAIL_CHARS) -> str:

@@ -54,6 +54,8 @@ SECTIONS: list[tuple[str, tuple[str, ...]]] = [
     ("Submit (s)", (
         "gembatch_tui.tui.submit.screen:SubmitScreen",
         "gembatch_tui.tui.submit.file_picker:FilePicker",
+        "gembatch_tui.tui.submit.marked_list:MarkedList",
+        "gembatch_tui.tui.submit.path_input:PathInput",
         "gembatch_tui.tui.submit.options:ModelInput",
         "gembatch_tui.tui.submit.confirm:ConfirmSubmit",
     )),

@@ -36,8 +36,10 @@ BROKEN = (
 class HostApp(App[None]):
     """The smallest app the submit screen needs."""
 
-    def __init__(self, service: Any, store: JobStore, settings: Settings, start_dir: Path | None) -> None:
+    def __init__(self, service: Any, store: JobStore, settings: Settings, start_dir: Path | None,
+                 marked: list[Path] | None = None) -> None:
         super().__init__()
+        self.marked = marked
         self.service = service
         self.store = store
         self.settings = settings
@@ -46,7 +48,7 @@ class HostApp(App[None]):
         self.received: list[Message] = []
 
     def on_mount(self) -> None:
-        self.push_screen(SubmitScreen(self.start_dir))
+        self.push_screen(SubmitScreen(self.start_dir, marked=self.marked))
 
     def on_jobs_submitted(self, message: JobsSubmitted) -> None:
         self.received.append(message)
@@ -88,12 +90,13 @@ def emulator(emulator_factory: Callable[..., Emulator]) -> Emulator:
 
 @pytest.fixture
 def make_host(tmp_path: Path) -> Callable[..., HostApp]:
-    def make(emu: Emulator | None, start_dir: Path | None, *, model: str = "gemini-2.5-flash") -> HostApp:
+    def make(emu: Emulator | None, start_dir: Path | None, *, model: str = "gemini-2.5-flash",
+             marked: list[Path] | None = None) -> HostApp:
         store = JobStore(tmp_path / "store" / "jobs.jsonl")
         base_url = emu.url if emu is not None else "http://127.0.0.1:9"  # never contacted without an emulator
         client = GeminiClient("test-key", base_url=base_url, retry_initial_delay=0.05, retry_max_delay=0.2)
         service = BatchService(store, client)
         settings = Settings(store_path=store.path, default_model=model, config_path=tmp_path / "no-config.json")
-        return HostApp(service, store, settings, start_dir)
+        return HostApp(service, store, settings, start_dir, marked)
 
     return make

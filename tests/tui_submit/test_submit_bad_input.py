@@ -12,7 +12,6 @@ from tests.tui_submit.submit_helpers import highlight, submit_screen, text_of, t
 from gembatch_tui.core.store import JobStore
 from gembatch_tui.tui.submit.file_preview import FilePreview
 from gembatch_tui.tui.submit.confirm import ConfirmSubmit
-from gembatch_tui.tui.submit.log import SubmitLog
 
 LINE = json.dumps({"key": "k{}", "request": {"contents": [{"parts": [{"text": "x" * 900}]}]}})
 
@@ -56,7 +55,9 @@ async def test_100mb_preview_runs_in_a_worker_and_keys_keep_working(big_folder: 
         # keys work while the 100 MB check runs: type in the path field, step the model
         await type_keys(pilot, "slash")
         await wait_until(pilot, lambda: screen.focused is screen.query_one("#path"), timeout=1)
-        await type_keys(pilot, "a", "b", "c", "tab", "down")
+        await type_keys(pilot, "a", "b", "c", "tab")  # nothing starts with abc: tab moves on to the model
+        await wait_until(pilot, lambda: screen.focused is screen.query_one("#opt-model"), timeout=1)
+        await type_keys(pilot, "down")
         await wait_until(pilot, lambda: screen.query_one("#opt-model").value == "gemini-2.5-flash-lite", timeout=1)
         assert screen.query_one("#path").value == "abc"
         assert screen.cache.latest(big) is None, "the check finished before the keys were handled"
@@ -102,17 +103,23 @@ async def test_empty_loop_huge_and_vanished_files(tmp_path: Path, make_host) -> 
             await wait_until(pilot, lambda e=expected: e in preview_text(screen), timeout=5, what=expected)
             assert "✗ Cannot be submitted" in preview_text(screen)
         assert screen.picker.notes[folder.resolve() / "loop.jsonl"] == "symlink loop"  # shown beside its name
-        # marked, then deleted before the submit: refused with a clear reason, nothing sent
+        # marked, then deleted before the submit: the confirm dialog says it is refused and why; nothing to send
         await highlight(pilot, screen, "vanishing.jsonl")
         await pilot.press("space")
         await wait_until(pilot, lambda: "checking" not in text_of(screen.query_one("#totals")))
         (folder / "vanishing.jsonl").unlink()
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmSubmit))
-        await pilot.press("y")
-        await wait_until(pilot, lambda: screen.has_results and not screen.running, timeout=10)
-        rows = "\n".join(text_of(w) for w in screen.query_one(SubmitLog).query("Static"))
-        assert "vanishing.jsonl  refused: file not found" in rows
+        dialog = "\n".join(text_of(w) for w in app.screen.query("Static"))
+        assert "Nothing to submit: 1 marked file skipped or refused" in dialog
+        assert "Refused (1)" in dialog
+        assert "✗ vanishing.jsonl  file not found" in dialog
+        await pilot.press("y")  # nothing would be sent: y does nothing, escape goes back
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, ConfirmSubmit)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is screen)
+        assert not screen.running and not screen.has_results
         assert JobStore(app.store.path).read_all() == []
 
 

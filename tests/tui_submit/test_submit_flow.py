@@ -19,6 +19,10 @@ def log_text(screen) -> str:  # type: ignore[no-untyped-def]
     return "\n".join(text_of(w) for w in log.query("Static"))
 
 
+def dialog_text(app) -> str:  # type: ignore[no-untyped-def]
+    return "\n".join(text_of(w) for w in app.screen.query("Static"))
+
+
 def preview_text(screen) -> str:  # type: ignore[no-untyped-def]
     return "\n".join(text_of(w) for w in screen.query_one(FilePreview).query("Static"))
 
@@ -78,16 +82,40 @@ async def test_duplicate_is_skipped_then_forced(data_dir: Path, emulator, make_h
 
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await submit_screen(pilot)
-        for round_no, expected in enumerate(("submitted as", "skipped: duplicate of", "submitted as"), start=1):
-            if round_no == 3:  # duplicates: submit again (force)
-                screen.query_one("#opt-dups").focus()
-                await pilot.press("enter", "down", "enter")
-                assert screen.query_one("#opt-dups").value == "force"
-            await highlight(pilot, screen, "basic.jsonl")
-            await pilot.press("space")
-            await confirm(pilot, screen)
-            await wait_until(pilot, lambda n=round_no: runs() == n and not screen.running, timeout=20)
-            assert f"basic.jsonl  {expected}" in log_text(screen)
+        await highlight(pilot, screen, "basic.jsonl")
+        await pilot.press("space")
+        await confirm(pilot, screen)
+        await wait_until(pilot, lambda: runs() == 1 and not screen.running, timeout=20)
+        assert "basic.jsonl  submitted as" in log_text(screen)
+        (first,) = [b["name"] for b in emulator.batches_snapshot()]
+
+        # again: the confirm dialog says it will be skipped and as which job; y sends nothing
+        await highlight(pilot, screen, "basic.jsonl")
+        await pilot.press("space")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmSubmit), what="the confirm dialog")
+        dialog = dialog_text(app)
+        assert "Nothing to submit: 1 marked file skipped or refused" in dialog
+        assert "0 to submit · 1 duplicate skipped" in dialog
+        assert f"= basic.jsonl  as {first}" in dialog
+        await pilot.press("y")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, ConfirmSubmit)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is screen)
+
+        # duplicates: submit again (force); the file is still marked
+        screen.query_one("#opt-dups").focus()
+        await pilot.press("enter", "down", "enter")
+        assert screen.query_one("#opt-dups").value == "force"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmSubmit), what="the confirm dialog")
+        dialog = dialog_text(app)
+        assert "Will be submitted (1)" in dialog and "Duplicates: submitted again" in dialog
+        assert f"basic.jsonl  5 requests, again (already {first})" in dialog
+        await pilot.press("y")
+        await wait_until(pilot, lambda: runs() == 2 and not screen.running, timeout=20)
+        assert "basic.jsonl  submitted as" in log_text(screen)
         assert len(emulator.batches_snapshot()) == 2
         assert len(JobStore(app.store.path).read_all()) == 2
 

@@ -89,7 +89,7 @@ async def test_a_big_file_is_split_into_a_group(tmp_path: Path, emulator, make_h
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmSubmit))
         dialog = "\n".join(text_of(w) for w in app.screen.query("Static, Label"))
-        assert "big.jsonl will be split into 2 parts" in dialog
+        assert "big.jsonl  10 requests, will be split into 2 parts" in dialog
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is screen)
 

@@ -120,12 +120,13 @@ class ResultsActions(_ScreenBase):
             SubmitScreen = None  # type: ignore[assignment,misc]  # noqa: N806
         if SubmitScreen is not None:
             self._pending_link = path
-            self.notify(f"Mark {safe(path.name)} with space, then ctrl+s to submit it", markup=False, timeout=8)
-            self.app.push_screen(SubmitScreen(start_dir=path.parent))
+            self.notify(f"{safe(path.name)} is marked: ctrl+s submits it", markup=False, timeout=8)
+            self.app.push_screen(SubmitScreen(start_dir=path.parent, marked=[path]))
             return
         from gembatch_tui.tui.dialogs.confirm import ConfirmDialog
 
-        body = Text(f"Submit {counted(count, 'request')} from {safe(path)} as a new job, linked to {safe(batch_name(self.record))}?",
+        body = Text(f"Submit {counted(count, 'request')} from {safe(path)} as a new job, "
+                    f"linked to {safe(batch_name(self.record))}?",
                     end="")
 
         def answered(yes: bool | None) -> None:

@@ -62,6 +62,8 @@ class FilePicker(DirectoryTree):
         Binding("space", "toggle_mark", "Mark", tooltip="Mark or unmark the highlighted file", id="submit.mark"),
         Binding("right,l", "expand", "Open folder", show=False),
         Binding("left,h", "collapse", "Close folder", show=False),
+        Binding("backspace", "parent", "Parent folder", show=False, tooltip="In the tree: show the folder above",
+                id="submit.parent"),
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
     ]
@@ -95,6 +97,29 @@ class FilePicker(DirectoryTree):
         def control(self) -> FilePicker:
             return self.picker
 
+    class Rerooted(Message):
+        """The tree now shows `path` (typed in the path field, or the parent folder); its rows are loaded."""
+
+        def __init__(self, picker: FilePicker, path: Path) -> None:
+            super().__init__()
+            self.picker = picker
+            self.path = path
+
+        @property
+        def control(self) -> FilePicker:
+            return self.picker
+
+    class ParentWanted(Message):
+        """backspace in the tree: the screen re-roots it at the parent folder."""
+
+        def __init__(self, picker: FilePicker) -> None:
+            super().__init__()
+            self.picker = picker
+
+        @property
+        def control(self) -> FilePicker:
+            return self.picker
+
     class FolderUnreadable(Message):
         """A folder could not be listed (permission, vanished, loop); posted from the listing thread."""
 
@@ -112,6 +137,8 @@ class FilePicker(DirectoryTree):
         """Folders whose listing failed, with the reason."""
         self.root_label = root_label
         """What the root shows instead of its absolute path (keeps home paths off the screen)."""
+        self.land_on: Path | None = None
+        """An entry of the root to put the cursor on once the root is loaded (the folder left, a retry file)."""
         super().__init__(path, id=id)
 
     # ------------------------------------------------------------------ marks
@@ -156,6 +183,39 @@ class FilePicker(DirectoryTree):
         path = node.data.path
         self.set_marks([path], marked=path not in self.marked)
         self.action_cursor_down()
+
+    def reroot(self, folder: Path, label: str, *, land_on: Path | None = None) -> None:
+        """Show `folder` as the tree's root, labelled `label`, the cursor on its entry `land_on` if given;
+        Rerooted follows once its rows are loaded."""
+        self.root_label = label
+        self.land_on = land_on
+        self.path = folder
+
+    async def watch_path(self) -> None:
+        # Textual keeps the root node, so a cursor already on the root posts no NodeHighlighted: say it here.
+        await super().watch_path()
+        self._land()
+        if isinstance(self.path, Path):
+            self.post_message(self.Rerooted(self, self.path))
+
+    def _populate_node(self, node: TreeNode[DirEntry], content: Iterable[Path]) -> None:
+        super()._populate_node(node, content)
+        if node is self.root and self.cursor_node is None:  # the first load: land where asked
+            self._land()
+
+    def _land(self) -> None:
+        target, self.land_on = self.land_on, None
+        if target is None:
+            return
+        for child in self.root.children:
+            if child.data is not None and child.data.path == target:
+                _ = self._tree_lines  # the lines must exist for the node to have one
+                self.move_cursor(child, animate=False)
+                return
+
+    def action_parent(self) -> None:
+        """Show the folder above the root (the screen labels it); the cursor lands on the folder left."""
+        self.post_message(self.ParentWanted(self))
 
     def action_expand(self) -> None:
         node = self.cursor_node

@@ -13,6 +13,7 @@ from textual.message import Message
 from gembatch_tui.core.submit.limits import JobLimits
 from gembatch_tui.core.submit.validate import ValidationReport
 from gembatch_tui.tui.submit.paths import Expansion, FolderListing
+from gembatch_tui.tui.submit.plan import SubmitPlan
 from gembatch_tui.tui.submit.run import FileResult
 
 
@@ -41,12 +42,22 @@ class CheckProgressed(Message):
 
 
 class FolderListed(Message):
-    """A folder was listed, to preview it (`mark=False`) or to mark its JSONL files (`mark=True`)."""
+    """A folder was listed, to preview it (`mark=False`) or to mark its JSONL files (`mark=True`); `requested` is
+    the path as asked for (the listing's own path is resolved)."""
 
-    def __init__(self, listing: FolderListing, mark: bool) -> None:
+    def __init__(self, listing: FolderListing, mark: bool, requested: Path | None = None) -> None:
         super().__init__()
         self.listing = listing
         self.mark = mark
+        self.requested = requested if requested is not None else listing.path
+
+
+class PlanBuilt(Message):
+    """Every marked file was sorted into submitted, skipped or refused (None: the check was cancelled)."""
+
+    def __init__(self, plan: SubmitPlan | None) -> None:
+        super().__init__()
+        self.plan = plan
 
 
 class PathExpanded(Message):
@@ -109,6 +120,7 @@ __all__ = [
     "FileSubmitted",
     "FolderListed",
     "PathExpanded",
+    "PlanBuilt",
     "PricesLoaded",
     "SubmitFinished",
     "SubmitStarted",

@@ -1,4 +1,5 @@
-"""Provides what the submit screen needs from the file system: folder listings and the path field's expansion.
+"""Provides what the submit screen needs from the file system: folder listings, the path field's expansion and
+its tab completion.
 
 Both never raise and never hang: an unreadable folder, a vanished file or a symlink loop becomes a message, and a
 glob neither follows symlinked folders under `**` nor runs past GLOB_LIMIT matches or GLOB_SECONDS. They block:
@@ -20,6 +21,7 @@ from gembatch_tui.tui.submit.model import canonical
 
 GLOB_LIMIT = 1000
 GLOB_SECONDS = 5.0
+COMPLETION_LIMIT = 500
 _MAGIC = re.compile(r"[*?[]")
 
 
@@ -136,4 +138,63 @@ def expand_path(text: str, base: Path, *, cancel: threading.Event | None = None)
     return out
 
 
-__all__ = ["GLOB_LIMIT", "GLOB_SECONDS", "Expansion", "FolderListing", "expand_path", "list_folder"]
+@dataclass
+class Completion:
+    """What tab can make of the path field's text: the entries it may name (folders end in `/`), and the text
+    extended as far as they all agree (`value`, equal to `text` when they agree on nothing more)."""
+
+    text: str
+    candidates: list[str] = field(default_factory=list)
+    value: str = ""
+    stem: str = ""
+    """The text up to its last `/`: a candidate is `stem + candidate`."""
+
+
+def complete_path(text: str, base: Path, *, limit: int = COMPLETION_LIMIT) -> Completion:
+    """Complete the last part of `text` (relative to `base`, `~` allowed) from the entries of its folder.
+
+    Nothing to complete (no candidates) for an empty text, a glob, an unreadable folder or no match. Hidden
+    entries count only when the typed part starts with a dot. Stops after `limit` matches (a huge folder).
+    """
+    out = Completion(text, value=text)
+    if not text.strip() or _MAGIC.search(text):
+        return out
+    cut = text.rfind("/") + 1
+    out.stem, typed = text[:cut], text[cut:]
+    folder = os.path.expanduser(out.stem) if out.stem else "."
+    folder = folder if os.path.isabs(folder) else os.path.join(base, folder)
+    found: list[str] = []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if not entry.name.startswith(typed) or (entry.name.startswith(".") and not typed.startswith(".")):
+                    continue
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:
+                    is_dir = False
+                found.append(entry.name + ("/" if is_dir else ""))
+                if len(found) >= limit:
+                    break
+    except OSError:
+        return out
+    out.candidates = sorted(found, key=str.lower)
+    if len(out.candidates) == 1:
+        out.value = out.stem + out.candidates[0]
+    elif out.candidates:
+        common = os.path.commonprefix([c.rstrip("/") for c in out.candidates])
+        out.value = out.stem + max(common, typed, key=len)
+    return out
+
+
+__all__ = [
+    "COMPLETION_LIMIT",
+    "GLOB_LIMIT",
+    "GLOB_SECONDS",
+    "Completion",
+    "Expansion",
+    "FolderListing",
+    "complete_path",
+    "expand_path",
+    "list_folder",
+]

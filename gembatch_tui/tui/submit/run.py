@@ -7,23 +7,15 @@ guards duplicates, and removes its record when an upload is cancelled. Blocks: r
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gembatch_tui.core.errors import redact
-from gembatch_tui.core.submit.limits import JobLimits
 from gembatch_tui.core.api.models_catalog import find_model, kind_mismatch
-from gembatch_tui.core.api.pricing import ModelPrice
 from gembatch_tui.core.submit.validate import ValidationCancelled, ValidationReport
-from gembatch_tui.tui.submit.model import (
-    ReportCache,
-    compute_totals,
-    display_names,
-    problem_lines,
-    split_estimate,
-)
+from gembatch_tui.tui.submit.model import ReportCache, display_names, problem_lines
 
 REFUSED = "refused"
 
@@ -87,26 +79,15 @@ class SubmitRequest:
     force: bool = False
 
 
-def describe_request(
-    request: SubmitRequest,
-    reports: Mapping[Path, ValidationReport | None],
-    prices: Mapping[str, ModelPrice] | None,
-    label: Callable[[Path], str],
-    limits: JobLimits | None = None,
-) -> tuple[str, list[str]]:
-    """The confirm question and what it says will happen: totals, model, duplicates, files that will be split
-    into parts, files that will be refused."""
-    totals = compute_totals(request.paths, reports, request.model, prices, limits)
-    lines = [totals.line(), f"Model: {request.model}",
-             "Duplicates: " + ("submitted again" if request.force else "skipped")]
-    for path, report in reports.items():
-        if report is not None and not report.ok:
-            first = problem_lines(report)[0] if report.problems else "not a valid batch file"
-            lines.append(f"✗ {label(path)} will be refused: {first}")
-        elif report is not None and (split := split_estimate(report, limits, request.model)) is not None:
-            lines.append(f"⇶ {label(path)} {split.line()}: one job per part, one row on the dashboard")
-    n = len(request.paths)
-    return f"Submit {n} file{'s' if n != 1 else ''}?", lines
+def refusal(report: ValidationReport, model: str) -> list[str]:
+    """Why a checked file will be refused (its problems, or a model of the other kind), or [] when it will not.
+
+    One rule for the confirm dialog (plan.py) and the run: a model the catalogue does not know is sent as typed."""
+    if not report.ok:
+        return problem_lines(report) or ["not a valid batch file"]
+    known = find_model(model)
+    mismatch = kind_mismatch(model, report.kind) if known is not None else None
+    return [mismatch] if mismatch else []
 
 
 def submit_files(
@@ -153,12 +134,9 @@ def _submit_one(
         report = cache.validate(path, cancel=cancel)
     except ValidationCancelled:
         return FileResult(index, path, "cancelled", reasons=["not started"])
-    if not report.ok:
-        return FileResult(index, path, REFUSED, reasons=problem_lines(report))
-    known = find_model(request.model)
-    mismatch = kind_mismatch(request.model, report.kind) if known is not None else None
-    if mismatch:
-        return FileResult(index, path, REFUSED, request_count=report.request_count, reasons=[mismatch])
+    why = refusal(report, request.model)
+    if why:
+        return FileResult(index, path, REFUSED, request_count=report.request_count if report.ok else 0, reasons=why)
 
     def progress(done: int, total: int) -> None:
         if on_progress is not None:
@@ -191,4 +169,4 @@ def _submit_one(
     )
 
 
-__all__ = ["REFUSED", "FileResult", "SubmitRequest", "describe_request", "submit_files"]
+__all__ = ["REFUSED", "FileResult", "SubmitRequest", "refusal", "submit_files"]

@@ -1,9 +1,10 @@
 """Provides SubmitScreen: choose JSONL files on the box you are logged in to, check them, and submit them.
 
-Layout: the path field and the options on top, the file tree beside (or, when narrow, above) the preview, the
-totals of the marked files, and the footer. Every file is checked in a thread worker (`exclusive`, with a
-cancel Event, so a new highlight stops the last check at once and a 100 MB file never blocks a key), and the
-submit run goes through BatchService.submit, the same code path as the `submit` command.
+Layout: the path field and the options on top, the file tree with the list of every marked file under it,
+beside (or, when narrow, above) the preview, the totals of the marked files, and the footer. Every file is
+checked in a thread worker (`exclusive`, with a cancel Event, so a new highlight stops the last check at once
+and a 100 MB file never blocks a key), and the submit run goes through BatchService.submit, the same code path as the `submit` command. Before it, a worker
+sorts the marked files into submitted, skipped (the service's duplicate check) and refused, for the confirm dialog.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Container, Horizontal
+from textual.containers import Container, Horizontal, Vertical
 from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, DirectoryTree, Footer, Input, Label, Static, Tree
@@ -24,13 +25,16 @@ from textual.worker import Worker
 
 from gembatch_tui.core.api import pricing
 from gembatch_tui.core.submit.limits import JobLimits
-from gembatch_tui.core.models import batch_name
 from gembatch_tui.core.submit.validate import ValidationCancelled
 from gembatch_tui.tui.messages import JobsSubmitted, StoreChanged
 from gembatch_tui.tui.submit import messages as msg
-from gembatch_tui.tui.submit.model import ReportCache, compute_totals, display_path, throttled
-from gembatch_tui.tui.submit.paths import expand_path, list_folder
-from gembatch_tui.tui.submit.run import SubmitRequest, describe_request
+from gembatch_tui.tui.submit.browse import MarksAndFolders
+from gembatch_tui.tui.submit.marked_list import MarkedList
+from gembatch_tui.tui.submit.model import ReportCache, canonical, compute_totals, display_path, throttled
+from gembatch_tui.tui.submit.path_input import PathInput
+from gembatch_tui.tui.submit.paths import list_folder
+from gembatch_tui.tui.submit.plan import build_plan, duplicate_name
+from gembatch_tui.tui.submit.run import SubmitRequest
 from gembatch_tui.tui.submit.file_picker import FilePicker, is_jsonl_name
 from gembatch_tui.tui.submit.file_preview import FilePreview
 from gembatch_tui.tui.submit.confirm import ConfirmSubmit
@@ -39,7 +43,7 @@ from gembatch_tui.tui.submit.options import SubmitOptions
 from gembatch_tui.tui.worker_failures import WorkerFailures
 
 
-class SubmitScreen(WorkerFailures, Screen[None]):
+class SubmitScreen(WorkerFailures, MarksAndFolders, Screen[None]):
     """Pick files, see what they hold, submit them; escape goes back (or stops an upload in flight)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -49,11 +53,14 @@ class SubmitScreen(WorkerFailures, Screen[None]):
         Binding("escape", "back", "Back", tooltip="Back to the jobs", id="submit.back"),
         Binding("q", "cancel_upload", "Cancel upload", show=False, id="submit.cancel_q"),
         Binding("q", "back", "Back", show=False, id="submit.back_q"),
-        Binding("tab", "app.focus_next", "Next pane", tooltip="Tree, preview, options, path", id="submit.next"),
+        Binding("tab", "app.focus_next", "Next pane", tooltip="Tree, marked list, preview, options, path",
+                id="submit.next"),
         Binding("slash", "focus_path", "Path", show=False, tooltip="Type or paste a path or a glob", id="submit.path"),
         Binding("o", "toggle_log", "Outcomes", tooltip="Show the last submit run", id="submit.outcomes"),
         Binding("p", "toggle_preview", "Preview", show=False, id="submit.preview"),
         Binding("u", "unmark_all", "Unmark all", show=False, id="submit.unmark_all"),
+        Binding("m", "focus_marked", "Marked", show=False, tooltip="The list of every marked file (space unmarks)",
+                id="submit.marked"),
         Binding("shift+tab", "app.focus_previous", "Previous pane", show=False),
     ]
 
@@ -69,11 +76,13 @@ class SubmitScreen(WorkerFailures, Screen[None]):
         &.-narrow #options { layout: grid; grid-size: 4 2; grid-columns: auto 1fr auto 1fr; height: 2; }
         #panes { height: 1fr; width: 100%; layout: horizontal; }
         &.-narrow #panes { layout: vertical; }
-        #picker, #right { border: round $foreground 30%; }
-        #picker { width: 2fr; height: 1fr; overflow-x: hidden; }
+        #picker, #right, #marked { border: round $foreground 30%; }
+        #left { width: 2fr; height: 1fr; }
+        #picker { height: 1fr; overflow-x: hidden; }
+        #marked.-empty { display: none; }
         #right { width: 3fr; height: 1fr; }
-        #picker:focus-within, #right:focus-within { border: round $accent; }
-        &.-narrow #picker, &.-narrow #right { width: 1fr; }
+        #picker:focus-within, #right:focus-within, #marked:focus { border: round $accent; }
+        &.-narrow #left, &.-narrow #right { width: 1fr; }
         &.-no-preview #right { display: none; }
         #totals { height: 1; margin: 0 1; color: $text-muted; }
         #totals.-invalid { color: $warning; }
@@ -85,7 +94,8 @@ class SubmitScreen(WorkerFailures, Screen[None]):
     has_results: var[bool] = var(False, bindings=True)
     """A submit run has ended on this screen (the outcomes can be shown again with o)."""
 
-    def __init__(self, start_dir: Path | None = None) -> None:
+    def __init__(self, start_dir: Path | None = None, *, marked: list[Path] | None = None) -> None:
+        """`marked`: files to mark from the start (R in the results browser marks its retry file)."""
         super().__init__()
         wanted = Path(start_dir) if start_dir is not None else Path.cwd()
         self._start_problem = "" if wanted.is_dir() else f"{wanted}: not a folder; showing the working directory"
@@ -102,16 +112,28 @@ class SubmitScreen(WorkerFailures, Screen[None]):
         self._totals_cancel = threading.Event()
         self._duplicates: dict[Path, str | None] = {}
         self._queued: set[Path] = set()
+        self._premarked = [canonical(p) for p in marked or []]
+        self._listing_for: Path | None = None
+        """The folder whose listing the preview waits for (an older listing is not shown)."""
+        self._plan_cancel = threading.Event()
+        self.planning = False
+        """The confirm dialog's plan is being built (ctrl+s again waits for it)."""
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
         with Horizontal(id="path-row"):
             yield Label("Path", markup=False)
-            yield Input(placeholder="/ to type or paste a path, a folder or a glob (*.jsonl), then enter",
-                        compact=True, id="path")
+            yield PathInput(self._tree_folder, compact=True, id="path",
+                            placeholder="/ to type or paste a path, a folder or a glob (*.jsonl), tab completes")
         yield SubmitOptions(self._settings("default_model", "gemini-2.5-flash"), id="options")
         with Container(id="panes"):
-            yield FilePicker(self.root, root_label=self.root.name or str(self.root), id="picker")
+            with Vertical(id="left"):
+                picker = FilePicker(self.root, root_label=self.root.name or str(self.root), id="picker")
+                picker.marked = dict.fromkeys(self._premarked)
+                if self._premarked and self._premarked[0].parent == self.root:
+                    picker.land_on = self._premarked[0]  # before its first load, which may end before on_mount
+                yield picker
+                yield MarkedList(id="marked")
             with ContentSwitcher(initial="preview", id="right"):
                 yield FilePreview(id="preview")
                 yield SubmitLog(id="log")
@@ -125,11 +147,17 @@ class SubmitScreen(WorkerFailures, Screen[None]):
         self.query_one("#path", Input).cursor_blink = False
         self.query_one("#picker").border_title = "Files"
         self.query_one("#right").border_title = "Preview"
-        self.query_one(FilePicker).focus()
+        picker = self.query_one(FilePicker)
+        picker.focus()
+        self._show_marked()
         self._update_totals()
         self._load_prices(self._settings("config_path", None))
         if self._start_problem:
             self.notify(self._start_problem, severity="warning")
+
+    def on_unmount(self) -> None:
+        for event in (self._preview_cancel, self._totals_cancel, self._plan_cancel):
+            event.set()  # the thread workers stop reading files for a screen that is gone
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -143,6 +171,14 @@ class SubmitScreen(WorkerFailures, Screen[None]):
     @property
     def model(self) -> str:
         return self.query_one(SubmitOptions).values.model
+
+    @property
+    def marked_list(self) -> MarkedList:
+        return self.query_one(MarkedList)
+
+    def _tree_folder(self) -> Path:
+        """The folder the tree shows (a relative path typed in the path field starts there)."""
+        return self.picker.path if isinstance(self.picker.path, Path) else self.root
 
     def label(self, path: Path) -> str:
         """How a path is shown: relative to the start folder (the start folder itself by its name)."""
@@ -160,7 +196,7 @@ class SubmitScreen(WorkerFailures, Screen[None]):
         if action == "back":
             return not self.running
         if action == "submit":
-            return None if self.running else True
+            return None if self.running or self.planning else True
         if action == "toggle_log":
             return self.has_results or self.running
         return True
@@ -168,19 +204,28 @@ class SubmitScreen(WorkerFailures, Screen[None]):
     # ------------------------------------------------------------------ highlight -> preview
     @on(Tree.NodeHighlighted, "#picker")
     def _highlighted(self, event: Tree.NodeHighlighted[Any]) -> None:
-        entry = event.node.data
+        self._preview_node(event.node)
+
+    def _preview_node(self, node: Any) -> None:
+        """Preview the tree's entry `node`: a folder's listing, or a file's check."""
+        entry = node.data if node is not None else None
         if entry is None:
             return
         if not self.running:
             self._show("preview")
-        if event.node.allow_expand:
-            self.current = None
-            self._preview_cancel.set()
-            self._update_totals()
-            self.preview.show_message(self.label(entry.path) + "/", "Listing…")
-            self._list_folder(entry.path, mark=False)
+        if node.allow_expand:
+            self.preview_folder(entry.path)
         else:
             self.preview_file(entry.path)
+
+    def preview_folder(self, path: Path) -> None:
+        """Show what the folder `path` holds (listed in a worker)."""
+        self.current = None
+        self._preview_cancel.set()
+        self._update_totals()
+        self.preview.show_message(self.label(path) + "/", "Listing…")
+        self._listing_for = path
+        self._list_folder(path, mark=False)
 
     def preview_file(self, path: Path) -> None:
         """Show `path` in the preview: at once from the cache, else after a check in a worker."""
@@ -207,7 +252,7 @@ class SubmitScreen(WorkerFailures, Screen[None]):
         if report.ok and service is not None:
             record = service.duplicate_of(Path(path).absolute(), report.sha256)
             if record is not None:
-                duplicate = batch_name(record) or "a job still being submitted"
+                duplicate = duplicate_name(record)
         self.post_message(msg.FileChecked(path, report, duplicate, for_preview=True))
 
     def on_check_progressed(self, message: msg.CheckProgressed) -> None:
@@ -225,14 +270,13 @@ class SubmitScreen(WorkerFailures, Screen[None]):
 
     @work(thread=True, exclusive=True, group="submit-folder", exit_on_error=False, description="list folder")
     def _list_folder(self, path: Path, mark: bool) -> None:
-        self.post_message(msg.FolderListed(list_folder(path, is_jsonl_name), mark))
+        self.post_message(msg.FolderListed(list_folder(path, is_jsonl_name), mark, requested=path))
 
     def on_folder_listed(self, message: msg.FolderListed) -> None:
         listing = message.listing
         if not message.mark:
-            node = self.picker.cursor_node
-            if node is not None and node.data is not None and node.allow_expand:
-                self.preview.show_folder(self.label(node.data.path) + "/", listing)
+            if self.current is None and message.requested == self._listing_for:
+                self.preview.show_folder(self.label(message.requested) + "/", listing)
             return
         where = self.label(listing.path) + "/"
         if listing.error:
@@ -251,6 +295,7 @@ class SubmitScreen(WorkerFailures, Screen[None]):
 
     # ------------------------------------------------------------------ marks and totals
     def on_file_picker_marks_changed(self, _message: FilePicker.MarksChanged) -> None:
+        self._show_marked()
         self._update_totals()
 
     def _update_totals(self) -> None:
@@ -298,45 +343,21 @@ class SubmitScreen(WorkerFailures, Screen[None]):
         self._update_totals()
 
     # ------------------------------------------------------------------ path field
-    def action_focus_path(self) -> None:
-        self.query_one("#path", Input).focus()
-
     @on(Input.Submitted, "#path")
     def _path_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self._expand(event.value, self.picker.path if isinstance(self.picker.path, Path) else self.root)
+        self._expand(event.value, self._tree_folder())
 
     @on(Input.Submitted, "#options Input")
     def _option_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.action_submit()
 
-    @work(thread=True, exclusive=True, group="submit-path", exit_on_error=False, description="expand path")
-    def _expand(self, text: str, base: Path) -> None:
-        self.post_message(msg.PathExpanded(expand_path(text, base)))
-
-    def on_path_expanded(self, message: msg.PathExpanded) -> None:
-        found = message.expansion
-        if found.folder is not None:
-            self.picker.root_label = self.label(found.folder)
-            self.picker.path = found.folder
-            self.picker.focus()
-        elif len(found.files) == 1:
-            self.picker.set_marks(found.files)
-            self._show("preview")
-            self.preview_file(found.files[0])
-            self.notify(f"Marked {self.label(found.files[0])}")
-        elif found.files:
-            n = self.picker.set_marks(found.files)
-            self.notify(f"Marked {n} new of {len(found.files)} files matching {found.text}")
-        if found.message:
-            self.notify(found.message, severity="warning" if found.files else "error")
-
     # ------------------------------------------------------------------ keys
     def action_mark_folder(self) -> None:
         node = self.picker.cursor_node
         if node is None or node.data is None:
-            folder = self.picker.path if isinstance(self.picker.path, Path) else self.root
+            folder = self._tree_folder()
         else:
             folder = node.data.path if node.allow_expand else node.data.path.parent
         self._list_folder(folder, mark=True)
@@ -365,7 +386,7 @@ class SubmitScreen(WorkerFailures, Screen[None]):
 
     # ------------------------------------------------------------------ submit
     def action_submit(self) -> None:
-        if self.running:
+        if self.running or self.planning:
             return
         paths = list(self.picker.marked) or ([self.current] if self.current is not None else [])
         if not paths:
@@ -377,9 +398,28 @@ class SubmitScreen(WorkerFailures, Screen[None]):
             self.query_one("#opt-model", Input).focus()
             return
         request = SubmitRequest(paths, values.model, values.display_name, values.force)
-        title, lines = describe_request(request, {p: self.cache.latest(p) for p in paths}, self.prices, self.label,
-                                        self.limits)
-        self.app.push_screen(ConfirmSubmit(title, lines), lambda yes: self._start(request) if yes else None)
+        self._totals_cancel.set()  # the plan checks what the totals worker had left
+        self._queued = set()
+        self._plan_cancel = threading.Event()
+        self.planning = True
+        unchecked = sum(self.cache.latest(p) is None for p in paths)
+        if unchecked:
+            self.notify(f"Checking {unchecked} marked file{'s' if unchecked != 1 else ''} before asking…", timeout=3)
+        self._plan(request, self._plan_cancel, getattr(self.app, "service", None))
+
+    @work(thread=True, exclusive=True, group="submit-plan", exit_on_error=False, description="check the marked files")
+    def _plan(self, request: SubmitRequest, cancel: threading.Event, service: Any) -> None:
+        plan = build_plan(service, request, self.cache, self.prices, self.limits, cancel,
+                          checked=lambda p, r: self.post_message(msg.FileChecked(p, r, None, for_preview=False)))
+        self.post_message(msg.PlanBuilt(plan))
+
+    def on_plan_built(self, message: msg.PlanBuilt) -> None:
+        self.planning = False
+        plan = message.plan
+        if plan is None or not self.is_attached or self.app.screen is not self:
+            return
+        self.app.push_screen(ConfirmSubmit(plan, self.label),
+                             lambda yes: self._start(plan.request) if yes else None)
 
     def _start(self, request: SubmitRequest) -> None:
         service = getattr(self.app, "service", None)
@@ -414,6 +454,8 @@ class SubmitScreen(WorkerFailures, Screen[None]):
         group = event.worker.group or ""
         if not group.startswith("submit-"):
             return False
+        if group == "submit-plan":
+            self.planning = False
         if group == "submit-preview" and self.current is not None:
             self.preview.show_message(self.label(self.current), f"Could not check this file: {error}", kind="error")
         else:

@@ -82,10 +82,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _run(runtime: Any, args: argparse.Namespace, settings: Any) -> int:
-    from gembatch_tui.core.models import batch_name
+    from gembatch_tui.core.models import record_key
     from gembatch_tui.core.realtime.limits import LimitsError, limits_for
-    from gembatch_tui.core.realtime.runner import RealtimeRun, RunBusy
-    from gembatch_tui.core.realtime.start import DONE, ERROR, prepare_file, prepare_retry
+    from gembatch_tui.core.realtime.start import Busy, exclusive
 
     service = runtime.service
     target = str(args.target)
@@ -102,6 +101,21 @@ def _run(runtime: Any, args: argparse.Namespace, settings: Any) -> int:
                             rpm=args.rpm, tpm=args.tpm, concurrency=args.concurrency)
     except LimitsError as exc:
         raise UsageError(str(exc)) from None
+    what = str(as_file.absolute()) if job is None else f"job:{record_key(job)}"
+    try:
+        with exclusive(service.store.path, what):
+            return _prepare_and_run(service, target, as_file, job, model, limits, args)
+    except Busy as exc:
+        out(f"{target}: error: {exc}")
+        return EXIT_PARTIAL
+
+
+def _prepare_and_run(service: Any, target: str, as_file: Path, job: Any, model: str | None, limits: Any,
+                     args: argparse.Namespace) -> int:
+    from gembatch_tui.core.models import batch_name
+    from gembatch_tui.core.realtime.runner import RealtimeRun, RunBusy
+    from gembatch_tui.core.realtime.start import DONE, ERROR, prepare_file, prepare_retry
+
     if job is None:
         prepared = prepare_file(service, as_file, str(model), limits, force=args.force)
     else:

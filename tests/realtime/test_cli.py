@@ -65,3 +65,21 @@ def test_submit_refused_for_quota_points_to_the_realtime_run(tmp_path: Path) -> 
         refused = _run(tmp_path / "home", emu.url, "submit", str(src))
     assert f"hint: `gembatch-tui run {src} --realtime`" in refused.stderr
     assert f"cancel the queued batch first (`gembatch-tui cancel {src}`)" in refused.stderr
+
+
+def test_two_runs_of_one_input_at_once_never_send_a_key_twice(tmp_path: Path) -> None:
+    src = write_input(tmp_path / "in.jsonl", 30)
+    home = tmp_path / "home"
+    env = dict(os.environ)
+    with Emulator(api_key=KEY, latency_ms=40) as emu:
+        env.update(GEMBATCH_TUI_HOME=str(home), GOOGLE_GEMINI_BASE_URL=emu.url, GOOGLE_API_KEY=KEY,
+                   PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""))
+        command = [sys.executable, "-m", "gembatch_tui", "run", str(src), "--realtime", "--concurrency", "1"]
+        first, second = (subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                          stdin=subprocess.DEVNULL, text=True) for _ in range(2))
+        outs = [p.communicate(timeout=120) for p in (first, second)]
+        codes = sorted(p.returncode for p in (first, second))
+        prompts = [c.prompt for c in emu.realtime_calls]
+    assert codes == [0, 1], outs
+    assert "another process" in "".join(o for o, _e in outs)
+    assert len(prompts) == len(set(prompts)) == 30

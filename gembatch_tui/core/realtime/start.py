@@ -10,7 +10,10 @@ same keys), and the run is linked to the job (`resubmit_of`).
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +25,32 @@ from gembatch_tui.core.submit.service import BatchService
 from gembatch_tui.core.submit.validate import EMBED, validate_file
 
 NEW, RESUME, DONE, ERROR = "new", "resume", "done", "error"
+LOCK_DIR = ".realtime"
+
+
+class Busy(Exception):
+    """Another process is starting or running a real-time run of the same input (or job) right now."""
+
+
+@contextlib.contextmanager
+def exclusive(store_path: str | os.PathLike[str], what: str) -> Iterator[None]:
+    """Hold a lock on `what` (an input's absolute path, or a job's record key) beside the store while a run is
+    prepared and runs: two commands started at once for one input would otherwise both make a new run, and
+    every key would be sent twice. Raises Busy when another process holds it."""
+    from filelock import FileLock, Timeout
+
+    folder = Path(store_path).parent / LOCK_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{hashlib.sha256(what.encode('utf-8', 'surrogatepass')).hexdigest()[:16]}.lock"
+    lock = FileLock(str(path))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise Busy(f"{what}: a real-time run of it is starting or running in another process") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 @dataclass

@@ -184,12 +184,16 @@ def prepare(opts: PrepareOptions, progress: Progress | None = None,
     batch_block: list[str] = []  # lines written a block at a time: one write call per row costs more than the row
     map_block: list[str] = []
     line_of, encode = maker.line, _json_str
+    has_id = opts.id_column is not None
+    rebase = media_check is not None and media_check.rebase is not None
+    per_token = pricing.CHARS_PER_TOKEN
     rows = media_refs = 0
     columns_seen: dict[str, None] = {}
     track_columns = source.columns is None
     with atomic_writer(batch, mode=0o644, encoding="utf-8", newline="\n", buffering=1 << 20) as bout, \
             atomic_writer(map_path, mode=0o644, encoding="utf-8", newline="\n", buffering=1 << 20) as mout, \
             KeySet() as keys:
+        add_key = keys.add
         mapfile.write_json_line(mout, mapfile.header(
             source=data, fmt=source.format, columns=source.columns, id_column=opts.id_column, batch=batch,
             answer_fields=opts.schema.fields if opts.schema else [], template=opts.template.text))
@@ -237,13 +241,13 @@ def prepare(opts: PrepareOptions, progress: Progress | None = None,
                     media_refs += len(refs)
                 if problems.total:
                     continue  # nothing will be kept: only look for more problems
-                if media_check is not None and media_check.rebase is not None:
-                    prompt = media_check.rebased(prompt)
+                if rebase:
+                    prompt = media_check.rebased(prompt)  # type: ignore[union-attr]
                 batch_block.append(line_of(key, prompt))
                 map_block.append(f'{{"key":{encode(key)},"row":{row},"line":{line}}}\n')
-                if opts.id_column is not None:
-                    keys.add(key, line, row)
-                inp = max(1, -(-chars // pricing.CHARS_PER_TOKEN) + media_tokens + system_tokens)
+                if has_id:
+                    add_key(key, line, row)
+                inp = max(1, -(-chars // per_token) + media_tokens + system_tokens)
                 sizes[inp] = sizes.get(inp, 0) + 1
                 rows += 1
                 if len(batch_block) >= BLOCK_ROWS:

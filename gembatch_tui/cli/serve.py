@@ -51,6 +51,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise UsageError("--poll-interval must be 0 (never) or a positive number of seconds")
     from gembatch_tui.cli.common import report_store_problems, settings_for
     from gembatch_tui.cli.runtime import open_runtime
+    from gembatch_tui.core.api import pricing
     from gembatch_tui.core.errors import ServiceError
     from gembatch_tui.core.store import StoreError
     from gembatch_tui.core.submit.limits import JobLimits
@@ -58,8 +59,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from gembatch_tui.server.token import TokenFileError, load_or_create, token_path
 
     settings = settings_for(args, warn=True)
+    where = str(settings.config_path or "config")
     try:
-        limits = JobLimits.from_config(settings.extra, str(settings.config_path or "config"))
+        limits = JobLimits.from_config(settings.extra, where)
+        prices = pricing.load_price_table(settings.config_path)
+        assumptions = pricing.OutputAssumptions.from_config(settings.extra, where)
     except Exception as exc:  # noqa: BLE001 - a config error
         raise UsageError(str(exc)) from None
     try:
@@ -83,7 +87,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         interval = args.poll_interval
         if interval is None:
             interval = 2.0 if settings.demo else settings.poll_interval
-        ctx = Context(runtime.service, settings.default_model, settings.extra, args.max_upload)
+        ctx = Context(runtime.service, settings.default_model, settings.extra, args.max_upload,
+                      max_cost_usd=settings.max_cost_usd, prices=prices, assumptions=assumptions)
         out(f"listening on {url_of(sock)}")
         if created:
             out(f"token: {token} (new; kept in {path}, readable only by you; it is not shown again)")

@@ -43,6 +43,19 @@ def _flag(request: Request, name: str) -> bool:
     return request.query_params.get(name, "").lower() in TRUE
 
 
+def _cost(text: str | None) -> float | None:
+    """`max_cost` as `submit --max-cost` takes it: a non-negative number of USD."""
+    if text is None or text == "":
+        return None
+    try:
+        value = float(text.strip().lstrip("$").replace(",", ""))
+    except ValueError:
+        raise ApiError(400, f"max_cost: not an amount of US dollars: {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise ApiError(400, "max_cost: must be zero or more US dollars")
+    return value
+
+
 def _job(request: Request) -> str:
     return str(request.path_params["job"])
 
@@ -60,12 +73,13 @@ def build_endpoints(ctx: jobs.Context) -> list[Endpoint]:
 
     async def submit(request: Request) -> Response:
         q = request.query_params
+        max_cost = _cost(q.get("max_cost"))
         received = await upload.receive(request.stream(), request.headers, upload.uploads_root(ctx.service.store.path),
                                          ctx.max_upload_bytes, q.get("filename"))
         try:
             code, body = await _in_thread(jobs.submit, ctx, received, model=q.get("model") or None,
                                           name=q.get("display_name") or None, force=_flag(request, "force"),
-                                          kind=q.get("kind") or "auto")
+                                          kind=q.get("kind") or "auto", max_cost=max_cost)
         finally:
             if not await _in_thread(jobs.referenced, ctx, received.path):
                 await _in_thread(received.discard)
@@ -103,7 +117,9 @@ def build_endpoints(ctx: jobs.Context) -> list[Endpoint]:
             _query("display_name", "display name (default: the file name)"),
             _query("force", "true: submit again even if this content was already submitted", "boolean"),
             _query("kind", "auto (default), generate or embed"),
-            _query("filename", "the file's name for a raw upload (default upload.jsonl)")],
+            _query("filename", "the file's name for a raw upload (default upload.jsonl)"),
+            _query("max_cost", "refuse the file when its high cost estimate is over this many USD (default: the "
+                               "config's max_cost_usd)", "number")],
             body=True, statuses={"201": "submitted", "202": "queued (enqueued-token budget)",
                                  "200": "skipped: already submitted", "400": "the file has errors; nothing submitted",
                                  "413": "the upload is over the limit; nothing kept"}),

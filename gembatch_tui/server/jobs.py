@@ -41,6 +41,9 @@ class Context:
     default_model: str
     config: dict[str, Any] = field(default_factory=dict)
     max_upload_bytes: int = 2 * 1024**3
+    max_cost_usd: float | None = None  # the config's cap (`max_cost_usd`); a request's `max_cost` replaces it
+    prices: Any = None  # the config's price table (core.api.pricing)
+    assumptions: Any = None  # the config's output assumptions for the cost estimate (core.api.pricing)
     poll_lock: threading.Lock = field(default_factory=threading.Lock)
     """One poll pass at a time in this process: `POST /poll` waits for the background pass, never overlaps it."""
 
@@ -118,9 +121,11 @@ def report_json(report: Any) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- submit
-def submit(ctx: Context, upload: Upload, *, model: str | None, name: str | None, force: bool, kind: str) -> tuple[int, dict[str, Any]]:
-    """Validate the uploaded file and submit it as `submit` does: 400 with every problem (`NAME:LINE: what`) and
-    nothing submitted; 201 submitted, 202 queued, 200 skipped as already submitted; 502 when the API failed.
+def submit(ctx: Context, upload: Upload, *, model: str | None, name: str | None, force: bool, kind: str,
+           max_cost: float | None = None) -> tuple[int, dict[str, Any]]:
+    """Validate the uploaded file and submit it as `submit` does: 400 with every problem (`NAME:LINE: what`), or
+    with the cost cap's refusal (`max_cost`, else the config's `max_cost_usd`), and nothing submitted; 201
+    submitted, 202 queued, 200 skipped as already submitted; 502 when the API failed.
     `[[FILE:...]]` media are read only beside the upload (never `--allow-media-outside`: a client must not make
     the service upload the server's files)."""
     from gembatch_tui.core.submit.model_choice import choose_model
@@ -144,6 +149,9 @@ def submit(ctx: Context, upload: Upload, *, model: str | None, name: str | None,
     chosen, mismatch = choose_model(model, report.kind, ctx.default_model, ctx.config)
     if mismatch:
         raise ApiError(400, f"{upload.name}: {mismatch}")
+    refusal = _over_the_cap(ctx, upload.path, chosen, max_cost)
+    if refusal:
+        raise ApiError(400, shown(f"{upload.name}: {refusal}"))
     outcome = ctx.service.submit(upload.path, model=chosen, display_name=name, force=force, report=report)
     body: dict[str, Any] = {
         "status": outcome.status,
@@ -159,6 +167,20 @@ def submit(ctx: Context, upload: Upload, *, model: str | None, name: str | None,
     if outcome.status == "error":
         raise ApiError(502, shown(outcome.line()), **{k: v for k, v in body.items() if k != "message"})
     return {"submitted": 201, "queued": 202}.get(outcome.status, 200), body
+
+
+def _over_the_cap(ctx: Context, path: Path, model: str, flag: float | None) -> str | None:
+    """The cost cap's refusal of this file (one line with the estimate and the cap), or None (fits, or no cap)."""
+    from gembatch_tui.core.submit.cost_cap import CostCap, cap_from, estimate_file
+
+    cap = CostCap(cap_from(flag, ctx.max_cost_usd))
+    if not cap.active:
+        return None
+    try:
+        estimate = estimate_file(path, model, ctx.prices, ctx.assumptions)
+    except (ValueError, OSError) as exc:
+        return f"cannot estimate the cost: {getattr(exc, 'strerror', None) or exc}"
+    return cap.refusal(estimate)
 
 
 def _submitted_records(ctx: Context, local: str, outcome: Any) -> list[dict[str, Any]]:

@@ -247,3 +247,24 @@ def test_a_refusal_by_the_batch_api_is_a_json_error_with_the_cli_line(server: Se
     assert answer.message.startswith("error: ") and "model is not allowed (injected)" in answer.message
     assert answer.json()["error"]["status"] == "error"
     assert emulator.batches_snapshot() == []
+
+
+def test_the_cost_cap_refuses_as_submit_does(tmp_path: Path, emulator: Emulator) -> None:
+    from tests.server.support import start_server
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.json").write_text(json.dumps({"max_cost_usd": 0.0}))
+    server = start_server(home, emulator.url, "--poll-interval", "0")
+    try:
+        refused = server.post("/jobs?filename=c.jsonl", requests_jsonl(3))
+        assert refused.status == 400, refused
+        assert refused.message.startswith("c.jsonl: estimated ") and "is over the cap of $0" in refused.message
+        assert refused.message.endswith(")") and "nothing was submitted" in refused.message
+        assert str(home) not in refused.message
+        assert server.post("/jobs?filename=c.jsonl&max_cost=5", requests_jsonl(3)).status == 201  # the request's cap wins
+        assert server.post("/jobs?max_cost=lots", requests_jsonl(1)).message == (
+            "max_cost: not an amount of US dollars: 'lots'")
+        assert len(emulator.batches_snapshot()) == 1 and _uploads(server) != []
+    finally:
+        server.stop()

@@ -88,7 +88,7 @@ def _download(
     progress: DownloadProgress | None,
     cancel: threading.Event | None,
 ) -> DownloadOutcome:
-    from gembatch_tui.core.results.stream import StreamVerifier
+    from gembatch_tui.core.results.verify_process import verifier_for
 
     download_lock.sweep_for_download(service, record)  # what a killed download of this job left behind
     key = record_key(record)
@@ -112,8 +112,9 @@ def _download(
     input_path = Path(input_file) if input_file and Path(input_file).is_file() else None
     embed = record.get("kind") == "embed"
     try:
-        # Verified, counted and fingerprinted while the bytes arrive, in one pass (results_stream.py).
-        with StreamVerifier(input_path, expected_count=expected, usage=not embed) as verifier:
+        # Fingerprinted as the bytes arrive; verified and counted in one pass, by a second process that follows
+        # the file as it is written (results/verify_process.py), or here for small files (results/stream.py).
+        with verifier_for(partial, input_path, expected_count=expected, usage=not embed, size=size) as verifier:
             service.client.download(
                 dest_name,
                 partial,

@@ -240,9 +240,9 @@ def _progress(rec: dict) -> str:
     stats = record_stats(rec)
     total = stats["request_count"] or int(rec.get("count") or 0)
     done = stats["successful_request_count"] + stats["failed_request_count"]
-    text = f"{done}/{total}" if total else "-"
+    text = f"{done:,}/{total:,}" if total else "-"
     if stats["failed_request_count"]:
-        text += f" ({stats['failed_request_count']} failed)"
+        text += f" ({stats['failed_request_count']:,} failed)"
     return text
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gembatch_tui.cli.output import EXIT_OK, EXIT_PARTIAL, UsageError, confirm, err, out, print_json
+from gembatch_tui.core.counts import counted
 from gembatch_tui.core.errors import ServiceError
 from gembatch_tui.core.models import (
     ACTIVE_STATES,
@@ -54,7 +55,7 @@ def remote_jobs(rt: Runtime, states: frozenset[str] | None) -> list[dict[str, An
     for op in rt.service.client.iter_batches(PAGE):
         seen += 1
         if seen % PAGE == 0:
-            err(f"listing jobs on the server: {seen} so far")
+            err(f"listing jobs on the server: {seen:,} so far")
         snap = snapshot_from_operation(op)
         if not snap.name or not state_matches(snap.state, states):
             continue
@@ -98,14 +99,14 @@ def cmd_list_remote(rt: Runtime, args: argparse.Namespace, states: frozenset[str
             str(row["display_name"] or "-")[:40],
             str(row["model"] or "-").replace("models/", ""),
             short_state(row["state"]),
-            f"{done}/{total}" if total else "-",
+            f"{done:,}/{total:,}" if total else "-",
             str(row["create_time"] or "-")[:19].replace("T", " "),
             "tracked" if row["tracked"] else "not tracked",
         ))
     _print_table(table)
     untracked = sum(1 for row in rows if not row["tracked"])
     if untracked:
-        out(f"{untracked} not tracked by this store; `poll batches/ID` adopts one")
+        out(f"{untracked:,} not tracked by this store; `poll batches/ID` adopts one")
     return EXIT_OK
 
 
@@ -289,7 +290,7 @@ def cmd_cancel_all_active(rt: Runtime, args: argparse.Namespace) -> int:
     if not local and not remote:
         out("no active jobs" + (" in the store or on the server" if args.remote else " in the store"))
         return EXIT_OK
-    out(f"will cancel {len(local) + len(remote)} job{'s' if len(local) + len(remote) != 1 else ''}:")
+    out(f"will cancel {counted(len(local) + len(remote), 'job')}:")
     for rec in local:
         out(f"  {batch_name(rec) or '(queued, not sent)'} ({display_name(rec)}): {short_state(record_state(rec))}")
     for name in remote:
@@ -317,6 +318,6 @@ def cmd_cancel_all_active(rt: Runtime, args: argparse.Namespace) -> int:
             err(f"{name}: {exc}")
             failures.append(name)
     if failures:
-        err(f"{len(failures)} cancel{'s' if len(failures) != 1 else ''} failed: {', '.join(failures)}")
+        err(f"{counted(len(failures), 'cancel')} failed: {', '.join(failures)}")
         return EXIT_PARTIAL
     return EXIT_OK

@@ -109,6 +109,10 @@ def cmd_export(rt: Runtime, args: argparse.Namespace) -> int:
         _err(f"warning: results not joined to requests: {index.input_problem}")
     elif not input_file:
         _err("warning: the job has no input file recorded; exporting results only")
+    from gembatch_tui.core.results.source_join import source_note
+
+    if note := source_note(index):  # a prepared input: joined to its source rows (or why not)
+        _err(note)
     try:
         if args.output in (None, "-"):
             count = write_export(index, _SafeStdout(fmt), fmt)  # type: ignore[arg-type]
@@ -175,7 +179,7 @@ def cmd_usage(rt: Runtime, args: argparse.Namespace) -> int:
         rec = by_key[key]
         rows.append((_job_label(rec), terminal_safe(display_name(rec))[:28], "-", "?", "?", "?", "?", "?", "usage unknown"))
     u = totals.usage
-    rows.append(("TOTAL", f"{totals.jobs} jobs", "", f"{u.prompt:,}", f"{u.output:,}", f"{u.thinking:,}",
+    rows.append(("TOTAL", counted(totals.jobs, "job"), "", f"{u.prompt:,}", f"{u.output:,}", f"{u.thinking:,}",
                  f"{u.cached:,}", totals.cost_text(), totals.flags_text()))
     rows = [tuple(terminal_safe(cell) for cell in row) for row in rows]  # spelt out before the widths are measured
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

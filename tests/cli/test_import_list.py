@@ -165,7 +165,7 @@ def test_import_refuses_lines_whose_fields_would_break_later_commands(cli, tmp_p
     ]
     info = write_jsonl(tmp_path / "job-info.jsonl", [good, *bad])
     out = cli("import", str(info))
-    assert out.returncode == 2 and "imported 1 jobs" in out.stdout and "Traceback" not in out.stderr
+    assert out.returncode == 2 and "imported 1 job," in out.stdout and "Traceback" not in out.stderr
     for line in range(2, 2 + len(bad)):
         assert f"{info}:{line}: " in out.stderr
     assert "'batch.dest' must be an object" in out.stderr and "'count' must be a whole number" in out.stderr

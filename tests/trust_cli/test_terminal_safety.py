@@ -116,7 +116,7 @@ def test_no_command_prints_a_raw_control_character(
                                 "display_name": f"legacy{EVIL}", "final_state": "JOB_STATE_SUCCEEDED"}) + "\n"
                     + f"not json {EVIL}\n")
     imported = run("import", str(info))
-    assert "imported 1 jobs" in imported.stdout, imported
+    assert "imported 1 job," in imported.stdout, imported
     assert f"legacy{SHOWN}"[:20] in run("list").stdout
 
     # retry: a hostile reference

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from google import genai
 
+from gembatch_tui.core.results.export import FIELDS
 from gembatch_tui.core.submit.validate import validate_file
 from gembatch_tui.emulator import Emulator
 from tests.cli.conftest import Cli
@@ -116,6 +117,14 @@ def test_structured_answers_come_out_as_columns(tmp_path: Path, emu: Emulator) -
     records = [json.loads(line) for line in jsonl.read_text().splitlines()]
     assert records[3]["source"] == {"text": "review 3", "stars": 3, "meta": {"shop": "s"}}
     assert records[3]["response_json"] == json.loads(rows[3]["answer"])
+
+    # The data changed since it was prepared: the answers are no longer put beside its rows (the plain export).
+    with open(data, "a", encoding="utf-8") as f:
+        f.write(json.dumps({"text": "added later", "stars": 1}) + "\n")
+    run = cli("export", str(batch), "-o", str(out))
+    assert run.returncode == 0, run
+    with open(out, newline="", encoding="utf-8") as f:
+        assert list(next(csv.reader(f))) == list(FIELDS)
 
 
 def test_a_cost_cap_refuses_a_submission_over_it_and_lets_one_under_it_through(tmp_path: Path, emu: Emulator) -> None:

@@ -79,8 +79,10 @@ class Source:
             reader = self._csv_reader(f)
             try:
                 header = next(reader, None)
-            except (csv.Error, UnicodeDecodeError) as exc:
-                raise SourceError(f"{self.path}:1: cannot read the header row: {_why(exc)}") from None
+            except UnicodeDecodeError:  # the first read block holds more than the header: no line to name
+                raise SourceError(f"{self.path}: not UTF-8 text near the start (save the file as UTF-8)") from None
+            except csv.Error as exc:
+                raise SourceError(f"{self.path}:1: cannot read the header row: {exc}") from None
         if not header or not any(cell.strip() for cell in header):
             raise SourceError(f"{self.path}:1: no header row (the first row names the columns)")
         seen: dict[str, int] = {}
@@ -104,8 +106,11 @@ class Source:
                         continue  # a blank line
                     row += 1
                     yield row, start, cells
-            except (csv.Error, UnicodeDecodeError) as exc:
-                raise SourceError(f"{self.path}:{end + 1}: {_why(exc)}") from None
+            except UnicodeDecodeError:  # decoded a block ahead: the bad byte is on this line or a later one
+                raise SourceError(f"{self.path}:{end + 1}: not UTF-8 text on this line or within the next few "
+                                  "KiB (save the file as UTF-8)") from None
+            except csv.Error as exc:
+                raise SourceError(f"{self.path}:{end + 1}: {exc}") from None
 
     # ----------------------------------------------------------------- JSONL
     def _jsonl_records(self) -> Iterator[Row]:
@@ -184,6 +189,8 @@ class Source:
                         if skip_ws_after(self, buf, pos + 1, f):
                             raise SourceError(f"{self.path}:{line}: text after the end of the list")
                         return
+                    if ch == "":
+                        raise SourceError(f"{self.path}:{line}: the list is not closed (']' missing)")
                     if ch != ",":
                         raise SourceError(f"{self.path}:{line}: expected ',' or ']' after record {row}")
                     pos += 1

@@ -161,3 +161,20 @@ def test_prepare_refuses_over_its_own_cap_and_writes_nothing(tmp_path: Path, emu
     assert run.returncode == 2, run
     assert f"{data}: estimated cost ~$" in run.stderr and "over the cap of $0.01" in run.stderr
     assert sorted(p.name for p in data.parent.iterdir()) == ["articles.csv"]
+
+
+def test_a_split_input_is_capped_whole_so_no_part_is_queued_past_the_cap(tmp_path: Path, emu: Emulator) -> None:
+    cli = _cli(tmp_path, emu)
+    data = _articles(tmp_path / "data" / "articles.csv", 30)
+    assert cli("prepare", str(data), "--template", "{title}", "--max-output-tokens", "2000").returncode == 0
+    batch = data.with_name("articles.batch.jsonl")
+    # 30 x 2,000 output tokens at $1.25 / 1M = $0.075 at most: each of three 10-request parts ($0.025) would fit
+    # a $0.05 cap, the input does not.
+    run = cli("submit", "--max-requests-per-job", "10", "--max-cost", "0.05", str(batch))
+    assert run.returncode == 2 and "over the cap of $0.05" in run.stdout, run
+    assert _remote_is_empty(emu)
+    store = tmp_path / "home" / "jobs.jsonl"
+    assert not store.exists() or store.read_text().strip() == ""  # no part record, queued or otherwise
+    assert not list(data.parent.glob("*.part-*"))
+    run = cli("submit", "--max-requests-per-job", "10", "--max-cost", "0.08", str(batch))
+    assert run.returncode == 0 and "3 parts" in run.stdout, run

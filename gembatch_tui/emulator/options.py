@@ -27,6 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser, *, job_seconds: float) -> Non
                         help="how long video/* uploads stay PROCESSING before ACTIVE (default 2; 0: off)")
     parser.add_argument("--rpm", type=int, default=None, metavar="N",
                         help="answer generateContent 429 (with a retryDelay) past N requests a minute per model")
+    parser.add_argument("--rpm-window-seconds", type=float, default=60.0, metavar="S",
+                        help="a test knob: how long the --rpm limit's 'minute' is, in seconds (default 60)")
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
@@ -39,6 +41,8 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         raise ValueError("--processing-seconds must be a number of seconds, 0 or more")
     if args.rpm is not None and args.rpm <= 0:
         raise ValueError("--rpm must be a positive number of requests a minute")
+    if not 0 < args.rpm_window_seconds < float("inf"):
+        raise ValueError("--rpm-window-seconds must be a positive number of seconds")
     try:
         budget = parse_budget(args.enqueued_token_budget)
     except ValueError as exc:
@@ -47,4 +51,4 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
                  error_rate=args.error_rate, expiry_seconds=args.expiry_seconds,
                  max_concurrent_jobs=args.max_concurrent_jobs, api_key=args.api_key, out=out,
                  enqueued_token_budget=budget, processing_seconds=args.processing_seconds,
-                 rpm=args.rpm)
+                 rpm=args.rpm, rpm_window_seconds=args.rpm_window_seconds)

@@ -233,6 +233,7 @@ def serve(
     enqueued_token_budget: int | dict[str, int] | None = None,
     processing_seconds: float | dict[str, float] | None = None,
     rpm: int | None = None,
+    rpm_window_seconds: float = 60.0,
 ) -> int:
     """Serve until SIGINT/SIGTERM. The first stdout line is exactly `listening on http://HOST:PORT`.
     `processing_seconds` is the Emulator's (a number: how long video/* uploads stay PROCESSING; None: default)."""
@@ -240,7 +241,8 @@ def serve(
     emu = Emulator(host=host, port=port, api_key=api_key, job_seconds=job_seconds, latency_ms=latency_ms,
                    error_rate=error_rate, expiry_seconds=expiry_seconds, max_concurrent_jobs=max_concurrent_jobs,
                    state_dir=state_dir, seed=seed, enqueued_token_budget=enqueued_token_budget,
-                   processing_seconds=processing_seconds, rpm=rpm)
+                   processing_seconds=processing_seconds, rpm=rpm,
+                   rpm_window_seconds=rpm_window_seconds)
     previous: dict[signal.Signals, Any] = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):

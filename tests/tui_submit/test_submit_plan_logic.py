@@ -56,6 +56,47 @@ def test_plan_entry_sorts_files(tmp_path: Path) -> None:
     assert (again.action, again.note) == (SUBMIT, "1 request, again (already batches/b1)")
     interrupted = {"id": "r", "local_state": "submitting"}
     resumed = plan_entry(good, reports[good], interrupted, request, None, {})
-    assert (resumed.action, resumed.note) == (SUBMIT, "resumes its interrupted submission")
+    assert resumed.action == SUBMIT and resumed.note.startswith("an interrupted submission: resumed")
     unchecked = plan_entry(good, None, None, request, None, {})
     assert unchecked.action == SUBMIT and "checked again" in unchecked.note
+
+
+def test_build_plan_asks_the_service_once_over_the_store(tmp_path: Path) -> None:
+    import threading
+
+    from gembatch_tui.core.store import JobStore
+    from gembatch_tui.core.submit.service import BatchService
+    from gembatch_tui.tui.submit.model import ReportCache
+    from gembatch_tui.tui.submit.plan import build_plan
+
+    moved, failed_before, fresh = (tmp_path / n for n in ("moved.jsonl", "failed.jsonl", "fresh.jsonl"))
+    moved.write_text(GOOD)
+    failed_before.write_text(GOOD.replace('"a"', '"f"'))
+    fresh.write_text(GOOD.replace('"a"', '"n"'))
+    cache = ReportCache()
+    store = JobStore(tmp_path / "store" / "jobs.jsonl")
+    store.add_many([
+        {"id": f"other{i}", "input_file": f"/elsewhere/{i}.jsonl", "batch": {"name": f"batches/o{i}"}} for i in range(50)
+    ] + [
+        # the same content under another path: a duplicate by sha256
+        {"id": "m", "input_file": "/old/place.jsonl", "input_sha256": cache.validate(moved).sha256,
+         "batch": {"name": "batches/moved-1", "state": "JOB_STATE_RUNNING"}},
+        # a failed job of the same path: submitting again is allowed (the service's RESUBMITTABLE)
+        {"id": "f", "input_file": str(failed_before), "batch": {"name": "batches/f1", "state": "JOB_STATE_FAILED"}},
+    ])
+    request = SubmitRequest([moved, failed_before, fresh], "gemini-2.5-flash")
+    reads = []
+    real_read = store.read_all
+    store.read_all = lambda: reads.append(1) or real_read()  # type: ignore[method-assign]
+    plan = build_plan(BatchService(store, client=None), request, cache, None, None, threading.Event())
+    assert plan is not None and len(reads) == 1
+    assert [(e.path.name, e.action, e.note) for e in plan.entries] == [
+        ("moved.jsonl", SKIP, "as batches/moved-1"),
+        ("failed.jsonl", SUBMIT, "1 request"),
+        ("fresh.jsonl", SUBMIT, "1 request"),
+    ]
+    assert plan.counts_line() == "2 to submit · 1 duplicate skipped"
+    assert build_plan(None, request, cache, None, None, threading.Event()) is not None  # no service: no check
+    cancelled = threading.Event()
+    cancelled.set()
+    assert build_plan(None, request, cache, None, None, cancelled) is None

@@ -114,7 +114,8 @@ def plan_entry(
         more = report.problem_count - 1 if not report.ok else 0
         return PlanEntry(path, REFUSE, why[0] + (f" (+{more} more)" if more > 0 else ""))
     if existing is not None and record_state(existing) == LOCAL_SUBMITTING and not existing.get("group_id"):
-        return PlanEntry(path, SUBMIT, "resumes its interrupted submission", report.request_count)
+        return PlanEntry(path, SUBMIT, "an interrupted submission: resumed (skipped while another process is"
+                         " still sending it)", report.request_count)
     if existing is not None and not request.force:
         return PlanEntry(path, SKIP, f"as {duplicate_name(existing)}", report.request_count)
     first = seen.get(report.sha256) if report.sha256 else None
@@ -129,6 +130,18 @@ def plan_entry(
     if split is not None:
         notes.append(split.line())
     return PlanEntry(path, SUBMIT, ", ".join(notes), report.request_count)
+
+
+def _candidates(service: Any, reports: Mapping[Path, ValidationReport]) -> list[Any] | None:
+    """The store's records (in store order) that name one of these files or hashes, read once: the service's
+    duplicate_of still decides, over this short list instead of the whole store for every file. None without a
+    store (duplicate_of then reads its own)."""
+    store = getattr(service, "store", None)
+    if store is None:
+        return None
+    wanted = {str(Path(p).absolute()) for p in reports} | {r.sha256 for r in reports.values() if r.sha256}
+    fields = ("input_file", "group_input_file", "input_sha256", "group_input_sha256")
+    return [rec for rec in store.read_all() if any(rec.get(f) in wanted for f in fields)]
 
 
 def build_plan(
@@ -147,24 +160,27 @@ def build_plan(
     Blocks (reads the files and the store): call it from a worker.
     """
     plan = SubmitPlan(request)
-    reports: dict[Path, ValidationReport | None] = {}
-    seen: dict[str, Path] = {}
+    reports: dict[Path, ValidationReport] = {}
     for path in request.paths:
         if cancel.is_set():
             return None
         try:
-            report = cache.validate(path, cancel=cancel)
+            reports[path] = cache.validate(path, cancel=cancel)
         except ValidationCancelled:
             return None
-        reports[path] = report
         if checked is not None:
-            checked(path, report)
+            checked(path, reports[path])
+    records = _candidates(service, reports)
+    seen: dict[str, Path] = {}
+    for path, report in reports.items():
         existing = None
         if report.ok and service is not None:
-            existing = service.duplicate_of(Path(path).absolute(), report.sha256)
+            source = Path(path).absolute()
+            existing = (service.duplicate_of(source, report.sha256) if records is None
+                        else service.duplicate_of(source, report.sha256, among=records))
         plan.entries.append(plan_entry(path, report, existing, request, limits, seen))
     sent = [e.path for e in plan.entries if e.action == SUBMIT]
-    totals = compute_totals(sent, {p: reports.get(p) for p in sent}, request.model, prices, limits)
+    totals = compute_totals(sent, {p: reports[p] for p in sent}, request.model, prices, limits)
     if sent:
         plan.totals_line = " · ".join(totals.line().split(" · ")[1:4])  # requests, tokens, cost of what is sent
     return plan

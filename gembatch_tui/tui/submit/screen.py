@@ -80,6 +80,7 @@ class SubmitScreen(WorkerFailures, MarksAndFolders, Screen[None]):
         #left { width: 2fr; height: 1fr; }
         #picker { height: 1fr; overflow-x: hidden; }
         #marked.-empty { display: none; }
+        &.-narrow #marked { max-height: 5; }
         #right { width: 3fr; height: 1fr; }
         #picker:focus-within, #right:focus-within, #marked:focus { border: round $accent; }
         &.-narrow #left, &.-narrow #right { width: 1fr; }

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gembatch_tui.cli.output import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, UsageError, err, out
+from gembatch_tui.cli.output import EXIT_OK, EXIT_PARTIAL, UsageError, err, out
 from gembatch_tui.core.errors import ServiceError
 
 HELP = "send the requests of FILE (or the failed and missing keys of JOB) now through generateContent"

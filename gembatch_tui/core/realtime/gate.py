@@ -73,6 +73,11 @@ class RateGate:
             self._paused_until = max(self._paused_until, self._clock() + max(0.0, seconds))
             self._cond.notify_all()
 
+    def paused_for(self) -> float:
+        """Seconds left of a pause the server asked for (0 when none)."""
+        with self._cond:
+            return max(0.0, self._paused_until - self._clock())
+
     def wake(self) -> None:
         """Let waiting workers look at their cancel event now."""
         with self._cond:

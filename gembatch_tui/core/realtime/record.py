@@ -101,7 +101,9 @@ def claim(record: Record, partial: Path, limits: RealtimeLimits) -> None:
     record.pop("error", None)
 
 
-def resumable(records: list[Record], src: Path, *, resubmit_of: str | None = None) -> tuple[Record | None, Record | None]:
+def resumable(
+    records: list[Record], src: Path, *, resubmit_of: str | None = None
+) -> tuple[Record | None, Record | None]:
     """(a run of `src` to continue, a finished one) among the real-time records: the newest that did not succeed,
     and the newest that did. With `resubmit_of`, the runs of the failed keys of that job instead."""
     unfinished = done = None

@@ -4,7 +4,7 @@ each answer appended to the partial file as it arrives, and the record kept up t
 Threads, not asyncio: the SDK client is synchronous and shared (GeminiClient is thread-safe). One reader thread
 streams the input (validate.iter_requests, the same keys a batch gets) and skips the keys already answered; N
 workers send, each asking the RateGate first; the calling thread writes progress to the store about once a second
-and reads from it whether a cancel was asked for elsewhere. A file lock beside the partial file makes sure one
+and reads from it whether a cancel was asked for elsewhere. A file lock beside the store makes sure one
 process runs a record at a time, so no key is ever sent by two.
 
 What stops a run: the end of the input (SUCCEEDED), `cancel` or a cancel in the record (CANCELLED), or a failure
@@ -29,6 +29,7 @@ from gembatch_tui.core.models import CANCELLED, FAILED, SUCCEEDED, Record, batch
 from gembatch_tui.core.realtime import call, partial as partial_file, record as realtime_record
 from gembatch_tui.core.realtime.gate import RateGate
 from gembatch_tui.core.realtime.limits import RealtimeLimits
+from gembatch_tui.core.realtime.start import LOCK_DIR
 from gembatch_tui.core.store import RecordNotFound
 from gembatch_tui.core.submit.service import BatchService
 from gembatch_tui.core.submit.validate import iter_requests
@@ -106,7 +107,9 @@ class RealtimeRun:
 
         partial = realtime_record.partial_path(self.service, self.record)
         partial.parent.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(partial) + ".lock")
+        locks = Path(self.service.store.path).parent / LOCK_DIR
+        locks.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(locks / f"run-{self.key[:32]}.lock"))  # kept: unlinking a lock file races its reuse
         try:
             lock.acquire(timeout=0)
         except Timeout:
@@ -115,10 +118,6 @@ class RealtimeRun:
             return self._run_locked(partial)
         finally:
             lock.release()
-            try:
-                Path(str(partial) + ".lock").unlink()
-            except OSError:
-                pass
 
     def _run_locked(self, partial: Path) -> RunOutcome:
         realtime_record.seed_partial(self.record, partial)
@@ -177,11 +176,9 @@ class RealtimeRun:
                 self._write_progress(total)
                 if self.progress is not None:
                     assert self._writer is not None
-                    self.progress(Progress(total, self._writer.ok, self._writer.errors, before, self._paused()))
+                    writer = self._writer
+                    self.progress(Progress(total, writer.ok, writer.errors, before, self.gate.paused_for()))
             alive[0].join(0.1)
-
-    def _paused(self) -> float:
-        return max(0.0, self.gate._paused_until - self.gate._clock())  # noqa: SLF001 - the gate's own clock
 
     def _write_progress(self, total: int) -> None:
         assert self._writer is not None

@@ -78,3 +78,23 @@ def test_errors_are_lines_and_the_results_read_like_a_batch(service: BatchServic
     assert sent == ["k7"], "only the missing key goes out; the refused one is refused again before sending"
     assert (second.ok, second.errors) == (1, 1)
     assert record_state(service.store.get(second.record_key)) == SUCCEEDED
+
+
+def test_a_daily_quota_stops_the_run_and_the_rerun_sends_the_rest(service: BatchService, emulator: Emulator,
+                                                                  tmp_path: Path) -> None:
+    """A 429 without a retry hint is a quota that will not clear soon: the run stops (FAILED, the reason in the
+    record) instead of burning time, writes no error for the keys it did not get to, and a rerun sends them."""
+    src = write_input(tmp_path / "in.jsonl", 6)
+    prepared = prepare_file(service, src, "gemini-2.5-flash", LIMITS)
+    emulator.fail_next("POST", r":generateContent$", 429, times=1, message="Quota exceeded for the day.")
+    stopped = RealtimeRun(service, prepared.record, LIMITS).run()
+    assert stopped.state.endswith("FAILED") and "daily quota" in stopped.message
+    assert (stopped.ok, stopped.errors) == (0, 0)
+    saved = service.store.get(record_key(prepared.record))
+    assert "Quota exceeded for the day." in saved["error"]
+
+    again = prepare_file(service, src, "gemini-2.5-flash", LIMITS)
+    assert again.status == "resume" and record_key(again.record) == record_key(prepared.record)
+    finished = RealtimeRun(service, again.record, LIMITS).run()
+    assert finished.state == SUCCEEDED and finished.ok == 6
+    assert "error" not in service.store.get(record_key(prepared.record))

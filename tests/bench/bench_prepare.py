@@ -2,7 +2,7 @@
 
 Not collected by pytest (the file name does not start with test_). Run:
 
-    PYTHONPATH=. python tests/bench/bench_prepare.py [--size-mb 1024] [--dir /tmp] [--rows-kb 1] [--keep]
+    PYTHONPATH=. python tests/bench/bench_prepare.py [--size-mb 1024] [--dir /tmp] [--rows-kb 1] [--keep] [--data CSV]
 
 It writes a CSV of ~1 KB rows (an id column, a title, a body with commas, quotes and a newline), then runs
 `gembatch-tui prepare DATA --id-column id --template ...` as a child process (the real command, with the id
@@ -49,14 +49,21 @@ def main() -> None:
     parser.add_argument("--rows-kb", type=float, default=1.0, help="size of one CSV row in KB")
     parser.add_argument("--dir", default=None, help="where to write the files (default: a temporary dir)")
     parser.add_argument("--keep", action="store_true", help="keep the files")
+    parser.add_argument("--data", default=None, help="prepare this CSV (columns id, title, body) instead of a new one")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-prepare-", dir=args.dir))
     try:
         data = folder / "docs.csv"
         t0 = time.perf_counter()
-        rows = generate(data, args.size_mb * 1024 * 1024, int(args.rows_kb * 1024))
+        if args.data:
+            shutil.copyfile(args.data, data)
+            with open(data, newline="", encoding="utf-8") as f:
+                rows = sum(1 for _ in csv.reader(f)) - 1
+        else:
+            rows = generate(data, args.size_mb * 1024 * 1024, int(args.rows_kb * 1024))
         size = data.stat().st_size
-        print(f"generated {rows:,} rows, {size / 1e6:,.0f} MB in {time.perf_counter() - t0:.1f} s")
+        print(f"{'copied' if args.data else 'generated'} {rows:,} rows, {size / 1e6:,.0f} MB "
+              f"in {time.perf_counter() - t0:.1f} s")
         env = dict(os.environ, GEMBATCH_TUI_HOME=str(folder / "home"),
                    PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
         cmd = [sys.executable, "-m", "gembatch_tui", "prepare", str(data), "--id-column", "id",

@@ -16,7 +16,7 @@ inside that folder, unless `allow_media_outside`.
 
 from __future__ import annotations
 
-import json
+import operator
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -29,14 +29,12 @@ from gembatch_tui.core.errors import Cancelled
 from gembatch_tui.core.fsutil import atomic_writer, regular_file
 from gembatch_tui.core.prepare import mapfile
 from gembatch_tui.core.prepare.readers import BadRecord, Source, SourceError
-from gembatch_tui.core.prepare.requests import LineMaker
+from gembatch_tui.core.prepare.requests import LineMaker, json_bytes
 from gembatch_tui.core.prepare.schema import ResponseSchema
 from gembatch_tui.core.prepare.template import MARKER, Template, cell_text
 from gembatch_tui.core.submit import media
 from gembatch_tui.core.submit.cost_cap import CostCap, CostEstimate
 from gembatch_tui.core.submit.keyset import KeySet
-
-from json.encoder import encode_basestring as _json_str  # type: ignore[attr-defined]  # the C escaper json uses
 
 MAX_PROBLEMS = 20
 BLOCK_ROWS = 512
@@ -110,15 +108,17 @@ def _fields_getter(source: Source, template: Template, id_column: str | None) ->
     parts: list[str] = [p if isinstance(p, str) else "" for p in template.pieces]
     if source.columns is not None:
         index = {name: i for i, name in enumerate(source.columns)}
-        cols = [(slot, index[name], name) for slot, name in slots]
+        cols = [index[name] for _slot, name in slots]
+        # One C call per record: the cells picked by itemgetter, put in place by %-formatting.
+        fmt = "".join(p.replace("%", "%%") if isinstance(p, str) else "%s" for p in template.pieces)
+        pick = operator.itemgetter(*cols)
+        single = len(cols) == 1
 
         def render(cells: list[str]) -> str:
             try:
-                for slot, col, _name in cols:
-                    parts[slot] = cells[col]
+                return fmt % ((pick(cells),) if single else pick(cells))
             except IndexError:
-                raise KeyError(next(n for _s, c, n in cols if c >= len(cells))) from None
-            return "".join(parts)
+                raise KeyError(next(n for (_s, n), c in zip(slots, cols) if c >= len(cells))) from None
 
         id_col = index[id_column] if id_column is not None else None
 
@@ -181,17 +181,17 @@ def prepare(opts: PrepareOptions, progress: Progress | None = None,
     media_check = _MediaCheck(data.parent, opts.allow_media_outside, batch.parent) if markers else None
     problems = _Problems(data)
     sizes: dict[int, int] = {}  # input tokens of a request -> how many requests have that many (for the estimate)
-    batch_block: list[str] = []  # lines written a block at a time: one write call per row costs more than the row
-    map_block: list[str] = []
-    line_of, encode = maker.line, _json_str
+    batch_block: list[bytes] = []  # lines written a block at a time: a write call per row costs more than the row
+    map_block: list[bytes] = []
+    line_of, encode = maker.line, json_bytes
     has_id = opts.id_column is not None
     rebase = media_check is not None and media_check.rebase is not None
     per_token = pricing.CHARS_PER_TOKEN
     rows = media_refs = 0
     columns_seen: dict[str, None] = {}
     track_columns = source.columns is None
-    with atomic_writer(batch, mode=0o644, encoding="utf-8", newline="\n", buffering=1 << 20) as bout, \
-            atomic_writer(map_path, mode=0o644, encoding="utf-8", newline="\n", buffering=1 << 20) as mout, \
+    with atomic_writer(batch, binary=True, mode=0o644) as bout, \
+            atomic_writer(map_path, binary=True, mode=0o644) as mout, \
             KeySet() as keys:
         add_key = keys.add
         mapfile.write_json_line(mout, mapfile.header(
@@ -244,7 +244,7 @@ def prepare(opts: PrepareOptions, progress: Progress | None = None,
                 if rebase:
                     prompt = media_check.rebased(prompt)  # type: ignore[union-attr]
                 batch_block.append(line_of(key, prompt))
-                map_block.append(f'{{"key":{encode(key)},"row":{row},"line":{line}}}\n')
+                map_block.append(b'{"key":%b,"row":%d,"line":%d}\n' % (encode(key), row, line))
                 if has_id:
                     add_key(key, line, row)
                 inp = max(1, -(-chars // per_token) + media_tokens + system_tokens)
@@ -280,18 +280,8 @@ def prepare(opts: PrepareOptions, progress: Progress | None = None,
     return PrepareResult(batch, map_path, rows, estimate, media_refs)
 
 
-def _write_block(out: Any, block: list[str]) -> None:
-    """Write the lines and empty the block; a line holding a lone surrogate (a JSON "\\ud800" escape), which
-    UTF-8 cannot hold, is written with every non-ASCII character escaped instead (the same JSON value)."""
-    try:
-        out.write("".join(block))
-    except UnicodeEncodeError:
-        for line in block:
-            try:
-                line.encode("utf-8")
-            except UnicodeEncodeError:
-                line = json.dumps(json.loads(line), separators=(",", ":")) + "\n"
-            out.write(line)
+def _write_block(out: Any, block: list[bytes]) -> None:
+    out.write(b"".join(block))
     block.clear()
 
 

@@ -44,8 +44,8 @@ def header(
     }
 
 
-def write_json_line(out: IO[str], obj: Any) -> None:
-    out.write(json.dumps(obj, separators=(",", ":")) + "\n")  # ASCII: a path or template may hold anything
+def write_json_line(out: IO[bytes], obj: Any) -> None:
+    out.write((json.dumps(obj, separators=(",", ":")) + "\n").encode("ascii"))  # a path or template may hold anything
 
 
 @dataclass

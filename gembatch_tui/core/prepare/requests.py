@@ -2,8 +2,8 @@
 
 Why the line is assembled from pre-serialised pieces: at 50 MB/s and up, building a dict and `json.dumps` of it
 per record is most of the time; everything but the key and the prompt is the same on every line, so it is
-serialised once, and each line is the two strings JSON-escaped (`json.encoder.encode_basestring`, the C
-escaper `json.dumps` itself uses) between those pieces. The result is the canonical shape the validator
+serialised once, and each line is the two strings JSON-encoded (orjson, straight to UTF-8 bytes) between
+those pieces. The result is the canonical shape the validator
 expects: `{"key": K, "request": {"contents": [{"role": "user", "parts": [{"text": P}]}], ...}}`.
 """
 
@@ -14,7 +14,7 @@ import math
 import re
 from typing import Any
 
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
+import orjson
 
 from gembatch_tui.core.prepare.schema import ResponseSchema
 
@@ -70,27 +70,32 @@ def generation_config(
     return config
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+def json_bytes(text: str) -> bytes:
+    """A str as a JSON string in UTF-8 bytes (orjson: several times faster than json on long prompts); a lone
+    surrogate (from a JSON "\\ud800" escape), which UTF-8 cannot hold, is written as its escape instead."""
+    try:
+        return orjson.dumps(text)
+    except TypeError:
+        return json.dumps(text).encode("ascii")
 
 
 class LineMaker:
-    """Makes the batch line of one record from its key and prompt (both str)."""
+    """Makes the batch line of one record (UTF-8 bytes) from its key and prompt (both str)."""
 
     def __init__(self, system: str | None, config: dict[str, Any]) -> None:
         tail = ""
         if system:
-            tail += ',"systemInstruction":{"parts":[{"text":' + encode_basestring(system) + "}]}"
+            tail += ',"systemInstruction":{"parts":[{"text":' + json.dumps(system) + "}]}"
         if config:
-            tail += ',"generationConfig":' + _dumps(config)
-        self._head = '{"key":'
-        self._mid = ',"request":{"contents":[{"role":"user","parts":[{"text":'
-        self._tail = "}]}]" + tail + "}}\n"
+            tail += ',"generationConfig":' + json.dumps(config, separators=(",", ":"))
+        self._head = b'{"key":'
+        self._mid = b',"request":{"contents":[{"role":"user","parts":[{"text":'
+        self._tail = ("}]}]" + tail + "}}\n").encode("ascii")  # json.dumps escapes to ASCII
         self.config = config
         self.system = system
 
-    def line(self, key: str, prompt: str) -> str:
-        return self._head + encode_basestring(key) + self._mid + encode_basestring(prompt) + self._tail
+    def line(self, key: str, prompt: str) -> bytes:
+        return self._head + json_bytes(key) + self._mid + json_bytes(prompt) + self._tail
 
     def request(self, prompt: str) -> dict[str, Any]:
         """The request as an object (for estimates and tests); the line holds exactly this."""

@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from gembatch_tui.core.errors import redact
 from gembatch_tui.core.text import terminal_safe
-from gembatch_tui.server import jobs, upload
+from gembatch_tui.server import jobs, prepare, upload
 from gembatch_tui.server.errors import ApiError, SafeJSONResponse, error_response
 from gembatch_tui.server.openapi import OPEN_PATHS, Endpoint, docs_page, openapi_document
 from gembatch_tui.server.token import bearer_matches
@@ -81,7 +81,22 @@ def build_endpoints(ctx: jobs.Context) -> list[Endpoint]:
                                           name=q.get("display_name") or None, force=_flag(request, "force"),
                                           kind=q.get("kind") or "auto", max_cost=max_cost)
         finally:
-            if not await _in_thread(jobs.referenced, ctx, received.path):
+            if not await _in_thread(jobs.referenced, ctx, received.path.parent):
+                await _in_thread(received.discard)
+        return SafeJSONResponse(body, status_code=code)
+
+    async def prepare_route(request: Request) -> Response:
+        q = request.query_params
+        name = prepare.data_name(q.get("filename"), q.get("format"), request.headers.get("content-type") or "")
+        received = await upload.receive(request.stream(), request.headers, upload.uploads_root(ctx.service.store.path),
+                                        ctx.max_upload_bytes, name)
+        try:
+            options = {**{k: v for k, v in received.fields.items() if k in prepare.OPTIONS},
+                       **{k: q[k] for k in prepare.OPTIONS if k in q}}
+            code, body = await _in_thread(prepare.prepare_and_submit, ctx, received, options,
+                                          _cost(options.get("max_cost")))
+        finally:
+            if not await _in_thread(jobs.referenced, ctx, received.path.parent):
                 await _in_thread(received.discard)
         return SafeJSONResponse(body, status_code=code)
 
@@ -123,6 +138,26 @@ def build_endpoints(ctx: jobs.Context) -> list[Endpoint]:
             body=True, statuses={"201": "submitted", "202": "queued (enqueued-token budget)",
                                  "200": "skipped: already submitted", "400": "the file has errors; nothing submitted",
                                  "413": "the upload is over the limit; nothing kept"}),
+        Endpoint("POST", "/prepare", prepare_route,
+                 "Make a batch input from a table and a {column} template, then submit it (like `prepare` + `submit`)",
+                 [_query("template", "the prompt with {column} placeholders (or a form field)"),
+                  _query("format", "csv, tsv, json (a list of objects) or jsonl (default: the file name's extension, "
+                                   "else the Content-Type)"),
+                  _query("id_column", "the column whose values key the requests (default: the row number)"),
+                  _query("system", "a system instruction for every request"),
+                  _query("temperature", "generationConfig.temperature", "number"),
+                  _query("max_output_tokens", "generationConfig.maxOutputTokens", "integer"),
+                  _query("generation_config", "generationConfig as JSON"),
+                  _query("model", "model (default: the config's)"),
+                  _query("display_name", "display name (default: the batch file's name)"),
+                  _query("force", "true: submit again even if this content was already submitted", "boolean"),
+                  _query("max_cost", "refuse when the high cost estimate is over this many USD", "number"),
+                  _query("check", "true: prepare and estimate only; nothing kept or submitted", "boolean"),
+                  _query("filename", "the table's name for a raw upload (its extension gives the format)")],
+                 body=True, statuses={"201": "prepared and submitted", "202": "prepared and queued",
+                                      "200": "checked, or skipped: already submitted",
+                                      "400": "bad data or template (every DATA:LINE problem); nothing kept",
+                                      "413": "the upload is over the limit; nothing kept"}),
         Endpoint("POST", "/poll", poll, "Poll once and download new results (like `poll --once [JOB...]`)", [
             _query("job", "only this job (repeatable); without it every unfinished job")]),
         Endpoint("GET", "/jobs/{job:path}/results", results, "Stream the job's verified results file (JSONL)", [job],

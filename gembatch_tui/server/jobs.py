@@ -192,10 +192,11 @@ def _submitted_records(ctx: Context, local: str, outcome: Any) -> list[dict[str,
     return [r for r in records if local in (r.get("input_file"), r.get("group_input_file"))]
 
 
-def referenced(ctx: Context, path: Path) -> bool:
-    """True when a record names this uploaded file (then it stays: results are written beside it)."""
-    wanted = str(path)
-    return any(wanted in (r.get("input_file"), r.get("group_input_file")) for r in ctx.service.store.read_all())
+def referenced(ctx: Context, folder: Path) -> bool:
+    """True when a record names a file in this upload's folder (then it stays: results are written beside it)."""
+    wanted = str(folder)
+    return any(isinstance(f, str) and str(Path(f).parent) == wanted
+               for r in ctx.service.store.read_all() for f in (r.get("input_file"), r.get("group_input_file")))
 
 
 # ----------------------------------------------------------------------------- cancel / delete

@@ -66,6 +66,7 @@ def openapi_document(endpoints: list[Endpoint]) -> dict[str, Any]:
         if e.body:
             operation["requestBody"] = {"required": True, "content": {
                 "application/jsonl": {"schema": {"type": "string", "format": "binary"}},
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
                 "multipart/form-data": {"schema": {"type": "object", "properties": {
                     "file": {"type": "string", "format": "binary"}}, "required": ["file"]}}}}
         paths.setdefault(e.openapi_path, {})[e.method.lower()] = operation

@@ -30,6 +30,7 @@ class Upload:
 
     path: Path
     name: str
+    fields: dict[str, str] = field(default_factory=dict)  # a form's other (text) fields, each under 64 KiB
 
     def discard(self) -> None:
         """Remove the upload's own folder (nothing references it: refused, or skipped as already submitted)."""
@@ -61,7 +62,7 @@ async def receive(body: AsyncIterator[bytes], headers: Any, root: Path, limit: i
         await sink.close()
         if sink.path is None:
             raise ApiError(400, f"no file in the form: send the JSONL as the form field {FILE_FIELD!r}")
-        return Upload(sink.path, sink.name)
+        return Upload(sink.path, sink.name, dict(sink.fields))
     except BaseException:
         await to_thread.run_sync(sink.abandon)
         shutil.rmtree(folder, ignore_errors=True)
@@ -85,6 +86,7 @@ class _Sink:
     name: str = ""
     received: int = 0
     pending: bytearray = field(default_factory=bytearray)
+    fields: dict[str, str] = field(default_factory=dict)
     _fh: IO[bytes] | None = None
 
     def open(self, client_name: str) -> None:
@@ -125,17 +127,18 @@ class _Sink:
 
 
 async def _receive_multipart(body: AsyncIterator[bytes], content_type: str, sink: _Sink) -> None:
-    """The `file` part of a multipart form, into `sink`; other fields are read past (each kept under 64 KiB)."""
+    """The `file` part of a multipart form, into `sink`; other fields (text, each under 64 KiB) into `sink.fields`."""
     from python_multipart.multipart import MultipartParser, parse_options_header
 
     _, params = parse_options_header(content_type)
     boundary = params.get(b"boundary")
     if not boundary:
         raise ApiError(400, "multipart upload without a boundary in its Content-Type")
-    state: dict[str, Any] = {"header": b"", "value": b"", "disposition": b"", "is_file": False, "other": 0}
+    state: dict[str, Any] = {"header": b"", "value": b"", "disposition": b"", "is_file": False, "name": None,
+                             "data": bytearray()}
 
     def on_part_begin() -> None:
-        state.update(disposition=b"", is_file=False, other=0)
+        state.update(disposition=b"", is_file=False, name=None, data=bytearray())
 
     def on_header_field(data: bytes, start: int, end: int) -> None:
         state["header"] += data[start:end]
@@ -153,18 +156,25 @@ async def _receive_multipart(body: AsyncIterator[bytes], content_type: str, sink
         if options.get(b"name") == FILE_FIELD.encode() and b"filename" in options:
             state["is_file"] = True
             sink.open(options[b"filename"].decode("utf-8", "replace") or "upload.jsonl")
+        elif b"filename" not in options and options.get(b"name"):
+            state["name"] = options[b"name"].decode("utf-8", "replace")
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
         if state["is_file"]:
             sink.feed(data[start:end])
-        else:
-            state["other"] += end - start
-            if state["other"] > 64 * 1024:
-                raise ApiError(400, f"a form field other than {FILE_FIELD!r} is over 64 KiB")
+        elif state["name"] is not None:
+            state["data"] += data[start:end]
+            if len(state["data"]) > 64 * 1024:
+                raise ApiError(400, f"the form field {state['name']!r} is over 64 KiB")
+
+    def on_part_end() -> None:
+        if state["name"] is not None and len(sink.fields) < 32:
+            sink.fields[state["name"]] = state["data"].decode("utf-8", "replace")
 
     callbacks = {
         "on_part_begin": on_part_begin, "on_header_field": on_header_field, "on_header_value": on_header_value,
         "on_header_end": on_header_end, "on_headers_finished": on_headers_finished, "on_part_data": on_part_data,
+        "on_part_end": on_part_end,
     }
     parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
     from python_multipart.exceptions import MultipartParseError

@@ -2,8 +2,8 @@
 
 Why: validation reads a 1 GB file at ~80 MB/s of one core and the upload takes about as long; one after the other
 they cost both (issue 18). Here the record is written first, marked `validation_pending`, with its upload token;
-the raw file is uploaded in a thread (tagged with that token, so a lost answer is found by listing as always) while
-this thread validates it. Then:
+the raw file is uploaded in a thread (tagged with that token, so a lost answer is found by listing as always) while a
+second process validates it (validate_process.py: in a thread it would starve the upload of the GIL). Then:
 
 - the first problem, or the first line that needs normalising (the raw bytes are then not what must be uploaded),
   stops the upload at once, and an upload that finished anyway is deleted. Nothing is created from a file with
@@ -36,6 +36,7 @@ from gembatch_tui.core.submit import split, waves
 from gembatch_tui.core.submit import validate as validation
 from gembatch_tui.core.submit.limits import JobLimits
 from gembatch_tui.core.submit.outcome import SubmitOutcome
+from gembatch_tui.core.submit.validate_process import ProcessValidation
 
 
 class BatchService(Protocol):
@@ -132,11 +133,11 @@ def submit_while_validating(
     record = service.store.add(record)
     key = record_key(record)
     stop = _Either(cancel)
+    checking = ProcessValidation(src, kind=kind, allow_media_outside=allow_outside, watch=lambda _what: stop.set())
     upload = _UploadThread(service, src, record["display_name"], token, progress, stop)
     upload.start()
     try:
-        report = validation.validate_file(src, cancel=cancel, max_bytes=None, kind=kind,
-                                          allow_media_outside=allow_outside, watch=lambda _what: stop.set())
+        report = checking.report(cancel)
     except validation.ValidationCancelled:
         _discard(service, key, upload, stop)
         return SubmitOutcome(src, "cancelled"), None

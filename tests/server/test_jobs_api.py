@@ -166,6 +166,8 @@ def test_results_are_streamed_byte_identical_once_verified(server: Server, emula
     assert answer.headers["content-type"].startswith("application/jsonl")
     assert answer.body == Path(saved["results_file"]).read_bytes()
     assert len([json.loads(line) for line in answer.body.splitlines()]) == 40
+    part = server.get(job_path(name, "/results"), headers={"Range": "bytes=100-199"})  # a download resumed
+    assert (part.status, part.body) == (206, answer.body[100:200])
 
     Path(saved["results_file"]).write_bytes(answer.body + b"\n")  # changed since it was verified: not served
     changed = server.get(job_path(name, "/results"))

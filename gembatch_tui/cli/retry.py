@@ -44,7 +44,10 @@ def cmd_retry(args: argparse.Namespace) -> int:
             report_store_problems(runtime.store)
             for ref in args.jobs:
                 try:
-                    outcomes = retry_ref(runtime.store, ref)
+                    try:
+                        outcomes = retry_ref(runtime.store, ref)
+                    except LookupError:
+                        outcomes = retry_ref(runtime.store, _listed(runtime.store, ref))
                 except (LookupError, NotAPart) as exc:
                     out(f"error: {exc.args[0] if exc.args else exc}")
                     bad = True
@@ -61,3 +64,16 @@ def cmd_retry(args: argparse.Namespace) -> int:
     if bad:
         return EXIT_USAGE
     return EXIT_PARTIAL if failed else EXIT_OK
+
+
+def _listed(store: Any, ref: str) -> str:
+    """The id as `list` prints it (a unique start of the batch id, as every other command takes it): the part's
+    batch name; `ref` itself when it is no such start, so the lookup's own message is the one shown."""
+    from gembatch_tui.core.models import batch_name, record_key
+    from gembatch_tui.core.submit.service import _by_prefix  # BatchService.resolve's rule, without a client
+
+    found = _by_prefix(store.read_all(), ref)
+    if len(found) != 1:
+        raise LookupError(f"{ref}: no such job or group in {store.path}" if not found else
+                          f"{ref}: the start of {len(found)} jobs; give more of the id")
+    return batch_name(found[0]) or record_key(found[0])

@@ -26,6 +26,7 @@ from textual.widgets import DataTable, Footer, Input, Label, Static
 from gembatch_tui.core.results import ledger
 from gembatch_tui.core.models import Record, batch_name, display_name, record_key
 from gembatch_tui.core.results.index import ResultsIndex
+from gembatch_tui.core.text import format_bytes
 from gembatch_tui.core.results.join import IndexCancelled
 from gembatch_tui.core.results.rows import RowSummary
 from gembatch_tui.core.results.status import ERROR, INVALID, MISSING
@@ -198,7 +199,7 @@ class ResultsScreen(WorkerFailures, ResultsActions, Screen[None]):
     def on_index_progressed(self, message: IndexProgressed) -> None:
         pct = int(message.done * 100 / message.total) if message.total else 0
         self.query_one("#results-loading", Static).update(
-            Text(f"Indexing results… {pct}% of {message.total / 1e6:,.1f} MB", end=""))
+            Text(f"Indexing results… {pct}% of {format_bytes(message.total)}", end=""))
 
     def on_index_built(self, message: IndexBuilt) -> None:
         if message.index is None:

@@ -71,34 +71,35 @@ def build_endpoints(ctx: jobs.Context) -> list[Endpoint]:
         body = await _in_thread(jobs.list_jobs, ctx, request.query_params.get("state"), _flag(request, "all"))
         return SafeJSONResponse(body)
 
-    async def submit(request: Request) -> Response:
-        q = request.query_params
-        max_cost = _cost(q.get("max_cost"))
+    async def with_upload(request: Request, name: str | None,
+                          work: Callable[[upload.Upload], Awaitable[tuple[int, Any]]]) -> Response:
+        """Receive the body to disk, do `work` with it, and remove the upload again unless a record names it."""
         received = await upload.receive(request.stream(), request.headers, upload.uploads_root(ctx.service.store.path),
-                                         ctx.max_upload_bytes, q.get("filename"))
+                                        ctx.max_upload_bytes, name)
         try:
-            code, body = await _in_thread(jobs.submit, ctx, received, model=q.get("model") or None,
-                                          name=q.get("display_name") or None, force=_flag(request, "force"),
-                                          kind=q.get("kind") or "auto", max_cost=max_cost)
+            code, body = await work(received)
         finally:
             if not await _in_thread(jobs.referenced, ctx, received.path.parent):
                 await _in_thread(received.discard)
         return SafeJSONResponse(body, status_code=code)
 
+    async def submit(request: Request) -> Response:
+        q = request.query_params
+        max_cost = _cost(q.get("max_cost"))
+        return await with_upload(request, q.get("filename"), lambda received: _in_thread(
+            jobs.submit, ctx, received, model=q.get("model") or None, name=q.get("display_name") or None,
+            force=_flag(request, "force"), kind=q.get("kind") or "auto", max_cost=max_cost))
+
     async def prepare_route(request: Request) -> Response:
         q = request.query_params
         name = prepare.data_name(q.get("filename"), q.get("format"), request.headers.get("content-type") or "")
-        received = await upload.receive(request.stream(), request.headers, upload.uploads_root(ctx.service.store.path),
-                                        ctx.max_upload_bytes, name)
-        try:
+
+        async def work(received: upload.Upload) -> tuple[int, Any]:
             options = {**{k: v for k, v in received.fields.items() if k in prepare.OPTIONS},
-                       **{k: q[k] for k in prepare.OPTIONS if k in q}}
-            code, body = await _in_thread(prepare.prepare_and_submit, ctx, received, options,
-                                          _cost(options.get("max_cost")))
-        finally:
-            if not await _in_thread(jobs.referenced, ctx, received.path.parent):
-                await _in_thread(received.discard)
-        return SafeJSONResponse(body, status_code=code)
+                       **{k: q[k] for k in prepare.OPTIONS if k in q}}  # the query wins over a form field
+            return await _in_thread(prepare.prepare_and_submit, ctx, received, options, _cost(options.get("max_cost")))
+
+        return await with_upload(request, name, work)
 
     async def status(request: Request) -> Response:
         return SafeJSONResponse(await _in_thread(jobs.status, ctx, _job(request)))

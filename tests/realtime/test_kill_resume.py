@@ -71,12 +71,12 @@ def test_a_kill_half_way_then_a_rerun_sends_no_answered_key_twice(tmp_path: Path
         store = JobStore(home / "jobs.jsonl")
         (killed,) = store.read_all()
         assert record_state(killed).endswith("RUNNING")  # a SIGKILL leaves no chance to write anything else
-        sent_before = len(emu.realtime_calls)
+        rerun_at = time.time()  # the emulator's clock; a request of the killed run was logged on arrival, before
 
         rerun = subprocess.run(_cli(*args), env=env, capture_output=True, text=True, timeout=180,
                                stdin=subprocess.DEVNULL)
         assert rerun.returncode == 0, rerun.stderr
-        second = emu.realtime_calls[sent_before:]
+        second = [c for c in emu.realtime_calls if c.at >= rerun_at]
 
     again = sorted(k for k in (key_of(c.prompt) for c in second) if k in answered)
     assert again == [], f"answered keys sent again after the kill: {again}"

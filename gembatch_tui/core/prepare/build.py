@@ -183,7 +183,8 @@ def prepare(opts: PrepareOptions, progress: Progress | None = None,
     sizes: dict[int, int] = {}  # input tokens of a request -> how many requests have that many (for the estimate)
     batch_block: list[bytes] = []  # lines written a block at a time: a write call per row costs more than the row
     map_block: list[bytes] = []
-    line_of, encode = maker.line, json_bytes
+    head, mid, tail = maker.pieces(b"", b"")[::2]
+    encode = json_bytes
     has_id = opts.id_column is not None
     rebase = media_check is not None and media_check.rebase is not None
     per_token = pricing.CHARS_PER_TOKEN
@@ -243,14 +244,15 @@ def prepare(opts: PrepareOptions, progress: Progress | None = None,
                     continue  # nothing will be kept: only look for more problems
                 if rebase:
                     prompt = media_check.rebased(prompt)  # type: ignore[union-attr]
-                batch_block.append(line_of(key, prompt))
-                map_block.append(b'{"key":%b,"row":%d,"line":%d}\n' % (encode(key), row, line))
+                key_json = encode(key)
+                batch_block += (head, key_json, mid, encode(prompt), tail)
+                map_block.append(b'{"key":%b,"row":%d,"line":%d}\n' % (key_json, row, line))
                 if has_id:
                     add_key(key, line, row)
                 inp = max(1, -(-chars // per_token) + media_tokens + system_tokens)
                 sizes[inp] = sizes.get(inp, 0) + 1
                 rows += 1
-                if len(batch_block) >= BLOCK_ROWS:
+                if len(map_block) >= BLOCK_ROWS:
                     _write_block(bout, batch_block)
                     _write_block(mout, map_block)
             _write_block(bout, batch_block)

@@ -134,3 +134,19 @@ def test_without_a_key_serve_exits_2_before_making_a_token(tmp_path: Path) -> No
     assert run.returncode == 2
     assert "GOOGLE_API_KEY" in run.stderr and "--demo" in run.stderr
     assert not (tmp_path / "home" / "server-token").exists()
+
+
+@pytest.mark.parametrize("host", ["localhost", "::1"])
+def test_other_loopback_hosts_need_no_flag(tmp_path: Path, emulator: Emulator, host: str) -> None:
+    try:
+        import socket
+
+        socket.socket(socket.AF_INET6).close()
+    except OSError:  # pragma: no cover - a machine without IPv6
+        pytest.skip("no IPv6 here")
+    srv = start_server(tmp_path / "home", emulator.url, "--host", host, "--poll-interval", "0")
+    try:
+        assert srv.url.startswith(("http://127.0.0.1:", "http://[::1]:"))
+        assert srv.get("/jobs").status == 200
+    finally:
+        assert srv.stop() == 0

@@ -142,6 +142,7 @@ async def test_preview_follows_the_tree_when_it_re_roots(data_dir: Path, make_ho
         await wait_until(pilot, lambda: screen.picker.path == sub.resolve(), what="the tree to move")
         await wait_until(pilot, lambda: preview_title(screen) == "more/", what="the preview of the new root")
         assert "1 JSONL file" in text_of(screen.query_one("#preview-body"))
+        assert "backspace in the tree: the folder above" in text_of(screen.query_one("#preview-body"))
         # and from a file's preview
         await highlight(pilot, screen, "x.jsonl")
         await wait_until(pilot, lambda: preview_title(screen) == "more/x.jsonl")

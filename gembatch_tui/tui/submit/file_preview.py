@@ -98,7 +98,8 @@ class FilePreview(VerticalScroll, can_focus=True):
         pct = f"{100 * done // total}%" if total else ""
         self._set(title, Text(f"Checking… {format_bytes(done)} of {format_bytes(total)} {pct}", style=self._style("muted")))
 
-    def show_folder(self, title: str, listing: FolderListing) -> None:
+    def show_folder(self, title: str, listing: FolderListing, *, root: bool = False) -> None:
+        """What a folder holds; for the tree's `root`, also how to reach the folder above."""
         self._report = None
         self.remove_class("-checking")
         if listing.error:
@@ -109,8 +110,11 @@ class FilePreview(VerticalScroll, can_focus=True):
                 (f"{n} JSONL file{'s' if n != 1 else ''}", self._style("ok") if n else self._style("muted")),
                 f", {listing.other_files} other file{'s' if listing.other_files != 1 else ''}, "
                 f"{listing.folders} folder{'s' if listing.folders != 1 else ''}\n",
-                ("enter/→ opens it · a marks every JSONL file in it", self._style("muted")),
+                ("a marks every JSONL file in it" if root else "enter/→ opens it · a marks every JSONL file in it",
+                 self._style("muted")),
             )
+            if root:
+                body.append("\nbackspace in the tree: the folder above", self._style("muted"))
         self._set(title, body)
 
     def show_report(

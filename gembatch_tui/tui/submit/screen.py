@@ -277,7 +277,8 @@ class SubmitScreen(WorkerFailures, MarksAndFolders, Screen[None]):
         listing = message.listing
         if not message.mark:
             if self.current is None and message.requested == self._listing_for:
-                self.preview.show_folder(self.label(message.requested) + "/", listing)
+                self.preview.show_folder(self.label(message.requested) + "/", listing,
+                                         root=message.requested == self._tree_folder())
             return
         where = self.label(listing.path) + "/"
         if listing.error:

@@ -132,7 +132,9 @@ def join_row(row: int, status: str, input_line: int, result_line: int, in_raw: b
             out.raw = obj
             out.key = out.key or out.result.key
         except (ValueError, RecursionError) as exc:
-            out.problem = f"results line {out.result_line}: {json_error_text(res_raw, exc)}"
+            parsing = isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError, RecursionError))
+            why = json_error_text(res_raw, exc) if parsing else str(exc)  # else: parse_result_line's own words
+            out.problem = f"results line {out.result_line}: {why}"
     if not out.key:
         out.key = f"(results line {out.result_line})" if out.result_line else "?"
     return out

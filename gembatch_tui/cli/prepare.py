@@ -86,21 +86,54 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         allow_media_outside=args.allow_media_outside, model=model, prices=prices,
         assumptions=assumptions_of(settings), max_cost=cap_from(args.max_cost, settings.max_cost_usd),
     )
+    progress = _ProgressLine()
     try:
-        result = prepare(opts)
+        result = prepare(opts, progress=progress if progress.on else None)
     except PrepareError as exc:
+        progress.clear()
         for line in exc.lines():
             err(line)
         err(f"gembatch-tui: nothing written ({exc.total} problem{'s' if exc.total != 1 else ''})")
         return EXIT_USAGE
     except OSError as exc:
+        progress.clear()
         raise UsageError(f"{getattr(exc, 'filename', None) or args.data}: cannot write: {exc.strerror or exc}") from None
+    progress.clear()
     est = result.estimate
     media = f", {result.media_refs:,} media references" if result.media_refs else ""
     out(f"prepared {result.rows:,} requests{media}: {result.batch} (key map: {result.map})")
     out(f"estimate: {est.figures()}; {est.cost_text()}")
     out(f"next: gembatch-tui submit {result.batch}")
     return EXIT_OK
+
+
+class _ProgressLine:
+    """On a terminal, `prepare: 120,000 rows` on stderr, rewritten in place at most twice a second (a 1 GB table
+    takes a while) and wiped at the end; nothing when stderr is a file or a pipe."""
+
+    def __init__(self) -> None:
+        import sys
+
+        self.stream = sys.stderr
+        self.on = self.stream.isatty()
+        self.last = 0.0
+        self.width = 0
+
+    def __call__(self, rows: int) -> None:
+        import time
+
+        now = time.monotonic()
+        if self.on and now - self.last >= 0.5:
+            self.last = now
+            text = f"prepare: {rows:,} rows"
+            self.width = len(text)
+            self.stream.write("\r" + text)
+            self.stream.flush()
+
+    def clear(self) -> None:
+        if self.width:
+            self.stream.write("\r" + " " * self.width + "\r")
+            self.stream.flush()
 
 
 def _template_text(args: argparse.Namespace) -> tuple[str, str]:

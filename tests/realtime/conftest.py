@@ -41,7 +41,7 @@ def result_lines(path: Path) -> list[dict]:
 
 @pytest.fixture
 def emulator() -> Iterator[Emulator]:
-    with Emulator(api_key=KEY) as emu:
+    with Emulator(api_key=KEY, job_seconds=3600) as emu:  # a batch job beside a run stays running
         yield emu
 
 

@@ -176,5 +176,16 @@ def test_a_split_input_is_capped_whole_so_no_part_is_queued_past_the_cap(tmp_pat
     store = tmp_path / "home" / "jobs.jsonl"
     assert not store.exists() or store.read_text().strip() == ""  # no part record, queued or otherwise
     assert not list(data.parent.glob("*.part-*"))
-    run = cli("submit", "--max-requests-per-job", "10", "--max-cost", "0.08", str(batch))
+    run = cli("submit", "--max-requests-per-job", "10", "--max-cost", "0.08", "--wait", "--timeout", "2", str(batch),
+              timeout=180)
     assert run.returncode == 0 and "3 parts" in run.stdout, run
+
+    # The merged results of the three parts join back to the table too (export by the prepared file's path).
+    out = tmp_path / "merged.csv"
+    run = cli("export", str(batch), "-o", str(out))
+    assert run.returncode == 0, run
+    with open(out, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    with open(data, newline="", encoding="utf-8") as f:
+        assert [r["article_id"] for r in rows] == [s["article_id"] for s in csv.DictReader(f)]
+    assert [r["key"] for r in rows] == [str(i) for i in range(1, 31)] and all(r["status"] == "ok" for r in rows)

@@ -171,14 +171,50 @@ def run(size_mb: int = 300, runs: int = 2, line_bytes: int = 2500, folder: str |
             emulator.wait(timeout=30)
 
 
+def list_store(records: int, runs: int = 3) -> list[float]:
+    """`GET /jobs?all=true` over a store of `records` records (bench_store's), best of `runs`; seconds each."""
+    from tests.bench.bench_store import make_record
+
+    with tempfile.TemporaryDirectory(prefix="gembatch-bench-serve-list-") as d:
+        home = Path(d) / "home"
+        home.mkdir()
+        with open(home / "jobs.jsonl", "w", encoding="utf-8") as f:
+            for i in range(records):
+                f.write(json.dumps(make_record(i)) + "\n")
+        serve, url, token = start_serve(home, "http://127.0.0.1:9", "1M")  # nothing here calls the API
+        try:
+            parts = urlsplit(url)
+            times = []
+            for _ in range(runs):
+                t = time.perf_counter()
+                conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=600)
+                conn.request("GET", "/jobs?all=true", headers={"Authorization": f"Bearer {token}"})
+                resp = conn.getresponse()
+                body = resp.read()
+                conn.close()
+                times.append(time.perf_counter() - t)
+                assert resp.status == 200 and len(json.loads(body)["jobs"]) == records
+            print(f"GET /jobs over {records:,} records ({len(body) / 1e6:.1f} MB of JSON): best {min(times):.3f} s "
+                  f"(runs {', '.join(f'{x:.3f}' for x in times)}); server peak RSS "
+                  f"{proc_status_mb(serve.pid, 'VmHWM'):.0f} MB; load {os.getloadavg()[0]:.2f}", flush=True)
+            return times
+        finally:
+            serve.terminate()
+            serve.wait(timeout=30)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--size-mb", type=int, default=300)
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--line-bytes", type=int, default=2500)
     ap.add_argument("--upload-mb", type=int, default=300, help="then upload an input this big (0: skip)")
+    ap.add_argument("--list-records", type=int, default=0, help="only time GET /jobs over a store this big")
     ap.add_argument("--dir", default=None)
     args = ap.parse_args()
+    if args.list_records:
+        list_store(args.list_records, args.runs)
+        return
     run(args.size_mb, args.runs, args.line_bytes, args.dir, args.upload_mb)
 
 

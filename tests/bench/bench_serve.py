@@ -10,7 +10,7 @@ and fetches `GET /jobs/batches/bench/results` with http.client in 1 MiB reads, h
 MB/s, whether the bytes match the verified file's sha256, and the server's RSS before and at its peak (VmHWM:
 the whole life of the process, start-up included). Then (`--upload-mb`, default 300) it uploads an input that
 big as a chunked raw body, which the service streams to disk, validates and submits to the emulator, and prints
-the time and the server's peak RSS again.
+the time and the server's peak RSS again. `--list-records N` instead times `GET /jobs` over a store of N records.
 """
 
 from __future__ import annotations

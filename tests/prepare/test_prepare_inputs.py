@@ -169,3 +169,18 @@ def test_media_from_a_column_and_a_cell_that_tries_to_attach_a_file(cli: Cli, da
         "gembatch-tui: nothing written (3 problems)",
     ]
     assert (data_dir / "pics.batch.jsonl").read_text().count("\n") == 1  # the earlier batch is left as it was
+
+
+def test_a_bad_estimate_setting_in_the_config_is_named(cli: Cli, data_dir: Path) -> None:
+    data = data_dir / "t.csv"
+    data.write_text("title\na\n")
+    cli.home.mkdir(parents=True, exist_ok=True)
+    (cli.home / "config.json").write_text(json.dumps({"output_ratio": {"gemini-2.5-flash": "lots"}}))
+    run = cli("prepare", str(data), "--template", "{title}")
+    assert run.returncode == 2
+    assert run.stderr == (f'gembatch-tui: {cli.home / "config.json"}: output_ratio["gemini-2.5-flash"] must be a '
+                          "number or [low, high]\n")
+    (cli.home / "config.json").write_text(json.dumps({"max_cost_usd": "ten"}))
+    run = cli("prepare", str(data), "--template", "{title}")
+    assert run.returncode == 2 and "max_cost_usd must be a number of US dollars" in run.stderr
+    assert _files(data_dir) == ["t.csv"]

@@ -77,7 +77,7 @@ async def test_new_highlight_cancels_the_running_check(big_folder: tuple[Path, i
         first = screen._preview_cancel
         await type_keys(pilot, "down")  # b-small.jsonl: the big check is told to stop
         await wait_until(pilot, first.is_set, timeout=1)
-        await wait_until(pilot, lambda: "1 requests" in preview_text(screen), timeout=5)
+        await wait_until(pilot, lambda: "1 request ·" in preview_text(screen), timeout=5)
         await wait_until(pilot, lambda: not [w for w in app.workers if w.group == "submit-preview" and w.is_running],
                          timeout=3, what="the cancelled check to end")
         assert screen.cache.latest(folder.resolve() / "a-big.jsonl") is None

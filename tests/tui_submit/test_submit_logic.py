@@ -107,7 +107,7 @@ def test_totals_and_problem_lines(tmp_path: Path) -> None:
     reports = {good: validate_file(good), bad: validate_file(bad), tmp_path / "pending.jsonl": None}
     totals = compute_totals(list(reports), reports, "gemini-2.5-flash", None)
     assert (totals.files, totals.requests, totals.tokens, totals.invalid, totals.pending) == (3, 1, 100, 1, 1)
-    assert totals.line() == "3 marked · 1 requests · ~100 tokens · <$0.0001 · 1 with errors · checking 1…"
+    assert totals.line() == "3 marked · 1 request · ~100 tokens · <$0.0001 · 1 with errors · checking 1…"
     assert compute_totals([good], reports, "my-own-model", None).line().endswith("cost n/a")
     assert problem_lines(reports[bad]) == ["line 1: not valid JSON: Expecting property name enclosed in double "
                                            "quotes at column 2"]

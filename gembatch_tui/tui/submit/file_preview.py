@@ -14,6 +14,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import ProgressBar, Static
 
+from gembatch_tui.core.counts import noun
 from gembatch_tui.core.text import format_bytes
 from gembatch_tui.core.api import pricing
 from gembatch_tui.core.submit.limits import JobLimits
@@ -159,8 +160,9 @@ class FilePreview(VerticalScroll, can_focus=True):
             n = report.problem_count
             out.append(f"✗ Cannot be submitted: {n} problem{'s' if n != 1 else ''}\n", self._style("error"))
         out.append(
-            f"{human_count(report.request_count)} requests · {format_bytes(report.size_bytes)}"
-            f" · ~{human_count(report.est_input_tokens)} input tokens\n"
+            f"{human_count(report.request_count)} {noun(report.request_count, 'request')}"
+            f" · {format_bytes(report.size_bytes)}"
+            f" · ~{human_count(report.est_input_tokens)} input {noun(report.est_input_tokens, 'token')}\n"
         )
         if model.strip() and report.ok:
             cost = pricing.estimate_cost(model, report.est_input_tokens, 0, prices)

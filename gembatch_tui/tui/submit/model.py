@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gembatch_tui.core.counts import noun
 from gembatch_tui.core.text import format_bytes
 from gembatch_tui.core.api import pricing
 from gembatch_tui.core.submit.limits import JobLimits
@@ -269,8 +270,8 @@ class Totals:
             return "No files marked: space marks the highlighted file, a marks every JSONL file in its folder"
         parts = [
             f"{self.files} marked",
-            f"{human_count(self.requests)} requests",
-            f"~{human_count(self.tokens)} tokens",
+            f"{human_count(self.requests)} {noun(self.requests, 'request')}",
+            f"~{human_count(self.tokens)} {noun(self.tokens, 'token')}",
             approx_cost(self.cost),
         ]
         if self.split:

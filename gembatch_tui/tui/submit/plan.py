@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gembatch_tui.core.api.pricing import ModelPrice
+from gembatch_tui.core.counts import noun
 from gembatch_tui.core.models import LOCAL_SUBMITTING, batch_name, record_state
 from gembatch_tui.core.submit import groups
 from gembatch_tui.core.submit.limits import JobLimits
@@ -123,7 +124,7 @@ def plan_entry(
         return PlanEntry(path, SKIP, f"same content as {first.name}, also marked", report.request_count)
     if report.sha256:
         seen.setdefault(report.sha256, path)
-    notes = [f"{human_count(report.request_count)} request{'s' if report.request_count != 1 else ''}"]
+    notes = [f"{human_count(report.request_count)} {noun(report.request_count, 'request')}"]
     if existing is not None:
         notes.append(f"again (already {duplicate_name(existing)})")
     split = split_estimate(report, limits, request.model)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gembatch_tui.core.counts import counted
 from gembatch_tui.core.errors import redact
 from gembatch_tui.core.api.models_catalog import find_model, kind_mismatch
 from gembatch_tui.core.submit.validate import ValidationCancelled, ValidationReport
@@ -48,13 +49,14 @@ class FileResult:
         if self.status == "submitted" and self.parts:
             sent = len(self.batch_names) or 1
             waiting = f", {self.queued} queued" if self.queued else ""
-            return f"split into {self.parts} parts: {sent} submitted{waiting} ({n} requests)"
+            return f"split into {self.parts} parts: {sent} submitted{waiting} ({counted(n, 'request')})"
         if self.status == "submitted":
-            return f"submitted as {self.batch_name} ({n} requests)"
+            return f"submitted as {self.batch_name} ({counted(n, 'request')})"
         if self.status == "queued":
             what = f"split into {self.parts} parts, all queued" if self.parts else "queued"
             why = f": {self.reasons[0]}" if self.reasons else ""
-            return f"{what} ({n} requests); the poll submits {'them' if self.parts else 'it'} when it can{why}"
+            them = "them" if self.parts else "it"
+            return f"{what} ({counted(n, 'request')}); the poll submits {them} when it can{why}"
         if self.status == "skipped":
             return f"skipped: duplicate of {self.batch_name}"
         if self.status == "cancelled":

@@ -40,7 +40,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     missing = [name for name in SERVER_MODULES if importlib.util.find_spec(name) is None]
     if missing:
         raise UsageError(f"{EXTRA_MESSAGE} (missing: {', '.join(missing)})")
-    from gembatch_tui.server.run import bind, is_loopback, serve, url_of
+    from gembatch_tui.server.run import bind, is_loopback, serve, sweep_uploads, url_of
 
     if not is_loopback(args.host) and not args.allow_remote:
         raise UsageError(f"--host {args.host} is not a loopback address: the service would be reachable from other "
@@ -89,6 +89,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             interval = 2.0 if settings.demo else settings.poll_interval
         ctx = Context(runtime.service, settings.default_model, settings.extra, args.max_upload,
                       max_cost_usd=settings.max_cost_usd, prices=prices, assumptions=assumptions)
+        sweep_uploads(ctx)
         out(f"listening on {url_of(sock)}")
         if created:
             out(f"token: {token} (new; kept in {path}, readable only by you; it is not shown again)")

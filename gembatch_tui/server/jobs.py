@@ -192,6 +192,12 @@ def _submitted_records(ctx: Context, local: str, outcome: Any) -> list[dict[str,
     return [r for r in records if local in (r.get("input_file"), r.get("group_input_file"))]
 
 
+def referenced_folders(ctx: Context) -> set[str]:
+    """The folders of every input file the store names (an upload folder among them is kept)."""
+    return {str(Path(f).parent) for r in ctx.service.store.read_all()
+            for f in (r.get("input_file"), r.get("group_input_file")) if isinstance(f, str)}
+
+
 def referenced(ctx: Context, folder: Path) -> bool:
     """True when a record names a file in this upload's folder (then it stays: results are written beside it)."""
     wanted = str(folder)
@@ -295,5 +301,5 @@ def results_file(ctx: Context, ref: str) -> tuple[Path, str]:
     return Path(path), Path(path).name
 
 
-__all__ = ["Context", "background_poll", "cancel", "delete", "list_jobs", "poll", "referenced", "report_json", "results_file",
-           "status", "submit"]
+__all__ = ["Context", "background_poll", "cancel", "delete", "list_jobs", "poll", "referenced", "referenced_folders",
+           "report_json", "results_file", "status", "submit"]

@@ -55,6 +55,15 @@ def url_of(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+def sweep_uploads(ctx: Context) -> None:
+    """Before serving: remove the upload folders an interrupted service left (upload.sweep), a line each."""
+    from gembatch_tui.server.jobs import referenced_folders
+    from gembatch_tui.server.upload import sweep, uploads_root
+
+    for folder in sweep(uploads_root(ctx.service.store.path), referenced_folders(ctx)):
+        log(f"removed {folder}: an upload no job names, left by an interrupted service")
+
+
 def serve(ctx: Context, sock: socket.socket, *, token: str, token_file: str, poll_interval: float) -> None:
     """Serve on `sock` until a signal stops uvicorn; every `poll_interval` seconds (0: never) a poll pass runs in
     a worker thread, so jobs submitted here are followed and their results downloaded without a client asking."""
@@ -110,4 +119,4 @@ async def _poll_loop(ctx: Context, interval: float) -> None:
         await anyio.sleep(interval)
 
 
-__all__ = ["bind", "is_loopback", "serve", "url_of"]
+__all__ = ["bind", "is_loopback", "serve", "sweep_uploads", "url_of"]

@@ -69,6 +69,27 @@ async def receive(body: AsyncIterator[bytes], headers: Any, root: Path, limit: i
         raise
 
 
+def sweep(root: Path, keep: set[str], older_than_s: float = 3600.0) -> list[Path]:
+    """Remove upload folders no record names (`keep`: folder paths) that are older than an hour: what a service
+    stopped in the middle of an upload left behind (a younger one may be another service's upload in flight)."""
+    import time
+
+    removed = []
+    try:
+        folders = [f for f in root.iterdir() if f.is_dir() and not f.is_symlink()]
+    except OSError:
+        return removed
+    for folder in folders:
+        try:
+            young = time.time() - folder.stat().st_mtime < older_than_s
+        except OSError:
+            continue
+        if str(folder) not in keep and not young:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
 def _new_folder(root: Path) -> Path:
     paths.ensure_private_dir(root)
     folder = root / secrets.token_hex(8)
@@ -188,4 +209,4 @@ async def _receive_multipart(body: AsyncIterator[bytes], content_type: str, sink
         raise ApiError(400, f"not a valid multipart form: {exc}") from None
 
 
-__all__ = ["FILE_FIELD", "Upload", "receive", "uploads_root"]
+__all__ = ["FILE_FIELD", "Upload", "receive", "sweep", "uploads_root"]

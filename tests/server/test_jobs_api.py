@@ -270,3 +270,31 @@ def test_the_cost_cap_refuses_as_submit_does(tmp_path: Path, emulator: Emulator)
         assert len(emulator.batches_snapshot()) == 1 and _uploads(server) != []
     finally:
         server.stop()
+
+
+def test_an_interrupted_upload_is_swept_at_the_next_start(tmp_path: Path, emulator: Emulator) -> None:
+    import os
+    import time
+
+    from tests.server.support import start_server
+
+    home = tmp_path / "home"
+    server = start_server(home, emulator.url, "--poll-interval", "0")
+    try:
+        kept = _submit(server, requests_jsonl(2), "filename=kept.jsonl")["jobs"][0]["input_file"]
+    finally:
+        server.stop()
+    stale, fresh = home / "uploads" / "0123456789abcdef", home / "uploads" / "fedcba9876543210"
+    for folder in (stale, fresh):
+        folder.mkdir()
+        (folder / "half.jsonl").write_bytes(b'{"key": "x"')
+    old = time.time() - 2 * 3600
+    for path in (stale, Path(kept).parent):
+        os.utime(path, (old, old))
+    server = start_server(home, emulator.url, "--poll-interval", "0")
+    server.stop()
+    assert not stale.exists()  # nobody names it, and it is old
+    assert fresh.exists()  # young: maybe another service's upload in flight
+    assert Path(kept).exists()  # a record names it
+    assert any(line == f"removed {stale}: an upload no job names, left by an interrupted service"
+               for line in server.stderr), server.stderr

@@ -27,7 +27,7 @@ def _max_in_window(times: list[float], window: float) -> int:
 
 
 def test_200_requests_at_rpm_120_stay_under_the_limit(tmp_path: Path) -> None:
-    window = 3.0
+    window = 4.0
     with Emulator(api_key=KEY, rpm=120, rpm_window_seconds=window) as emu:
         service = make_service(emu, tmp_path / "jobs.jsonl")
         src = write_input(tmp_path / "in.jsonl", 200)

@@ -142,7 +142,7 @@ def _candidates(service: Any, reports: Mapping[Path, ValidationReport]) -> list[
         return None
     wanted = {str(Path(p).absolute()) for p in reports} | {r.sha256 for r in reports.values() if r.sha256}
     fields = ("input_file", "group_input_file", "input_sha256", "group_input_sha256")
-    return [rec for rec in store.read_all() if any(rec.get(f) in wanted for f in fields)]
+    return [rec for rec in store.read_all() if any(isinstance(rec.get(f), str) and rec[f] in wanted for f in fields)]
 
 
 def build_plan(

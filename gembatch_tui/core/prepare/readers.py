@@ -20,12 +20,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 FORMATS = ("csv", "tsv", "json", "jsonl")
 _SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 JSON_CHUNK = 1 << 20
 CSV_FIELD_LIMIT = 1 << 26  # one cell up to 64 MiB (csv's default, 128 KiB, refuses long articles)
 MAX_RECORD_CHARS = 1 << 26  # a JSON list element is read whole: past this, a decode error is final
 
+_NOT_READ = object()
 Row = tuple[int, int, Any]  # (row number, line number, cells list | dict | BadRecord)
 
 
@@ -124,8 +127,15 @@ class Source:
                 if raw.isspace():
                     continue
                 row += 1
+                if line_no == 1:
+                    raw = raw.removeprefix(b"\xef\xbb\xbf")
                 try:
-                    obj = json.loads(raw.removeprefix(b"\xef\xbb\xbf") if line_no == 1 else raw)
+                    obj = orjson.loads(raw)  # fast; what it refuses is read again by json, whose word is final
+                except orjson.JSONDecodeError:
+                    obj = _NOT_READ
+                try:
+                    if obj is _NOT_READ:
+                        obj = json.loads(raw)
                 except UnicodeDecodeError as exc:
                     yield row, line_no, BadRecord(f"not UTF-8 text at byte {exc.start} of the line")
                     continue

@@ -83,8 +83,8 @@ def build_endpoints(ctx: jobs.Context) -> list[Endpoint]:
         try:
             code, body = await work(received)
         finally:
-            if not await _in_thread(jobs.referenced, ctx, received.path.parent):
-                await _in_thread(received.discard)
+            kept = await _in_thread(jobs.referenced, ctx, received.path.parent)
+            await _in_thread(received.settle if kept else received.discard)
         return SafeJSONResponse(body, status_code=code)
 
     async def submit(request: Request) -> Response:

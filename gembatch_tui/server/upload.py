@@ -22,6 +22,8 @@ from gembatch_tui.server.errors import ApiError
 
 FLUSH_BYTES = 1024 * 1024
 FILE_FIELD = "file"
+IN_FLIGHT = ".in-flight"
+"""In an upload folder until its request is done: one still holding it after the service stopped is a leftover."""
 
 
 @dataclass
@@ -35,6 +37,10 @@ class Upload:
     def discard(self) -> None:
         """Remove the upload's own folder (nothing references it: refused, or skipped as already submitted)."""
         shutil.rmtree(self.path.parent, ignore_errors=True)
+
+    def settle(self) -> None:
+        """A record names the upload now: the folder is the job's (its results go there), never swept."""
+        (self.path.parent / IN_FLIGHT).unlink(missing_ok=True)
 
 
 def uploads_root(store_path: Path) -> Path:
@@ -70,8 +76,9 @@ async def receive(body: AsyncIterator[bytes], headers: Any, root: Path, limit: i
 
 
 def sweep(root: Path, keep: set[str], older_than_s: float = 3600.0) -> list[Path]:
-    """Remove upload folders no record names (`keep`: folder paths) that are older than an hour: what a service
-    stopped in the middle of an upload left behind (a younger one may be another service's upload in flight)."""
+    """Remove upload folders still marked in flight that no record names (`keep`: folder paths) and that are older
+    than an hour: what a service stopped in the middle of a request left behind (a younger one may be another
+    service's upload in flight). A folder a job owned is never marked, so its input and results stay."""
     import time
 
     removed = []
@@ -84,7 +91,7 @@ def sweep(root: Path, keep: set[str], older_than_s: float = 3600.0) -> list[Path
             young = time.time() - folder.stat().st_mtime < older_than_s
         except OSError:
             continue
-        if str(folder) not in keep and not young:
+        if (folder / IN_FLIGHT).exists() and str(folder) not in keep and not young:
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     return removed
@@ -94,6 +101,7 @@ def _new_folder(root: Path) -> Path:
     paths.ensure_private_dir(root)
     folder = root / secrets.token_hex(8)
     folder.mkdir(mode=0o700)
+    (folder / IN_FLIGHT).touch(mode=0o600)
     return folder
 
 

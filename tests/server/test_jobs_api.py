@@ -284,17 +284,21 @@ def test_an_interrupted_upload_is_swept_at_the_next_start(tmp_path: Path, emulat
         kept = _submit(server, requests_jsonl(2), "filename=kept.jsonl")["jobs"][0]["input_file"]
     finally:
         server.stop()
-    stale, fresh = home / "uploads" / "0123456789abcdef", home / "uploads" / "fedcba9876543210"
-    for folder in (stale, fresh):
+    assert not (Path(kept).parent / ".in-flight").exists()
+    stale, fresh, owned = (home / "uploads" / name for name in ("0123456789abcdef", "fedcba9876543210", "00ff00ff00ff00ff"))
+    for folder in (stale, fresh, owned):
         folder.mkdir()
         (folder / "half.jsonl").write_bytes(b'{"key": "x"')
+    (stale / ".in-flight").touch()
+    (fresh / ".in-flight").touch()
+    (owned / "results").mkdir()  # a job's folder whose record was deleted: its results stay
     old = time.time() - 2 * 3600
-    for path in (stale, Path(kept).parent):
+    for path in (stale, owned, Path(kept).parent):
         os.utime(path, (old, old))
     server = start_server(home, emulator.url, "--poll-interval", "0")
     server.stop()
-    assert not stale.exists()  # nobody names it, and it is old
+    assert not stale.exists()  # still marked in flight, nobody names it, and it is old
     assert fresh.exists()  # young: maybe another service's upload in flight
-    assert Path(kept).exists()  # a record names it
+    assert owned.exists() and Path(kept).exists()
     assert any(line == f"removed {stale}: an upload no job names, left by an interrupted service"
                for line in server.stderr), server.stderr

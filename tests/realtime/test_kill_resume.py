@@ -89,3 +89,40 @@ def test_a_kill_half_way_then_a_rerun_sends_no_answered_key_twice(tmp_path: Path
     assert f"{len(answered):,} answered earlier" in rerun.stdout
     assert not list(results_dir.glob(".*.partial")), "the partial file was left behind"
     assert json.loads(json.dumps(record))["batch"]["stats"]["successful_request_count"] == N
+
+
+def test_killed_between_placing_the_results_and_removing_the_partial(tmp_path: Path) -> None:
+    """The partial file is removed only after the record names the results file (a hard link of it until then):
+    a run killed in between is continued without sending anything, and without writing into its results file."""
+    from gembatch_tui.core.realtime.limits import RealtimeLimits
+    from gembatch_tui.core.realtime.record import partial_path
+    from gembatch_tui.core.realtime.runner import RealtimeRun
+    from gembatch_tui.core.realtime.start import RESUME, prepare_file
+    from gembatch_tui.core.results.fingerprint import compute
+    from tests.realtime.conftest import make_service
+
+    limits = RealtimeLimits(rpm=None, tpm=None, concurrency=2)
+    src = write_input(tmp_path / "in.jsonl", 8)
+    with Emulator(api_key=KEY) as emu:
+        service = make_service(emu, tmp_path / "jobs.jsonl")
+        first = RealtimeRun(service, prepare_file(service, src, "gemini-2.5-flash", limits).record, limits).run()
+        record = service.store.get(first.record_key)
+        results = Path(first.results_file)
+        kept = [line for line in results.read_text().splitlines() if '"k7"' not in line]  # a cancelled run's 7
+        results.write_text("\n".join(kept) + "\n")
+        partial = partial_path(service, record)
+        os.link(results, partial)  # where a kill after the record update leaves it
+        reader = tmp_path / "held-by-a-reader.jsonl"
+        os.link(results, reader)  # the verified file as the results browser has it open
+        service.store.update(first.record_key, lambda r: r["batch"].update(state="JOB_STATE_CANCELLED"))
+        before = compute(reader)
+        sent = len(emu.realtime_calls)
+
+        again = prepare_file(service, src, "gemini-2.5-flash", limits)
+        assert again.status == RESUME
+        second = RealtimeRun(service, again.record, limits).run()
+        assert [key_of(c.prompt) for c in emu.realtime_calls[sent:]] == ["k7"]
+    assert second.state == SUCCEEDED and second.answered_before == 7 and second.results_file == results
+    assert compute(reader).sha256 == before.sha256, "the run wrote into the verified results file"
+    assert sorted(line["key"] for line in result_lines(results)) == sorted(f"k{i}" for i in range(8))
+    assert not partial.exists()

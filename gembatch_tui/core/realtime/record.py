@@ -126,8 +126,12 @@ def seed_partial(record: Record, partial: Path) -> None:
     """A run that ended before (cancelled, failed) has its answers in its results file: the partial file of its
     continuation starts as a copy, so the results file stays whole until the new one replaces it."""
     results = record.get("results_file")
-    if partial.exists() or not isinstance(results, str) or not Path(results).is_file():
+    if not isinstance(results, str) or not Path(results).is_file():
         return
+    if partial.exists() and not os.path.samefile(partial, results):
+        return  # the partial file of a run killed before it ended: it holds every answer
+    # (the same file: a run killed after its results were put in place, before its partial name was removed;
+    # appending to it would change the verified results file under its readers)
     tmp = partial.with_name(partial.name + ".seed")
     shutil.copyfile(results, tmp)
     os.replace(tmp, partial)
@@ -155,11 +159,17 @@ def finish(
         usage = ledger.usage_from_file(partial)
         print_ = fingerprint.compute(partial)
         want, alternative, ours = service.results_targets(record)
-        target = place_beside(partial, want, alternative, ours=ours)
+        # A second name for the same bytes goes into place; the partial file goes only once the record says where
+        # the results are: killed in between, the rerun still finds every answer and sends nothing again.
+        staged = partial.with_name(partial.name + ".final")
+        staged.unlink(missing_ok=True)
+        try:
+            os.link(partial, staged)
+        except OSError:  # no hard links here: a copy
+            shutil.copyfile(partial, staged)
+        target = place_beside(staged, want, alternative, ours=ours)
         fields = {"check": check, "usage": usage, "fingerprint": print_}
         summary = check.summary()
-    elif partial.exists():
-        partial.unlink()
 
     def apply(rec: Record) -> None:
         if fields:
@@ -178,4 +188,5 @@ def finish(
             rec.pop("error", None)
 
     service.store.update(str(record["id"]), apply)
+    partial.unlink(missing_ok=True)
     return target, summary

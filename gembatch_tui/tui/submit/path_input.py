@@ -55,8 +55,8 @@ class PathInput(Input):
             self._cycle_value = self.value
             return
         self._cycle, self._cycle_value = [], None
-        if not self.value.strip():
-            self.screen.focus_next()
+        if not self.value.strip() or any(c in self.value for c in "*?["):
+            self.screen.focus_next()  # an empty field or a glob: nothing to complete, at once
             return
         self._complete(self.value, self.base())
 

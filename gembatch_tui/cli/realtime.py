@@ -41,6 +41,17 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _usd(text: str) -> float:
+    """`--max-cost 5`, `$5`, `0.25`: US dollars, zero or more (as `submit --max-cost`)."""
+    try:
+        value = float(text.strip().lstrip("$").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an amount of US dollars: {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError("must be zero or more US dollars")
+    return value
+
+
 def add_parser(subparsers: Any, global_options: Callable[[argparse.ArgumentParser], None]) -> None:
     """Add `run` to the CLI's subparsers; `global_options(p)` adds --store and the rest."""
     p = subparsers.add_parser("run", help=HELP, description=HELP)
@@ -55,6 +66,9 @@ def add_parser(subparsers: Any, global_options: Callable[[argparse.ArgumentParse
                    help="requests per minute (default: config realtime.limits, else 60)")
     p.add_argument("--tpm", type=_positive_int, default=None, metavar="N",
                    help="estimated input tokens per minute (default: config realtime.limits, else 1,000,000)")
+    p.add_argument("--max-cost", type=_usd, default=None, metavar="USD",
+                   help="refuse a run whose high cost estimate at interactive prices is over USD "
+                        "(default: config max_cost_usd)")
     p.add_argument("--force", action="store_true", help="run FILE again although an earlier run answered it all")
     p.add_argument("target", metavar="FILE|JOB")
 
@@ -104,22 +118,40 @@ def _run(runtime: Any, args: argparse.Namespace, settings: Any) -> int:
     what = str(as_file.absolute()) if job is None else f"job:{record_key(job)}"
     try:
         with exclusive(service.store.path, what):
-            return _prepare_and_run(service, target, as_file, job, model, limits, args)
+            return _prepare_and_run(service, target, as_file, job, model, limits, args,
+                                    _cost_cap(settings, args.max_cost))
     except Busy as exc:
         out(f"{target}: error: {exc}")
         return EXIT_PARTIAL
 
 
+def _cost_cap(settings: Any, flag: float | None) -> Callable[[Path, str], str | None] | None:
+    """The spending cap's check for a new run (`--max-cost`, else the config's `max_cost_usd`), or None."""
+    from gembatch_tui.cli.cost import assumptions_of
+    from gembatch_tui.core.api import pricing
+    from gembatch_tui.core.realtime.cost import cap_refusal
+
+    cap = flag if flag is not None else getattr(settings, "max_cost_usd", None)
+    if cap is None:
+        return None
+    try:
+        prices = pricing.load_price_table(settings.config_path)
+    except pricing.ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    assumptions = assumptions_of(settings)
+    return lambda path, model: cap_refusal(path, model, cap, prices, assumptions)
+
+
 def _prepare_and_run(service: Any, target: str, as_file: Path, job: Any, model: str | None, limits: Any,
-                     args: argparse.Namespace) -> int:
+                     args: argparse.Namespace, refuse: Callable[[Path, str], str | None] | None) -> int:
     from gembatch_tui.core.models import batch_name
     from gembatch_tui.core.realtime.runner import RealtimeRun, RunBusy
     from gembatch_tui.core.realtime.start import DONE, ERROR, prepare_file, prepare_retry
 
     if job is None:
-        prepared = prepare_file(service, as_file, str(model), limits, force=args.force)
+        prepared = prepare_file(service, as_file, str(model), limits, force=args.force, refuse=refuse)
     else:
-        prepared = prepare_retry(service, job, model, limits)
+        prepared = prepare_retry(service, job, model, limits, refuse=refuse)
     if prepared.status == ERROR:
         for problem in prepared.problems[1:]:
             err(problem)

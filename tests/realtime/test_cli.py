@@ -83,3 +83,17 @@ def test_two_runs_of_one_input_at_once_never_send_a_key_twice(tmp_path: Path) ->
     assert codes == [0, 1], outs
     assert "another process" in "".join(o for o, _e in outs)
     assert len(prompts) == len(set(prompts)) == 30
+
+
+def test_a_run_over_the_cost_cap_is_refused_before_anything_is_sent(tmp_path: Path) -> None:
+    src = write_input(tmp_path / "in.jsonl", 20)
+    home = tmp_path / "home"
+    with Emulator(api_key=KEY) as emu:
+        over = _run(home, emu.url, "run", str(src), "--realtime", "--max-cost", "0.00001")
+        assert over.returncode == 2, over.stderr
+        assert "interactive prices is over the cap of" in over.stderr and "nothing was sent" in over.stderr
+        under = _run(home, emu.url, "run", str(src), "--realtime", "--max-cost", "5")
+        assert under.returncode == 0, under.stderr
+        assert len(emu.realtime_calls) == 20
+        listed = json.loads(_run(home, emu.url, "list", "--json").stdout)
+    assert len(listed) == 1, "the refused run left a record"

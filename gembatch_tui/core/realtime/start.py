@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,8 +73,10 @@ def prepare_file(
     *,
     force: bool = False,
     resubmit_of: Record | None = None,
+    refuse: Callable[[Path, str], str | None] | None = None,
 ) -> Prepared:
-    """The record to run for the input `path`: validated as a batch input (the same rules, the same keys)."""
+    """The record to run for the input `path`: validated as a batch input (the same rules, the same keys).
+    `refuse(path, model)` (the spending cap) may say why a new run must not start; a continued one is not asked."""
     src = Path(path).expanduser().absolute()
     report = validate_file(src, max_bytes=None)
     if not report.ok:
@@ -100,6 +102,10 @@ def prepare_file(
         return Prepared(RESUME, unfinished)
     if done is not None and not force and resubmit_of is None:
         return Prepared(DONE, done, f"already answered as {batch_name(done)} (--force runs it again)")
+    if refuse is not None:
+        refusal = refuse(src, _model_path(model))
+        if refusal is not None:
+            return Prepared(ERROR, message=f"{src}: {refusal}")
     extra = None
     if resubmit_of is not None:
         extra = {"resubmit_of": record_key(resubmit_of), "resubmit_of_batch": batch_name(resubmit_of)}
@@ -107,7 +113,14 @@ def prepare_file(
     return Prepared(NEW, service.store.add(record))
 
 
-def prepare_retry(service: BatchService, job: Record, model: str | None, limits: RealtimeLimits) -> Prepared:
+def prepare_retry(
+    service: BatchService,
+    job: Record,
+    model: str | None,
+    limits: RealtimeLimits,
+    *,
+    refuse: Callable[[Path, str], str | None] | None = None,
+) -> Prepared:
     """The record to run for the failed and missing keys of `job` (an earlier unfinished one continues)."""
     from gembatch_tui.core.results.index import ResultsIndex
     from gembatch_tui.core.results.resubmit import ResubmitError, build_retry_file
@@ -129,4 +142,4 @@ def prepare_retry(service: BatchService, job: Record, model: str | None, limits:
     except OSError as exc:
         return Prepared(ERROR, message=f"{name}: {exc.strerror or exc}")
     job_model = str(job.get("model") or (job.get("batch") or {}).get("model") or "")
-    return prepare_file(service, retry.path, model or job_model, limits, force=True, resubmit_of=job)
+    return prepare_file(service, retry.path, model or job_model, limits, force=True, resubmit_of=job, refuse=refuse)

@@ -9,7 +9,8 @@ to stderr (a line rewritten in place on a terminal, a line every 10 s otherwise)
 Ctrl+C (or SIGTERM) stops it cleanly: requests in flight are answered and kept, the record becomes cancelled,
 and the same command continues it later.
 Exit codes: 0 every request answered without error, 1 some answered with an error or not answered (cancelled,
-stopped by a quota), 2 bad input, an unknown JOB, or no key (nothing was sent).
+stopped by a quota), 2 bad input, an unknown JOB, no key, or a new run's estimate over the cost cap
+(`--max-cost`, else the config's `max_cost_usd`; nothing was sent).
 """
 
 from __future__ import annotations

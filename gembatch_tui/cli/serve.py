@@ -52,7 +52,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from gembatch_tui.cli.common import report_store_problems, settings_for
     from gembatch_tui.cli.runtime import open_runtime
     from gembatch_tui.core.api import pricing
-    from gembatch_tui.core.errors import ServiceError
+    from gembatch_tui.core.errors import ServiceError, register_secret
     from gembatch_tui.core.store import StoreError
     from gembatch_tui.core.submit.limits import JobLimits
     from gembatch_tui.server.jobs import Context
@@ -95,6 +95,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             out(f"token: {token} (new; kept in {path}, readable only by you; it is not shown again)")
         else:
             out(f"token: in {path}")
+        register_secret(token)  # from here on every message and log line shows it as *** (a token sent in a path)
         with sock:
             serve(ctx, sock, token=token, token_file=str(path), poll_interval=interval)
         return EXIT_OK

@@ -44,6 +44,8 @@ def test_the_token_file_is_private_and_the_token_shows_once(tmp_path: Path, emul
         assert first.get("/jobs", token="not-it").status == 401
         assert first.get("/jobs").status == 200
         assert first.get("/jobs/batches%2Fnope").status == 404
+        misplaced = first.get(f"/jobs/{first.token}")  # a client that put the token in the wrong place
+        assert misplaced.status == 404 and first.token not in misplaced.message and "***" in misplaced.message
     finally:
         assert first.stop() == 0
     token_file = home / "server-token"
@@ -54,6 +56,7 @@ def test_the_token_file_is_private_and_the_token_shows_once(tmp_path: Path, emul
                                "it is not shown again)")
     assert all(token not in line for line in first.stdout[2:] + first.stderr)
     assert any(line.endswith("GET /jobs 401") for line in first.stderr)  # the access log, without headers
+    assert any(line.endswith("GET /jobs/*** 404") for line in first.stderr)
 
     second = start_server(home, emulator.url, "--poll-interval", "0")
     try:

@@ -71,11 +71,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ServiceError as exc:
         raise UsageError(str(exc)) from None
     try:
-        path = token_path()
-        try:
-            token, created = load_or_create(path)
-        except TokenFileError as exc:
-            raise UsageError(str(exc)) from None
         runtime.store.ensure(write=True)
         report_store_problems(runtime.store)
         assert runtime.service is not None
@@ -84,19 +79,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
             sock = bind(args.host, args.port)
         except OSError as exc:
             raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
-        interval = args.poll_interval
-        if interval is None:
-            interval = 2.0 if settings.demo else settings.poll_interval
-        ctx = Context(runtime.service, settings.default_model, settings.extra, args.max_upload,
-                      max_cost_usd=settings.max_cost_usd, prices=prices, assumptions=assumptions)
-        sweep_uploads(ctx)
-        out(f"listening on {url_of(sock)}")
-        if created:
-            out(f"token: {token} (new; kept in {path}, readable only by you; it is not shown again)")
-        else:
-            out(f"token: in {path}")
-        register_secret(token)  # from here on every message and log line shows it as *** (a token sent in a path)
         with sock:
+            path = token_path()  # made only once the port is had, so the start that makes it is one that prints it
+            try:
+                token, created = load_or_create(path)
+            except TokenFileError as exc:
+                raise UsageError(str(exc)) from None
+            interval = args.poll_interval
+            if interval is None:
+                interval = 2.0 if settings.demo else settings.poll_interval
+            ctx = Context(runtime.service, settings.default_model, settings.extra, args.max_upload,
+                          max_cost_usd=settings.max_cost_usd, prices=prices, assumptions=assumptions)
+            sweep_uploads(ctx)
+            out(f"listening on {url_of(sock)}")
+            if created:
+                out(f"token: {token} (new; kept in {path}, readable only by you; it is not shown again)")
+            else:
+                out(f"token: in {path}")
+            register_secret(token)  # from now on every message and log line shows it as *** (a token in a path)
             serve(ctx, sock, token=token, token_file=str(path), poll_interval=interval)
         return EXIT_OK
     except StoreError as exc:

@@ -153,3 +153,19 @@ def test_other_loopback_hosts_need_no_flag(tmp_path: Path, emulator: Emulator, h
         assert srv.get("/jobs").status == 200
     finally:
         assert srv.stop() == 0
+
+
+def test_a_port_in_use_is_exit_2_and_makes_no_token(tmp_path: Path, emulator: Emulator) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        home = tmp_path / "home"
+        run = subprocess.run([sys.executable, "-m", "gembatch_tui", "serve", "--port", str(port)],
+                             capture_output=True, text=True, env=server_env(home, emulator.url), timeout=60,
+                             stdin=subprocess.DEVNULL)
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr.startswith(f"gembatch-tui: cannot listen on 127.0.0.1:{port}: ")
+    assert not (home / "server-token").exists()

@@ -11,8 +11,11 @@ generated file, and then, in this process, times:
 - floor: a bare streaming download of the same URL with http.client into a file, with sha256 (what `curl` does, plus
   the hash every download records);
 - parsers: one pass over the local file with `json.loads` per line and with `orjson.loads` per line;
+- the SDK's download alone (GeminiClient.download, hashed as written): the transport our path is built on;
 - `download.download_results` on a SUCCEEDED record whose output is that file: the whole download as `poll` does
-  it (download, verification against the input, usage, fingerprint, rename, store update), and the child's RSS.
+  it (download, verification against the input, usage, fingerprint, rename, store update), with the check in a
+  second process that follows the file (results/verify_process.py), then again with the check forced in-process;
+  CPU seconds of this process and of the verifier, how long the check ran on after the last byte, and peak RSS.
 Figures are printed as MB/s of the results file. Best of --runs.
 """
 
@@ -125,9 +128,23 @@ def parse_pass(path: Path, loads) -> float:  # noqa: ANN001
     return time.perf_counter() - t
 
 
-def bench_ours(url: str, file_name: str, inp: Path, n: int, tmp: Path) -> tuple[float, dict]:
+def sdk_only(url: str, file_name: str, dest: Path) -> float:
+    """The SDK's streaming download that download_results uses, hashed as written, nothing else."""
+    from gembatch_tui.core.api.gemini import GeminiClient
+
+    digest = hashlib.sha256()
+    t = time.perf_counter()
+    GeminiClient(KEY, base_url=url).download(file_name, dest, sink=digest.update)
+    elapsed = time.perf_counter() - t
+    dest.unlink()
+    return elapsed
+
+
+def bench_ours(url: str, file_name: str, inp: Path, n: int, tmp: Path, *, in_process: bool = False
+               ) -> tuple[float, dict]:
     from gembatch_tui.core.api.gemini import GeminiClient
     from gembatch_tui.core.poll.download import download_results
+    from gembatch_tui.core.results import verify_process
     from gembatch_tui.core.submit.service import BatchService
     from gembatch_tui.core.store import JobStore
 
@@ -140,13 +157,24 @@ def bench_ours(url: str, file_name: str, inp: Path, n: int, tmp: Path) -> tuple[
     store.add(record)
     service = BatchService(store, GeminiClient(KEY, base_url=url), results_dir=tmp / "out")
     rec = store.read_all()[0]
-    t = time.perf_counter()
-    outcome = download_results(service, rec)
-    elapsed = time.perf_counter() - t
+    made: list = []
+    real, threshold = verify_process.verifier_for, verify_process.MIN_BYTES
+    verify_process.verifier_for = lambda *a, **k: made.append(real(*a, **k)) or made[-1]  # to read its stats
+    verify_process.MIN_BYTES = 1 << 60 if in_process else threshold
+    try:
+        cpu = time.process_time()
+        t = time.perf_counter()
+        outcome = download_results(service, rec)
+        elapsed = time.perf_counter() - t
+        cpu = time.process_time() - cpu
+    finally:
+        verify_process.verifier_for, verify_process.MIN_BYTES = real, threshold
     assert outcome.ok, outcome.message
+    assert type(made[0]).__name__ == ("StreamVerifier" if in_process else "ProcessVerifier"), made
     saved = store.read_all()[0]
     Path(saved["results_file"]).unlink()
-    return elapsed, {"message": outcome.message, "usage": saved.get("usage"), "sha": saved.get("results_sha256")}
+    return elapsed, {"message": outcome.message, "usage": saved.get("usage"), "sha": saved.get("results_sha256"),
+                     "cpu_s": cpu, **{f"verifier_{k}": v for k, v in getattr(made[0], "stats", {}).items()}}
 
 
 def bench_before(url: str, file_name: str, inp: Path, n: int, tmp: Path) -> float:
@@ -196,25 +224,32 @@ def main() -> None:
 
             floors = [floor_bare(url, file_name, tmp / "floor.jsonl") for _ in range(args.runs)]
             (tmp / "floor.jsonl").unlink()
+            sdk = min(sdk_only(url, file_name, tmp / "sdk.jsonl") for _ in range(args.runs))
             parse_json = parse_pass(res, json.loads)
             parse_orjson = parse_pass(res, orjson.loads)
             before = rss_mb()
-            ours = []
-            detail: dict = {}
-            for _ in range(args.runs):
-                elapsed, detail = bench_ours(url, file_name, inp, n, tmp)
-                ours.append(elapsed)
+            runs = [bench_ours(url, file_name, inp, n, tmp) for _ in range(args.runs)]
+            ours = [elapsed for elapsed, _ in runs]
+            detail = min(runs, key=lambda run: run[0])[1]
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            verifier_peak = max(run[1].get("verifier_rss_mb", 0) for run in runs)
+            inproc = min(bench_ours(url, file_name, inp, n, tmp, in_process=True)[0] for _ in range(args.runs))
             before_s = min(bench_before(url, file_name, inp, n, tmp) for _ in range(args.runs))
             best_floor, best = min(floors), min(ours)
             print(f"floor: bare download (http.client) + sha256: {best_floor:.2f} s ({size_mb / best_floor:.0f} MB/s)")
+            print(f"SDK download alone (GeminiClient.download) + sha256: {sdk:.2f} s ({size_mb / sdk:.0f} MB/s)")
             print(f"parse only, local file: json {size_mb / parse_json:.0f} MB/s, orjson {size_mb / parse_orjson:.0f} MB/s")
             print(f"gembatch download_results (download + verify + usage + sha256 + store): {best:.2f} s "
                   f"({size_mb / best:.0f} MB/s; runs {', '.join(f'{x:.2f}' for x in ours)}), "
-                  f"{best / best_floor:.1f}x the floor")
+                  f"{best / best_floor:.1f}x the floor, {best / sdk:.1f}x the SDK download alone")
+            print(f"  best run: CPU {detail['cpu_s']:.2f} s in this process, {detail.get('verifier_cpu_s', 0):.2f} s "
+                  f"in the verifier; the check ran on {detail.get('verifier_wait_s', 0):.2f} s after the last byte")
+            print(f"same, the check in-process (results/stream.py, as for files under 32 MB): {inproc:.2f} s "
+                  f"({size_mb / inproc:.0f} MB/s)")
             print(f"before issue 18 (SDK download, then verify with json + usage + sha256, 3 reads): {before_s:.2f} s "
                   f"({size_mb / before_s:.0f} MB/s)")
-            print(f"RSS before {before:.0f} MB, peak of this process {peak:.0f} MB (parse passes and our download; the before-path runs after)")
+            print(f"RSS before {before:.0f} MB, peak of this process {peak:.0f} MB (parse passes and our download; the "
+                  f"other paths run after), peak of the verifier process {verifier_peak:.0f} MB")
             print(f"outcome: {detail['message']}")
         finally:
             if server.stdin:

@@ -171,7 +171,12 @@ def _no_files(out: Path) -> list[str]:
     return sorted(p.name for p in out.rglob("*")) if out.exists() else []
 
 
-def test_a_killed_verifier_leaves_no_results_file_and_nothing_verified(emu: Emulator, input_file: Path,
+def _killed(*_a: Any) -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@pytest.mark.parametrize("which", ["results", "input"])
+def test_a_killed_verifier_leaves_no_results_file_and_nothing_verified(which: str, emu: Emulator, input_file: Path,
                                                                      tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(verify_process, "MIN_BYTES", 0)
@@ -182,16 +187,22 @@ def test_a_killed_verifier_leaves_no_results_file_and_nothing_verified(emu: Emul
     def init(self: ProcessVerifier, *a: Any, **k: Any) -> None:
         real_init(self, *a, **k)
         started.append(self)
-        os.kill(self._proc.pid, signal.SIGKILL)  # before the download has written a byte
-        self._proc.join(timeout=30)
+        if which == "results":  # the checker waits for the download's end: alive until killed
+            os.kill(self._proc.pid, signal.SIGKILL)  # before the download has written a byte
+            self._proc.join(timeout=30)
+
+    if which == "input":  # the input's key reader is killed before it sends a key
+        monkeypatch.setattr(verify_process, "_input_child", _killed)
+        monkeypatch.setattr(verify_process, "START_METHODS", ("fork",))  # the child must see the patched function
 
     monkeypatch.setattr(ProcessVerifier, "__init__", init)
     outcome, before, rec, out = _download(emu, tmp_path / "home", input_file, _serve(emu, tmp_path / "blobs", data))
     assert len(started) == 1
-    assert not outcome.ok and "verifier process was killed" in outcome.message
+    why = "verifier process was killed" if which == "results" else "process reading the input's keys ended"
+    assert not outcome.ok and why in outcome.message
     assert _no_files(out) == []
     assert {k: v for k, v in rec.items() if k not in ("results_error", "results_attempts")} == before
-    assert "verifier process was killed" in rec["results_error"]
+    assert why in rec["results_error"]
 
 
 def test_a_verifier_that_fails_inside_leaves_no_results_file(emu: Emulator, input_file: Path, tmp_path: Path,
@@ -212,6 +223,23 @@ def test_a_verifier_that_fails_inside_leaves_no_results_file(emu: Emulator, inpu
     assert not outcome.ok and "RuntimeError: simulated failure" in outcome.message
     assert _no_files(out) == []
     assert {k: v for k, v in rec.items() if k not in ("results_error", "results_attempts")} == before
+
+
+@pytest.mark.parametrize("case", ["complete, with an error line", "duplicated key"])
+def test_an_input_no_longer_valid_gets_the_same_verdict(case: str, emu: Emulator, input_file: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    with open(input_file, "a") as f:
+        f.write("this line is not a request\n")
+    data = b"\n".join(CASES[case]) + b"\n"
+    verdicts = []
+    for threshold in (1 << 40, 0):
+        monkeypatch.setattr(verify_process, "MIN_BYTES", threshold)
+        outcome, _b, rec, _o = _download(emu, tmp_path / str(threshold), input_file,
+                                         _serve(emu, tmp_path / "blobs", data))
+        verdicts.append(_verdict(outcome, rec))
+    assert verdicts[0] == verdicts[1]
+    if case == "complete, with an error line":
+        assert verdicts[1]["ok"] and "input not compared: input file is not valid" in verdicts[1]["message"]
 
 
 def _exit_at_once(*_a: Any) -> None:

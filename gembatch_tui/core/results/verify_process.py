@@ -21,6 +21,7 @@ check in-process.
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 from typing import Any
 
@@ -76,22 +77,38 @@ class ProcessVerifier:
 
     def __init__(self, partial: Path, input_path: Path | None, *, expected_count: int | None, usage: bool) -> None:
         ctx = _context()
-        self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(
-            target=_child,
-            args=(child, str(partial), None if input_path is None else str(input_path), expected_count, usage),
-            name="gembatch-verify",
-            daemon=True,
-        )
+        self._procs: list[Any] = []
+        keys = None
         try:
-            self._proc.start()
+            if input_path is not None:  # the input's keys are read by a process of their own, at the same time
+                keys, sender = ctx.Pipe(duplex=False)
+                self._procs.append(ctx.Process(target=_input_child, args=(sender, str(input_path)),
+                                               name="gembatch-verify-input", daemon=True))
+                try:
+                    self._procs[-1].start()
+                finally:
+                    sender.close()
+            self._conn, child = ctx.Pipe()
+            self._proc = ctx.Process(target=_child, args=(child, str(partial), keys, None if input_path is None
+                                                          else str(input_path), expected_count, usage),
+                                     name="gembatch-verify", daemon=True)
+            self._procs.append(self._proc)
+            try:
+                self._proc.start()
+            finally:
+                child.close()
+        except BaseException:
+            self._end_all()
+            raise
         finally:
-            child.close()
+            if keys is not None:
+                keys.close()
         self._input, self._expected, self._usage = input_path, expected_count, usage
         self._sha = hashlib.sha256()
         self._size = 0
         self._told = 0
         self._lost = False
+        self.stats: dict[str, float] = {}  # for benchmarks: wait_s (finish's wait), and the verifier's cpu_s, rss_mb
 
     def __enter__(self) -> ProcessVerifier:
         return self
@@ -115,6 +132,7 @@ class ProcessVerifier:
         """The verifier's check of the finished file at `path` (the one it was started on). Raises ServiceError
         when the verifier could not give one."""
         fingerprint = Fingerprint(self._size, self._sha.hexdigest())
+        waited = time.perf_counter()
         try:
             self._conn.send((_END, self._size))
         except (OSError, ValueError):
@@ -123,7 +141,9 @@ class ProcessVerifier:
             answer = self._conn.recv()
         except (OSError, EOFError, ValueError):
             answer = None
-        if isinstance(answer, tuple) and len(answer) == 3 and answer[0] == "ok":
+        self.stats["wait_s"] = time.perf_counter() - waited
+        if isinstance(answer, tuple) and len(answer) == 4 and answer[0] == "ok":
+            self.stats.update(answer[3])
             return StreamOutcome(answer[1], answer[2], fingerprint)
         if isinstance(answer, tuple) and len(answer) == 2:
             raise ServiceError(f"{path}: results could not be verified: {answer[1]}")
@@ -143,23 +163,107 @@ class ProcessVerifier:
 
     def close(self) -> None:
         """End the verifier (at once, when it has not answered) and free its pipe."""
-        if self._proc.is_alive():
-            self._proc.kill()
-        self._proc.join(timeout=10)
+        self._end_all()
         self._conn.close()
-        if self._proc.exitcode is not None:
-            self._proc.close()
+
+    def _end_all(self) -> None:
+        for proc in self._procs:
+            if proc._popen is not None and proc.is_alive():
+                proc.kill()
+        for proc in self._procs:
+            if proc._popen is not None:
+                proc.join(timeout=10)
+                if proc.exitcode is not None:
+                    proc.close()
+        self._procs = []
 
 
 # ------------------------------------------------------------------------------------------------ in the child
 
 
-def _child(conn: Any, path: str, input_path: str | None, expected_count: int | None, usage: bool) -> None:
+KEY_BATCH = 4096
+
+
+class _KeySender:
+    """Stands in for the KeySet that `results.load_input_keys` fills: sends the keys on, in batches."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+        self._batch: list[tuple[str, int, int]] = []
+
+    def add(self, key: str, line: int, offset: int) -> None:
+        self._batch.append((key, line, offset))
+        if len(self._batch) >= KEY_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._batch:
+            self._conn.send(self._batch)
+            self._batch = []
+
+
+def _input_child(conn: Any, input_path: str) -> None:
+    """Read the input's keys (`results.load_input_keys`, as in-process) and send them to the verifier, then
+    ("end", None) or ("end", why the input could not be compared)."""
+    _quiet()
+    try:
+        sender = _KeySender(conn)
+        check = results_check.ResultsCheck()
+        try:
+            loaded = results_check.load_input_keys(check, Path(input_path), sender)  # type: ignore[arg-type]
+            sender.flush()
+            answer = ("end", None if loaded else check.input_problem)
+        except (EOFError, OSError):
+            return  # the verifier is gone
+        except Exception as exc:  # noqa: BLE001 - the verifier fails the download with it
+            answer = ("failed", f"reading the input's keys failed: {type(exc).__name__}: {exc}")
+        conn.send(answer)
+    except (EOFError, OSError):
+        pass
+    finally:
+        conn.close()
+
+
+class _InputKeys:
+    """The input's keys as they come from `_input_child`, added to `wanted`."""
+
+    def __init__(self, conn: Any, wanted: KeySet) -> None:
+        self._conn = conn
+        self._wanted = wanted
+        self.done = False
+        self.problem: str | None = None
+
+    def take(self, *, wait: bool) -> None:
+        """Add every batch waiting (with `wait`: all of them, to the end)."""
+        add = self._wanted.add
+        while not self.done and (wait or self._conn.poll()):
+            try:
+                message = self._conn.recv()
+            except EOFError:
+                raise RuntimeError("the process reading the input's keys ended unexpectedly") from None
+            if isinstance(message, list):
+                for key, line, offset in message:
+                    add(key, line, offset)
+            elif message[0] == "end":
+                self.done, self.problem = True, message[1]
+            else:
+                raise RuntimeError(message[1])
+
+
+def _quiet() -> None:
+    """A Ctrl-C in the terminal reaches the whole process group: the download process decides, and ends us."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _child(conn: Any, path: str, keys: Any, input_path: str | None, expected_count: int | None, usage: bool) -> None:
+    _quiet()
     try:
         try:
-            answer: tuple[Any, ...] = ("ok", *_verify_following(conn, Path(path),
-                                                                Path(input_path) if input_path else None,
-                                                                expected_count, usage))
+            check, counted = _verify_following(conn, Path(path), keys, Path(input_path) if input_path else None,
+                                               expected_count, usage)
+            answer: tuple[Any, ...] = ("ok", check, counted, _own_use())
         except (EOFError, OSError, BrokenPipeError):
             return  # the download was abandoned: nobody waits for an answer
         except Exception as exc:  # noqa: BLE001 - said to the parent, which fails the download with it
@@ -167,6 +271,16 @@ def _child(conn: Any, path: str, input_path: str | None, expected_count: int | N
         conn.send(answer)
     finally:
         conn.close()
+
+
+def _own_use() -> dict[str, float]:
+    try:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    except (ImportError, OSError):  # pragma: no cover - not on Linux
+        peak = 0.0
+    return {"cpu_s": time.process_time(), "rss_mb": peak}
 
 
 class _Follower:
@@ -193,15 +307,16 @@ class _Follower:
 
 
 def _verify_following(
-    conn: Any, path: Path, input_path: Path | None, expected_count: int | None, usage: bool
+    conn: Any, path: Path, keys: Any, input_path: Path | None, expected_count: int | None, usage: bool
 ) -> tuple[results_check.ResultsCheck, Any]:
     """`StreamVerifier.finish`, reading the file while it is written: up to what the parent says is written (the
     bytes may still sit in its write buffer: then wait for the next message), then, after the end message, to
-    the end of the file."""
+    the end of the file. The input's keys (`keys`: from `_input_child`, None without an input) are taken as
+    they come."""
     follow = _Follower(conn)
     with KeySet() as wanted, KeySet() as got:
         check = results_check.ResultsCheck()
-        compare = input_path is not None and results_check.load_input_keys(check, input_path, wanted)
+        inputs = _InputKeys(keys, wanted) if keys is not None and input_path is not None else None
         lines = LinePass(got, usage=usage, hash=False)
         lines.check = check
         follow.update(block=False)
@@ -218,20 +333,29 @@ def _verify_following(
                     lines.feed(chunk)
                     progressed = True
                     follow.update(block=False)
+                    if inputs is not None:
+                        inputs.take(wait=False)
                 if follow.end is not None:
                     while f is not None and (chunk := f.read(READ_CHUNK)):  # anything past the announced end
                         lines.feed(chunk)
                     break
                 follow.update(block=not progressed)
             lines.finish()
+            unreadable = None
         except OSError as exc:
-            check._problem(None, f"{path}: cannot read results file: {exc.strerror or exc}")
-            return check, lines.usage
+            unreadable = f"{path}: cannot read results file: {exc.strerror or exc}"
         finally:
             if f is not None:
                 f.close()
+        if inputs is not None:
+            inputs.take(wait=True)
+            check.input_problem = inputs.problem
+        if unreadable is not None:
+            check._problem(None, unreadable)
+            return check, lines.usage
         if lines.size != follow.end:
             check._problem(None, f"{path}: {lines.size} bytes on disk, {follow.end} downloaded")
+        compare = inputs is not None and inputs.problem is None
         check = results_check.compare_keys(check, path, input_path if compare else None, expected_count,
                                            wanted, got)
     return check, lines.usage

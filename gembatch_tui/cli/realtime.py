@@ -97,9 +97,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _run(runtime: Any, args: argparse.Namespace, settings: Any) -> int:
-    from gembatch_tui.core.models import record_key
+    from gembatch_tui.core.models import batch_name
     from gembatch_tui.core.realtime.limits import LimitsError, limits_for
-    from gembatch_tui.core.realtime.start import Busy, exclusive
+    from gembatch_tui.core.realtime.runner import RunBusy
+    from gembatch_tui.core.realtime.session import run_realtime
+    from gembatch_tui.core.realtime.start import DONE, ERROR, Busy
 
     service = runtime.service
     target = str(args.target)
@@ -116,14 +118,51 @@ def _run(runtime: Any, args: argparse.Namespace, settings: Any) -> int:
                             rpm=args.rpm, tpm=args.tpm, concurrency=args.concurrency)
     except LimitsError as exc:
         raise UsageError(str(exc)) from None
-    what = str(as_file.absolute()) if job is None else f"job:{record_key(job)}"
+    cancel = threading.Event()
+    shown: list[_ProgressLine] = []
+    restore: list[Callable[[], None]] = []
+
+    def on_start(prepared: Any) -> None:
+        record = prepared.record
+        if prepared.message:
+            err(f"warning: {prepared.message}")
+        name = batch_name(record) or str(record.get("id"))
+        err(f"{name}: {int(record.get('count') or 0):,} requests to {record.get('model')}, {limits.describe()}"
+            + (" (continuing an earlier run)" if prepared.status == "resume" else ""))
+        shown.append(_ProgressLine(name))
+        restore.append(_stop_on_signals(cancel))
+
     try:
-        with exclusive(service.store.path, what):
-            return _prepare_and_run(service, target, as_file, job, model, limits, args,
-                                    _cost_cap(settings, args.max_cost))
-    except Busy as exc:
+        session = run_realtime(service, file=None if job is not None else as_file, job=job, model=model,
+                               limits=limits, force=args.force, refuse=_cost_cap(settings, args.max_cost),
+                               cancel=cancel, progress=lambda p: shown[0](p) if shown else None, on_start=on_start)
+    except (Busy, RunBusy, OSError, ValueError) as exc:
         out(f"{target}: error: {exc}")
         return EXIT_PARTIAL
+    finally:
+        for undo in restore:
+            undo()
+        for line in shown:
+            line.close()
+    prepared, outcome = session.prepared, session.outcome
+    if prepared.status == ERROR:
+        for problem in prepared.problems[1:]:
+            err(problem)
+        if prepared.record is not None:  # a run of it is going on elsewhere
+            out(f"{target}: error: {prepared.message}")
+            return EXIT_PARTIAL
+        raise UsageError(prepared.message)
+    if prepared.status == DONE or outcome is None:
+        out(f"{target}: {prepared.message}")
+        return EXIT_OK
+    state = outcome.state.removeprefix("JOB_STATE_").lower()
+    earlier = f"; {outcome.answered_before:,} answered earlier" if outcome.answered_before else ""
+    where = f" -> {outcome.results_file}" if outcome.results_file else ""
+    why = f": {outcome.message}" if outcome.message else ""
+    out(f"{prepared.record.get('input_file')}: {state} {outcome.name} ({outcome.ok:,} ok, {outcome.errors:,} errors, "
+        f"{outcome.pending:,} not answered{earlier}){where}{why}")
+    complete = outcome.state.endswith("SUCCEEDED") and outcome.errors == 0
+    return EXIT_OK if complete else EXIT_PARTIAL
 
 
 def _cost_cap(settings: Any, flag: float | None) -> Callable[[Path, str], str | None] | None:
@@ -141,57 +180,6 @@ def _cost_cap(settings: Any, flag: float | None) -> Callable[[Path, str], str | 
         raise UsageError(str(exc)) from None
     assumptions = assumptions_of(settings)
     return lambda path, model: cap_refusal(path, model, cap, prices, assumptions)
-
-
-def _prepare_and_run(service: Any, target: str, as_file: Path, job: Any, model: str | None, limits: Any,
-                     args: argparse.Namespace, refuse: Callable[[Path, str], str | None] | None) -> int:
-    from gembatch_tui.core.models import batch_name
-    from gembatch_tui.core.realtime.runner import RealtimeRun, RunBusy
-    from gembatch_tui.core.realtime.start import DONE, ERROR, prepare_file, prepare_retry
-
-    if job is None:
-        prepared = prepare_file(service, as_file, str(model), limits, force=args.force, refuse=refuse)
-    else:
-        prepared = prepare_retry(service, job, model, limits, refuse=refuse)
-    if prepared.status == ERROR:
-        for problem in prepared.problems[1:]:
-            err(problem)
-        if prepared.record is not None:  # a run of it is going on elsewhere
-            out(f"{target}: error: {prepared.message}")
-            return EXIT_PARTIAL
-        raise UsageError(prepared.message)
-    record = prepared.record
-    assert record is not None
-    if prepared.status == DONE:
-        out(f"{target}: {prepared.message}")
-        return EXIT_OK
-    if prepared.message:
-        err(f"warning: {prepared.message}")
-    name = batch_name(record) or str(record.get("id"))
-    err(f"{name}: {int(record.get('count') or 0):,} requests to {record.get('model')}, {limits.describe()}"
-        + (" (continuing an earlier run)" if prepared.status == "resume" else ""))
-    cancel = threading.Event()
-    show = _ProgressLine(name)
-    restore = _stop_on_signals(cancel)
-    try:
-        outcome = RealtimeRun(service, record, limits, cancel=cancel, progress=show).run()
-    except RunBusy as exc:
-        out(f"{target}: error: {exc}")
-        return EXIT_PARTIAL
-    except (OSError, ValueError) as exc:
-        out(f"{target}: error: {exc}")
-        return EXIT_PARTIAL
-    finally:
-        restore()
-        show.close()
-    state = outcome.state.removeprefix("JOB_STATE_").lower()
-    earlier = f"; {outcome.answered_before:,} answered earlier" if outcome.answered_before else ""
-    where = f" -> {outcome.results_file}" if outcome.results_file else ""
-    why = f": {outcome.message}" if outcome.message else ""
-    out(f"{record.get('input_file')}: {state} {outcome.name} ({outcome.ok:,} ok, {outcome.errors:,} errors, "
-        f"{outcome.pending:,} not answered{earlier}){where}{why}")
-    complete = outcome.state.endswith("SUCCEEDED") and outcome.errors == 0
-    return EXIT_OK if complete else EXIT_PARTIAL
 
 
 class _ProgressLine:

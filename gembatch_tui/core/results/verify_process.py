@@ -228,7 +228,7 @@ class _InputKeys:
     """The input's keys as they come from `_input_child`, added to `wanted`."""
 
     def __init__(self, conn: Any, wanted: KeySet) -> None:
-        self._conn = conn
+        self.conn = self._conn = conn
         self._wanted = wanted
         self.done = False
         self.problem: str | None = None
@@ -287,7 +287,7 @@ class _Follower:
     """How far the download has written the file, from the parent's messages: `written`, and `end` once done."""
 
     def __init__(self, conn: Any) -> None:
-        self._conn = conn
+        self.conn = self._conn = conn
         self.written = 0
         self.end: int | None = None
 
@@ -304,6 +304,12 @@ class _Follower:
             self.end = self.written = int(message[1])
         else:
             self.written = max(self.written, int(message))
+
+
+def _wait_for(follow: _Follower, inputs: _InputKeys | None) -> None:
+    from multiprocessing.connection import wait
+
+    wait([follow.conn] + ([inputs.conn] if inputs is not None and not inputs.done else []))
 
 
 def _verify_following(
@@ -339,7 +345,11 @@ def _verify_following(
                     while f is not None and (chunk := f.read(READ_CHUNK)):  # anything past the announced end
                         lines.feed(chunk)
                     break
-                follow.update(block=not progressed)
+                if not progressed:  # caught up with the download: wait for it, or for the input's keys
+                    _wait_for(follow, inputs)
+                follow.update(block=False)
+                if inputs is not None:
+                    inputs.take(wait=False)
             lines.finish()
             unreadable = None
         except OSError as exc:

@@ -11,6 +11,8 @@
 3. Idle bandwidth with 50 running jobs that do not change (issue 18), against the emulator in its own process, so
    every poll is answered: durations tick and polls run, and only what changed may be sent. Target: under 4 KB/min.
 
+4. With `--detail`, run 3 with a running job's detail screen open (its times tick, polls change its record).
+
 Run: python tests/tools/bench_tui.py [--runs 5] [--jobs 10000] [--idle-seconds 60] [--size 80x24]
 """
 
@@ -186,9 +188,11 @@ def bench_idle(work: Path, seconds: float, cols: int, rows: int) -> None:
     print(f"  writes while idle (s, bytes): {writes}")
 
 
-def bench_idle_running(work: Path, seconds: float, cols: int, rows: int, jobs: int = 50, age_min: float = 0) -> None:
+def bench_idle_running(work: Path, seconds: float, cols: int, rows: int, jobs: int = 50, age_min: float = 0,
+                       detail: bool = False) -> None:
     """The dashboard with `jobs` running jobs that do not change, created `age_min` minutes ago, against the
-    emulator (every poll answers)."""
+    emulator (every poll answers). `detail`: the first job's detail screen is open instead (its duration and
+    "ago" times tick)."""
     import json
     import subprocess
 
@@ -223,6 +227,10 @@ def bench_idle_running(work: Path, seconds: float, cols: int, rows: int, jobs: i
         try:
             app.wait_for_text("Quit", "run-")
             app.read_for(5.0)  # the first frame and the first poll settle
+            if detail:
+                os.write(app.fd, b"\r")  # enter: the highlighted job in full
+                app.wait_for_text("Timeline")
+                app.read_for(3.0)
             t0 = time.perf_counter()
             app.read_for(seconds)
             t1 = time.perf_counter()
@@ -235,7 +243,9 @@ def bench_idle_running(work: Path, seconds: float, cols: int, rows: int, jobs: i
             server.stdin.close()
         server.wait(timeout=30)
     per_min = idle * 60.0 / (t1 - t0)
-    print(f"idle, {jobs} pending/running jobs created {age_min:.0f} min ago that do not change (emulator answers "
+    where = "the detail screen of one of " if detail else ""
+    print(f"idle, {where}{jobs} pending/running jobs created {age_min:.0f} min ago that do not change "
+          f"(emulator answers "
           f"every poll), {cols}x{rows}, "
           f"{t1 - t0:.0f} s measured:")
     print(f"  idle: {idle} bytes = {per_min:.0f} bytes/min (target < 4096)")
@@ -251,6 +261,7 @@ def main() -> int:
     parser.add_argument("--skip-idle", action="store_true")
     parser.add_argument("--skip-startup", action="store_true")
     parser.add_argument("--skip-running", action="store_true", help="skip the idle run with 50 running jobs")
+    parser.add_argument("--detail", action="store_true", help="the running runs with a job's detail screen open")
     parser.add_argument("--running-age-min", type=float, nargs="+", default=[0, 120],
                         help="how long ago the 50 running jobs were created (one idle run per value)")
     args = parser.parse_args()
@@ -264,7 +275,8 @@ def main() -> int:
             bench_idle(work, args.idle_seconds, cols, rows)
         if not args.skip_running:
             for age in args.running_age_min:
-                bench_idle_running(work / f"age{age}", args.idle_seconds, cols, rows, age_min=age)
+                bench_idle_running(work / f"age{age}", args.idle_seconds, cols, rows, age_min=age,
+                                   detail=args.detail)
     return 0
 
 

@@ -54,12 +54,13 @@ from gembatch_tui.tui.worker_failures import WorkerFailures
 if TYPE_CHECKING:
     from gembatch_tui.tui.host import AppHost
 
+SECTIONS = 6
+"""Summary, timeline, files, earlier attempts, last error, all recorded fields (record_sections)."""
 TIMELINE = [
     ("submitted", ("submitted_at",)),
     ("created", ("batch", "create_time")),
     ("updated", ("batch", "update_time")),
     ("ended", ("batch", "end_time")),
-    ("last polled", ("polled_at",)),
     ("downloaded", ("downloaded_at",)),
     ("cancelled", ("cancelled_at",)),
     ("retried", ("retried_at",)),
@@ -184,6 +185,13 @@ def attempts_text(record: Record) -> Table | None:
 def render_record(record: Record, now: datetime, poll_error: tuple[datetime, str] | None = None) -> Group:
     """Everything about one job; every value that came from outside is wrapped as inert text.
     `poll_error`: the app's last poll error for this job (when, cause first), shown under "Last error"."""
+    return Group(*(part for part in record_sections(record, now, poll_error) if part is not None))
+
+
+def record_sections(record: Record, now: datetime, poll_error: tuple[datetime, str] | None = None) -> list[Any]:
+    """The detail's SECTIONS parts in order (None for an absent one): summary, timeline, files, earlier attempts,
+    last error, all recorded fields. The screen paints each on its own, so a poll that only moves `polled_at`
+    repaints the recorded fields (below the fold at 80x24), not the screen."""
     state = record_state(record)
     stats = record_stats(record)
     batch = record.get("batch") if isinstance(record.get("batch"), dict) else {}
@@ -259,10 +267,10 @@ def render_record(record: Record, now: datetime, poll_error: tuple[datetime, str
     if gone.get("batch"):
         files.add_row("remote job", Text("deleted on the server", style="dim", end=""))
 
-    parts: list[Any] = [summary, _section("Timeline"), timeline, _section("Files"), files]
+    parts: list[Any] = [summary, Group(_section("Timeline"), timeline), Group(_section("Files"), files)]
     attempts = attempts_text(record)
-    if attempts is not None:
-        parts.extend([_section("Earlier attempts"), attempts])
+    parts.append(Group(_section("Earlier attempts"), attempts) if attempts is not None else None)
+    last_error: list[Any] = []
     errors = [
         ("job", record.get("error") or ((batch or {}).get("error") or {}).get("message")),
         ("results", record.get("results_error")),
@@ -270,30 +278,30 @@ def render_record(record: Record, now: datetime, poll_error: tuple[datetime, str
     if poll_error is not None:
         errors.append(("poll", f"{poll_error[1]} ({_when_plain(poll_error[0], now)})"))
     errors = [(k, v) for k, v in errors if v]
-    parts.append(_section("Last error"))
+    last_error.append(_section("Last error"))
     if errors:
         grid = _grid()
         for kind, message in errors:
             grid.add_row(kind, safe_text(message, style="red", multiline=True))
-        parts.append(grid)
+        last_error.append(grid)
     else:
-        parts.append(Text("none", style="dim"))
+        last_error.append(Text("none", style="dim"))
+    parts.append(Group(*last_error))
 
-    parts.append(_section("All recorded fields"))
     every = _grid()
     for key, value in _flatten(record):
         every.add_row(safe_text(key, style="dim"), safe_text(value, multiline=True))
-    parts.append(every)
-    return Group(*parts)
+    parts.append(Group(_section("All recorded fields"), every))
+    return parts
 
 
-def plain_text(renderable: Any) -> str:
-    """What a renderable shows, as plain text (to tell whether a repaint would change anything)."""
+def plain_text(renderable: Any, width: int = 160) -> str:
+    """What a renderable shows at `width`, as plain text (to tell whether a repaint would change anything)."""
     import io
 
     from rich.console import Console
 
-    console = Console(file=io.StringIO(), width=160, color_system=None, legacy_windows=False)
+    console = Console(file=io.StringIO(), width=width, color_system=None, legacy_windows=False)
     console.print(renderable)
     return console.file.getvalue()  # type: ignore[attr-defined]
 
@@ -333,6 +341,11 @@ class DetailScreen(WorkerFailures, Screen[None]):
         self.key = key
         """The record key of the job shown."""
         self._shown: Record | None = None
+        self._covered = False
+        """Another screen (results) is on top: updates wait for its return (`_missed`)."""
+        self._missed = False
+        self._texts: dict[int, str] = {}
+        """What each section shows, as plain text (a section repaints only when it changes)."""
 
     @property
     def gapp(self) -> AppHost:
@@ -347,17 +360,35 @@ class DetailScreen(WorkerFailures, Screen[None]):
             yield Label("Job details", id="title")
             yield Static("", id="detail-name", markup=False)
         with VerticalScroll(id="detail-body"):
-            yield Static("", id="detail", markup=False)
+            yield Static("", id="detail", classes="detail-part", markup=False)  # the summary
+            for i in range(1, SECTIONS):
+                yield Static("", id=f"detail-{i}", classes="detail-part", markup=False)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.gapp.jobs_changed.subscribe(self, self._records_changed)
-        self.gapp.durations_ticked.subscribe(self, self.tick_durations)
-        self.gapp.poll_errors_changed.subscribe(self, lambda _none: self.poll_error_changed())
+        # immediate, and nothing done while another screen (results) covers this one: Textual repaints the screen
+        # on top whenever the one below it handles a message (see DashboardScreen._suspended).
+        self.gapp.jobs_changed.subscribe(self, self._records_changed, immediate=True)
+        self.gapp.durations_ticked.subscribe(self, self.tick_durations, immediate=True)
+        self.gapp.poll_errors_changed.subscribe(self, lambda _none: self.poll_error_changed(), immediate=True)
         self._show(self.record)
         self.query_one("#detail-body").focus()
 
+    def on_screen_suspend(self) -> None:
+        self._covered = True
+
+    def on_screen_resume(self) -> None:
+        self._covered = False
+        if self._missed:
+            self._missed = False
+            self._records_changed(self.gapp.records)
+            self.poll_error_changed()
+            self.tick_durations(self.gapp.clock())
+
     def _records_changed(self, records: list[Record]) -> None:
+        if self._covered:
+            self._missed = True
+            return
         rec = self.record
         if rec is None:
             if self.is_current:
@@ -372,26 +403,42 @@ class DetailScreen(WorkerFailures, Screen[None]):
     def _show(self, rec: Record | None) -> None:
         self._shown = rec
         if rec is None:
-            self.query_one("#detail", Static).update(Text("This job is no longer in the store.", end=""))
+            self._paint([Text("This job is no longer in the store.", end="")] + [None] * (SECTIONS - 1))
             return
-        self.query_one("#detail-name", Static).update(safe_text(f"{display_name(rec)}  {batch_name(rec) or ''}"))
+        name = f"{display_name(rec)}  {batch_name(rec) or ''}"
+        if name != self._texts.get(-1):
+            self._texts[-1] = name
+            self.query_one("#detail-name", Static).update(safe_text(name), layout=False)
         self._shown_poll_error = self._poll_error(rec)
-        rendered = render_record(rec, self.gapp.clock(), self._shown_poll_error)
-        self._shown_text = plain_text(rendered)
-        self.query_one("#detail", Static).update(rendered)
+        self._paint(record_sections(rec, self.gapp.clock(), self._shown_poll_error))
+
+    def _paint(self, sections: list[Any]) -> None:
+        """Update only the sections whose text changed (each repaint is bytes on the wire: a whole screen is
+        ~5 KB at 80x24; a poll that moves only `polled_at` changes the recorded fields, below the fold)."""
+        width = max(20, self.query_one("#detail-body").scrollable_content_region.width or 78)
+        for i, part in enumerate(sections):
+            widget = self.query_one("#detail" if i == 0 else f"#detail-{i}", Static)
+            text = plain_text(part, width) if part is not None else ""
+            old = self._texts.get(i)
+            if text == old:
+                continue
+            self._texts[i] = text
+            # Same height: repaint the section's own lines; a new height moves what is below it (a layout).
+            same_height = old is not None and old.count("\n") == text.count("\n") and widget.display
+            widget.update(part if part is not None else "", layout=not same_height)
+            widget.display = part is not None
 
     def tick_durations(self, now: datetime) -> None:
-        """The app's duration tick (every 30 s): durations, "ago" and "next try in" move; repaint only when the
-        text did change (relative times move in coarse steps, cells.format_ago), so an open detail screen costs
-        a repaint a minute at most, and one every 10 minutes for a job older than an hour."""
+        """The app's duration tick (every 30 s): durations, "ago" and "next try in" move; a section repaints only
+        when its text changed (relative times move in coarse steps, cells.format_ago), so an open detail screen
+        costs a summary and a timeline repaint a minute at most, one every 10 minutes for a job over an hour old."""
         rec = self._shown
         if rec is None or not self.is_mounted:
             return
-        rendered = render_record(rec, now, getattr(self, "_shown_poll_error", None))
-        text = plain_text(rendered)
-        if text != getattr(self, "_shown_text", None):
-            self._shown_text = text
-            self.query_one("#detail", Static).update(rendered)
+        if self._covered:
+            self._missed = True
+            return
+        self._paint(record_sections(rec, now, getattr(self, "_shown_poll_error", None)))
 
     def _poll_error(self, rec: Record) -> tuple[datetime, str] | None:
         name = batch_name(rec)
@@ -402,6 +449,9 @@ class DetailScreen(WorkerFailures, Screen[None]):
         rec = self.record
         if not self.is_mounted or not hasattr(self, "_shown_poll_error"):
             return  # not shown yet: its first paint reads the errors
+        if self._covered:
+            self._missed = True
+            return
         if rec is not None and self._poll_error(rec) != self._shown_poll_error:
             self._show(rec)
 

@@ -119,12 +119,18 @@ class DashboardScreen(WorkerFailures, RowActions, Screen[None]):
         """A row key to put the cursor on when the next view is shown (the group row, after collapsing from a part)."""
         self._shown_gen = -1
         self._day: date | None = None
+        """The local day of the last duration tick (the Created column names the day for older jobs)."""
         self._keys_before: set[str] | None = None
         """Row and record keys that existed when another screen (submit) covered the dashboard: a row that appears
-        since is a job just submitted, and the cursor lands on it (NewJobLanding)."""
+        since is a job just submitted, and the cursor lands on it (`_new_job_row`)."""
         self._land_until = 0.0
         self._suspended = False
-        """The local day of the last duration tick (the Created column names the day for older jobs)."""
+        """Another screen covers the dashboard: new records, the status line and the ticking durations wait for
+        its return (a screen below the current one that handles anything makes Textual repaint the current one)."""
+        self._hidden_status: Text | None = None
+        self._hidden_tick: datetime | None = None
+        self._stale = False
+        """The records changed while another screen covered the dashboard."""
 
     @property
     def gapp(self) -> AppHost:
@@ -151,9 +157,11 @@ class DashboardScreen(WorkerFailures, RowActions, Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
         self.query_one(JobTable).display = False
-        self.gapp.jobs_changed.subscribe(self, self._records_changed)
-        self.gapp.poll_status_changed.subscribe(self, self.show_poll_status)
-        self.gapp.durations_ticked.subscribe(self, self.refresh_durations)
+        # immediate: called in the publisher's turn, so a dashboard under another screen handles no message for it
+        # (Textual repaints the screen on top whenever the one below it handled one: ~5 KB for nothing).
+        self.gapp.jobs_changed.subscribe(self, self._records_changed, immediate=True)
+        self.gapp.poll_status_changed.subscribe(self, self.show_poll_status, immediate=True)
+        self.gapp.durations_ticked.subscribe(self, self.refresh_durations, immediate=True)
         self.show_poll_status(self.gapp.poll_status_text())
         self._show_viewline()
         if self.gapp.loaded:
@@ -168,6 +176,9 @@ class DashboardScreen(WorkerFailures, RowActions, Screen[None]):
 
     # ----------------------------------------------------------------- rows
     def _records_changed(self, records: list[Record]) -> None:
+        if self._suspended:  # under another screen: the rows are built again on return
+            self._stale = True
+            return
         self.recompute()
 
     def recompute(self) -> None:
@@ -220,9 +231,17 @@ class DashboardScreen(WorkerFailures, RowActions, Screen[None]):
 
     def on_screen_resume(self) -> None:
         self._suspended = False
+        stale, self._stale = self._stale, False
+        status, self._hidden_status = self._hidden_status, None
+        if status is not None:
+            self.show_poll_status(status)
+        tick, self._hidden_tick = self._hidden_tick, None
+        if tick is not None:
+            self.refresh_durations(self.gapp.clock())
         if self._keys_before is not None:
             self._land_until = time.monotonic() + LAND_WINDOW_S
-            self.recompute()  # a job submitted just before the return may already be in the records
+        if stale or self._keys_before is not None:
+            self.recompute()  # the records changed meanwhile (a job submitted may be among them)
 
     def _new_job_row(self, view: View) -> str | None:
         """The first row (in view order) of a job that appeared while another screen covered the dashboard, or
@@ -293,11 +312,17 @@ class DashboardScreen(WorkerFailures, RowActions, Screen[None]):
         self.query_one("#viewline", StatusLine).show(text)
 
     def show_poll_status(self, text: Text) -> None:
+        if self._suspended:  # under another screen: painting it would cost bytes for nothing; shown on return
+            self._hidden_status = text
+            return
         self.query_one("#statusline", StatusLine).show(text)
 
     def refresh_durations(self, now: datetime) -> None:
         """The app's duration tick (30 s): running jobs' Took cells (coarse steps, only changed cells repaint);
         after midnight the Created cells too (`14:05` today becomes `Dec 05`), by recomputing the rows once."""
+        if self._suspended:  # under another screen: caught up on return
+            self._hidden_tick = now
+            return
         day = now.astimezone().date()
         if self._day is not None and day != self._day and self.view is not None:
             self._day = day

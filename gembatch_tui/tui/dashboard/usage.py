@@ -163,7 +163,8 @@ class UsageScreen(WorkerFailures, Screen[None]):
             rec = records.get(key)
             if rec is None:
                 continue
-            cells = {"name": safe_text(display_name(rec)), "model": Text("—", end=""), "in": Text("?", justify="right", end=""),
+            cells = {"name": safe_text(display_name(rec)), "model": Text("—", end=""),
+                     "in": Text("?", justify="right", end=""),
                      "out": Text("?", justify="right", end=""),
                      "cost": Text("unknown", style="yellow", justify="right", end=""),
                      "notes": Text("usage unknown: open its results (v) to count it", style="yellow", end="")}

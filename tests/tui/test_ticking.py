@@ -79,3 +79,27 @@ async def test_took_created_and_detail_times_tick(slow_service: BatchService, st
         app.jobs_tick()
         await wait_for(pilot, lambda: cells(app, key)["created"] == "Nov 23", what="Created names the day")
         assert cells(app, key)["duration"] == "25m"
+
+
+async def test_a_covered_dashboard_waits_and_catches_up(slow_service: BatchService, store: JobStore,
+                                                         settings: Settings, batch_file: Path) -> None:
+    """Under the detail screen the dashboard handles nothing (Textual would repaint the detail for each thing it
+    handled: ~5 KB a time); what changed meanwhile is on it when it comes back."""
+    slow_service.submit(batch_file, model="gemini-2.5-flash")
+    app = make_app(settings, store=store, service=slow_service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, loaded(app, 1))
+        dash = app.screen
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
+        other = batch_file.with_name("other.jsonl")
+        other.write_text(batch_file.read_text().replace("question", "another question"))
+        slow_service.submit(other, model="gemini-2.5-flash")
+        app.load_jobs()
+        await wait_for(pilot, lambda: len(app.records) == 2, what="the app read the new job")
+        app.jobs_tick()
+        app.show_poll_status()
+        await pilot.pause(0.3)
+        assert dash.query_one(JobTable).row_count == 1 and dash._stale  # nothing done while covered
+        await pilot.press("escape")
+        await wait_for(pilot, loaded(app, 2), what="the new row on return")

@@ -9,7 +9,8 @@ the standard library: core/jsonfast.py) for both the check and the usage.
 
 Why not check the lines while they arrive, in a thread: measured, it is slower. The parsing thread holds the GIL,
 and the download thread, which gives it up for every socket read, waits up to the 5 ms switch interval each time to
-get it back: the transfer of 300 MB went from 0.8 s to 3.3 s. Overlapping needs a second process.
+get it back: the transfer of 300 MB went from 0.8 s to 3.3 s. Overlapping needs a second process: downloads of
+32 MB and more run this same pass there, following the file as it is written (verify_process.py).
 
 The check is the one `results.verify_results` makes, with the same code line by line (`results.check_line`) and
 the same key comparison (`results.compare_keys`): every non-blank line a JSON object with a key, each key once,

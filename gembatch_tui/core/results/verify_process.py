@@ -6,10 +6,11 @@ core, one pass after the other) or, in a thread, holds the GIL and slows the tra
 the download process only hashes the chunks it writes (hashlib releases the GIL) and tells the verifier how far
 the file has been written; the verifier reads the file from the page cache up to there and checks each line with
 the same code as `StreamVerifier` (`LinePass`, `results.load_input_keys`, `results.compare_keys`), so the verdicts
-are the same, line by line. The input's keys are loaded by the verifier while the first bytes arrive.
+are the same, line by line. The input's keys are read at the same time by a third process (`_input_child`) and
+handed to the checker in batches.
 
 Started from a fork server (the app runs threads, and a plain fork of a threaded process is unsafe) whose preloaded
-modules are this one's, so a verifier starts in milliseconds after the first. Files under MIN_BYTES, and machines
+modules are this one's (and the main module's), so a verifier starts in milliseconds after the first. Files under MIN_BYTES, and machines
 where no process can be started, are checked in-process as before: a process is not worth it there.
 
 If the verifier is killed (by a signal: out of memory, a user) or its check fails, `finish` raises ServiceError: the

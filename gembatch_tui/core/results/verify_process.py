@@ -10,8 +10,9 @@ are the same, line by line. The input's keys are read at the same time by a thir
 handed to the checker in batches.
 
 Started from a fork server (the app runs threads, and a plain fork of a threaded process is unsafe) whose preloaded
-modules are this one's (and the main module's), so a verifier starts in milliseconds after the first. Files under MIN_BYTES, and machines
-where no process can be started, are checked in-process as before: a process is not worth it there.
+modules are this one's (and the main module's), so a verifier starts in milliseconds after the first. Files under
+MIN_BYTES, and machines where no process can be started, are checked in-process as before: a process is not worth
+it there.
 
 If the verifier is killed (by a signal: out of memory, a user) or its check fails, `finish` raises ServiceError: the
 download then fails as any other does, its partial file is removed and nothing is recorded as verified; the next

@@ -51,6 +51,7 @@ SECTIONS: list[tuple[str, tuple[str, ...]]] = [
     ("Dashboard", ("gembatch_tui.tui.dashboard.table:JobTable", "gembatch_tui.tui.dashboard.screen:DashboardScreen")),
     ("Job details", ("gembatch_tui.tui.dashboard.detail:DetailScreen",)),
     ("Results (v on a job)", ("gembatch_tui.tui.results.screen:ResultsScreen",)),
+    ("Usage and cost (u)", ("gembatch_tui.tui.dashboard.usage:UsageScreen",)),
     ("Submit (s)", (
         "gembatch_tui.tui.submit.screen:SubmitScreen",
         "gembatch_tui.tui.submit.file_picker:FilePicker",

@@ -10,7 +10,7 @@ from gembatch_tui.core.config import Settings
 from gembatch_tui.core.store import JobStore
 from gembatch_tui.tui.help import HelpScreen, _bindings, _key, help_sections, section_classes
 
-EVERY_SCREEN = ["Dashboard", "Job details", "Results (v on a job)", "Submit (s)", "Resources (b)", "Event log (E)",
+EVERY_SCREEN = ["Dashboard", "Job details", "Results (v on a job)", "Usage and cost (u)", "Submit (s)", "Resources (b)", "Event log (E)",
                 "No API key", "Delete dialog", "Questions", "Everywhere"]
 
 

@@ -45,6 +45,12 @@ async def test_u_opens_the_usage_view_and_the_total_fits_80_columns(
         assert "Usage and cost" in text and "1 job:" in text
         assert f"{usage['prompt']:,} in" in text and "$" in text and "batch prices" in text
         assert "small.jsonl" in text and "gemini-2.5-flash" in text
+        await pilot.press("f1")  # help: this screen's keys first
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
+        helped = flat(screen_text(app))
+        assert "Usage and cost (u)" in helped and helped.index("Usage and cost (u)") < helped.find("Dashboard")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, UsageScreen))
         await pilot.press("enter")  # the job in full
         await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
         await pilot.press("escape", "escape")

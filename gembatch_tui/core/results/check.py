@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from gembatch_tui.core import jsonfast
+from gembatch_tui.core.counts import counted
 from gembatch_tui.core.jsonpos import json_error_text
 from gembatch_tui.core.submit.keyset import KeySet
 from gembatch_tui.core.submit.validate import MAX_REPORTED, Problem, iter_keys, read_key_at
@@ -258,7 +259,7 @@ def compare_keys(
     """After every results line went through `check_line`: the count, duplicates, and (with an input whose keys
     are in `wanted`) unexpected and missing keys. The few keys reported are read again from both files."""
     if expected_count is not None and expected_count != check.lines:
-        message = f"results have {check.lines} lines, batch stats say {expected_count}"
+        message = f"results have {counted(check.lines, 'line')}, batch stats say {expected_count:,}"
         check.parse_errors.insert(0, Problem(None, message))
         check.parse_error_count += 1
     try:

@@ -16,7 +16,7 @@ from gembatch_tui.cli.archive import cmd_archive
 from gembatch_tui.cli.results import cmd_export, cmd_usage
 from gembatch_tui.core.counts import counted
 from gembatch_tui.core.errors import ServiceError
-from gembatch_tui.core.models import batch_name, display_name, is_archived, record_state, record_stats, short_state
+from gembatch_tui.core.models import batch_name, display_name, is_archived, is_final, record_state, record_stats, short_state
 from gembatch_tui.core.store import StoreError
 from gembatch_tui.core.text import format_bytes, terminal_safe
 from gembatch_tui.cli.runtime import Runtime, open_runtime
@@ -279,7 +279,19 @@ def cmd_list(rt: Runtime, args: argparse.Namespace) -> int:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         out("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    _list_other_keys(rt, records)
     return EXIT_OK
+
+
+def _list_other_keys(rt: Runtime, records: list) -> None:
+    """Jobs of an API key that is not set (core/keys.py) are not polled: one line each says so, under the table."""
+    from gembatch_tui.core.keys import key_ring
+
+    ring = key_ring(rt.settings)
+    for rec in records:
+        label = ring.label(rec)
+        if label is not None and not is_final(record_state(rec)):
+            err(f"{(batch_name(rec) or '-').split('/', 1)[-1][:14]}: {label}; not polled")
 
 
 # ----------------------------------------------------------------------------- cancel / delete / cleanup
@@ -303,8 +315,13 @@ def cmd_cancel(rt: Runtime, args: argparse.Namespace) -> int:
         for record in resolved.records:
             if resolved.group_id is not None and _cancel_skipped(record):
                 continue
+            service = rt.service_for(record) if batch_name(record) else rt.service
+            if service is None:  # its key is not set: another key would only get 404 (CONTRACTS: not missing)
+                err(f"{batch_name(record)}: not cancelled: {rt.absent_reason(record)}")
+                failed = True
+                continue
             try:
-                state = cancel_job(rt.service, record)
+                state = cancel_job(service, record)
                 if batch_name(record):
                     out(f"{batch_name(record)}: cancel requested, now {short_state(state)}")
                 else:  # it was still waiting in the local queue: nothing was ever created remotely
@@ -387,7 +404,6 @@ def _confirm_and_delete(
 ) -> int:
     """List what will go, ask (unless --yes), delete, and report each item; one failure does not stop the rest.
     A best-effort extra that could not be done (part files) is a warning on stderr, not a failure."""
-    from gembatch_tui.core.cleanup.plan import execute
 
     assert rt.service is not None
     out(heading)
@@ -396,7 +412,7 @@ def _confirm_and_delete(
     if not confirm(question, yes):
         out("nothing deleted")
         return EXIT_PARTIAL if failed else EXIT_OK
-    for result in execute(rt.service, actions):
+    for result in rt.execute_routed(actions):
         if result.ok:
             out(f"deleted {result.action.describe()}")
         elif result.warning:
@@ -414,7 +430,11 @@ def cmd_cleanup(rt: Runtime, args: argparse.Namespace) -> int:
     from gembatch_tui.core.cleanup.remote import cleanup_plan
 
     assert rt.service is not None
-    plan = cleanup_plan(rt.service)
+    plans = [cleanup_plan(svc) for svc in rt.each_service()]  # each key plans over its own jobs and uploads
+    plan = plans[0]
+    for more in plans[1:]:
+        plan.actions.extend(more.actions)
+        plan.refused.extend(more.refused)
     for reason in plan.refused:
         err(f"kept: {reason}")
     if not plan.actions:

@@ -20,6 +20,7 @@ def settings_for(args: argparse.Namespace, *, warn: bool = False) -> Settings:
             results_dir=getattr(args, "results_dir", None),
             api_key=getattr(args, "api_key", None),
             demo=bool(getattr(args, "demo", False)),
+            profile=getattr(args, "profile", None),
         )
     except ConfigFileError as exc:
         raise UsageError(str(exc)) from None

@@ -55,6 +55,8 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     parser.add_argument("--store", metavar="PATH", default=default, help="job store file (default: data dir)")
     parser.add_argument("--results-dir", metavar="DIR", default=default, help="where results files go")
     parser.add_argument("--api-key", metavar="KEY", default=default, help="API key (overrides the environment; never stored)")
+    parser.add_argument("--profile", metavar="NAME", default=default,
+                        help="use the key of config profile NAME (its environment variable) for new jobs")
     parser.add_argument(
         "--demo",
         action="store_true",

@@ -2,6 +2,11 @@
 
 One function builds what both entry points need, so `--demo` behaves the same everywhere, and
 whatever it started (the emulator) is stopped by `close()`.
+
+Several keys (config `profiles`, core/keys.py): `service` is the chosen profile's (submissions carry its key
+fingerprint); `services` has one per profile whose key is set, each reading only its own jobs (keys.OwnedStore).
+A poll pass over `service` runs over each of them (`service.poll_views`), so every job is asked about with the
+key that created it; jobs of a key that is not set are left alone (`absent_profiles` names them).
 """
 
 from __future__ import annotations
@@ -12,7 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gembatch_tui.core.config import MISSING_KEY_MESSAGE, Settings
+from gembatch_tui.core import keys
+from gembatch_tui.core.models import record_key
+from gembatch_tui.core.config import DEFAULT_PROFILE, MISSING_KEY_MESSAGE, Settings, profile_missing_key_message
 from gembatch_tui.core.errors import MissingKeyError, ServiceError, register_secret
 from gembatch_tui.core.api.gemini import GeminiClient
 from gembatch_tui.core.submit.service import BatchService
@@ -20,13 +27,77 @@ from gembatch_tui.core.store import JobStore
 
 DEMO_JOB_SECONDS = 25.0
 DEMO_BUSY_MESSAGE = "the demo emulator is in use by another gembatch-tui process; close it or run without --demo"
+
+
+class ProfileService(BatchService):
+    """A service of one key: what it submits carries the key's fingerprint (core/keys.py)."""
+
+    profile: str = DEFAULT_PROFILE
+    key_fingerprint: str | None = None
+    key_is_default: bool = True
+
+    def submit(self, path: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        if self.key_fingerprint is not None:
+            kwargs["extra"] = {**(kwargs.get("extra") or {}), keys.FIELD: self.key_fingerprint}
+        return super().submit(path, **kwargs)
+
+
 @dataclass
 class Runtime:
     settings: Settings
     store: JobStore
     service: BatchService | None
     emulator: Any = None
+    services: dict[str, BatchService] = field(default_factory=dict)
+    """One per profile whose key is set, by profile name; each reads only its own jobs (keys.OwnedStore)."""
+    absent_profiles: dict[str, str] = field(default_factory=dict)
+    """Profiles whose key is not set: name -> the environment variable to set."""
     _closed: bool = field(default=False, repr=False)
+
+    def service_for(self, record: dict[str, Any]) -> BatchService | None:
+        """The service of the key that created `record` (None: that key is not set, so nothing may ask about it)."""
+        if not self.services:
+            return self.service
+        for svc in self.services.values():
+            store = svc.store
+            if isinstance(store, keys.OwnedStore) and keys.belongs(record, store.key_print, store.is_default):
+                return svc
+        return None
+
+    def each_service(self) -> list[BatchService]:
+        """One service per key that is set, each over its own jobs (clean-up plans per key)."""
+        return list(self.services.values()) or ([self.service] if self.service is not None else [])
+
+    def absent_reason(self, record: dict[str, Any]) -> str:
+        """Why nothing asks the server about `record`: the key that made it is not set."""
+        return keys.key_ring(self.settings).label(record) or "its API key is not set"
+
+    def execute_routed(self, actions: list[Any]) -> list[Any]:
+        """cleanup.plan.execute, each job's actions with its own key's service; a job whose key is not set is
+        refused (asking with another key would answer 403/404, which reads as already gone)."""
+        from gembatch_tui.core.cleanup.plan import ActionResult, execute
+
+        assert self.service is not None
+        if not self.services:
+            return execute(self.service, actions)
+        records = {record_key(r): r for r in self.store.read_all()}
+        by_service: dict[int, tuple[BatchService, list[Any]]] = {}
+        results: list[Any] = []
+        for action in actions:
+            rec = records.get(action.record_key) if action.record_key else None
+            svc = self.service_for(rec) if rec is not None else self.service
+            if svc is None:
+                results.append(ActionResult(action, False, self.absent_reason(rec or {})))
+                continue
+            by_service.setdefault(id(svc), (svc, []))[1].append(action)
+        for svc, mine in by_service.values():
+            results.extend(execute(svc, mine))
+        return results
+
+    def profile_of(self, record: dict[str, Any]) -> str | None:
+        """The name of the profile whose key made `record`, when that key is set (else None: 'other key')."""
+        svc = self.service_for(record)
+        return getattr(svc, "profile", None) if svc is not None else None
 
     def close(self) -> None:
         if self._closed:
@@ -79,21 +150,65 @@ def open_runtime(settings: Settings, *, need_service: bool = True, demo_job_seco
     if not need_service:
         return Runtime(settings, store, None)
     emulator = None
+    # (profile, key, base url, what is fingerprinted): the chosen profile first
+    keyed: list[tuple[str, str, str | None, str]] = []
+    absent: dict[str, str] = {}
     if settings.demo:
         emulator, key = start_demo_emulator(demo_job_seconds)
         scope = "demo-" + hashlib.sha256(str(demo_emulator_dir()).encode()).hexdigest()[:16]
-        client = GeminiClient(key, base_url=emulator.url, retry_initial_delay=0.2, retry_max_delay=2.0, scope=scope)
+        # Each demo run has a new key over the same emulator state: its jobs are the scope's, not the key's.
+        keyed.append((DEFAULT_PROFILE, key, emulator.url, scope))
     else:
         if not settings.api_key:
-            raise MissingKeyError(MISSING_KEY_MESSAGE)
-        client = GeminiClient(
-            settings.api_key,
-            base_url=settings.base_url,
-            retry_attempts=settings.retry_attempts,
-            retry_initial_delay=settings.retry_initial_delay,
-            retry_max_delay=settings.retry_max_delay,
-        )
-    service = BatchService(
+            raise MissingKeyError(profile_missing_key_message(settings))
+        keyed.append((settings.profile, settings.api_key, settings.base_url, settings.api_key))
+        candidates = [(DEFAULT_PROFILE, settings.default_key, settings.default_base_url, "GOOGLE_API_KEY")]
+        candidates += [(p.name, p.key(), p.base_url or settings.default_base_url, p.key_env)
+                       for p in settings.profiles.values()]
+        for name, key, base, env in candidates:
+            if name == settings.profile:
+                continue
+            if key and key not in {k for _n, k, _b, _s in keyed}:  # one key under two names: polled once
+                keyed.append((name, key, base, key))
+            else:
+                absent[name] = env
+    try:
+        salt = keys.store_salt(settings.store_path)
+    except OSError as exc:
+        where = keys.salt_path(settings.store_path)
+        raise ServiceError(f"{where}: cannot create the store's key salt: {exc.strerror or exc}") from None
+    services: dict[str, BatchService] = {}
+    main: BatchService | None = None
+    for name, key, base, secret in keyed:
+        key_print = keys.fingerprint(secret, salt)
+        client = _client(settings, key, base, demo=settings.demo, emulator=emulator)
+        is_default = name == DEFAULT_PROFILE or (not settings.demo and key == settings.default_key)
+        if main is None:  # the chosen profile's: submits, and reads the whole store (the app and the CLI list it)
+            main = _service(settings, store, client, name, key_print, is_default)
+        # each key's poll pass reads only its own jobs
+        view = keys.OwnedStore(settings.store_path, key_print, is_default)
+        services[name] = _service(settings, view, client, name, key_print, is_default)
+    assert main is not None
+    main.poll_views = list(services.values())  # type: ignore[attr-defined]
+    return Runtime(settings, store, main, emulator, services=services, absent_profiles=absent)
+
+
+def _client(settings: Settings, key: str, base_url: str | None, *, demo: bool, emulator: Any) -> GeminiClient:
+    if demo:
+        scope = "demo-" + hashlib.sha256(str(demo_emulator_dir()).encode()).hexdigest()[:16]
+        return GeminiClient(key, base_url=emulator.url, retry_initial_delay=0.2, retry_max_delay=2.0, scope=scope)
+    return GeminiClient(
+        key,
+        base_url=base_url,
+        retry_attempts=settings.retry_attempts,
+        retry_initial_delay=settings.retry_initial_delay,
+        retry_max_delay=settings.retry_max_delay,
+    )
+
+
+def _service(settings: Settings, store: JobStore, client: GeminiClient, profile: str, key_print: str,
+             is_default: bool) -> BatchService:
+    service = ProfileService(
         store,
         client,
         results_dir=settings.results_dir,
@@ -101,11 +216,12 @@ def open_runtime(settings: Settings, *, need_service: bool = True, demo_job_seco
         max_parallel_polls=settings.max_parallel_polls,
         media_wait_s=media_wait_seconds(settings.extra),
     )
+    service.profile, service.key_fingerprint, service.key_is_default = profile, key_print, is_default
     if settings.on_finish is not None:  # every poll pass over this service runs it (the app, poll, the library)
         from gembatch_tui.core.poll import finish_hooks
 
         finish_hooks.install(service, finish_hooks.FinishHook(settings.on_finish, settings.on_finish_timeout))
-    return Runtime(settings, store, service, emulator)
+    return service
 
 
 def media_wait_seconds(config: dict[str, Any]) -> float:

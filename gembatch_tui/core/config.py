@@ -5,7 +5,9 @@ The config file (`<config dir>/config.json`, or `$GEMBATCH_TUI_HOME/config.json`
 `retry` (`attempts`, `initial_delay`, `max_delay`: the SDK's retry of 408/429/5xx), `limits` and
 `enqueued_token_budget` (see core.limits), `prices` (see core.pricing), `on_finish` (core/poll/finish_hooks.py)
 and `notify` (how the app says a job finished), and `max_cost_usd`, `output_ratio`, `thinking_tokens` (the
-cost estimate and its cap: core/api/pricing.py, core/submit/cost_cap.py).
+cost estimate and its cap: core/api/pricing.py, core/submit/cost_cap.py), and `profiles` (several API keys:
+`{"work": {"key_env": "WORK_GEMINI_KEY", "base_url": "..."}}`, each naming the environment variable that holds
+its key, never the key; `--profile NAME` picks one, core/keys.py tells whose jobs are whose).
 
 A key this module does not know (`pol_interval`) would be ignored, so the user would never learn that their
 setting has no effect: each one is a warning on the loaded settings (`Settings.warnings`), naming the file, the
@@ -28,8 +30,10 @@ DEFAULT_POLL_INTERVAL = 30.0
 KNOWN_KEYS = (
     "default_model", "default_embedding_model", "poll_interval", "bell", "max_parallel_polls", "media_wait_seconds",
     "retry", "limits", "enqueued_token_budget", "prices", "on_finish", "notify",
-    "max_cost_usd", "output_ratio", "thinking_tokens", "realtime",
+    "max_cost_usd", "output_ratio", "thinking_tokens", "realtime", "profiles",
 )
+DEFAULT_PROFILE = "default"
+"""The profile of the key in GOOGLE_API_KEY / GEMINI_API_KEY (or --api-key): jobs with no key fingerprint are its."""
 RETRY_KEYS = ("attempts", "initial_delay", "max_delay")
 NOTIFY_CHOICES = ("bell", "osc9", "osc777", "none")
 """`notify`: how the app tells that a job finished (the bell, a desktop notification by OSC 9 / OSC 777, nothing)."""
@@ -44,6 +48,18 @@ MISSING_KEY_MESSAGE = (
     "no API key: set GOOGLE_API_KEY or GEMINI_API_KEY (or pass --api-key), or try --demo to use the built-in emulator"
 )
 """What every command and the app say when there is no key."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named API key: the environment variable that holds it (the key itself is never stored) and its base URL."""
+
+    name: str
+    key_env: str
+    base_url: str | None = None
+
+    def key(self) -> str | None:
+        return os.environ.get(self.key_env, "").strip() or None
 
 
 @dataclass
@@ -69,6 +85,10 @@ class Settings:
     config_path: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # about the config file (unknown keys); never fatal
+    profiles: dict[str, Profile] = field(default_factory=dict)  # config `profiles`, by name
+    profile: str = DEFAULT_PROFILE  # the one chosen (--profile): submissions use its key
+    default_key: str | None = field(default=None, repr=False)  # the env/--api-key key, the "default" profile's
+    default_base_url: str | None = None
 
 
 def env_api_key() -> str | None:
@@ -140,6 +160,7 @@ def build_settings(
     results_dir: str | None,
     api_key: str | None,
     demo: bool,
+    profile: str | None = None,
 ) -> Settings:
     config_path = paths.config_file()
     data = load_config_file(config_path)
@@ -178,7 +199,46 @@ def build_settings(
         settings.max_parallel_polls = bounded(data, "max_parallel_polls", int, 1, where, "a whole number")
     if data.get("max_cost_usd") is not None:
         settings.max_cost_usd = bounded(data, "max_cost_usd", float, 0.0, where, "a number of US dollars")
+    settings.default_key, settings.default_base_url = settings.api_key, settings.base_url
+    settings.profiles = _profiles(data.get("profiles"), where)
+    if profile and profile != DEFAULT_PROFILE and not demo:
+        chosen = settings.profiles.get(profile)
+        if chosen is None:
+            known = ", ".join([DEFAULT_PROFILE, *settings.profiles])
+            raise ConfigFileError(f"--profile {profile!r}: no such profile in {where} (known: {known})")
+        settings.profile = profile
+        settings.api_key = chosen.key()
+        settings.base_url = chosen.base_url or settings.base_url
     return settings
+
+
+def profile_missing_key_message(settings: Settings) -> str:
+    """What a command says when the chosen profile's key is not set."""
+    chosen = settings.profiles.get(settings.profile)
+    if chosen is None:
+        return MISSING_KEY_MESSAGE
+    return f"no API key for profile {chosen.name!r}: set the environment variable {chosen.key_env}"
+
+
+def _profiles(value: Any, where: str) -> dict[str, Profile]:
+    """Config `profiles`: an object of NAME -> {"key_env": VAR, "base_url": URL (optional)}."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigFileError(f"{where}: profiles must be an object of NAME -> {{\"key_env\": VARIABLE}}")
+    out: dict[str, Profile] = {}
+    for name, spec in value.items():
+        env = spec.get("key_env") if isinstance(spec, dict) else None
+        if name == DEFAULT_PROFILE or not str(name).strip():
+            raise ConfigFileError(f"{where}: profiles: {name!r} is reserved for GOOGLE_API_KEY / GEMINI_API_KEY")
+        if not isinstance(env, str) or not env.strip():
+            raise ConfigFileError(f"{where}: profiles.{name}.key_env must name the environment variable that holds "
+                                  "the key (the key itself is never put in the config)")
+        base = spec.get("base_url")
+        if base is not None and not isinstance(base, str):
+            raise ConfigFileError(f"{where}: profiles.{name}.base_url must be a URL string")
+        out[str(name)] = Profile(str(name), env.strip(), base or None)
+    return out
 
 
 def _on_finish(value: Any, where: str) -> tuple[str | list[str], float]:

@@ -12,6 +12,7 @@ from typing import Any, BinaryIO, Protocol
 from .errors import payload_too_large
 from .faults import Faults
 from .jobs import Jobs
+from .owners import Owners
 from .realtime import Realtime
 from .state import EmulatorState
 
@@ -30,6 +31,9 @@ class Context:
     request_log: list[tuple[str, str]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # tracebacks of unexpected handler failures
     realtime: Realtime = field(default_factory=lambda: Realtime(None, 60.0))  # generateContent and its limit
+    api_keys: frozenset[str] | None = None  # several accepted keys, each seeing only its own (owners.py)
+    owners: Owners | None = None  # set with `api_keys`
+    key_log: list[tuple[str, str, str]] = field(default_factory=list)  # (key label, method, path) of keyed calls
 
 
 class Body:
@@ -98,6 +102,7 @@ class Exchange(Protocol):
     body: Body
     headers: Any  # the request's headers (an email.message.Message)
     query: dict[str, str]
+    caller: str  # the label of the request's key (owners.label), "" for an upload chunk
     wfile: BinaryIO
     connection: Any
 

@@ -62,6 +62,8 @@ def upload(h: Handler, m: Match) -> None:
         )
     meta = UploadMeta.parse(h.read_json(), h.headers)
     session = h.ctx.state.start_upload(meta)
+    if h.ctx.owners is not None:
+        h.ctx.owners.start_upload(session.upload_id, h.caller)
     url = f"{h.self_base(m.prefix)}/upload/{m.version}/files?upload_id={session.upload_id}&upload_protocol=resumable"
     h.send_empty(
         {
@@ -107,20 +109,38 @@ def _upload_chunk(h: Handler, m: Match, upload_id: str) -> None:
 
 
 def _send_final(h: Handler, m: Match, record: Any) -> None:
+    owners = h.ctx.owners
+    if owners is not None:  # the file is the key's that started the upload
+        owners.claim(record.name, owners.upload_owner(h.query.get("upload_id", "")) or h.caller)
     body = {"file": record.to_json(m.version, h.self_base(m.prefix), now=h.ctx.state.clock())}
     h.send_json(body, headers={"X-Goog-Upload-Status": "final"})
 
 
+def _own(h: Handler, name: str) -> None:
+    """Another key's batch or file is not there for this key (owners.py)."""
+    if h.ctx.owners is not None:
+        h.ctx.owners.check(name, h.caller)
+
+
+def _visible(h: Handler, page: dict[str, Any], field: str) -> dict[str, Any]:
+    if h.ctx.owners is not None and field in page:
+        page[field] = h.ctx.owners.visible(page[field], h.caller)
+    return page
+
+
 def file_get(h: Handler, m: Match) -> None:
+    _own(h, "files/" + m.groups["id"])
     h.send_json(h.ctx.state.get_file(m.groups["id"], m.version, h.self_base(m.prefix)))
 
 
 def file_list(h: Handler, m: Match) -> None:
     q = h.query
-    h.send_json(h.ctx.state.list_files(q.get("pageSize"), q.get("pageToken"), m.version, h.self_base(m.prefix)))
+    page = h.ctx.state.list_files(q.get("pageSize"), q.get("pageToken"), m.version, h.self_base(m.prefix))
+    h.send_json(_visible(h, page, "files"))
 
 
 def file_delete(h: Handler, m: Match) -> None:
+    _own(h, "files/" + m.groups["id"])
     h.ctx.state.delete_file(m.groups["id"])
     h.send_json({})
 
@@ -128,6 +148,7 @@ def file_delete(h: Handler, m: Match) -> None:
 def download(h: Handler, m: Match) -> None:
     if h.query.get("alt", "media") != "media":
         raise invalid_argument("Downloads need alt=media.")
+    _own(h, "files/" + m.groups["id"])
     record, f = h.ctx.state.open_download(m.groups["id"])
     with f:
         size = os.fstat(f.fileno()).st_size
@@ -140,7 +161,10 @@ def download(h: Handler, m: Match) -> None:
 def batch_create(h: Handler, m: Match) -> None:
     method = m.groups["method"]
     kind = BATCH_METHODS[method][0]
-    h.send_json(h.ctx.jobs.create(kind, m.groups["model"], method, h.read_json(), m.version))
+    op = h.ctx.jobs.create(kind, m.groups["model"], method, h.read_json(), m.version)
+    if h.ctx.owners is not None:
+        h.ctx.owners.claim(str(op.get("name") or ""), h.caller)
+    h.send_json(op)
 
 
 def generate_content(h: Handler, m: Match) -> None:
@@ -149,20 +173,30 @@ def generate_content(h: Handler, m: Match) -> None:
 
 
 def batch_get(h: Handler, m: Match) -> None:
-    h.send_json(h.ctx.jobs.get(m.groups["id"]))
+    _own(h, "batches/" + m.groups["id"])
+    op = h.ctx.jobs.get(m.groups["id"])
+    if h.ctx.owners is not None:
+        h.ctx.owners.claim_output(op, h.caller)
+    h.send_json(op)
 
 
 def batch_list(h: Handler, m: Match) -> None:
-    h.send_json(h.ctx.jobs.list_page(h.query.get("pageSize"), h.query.get("pageToken")))
+    page = h.ctx.jobs.list_page(h.query.get("pageSize"), h.query.get("pageToken"))
+    if h.ctx.owners is not None:
+        for op in page.get("operations", []):
+            h.ctx.owners.claim_output(op, h.caller)
+    h.send_json(_visible(h, page, "operations"))
 
 
 def batch_cancel(h: Handler, m: Match) -> None:
     h.body.drain()
+    _own(h, "batches/" + m.groups["id"])
     h.ctx.jobs.cancel(m.groups["id"])
     h.send_json({})
 
 
 def batch_delete(h: Handler, m: Match) -> None:
+    _own(h, "batches/" + m.groups["id"])
     h.ctx.jobs.delete(m.groups["id"])
     h.send_json({})
 

@@ -12,13 +12,14 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, Any
 
 from .faults import Faults
 from .files import processing_rules
 from .jobs import Jobs
+from .owners import Owners, label
 from .realtime import Call, Realtime
 from .exchange import Context
 from .server import EmulatorHTTPServer
@@ -69,12 +70,16 @@ class Emulator:
         processing_seconds: float | dict[str, float] | None = None,
         rpm: int | None = None,
         rpm_window_seconds: float = 60.0,
+        api_keys: Iterable[str] | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self._own_dir = state_dir is None
         self._state_dir = Path(state_dir) if state_dir is not None else None
         self._api_key = api_key
+        self._api_keys = frozenset(api_keys) if api_keys is not None else None
+        """Several accepted keys (instead of `api_key`), each seeing only its own batches and files (owners.py)."""
+        self.key_log: list[tuple[str, str, str]] = []
         self._job_seconds = float(job_seconds)
         self._latency_s = float(latency_ms) / 1000.0
         self._expiry_seconds = float(expiry_seconds)
@@ -120,7 +125,9 @@ class Emulator:
             seed = self._explicit_seed
             state.ids = IdGenerator(seed, earlier_starts) if seed is not None else IdGenerator(None)
         self._ctx = Context(state, jobs, self._faults, self._api_key, self._latency_s,
-                            request_log=self.request_log, errors=errors, realtime=self._realtime)
+                            request_log=self.request_log, errors=errors, realtime=self._realtime,
+                            api_keys=self._api_keys, owners=Owners() if self._api_keys else None,
+                            key_log=self.key_log)
         self._server = EmulatorHTTPServer((self.host, self.port), self._ctx)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
@@ -206,6 +213,11 @@ class Emulator:
 
     def files_snapshot(self) -> list[dict[str, Any]]:
         return self._require().state.files_snapshot()
+
+    def calls_with(self, key: str) -> list[tuple[str, str]]:
+        """(method, path) of every call made with `key` (upload chunks carry no key and are not listed)."""
+        mine = label(key)
+        return [(method, path) for who, method, path in list(self.key_log) if who == mine]
 
     @property
     def server_errors(self) -> list[str]:

@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from . import routes
 from .exchange import Body, Context
 from .errors import ApiError, api_key_invalid, not_found
+from .owners import label
 from .util import dumps_api
 
 MAX_JSON_BYTES = 20 * 1024 * 1024  # the real limit for an inline batch request
@@ -55,6 +56,7 @@ class Handler(BaseHTTPRequestHandler):
         path = unquote(split.path)
         self.query = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         self.body = Body(self.rfile, self.headers)
+        self.caller = ""
         log = self.ctx.request_log
         log.append((self.command, path))
         if len(log) > LOG_LIMIT:  # a long-running demo must not grow without bound
@@ -113,8 +115,17 @@ class Handler(BaseHTTPRequestHandler):
     def _check_key(self) -> None:
         got = (self.headers.get("x-goog-api-key") or self.query.get("key") or "").strip()
         want = self.ctx.api_key
-        if not got or (want is not None and not hmac.compare_digest(got.encode(), want.encode())):
+        several = self.ctx.api_keys
+        if several is not None:
+            if not got or not any(hmac.compare_digest(got.encode(), k.encode()) for k in several):
+                raise api_key_invalid()
+        elif not got or (want is not None and not hmac.compare_digest(got.encode(), want.encode())):
             raise api_key_invalid()
+        self.caller = label(got)
+        log = self.ctx.key_log
+        log.append((self.caller, self.command, urlsplit(self.path).path))
+        if len(log) > LOG_LIMIT:
+            del log[: LOG_LIMIT // 2]
 
     # -- helpers for endpoints --------------------------------------------------------------------
     def self_base(self, prefix: str) -> str:

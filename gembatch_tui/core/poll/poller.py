@@ -10,6 +10,10 @@ After the refresh, queued records are submitted as the enqueued-token budget all
 submitted shows up as a state change QUEUED -> PENDING); after the downloads, groups whose parts all have
 their results are merged into one results file (merge.py), reported like a download. Last, the `on_finish` hook
 runs for the jobs this pass (or another poller's) saw finish (finish_hooks.py).
+
+With several API keys (core/keys.py) the service names one service per key set (`poll_views`, each reading only
+its key's jobs): the pass runs over each, so no job is asked about with a key that cannot see it (that would
+answer 404 and, twice, mark it missing); jobs of a key that is not set are counted in `other_key`, untouched.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from gembatch_tui.core import keys
 from gembatch_tui.core.poll import finish_hooks, inline_results, missing_jobs, schedule as poll_schedule
 from gembatch_tui.core.submit import waves
 from gembatch_tui.core.poll.download import DownloadOutcome, DownloadProgress, download_results
@@ -68,6 +73,7 @@ class PollReport:
     queued: int = 0  # records waiting locally (budget or 429 backoff)
     deferred: int = 0  # unfinished jobs not due this pass (poll_schedule.py), so not asked about
     hooks: list[finish_hooks.HookRun] = field(default_factory=list)  # on_finish runs; never a failed pass
+    other_key: int = 0  # unfinished jobs of a key that is not set (core/keys.py): not asked about, left as they are
 
     @property
     def failed(self) -> bool:
@@ -90,6 +96,48 @@ def poll_once(
     cancel: threading.Event | None = None,
     only: frozenset[str] | None = None,
     force: bool = False,
+) -> PollReport:
+    """One pass over every key's jobs with that key (`service.poll_views`, see the module docstring), or over
+    `service` alone when it names none; the `on_finish` hook runs once, after all of them."""
+    views: list[BatchService] = list(getattr(service, "poll_views", None) or [])
+    if not views:
+        return _pass(service, download=download, progress=progress, cancel=cancel, only=only, force=force)
+    report = PollReport()
+    failed: list[str] = []
+    for view in views:
+        if cancel is not None and cancel.is_set():
+            break
+        one = _pass(view, download=download, progress=progress, cancel=cancel, only=only, force=force, hooks=False)
+        report.polled += one.polled
+        report.listed += one.listed
+        report.changes += one.changes
+        report.downloads += one.downloads
+        report.errors += one.errors
+        report.notes += one.notes
+        report.active += one.active
+        report.queued += one.queued
+        report.deferred += one.deferred
+        failed += [d.key for d in one.downloads if not d.ok]
+    seen = [v.store for v in views]
+    others = [r for r in service.store.read_all() if (needs_poll(r) or waves.is_queued(r))
+              and (only is None or record_key(r) in only)
+              and not any(keys.belongs(r, s.key_print, s.is_default) for s in seen if isinstance(s, keys.OwnedStore))]
+    report.other_key = len(others)
+    if others:
+        report.notes.append(f"{len(others)} unfinished job(s) of an API key that is not set: not polled")
+    report.hooks = finish_hooks.run_due(service, only=only, failed_downloads=failed)
+    return report
+
+
+def _pass(
+    service: BatchService,
+    *,
+    download: bool = True,
+    progress: DownloadProgress | None = None,
+    cancel: threading.Event | None = None,
+    only: frozenset[str] | None = None,
+    force: bool = False,
+    hooks: bool = True,
 ) -> PollReport:
     """One pass: refresh unfinished jobs, submit queued ones the budget allows, download finished results.
 
@@ -166,7 +214,8 @@ def poll_once(
                 report.changes.append(
                     StateChange(key, snap.name, display_name(old), old_state, snap.state)
                 )
-            changes[key] = finish_hooks.marking(service, _merge(snap))  # a final state marks the hook due
+            # a final state marks the hook due; a job without a key fingerprint is stamped as its key's (keys.py)
+            changes[key] = finish_hooks.marking(service, _merge(snap, getattr(service, "key_fingerprint", None)))
         if changes:
             service.store.update_many(changes)
     finally:
@@ -193,8 +242,9 @@ def poll_once(
             from gembatch_tui.core.poll.merge import merge_ready
 
             report.downloads.extend(merge_ready(service, cancel=cancel))
-    report.hooks = finish_hooks.run_due(service, only=only,
-                                        failed_downloads=[d.key for d in report.downloads if not d.ok])
+    if hooks:
+        report.hooks = finish_hooks.run_due(service, only=only,
+                                            failed_downloads=[d.key for d in report.downloads if not d.ok])
     return report
 
 
@@ -245,8 +295,10 @@ def _list_snapshots(
     return {**bonus, **found}
 
 
-def _merge(snap: BatchSnapshot) -> Callable[[Record], None]:
+def _merge(snap: BatchSnapshot, key_print: str | None = None) -> Callable[[Record], None]:
     def apply(rec: Record) -> None:
+        if key_print is not None and not rec.get(keys.FIELD):
+            rec[keys.FIELD] = key_print  # this key sees the job: it is this key's
         rec["batch"] = snap.to_batch_dict(rec.get("batch"))
         rec["polled_at"] = now_iso()
         rec.pop("missing_polls", None)  # found again: an earlier 404 was not the job being gone

@@ -12,7 +12,7 @@ second process validates it (validate_process.py: in a thread it would starve th
   record already submits (same path or same sha256, decided under the store lock) drops the upload and its record
   and takes the ordinary way, `BatchService.submit` with the report in hand;
 - otherwise one store update gives the record the report's figures and the upload's name and clears
-  `validation_pending`, and the job is created exactly as before (`BatchService._create`).
+  `validation_pending`, and the job is created exactly as before (`create.create_once`).
 
 A record still `validation_pending` after a crash never has its upload used: `_resume` validates and uploads again.
 Only files of at least MIN_BYTES take this way (below, validation takes well under a second), and only files that
@@ -28,25 +28,19 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from gembatch_tui.core.api import upload_tokens
-from gembatch_tui.core.api.gemini import GeminiClient, Progress
+from gembatch_tui.core.api.gemini import Progress
 from gembatch_tui.core.errors import Cancelled, ServiceError
-from gembatch_tui.core.models import Record, now_iso, record_key, record_state
-from gembatch_tui.core.store import JobStore, new_record_id
-from gembatch_tui.core.submit import split, waves
+from gembatch_tui.core.models import Record, now_iso, record_key
+from gembatch_tui.core.store import new_record_id
+from gembatch_tui.core.submit import create, split, waves
 from gembatch_tui.core.submit import validate as validation
 from gembatch_tui.core.submit.limits import JobLimits
 from gembatch_tui.core.submit.outcome import SubmitOutcome
 from gembatch_tui.core.submit.validate_process import ProcessValidation
 
 
-class BatchService(Protocol):
+class BatchService(create.Creator, Protocol):
     """What this module needs of core.submit.service.BatchService (a protocol: that module imports this one)."""
-
-    store: JobStore
-    client: GeminiClient
-
-    @property
-    def limits(self) -> JobLimits: ...
 
     def duplicate_of(self, path: Path, sha256: str | None, among: list[Record] | None = None) -> Record | None: ...
 
@@ -55,14 +49,8 @@ class BatchService(Protocol):
                cancel: threading.Event | None = ..., extra: dict[str, Any] | None = ...,
                limits: JobLimits | None = ...) -> SubmitOutcome: ...
 
-    def _mark_failed(self, key: str, reason: str, uploaded_deleted: bool = False) -> None: ...
-
     def _drop_or_requeue(self, record: Record, *, forget_upload: bool) -> None: ...
 
-    def _delete_quietly(self, file_name: str) -> None: ...
-
-    def _create(self, key: str, src: Path, file_name: str, model: str, display: str, kind: str,
-                count: int) -> SubmitOutcome: ...
 
 MIN_BYTES = 64 << 20
 """Inputs from this size on are uploaded while they are validated."""
@@ -197,7 +185,7 @@ def _discard(service: BatchService, key: str, upload: _UploadThread, stop: threa
     if _delete(service, name):
         service.store.remove(key)
     else:  # the file is still there: the record keeps its name, so clean-up finds it
-        service._mark_failed(key, f"could not delete the upload {name} of a submission that went another way")
+        create.mark_failed(service.store, key, f"could not delete the upload {name} of a submission that went another way")
         service.store.update(key, lambda r: r.update(uploaded_file_name=name))
 
 
@@ -209,7 +197,7 @@ def _refuse(service: BatchService, key: str, src: Path, report: validation.Valid
     name = upload.stopped(stop)
     deleted = _delete(service, name)
     why = f"not submitted, the file has errors: {first}"
-    service._mark_failed(key, why if deleted else f"{why}; its upload {name} could not be deleted",
+    create.mark_failed(service.store, key, why if deleted else f"{why}; its upload {name} could not be deleted",
                          uploaded_deleted=name is not None and deleted)
     if name is not None and not deleted:
         service.store.update(key, lambda r: r.update(uploaded_file_name=name))
@@ -247,10 +235,10 @@ def _finish(service: BatchService, record: Record, key: str, src: Path, report: 
         return SubmitOutcome(src, "cancelled", request_count=count)
     if isinstance(error, (ServiceError, OSError, ValueError)):
         message = str(error) if isinstance(error, (ServiceError, ValueError)) else f"{src}: {error.strerror or error}"
-        service._mark_failed(key, message)
+        create.mark_failed(service.store, key, message)
         return SubmitOutcome(src, "error", message=message, request_count=count)
     if error is not None:
-        service._mark_failed(key, f"upload failed: {error}")
+        create.mark_failed(service.store, key, f"upload failed: {error}")
         raise error
     file_name = upload.file_name
     assert file_name is not None
@@ -261,10 +249,10 @@ def _finish(service: BatchService, record: Record, key: str, src: Path, report: 
 
     service.store.update(key, apply)
     if cancel is not None and cancel.is_set():  # as after any upload: nothing is created once cancelled
-        service._delete_quietly(file_name)
+        create.delete_quietly(service.client, file_name)
         service._drop_or_requeue(record, forget_upload=True)
         return SubmitOutcome(src, "cancelled", request_count=count)
-    return service._create(key, src, file_name, record["model"], record["display_name"], report.kind, count)
+    return create.create_once(service, key, src, file_name, record["model"], record["display_name"], report.kind, count)
 
 
 def _ordinary(service: BatchService, src: Path, report: validation.ValidationReport, model: str,

@@ -7,7 +7,9 @@ again (by its uploaded file) instead of being created twice.
 A record may also wait locally (`local_state: "queued"`, see waves.py): when its estimated tokens do not fit the
 model's enqueued-token budget yet, or after a 429 at create (then with `retry_after`). Whoever submits a queued
 record first claims it (queued -> submitting, under the store lock), so two pollers never submit it twice.
-An input over a per-job limit becomes a group of parts (groups.py), each an ordinary record.
+An input over a per-job limit becomes a group of parts (groups.py), each an ordinary record. The create itself,
+and how a lost answer is resolved by looking, live in create.py; a big input is validated while it is uploaded
+(overlap.py).
 """
 
 from __future__ import annotations
@@ -22,11 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from gembatch_tui.core import paths
-from gembatch_tui.core.submit import overlap, split, waves
+from gembatch_tui.core.submit import create, overlap, split, waves
 from gembatch_tui.core.api import upload_tokens
 from gembatch_tui.core.submit import validate as validation
 from gembatch_tui.core.errors import Cancelled, ServiceError
-from gembatch_tui.core.api.gemini import GeminiClient, Progress, snapshot_from_operation
+from gembatch_tui.core.api.gemini import GeminiClient, Progress
 from gembatch_tui.core.submit.limits import JobLimits
 from gembatch_tui.core.submit.media_cache import CACHE_NAME, MediaCache
 from gembatch_tui.core.submit.media_remote import WaitPolicy
@@ -264,7 +266,7 @@ class BatchService:
                                              allow_media_outside=bool(record.get("allow_media_outside")))
             if not report.ok or report.sha256 != record.get("input_sha256"):
                 why = report.messages()[0] if report.messages() else "its content changed"
-                self._mark_failed(key, f"input changed while queued: {why}")
+                create.mark_failed(self.store, key, f"input changed while queued: {why}")
                 return SubmitOutcome(src, "error", message=f"input changed while queued: {why}")
         return self._upload_and_create(record, report, progress=progress, cancel=cancel)
 
@@ -283,7 +285,7 @@ class BatchService:
         file_name = record.get("uploaded_file_name") if waves.fresh_upload(self, record) else None
         if file_name is None:
             if record.get("uploaded_file_name"):
-                self._delete_quietly(record["uploaded_file_name"])
+                create.delete_quietly(self.client, record["uploaded_file_name"])
             token = upload_tokens.new_token(self.store.path)
             # Written before a byte is sent: a file whose answer is lost is found again by this token.
             self.store.update(key, lambda r: r.update(upload_token=token))
@@ -314,16 +316,16 @@ class BatchService:
                 return SubmitOutcome(src, "cancelled", request_count=count)
             except (ServiceError, OSError, ValueError) as exc:
                 message = str(exc) if isinstance(exc, (ServiceError, ValueError)) else f"{src}: {exc.strerror or exc}"
-                self._mark_failed(key, message)
+                create.mark_failed(self.store, key, message)
                 return SubmitOutcome(src, "error", message=message, request_count=count)
             self.store.update(key, lambda r: _uploaded(r, file_name))
         if cancel is not None and cancel.is_set():
-            self._delete_quietly(file_name)
+            create.delete_quietly(self.client, file_name)
             self._drop_or_requeue(record, forget_upload=True)
             return SubmitOutcome(src, "cancelled", request_count=count)
         model = record.get("model") or "models/gemini-2.5-flash"
         kind = record.get("kind") or validation.GENERATE
-        return self._create(key, src, file_name, model, record["display_name"], kind, count)
+        return create.create_once(self, key, src, file_name, model, record["display_name"], kind, count)
 
     def _drop_or_requeue(self, record: Record, *, forget_upload: bool) -> None:
         """After a cancelled upload: a fresh submission leaves no trace; a part of a group, or a record taken from
@@ -334,65 +336,6 @@ class BatchService:
         else:
             self.store.remove(key)
 
-    def _create(
-        self, key: str, src: Path, file_name: str, model: str, display: str, kind: str, count: int
-    ) -> SubmitOutcome:
-        """Create the job once. An answer that may have been lost after the service acted (a 5xx, a reset, a
-        malformed 200) is resolved by looking for a job whose input is our upload, never by creating again
-        blindly; only when the listing proves there is none is the create tried again."""
-        policy = self.client.policy
-        attempts = max(1, policy.attempts)
-        for attempt in range(1, attempts + 1):
-            try:
-                snap = self.client.create_batch(
-                    model=model, file_name=file_name, display_name=display, embeddings=(kind == "embed")
-                )
-                break
-            except ServiceError as exc:
-                if exc.code == 429:  # quota or enqueued-token limit: wait and try again, keeping the upload
-                    reason = waves.requeue(self, key, str(exc), backoff=True)
-                    return SubmitOutcome(src, "queued", message=reason, request_count=count, queued=1)
-                if not exc.unknown_outcome:  # the service said no: nothing was created
-                    self._delete_quietly(file_name)
-                    self._mark_failed(key, str(exc), uploaded_deleted=True)
-                    return SubmitOutcome(src, "error", message=str(exc), request_count=count)
-                try:
-                    found = self.find_remote_job_for_file(file_name)
-                except ServiceError as look:
-                    message = (f"{exc}; whether the job was created is unknown ({look}); "
-                               "`poll` looks for it again and adopts it, nothing is created twice")
-                    self._mark_unresolved(key, message)
-                    return SubmitOutcome(src, "error", message=message, request_count=count)
-                if found is not None:
-                    self._adopt_snapshot(key, found)
-                    return SubmitOutcome(src, "submitted", batch_name=found.name, request_count=count,
-                                         state=found.state)
-                if attempt == attempts:
-                    self._mark_failed(key, f"{exc} (no job was created)")
-                    return SubmitOutcome(src, "error", message=str(exc), request_count=count)
-                policy.pause(attempt)
-
-        def apply(rec: Record) -> None:
-            for stale in ("local_state", "submit_pid", "queued_reason", "retry_after"):
-                rec.pop(stale, None)
-            rec["batch"] = snap.to_batch_dict(rec.get("batch"))
-            rec["batch"].setdefault("display_name", display)
-            rec["batch"].setdefault("model", model)
-            rec["created_at_local"] = now_iso()
-
-        self.store.update(key, apply)
-        return SubmitOutcome(src, "submitted", batch_name=snap.name, request_count=count, state=snap.state)
-
-    def _mark_unresolved(self, key: str, reason: str) -> None:
-        """The create may have happened and the service could not be asked: the record stays `submitting`
-        with no live owner, so the next poll (recover_interrupted) looks for the job and adopts it."""
-
-        def apply(rec: Record) -> None:
-            rec["error"] = reason
-            rec.pop("submit_pid", None)
-
-        self.store.update(key, apply)
-
     def _resume(
         self, record: Record, src: Path, *, progress: Progress | None, cancel: threading.Event | None
     ) -> SubmitOutcome:
@@ -400,58 +343,29 @@ class BatchService:
         key = record_key(record)
         count = int(record.get("count") or 0)
         try:  # an upload made while the file was being validated (overlap.py) is never used: validated again
-            uploaded = None if record.get(overlap.PENDING) else self._known_upload(record)
+            uploaded = None if record.get(overlap.PENDING) else create.known_upload(self.client, self.store, record)
         except ServiceError as exc:
             return SubmitOutcome(src, "error", message=f"{exc}; try again when the service answers",
                                  request_count=count)
         if uploaded:
-            found = self.find_remote_job_for_file(uploaded)
+            found = create.find_job_for_file(self.client, uploaded)
             if found is not None:
-                self._adopt_snapshot(key, found)
+                create.adopt(self.store, key, found)
                 return SubmitOutcome(src, "submitted", batch_name=found.name, request_count=count)
-            return self._create(
-                key, src, uploaded, record.get("model") or "models/gemini-2.5-flash",
+            return create.create_once(
+                self, key, src, uploaded, record.get("model") or "models/gemini-2.5-flash",
                 record.get("display_name") or src.name, record.get("kind") or "generate", count,
             )
         report = validation.validate_file(src, cancel=cancel, max_bytes=None,
                                              allow_media_outside=bool(record.get("allow_media_outside")))
         if not report.ok:
-            self._mark_failed(key, "input changed since the interrupted submission: " + "; ".join(report.messages()[:1]))
+            create.mark_failed(self.store, key, "input changed since the interrupted submission: " + "; ".join(report.messages()[:1]))
             return SubmitOutcome(src, "error", message=report.messages()[0] if report.messages() else "invalid")
         if record.get(overlap.PENDING):  # interrupted before its figures were known
             figures = dict(count=report.request_count, input_sha256=report.sha256, input_bytes=report.size_bytes,
                            est_input_tokens=report.est_input_tokens, kind=report.kind)
             record = self.store.update(key, lambda r: r.update(figures))
         return self._upload_and_create(record, report, progress=progress, cancel=cancel)
-
-    def _known_upload(self, record: Record) -> str | None:
-        """The record's uploaded input: as recorded, or found by its upload token when the process died (or the
-        answer was lost) between the upload and the line that records it."""
-        uploaded = record.get("uploaded_file_name")
-        if isinstance(uploaded, str) and uploaded:
-            return uploaded
-        token = record.get("upload_token")
-        if not isinstance(token, str) or not token:
-            return None
-        found = self.client.find_upload(token)
-        if found is not None:
-            self.store.update(record_key(record), lambda r: r.update(uploaded_file_name=found, uploaded_at=now_iso()))
-        return found
-
-    def find_remote_job_for_file(self, file_name: str) -> Any:
-        for op in self.client.iter_batches():
-            snap = snapshot_from_operation(op)
-            if snap.input_file_name == file_name:
-                return snap
-        return None
-
-    def _adopt_snapshot(self, key: str, snap: Any) -> None:
-        def apply(rec: Record) -> None:
-            rec.pop("local_state", None)
-            rec.pop("submit_pid", None)
-            rec["batch"] = snap.to_batch_dict(rec.get("batch"))
-
-        self.store.update(key, apply)
 
     def recover_interrupted(self) -> list[str]:
         """Records left `submitting` by a process that is gone: adopt their remote job, requeue one that came
@@ -464,36 +378,21 @@ class BatchService:
             if _owner_alive(rec, host):
                 continue  # still being submitted by a live process
             key = record_key(rec)
-            uploaded = self._known_upload(rec)
-            found = self.find_remote_job_for_file(uploaded) if uploaded else None
+            uploaded = create.known_upload(self.client, self.store, rec)
+            found = create.find_job_for_file(self.client, uploaded) if uploaded else None
             if found is not None:
-                self._adopt_snapshot(key, found)
+                create.adopt(self.store, key, found)
                 notes.append(f"{rec.get('input_file')}: recovered interrupted submission as {found.name}")
             elif rec.get("group_id") or rec.get("claimed_at"):  # it came from the queue: back there
                 waves.requeue(self, key, "submission was interrupted; queued again", backoff=False)
                 notes.append(f"{rec.get('input_file')}: interrupted submission queued again")
             else:
                 reason = "submission was interrupted before the job was created; submit the file again"
-                self._mark_failed(key, reason)
+                create.mark_failed(self.store, key, reason)
                 notes.append(f"{rec.get('input_file')}: {reason}")
         return notes
 
-    def _mark_failed(self, key: str, reason: str, uploaded_deleted: bool = False) -> None:
-        def apply(rec: Record) -> None:
-            rec["local_state"] = "submit_failed"
-            rec["error"] = reason
-            rec.pop("submit_pid", None)
-            rec.pop("retry_after", None)
-            if uploaded_deleted:
-                rec["uploaded_file_deleted"] = True
 
-        self.store.update(key, apply)
-
-    def _delete_quietly(self, file_name: str) -> None:
-        try:
-            self.client.delete_file(file_name)
-        except ServiceError:
-            pass
 
 
 MIN_PREFIX = 6

@@ -37,6 +37,14 @@ def run(settings: Settings, *, missing_key: bool = False) -> int:
             result = app.run()
         finally:
             runtime.close()
+        if app.next_step.startswith("profile:"):  # the palette's profile switcher: start again with that key
+            from gembatch_tui.core.config import ConfigFileError, choose_profile
+
+            try:
+                choose_profile(settings, app.next_step.split(":", 1)[1])
+            except ConfigFileError as exc:
+                raise UsageError(str(exc)) from None
+            continue
         if not (missing_key and app.next_step == "demo"):
             break
         missing_key = False

@@ -16,6 +16,7 @@ from gembatch_tui.cli.archive import cmd_archive
 from gembatch_tui.cli.results import cmd_export, cmd_usage
 from gembatch_tui.core.counts import counted
 from gembatch_tui.core.errors import ServiceError
+from gembatch_tui.core import keys as key_prints
 from gembatch_tui.core.models import batch_name, display_name, is_archived, is_final, record_state, record_stats, short_state
 from gembatch_tui.core.store import StoreError
 from gembatch_tui.core.text import format_bytes, terminal_safe
@@ -156,7 +157,8 @@ def cmd_submit(rt: Runtime, args: argparse.Namespace) -> int:
             name = f"{args.display_name}-{i}"
         if report is None:
             outcome, report = overlap.submit_while_validating(rt.service, path, model=model, display_name=name,
-                                                              force=args.force, kind=kind, extra=extra)
+                                                              force=args.force, kind=kind,
+                                                              extra=key_prints.stamped(rt.service, extra))
             if report is not None and not report.ok:  # said as if it had been validated first
                 for message in report.messages():
                     err(message)

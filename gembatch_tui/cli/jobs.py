@@ -167,6 +167,12 @@ def _adopt(rt: Runtime, ref: str) -> Record | str | None:
         mapped = describe_api_error(exc, f"get {name}")
         return None if mapped.code == 404 else str(mapped)
     record = adopt(rt.service, op)
+    key_print = getattr(rt.service, "key_fingerprint", None)
+    if key_print is not None and record is not None:  # the key that sees it (--profile) is the key that polls it
+        from gembatch_tui.core.keys import FIELD
+        from gembatch_tui.core.models import record_key
+
+        record = rt.store.update(record_key(record), lambda rec: rec.update({FIELD: key_print}))
     out(f"{name}: adopted into the store (submitted elsewhere; its input file is unknown)")
     return record
 

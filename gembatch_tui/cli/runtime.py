@@ -94,6 +94,19 @@ class Runtime:
             results.extend(execute(svc, mine))
         return results
 
+    def key_ring(self) -> keys.KeyRing:
+        """The keys this run polls with, by fingerprint: what the app labels 'other key' is exactly what no
+        service here asks about."""
+        if self.settings.demo or not self.services:
+            return keys.KeyRing(everything=True)
+        ring = keys.KeyRing(default_present=False, absent=dict(self.absent_profiles))
+        for name, svc in self.services.items():
+            store = svc.store
+            if isinstance(store, keys.OwnedStore):
+                ring.present[store.key_print] = name
+                ring.default_present = ring.default_present or store.is_default
+        return ring
+
     def profile_of(self, record: dict[str, Any]) -> str | None:
         """The name of the profile whose key made `record`, when that key is set (else None: 'other key')."""
         svc = self.service_for(record)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -201,15 +202,24 @@ def build_settings(
         settings.max_cost_usd = bounded(data, "max_cost_usd", float, 0.0, where, "a number of US dollars")
     settings.default_key, settings.default_base_url = settings.api_key, settings.base_url
     settings.profiles = _profiles(data.get("profiles"), where)
-    if profile and profile != DEFAULT_PROFILE and not demo:
-        chosen = settings.profiles.get(profile)
-        if chosen is None:
-            known = ", ".join([DEFAULT_PROFILE, *settings.profiles])
-            raise ConfigFileError(f"--profile {profile!r}: no such profile in {where} (known: {known})")
-        settings.profile = profile
-        settings.api_key = chosen.key()
-        settings.base_url = chosen.base_url or settings.base_url
+    if profile and not demo:
+        choose_profile(settings, profile)
     return settings
+
+
+def choose_profile(settings: Settings, name: str) -> None:
+    """Make profile `name` the one whose key submits (--profile, the app's profile switcher); ConfigFileError
+    naming the known profiles when there is no such profile."""
+    if name == DEFAULT_PROFILE:
+        settings.profile, settings.api_key, settings.base_url = name, settings.default_key, settings.default_base_url
+        return
+    chosen = settings.profiles.get(name)
+    if chosen is None:
+        known = ", ".join([DEFAULT_PROFILE, *settings.profiles])
+        raise ConfigFileError(f"--profile {name!r}: no such profile in {settings.config_path} (known: {known})")
+    settings.profile = name
+    settings.api_key = chosen.key()
+    settings.base_url = chosen.base_url or settings.default_base_url
 
 
 def profile_missing_key_message(settings: Settings) -> str:
@@ -229,8 +239,11 @@ def _profiles(value: Any, where: str) -> dict[str, Profile]:
     out: dict[str, Profile] = {}
     for name, spec in value.items():
         env = spec.get("key_env") if isinstance(spec, dict) else None
-        if name == DEFAULT_PROFILE or not str(name).strip():
+        if name == DEFAULT_PROFILE:
             raise ConfigFileError(f"{where}: profiles: {name!r} is reserved for GOOGLE_API_KEY / GEMINI_API_KEY")
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}", str(name)):
+            raise ConfigFileError(f"{where}: profiles: {name!r} is not a profile name (letters, digits, _ . -; "
+                                  "at most 40)")
         if not isinstance(env, str) or not env.strip():
             raise ConfigFileError(f"{where}: profiles.{name}.key_env must name the environment variable that holds "
                                   "the key (the key itself is never put in the config)")

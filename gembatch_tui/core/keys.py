@@ -25,6 +25,8 @@ from gembatch_tui.core.models import Record
 from gembatch_tui.core.store import CorruptLine, JobStore
 
 FIELD = "key_fingerprint"
+ABSENT = "key_absent"
+"""Set by the app on its in-memory copy of a record (never in the store): why the job is not polled."""
 PREFIX = "k1-"
 SALT_BYTES = 32
 
@@ -63,6 +65,13 @@ def store_salt(store_path: str | os.PathLike[str]) -> bytes:
 
 def fingerprint(key: str, salt: bytes) -> str:
     return PREFIX + hmac.new(salt, key.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
+
+
+def stamped(service: object, extra: dict | None) -> dict | None:
+    """`extra` (fields for a new record) with the fingerprint of `service`'s key, for a submission that does not go
+    through the service's own `submit` (cli/runtime.ProfileService stamps those)."""
+    key_print = getattr(service, "key_fingerprint", None)
+    return {**(extra or {}), FIELD: key_print} if key_print else extra
 
 
 def belongs(record: Record, key_print: str, is_default: bool) -> bool:
@@ -111,6 +120,18 @@ class KeyRing:
             return None
         names = ", ".join(f"profile {n} ({env})" for n, env in self.absent.items() if n != DEFAULT_PROFILE)
         return "other key: made with an API key that is not set" + (f"; not set: {names}" if names else "")
+
+
+def label_absent(records: list[Record], ring: KeyRing) -> None:
+    """Mark, in these in-memory records, the jobs still waiting on the server whose key is not set (`ABSENT`)."""
+    from gembatch_tui.core.models import is_final, needs_download, record_state
+
+    for rec in records:
+        if not rec.get("batch") or (is_final(record_state(rec)) and not needs_download(rec)):
+            continue
+        label = ring.label(rec)
+        if label is not None:
+            rec[ABSENT] = label
 
 
 def key_ring(settings: Settings) -> KeyRing:

@@ -119,6 +119,8 @@ class GembatchApp(JobActions, QuitGuard, EventsOwner, PollOwner, DemoSeeder, App
             self.title = "gembatch-tui (demo)"
         elif missing_key:
             self.title = "gembatch-tui (read-only: no API key)"
+        elif getattr(settings, "profiles", None):  # several keys: the one that submits is on the top line
+            self.title = f"gembatch-tui · profile {settings.profile}"
 
     # ----------------------------------------------------------------- start and stop
     def get_default_screen(self) -> Screen:
@@ -161,6 +163,20 @@ class GembatchApp(JobActions, QuitGuard, EventsOwner, PollOwner, DemoSeeder, App
         else:
             self.exit(2, return_code=2, message=MISSING_KEY_MESSAGE)
 
+    def label_absent_keys(self, records: list[Record]) -> None:
+        """Jobs of a key that is not set (core/keys.py) get `key_absent` in these in-memory records, for the row
+        and the detail; every read of the store for the screens goes through here, so reads compare equal."""
+        ring = getattr(self.runtime, "key_ring", None)
+        if ring is not None and not self.missing_key:
+            from gembatch_tui.core.keys import label_absent
+
+            label_absent(records, ring())
+
+    def switch_profile(self, name: str) -> None:
+        """The palette's 'Profile: NAME': the app starts again with that profile's key (cli/app_command.run)."""
+        self.next_step = f"profile:{name}"
+        self.exit(0)
+
     def on_unmount(self) -> None:
         if self.runtime is not None:
             self.runtime.close()
@@ -177,6 +193,7 @@ class GembatchApp(JobActions, QuitGuard, EventsOwner, PollOwner, DemoSeeder, App
     @work(thread=True, exclusive=True, group="load", exit_on_error=False, description="read the job store")
     def _load_worker(self, seq: int) -> None:
         records, problems = self.store.read_with_problems()
+        self.label_absent_keys(records)
         if not get_current_worker().is_cancelled:
             first = str(getattr(problems[0], "message", "") or problems[0]) if problems else ""
             self.post_message(JobsLoaded(records, len(problems), seq, first))

@@ -114,6 +114,17 @@ class JobActions:
     store: Any
     service: Any
 
+    def _service_of(self, rec: Any) -> Any:
+        """The service of the key that made `rec` (several keys: cli/runtime.service_for); another key would
+        only get 404, so a job whose key is not set is refused with the reason."""
+        runtime = getattr(self, "runtime", None)
+        if runtime is None or not getattr(runtime, "services", None) or not batch_name(rec):
+            return self.service
+        service = runtime.service_for(rec)
+        if service is None:
+            raise ServiceError(f"{batch_name(rec)}: {runtime.absent_reason(rec)}")
+        return service
+
     def request_cancel(self, key: str) -> None:
         """Ask (y/n) and, on yes, cancel the job in a worker."""
         rec = self.record(key)  # type: ignore[attr-defined]
@@ -147,7 +158,7 @@ class JobActions:
             rec = self.store.get(keys[0])
             if rec is None:
                 raise ServiceError("the job is no longer in the store")
-            state = cleanup_rules().cancel_job(self.service, rec)
+            state = cleanup_rules().cancel_job(self._service_of(rec), rec)
             self.post_message(JobCancelled(batch_name(rec) or keys[0], state))  # type: ignore[attr-defined]
             return
         lines: list[tuple[str, bool]] = []
@@ -157,7 +168,7 @@ class JobActions:
                 continue
             name = batch_name(rec) or display_name(rec) or key
             try:
-                state = cleanup_rules().cancel_job(self.service, rec)
+                state = cleanup_rules().cancel_job(self._service_of(rec), rec)
             except ServiceError as exc:
                 lines.append((f"{name}: {exc}", False))
             else:
@@ -212,7 +223,11 @@ class JobActions:
         if not records:
             raise ServiceError("the job is no longer in the store")
         plan = choice.plan(records)
-        results = cleanup_rules().execute(self.service, plan.actions) if plan.actions else []
+        runtime = getattr(self, "runtime", None)
+        if runtime is not None and getattr(runtime, "services", None):  # each job's actions with its own key
+            results = runtime.execute_routed(plan.actions) if plan.actions else []
+        else:
+            results = cleanup_rules().execute(self.service, plan.actions) if plan.actions else []
         self.post_message(JobsDeleted(choice.key, results, plan.refused))  # type: ignore[attr-defined]
 
     def on_jobs_deleted(self, message: JobsDeleted) -> None:

@@ -85,6 +85,16 @@ def named_commands(app: AppHost, screen: Any) -> list[Command]:
         if screen.check_action("view_results", ()):
             out.append(("Export results (JSONL or CSV)", "Open the results of this job; x writes JSONL, X CSV",
                         screen.open_export))
+    settings = getattr(app, "settings", None)
+    profiles = getattr(settings, "profiles", None)
+    if profiles and not getattr(settings, "demo", False) and hasattr(app, "switch_profile"):
+        for name in ["default", *profiles]:
+            if name == settings.profile:
+                continue
+            env = profiles[name].key_env if name in profiles else "GOOGLE_API_KEY / GEMINI_API_KEY"
+            out.append((f"Profile: {name}", f"Submit with the key in {env} (the app starts again; every "
+                        "job of a key that is set is polled either way)",
+                        lambda n=name: app.switch_profile(n)))  # type: ignore[attr-defined]
     out.append(("Event log", "Every event of this session (E)", app.action_events))
     out.append(("Theme: change the colours", "Pick a theme; it is kept for the next start (ui.json)",
                 app.action_change_theme))

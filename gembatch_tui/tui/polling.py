@@ -134,6 +134,7 @@ class PollOwner(_AppBase):
         force, self._force_poll = self._force_poll, False
         report = poll_once(self.service, progress=self._download_progress, force=force)
         records = self.store.read_all()
+        getattr(self, "label_absent_keys", lambda _records: None)(records)  # jobs of a key that is not set
         # Compared here, off the UI thread: a poll that changed nothing must not redraw anything.
         self.post_message(PollFinished(report, records, changed=records != self.records))
 

@@ -246,8 +246,10 @@ def build_row(record: Record, now: datetime) -> JobRow:
     created = created_at(record)
     narrow, wide = format_created_both(created, now)
     word, style = results_status(record)
+    absent = record.get("key_absent")  # its API key is not set: not polled (core/keys.py)
     cells = {
-        "state": state_text(state),
+        "state": Text("? " + ("key absent" if str(absent).startswith("key absent") else "other key"),
+                      style="yellow", no_wrap=True, overflow="ellipsis", end="") if absent else state_text(state),
         "name": name,
         "model": safe_text(short_model(record) or "—"),
         "progress": progress_text(record),

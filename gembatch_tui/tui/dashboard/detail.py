@@ -204,6 +204,8 @@ def record_sections(record: Record, now: datetime, poll_error: tuple[datetime, s
     state_line.append_text(state_text(state))
     state_line.append(f"  {safe(state)}", style="dim")
     summary.add_row("State", state_line)
+    if record.get("key_absent"):  # not polled: the key that made the job is not set (core/keys.py)
+        summary.add_row("API key", Text(safe(str(record["key_absent"])) + "; not polled", style="yellow", end=""))
     summary.add_row("Model", safe_text(short_model(record) or "—"))
     if record.get("group_id"):
         summary.add_row("Group", group_text(record))

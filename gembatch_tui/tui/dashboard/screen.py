@@ -138,7 +138,9 @@ class DashboardScreen(WorkerFailures, RowActions, Screen[None]):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="topbar"):
-            yield Label("gembatch-tui", id="title")
+            settings = self.gapp.settings
+            profile = f" · {settings.profile}" if getattr(settings, "profiles", None) and not settings.demo else ""
+            yield Label(f"gembatch-tui{profile}", id="title", markup=False)  # several keys: the one that submits
             if self.gapp.settings.demo:
                 yield Label(" DEMO ", id="demo-badge")
             yield StatusLine(id="counts")

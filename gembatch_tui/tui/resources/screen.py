@@ -1,5 +1,8 @@
 """Provides the resources screen (`b`): this key's remote files and batch jobs, flagged against the store.
 
+With several API keys (config `profiles`), `p` lists the next profile's key: each key sees only its own files and
+jobs, so the screen lists one key at a time, named on its top line.
+
 Thread workers list the server (page by page, with progress), delete, adopt and cancel; they post
 past-tense messages and never touch a widget. What is safe to delete comes from `core.resources`, which
 reuses the CLI `cleanup` rule. Every deletion is confirmed (y / n / escape), protected rows a second time.
@@ -73,6 +76,8 @@ class ResourcesScreen(WorkerFailures, Screen[None]):
         Binding("tab,shift+tab", "next_tab", "Files/Jobs", show=False, id="resources.tab"),
         Binding("1", "show_tab('files')", "Files tab", show=False, id="resources.files"),
         Binding("2", "show_tab('batches')", "Jobs tab", show=False, id="resources.batches"),
+        Binding("p", "next_profile", "Profile", tooltip="List the files and jobs of the next API key (profile)",
+                id="resources.profile"),
     ]
 
     DEFAULT_CSS = """
@@ -104,11 +109,30 @@ class ResourcesScreen(WorkerFailures, Screen[None]):
         self.busy = ""
         """What a worker is doing now ("listing", "deleting", ...); "" when idle."""
         self._message = ""
+        self.profile: str | None = None
+        """The profile (API key) listed; None: the app's own service (the profile that submits)."""
+
+    @property
+    def profiles(self) -> dict[str, Any]:
+        """The services of the keys that are set, by profile name (cli/runtime.py); empty with one key."""
+        services = getattr(getattr(self.app, "runtime", None), "services", None) or {}
+        return dict(services) if len(services) > 1 else {}
+
+    @property
+    def service(self) -> Any:
+        """The service whose key is listed (and acts: delete, adopt, cancel)."""
+        return self.profiles.get(self.profile or "", self.app.service)
+
+    def _title(self) -> str:
+        if not self.profiles:
+            return "Remote resources"
+        name = self.profile or getattr(self.app.service, "profile", "default")
+        return f"Remote resources · profile {name}"
 
     # ----------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
         with Horizontal(classes="res-bar"):
-            yield Label("Remote resources", classes="res-title")
+            yield Label(self._title(), classes="res-title", id="res-title", markup=False)
             yield Static("", id="res-usage", markup=False)
         yield Static("", id="res-counts", markup=False)
         with TabbedContent(id="res-tabs", initial="files"):
@@ -186,7 +210,9 @@ class ResourcesScreen(WorkerFailures, Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "adopt" and self.tab != "batches":
             return False
-        if action in ACTING and (self.busy or self.app.service is None):
+        if action == "next_profile" and not self.profiles:
+            return False
+        if action in (*ACTING, "next_profile") and (self.busy or self.service is None):
             return None
         if action == "adopt":
             return True if self._adoptable() else False
@@ -308,7 +334,7 @@ class ResourcesScreen(WorkerFailures, Screen[None]):
         def progress(i: int, n: int, target: str) -> None:
             self.post_message(WorkProgressed(f"deleting {i} of {n}: {target}"))
 
-        report = res.delete_rows(self.app.service, self.inventory, names, self.app.clock,
+        report = res.delete_rows(self.service, self.inventory, names, self.app.clock,
                                  allow_protected=allowed, progress=progress)
         self.app.post_message(StoreChanged("resources: deleted remote items"))  # even if this screen is gone
         self.post_message(ResourcesDeleted(report.results, report.refused))
@@ -338,12 +364,19 @@ class ResourcesScreen(WorkerFailures, Screen[None]):
 
     @work(thread=True, group="resources-act", exit_on_error=False, description="adopt remote jobs")
     def _adopt_worker(self, operations: list[dict[str, Any]]) -> None:
-        service, inv = self.app.service, self.inventory
+        service, inv = self.service, self.inventory
         assert inv is not None
         names, errors = [], []
         for op in operations:
             try:
-                names.append(str(res.adopt(service, op)["batch"]["name"]))
+                record = res.adopt(service, op)
+                key_print = getattr(service, "key_fingerprint", None)
+                if key_print is not None:  # polled with the key that listed it (core/keys.py)
+                    from gembatch_tui.core.keys import FIELD
+                    from gembatch_tui.core.models import record_key
+
+                    service.store.update(record_key(record), lambda rec: rec.update({FIELD: key_print}))
+                names.append(str(record["batch"]["name"]))
             except (ServiceError, StoreError) as exc:
                 errors.append(f"{op.get('name')}: {exc}")
         if names:
@@ -374,7 +407,7 @@ class ResourcesScreen(WorkerFailures, Screen[None]):
 
     @work(thread=True, group="resources-act", exit_on_error=False, description="cancel every active job")
     def _cancel_worker(self) -> None:
-        outcomes = res.cancel_all_active(self.app.service)
+        outcomes = res.cancel_all_active(self.service)
         self.app.post_message(StoreChanged("resources: cancelled jobs"))
         self.post_message(ActiveJobsCancelled(outcomes))
         inv, records = self._list_now()
@@ -388,8 +421,18 @@ class ResourcesScreen(WorkerFailures, Screen[None]):
             self.notify(f"Cancelled {len(message.outcomes)} job{'s' if len(message.outcomes) != 1 else ''}", markup=False)
 
     # ----------------------------------------------------------------- listing
+    def action_next_profile(self) -> None:
+        """List the next profile's key (the selection and the last failures were the other key's)."""
+        names = list(self.profiles)
+        current = self.profile or getattr(self.app.service, "profile", names[0])
+        self.profile = names[(names.index(current) + 1) % len(names)] if current in names else names[0]
+        self.selected.clear()
+        self.failed.clear()
+        self.query_one("#res-title", Label).update(self._title())
+        self.action_reload()
+
     def action_reload(self) -> None:
-        if self.app.service is None:
+        if self.service is None:
             self._status("no service: the resources of a key cannot be listed in this mode")
             return
         self._set_busy("listing", "listing remote files…")
@@ -412,7 +455,7 @@ class ResourcesScreen(WorkerFailures, Screen[None]):
             noun = "files" if what == "files" else "jobs"
             self.post_message(WorkProgressed(f"listing {noun}: page {pages}, {items} so far…"))
 
-        return res.list_inventory(self.app.service, self.app.clock, progress=progress)
+        return res.list_inventory(self.service, self.app.clock, progress=progress)
 
     # ----------------------------------------------------------------- worker reports
     def _set_busy(self, what: str, message: str) -> None:

@@ -17,7 +17,9 @@ from gembatch_tui.cli.results import cmd_export, cmd_usage
 from gembatch_tui.core.counts import counted
 from gembatch_tui.core.errors import ServiceError
 from gembatch_tui.core import keys as key_prints
-from gembatch_tui.core.models import batch_name, display_name, is_archived, is_final, record_state, record_stats, short_state
+from gembatch_tui.core.models import (
+    batch_name, display_name, is_archived, is_final, record_state, record_stats, short_state,
+)
 from gembatch_tui.core.store import StoreError
 from gembatch_tui.core.text import format_bytes, terminal_safe
 from gembatch_tui.cli.runtime import Runtime, open_runtime

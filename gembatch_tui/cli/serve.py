@@ -89,7 +89,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             if interval is None:
                 interval = 2.0 if settings.demo else settings.poll_interval
             ctx = Context(runtime.service, settings.default_model, settings.extra, args.max_upload,
-                          max_cost_usd=settings.max_cost_usd, prices=prices, assumptions=assumptions)
+                          max_cost_usd=settings.max_cost_usd, prices=prices, assumptions=assumptions,
+                          runtime=runtime)  # several keys: each job's cancel and delete with its own key
             sweep_uploads(ctx)
             out(f"listening on {url_of(sock)}")
             if created:

@@ -3,7 +3,8 @@ for another key (a batch answers 404, a file 403), and listings show only the ca
 
 Only an emulator started with several keys (`api_keys`) scopes; with one key (or any key) everything is the
 caller's. Keys are kept as a short hash (`label`), which is also what the per-key request log records, so tests can
-tell which key made which call without the key sitting in a log.
+tell which key made which call without the key sitting in a log. Ownership lives in memory: an emulator started
+again over a persistent state dir has forgotten it, and every key then sees the earlier jobs.
 """
 
 from __future__ import annotations

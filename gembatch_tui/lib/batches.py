@@ -306,8 +306,12 @@ class Batches:
         for rec in records:
             if group and is_final(record_state(rec)):
                 continue
+            own = self._runtime.service_for(rec) if batch_name(rec) else service  # the key that made it
+            if own is None:
+                failures.append(f"{batch_name(rec)}: not cancelled: {self._runtime.absent_reason(rec)}")
+                continue
             try:
-                cancel_job(service, rec)
+                cancel_job(own, rec)
             except ServiceError as exc:
                 failures.append(str(exc))
         if failures:
@@ -344,7 +348,13 @@ class Batches:
         from gembatch_tui.core.poll.download_lock import sweep_leftovers
 
         service = self._service()
-        plan = cleanup_plan(service)
+        plan = cleanup_plan(service) if not self._runtime.services else None
+        if plan is None:  # several keys: each plans over its own jobs and uploads
+            plans = [cleanup_plan(svc) for svc in self._runtime.each_service()]
+            plan = plans[0]
+            for more in plans[1:]:
+                plan.actions.extend(more.actions)
+                plan.refused.extend(more.refused)
         result = CleanupResult(planned=[a.describe() for a in plan.actions], kept=list(plan.refused))
         if dry_run:
             return result
@@ -360,7 +370,8 @@ class Batches:
         from gembatch_tui.core.cleanup.plan import execute
 
         done, problems = [], []
-        for res in execute(service, actions):
+        routed = self._runtime.execute_routed(actions) if self._runtime.services else execute(service, actions)
+        for res in routed:  # several keys: each job's actions with its own key's service
             if res.ok:
                 done.append(f"deleted {res.action.describe()}")
             elif not res.warning:

@@ -46,6 +46,8 @@ class Context:
     assumptions: Any = None  # the config's output assumptions for the cost estimate (core.api.pricing)
     poll_lock: threading.Lock = field(default_factory=threading.Lock)
     """One poll pass at a time in this process: `POST /poll` waits for the background pass, never overlaps it."""
+    runtime: Any = None
+    """cli/runtime.Runtime when there are several API keys: cancel and delete use each job's own key's service."""
 
 
 def service_error(exc: ServiceError) -> ApiError:
@@ -222,8 +224,12 @@ def cancel(ctx: Context, ref: str) -> dict[str, Any]:
             done.append({"job": label, "state": short_state(state), "skipped": True,
                          "message": f"{label}: already {short_state(state)}, skipped ({part_label(record)})"})
             continue
+        service = ctx.runtime.service_for(record) if ctx.runtime is not None and batch_name(record) else ctx.service
+        if service is None:  # its key is not set: another key would only be told 404
+            errors.append(ApiError(409, f"{label}: not cancelled: {ctx.runtime.absent_reason(record)}"))
+            continue
         try:
-            new = cancel_job(ctx.service, record)
+            new = cancel_job(service, record)
         except ServiceError as exc:
             errors.append(ApiError(409, str(exc)) if is_final(state) else service_error(exc))
             continue
@@ -256,7 +262,8 @@ def delete(ctx: Context, ref: str, *, keep_record: bool, force: bool) -> dict[st
             raise ApiError(409, refused[0], refused=refused)
         return {"deleted": [], "refused": [], "failed": [], "warnings": []}
     deleted, failed, warnings = [], [], []
-    for result in execute(ctx.service, actions):
+    routed = getattr(ctx.runtime, "services", None)
+    for result in ctx.runtime.execute_routed(actions) if routed else execute(ctx.service, actions):
         if result.ok:
             deleted.append(result.action.describe())
         elif result.warning:

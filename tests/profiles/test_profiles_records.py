@@ -57,3 +57,31 @@ def test_a_bad_profile_is_a_message_naming_the_file(tmp_path: Path, monkeypatch:
         build_settings(store=None, results_dir=None, api_key=None, demo=False)
     assert wanted in str(caught.value) and "config.json" in str(caught.value)
     assert "AIza-secret" not in str(caught.value)
+
+
+def test_the_library_cancels_with_the_job_s_own_key_and_refuses_one_whose_key_is_not_set(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gembatch_tui import Batches
+    from gembatch_tui.lib.values import BatchesError
+
+    with Emulator(api_key=None, api_keys=[KEY_A, KEY_B], job_seconds=3600) as emulator:
+        store = tmp_path / "jobs.jsonl"
+        with open_runtime(settings_for(tmp_path, monkeypatch, emulator, with_b=True, profile="b")) as rt:
+            assert rt.service is not None
+            job_b = rt.service.submit(make_input(tmp_path, "b.jsonl"), model="gemini-2.5-flash").batch_name
+        settings_for(tmp_path, monkeypatch, emulator, with_b=True)  # both keys set; the library's key is A
+        with Batches(store=store, results_dir=tmp_path / "results", base_url=emulator.url) as batches:
+            [job] = batches.cancel(str(job_b))  # made with B: cancelled with B, though the library's key is A
+            assert "cancel" in str(job.state).lower()
+        assert [p for m, p in emulator.calls_with(KEY_B) if m == "POST" and p.endswith(f"{job_b}:cancel")]
+        assert not [p for _m, p in emulator.calls_with(KEY_A) if str(job_b).split("/")[1] in p]
+
+        with open_runtime(settings_for(tmp_path, monkeypatch, emulator, with_b=True, profile="b")) as rt:
+            assert rt.service is not None
+            other = rt.service.submit(make_input(tmp_path, "b2.jsonl"), model="gemini-2.5-flash").batch_name
+        settings_for(tmp_path, monkeypatch, emulator, with_b=False)
+        with Batches(store=store, results_dir=tmp_path / "results", base_url=emulator.url) as batches:
+            with pytest.raises(BatchesError) as caught:
+                batches.cancel(str(other))
+            assert "GB_TEST_KEY_B" in str(caught.value)
+        assert not [p for _m, p in emulator.calls_with(KEY_A) if str(other).split("/")[1] in p]

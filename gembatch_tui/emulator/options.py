@@ -20,7 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser, *, job_seconds: float) -> Non
     parser.add_argument("--error-rate", type=float, default=0.0, help="fraction of API calls answered 429/500/503")
     parser.add_argument("--expiry-seconds", type=float, default=48 * 3600.0)
     parser.add_argument("--max-concurrent-jobs", type=int, default=100)
-    parser.add_argument("--api-key", default=None, help="the only key the emulator accepts (default: any non-empty)")
+    parser.add_argument("--api-key", action="append", default=None, metavar="KEY",
+                        help="the key the emulator accepts (default: any non-empty); repeat it for several keys, "
+                             "each seeing only its own jobs and files, as the service does")
     parser.add_argument("--enqueued-token-budget", action="append", metavar="[MODEL=]TOKENS",
                         help="answer 429 when a model's pending+running jobs would exceed TOKENS (repeatable)")
     parser.add_argument("--processing-seconds", type=float, default=None, metavar="S",
@@ -49,6 +51,8 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         raise ValueError(f"--enqueued-token-budget: {exc}") from None
     return serve(host=args.host, port=args.port, job_seconds=args.job_seconds, latency_ms=args.latency_ms,
                  error_rate=args.error_rate, expiry_seconds=args.expiry_seconds,
-                 max_concurrent_jobs=args.max_concurrent_jobs, api_key=args.api_key, out=out,
+                 max_concurrent_jobs=args.max_concurrent_jobs, out=out,
+                 api_key=args.api_key[0] if args.api_key and len(args.api_key) == 1 else None,
+                 api_keys=args.api_key if args.api_key and len(args.api_key) > 1 else None,
                  enqueued_token_budget=budget, processing_seconds=args.processing_seconds,
                  rpm=args.rpm, rpm_window_seconds=args.rpm_window_seconds)

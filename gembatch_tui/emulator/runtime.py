@@ -246,6 +246,7 @@ def serve(
     processing_seconds: float | dict[str, float] | None = None,
     rpm: int | None = None,
     rpm_window_seconds: float = 60.0,
+    api_keys: list[str] | None = None,
 ) -> int:
     """Serve until SIGINT/SIGTERM. The first stdout line is exactly `listening on http://HOST:PORT`.
     `processing_seconds` is the Emulator's (a number: how long video/* uploads stay PROCESSING; None: default)."""
@@ -254,7 +255,7 @@ def serve(
                    error_rate=error_rate, expiry_seconds=expiry_seconds, max_concurrent_jobs=max_concurrent_jobs,
                    state_dir=state_dir, seed=seed, enqueued_token_budget=enqueued_token_budget,
                    processing_seconds=processing_seconds, rpm=rpm,
-                   rpm_window_seconds=rpm_window_seconds)
+                   rpm_window_seconds=rpm_window_seconds, api_keys=api_keys)
     previous: dict[signal.Signals, Any] = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):

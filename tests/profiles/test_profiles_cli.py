@@ -111,6 +111,16 @@ def test_each_job_is_submitted_polled_and_downloaded_with_its_own_key(tmp_path: 
     text = store_of(cli).path.read_text()
     assert KEY_A not in text and KEY_B not in text
 
+    # Clean-up deletes each finished job's remote job and files with the key that made them.
+    cleaned = cli("cleanup", "--yes")
+    assert cleaned.returncode == 0, cleaned.stdout + cleaned.stderr
+    for key, mine, theirs in ((KEY_A, id_a, id_b), (KEY_B, id_b, id_a)):
+        deletes = [p for m, p in emulator.calls_with(key) if m == "DELETE"]
+        assert any(p.endswith(mine) for p in deletes), deletes
+        assert not any(p.endswith(theirs) for p in deletes)
+    remote = {b["name"] for b in emulator.batches_snapshot()}
+    assert id_a not in remote and id_b not in remote
+
 
 def test_jobs_of_a_key_that_is_not_set_are_left_alone_and_labelled(tmp_path: Path, emulator: Emulator,
                                                                    clock: ManualClock) -> None:

@@ -218,6 +218,7 @@ def cmd_poll_jobs(rt: Runtime, args: argparse.Namespace, interval: float) -> int
     keys, bad, failed = poll_targets(rt, args.jobs)
     if not keys:
         return EXIT_PARTIAL
+    claim_named(rt, keys)
     if args.once:
         from gembatch_tui.core.poll.poller import poll_once
 
@@ -228,6 +229,30 @@ def cmd_poll_jobs(rt: Runtime, args: argparse.Namespace, interval: float) -> int
     else:
         code = wait_for_jobs(rt, keys, interval=interval, timeout_min=args.timeout)
     return EXIT_PARTIAL if (bad or failed) else code
+
+
+def claim_named(rt: Runtime, keys: list[str]) -> None:
+    """A job named on `poll JOB` whose key is not set (a rotated key of the same project, another profile's job)
+    is asked about once with this run's key, because the user named it: if that key sees it, the job becomes its
+    (its fingerprint is this key's); if not, it is left as it was, never marked missing (core/keys.py)."""
+    from gembatch_tui.core import keys as key_prints
+
+    key_print = getattr(rt.service, "key_fingerprint", None)
+    if rt.service is None or key_print is None or not rt.services:
+        return
+    for rec in rt.store.read_all():
+        if record_key(rec) not in keys or not batch_name(rec) or rt.service_for(rec) is not None:
+            continue
+        name = batch_name(rec) or ""
+        try:
+            rt.service.client.get_batch(name)
+        except ServiceError as exc:
+            who = getattr(rt.service, "profile", "default")
+            err(f"{name}: {rt.absent_reason(rec)}; profile {who}'s key does not see it either "
+                f"({exc.code or 'no answer'}); left as it was")
+            continue
+        rt.store.update(record_key(rec), lambda r: r.update({key_prints.FIELD: key_print}))
+        out(f"{name}: seen with profile {getattr(rt.service, 'profile', 'default')}'s key; polled with it from now on")
 
 
 def wait_after_submit(rt: Runtime, files: list[Path], args: argparse.Namespace, interval: float) -> int:

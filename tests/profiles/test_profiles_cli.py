@@ -162,3 +162,35 @@ def test_profile_errors_name_the_profile_and_the_variable(tmp_path: Path, emulat
     assert unset.returncode == 2 and "GB_TEST_KEY_B" in unset.stderr, unset.stderr
     assert not creates(emulator, KEY_A) and not creates(emulator, KEY_B)
     assert KEY_A not in unset.stderr + unknown.stderr
+
+
+def test_poll_job_takes_a_job_of_a_rotated_key_when_the_new_key_sees_it(tmp_path: Path, clock: ManualClock) -> None:
+    with Emulator(api_key=None, job_seconds=JOB_SECONDS, clock=clock) as open_emulator:  # keys of one project
+        old = make_cli(tmp_path, open_emulator)
+        done = old("submit", str(make_input(tmp_path, "a.jsonl")))
+        assert done.returncode == 0, done.stderr
+        [rec] = store_of(old).read_all()
+        rotated = make_cli(tmp_path, open_emulator, with_b=False)
+        rotated.env["GEMINI_API_KEY"] = KEY_A + "-rotated"
+        clock.advance(JOB_SECONDS + 1)
+        polled = rotated("poll", "--once")
+        assert "not set" in polled.stdout + polled.stderr
+        assert store_of(rotated).read_all()[0]["batch"] == rec["batch"]  # not asked about, not missing
+        named = rotated("poll", "--once", rec["batch"]["name"])
+        assert named.returncode == 0, named.stdout + named.stderr
+        assert "polled with it from now on" in named.stdout
+        [now] = store_of(rotated).read_all()
+        assert now["batch"]["state"] == "JOB_STATE_SUCCEEDED" and now["key_fingerprint"] != rec["key_fingerprint"]
+
+
+def test_poll_job_of_another_key_that_this_key_cannot_see_leaves_it_alone(tmp_path: Path, emulator: Emulator,
+                                                                          clock: ManualClock) -> None:
+    recs = submit_both(tmp_path, make_cli(tmp_path, emulator))
+    b = recs["b.jsonl"]
+    without_b = make_cli(tmp_path, emulator, with_b=False)
+    clock.advance(JOB_SECONDS + 1)
+    for _ in range(3):
+        named = without_b("poll", "--once", b["batch"]["name"])
+        assert "left as it was" in named.stderr, named.stdout + named.stderr
+    now = by_input(store_of(without_b))["b.jsonl"]
+    assert now["batch"] == b["batch"] and "missing_polls" not in now and now["key_fingerprint"] == b["key_fingerprint"]

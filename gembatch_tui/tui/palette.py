@@ -89,7 +89,8 @@ def named_commands(app: AppHost, screen: Any) -> list[Command]:
     profiles = getattr(settings, "profiles", None)
     if profiles and not getattr(settings, "demo", False) and hasattr(app, "switch_profile"):
         for name in ["default", *profiles]:
-            if name == settings.profile:
+            has_key = bool(profiles[name].key()) if name in profiles else bool(settings.default_key)
+            if name == settings.profile or not has_key:  # a profile whose key is not set cannot submit
                 continue
             env = profiles[name].key_env if name in profiles else "GOOGLE_API_KEY / GEMINI_API_KEY"
             out.append((f"Profile: {name}", f"Submit with the key in {env} (the app starts again; every "

@@ -63,7 +63,7 @@ async def test_a_job_of_a_key_that_is_not_set_is_labelled_in_the_app(tmp_path: P
             await wait_for(pilot, lambda: "other key" in row(), what="the row's label")
             assert "gembatch-tui · default" in screen_text(app)
             titles = [hit.text async for hit in GembatchCommands(app.screen).discover()]
-            assert "Profile: b" in titles and "Profile: default" not in titles
+            assert not [t for t in titles if t.startswith("Profile:")]  # b's key is not set; default is in use
             await app.workers.wait_for_complete()
             await pilot.press("enter")
             await wait_for(pilot, lambda: "GB_TEST_KEY_B" in screen_text(app), what="the detail's key line")
@@ -98,3 +98,26 @@ async def test_the_resources_screen_lists_each_profile_s_key(tmp_path: Path, mon
             await wait_for(pilot, lambda: listed() == {names["b"]}, what="profile b's jobs")
             assert "Remote resources · profile b" in screen_text(app)
         rt.close()
+
+
+async def test_the_palette_switches_the_profile_that_submits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from textual.command import CommandPalette
+
+    with Emulator(api_key=None, api_keys=[KEY_A, KEY_B], job_seconds=JOB_SECONDS) as emulator:
+        settings = settings_for(tmp_path, monkeypatch, emulator, with_b=True)
+        rt = open_runtime(settings)
+        app = make_app(settings, store=rt.store, service=rt.service, runtime=rt, poll=False)
+        async with app.run_test(size=(100, 24)) as pilot:
+            await wait_for(pilot, lambda: app.loaded, what="the store read")
+            await pilot.press("ctrl+p")
+            await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), what="the palette")
+            await pilot.press(*"Profile: b")
+            await wait_for(pilot, lambda: "Profile: b" in screen_text(app), what="the profile command")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: app.next_step == "profile:b", what="the switch")
+        rt.close()
+    # cli/app_command.run starts the app again with this profile's key:
+    from gembatch_tui.core.config import choose_profile
+
+    choose_profile(settings, "b")
+    assert settings.profile == "b" and settings.api_key == KEY_B

@@ -404,7 +404,8 @@ def cmd_delete(rt: Runtime, args: argparse.Namespace) -> int:
 
 
 def _confirm_and_delete(
-    rt: Runtime, actions: list, heading: str, question: str, yes: bool, failed: bool = False, also: list | None = None
+    rt: Runtime, actions: list, heading: str, question: str, yes: bool, failed: bool = False, also: list | None = None,
+    planned_by: dict | None = None,
 ) -> int:
     """List what will go, ask (unless --yes), delete, and report each item; one failure does not stop the rest.
     A best-effort extra that could not be done (part files) is a warning on stderr, not a failure."""
@@ -416,7 +417,7 @@ def _confirm_and_delete(
     if not confirm(question, yes):
         out("nothing deleted")
         return EXIT_PARTIAL if failed else EXIT_OK
-    for result in rt.execute_routed(actions):
+    for result in rt.execute_routed(actions, planned_by):
         if result.ok:
             out(f"deleted {result.action.describe()}")
         elif result.warning:
@@ -431,14 +432,9 @@ def cmd_cleanup(rt: Runtime, args: argparse.Namespace) -> int:
     """Finished jobs' remote items whose results are safe on disk, and this store's unused uploads; what is kept
     on purpose (results changed since they were verified, not downloaded yet) is said on stderr, exit 0."""
     from gembatch_tui.core.poll.download_lock import sweep_leftovers
-    from gembatch_tui.core.cleanup.remote import cleanup_plan
 
     assert rt.service is not None
-    plans = [cleanup_plan(svc) for svc in rt.each_service()]  # each key plans over its own jobs and uploads
-    plan = plans[0]
-    for more in plans[1:]:
-        plan.actions.extend(more.actions)
-        plan.refused.extend(more.refused)
+    plan, planned_by = rt.cleanup_plan()  # each key plans over its own jobs and uploads
     for reason in plan.refused:
         err(f"kept: {reason}")
     if not plan.actions:
@@ -447,7 +443,7 @@ def cmd_cleanup(rt: Runtime, args: argparse.Namespace) -> int:
     else:
         heading = "will delete (finished jobs whose results are safely on disk, and unused uploads of this store):"
         code = _confirm_and_delete(rt, plan.actions, heading, f"Delete these {len(plan.actions)} remote items?",
-                                   args.yes)
+                                   args.yes, planned_by=planned_by)
     try:
         for note in sweep_leftovers(rt.service):
             out(note)

@@ -68,13 +68,30 @@ class Runtime:
         """One service per key that is set, each over its own jobs (clean-up plans per key)."""
         return list(self.services.values()) or ([self.service] if self.service is not None else [])
 
+    def cleanup_plan(self) -> tuple[Any, dict[int, BatchService]]:
+        """core.cleanup.remote.cleanup_plan of every key over its own jobs and uploads, merged, with the service
+        that planned each action (for execute_routed: an orphan upload is deleted with the key that listed it)."""
+        from gembatch_tui.core.cleanup.remote import cleanup_plan
+
+        plan, planned_by = None, {}
+        for svc in self.each_service():
+            one = cleanup_plan(svc)
+            planned_by.update({id(a): svc for a in one.actions})
+            if plan is None:
+                plan = one
+            else:
+                plan.actions.extend(one.actions)
+                plan.refused.extend(one.refused)
+        return plan, planned_by
+
     def absent_reason(self, record: dict[str, Any]) -> str:
         """Why nothing asks the server about `record`: the key that made it is not set."""
-        return keys.key_ring(self.settings).label(record) or "its API key is not set"
+        return self.key_ring().label(record) or "its API key is not set"
 
-    def execute_routed(self, actions: list[Any]) -> list[Any]:
+    def execute_routed(self, actions: list[Any], planned_by: dict[int, BatchService] | None = None) -> list[Any]:
         """cleanup.plan.execute, each job's actions with its own key's service; a job whose key is not set is
-        refused (asking with another key would answer 403/404, which reads as already gone)."""
+        refused (asking with another key would answer 403/404, which reads as already gone). `planned_by`
+        (id of an action -> the service whose listing found it) routes what has no record: orphan uploads."""
         from gembatch_tui.core.cleanup.plan import ActionResult, execute
 
         assert self.service is not None
@@ -85,7 +102,7 @@ class Runtime:
         results: list[Any] = []
         for action in actions:
             rec = records.get(action.record_key) if action.record_key else None
-            svc = self.service_for(rec) if rec is not None else self.service
+            svc = (planned_by or {}).get(id(action)) or (self.service_for(rec) if rec is not None else self.service)
             if svc is None:
                 results.append(ActionResult(action, False, self.absent_reason(rec or {})))
                 continue

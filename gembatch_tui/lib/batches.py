@@ -348,29 +348,28 @@ class Batches:
         from gembatch_tui.core.poll.download_lock import sweep_leftovers
 
         service = self._service()
-        plan = cleanup_plan(service) if not self._runtime.services else None
-        if plan is None:  # several keys: each plans over its own jobs and uploads
-            plans = [cleanup_plan(svc) for svc in self._runtime.each_service()]
-            plan = plans[0]
-            for more in plans[1:]:
-                plan.actions.extend(more.actions)
-                plan.refused.extend(more.refused)
+        planned_by: dict[int, Any] = {}
+        if self._runtime.services:  # several keys: each plans over its own jobs and uploads
+            plan, planned_by = self._runtime.cleanup_plan()
+        else:
+            plan = cleanup_plan(service)
         result = CleanupResult(planned=[a.describe() for a in plan.actions], kept=list(plan.refused))
         if dry_run:
             return result
-        result.deleted = self._execute(service, plan.actions, failed=result.failed)
+        result.deleted = self._execute(service, plan.actions, failed=result.failed, planned_by=planned_by)
         try:
             result.deleted.extend(sweep_leftovers(service))
         except OSError as exc:  # a read-only results folder: nothing to sweep there, and nothing lost
             result.failed.append(f"leftover download files not swept: {exc}")
         return result
 
-    def _execute(self, service: Any, actions: builtins.list[Any],
-                 failed: builtins.list[str] | None = None) -> builtins.list[str]:
+    def _execute(self, service: Any, actions: builtins.list[Any], failed: builtins.list[str] | None = None,
+                 planned_by: dict[int, Any] | None = None) -> builtins.list[str]:
         from gembatch_tui.core.cleanup.plan import execute
 
         done, problems = [], []
-        routed = self._runtime.execute_routed(actions) if self._runtime.services else execute(service, actions)
+        routed = (self._runtime.execute_routed(actions, planned_by) if self._runtime.services
+                  else execute(service, actions))
         for res in routed:  # several keys: each job's actions with its own key's service
             if res.ok:
                 done.append(f"deleted {res.action.describe()}")

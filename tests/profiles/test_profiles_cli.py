@@ -194,3 +194,17 @@ def test_poll_job_of_another_key_that_this_key_cannot_see_leaves_it_alone(tmp_pa
         assert "left as it was" in named.stderr, named.stdout + named.stderr
     now = by_input(store_of(without_b))["b.jsonl"]
     assert now["batch"] == b["batch"] and "missing_polls" not in now and now["key_fingerprint"] == b["key_fingerprint"]
+
+
+def test_clean_up_deletes_an_orphan_upload_with_the_key_that_listed_it(tmp_path: Path, emulator: Emulator,
+                                                                      clock: ManualClock) -> None:
+    cli = make_cli(tmp_path, emulator)
+    b = submit_both(tmp_path, cli)["b.jsonl"]
+    clock.advance(JOB_SECONDS + 1)  # the job no longer reads its input
+    store_of(cli).remove(b["id"])  # its upload is now this store's and no record's: an orphan of key B
+    uploaded = b["uploaded_file_name"]
+    cleaned = cli("cleanup", "--yes")
+    assert cleaned.returncode == 0, cleaned.stdout + cleaned.stderr
+    assert [p for m, p in emulator.calls_with(KEY_B) if m == "DELETE" and p.endswith(uploaded)], cleaned.stdout
+    assert not [p for m, p in emulator.calls_with(KEY_A) if m == "DELETE" and p.endswith(uploaded)]
+    assert uploaded not in {f["name"] for f in emulator.files_snapshot()}

@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gembatch_tui.core import child_process
 from gembatch_tui.core.errors import ServiceError
 from gembatch_tui.core.results import check as results_check
 from gembatch_tui.core.results.fingerprint import Fingerprint
@@ -54,23 +55,7 @@ def verifier_for(
 
 
 def _context() -> Any:
-    import multiprocessing
-    import sys
-
-    main = sys.modules.get("__main__")
-    main_file = getattr(main, "__file__", None)
-    if getattr(getattr(main, "__spec__", None), "name", None) is None and main_file and not Path(main_file).is_file():
-        raise RuntimeError("the main module cannot be imported by a child process")  # `python -` and the like
-
-    for method in START_METHODS:
-        try:
-            ctx = multiprocessing.get_context(method)
-        except ValueError:
-            continue
-        if method == "forkserver":  # the server imports these once; each verifier is a fork of it, ready at once
-            ctx.set_forkserver_preload(["__main__", __name__])
-        return ctx
-    raise RuntimeError("no process start method available")
+    return child_process.context(START_METHODS, __name__)
 
 
 class ProcessVerifier:

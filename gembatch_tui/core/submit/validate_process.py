@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from gembatch_tui.core import child_process
 from gembatch_tui.core.submit import validate as validation
 
 START_METHODS = ("forkserver", "spawn")  # never a plain fork: the app's threads (Textual, workers) would be copied
@@ -26,22 +27,7 @@ POLL_S = 0.1  # how often the parent looks at the cancel event while it waits
 
 
 def _context() -> Any:
-    import multiprocessing
-    import sys
-
-    main = sys.modules.get("__main__")
-    main_file = getattr(main, "__file__", None)
-    if getattr(getattr(main, "__spec__", None), "name", None) is None and main_file and not Path(main_file).is_file():
-        raise RuntimeError("the main module cannot be imported by a child process")  # `python -` and the like
-    for method in START_METHODS:
-        try:
-            ctx = multiprocessing.get_context(method)
-        except ValueError:
-            continue
-        if method == "forkserver":  # imported once by the server; each child is a fork of it, ready at once
-            ctx.set_forkserver_preload(["__main__", __name__])
-        return ctx
-    raise RuntimeError("no process start method available")
+    return child_process.context(START_METHODS, __name__)
 
 
 class ProcessValidation:

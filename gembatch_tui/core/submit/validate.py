@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Dict, Optional
 
 from gembatch_tui.core.fsutil import regular_file
+from gembatch_tui.core.jsonpos import json_error_text
 from gembatch_tui.core.submit import media, request_fields, request_shape
 from gembatch_tui.core.submit.keyset import KeySet
 from gembatch_tui.core.api.pricing import estimate_request_tokens
@@ -146,7 +147,7 @@ def _load_line(raw: bytes, line_no: int, fast: bool = False) -> tuple[Any, bool,
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return None, False, f"not valid UTF-8 at byte offset {exc.start}"
+        return None, False, json_error_text(raw, exc)
     canonical = True
     if line_no == 1 and text.startswith("\ufeff"):
         text = text[1:]
@@ -154,7 +155,7 @@ def _load_line(raw: bytes, line_no: int, fast: bool = False) -> tuple[Any, bool,
     try:
         return json.loads(text), canonical, None
     except json.JSONDecodeError as exc:
-        return None, False, f"not valid JSON: {exc.msg} at column {exc.colno}"
+        return None, False, json_error_text(raw, exc)
     except RecursionError:
         return None, False, "not valid JSON: nested too deeply"
     except ValueError as exc:  # e.g. an integer literal over the 4300-digit conversion limit

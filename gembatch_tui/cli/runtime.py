@@ -204,9 +204,10 @@ def open_runtime(settings: Settings, *, need_service: bool = True, demo_job_seco
                 absent[name] = env
     try:
         salt = keys.store_salt(settings.store_path)
-    except OSError as exc:
-        where = keys.salt_path(settings.store_path)
-        raise ServiceError(f"{where}: cannot create the store's key salt: {exc.strerror or exc}") from None
+    except OSError:
+        # A store folder we cannot write (read-only, another user's): no salt file exists, so no record has a
+        # fingerprint yet and all are the default key's; reading must still work, and any write fails on its own.
+        salt = secrets.token_bytes(keys.SALT_BYTES)
     services: dict[str, BatchService] = {}
     main: BatchService | None = None
     for name, key, base, secret in keyed:

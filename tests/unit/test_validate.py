@@ -181,14 +181,17 @@ def test_bad_lines(tmp_path: Path, lines: list[str], expected: list[tuple[int, s
 @pytest.mark.parametrize(
     "data,expected",
     [
-        ((canon("a") + "\n").encode() + b'{"key": "b\xff", "request": {}}\n', (2, 10)),
-        ('{"key": "café", "request": {"contents": "x"}}\n'.encode("latin-1") + (canon("b") + "\n").encode(), (1, 12)),
+        ((canon("a") + "\n").encode() + b'{"key": "b\xff", "request": {}}\n', (2, 11, "0xff")),
+        ('{"key": "café", "request": {"contents": "x"}}\n'.encode("latin-1") + (canon("b") + "\n").encode(), (1, 13, "0xe9")),
     ],
 )
-def test_invalid_utf8_line(tmp_path: Path, data: bytes, expected: tuple[int, int]) -> None:
+def test_invalid_utf8_line(tmp_path: Path, data: bytes, expected: tuple[int, int, str]) -> None:
+    # the 1-based character column an editor shows (core/jsonpos), not a 0-based byte offset
     report = validate_file(write(tmp_path, data))
-    line_no, offset = expected
-    assert [(p.line, p.message) for p in report.problems] == [(line_no, f"not valid UTF-8 at byte offset {offset}")]
+    line_no, column, byte = expected
+    assert [(p.line, p.message) for p in report.problems] == [
+        (line_no, f"not valid UTF-8 at column {column} (byte {byte})")
+    ]
 
 
 @pytest.mark.parametrize(

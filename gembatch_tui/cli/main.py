@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import IO
 
+from gembatch_tui.cli import arg_types
 from gembatch_tui.cli.output import EXIT_OK, EXIT_USAGE, UsageError, err
 from gembatch_tui.core.errors import redact
 from gembatch_tui.core.text import terminal_safe
@@ -115,17 +116,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="validate and estimate only; submit nothing")
     p.add_argument("--kind", choices=("auto", "generate", "embed"), default="auto",
                    help="request kind: generate (batches.create), embed (create_embeddings); default: detected")
-    p.add_argument("--max-requests-per-job", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--max-requests-per-job", type=arg_types.positive_int, default=None, metavar="N",
                    help="split inputs with more requests into several jobs (default: config, else no limit)")
-    p.add_argument("--max-bytes-per-job", type=_byte_size, default=None, metavar="BYTES",
+    p.add_argument("--max-bytes-per-job", type=arg_types.byte_size, default=None, metavar="BYTES",
                    help="split inputs bigger than this, e.g. 500M or 2G (default: config, else 2 GiB)")
     p.add_argument("--allow-media-outside", action="store_true",
                    help="let [[FILE:...]] references name files outside the input file's directory")
-    p.add_argument("--max-cost", type=_cost, default=None, metavar="USD",
+    p.add_argument("--max-cost", type=arg_types.usd, default=None, metavar="USD",
                    help="refuse a file whose high cost estimate is over USD (default: config max_cost_usd)")
     p.add_argument("--wait", action="store_true",
                    help="then poll the submitted jobs until each is final and its results are downloaded")
-    p.add_argument("--timeout", type=_positive_float, default=None, metavar="MINUTES",
+    p.add_argument("--timeout", type=arg_types.positive_float, default=None, metavar="MINUTES",
                    help="with --wait: stop waiting after this long (exit 1; the jobs keep running)")
     p.add_argument("-o", "--output", default=None, metavar="PATH",
                    help="with --wait and one FILE: also write its results to PATH")
@@ -136,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--watch", action="store_true",
                    help="keep polling until every job is final (the default without --once)")
     p.add_argument("--interval", type=float, default=None, metavar="SECONDS", help="seconds between passes")
-    p.add_argument("--timeout", type=_positive_float, default=None, metavar="MINUTES",
+    p.add_argument("--timeout", type=arg_types.positive_float, default=None, metavar="MINUTES",
                    help="stop after this long: exit 1 naming the unfinished jobs (they keep running)")
     p.add_argument("jobs", nargs="*", metavar="JOB",
                    help="only these jobs; a batches/ID the store lacks but the server has is adopted")
@@ -178,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from gembatch_tui.cli.prepare import add_parser as add_prepare_parser
 
-    add_prepare_parser(sub, lambda p: _global_options(p, suppress=True), _cost)
+    add_prepare_parser(sub, lambda p: _global_options(p, suppress=True), arg_types.usd)
 
     from gembatch_tui.cli.realtime import add_parser as add_run_parser
 
@@ -190,58 +191,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     from gembatch_tui.cli.serve import add_parser as add_serve_parser
 
-    add_serve_parser(sub, lambda p: _global_options(p, suppress=True), _byte_size)
+    add_serve_parser(sub, lambda p: _global_options(p, suppress=True), arg_types.byte_size)
 
     from gembatch_tui.emulator.options import add_arguments as add_emulator_arguments
 
     p = sub.add_parser("emulator", help="serve the local Gemini Batch API emulator")
     add_emulator_arguments(p, job_seconds=20.0)
     return parser
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be positive")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be positive")
-    return value
-
-
-def _cost(text: str) -> float:
-    """`--max-cost 5`, `$5`, `0.25`: US dollars, zero or more."""
-    try:
-        value = float(text.strip().lstrip("$").replace(",", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an amount of US dollars: {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError("must be zero or more US dollars")
-    return value
-
-
-def _byte_size(text: str) -> int:
-    """`1000`, `500K`, `500M`, `2G` (powers of 1024; `KB`/`MB`/`GB` and `KiB`... spellings too)."""
-    units = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
-    raw = text.strip().upper().removesuffix("IB").removesuffix("B")
-    number, unit = (raw[:-1], raw[-1]) if raw and raw[-1] in "KMGT" else (raw, "")
-    try:
-        value = float(number) * units[unit]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a size: {text!r} (try 500M or 2G)") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be positive")
-    return int(value)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

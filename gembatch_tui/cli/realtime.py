@@ -25,32 +25,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from gembatch_tui.cli.arg_types import positive_int, usd
 from gembatch_tui.cli.output import EXIT_OK, EXIT_PARTIAL, UsageError, err, out
 from gembatch_tui.core.errors import ServiceError
 
 HELP = "send the requests of FILE (or the failed and missing keys of JOB) now through generateContent"
 PROGRESS_LINE_EVERY = 10.0
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be positive")
-    return value
-
-
-def _usd(text: str) -> float:
-    """`--max-cost 5`, `$5`, `0.25`: US dollars, zero or more (as `submit --max-cost`)."""
-    try:
-        value = float(text.strip().lstrip("$").replace(",", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an amount of US dollars: {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError("must be zero or more US dollars")
-    return value
 
 
 def add_parser(subparsers: Any, global_options: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -61,13 +41,13 @@ def add_parser(subparsers: Any, global_options: Callable[[argparse.ArgumentParse
                    help="through the interactive API, at interactive prices (required: the only way `run` works)")
     p.add_argument("-m", "--model", default=None,
                    help="model (default: the job's for JOB, else the config's default_model)")
-    p.add_argument("--concurrency", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--concurrency", type=positive_int, default=None, metavar="N",
                    help="requests in flight at once (default: config realtime.concurrency, else 8)")
-    p.add_argument("--rpm", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--rpm", type=positive_int, default=None, metavar="N",
                    help="requests per minute (default: config realtime.limits, else 60)")
-    p.add_argument("--tpm", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--tpm", type=positive_int, default=None, metavar="N",
                    help="estimated input tokens per minute (default: config realtime.limits, else 1,000,000)")
-    p.add_argument("--max-cost", type=_usd, default=None, metavar="USD",
+    p.add_argument("--max-cost", type=usd, default=None, metavar="USD",
                    help="refuse a run whose high cost estimate at interactive prices is over USD "
                         "(default: config max_cost_usd)")
     p.add_argument("--force", action="store_true", help="run FILE again although an earlier run answered it all")

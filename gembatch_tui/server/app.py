@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Route
 
+from gembatch_tui.core.api import pricing
 from gembatch_tui.core.errors import redact
 from gembatch_tui.core.text import terminal_safe
 from gembatch_tui.server import jobs, prepare, upload
@@ -48,12 +49,9 @@ def _cost(text: str | None) -> float | None:
     if text is None or text == "":
         return None
     try:
-        value = float(text.strip().lstrip("$").replace(",", ""))
-    except ValueError:
-        raise ApiError(400, f"max_cost: not an amount of US dollars: {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise ApiError(400, "max_cost: must be zero or more US dollars")
-    return value
+        return pricing.parse_usd(text)
+    except ValueError as exc:
+        raise ApiError(400, f"max_cost: {exc}") from None
 
 
 def _job(request: Request) -> str:

@@ -416,3 +416,15 @@ def load_price_table(path: Path | None) -> dict[str, ModelPrice]:
                 raise ConfigError(f'{path}: prices["{raw_name}"] needs "{field}" (USD per 1M tokens)')
         table[name] = ModelPrice(input=values["input"], output=values["output"])
     return table
+
+
+def parse_usd(text: str) -> float:
+    """`5`, `$5`, `0.25`, `1,000`: US dollars, zero or more, as `--max-cost` and the REST service's `max_cost` take
+    them. Raises ValueError with the sentence to show."""
+    try:
+        value = float(text.strip().lstrip("$").replace(",", ""))
+    except ValueError:
+        raise ValueError(f"not an amount of US dollars: {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise ValueError("must be zero or more US dollars")
+    return value

@@ -1,9 +1,11 @@
 """Provides the multiprocessing context for work moved to a second process (results checks, validation beside an
-upload): one rule for both, because a plain fork would copy the app's threads (Textual, workers) into the child."""
+upload): one rule for both, because a plain fork would copy the app's threads (Textual, workers) into the child.
+Also the one test of whether another process on this host still lives (a submission's or a real-time run's owner)."""
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -26,3 +28,14 @@ def context(start_methods: Iterable[str], module: str) -> Any:
             ctx.set_forkserver_preload(["__main__", module])
         return ctx
     raise RuntimeError("no process start method available")
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` of this host exists (one of another user counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -7,10 +7,10 @@ its partial answers stay for a rerun to continue from.
 
 from __future__ import annotations
 
-import os
 import socket
 from typing import Any
 
+from gembatch_tui.core import child_process
 from gembatch_tui.core.errors import ServiceError
 from gembatch_tui.core.models import CANCELLED, RUNNING, Record, batch_name, is_final, now_iso, record_key, \
     record_state, short_state
@@ -30,13 +30,7 @@ def process_alive(record: Record) -> bool:
         return False
     if host is not None and host != socket.gethostname():
         return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return child_process.pid_alive(pid)
 
 
 def request_cancel(store: Any, record: Record) -> str:

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gembatch_tui.core import paths
+from gembatch_tui.core import child_process, paths
 from gembatch_tui.core.submit import create, overlap, split, waves
 from gembatch_tui.core.api import upload_tokens
 from gembatch_tui.core.submit import validate as validation
@@ -417,17 +417,8 @@ def _uploaded(rec: Record, file_name: str) -> None:
 def _owner_alive(rec: Record, host: str | None = None) -> bool:
     """Whether the process that is submitting this record (this one included) is alive on this machine."""
     pid = rec.get("submit_pid")
-    return rec.get("submit_host") == (host or socket.gethostname()) and isinstance(pid, int) and _pid_alive(pid)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    same_host = rec.get("submit_host") == (host or socket.gethostname())
+    return same_host and isinstance(pid, int) and child_process.pid_alive(pid)
 
 
 __all__ = ["BatchService", "SubmitOutcome", "LOCAL_SUBMIT_FAILED", "LOCAL_SUBMITTING"]

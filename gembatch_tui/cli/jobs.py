@@ -194,16 +194,27 @@ def print_report(report: Any) -> None:
         (out if run.ok else err)(f"{run.name}: {run.message}")
 
 
-def wait_for_jobs(rt: Runtime, keys: list[str] | None, *, interval: float, timeout_min: float | None) -> int:
+def wait_for_jobs(rt: Runtime, keys: list[str] | None, *, interval: float, timeout_min: float | None,
+                  command: str | None = None) -> int:
     """Poll `keys` (None: every unfinished job) until each is final, its results downloaded, or `timeout_min`
-    passes; the exit code."""
+    passes; the exit code. While it runs, the store's folder says that this process polls (core/poll/presence.py:
+    the app shows "another poller is active"); `command` is how it is named there (never the command line, which
+    may hold --api-key)."""
+    from gembatch_tui.core.poll.presence import Presence
     from gembatch_tui.core.poll.waiting import wait_for
 
     assert rt.service is not None
-    result = wait_for(
-        rt.service, None if keys is None else frozenset(keys), interval_s=interval,
-        timeout_s=None if timeout_min is None else timeout_min * 60, on_report=print_report,
-    )
+    presence = Presence(rt.store.path, command or ("poll --watch" if keys is None else "poll JOB..."))
+
+    def reported(report: Any) -> None:
+        presence.passed()
+        print_report(report)
+
+    with presence:
+        result = wait_for(
+            rt.service, None if keys is None else frozenset(keys), interval_s=interval,
+            timeout_s=None if timeout_min is None else timeout_min * 60, on_report=reported,
+        )
     if result.timed_out:
         for rec in result.unfinished:
             out(f"{batch_name(rec) or record_key(rec)} ({display_name(rec)}): still {short_state(record_state(rec))} "
@@ -268,7 +279,8 @@ def wait_after_submit(rt: Runtime, files: list[Path], args: argparse.Namespace, 
     ]
     if not records:
         return EXIT_OK  # nothing was submitted: the lines above said why
-    code = wait_for_jobs(rt, [record_key(r) for r in records], interval=interval, timeout_min=args.timeout)
+    code = wait_for_jobs(rt, [record_key(r) for r in records], interval=interval, timeout_min=args.timeout,
+                         command="submit --wait")
     if args.output and code == EXIT_OK and not copy_results(rt, [record_key(r) for r in records], Path(args.output)):
         return EXIT_PARTIAL
     return code

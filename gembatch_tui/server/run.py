@@ -101,12 +101,26 @@ def serve(ctx: Context, sock: socket.socket, *, token: str, token_file: str, pol
 
 
 async def _poll_loop(ctx: Context, interval: float) -> None:
+    """Every `interval` seconds a pass; meanwhile the store's folder says that this service polls it (the app
+    shows "another poller is active: serve (pid N)", core/poll/presence.py)."""
+    from gembatch_tui.core.poll.presence import Presence
+
+    presence = Presence(ctx.service.store.path, "serve")
+    await to_thread.run_sync(presence.start)
+    try:
+        await _poll_passes(ctx, interval, presence)
+    finally:
+        presence.stop()
+
+
+async def _poll_passes(ctx: Context, interval: float, presence: Any) -> None:
     while True:
         try:
             report = await to_thread.run_sync(background_poll, ctx)
         except Exception as exc:  # noqa: BLE001 - one failed pass is a line; the next pass tries again
             log(f"poll: {type(exc).__name__}: {exc}")
         else:
+            await to_thread.run_sync(presence.passed)
             for note in report["notes"]:
                 log(f"poll: {note}")
             for change in report["changes"]:

@@ -178,6 +178,7 @@ class GembatchApp(JobActions, QuitGuard, EventsOwner, PollOwner, DemoSeeder, App
         self.exit(0)
 
     def on_unmount(self) -> None:
+        self.stop_presence()  # this app no longer polls: `poll --watch` and other apps stop naming it
         if self.runtime is not None:
             self.runtime.close()
 

@@ -9,7 +9,11 @@ Why it is its own module: polling is the App's one long-running duty, with rules
   log, events.py), never toasts; results that could not be saved are error toasts;
 - errors are worded cause first (app_errors.py); each job's last poll error is kept in `poll_errors` for its
   detail screen; a pass in which every call failed on the key (400 API key/401/403) is not transient: polling
-  stops (no backing off) and says what to fix, until `r` tries again.
+  stops (no backing off) and says what to fix, until `r` tries again;
+- other processes polling the same store (a `poll --watch` run as a service, another app) are named on the status
+  line, "another poller is active: poll --watch (pid N), last pass 20 s ago", and as an event when one comes or
+  goes (core/poll/presence.py; this app announces itself there too). The app keeps polling: that is safe, every
+  download holds its job's lock (core/poll/download_lock.py), so no results are fetched twice.
 The App's `on_worker_state_changed` routes a failed poll worker back here (`_poll_failed`, `_after_poll`).
 """
 
@@ -21,6 +25,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from textual import work
+from textual.message import Message
 from textual.signal import Signal
 from textual.timer import Timer
 
@@ -46,6 +51,14 @@ SLOW_POLL_S = 1.5
 """A poll that takes longer than this shows "polling…"; quicker ones change the status line only once."""
 SUMMARY_FROM = 4
 """With this many or more jobs finishing in one poll, one summary toast replaces the individual ones."""
+
+
+class OtherPollersSeen(Message):
+    """The live pollers of this store other than this app (core/poll/presence.Poller), oldest first."""
+
+    def __init__(self, pollers: list[Any]) -> None:
+        super().__init__()
+        self.pollers = pollers
 
 
 class PollOwner(_AppBase):
@@ -76,6 +89,9 @@ class PollOwner(_AppBase):
         """Running jobs' durations may have moved: the time now."""
         self.poll_errors_changed: Signal[None] = Signal(self, "poll-errors")  # type: ignore[arg-type]
         """`poll_errors` changed."""
+        self.other_pollers: list[Any] = []
+        """Other processes polling this store now (core/poll/presence.Poller), as last read."""
+        self._presence: Any = None  # this app's own presence file, written by the first poll worker
 
     if TYPE_CHECKING:
 
@@ -131,12 +147,60 @@ class PollOwner(_AppBase):
     def _poll_worker(self) -> None:
         from gembatch_tui.core.poll.poller import poll_once
 
+        from gembatch_tui.core.poll.presence import Presence
+
         force, self._force_poll = self._force_poll, False
+        if self._presence is None:
+            self._presence = Presence(self.store.path, "the app").start()
         report = poll_once(self.service, progress=self._download_progress, force=force)
+        self._presence.passed()
         records = self.store.read_all()
         getattr(self, "label_absent_keys", lambda _records: None)(records)  # jobs of a key that is not set
         # Compared here, off the UI thread: a poll that changed nothing must not redraw anything.
         self.post_message(PollFinished(report, records, changed=records != self.records))
+        self._look_for_pollers()
+
+    # ----------------------------------------------------------------- other pollers of this store
+    def _look_for_pollers(self) -> None:
+        """Read the store's presence files (from a worker thread) and post who else polls."""
+        from gembatch_tui.core.poll.presence import others
+
+        own = self._presence.path if self._presence is not None else None
+        self.post_message(OtherPollersSeen(others(self.store.path, exclude=own)))
+
+    @work(thread=True, exclusive=True, group="presence", exit_on_error=False, description="look for other pollers")
+    def _pollers_worker(self) -> None:
+        self._look_for_pollers()
+
+    def on_other_pollers_seen(self, message: OtherPollersSeen) -> None:
+        def ident(p: Any) -> tuple[str, int, str]:
+            return (p.host, p.pid, p.command)
+
+        before = {ident(p): p for p in self.other_pollers}
+        now = {ident(p): p for p in message.pollers}
+        for key, poller in now.items():
+            if key not in before:
+                self.record_event(f"another poller is active: {poller.describe()}; this app keeps polling too (each "
+                                  "download holds its job's lock, so nothing is fetched twice)", title="Pollers")
+        for key, poller in before.items():
+            if key not in now:
+                self.record_event(f"{poller.command} (pid {poller.pid}) stopped polling", title="Pollers")
+        self.other_pollers = message.pollers
+        self.show_poll_status()
+
+    def other_pollers_text(self) -> str:
+        """`another poller is active: poll --watch (pid 4242), last pass 20 s ago`; empty when there is none."""
+        if not self.other_pollers:
+            return ""
+        described = "; ".join(p.describe() for p in self.other_pollers)
+        if len(self.other_pollers) == 1:
+            return f"another poller is active: {described}"
+        return f"{len(self.other_pollers)} other pollers are active: {described}"
+
+    def stop_presence(self) -> None:
+        """The app stops polling (it quits): its presence file goes."""
+        if self._presence is not None:
+            self._presence.stop()
 
     def _download_progress(self, name: str, done: int, total: int) -> None:
         """Called from the poll worker's thread: throttled, and only ever posts a message."""
@@ -252,6 +316,8 @@ class PollOwner(_AppBase):
 
     def _tick(self) -> None:
         self._ticks += 1
+        if not self.schedule.running:  # a pass looks for other pollers at its end
+            self._pollers_worker()
         self.show_poll_status()
         if self._ticks % DURATION_TICKS == 0:
             self.jobs_tick()
@@ -275,7 +341,11 @@ class PollOwner(_AppBase):
             return Text("polling is off", style="dim", end="")
         if self.poll_blocked:
             return Text(f"✖ polling stopped · {self.poll_blocked}", style="bold red", end="")
+        others = self.other_pollers_text()
+        if others:  # first: at 80 columns the line's end is cut
+            return Text.assemble((safe(others), "yellow"), " · ", self.schedule.describe(), end="")
         return self.schedule.describe()
 
 
-__all__ = ["DOWNLOAD_PROGRESS_EVERY_S", "DURATION_TICKS", "SLOW_POLL_S", "SUMMARY_FROM", "TICK_S", "PollOwner"]
+__all__ = ["DOWNLOAD_PROGRESS_EVERY_S", "DURATION_TICKS", "SLOW_POLL_S", "SUMMARY_FROM", "TICK_S", "OtherPollersSeen",
+           "PollOwner"]

@@ -82,6 +82,7 @@ def cmd_submit(rt: Runtime, args: argparse.Namespace) -> int:
     from gembatch_tui.core.submit.limits import JobLimits
     from gembatch_tui.core.submit.model_choice import choose_model
     from gembatch_tui.core.submit import overlap
+    from gembatch_tui.core.submit.cost_cap import CapRefused
     from gembatch_tui.core.submit.validate import EMBED, first_request_kind, validate_file
 
     assert rt.service is not None
@@ -94,7 +95,8 @@ def cmd_submit(rt: Runtime, args: argparse.Namespace) -> int:
     rt.service.limits = limits
     from gembatch_tui.cli.cost import SubmitCost
 
-    costs = SubmitCost(rt.settings, prices, args.max_cost)  # the estimate and the cap, before anything remote
+    costs = SubmitCost(rt.settings, prices, args.max_cost)  # --check's estimate, and the run's cap the service holds
+    rt.service.cost_policy = costs.policy
     kind = None if args.kind == "auto" else args.kind
     files = [Path(f).expanduser().absolute() for f in args.files]
     if (args.output or args.timeout is not None) and not args.wait:
@@ -137,7 +139,7 @@ def cmd_submit(rt: Runtime, args: argparse.Namespace) -> int:
             failed = True
             continue
         refusal = costs.check(path, model, args.check)
-        if refusal:
+        if refusal:  # --check: what the service would refuse
             out(f"{prefix}: error: {refusal}")
             bad_input = True
             continue
@@ -171,13 +173,16 @@ def cmd_submit(rt: Runtime, args: argparse.Namespace) -> int:
                 err(warning.format(path).replace(f": {warning.message}", f": warning: {warning.message}", 1))
         else:
             outcome = rt.service.submit(path, model=model, display_name=name, force=args.force, report=report,
-                                        extra=extra)
+                                        extra=extra, cost_run=costs.cap)
+            if isinstance(outcome, CapRefused):  # over the cap: bad input, nothing created
+                out(f"{prefix}: {outcome.line()}")
+                bad_input = True
+                continue
         out(f"{prefix}: {outcome.line()}")
         from gembatch_tui.cli.realtime import fallback_hint
 
         if hint := fallback_hint(path, outcome.status, outcome.message):  # refused for quota or access
             err(hint)
-        costs.submitted(outcome.status)
         if outcome.status == "error":
             failed = True
         else:

@@ -1,7 +1,8 @@
 """Provides the cost side of `submit` and `prepare`: the estimate range shown by `--check`, and the spending cap
 (`--max-cost USD`, else the config's `max_cost_usd`) that refuses a file before anything remote is created.
 
-The figures come from core.submit.cost_cap; this module only keeps one run's running total and words the lines.
+The figures and the refusal come from core.submit.cost_cap, and BatchService.submit holds the cap (this run's
+CostCap is passed to it, so the files of one run count together); this module only words `--check`'s lines.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from gembatch_tui.cli.output import UsageError
 from gembatch_tui.core.api import pricing
-from gembatch_tui.core.submit.cost_cap import CostCap, CostEstimate, cap_from, estimate_file
+from gembatch_tui.core.submit.cost_cap import CostCap, CostEstimate, CostPolicy, cap_from, check, estimate_or_why
 
 
 def assumptions_of(settings: Any) -> pricing.OutputAssumptions:
@@ -24,27 +25,27 @@ def assumptions_of(settings: Any) -> pricing.OutputAssumptions:
 
 
 class SubmitCost:
-    """One `submit` run: estimate a file when a cap is set or `--check` asks, refuse it over the cap, and count
-    what was submitted or queued against the cap for the files after it."""
+    """One `submit` run: the cap the service holds for all its files (`cap`, with the config's prices and output
+    assumptions in `policy`), and `--check`'s estimate of each file."""
 
     def __init__(self, settings: Any, prices: Mapping[str, pricing.ModelPrice], flag: float | None) -> None:
-        self.prices = prices
-        self.assumptions = assumptions_of(settings)
-        self.cap = CostCap(cap_from(flag, getattr(settings, "max_cost_usd", None)))
+        configured = getattr(settings, "max_cost_usd", None)
+        self.policy = CostPolicy(configured, prices, assumptions_of(settings))
+        self.cap = CostCap(cap_from(flag, configured))
         self._current: CostEstimate | None = None
 
     def check(self, path: Path, model: str, check_only: bool) -> str | None:
-        """None when the file may go on; else the line saying why not (over the cap, or unreadable)."""
+        """`--check` only (a real submit is refused by the service): None when the file would go; else the line
+        saying why not (over the cap, or unreadable)."""
         self._current = None
-        if not (self.cap.active or check_only):
+        if not check_only:
             return None
-        try:
-            estimate = estimate_file(path, model, self.prices, self.assumptions)
-        except (ValueError, OSError) as exc:  # changed since it was validated
-            return f"cannot estimate the cost: {getattr(exc, 'strerror', None) or exc}"
+        if self.cap.active:
+            refusal, estimate = check(path, model, self.cap, self.policy)
+        else:
+            estimate, refusal = estimate_or_why(path, model, self.policy)
         self._current = estimate
-        refusal = self.cap.refusal(estimate)
-        if refusal is None and check_only:
+        if refusal is None and estimate is not None:
             self.cap.accept(estimate)  # as a real submit would, so a --check of several files sums them too
         return refusal
 
@@ -61,12 +62,6 @@ class SubmitCost:
         if self.cap.active:
             text += f", within the cap of {pricing.format_cost(self.cap.cap)}"
         return f"{text}, {estimate.cost_text()}"
-
-    def submitted(self, status: str) -> None:
-        """Count the file just handled against the cap when it was submitted or queued (not skipped or failed)."""
-        if self._current is not None and status in ("submitted", "queued"):
-            self.cap.accept(self._current)
-        self._current = None
 
 
 __all__ = ["SubmitCost", "assumptions_of"]

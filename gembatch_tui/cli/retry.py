@@ -4,8 +4,11 @@ JOB is a part (batch name, bare id, record id, part file) or a group (its id, a 
 or the original input's path: every failed part of it). One line per part on stdout, `retried part 2/3 of group
 ID (queued)` or `error: WHY`; `poll` (or the app) then submits the queued parts as the budget allows.
 Only the store and the part files are touched, so no API key is needed.
-Exit codes: 0 every part queued, 1 some could not be (wrong state, part file missing), 2 a JOB that names
-nothing in the store or a job that was never split.
+A part queued again is spent again: under a cost cap (`--max-cost USD`, else the config's `max_cost_usd`) each
+part's file is estimated first (core/submit/cost_cap, the rule BatchService.submit holds), the parts of one run
+count together, and a part over the cap is not queued (`error: part 2/3 of group ID: estimated ... is over the cap`).
+Exit codes: 0 every part queued, 1 some could not be (wrong state, part file missing, over the cap), 2 a JOB that
+names nothing in the store or a job that was never split.
 """
 
 from __future__ import annotations
@@ -25,6 +28,11 @@ def add_parser(subparsers: Any, global_options: Callable[[argparse.ArgumentParse
     p = subparsers.add_parser("retry", help=HELP, description=HELP)
     global_options(p)
     p.add_argument("jobs", nargs="+", metavar="JOB")
+    from gembatch_tui.cli.arg_types import usd
+
+    p.add_argument("--max-cost", type=usd, default=None, metavar="USD",
+                   help="queue no part whose high cost estimate, added to the parts before it, is over USD "
+                        "(default: config max_cost_usd)")
 
 
 def cmd_retry(args: argparse.Namespace) -> int:
@@ -38,6 +46,7 @@ def cmd_retry(args: argparse.Namespace) -> int:
     except ServiceError as exc:
         raise UsageError(str(exc)) from None
     failed = bad = False
+    capped = _Capped(runtime.settings, getattr(args, "max_cost", None))
     with runtime:
         try:
             runtime.store.ensure()
@@ -45,9 +54,11 @@ def cmd_retry(args: argparse.Namespace) -> int:
             for ref in args.jobs:
                 try:
                     try:
-                        outcomes = retry_ref(runtime.store, ref)
+                        outcomes = capped.retry(runtime.store, ref) if capped.active else retry_ref(runtime.store, ref)
                     except LookupError:
-                        outcomes = retry_ref(runtime.store, _listed(runtime.store, ref))
+                        listed = _listed(runtime.store, ref)
+                        outcomes = capped.retry(runtime.store, listed) if capped.active else retry_ref(runtime.store,
+                                                                                                        listed)
                 except (LookupError, NotAPart) as exc:
                     out(f"error: {exc.args[0] if exc.args else exc}")
                     bad = True
@@ -77,3 +88,70 @@ def _listed(store: Any, ref: str) -> str:
         raise LookupError(f"{ref}: no such job or group in {store.path}" if not found else
                           f"{ref}: the start of {len(found)} jobs; give more of the id")
     return batch_name(found[0]) or record_key(found[0])
+
+
+class _Capped:
+    """retry under a cost cap: the parts a JOB names (as retry_ref finds them), each estimated before it is
+    queued; one over the cap (with the parts already queued in this run) is an error outcome and stays as it was."""
+
+    def __init__(self, settings: Any, flag: float | None) -> None:
+        from gembatch_tui.core.submit.cost_cap import CostCap, cap_from
+
+        self.settings = settings
+        self.cap = CostCap(cap_from(flag, getattr(settings, "max_cost_usd", None)))
+        self._policy: Any = None
+
+    @property
+    def active(self) -> bool:
+        return self.cap.active
+
+    def policy(self) -> Any:
+        """The config's prices and output assumptions (read once; a bad config is a usage error)."""
+        if self._policy is None:
+            from gembatch_tui.cli.cost import assumptions_of
+            from gembatch_tui.core.api import pricing
+            from gembatch_tui.core.submit.cost_cap import CostPolicy
+
+            try:
+                prices = pricing.load_price_table(self.settings.config_path)
+            except pricing.ConfigError as exc:
+                raise UsageError(str(exc)) from None
+            self._policy = CostPolicy(self.cap.cap, prices, assumptions_of(self.settings))
+        return self._policy
+
+    def retry(self, store: Any, ref: str) -> list[Any]:
+        """retry_ref's parts and errors, with the cap checked before each part is queued."""
+        from gembatch_tui.core.models import record_key, record_state
+        from gembatch_tui.core.submit import retry_parts as rp
+        from gembatch_tui.core.submit.cost_cap import check
+        from gembatch_tui.core.submit.groups import by_group
+
+        records = store.read_all()
+        record = rp.find_part(records, ref)
+        if record is not None and not record.get("group_id"):
+            raise rp.NotAPart(rp.why_not(record) or "not a part of a split input")
+        if record is not None:
+            todo = [record]
+        else:
+            gid = rp.find_group(records, ref)
+            if gid is None:
+                raise LookupError(f"{ref}: no such job or group in {store.path}")
+            todo = [r for r in by_group(records).get(gid, []) if record_state(r) in rp.RETRYABLE]
+            if not todo:
+                return rp.retry_group(store, gid)  # says why there is nothing to retry
+        outcomes = []
+        for part in todo:
+            estimate = None
+            if rp.why_not(part) is None:  # a part that cannot be retried is refused by try_part, uncosted
+                refusal, estimate = check(str(part.get("input_file") or ""), str(part.get("model") or ""),
+                                          self.cap, self.policy())
+                if refusal is not None:
+                    outcomes.append(rp.RetryOutcome(record_key(part), str(part.get("group_id") or ""),
+                                                    int(part.get("group_part") or 0), int(part.get("group_parts") or 0),
+                                                    False, f"{rp.part_label(part)}: {refusal}"))
+                    continue
+            outcome = rp.try_part(store, part)
+            if outcome.ok and estimate is not None:
+                self.cap.accept(estimate)
+            outcomes.append(outcome)
+        return outcomes

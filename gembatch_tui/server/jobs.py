@@ -49,6 +49,13 @@ class Context:
     runtime: Any = None
     """cli/runtime.Runtime when there are several API keys: cancel and delete use each job's own key's service."""
 
+    def __post_init__(self) -> None:
+        from gembatch_tui.core.submit.cost_cap import CostPolicy
+
+        # The service holds the cap (BatchService.submit) with the settings this service was started with.
+        if self.service is not None:
+            self.service.cost_policy = CostPolicy(self.max_cost_usd, self.prices, self.assumptions)
+
 
 def service_error(exc: ServiceError) -> ApiError:
     """A ServiceError from the Batch API side: 502, or the Batch API's own 4xx status when it refused."""
@@ -151,10 +158,12 @@ def submit(ctx: Context, upload: Upload, *, model: str | None, name: str | None,
     chosen, mismatch = choose_model(model, report.kind, ctx.default_model, ctx.config)
     if mismatch:
         raise ApiError(400, f"{upload.name}: {mismatch}")
-    refusal = _over_the_cap(ctx, upload.path, chosen, max_cost)
-    if refusal:
-        raise ApiError(400, shown(f"{upload.name}: {refusal}"))
-    outcome = ctx.service.submit(upload.path, model=chosen, display_name=name, force=force, report=report)
+    from gembatch_tui.core.submit.cost_cap import CapRefused
+
+    outcome = ctx.service.submit(upload.path, model=chosen, display_name=name, force=force, report=report,
+                                 max_cost_usd=max_cost)
+    if isinstance(outcome, CapRefused):  # over the cap: nothing was created
+        raise ApiError(400, shown(f"{upload.name}: {outcome.message}"))
     body: dict[str, Any] = {
         "status": outcome.status,
         "message": shown(outcome.line()),
@@ -169,20 +178,6 @@ def submit(ctx: Context, upload: Upload, *, model: str | None, name: str | None,
     if outcome.status == "error":
         raise ApiError(502, shown(outcome.line()), **{k: v for k, v in body.items() if k != "message"})
     return {"submitted": 201, "queued": 202}.get(outcome.status, 200), body
-
-
-def _over_the_cap(ctx: Context, path: Path, model: str, flag: float | None) -> str | None:
-    """The cost cap's refusal of this file (one line with the estimate and the cap), or None (fits, or no cap)."""
-    from gembatch_tui.core.submit.cost_cap import CostCap, cap_from, estimate_file
-
-    cap = CostCap(cap_from(flag, ctx.max_cost_usd))
-    if not cap.active:
-        return None
-    try:
-        estimate = estimate_file(path, model, ctx.prices, ctx.assumptions)
-    except (ValueError, OSError) as exc:
-        return f"cannot estimate the cost: {getattr(exc, 'strerror', None) or exc}"
-    return cap.refusal(estimate)
 
 
 def _submitted_records(ctx: Context, local: str, outcome: Any) -> list[dict[str, Any]]:

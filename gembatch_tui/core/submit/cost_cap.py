@@ -1,8 +1,10 @@
 """Provides the whole-cost estimate of an input file and the spending cap that refuses a submission over it.
 
-Why its own module: the cap must hold before anything remote exists (no upload, no job, no queued part), so the
-CLI (and the submit screen) asks here first, with the file the user named, before the service splits, queues or
-uploads it. The estimate is a range (core/api/pricing: input tokens, output from `maxOutputTokens` or the model's
+Why its own module: the cap must hold before anything remote exists (no upload, no job, no queued part), so
+BatchService.submit asks here first (`check`), with the file the user named, before it splits, queues or uploads
+it; every front end (CLI, REST service, submit screen, library) submits through it, so none keeps a copy of the
+rule. `retry` asks `check` for each part it would queue again. The config's side (its `max_cost_usd`, prices and
+output assumptions) is one CostPolicy. The estimate is a range (core/api/pricing: input tokens, output from `maxOutputTokens` or the model's
 typical ratio, thinking allowances); the cap is compared with its HIGH end, so a refused file is one that could
 cost more than the cap, and the cap counts every file of one run together (a `submit a.jsonl b.jsonl` under a
 $5 cap never starts jobs whose estimates add up past $5). A split input is estimated whole: all its parts, the
@@ -14,6 +16,7 @@ run it only when a cap is set or an estimate is asked for.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Mapping
@@ -24,6 +27,7 @@ from typing import Any
 from gembatch_tui.core.api import pricing
 from gembatch_tui.core.errors import Cancelled
 from gembatch_tui.core.submit import media
+from gembatch_tui.core.submit.outcome import SubmitOutcome
 from gembatch_tui.core.submit.validate import iter_requests
 
 CAP_HINT = "--max-cost or max_cost_usd"
@@ -124,4 +128,76 @@ class CostCap:
             self.accepted += estimate.high
 
 
-__all__ = ["CAP_HINT", "CostCap", "CostEstimate", "cap_from", "estimate_file", "estimate_tokens"]
+@dataclass(frozen=True)
+class CostPolicy:
+    """The config's side of the cap: its `max_cost_usd` (None: no cap), price table and output assumptions."""
+
+    cap: float | None = None
+    prices: Mapping[str, pricing.ModelPrice] | None = None
+    assumptions: pricing.OutputAssumptions | None = None
+
+    @classmethod
+    def from_config(cls, data: Mapping[str, Any], path: Path | None) -> CostPolicy:
+        """From a loaded config object; raises pricing.ConfigError naming the file and the key."""
+        where = str(path or "config")
+        raw = data.get("max_cost_usd")
+        cap = None
+        if raw is not None:
+            if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw != raw:
+                raise pricing.ConfigError(f"{where}: max_cost_usd must be a number of US dollars")
+            cap = max(0.0, float(raw))
+        return cls(cap, pricing.load_price_table(path), pricing.OutputAssumptions.from_config(data, where))
+
+    @classmethod
+    def load(cls, path: Path | None) -> CostPolicy:
+        """From a config file (missing: no cap, the built-in prices); raises pricing.ConfigError for a bad one."""
+        if path is None:
+            return cls()
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return cls()
+        except (OSError, ValueError) as exc:
+            raise pricing.ConfigError(f"{path}: cannot read the config: {getattr(exc, 'strerror', None) or exc}") from None
+        if not isinstance(data, dict):
+            raise pricing.ConfigError(f"{path}: expected a JSON object at the top level")
+        return cls.from_config(data, Path(path))
+
+
+@dataclass
+class CapRefused(SubmitOutcome):
+    """A submission the cap refused before anything was created: status "error", `message` the one line with the
+    figures and the cap. Callers that word refusals apart from failures (exit code 2, HTTP 400, the submit
+    screen's "refused") tell it by its type; any other caller sees an ordinary error outcome."""
+
+    estimate: CostEstimate | None = None
+
+
+def check(
+    path: str | os.PathLike[str],
+    model: str,
+    cap: CostCap,
+    policy: CostPolicy,
+    cancel: threading.Event | None = None,
+) -> tuple[str | None, CostEstimate | None]:
+    """(why the file may not go, its estimate): (None, None) with no cap; the refusal is None when it fits.
+    An input that cannot be read again is refused ("cannot estimate the cost: ..."): a cap that cannot be
+    checked is not held. Raises Cancelled when `cancel` is set."""
+    if not cap.active:
+        return None, None
+    estimate, why = estimate_or_why(path, model, policy, cancel)
+    return (why, None) if estimate is None else (cap.refusal(estimate), estimate)
+
+
+def estimate_or_why(
+    path: str | os.PathLike[str], model: str, policy: CostPolicy, cancel: threading.Event | None = None
+) -> tuple[CostEstimate | None, str | None]:
+    """(the estimate, None), or (None, "cannot estimate the cost: WHY") for a file that cannot be read again."""
+    try:
+        return estimate_file(path, model, policy.prices, policy.assumptions, cancel), None
+    except (ValueError, OSError) as exc:  # changed since it was validated
+        return None, f"cannot estimate the cost: {getattr(exc, 'strerror', None) or exc}"
+
+
+__all__ = ["CAP_HINT", "CapRefused", "CostCap", "CostEstimate", "CostPolicy", "cap_from", "check", "estimate_file",
+           "estimate_or_why", "estimate_tokens"]

@@ -10,6 +10,10 @@ record first claims it (queued -> submitting, under the store lock), so two poll
 An input over a per-job limit becomes a group of parts (groups.py), each an ordinary record. The create itself,
 and how a lost answer is resolved by looking, live in create.py; a big input is validated while it is uploaded
 (overlap.py).
+
+The spending cap (`max_cost_usd`, else the config's) is held here, once, for every front end: a file whose high
+cost estimate is over it is refused (cost_cap.CapRefused) after validation and before anything is uploaded,
+split or queued; a split input is estimated whole, so the waves never queue past it.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from gembatch_tui.core import child_process, paths
-from gembatch_tui.core.submit import create, overlap, split, waves
+from gembatch_tui.core.submit import cost_cap, create, overlap, split, waves
 from gembatch_tui.core.api import upload_tokens
 from gembatch_tui.core.submit import validate as validation
 from gembatch_tui.core.errors import Cancelled, ServiceError
@@ -84,6 +88,7 @@ class BatchService:
         self.overlap_min_bytes = overlap.MIN_BYTES if overlap_min_bytes is None else overlap_min_bytes
         """Inputs from this size on are uploaded while they are validated (overlap.py)."""
         self.config_problem: str | None = None
+        self._cost_policy: cost_cap.CostPolicy | None = None
         self._in_flight: set[str] = set()
         self._in_flight_lock = threading.Lock()
 
@@ -101,6 +106,18 @@ class BatchService:
     @limits.setter
     def limits(self, value: JobLimits) -> None:
         self._limits = value
+
+    @property
+    def cost_policy(self) -> cost_cap.CostPolicy:
+        """The config's cap, prices and output assumptions: set by the caller (from its settings), else read once
+        from the config file. Raises ConfigError for a bad file (then nothing is submitted: see submit)."""
+        if self._cost_policy is None:
+            self._cost_policy = cost_cap.CostPolicy.load(paths.config_file())
+        return self._cost_policy
+
+    @cost_policy.setter
+    def cost_policy(self, value: cost_cap.CostPolicy) -> None:
+        self._cost_policy = value
 
     @property
     def media_cache(self) -> MediaCache:
@@ -196,27 +213,84 @@ class BatchService:
         cancel: threading.Event | None = None,
         extra: dict[str, Any] | None = None,
         limits: JobLimits | None = None,
+        max_cost_usd: float | None = None,
+        cost_run: cost_cap.CostCap | None = None,
     ) -> SubmitOutcome:
-        """Validate (unless `report` is given), guard against duplicates, split if over a limit, upload, create."""
-        from gembatch_tui.core.submit import groups
+        """Validate (unless `report` is given), hold the cost cap, guard against duplicates, split if over a limit,
+        upload, create.
 
+        The cap is `max_cost_usd`, else the config's `max_cost_usd` (cost_policy); `cost_run` is one cap shared by
+        the files of a run instead (each accepted estimate counts against it, so several files never add up past
+        it). Over the cap: a CapRefused outcome with the figures, and nothing remote or queued."""
         src = Path(path).expanduser().absolute()
         limits = limits or self.limits
-        if report is None and overlap.applies(src, limits, self.overlap_min_bytes):
+        try:
+            policy = self.cost_policy
+        except ConfigError as exc:  # a cap that cannot be read is not held by submitting anyway
+            return cost_cap.CapRefused(src, "error", message=f"the cost cap cannot be checked: {exc}; "
+                                                                "nothing was submitted")
+        cap = cost_run if cost_run is not None else cost_cap.CostCap(cost_cap.cap_from(max_cost_usd, policy.cap))
+        outcome, estimate = self._submit_capped(src, model, display_name, force, report, progress, cancel, extra,
+                                                limits, cap, policy)
+        if estimate is not None and outcome.status in ("submitted", "queued"):
+            cap.accept(estimate)
+        return outcome
+
+    def _submit_capped(
+        self,
+        src: Path,
+        model: str,
+        display_name: str | None,
+        force: bool,
+        report: validation.ValidationReport | None,
+        progress: Progress | None,
+        cancel: threading.Event | None,
+        extra: dict[str, Any] | None,
+        limits: JobLimits,
+        cap: cost_cap.CostCap,
+        policy: cost_cap.CostPolicy,
+    ) -> tuple[SubmitOutcome, cost_cap.CostEstimate | None]:
+        """submit's steps up to the cap, and the estimate that held (None: no cap, or not estimated)."""
+        if report is None and not cap.active and overlap.applies(src, limits, self.overlap_min_bytes):
             return overlap.submit_while_validating(
                 self, src, model=model, display_name=display_name, force=force, extra=extra, limits=limits,
-                progress=progress, cancel=cancel)[0]
+                progress=progress, cancel=cancel)[0], None
         if report is None:
             report = validation.validate_file(src, cancel=cancel, max_bytes=None,
                                              allow_media_outside=bool((extra or {}).get("allow_media_outside")))
         if not report.ok:
             problems = report.messages()
             first = problems[0] if problems else f"{src}: not a valid batch file"
-            return SubmitOutcome(src, "error", message=first, problems=problems)
+            return SubmitOutcome(src, "error", message=first, problems=problems), None
         existing = self.duplicate_of(src, report.sha256)
         if (existing is not None and record_state(existing) == LOCAL_SUBMITTING and not existing.get("group_id")
                 and not _owner_alive(existing)):  # a live owner is still submitting it: resuming would make two
-            return self._resume(existing, src, progress=progress, cancel=cancel)
+            return self._resume(existing, src, progress=progress, cancel=cancel), None
+        try:
+            refusal, estimate = cost_cap.check(src, model, cap, policy, cancel)
+        except Cancelled:
+            return SubmitOutcome(src, "cancelled", request_count=report.request_count), None
+        if refusal is not None:
+            return cost_cap.CapRefused(src, "error", message=refusal, request_count=report.request_count,
+                                       estimate=estimate), None
+        return self._submit_checked(src, model, display_name, force, report, progress, cancel, extra, limits,
+                                    existing), estimate
+
+    def _submit_checked(
+        self,
+        src: Path,
+        model: str,
+        display_name: str | None,
+        force: bool,
+        report: validation.ValidationReport,
+        progress: Progress | None,
+        cancel: threading.Event | None,
+        extra: dict[str, Any] | None,
+        limits: JobLimits,
+        existing: Record | None,
+    ) -> SubmitOutcome:
+        from gembatch_tui.core.submit import groups
+
         if existing is not None and not force:
             name = groups.describe(existing) or batch_name(existing) or "a job being submitted"
             return SubmitOutcome(src, "skipped", batch_name=name, request_count=report.request_count,

@@ -52,7 +52,37 @@ class Runtime:
     """One per profile whose key is set, by profile name; each reads only its own jobs (keys.OwnedStore)."""
     absent_profiles: dict[str, str] = field(default_factory=dict)
     """Profiles whose key is not set: name -> the environment variable to set."""
+    same_key: dict[str, str] = field(default_factory=dict)
+    """Profiles whose key is another profile's: name -> the profile in `services` that holds that key."""
     _closed: bool = field(default=False, repr=False)
+    _submitters: dict[str, BatchService] = field(default_factory=dict, repr=False)
+
+    def submitting_service(self, name: str) -> BatchService:
+        """The service that submits with profile `name`'s key (the REST service's `profile`, `--profile` for one
+        request): over the whole store like `service`, its jobs carrying that key's fingerprint; every job is still
+        polled with its own key (`poll_views`). ConfigFileError for an unknown profile and MissingKeyError for
+        one whose key is not set, each with the CLI's message."""
+        import copy
+
+        from gembatch_tui.core.config import choose_profile
+
+        assert self.service is not None
+        if name == getattr(self.service, "profile", None):
+            return self.service
+        if self.settings.demo:
+            raise ServiceError(f"profile {name!r}: the demo has one key; profiles are not used with --demo")
+        chosen = copy.copy(self.settings)
+        choose_profile(chosen, name)  # ConfigFileError naming the known profiles
+        own = self.services.get(self.same_key.get(name, name))
+        if own is None or not chosen.api_key:
+            raise MissingKeyError(profile_missing_key_message(chosen))
+        if name not in self._submitters:
+            svc = _service(self.settings, self.store, own.client, name, getattr(own, "key_fingerprint", ""),
+                           getattr(own, "key_is_default", False))
+            svc.poll_views = getattr(self.service, "poll_views", [])  # type: ignore[attr-defined]
+            svc.limits = self.service.limits
+            self._submitters[name] = svc
+        return self._submitters[name]
 
     def service_for(self, record: dict[str, Any]) -> BatchService | None:
         """The service of the key that created `record` (None: that key is not set, so nothing may ask about it)."""
@@ -183,6 +213,7 @@ def open_runtime(settings: Settings, *, need_service: bool = True, demo_job_seco
     # (profile, key, base url, what is fingerprinted): the chosen profile first
     keyed: list[tuple[str, str, str | None, str]] = []
     absent: dict[str, str] = {}
+    same_key: dict[str, str] = {}
     if settings.demo:
         emulator, key = start_demo_emulator(demo_job_seconds)
         scope = "demo-" + hashlib.sha256(str(demo_emulator_dir()).encode()).hexdigest()[:16]
@@ -202,6 +233,7 @@ def open_runtime(settings: Settings, *, need_service: bool = True, demo_job_seco
                 keyed.append((name, key, base, key))
             else:
                 absent[name] = env
+                same_key.update({name: n for n, k, _b, _s in keyed if key and k == key})
     try:
         salt = keys.store_salt(settings.store_path)
     except OSError:
@@ -221,7 +253,7 @@ def open_runtime(settings: Settings, *, need_service: bool = True, demo_job_seco
         services[name] = _service(settings, view, client, name, key_print, is_default)
     assert main is not None
     main.poll_views = list(services.values())  # type: ignore[attr-defined]
-    return Runtime(settings, store, main, emulator, services=services, absent_profiles=absent)
+    return Runtime(settings, store, main, emulator, services=services, absent_profiles=absent, same_key=same_key)
 
 
 def _client(settings: Settings, key: str, base_url: str | None, *, demo: bool, emulator: Any) -> GeminiClient:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from gembatch_tui.core.config import MISSING_KEY_MESSAGE, ConfigFileError, build_settings
+from gembatch_tui.core.config import ConfigFileError, build_settings, profile_missing_key_message
 from gembatch_tui.core.errors import ServiceError
 from gembatch_tui.core.models import Record, batch_name, is_archived, is_final, record_key, record_state
 from gembatch_tui.core.store import StoreError
@@ -59,20 +59,26 @@ class Batches:
     `api_key` defaults to GOOGLE_API_KEY / GEMINI_API_KEY; `store` and `results_dir` to the CLI's defaults
     (so the app sees the same jobs); `base_url` to GOOGLE_GEMINI_BASE_URL (an emulator, a proxy). Without a key,
     reading works (`list`, `get`, `results`) and the rest raises BatchesError naming the variables. The config
-    file is read as the CLI reads it (default model, limits, budgets, `on_finish`).
+    file is read as the CLI reads it (default model, limits, budgets, `on_finish`, `profiles`).
+
+    `profile` is `--profile NAME`: jobs are submitted with that config profile's key (its environment variable)
+    and carry its fingerprint; every job is still polled, cancelled and deleted with the key that made it. An
+    unknown name raises BatchesError naming the known ones.
 
         batches = Batches(store="~/work/jobs.jsonl", results_dir="~/work/results")
         print([job.state for job in batches.list(state="active")])
+        work = Batches(profile="work")                # the key in the variable config `profiles.work.key_env` names
     """
 
     def __init__(self, api_key: str | None = None, store: str | Path | None = None,
-                 results_dir: str | Path | None = None, base_url: str | None = None) -> None:
+                 results_dir: str | Path | None = None, base_url: str | None = None,
+                 profile: str | None = None) -> None:
         from gembatch_tui.cli.runtime import open_runtime
 
         try:
             settings = build_settings(store=None if store is None else str(store),
                                       results_dir=None if results_dir is None else str(results_dir),
-                                      api_key=api_key, demo=False)
+                                      api_key=api_key, demo=False, profile=profile)
         except ConfigFileError as exc:
             raise BatchesError(str(exc)) from None
         if base_url is not None:
@@ -122,9 +128,9 @@ class Batches:
             [sub] = batches.submit(["q.jsonl"], display_name="run-1")
             print(sub.status, [job.name for job in sub.jobs])
         """
-        from gembatch_tui.core.api.models_catalog import kind_mismatch
         from gembatch_tui.core.submit.limits import JobLimits
-        from gembatch_tui.core.submit.validate import EMBED, validate_file
+        from gembatch_tui.core.submit.model_choice import choose_model
+        from gembatch_tui.core.submit.validate import validate_file
 
         service = self._service()
         files = [Path(p).expanduser().absolute() for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
@@ -146,9 +152,7 @@ class Batches:
         done: list[Submission] = []
         failures: list[str] = []
         for i, (path, report) in enumerate(zip(files, reports), start=1):
-            embed_model = str(self.settings.extra.get("default_embedding_model") or "gemini-embedding-001")
-            chosen = model or (embed_model if report.kind == EMBED else self.settings.default_model)
-            mismatch = kind_mismatch(chosen, report.kind) if model else None
+            chosen, mismatch = choose_model(model, report.kind, self.settings.default_model, self.settings.extra)
             if mismatch:
                 failures.append(f"{path}: {mismatch}")
                 continue
@@ -384,7 +388,7 @@ class Batches:
     # ----------------------------------------------------------------- internals
     def _service(self) -> Any:
         if self._runtime.service is None:
-            raise BatchesError(MISSING_KEY_MESSAGE)
+            raise BatchesError(profile_missing_key_message(self.settings))
         if self._read_only is not None:
             raise BatchesError(self._read_only)
         return self._runtime.service

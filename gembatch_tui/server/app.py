@@ -6,6 +6,7 @@ blocks the event loop; results are streamed from the verified file in chunks (Fi
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -19,7 +20,8 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Route
 
 from gembatch_tui.core.api import pricing
-from gembatch_tui.core.errors import redact
+from gembatch_tui.core.config import ConfigFileError
+from gembatch_tui.core.errors import ServiceError, redact
 from gembatch_tui.core.text import terminal_safe
 from gembatch_tui.server import jobs, prepare, upload
 from gembatch_tui.server.errors import ApiError, SafeJSONResponse, error_response
@@ -52,6 +54,20 @@ def _cost(text: str | None) -> float | None:
         return pricing.parse_usd(text)
     except ValueError as exc:
         raise ApiError(400, f"max_cost: {exc}") from None
+
+
+def as_profile(ctx: jobs.Context, name: str | None) -> jobs.Context:
+    """The context whose service submits with config profile `name`'s key (`--profile NAME` for one request): 400
+    with the CLI's message for an unknown profile or one whose key is not set. Called in the worker thread."""
+    if not name:
+        return ctx
+    if ctx.runtime is None:
+        raise ApiError(400, f"profile {name!r}: this service was started without profiles")
+    try:
+        service = ctx.runtime.submitting_service(name)
+    except (ConfigFileError, ServiceError) as exc:
+        raise ApiError(400, str(exc)) from None
+    return ctx if service is ctx.service else dataclasses.replace(ctx, service=service)
 
 
 def _job(request: Request) -> str:
@@ -89,8 +105,9 @@ def build_endpoints(ctx: jobs.Context) -> list[Endpoint]:
         q = request.query_params
         max_cost = _cost(q.get("max_cost"))
         return await with_upload(request, q.get("filename"), lambda received: _in_thread(
-            jobs.submit, ctx, received, model=q.get("model") or None, name=q.get("display_name") or None,
-            force=_flag(request, "force"), kind=q.get("kind") or "auto", max_cost=max_cost))
+            lambda: jobs.submit(as_profile(ctx, q.get("profile")), received, model=q.get("model") or None,
+                                name=q.get("display_name") or None, force=_flag(request, "force"),
+                                kind=q.get("kind") or "auto", max_cost=max_cost)))
 
     async def prepare_route(request: Request) -> Response:
         q = request.query_params
@@ -99,7 +116,9 @@ def build_endpoints(ctx: jobs.Context) -> list[Endpoint]:
         async def work(received: upload.Upload) -> tuple[int, Any]:
             options = {**{k: v for k, v in received.fields.items() if k in prepare.OPTIONS},
                        **{k: q[k] for k in prepare.OPTIONS if k in q}}  # the query wins over a form field
-            return await _in_thread(prepare.prepare_and_submit, ctx, received, options, _cost(options.get("max_cost")))
+            profile = q.get("profile") or received.fields.get("profile")
+            return await _in_thread(lambda: prepare.prepare_and_submit(
+                as_profile(ctx, profile), received, options, _cost(options.get("max_cost"))))
 
         return await with_upload(request, name, work)
 
@@ -136,7 +155,9 @@ def build_endpoints(ctx: jobs.Context) -> list[Endpoint]:
             _query("kind", "auto (default), generate or embed"),
             _query("filename", "the file's name for a raw upload (default upload.jsonl)"),
             _query("max_cost", "refuse the file when its high cost estimate is over this many USD (default: the "
-                               "config's max_cost_usd)", "number")],
+                               "config's max_cost_usd)", "number"),
+            _query("profile", "submit with this config profile's key (like `--profile NAME`; default: the one the "
+                              "service was started with)")],
             body=True, statuses={"201": "submitted", "202": "queued (enqueued-token budget)",
                                  "200": "skipped: already submitted", "400": "the file has errors; nothing submitted",
                                  "413": "the upload is over the limit; nothing kept"}),
@@ -155,6 +176,7 @@ def build_endpoints(ctx: jobs.Context) -> list[Endpoint]:
                   _query("force", "true: submit again even if this content was already submitted", "boolean"),
                   _query("max_cost", "refuse when the high cost estimate is over this many USD", "number"),
                   _query("check", "true: prepare and estimate only; nothing kept or submitted", "boolean"),
+                  _query("profile", "submit with this config profile's key (like `--profile NAME`)"),
                   _query("filename", "the table's name for a raw upload (its extension gives the format)")],
                  body=True, statuses={"201": "prepared and submitted", "202": "prepared and queued",
                                       "200": "checked, or skipped: already submitted",

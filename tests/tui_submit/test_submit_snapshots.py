@@ -9,7 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.tui_submit.submit_helpers import highlight, submit_screen, wait_until
+from tests.tui_submit.submit_helpers import highlight, submit_screen, text_of, wait_until
+
+
+def settled(screen) -> bool:  # type: ignore[no-untyped-def]
+    """Every marked file checked and its whole cost estimated, the previewed one too (the figures are final)."""
+    totals = str(screen.query_one("#totals").content)
+    return "checking" not in totals and "estimating" not in totals and "estimating" not in text_of(
+        screen.query_one("#preview-body"))
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 36)], ids=["80x24", "120x36"])
@@ -23,7 +30,7 @@ def test_submit_screen_snapshot(data_dir: Path, make_host, snap_compare, name: s
         await pilot.press("space")  # one marked file, so the totals line has numbers
         await highlight(pilot, screen, name)
         await wait_until(pilot, lambda: screen.preview.report is not None and screen.preview.report.path.name == name)
-        await wait_until(pilot, lambda: "checking" not in str(screen.query_one("#totals").content))
+        await wait_until(pilot, lambda: settled(screen))
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
@@ -53,7 +60,7 @@ def test_marked_list_snapshot(data_dir: Path, make_host, snap_compare) -> None:
         await pilot.press("m")
         await wait_until(pilot, lambda: screen.preview.report is not None
                          and screen.preview.report.path.name == "x.jsonl")
-        await wait_until(pilot, lambda: "checking" not in str(screen.query_one("#totals").content))
+        await wait_until(pilot, lambda: settled(screen))
         app.clear_notifications()
         await pilot.pause()
 
@@ -71,7 +78,7 @@ def test_confirm_dialog_snapshot(data_dir: Path, make_host, snap_compare) -> Non
         screen = await submit_screen(pilot)
         await pilot.press("slash", *"*.jsonl", "enter")
         await wait_until(pilot, lambda: len(screen.picker.marked) == 3)
-        await wait_until(pilot, lambda: "checking" not in str(screen.query_one("#totals").content))
+        await wait_until(pilot, lambda: settled(screen))
         screen.picker.focus()
         app.clear_notifications()
         await pilot.pause()

@@ -18,6 +18,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
+from gembatch_tui.core.api.pricing import format_cost
 from gembatch_tui.tui.submit.plan import REFUSE, SKIP, SubmitPlan
 from gembatch_tui.tui.widgets.safe_text import safe
 
@@ -71,6 +72,8 @@ class ConfirmSubmit(ModalScreen[bool]):
         request = plan.request
         head = [plan.totals_line] if plan.totals_line else []
         head.append(f"Model: {request.model} · Duplicates: {'submitted again' if request.force else 'skipped'}")
+        if plan.cap is not None:
+            head.append(f"Cost cap: {format_cost(plan.cap)} (max_cost_usd); a file that would pass it is refused")
         with Vertical():
             yield Static(Text(plan.title()), id="confirm-title")
             yield Static(Text(plan.counts_line()), id="confirm-counts")

@@ -19,7 +19,9 @@ from gembatch_tui.core.text import format_bytes
 from gembatch_tui.core.api import pricing
 from gembatch_tui.core.submit.limits import JobLimits
 from gembatch_tui.core.api.models_catalog import bare_model, kind_mismatch
+from gembatch_tui.core.submit.cost_cap import CostEstimate
 from gembatch_tui.core.submit.validate import ValidationReport
+from gembatch_tui.tui.submit.estimates import cap_verdict, cost_line, tokens_line
 from gembatch_tui.tui.submit.model import (
     approx_cost,
     human_count,
@@ -63,6 +65,8 @@ class FilePreview(VerticalScroll, can_focus=True):
         self._title = ""
         self._duplicate: str | None = None
         self._limits: JobLimits | None = None
+        self._estimate: CostEstimate | None = None
+        self._cap: float | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="preview-title", markup=False)
@@ -126,13 +130,18 @@ class FilePreview(VerticalScroll, can_focus=True):
         prices: Mapping[str, pricing.ModelPrice] | None,
         duplicate: str | None = None,
         limits: JobLimits | None = None,
+        estimate: CostEstimate | None = None,
+        cap: float | None = None,
     ) -> None:
         """The findings for one file; call again (or set_model) when the model changes the cost.
 
-        `limits` are the service's per-job limits (None: the defaults), to say when the file will be split."""
+        `limits` are the service's per-job limits (None: the defaults), to say when the file will be split;
+        `estimate` the whole cost for this model (None: still being estimated), `cap` the config's cost cap."""
         self._report = report
         self._duplicate = duplicate
         self._limits = limits
+        self._estimate = estimate if estimate is None or estimate.model == model else None
+        self._cap = cap
         self.remove_class("-checking")
         self._set(title, self._render_report(report, model, prices, duplicate), self._render_lines(report))
 
@@ -141,6 +150,8 @@ class FilePreview(VerticalScroll, can_focus=True):
     ) -> None:
         if limits is not None:
             self._limits = limits
+        if self._estimate is not None and self._estimate.model != model:
+            self._estimate = None  # another model's figure: the screen estimates this one again
         if self._report is not None:
             report = self._report
             body = self._render_report(report, model, prices, self._duplicate)
@@ -165,11 +176,7 @@ class FilePreview(VerticalScroll, can_focus=True):
             f" · ~{human_count(report.est_input_tokens)} input {noun(report.est_input_tokens, 'token')}\n"
         )
         if model.strip() and report.ok:
-            cost = pricing.estimate_cost(model, report.est_input_tokens, 0, prices)
-            if cost is None:
-                out.append(f"No price known for {bare_model(model)}\n", self._style("muted"))
-            else:
-                out.append(f"{approx_cost(cost)} input at batch price ({bare_model(model)})\n")
+            self._render_cost(out, report, model, prices)
         split = split_estimate(report, self._limits, model)
         if split is not None:
             out.append(f"⇶ {split.line()[0].upper()}{split.line()[1:]}: each part is its own job, one row on the"
@@ -192,6 +199,25 @@ class FilePreview(VerticalScroll, can_focus=True):
                 out.append(f"line {warning.line}: {warning.message}\n", self._style("warning"))
         out.rstrip()
         return out
+
+    def _render_cost(self, out: Text, report: ValidationReport, model: str,
+                     prices: Mapping[str, pricing.ModelPrice] | None) -> None:
+        """The whole cost's range once estimated (and the cap's verdict); until then the input side."""
+        estimate = self._estimate
+        if estimate is None:
+            cost = pricing.estimate_cost(model, report.est_input_tokens, 0, prices)
+            if cost is None:
+                out.append(f"No price known for {bare_model(model)}\n", self._style("muted"))
+            else:
+                out.append(f"{approx_cost(cost)} input at batch price ({bare_model(model)}); estimating the output…\n",
+                           self._style("muted"))
+            return
+        out.append(cost_line(estimate) + "\n", self._style("muted") if estimate.usd is None else "")
+        out.append(tokens_line(estimate) + "\n", self._style("muted"))
+        verdict = cap_verdict(estimate, self._cap)
+        if verdict is not None:
+            over, line = verdict
+            out.append(("✗ " if over else "") + line + "\n", self._style("error" if over else "muted"))
 
     def _render_lines(self, report: ValidationReport) -> Text:
         """The first lines, one screen row each (cut with an ellipsis), numbered as in the file."""

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from textual.message import Message
 
+from gembatch_tui.core.submit.cost_cap import CostEstimate, CostPolicy
 from gembatch_tui.core.submit.limits import JobLimits
 from gembatch_tui.core.submit.validate import ValidationReport
 from gembatch_tui.tui.submit.paths import Expansion, FolderListing
@@ -20,12 +21,15 @@ from gembatch_tui.tui.submit.run import FileResult
 class FileChecked(Message):
     """Validation of one file finished; `duplicate` names the job it was already submitted as, if any."""
 
-    def __init__(self, path: Path, report: ValidationReport, duplicate: str | None, for_preview: bool) -> None:
+    def __init__(self, path: Path, report: ValidationReport, duplicate: str | None, for_preview: bool,
+                 estimate: CostEstimate | None = None) -> None:
         super().__init__()
         self.path = path
         self.report = report
         self.duplicate = duplicate
         self.for_preview = for_preview
+        self.estimate = estimate
+        """The whole cost for the model the check was asked for (None: not estimated: invalid, or no prices yet)."""
 
 
 class CheckProgressed(Message):
@@ -71,11 +75,14 @@ class PathExpanded(Message):
 class PricesLoaded(Message):
     """The price table and the per-job limits (which decide when a file is split) were read from the config."""
 
-    def __init__(self, prices: dict, error: str | None, limits: JobLimits | None = None) -> None:  # type: ignore[type-arg]
+    def __init__(self, prices: dict, error: str | None, limits: JobLimits | None = None,  # type: ignore[type-arg]
+                 policy: CostPolicy | None = None) -> None:
         super().__init__()
         self.prices = prices
         self.error = error
         self.limits = limits
+        self.policy = policy
+        """The cost cap, prices and output assumptions the service submits under (core/submit/cost_cap)."""
 
 
 class SubmitStarted(Message):

@@ -22,6 +22,7 @@ from gembatch_tui.core.counts import noun
 from gembatch_tui.core.text import format_bytes
 from gembatch_tui.core.api import pricing
 from gembatch_tui.core.submit.limits import JobLimits
+from gembatch_tui.core.submit.cost_cap import CostEstimate
 from gembatch_tui.core.submit.split import upload_bytes_estimate
 from gembatch_tui.core.submit.validate import ValidationReport, validate_file
 
@@ -264,6 +265,19 @@ class Totals:
     pending: int = 0
     split: int = 0
     """Files that will be split into parts (each part its own job)."""
+    cost_range: tuple[float, float] | None = None
+    """The whole cost (input + output) of the valid files, once every one is estimated (see estimates.py)."""
+    estimating: int = 0
+    """Valid files whose whole cost is not estimated yet (the line shows the input side meanwhile)."""
+
+    def cost_text(self) -> str:
+        """`~$0.01-$0.04` (input + output), else `~$0.01 input, estimating…` or `cost n/a`."""
+        if self.cost_range is not None:
+            text = pricing.format_cost_range(self.cost_range)
+            return text if text.startswith("<") else "~" + text
+        if self.estimating and self.cost is not None:
+            return f"{approx_cost(self.cost)} input, estimating…"
+        return approx_cost(self.cost)
 
     def line(self) -> str:
         if self.files == 0:
@@ -272,7 +286,7 @@ class Totals:
             f"{self.files} marked",
             f"{human_count(self.requests)} {noun(self.requests, 'request')}",
             f"~{human_count(self.tokens)} {noun(self.tokens, 'token')}",
-            approx_cost(self.cost),
+            self.cost_text(),
         ]
         if self.split:
             parts.append(f"{self.split} to split")
@@ -297,8 +311,13 @@ def compute_totals(
     model: str,
     prices: Mapping[str, pricing.ModelPrice] | None,
     limits: JobLimits | None = None,
+    estimates: Mapping[Path, CostEstimate | None] | None = None,
 ) -> Totals:
+    """What the marked files add up to; with `estimates` (whole-cost estimates for `model`), the cost is their
+    range once every valid file has one, else the input side while they are being estimated."""
     totals = Totals()
+    low = high = 0.0
+    priced = True
     for path in paths:
         totals.files += 1
         report = reports.get(path)
@@ -313,8 +332,20 @@ def compute_totals(
         totals.size += report.size_bytes
         if split_estimate(report, limits, model) is not None:
             totals.split += 1
+        if estimates is not None:
+            estimate = estimates.get(path)
+            if estimate is None or estimate.model != model:
+                totals.estimating += 1
+            elif estimate.usd is None:
+                priced = False
+            else:
+                low, high = low + estimate.usd[0], high + estimate.usd[1]
     cost = pricing.estimate_cost(model, totals.tokens, 0, prices) if model.strip() else None
     totals.cost = cost
+    if estimates is not None and not totals.estimating and priced and model.strip():
+        totals.cost_range = (low, high)
+    elif not priced:
+        totals.cost = None
     return totals
 
 

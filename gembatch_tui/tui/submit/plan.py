@@ -2,7 +2,8 @@
 
 Why: the confirm dialog must name every file the run will touch, the ones the service will skip as duplicates
 (asked of BatchService.duplicate_of, the service's own check, never a copy of it) and the ones it will refuse
-(validation problems, a model of the wrong kind), each with its reason. No Textual here; `build_plan` reads the
+(validation problems, a model of the wrong kind, over the cost cap with the figures: the same CostCap rule over
+the whole run that BatchService.submit then holds), each with its reason. No Textual here; `build_plan` reads the
 files and the store, so call it from a worker.
 """
 
@@ -18,8 +19,10 @@ from gembatch_tui.core.api.pricing import ModelPrice
 from gembatch_tui.core.counts import noun
 from gembatch_tui.core.models import LOCAL_SUBMITTING, batch_name, record_state
 from gembatch_tui.core.submit import groups
+from gembatch_tui.core.submit.cost_cap import CostCap, CostEstimate, CostPolicy
 from gembatch_tui.core.submit.limits import JobLimits
 from gembatch_tui.core.submit.validate import ValidationCancelled, ValidationReport
+from gembatch_tui.tui.submit.estimates import EstimateCache
 from gembatch_tui.tui.submit.model import ReportCache, compute_totals, human_count, split_estimate
 from gembatch_tui.tui.submit.run import SubmitRequest, refusal
 
@@ -45,6 +48,8 @@ class SubmitPlan:
     request: SubmitRequest
     entries: list[PlanEntry] = field(default_factory=list)
     totals_line: str = ""
+    cap: float | None = None
+    """The cost cap the run is held to (the config's `max_cost_usd`), None without one."""
 
     def of(self, action: str) -> list[PlanEntry]:
         return [e for e in self.entries if e.action == action]
@@ -154,9 +159,13 @@ def build_plan(
     cancel: threading.Event,
     *,
     checked: Callable[[Path, ValidationReport], object] | None = None,
+    estimates: EstimateCache | None = None,
+    policy: CostPolicy | None = None,
 ) -> SubmitPlan | None:
     """Check every file (from the cache when unchanged), ask the service about duplicates, sort each file.
 
+    With `estimates` and `policy`, each file to submit is estimated whole (for the totals' range) and, under a
+    cap, one that would take the run past it is refused with the figures, as the service would refuse it.
     Returns None when `cancel` was set. `checked` hears of each report, so the screen's totals can follow.
     Blocks (reads the files and the store): call it from a worker.
     """
@@ -180,8 +189,24 @@ def build_plan(
             existing = (service.duplicate_of(source, report.sha256) if records is None
                         else service.duplicate_of(source, report.sha256, among=records))
         plan.entries.append(plan_entry(path, report, existing, request, limits, seen))
+    found: dict[Path, CostEstimate | None] = {}
+    if estimates is not None and policy is not None:
+        plan.cap = policy.cap
+        cap = CostCap(policy.cap)
+        for i, entry in enumerate(plan.entries):
+            if entry.action != SUBMIT or cancel.is_set():
+                continue
+            estimate = found[entry.path] = estimates.estimate(entry.path, request.model, policy, cancel)
+            why = cap.refusal(estimate) if estimate is not None else None
+            if why is not None:
+                plan.entries[i] = PlanEntry(entry.path, REFUSE, why, entry.requests)
+            elif estimate is not None:
+                cap.accept(estimate)
+        if cancel.is_set():
+            return None
     sent = [e.path for e in plan.entries if e.action == SUBMIT]
-    totals = compute_totals(sent, {p: reports[p] for p in sent}, request.model, prices, limits)
+    totals = compute_totals(sent, {p: reports[p] for p in sent}, request.model, prices, limits,
+                            estimates=found if estimates is not None and policy is not None else None)
     if sent:
         plan.totals_line = " · ".join(totals.line().split(" · ")[1:4])  # requests, tokens, cost of what is sent
     return plan

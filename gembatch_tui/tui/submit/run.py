@@ -15,6 +15,7 @@ from typing import Any
 from gembatch_tui.core.counts import counted
 from gembatch_tui.core.errors import redact
 from gembatch_tui.core.api.models_catalog import find_model, kind_mismatch
+from gembatch_tui.core.submit.cost_cap import CapRefused, CostCap, CostPolicy
 from gembatch_tui.core.submit.validate import ValidationCancelled, ValidationReport
 from gembatch_tui.tui.submit.model import ReportCache, display_names, problem_lines
 
@@ -109,8 +110,10 @@ def submit_files(
     """
     results: list[FileResult] = []
     names = display_names(request.display_name, len(request.paths))
+    cost_run = _cost_run(service)
     for index, path in enumerate(request.paths):
-        result = _submit_one(service, request, cache, cancel, index, path, names[index], on_start, on_progress)
+        result = _submit_one(service, request, cache, cancel, index, path, names[index], on_start, on_progress,
+                             cost_run)
         results.append(result)
         if on_result is not None:
             on_result(result)
@@ -127,6 +130,7 @@ def _submit_one(
     name: str | None,
     on_start: Callable[[int, Path], object] | None,
     on_progress: Callable[[int, int, int], object] | None,
+    cost_run: CostCap | None = None,
 ) -> FileResult:
     if cancel.is_set():
         return FileResult(index, path, "cancelled", reasons=["not started"])
@@ -153,10 +157,13 @@ def _submit_one(
             report=report,
             progress=progress,
             cancel=cancel,
+            **({"cost_run": cost_run} if cost_run is not None else {}),
         )
     except Exception as exc:  # noqa: BLE001 - one file's failure must not stop the run or crash the app
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         return FileResult(index, path, "error", request_count=report.request_count, reasons=[redact(reason)])
+    if isinstance(outcome, CapRefused):  # over the cost cap: nothing was created
+        return FileResult(index, path, REFUSED, request_count=report.request_count, reasons=[outcome.message])
     reasons: list[str] = []
     if outcome.status == "error":
         reasons = list(outcome.problems or []) or [outcome.message]
@@ -169,6 +176,16 @@ def _submit_one(
         reasons=[redact(r) for r in reasons], parts=outcome.parts, batch_names=list(outcome.batch_names),
         queued=outcome.queued, group_id=outcome.group_id,
     )
+
+
+def _cost_run(service: Any) -> CostCap | None:
+    """One cap for the whole run (the service's `max_cost_usd`), so the files count together as in the plan;
+    None when the service cannot say (it then holds its own cap per file)."""
+    try:
+        policy = getattr(service, "cost_policy", None)
+    except Exception:  # noqa: BLE001 - a bad config: the service refuses each file and says why
+        return None
+    return CostCap(policy.cap) if isinstance(policy, CostPolicy) else None
 
 
 __all__ = ["REFUSED", "FileResult", "SubmitRequest", "refusal", "submit_files"]

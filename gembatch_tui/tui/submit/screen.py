@@ -24,12 +24,14 @@ from textual.widgets import ContentSwitcher, DirectoryTree, Footer, Input, Label
 from textual.worker import Worker
 
 from gembatch_tui.core.api import pricing
+from gembatch_tui.core.submit.cost_cap import CostPolicy
 from gembatch_tui.core.submit.limits import JobLimits
 from gembatch_tui.core.submit.validate import ValidationCancelled
 from gembatch_tui.tui.messages import JobsSubmitted, StoreChanged
 from gembatch_tui.tui.submit import messages as msg
 from gembatch_tui.tui.submit.browse import MarksAndFolders
 from gembatch_tui.tui.submit.marked_list import MarkedList
+from gembatch_tui.tui.submit.estimates import EstimateCache, estimates_for
 from gembatch_tui.tui.submit.model import ReportCache, canonical, compute_totals, display_path, throttled
 from gembatch_tui.tui.submit.path_input import PathInput
 from gembatch_tui.tui.submit.paths import list_folder
@@ -104,6 +106,12 @@ class SubmitScreen(WorkerFailures, MarksAndFolders, Screen[None]):
         """The folder the tree started in; paths on screen are shown relative to it."""
         self.cache = ReportCache()
         """Validation reports shared by the preview, the totals and the submit run."""
+        self.estimates = EstimateCache()
+        """Whole-cost estimates (input + output) by file and model, for the preview, the totals and the plan."""
+        self.policy: CostPolicy | None = None
+        """The cost cap, prices and output assumptions the service submits under; None until read."""
+        self._unestimable: set[tuple[Path, str]] = set()
+        """Files whose estimate failed for a model (not tried again by the totals)."""
         self.prices: dict[str, pricing.ModelPrice] | None = None
         self.limits: JobLimits | None = None
         """The per-job limits the service splits by (from the config); None until read (defaults apply)."""
@@ -234,16 +242,16 @@ class SubmitScreen(WorkerFailures, MarksAndFolders, Screen[None]):
         self._preview_cancel.set()
         cached = self.cache.latest(path)
         if cached is not None and path in self._duplicates:
-            self.preview.show_report(self.label(path), cached, self.model, self.prices, self._duplicates[path],
-                                     self.limits)
+            self._show_report(path, cached, self._duplicates[path])
         else:
             self.preview.show_message(self.label(path), "Checking…")
         self._preview_cancel = threading.Event()
-        self._check_file(path, self._preview_cancel, getattr(self.app, "service", None))
+        self._check_file(path, self._preview_cancel, getattr(self.app, "service", None), self.model, self.policy)
         self._update_totals()  # a marked file whose preview was just abandoned is checked for the totals
 
     @work(thread=True, exclusive=True, group="submit-preview", exit_on_error=False, description="check file")
-    def _check_file(self, path: Path, cancel: threading.Event, service: Any) -> None:
+    def _check_file(self, path: Path, cancel: threading.Event, service: Any, model: str,
+                    policy: CostPolicy | None) -> None:
         post = throttled(lambda done, total: self.post_message(msg.CheckProgressed(path, done, total)))
         try:
             report = self.cache.validate(path, cancel=cancel, progress=post)
@@ -255,6 +263,10 @@ class SubmitScreen(WorkerFailures, MarksAndFolders, Screen[None]):
             if record is not None:
                 duplicate = duplicate_name(record)
         self.post_message(msg.FileChecked(path, report, duplicate, for_preview=True))
+        if report.ok and policy is not None and model.strip():  # then the whole cost: one more read of the file
+            estimate = self.estimates.estimate(path, model, policy, cancel)
+            if estimate is not None and not cancel.is_set():
+                self.post_message(msg.FileChecked(path, report, duplicate, for_preview=True, estimate=estimate))
 
     def on_check_progressed(self, message: msg.CheckProgressed) -> None:
         if message.path == self.current and self.preview.report is None:
@@ -265,9 +277,14 @@ class SubmitScreen(WorkerFailures, MarksAndFolders, Screen[None]):
         if message.for_preview:
             self._duplicates[message.path] = message.duplicate
         if message.for_preview and message.path == self.current:
-            self.preview.show_report(self.label(message.path), message.report, self.model, self.prices,
-                                     message.duplicate, self.limits)
+            self._show_report(message.path, message.report, message.duplicate)
         self._update_totals()
+
+    def _show_report(self, path: Path, report: Any, duplicate: str | None) -> None:
+        """The preview of a checked file, with its whole cost for the model chosen now once estimated."""
+        self.preview.show_report(self.label(path), report, self.model, self.prices, duplicate, self.limits,
+                                 estimate=self.estimates.latest(path, self.model),
+                                 cap=self.policy.cap if self.policy is not None else None)
 
     @work(thread=True, exclusive=True, group="submit-folder", exit_on_error=False, description="list folder")
     def _list_folder(self, path: Path, mark: bool) -> None:
@@ -302,46 +319,75 @@ class SubmitScreen(WorkerFailures, MarksAndFolders, Screen[None]):
 
     def _update_totals(self) -> None:
         marked = list(self.picker.marked)
+        model = self.model
         reports = {p: self.cache.latest(p) for p in marked}
-        totals = compute_totals(marked, reports, self.model, self.prices, self.limits)
+        estimates = estimates_for(self.estimates, marked, model) if self.policy is not None else None
+        totals = compute_totals(marked, reports, model, self.prices, self.limits, estimates)
         widget = self.query_one("#totals", Static)
         widget.update(totals.line())
         widget.set_class(totals.invalid > 0, "-invalid")
-        missing = [p for p, r in reports.items() if r is None and p != self.current]
+
+        def needs_work(path: Path, report: Any) -> bool:
+            if report is None:
+                return True
+            return (estimates is not None and report.ok and estimates.get(path) is None and bool(model.strip())
+                    and (path, model) not in self._unestimable)
+
+        missing = [p for p, r in reports.items() if needs_work(p, r) and p != self.current]
         if any(p not in self._queued for p in missing):  # restart only for new work, not after each file
             self._totals_cancel.set()
             self._totals_cancel = threading.Event()
             self._queued = set(missing)
-            self._check_marked(missing, self._totals_cancel)
+            self._check_marked(missing, self._totals_cancel, model, self.policy)
 
     @work(thread=True, exclusive=True, group="submit-totals", exit_on_error=False, description="check marked")
-    def _check_marked(self, paths: list[Path], cancel: threading.Event) -> None:
+    def _check_marked(self, paths: list[Path], cancel: threading.Event, model: str,
+                      policy: CostPolicy | None) -> None:
         for path in paths:
             try:
                 report = self.cache.validate(path, cancel=cancel)
             except ValidationCancelled:
                 return
-            self.post_message(msg.FileChecked(path, report, None, for_preview=False))
+            estimate = None
+            if report.ok and policy is not None and model.strip():
+                estimate = self.estimates.estimate(path, model, policy, cancel)
+                if cancel.is_set():
+                    return
+                if estimate is None:
+                    self._unestimable.add((path, model))
+            self.post_message(msg.FileChecked(path, report, None, for_preview=False, estimate=estimate))
 
     # ------------------------------------------------------------------ options and prices
     def on_submit_options_changed(self, message: SubmitOptions.Changed) -> None:
         self.preview.set_model(message.values.model, self.prices, self.limits)
+        self._estimate_current()
         self._update_totals()
+
+    def _estimate_current(self) -> None:
+        """The previewed file's whole cost for the model chosen now (from the cache, else a check in a worker)."""
+        if self.current is None or self.cache.latest(self.current) is None:
+            return
+        if self.policy is not None and self.estimates.latest(self.current, self.model) is None:
+            self.preview_file(self.current)
 
     @work(thread=True, exit_on_error=False, group="submit-prices", description="load prices")
     def _load_prices(self, config_path: Path | None) -> None:
-        limits = _limits(getattr(self.app, "service", None))
+        service = getattr(self.app, "service", None)
+        limits = _limits(service)
+        policy, problem = _cost_policy(service, config_path)
         try:
-            self.post_message(msg.PricesLoaded(pricing.load_price_table(config_path), None, limits))
+            self.post_message(msg.PricesLoaded(pricing.load_price_table(config_path), problem, limits, policy))
         except pricing.ConfigError as exc:
-            self.post_message(msg.PricesLoaded(dict(pricing.DEFAULT_PRICES), str(exc), limits))
+            self.post_message(msg.PricesLoaded(dict(pricing.DEFAULT_PRICES), str(exc), limits, policy))
 
     def on_prices_loaded(self, message: msg.PricesLoaded) -> None:
         self.prices = message.prices
         self.limits = message.limits
+        self.policy = message.policy
         if message.error:
-            self.notify(f"{message.error}; using the built-in prices", severity="warning")
+            self.notify(f"{message.error}; using the built-in prices", severity="warning", markup=False)
         self.preview.set_model(self.model, self.prices, self.limits)
+        self._estimate_current()
         self._update_totals()
 
     # ------------------------------------------------------------------ path field
@@ -412,7 +458,8 @@ class SubmitScreen(WorkerFailures, MarksAndFolders, Screen[None]):
     @work(thread=True, exclusive=True, group="submit-plan", exit_on_error=False, description="check the marked files")
     def _plan(self, request: SubmitRequest, cancel: threading.Event, service: Any) -> None:
         plan = build_plan(service, request, self.cache, self.prices, self.limits, cancel,
-                          checked=lambda p, r: self.post_message(msg.FileChecked(p, r, None, for_preview=False)))
+                          checked=lambda p, r: self.post_message(msg.FileChecked(p, r, None, for_preview=False)),
+                          estimates=self.estimates, policy=self.policy)
         self.post_message(msg.PlanBuilt(plan))
 
     def on_plan_built(self, message: msg.PlanBuilt) -> None:
@@ -463,6 +510,18 @@ class SubmitScreen(WorkerFailures, MarksAndFolders, Screen[None]):
         else:
             self.notify(f"{event.worker.description}: {error}", severity="error", markup=False)
         return True
+
+
+def _cost_policy(service: Any, config_path: Path | None) -> tuple[CostPolicy | None, str | None]:
+    """The cost cap, prices and output assumptions the service submits under (call from a worker); a bad config
+    gives (None, why): the preview then shows the input side only, and the service refuses and says why."""
+    try:
+        policy = getattr(service, "cost_policy", None)
+        if not isinstance(policy, CostPolicy):
+            policy = CostPolicy.load(config_path)
+    except pricing.ConfigError as exc:
+        return None, str(exc)
+    return policy, None
 
 
 def _limits(service: Any) -> JobLimits:

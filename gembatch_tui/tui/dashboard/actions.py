@@ -11,7 +11,7 @@ from textual import work
 from textual.message import Message
 
 from gembatch_tui.core.counts import counted
-from gembatch_tui.core.models import Record, is_archived, record_key
+from gembatch_tui.core.models import Record, is_archived, is_realtime, record_key
 from gembatch_tui.core.submit.retry_parts import can_retry
 from gembatch_tui.tui.dashboard.groups import group_of_key
 from gembatch_tui.tui.widgets.safe_text import safe
@@ -69,6 +69,12 @@ class RowActions(_Base):
         if parts:
             self.gapp.request_cancel_group([record_key(p) for p in parts], self._group_label(parts))
         elif (key := self.table.selected_key) and parts is None:
+            record = self.selected()
+            if record is not None and is_realtime(record):  # no batch job: its run is stopped, in its own words
+                from gembatch_tui.tui.dashboard.realtime_cancel import ask_cancel
+
+                ask_cancel(self, record)
+                return
             self.gapp.request_cancel(key)
 
     def action_delete_job(self) -> None:

@@ -20,6 +20,7 @@ from gembatch_tui.core.models import (
     Record,
     display_name,
     is_final,
+    is_realtime,
     parse_time,
     record_key,
     record_state,
@@ -237,10 +238,18 @@ class JobRow:
     """A group row whose parts are shown beneath it."""
 
 
+REALTIME_MARK = "RT "
+"""In front of a real-time run's name (core/realtime: requests sent through generateContent, at interactive prices):
+a job of its own kind. Plain ASCII, so its width is the same in every terminal."""
+
+
 def build_row(record: Record, now: datetime) -> JobRow:
     key = record_key(record)
     state = record_state(record)
-    name = JobCell(safe(display_name(record)), no_wrap=True, overflow="ellipsis", end="")
+    name = JobCell(no_wrap=True, overflow="ellipsis", end="")
+    if is_realtime(record):
+        name.append(REALTIME_MARK, style="bold magenta")
+    name.append(safe(display_name(record)))
     name.job_key = key
     done, total, _failed = progress_numbers(record)
     created = created_at(record)
@@ -265,6 +274,7 @@ def build_row(record: Record, now: datetime) -> JobRow:
 __all__ = [
     "JobCell",
     "JobRow",
+    "REALTIME_MARK",
     "build_row",
     "created_at",
     "duration_seconds",

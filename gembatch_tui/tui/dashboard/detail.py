@@ -30,7 +30,9 @@ from gembatch_tui.core.models import (
     Record,
     batch_name,
     display_name,
+    is_realtime,
     parse_time,
+    record_key,
     record_state,
     record_stats,
     short_state,
@@ -188,10 +190,15 @@ def render_record(record: Record, now: datetime, poll_error: tuple[datetime, str
     return Group(*(part for part in record_sections(record, now, poll_error) if part is not None))
 
 
-def record_sections(record: Record, now: datetime, poll_error: tuple[datetime, str] | None = None) -> list[Any]:
+def record_sections(record: Record, now: datetime, poll_error: tuple[datetime, str] | None = None, *,
+                    run_here: bool = False) -> list[Any]:
     """The detail's SECTIONS parts in order (None for an absent one): summary, timeline, files, earlier attempts,
     last error, all recorded fields. The screen paints each on its own, so a poll that only moves `polled_at`
-    repaints the recorded fields (below the fold at 80x24), not the screen."""
+    repaints the recorded fields (below the fold at 80x24), not the screen. `run_here`: a real-time job this app
+    runs."""
+    from gembatch_tui.tui.dashboard import realtime_detail
+
+    realtime = is_realtime(record)
     state = record_state(record)
     stats = record_stats(record)
     batch = record.get("batch") if isinstance(record.get("batch"), dict) else {}
@@ -207,12 +214,15 @@ def record_sections(record: Record, now: datetime, poll_error: tuple[datetime, s
     if record.get("key_absent"):  # not polled: the key that made the job is not set (core/keys.py)
         summary.add_row("API key", Text(safe(str(record["key_absent"])) + "; not polled", style="yellow", end=""))
     summary.add_row("Model", safe_text(short_model(record) or "—"))
+    if realtime:
+        for label, value in realtime_detail.realtime_rows(record, here=run_here):
+            summary.add_row(label, value)
     if record.get("group_id"):
         summary.add_row("Group", group_text(record))
     if state == LOCAL_QUEUED:
         summary.add_row("Queued", queued_text(record, now))
     total = stats["request_count"] or int(record.get("count") or 0)
-    progress = Text(
+    progress = realtime_detail.progress_text(record) if realtime else Text(
         f"{stats['successful_request_count']:,} succeeded, {stats['failed_request_count']:,} failed, "
         f"{stats['pending_request_count']:,} pending of {counted(total, 'request')}",
         end="",
@@ -243,8 +253,14 @@ def record_sections(record: Record, now: datetime, poll_error: tuple[datetime, s
         if usage is not None and usage.known and usage.prompt:  # the service reports none for embeddings
             summary.add_row("Tokens", usage_text(usage, usage.cost(ledger.record_model(record)), label=""))
     elif usage is not None or ledger.expects_usage(record):
-        cost = usage.cost(ledger.record_model(record)) if usage is not None else None
-        summary.add_row("Tokens", usage_text(usage, cost, label=""))
+        if usage is not None and realtime:  # interactive prices (ledger.job_cost)
+            cost = ledger.job_cost(record, usage).cost
+        else:
+            cost = usage.cost(ledger.record_model(record)) if usage is not None else None
+        tokens = usage_text(usage, cost, label="")
+        if realtime and cost is not None:
+            tokens.append("  interactive rates", style="dim")
+        summary.add_row("Tokens", tokens)
     summary.add_row("Duration", Text(format_duration(duration_seconds(record, now)), end=""))
 
     timeline = _grid()
@@ -412,7 +428,15 @@ class DetailScreen(WorkerFailures, Screen[None]):
             self._texts[-1] = name
             self.query_one("#detail-name", Static).update(safe_text(name), layout=False)
         self._shown_poll_error = self._poll_error(rec)
-        self._paint(record_sections(rec, self.gapp.clock(), self._shown_poll_error))
+        self._paint(record_sections(rec, self.gapp.clock(), self._shown_poll_error, run_here=self._run_here(rec)))
+
+    def _run_here(self, rec: Record) -> bool:
+        """A real-time job this app runs (its c stops the run's own event)."""
+        if not is_realtime(rec):
+            return False
+        from gembatch_tui.tui.results.realtime_run import runs_of
+
+        return record_key(rec) in runs_of(self.app).running_keys()
 
     def _paint(self, sections: list[Any]) -> None:
         """Update only the sections whose text changed (each repaint is bytes on the wire: a whole screen is
@@ -440,7 +464,7 @@ class DetailScreen(WorkerFailures, Screen[None]):
         if self._covered:
             self._missed = True
             return
-        self._paint(record_sections(rec, now, getattr(self, "_shown_poll_error", None)))
+        self._paint(record_sections(rec, now, getattr(self, "_shown_poll_error", None), run_here=self._run_here(rec)))
 
     def _poll_error(self, rec: Record) -> tuple[datetime, str] | None:
         name = batch_name(rec)
@@ -482,6 +506,12 @@ class DetailScreen(WorkerFailures, Screen[None]):
         )
 
     def action_cancel_job(self) -> None:
+        rec = self.record
+        if rec is not None and is_realtime(rec):  # no batch job: its run is stopped, in its own words
+            from gembatch_tui.tui.dashboard.realtime_cancel import ask_cancel
+
+            ask_cancel(self, rec)
+            return
         self.gapp.request_cancel(self.key)
 
     def action_delete_job(self) -> None:

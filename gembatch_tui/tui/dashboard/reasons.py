@@ -13,6 +13,7 @@ from gembatch_tui.core.models import (
     SUCCEEDED,
     Record,
     is_final,
+    is_realtime,
     record_state,
     short_state,
 )
@@ -33,7 +34,13 @@ def state_word(record: Record) -> str:
 
 def has_results(record: Record | None) -> bool:
     """`v` applies: the job succeeded (its results are browsed, or the browser says they are not saved yet)."""
-    return record is not None and record_state(record) == SUCCEEDED
+    if record is None:
+        return False
+    state = record_state(record)
+    if state == SUCCEEDED:
+        return True
+    # a real-time run that was stopped or failed has the answers it got as its results
+    return is_realtime(record) and is_final(state) and bool(record.get("results_file"))
 
 
 def reason_not(action: str, record: Record | None, *, service: bool, read_only: bool = False) -> str:

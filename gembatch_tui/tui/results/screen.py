@@ -24,13 +24,14 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
 from gembatch_tui.core.results import ledger
-from gembatch_tui.core.models import Record, batch_name, display_name, record_key
+from gembatch_tui.core.models import Record, batch_name, display_name, is_realtime, record_key
 from gembatch_tui.core.results.index import ResultsIndex
 from gembatch_tui.core.text import format_bytes
 from gembatch_tui.core.results.join import IndexCancelled
 from gembatch_tui.core.results.rows import RowSummary
 from gembatch_tui.core.results.status import ERROR, INVALID, MISSING
 from gembatch_tui.tui.results.actions import ResultsActions
+from gembatch_tui.tui.results.realtime_retry import RUN_LINE, RealtimeRetry
 from gembatch_tui.tui.results.messages import (
     DetailLoaded,
     IndexBuilt,
@@ -50,8 +51,9 @@ PAGE_SIZE = 500
 
 
 # ----------------------------------------------------------------------------- the screen
-class ResultsScreen(WorkerFailures, ResultsActions, Screen[None]):
-    """One job's results: a page of rows, the highlighted row in full, filters, export and retry."""
+class ResultsScreen(WorkerFailures, RealtimeRetry, ResultsActions, Screen[None]):
+    """One job's results: a page of rows, the highlighted row in full, filters, export and retry (as a batch, or
+    now in real time)."""
 
     AUTO_FOCUS = ""
     """Nothing is focused until the table is shown (not the hidden filter box, which would swallow q)."""
@@ -67,6 +69,13 @@ class ResultsScreen(WorkerFailures, ResultsActions, Screen[None]):
         Binding("x", "export('jsonl')", "Export", tooltip="Write the joined results as JSONL", id="results.export"),
         Binding("X", "export('csv')", "CSV", show=False, tooltip="Write the joined results as CSV", id="results.csv"),
         Binding("R", "resubmit", "Retry", tooltip="Resubmit the failed and missing requests", id="results.resubmit"),
+        Binding("t", "realtime_retry", "Retry now",
+                tooltip="Send the failed and missing requests now through generateContent, at interactive prices",
+                id="results.realtime_retry"),
+        Binding("c", "stop_run", "Stop run", tooltip="Stop the real-time run (the answers so far are kept)",
+                id="results.stop_run"),
+        Binding("v", "open_run_results", "New results", tooltip="Browse the results of the real-time run",
+                id="results.open_run_results"),
         Binding("tab", "switch_pane", "Pane", show=False, id="results.pane"),
         Binding("j", "move(1)", "Down", show=False, id="results.down"),
         Binding("k", "move(-1)", "Up", show=False, id="results.up"),
@@ -81,6 +90,7 @@ class ResultsScreen(WorkerFailures, ResultsActions, Screen[None]):
         #results-name { width: 1fr; padding: 0 1; }
         #results-summary { height: auto; max-height: 3; padding: 0 1; }
         #results-viewline { height: 1; padding: 0 1; background: $panel; }
+        #results-run { height: 1; padding: 0 1; }
         #results-filter { height: 1; border: none; padding: 0 1; background: $boost; }
         #results-filter:focus { background: $primary 20%; }
         #results-table { height: 1fr; scrollbar-size-vertical: 1; }
@@ -123,6 +133,7 @@ class ResultsScreen(WorkerFailures, ResultsActions, Screen[None]):
             yield Static(safe_text(f"{display_name(self.record)}  {batch_name(self.record) or ''}"), id="results-name")
         yield Static("", id="results-summary", markup=False)
         yield Static("", id="results-viewline", markup=False)
+        yield Static("", id=RUN_LINE.removeprefix("#"), markup=False)
         box = Input(placeholder="text in keys, requests, answers or errors; enter applies, escape clears",
                     id="results-filter")
         box.cursor_blink = False
@@ -134,8 +145,9 @@ class ResultsScreen(WorkerFailures, ResultsActions, Screen[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        for selector in ("#results-filter", "#results-table", "#results-detail-body"):
+        for selector in ("#results-filter", "#results-table", "#results-detail-body", RUN_LINE):
             self.query_one(selector).display = False
+        self.realtime_mount()
         results = self.record.get("results_file")
         if not results:
             self._fail("This job has no results file yet: results are downloaded when the job succeeds.")
@@ -145,6 +157,7 @@ class ResultsScreen(WorkerFailures, ResultsActions, Screen[None]):
     def on_unmount(self) -> None:
         self._index_cancel.set()  # leaving while a 200 MB file is indexed or searched stops that work
         self._search_cancel.set()
+        self.realtime_unmount()  # a real-time run started here goes on (the App runs it); the dashboard shows it
 
     def on_resize(self) -> None:
         self._fit_columns()
@@ -176,7 +189,10 @@ class ResultsScreen(WorkerFailures, ResultsActions, Screen[None]):
             prices = load_price_table(getattr(getattr(self.app, "settings", None), "config_path", None))
         except ConfigError:
             prices = None
-        cost = usage.cost(ledger.record_model(self.record), prices)
+        if is_realtime(self.record):  # sent through generateContent: interactive prices
+            cost = ledger.job_cost(self.record, usage, prices).cost
+        else:
+            cost = usage.cost(ledger.record_model(self.record), prices)
         self.post_message(IndexBuilt(index, usage, cost))
         self._cache_usage(usage)
 
@@ -208,6 +224,8 @@ class ResultsScreen(WorkerFailures, ResultsActions, Screen[None]):
         self.index = message.index
         summary = Text(safe(message.index.summary()) + "\n", end="")
         summary.append_text(usage_text(message.usage, message.cost, label=""))
+        if is_realtime(self.record):
+            summary.append("  real-time: interactive prices", style="dim")
         self.query_one("#results-summary", Static).update(summary)
         self.query_one("#results-loading").display = False
         self.table.display = True
@@ -215,6 +233,7 @@ class ResultsScreen(WorkerFailures, ResultsActions, Screen[None]):
         self._fit_columns()
         self.table.focus()
         self._recompute()
+        self.price_offer()
 
     # ----------------------------------------------------------------- filters
     def _recompute(self) -> None:
@@ -341,6 +360,9 @@ class ResultsScreen(WorkerFailures, ResultsActions, Screen[None]):
 
     # ----------------------------------------------------------------- keys
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        realtime = self.realtime_check(action)
+        if realtime is not None:
+            return realtime
         if action in ("filter", "errors_only", "export", "switch_pane", "move", "edge"):
             return self.index is not None
         if action == "page":
@@ -353,6 +375,9 @@ class ResultsScreen(WorkerFailures, ResultsActions, Screen[None]):
         return True
 
     def action_back(self) -> None:
+        if self.realtime_check("stop_run"):  # escape stops the real-time run first; once more, it leaves
+            self.action_stop_run()
+            return
         box = self.query_one("#results-filter", Input)
         if box.display:
             self._close_filter(clear=True)

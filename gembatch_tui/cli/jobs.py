@@ -314,38 +314,55 @@ def copy_results(rt: Runtime, keys: list[str], output: Path) -> bool:
 
 # ----------------------------------------------------------------------------- cancel --all-active
 def cmd_cancel_all_active(rt: Runtime, args: argparse.Namespace) -> int:
-    from gembatch_tui.core.cleanup.plan import cancel_job
-    from gembatch_tui.core.api.gemini import snapshot_from_operation
+    """Cancel every active job of the store (and, with --remote, every active job on the server the store does not
+    track), each with the key that made it: with several profiles, each key lists and cancels its own jobs; a job
+    or a profile whose key is not set is named as skipped, never asked about with another key."""
+    from gembatch_tui.core.cleanup.cancel import cancel_job
 
     assert rt.service is not None
-    local = [r for r in rt.store.read_all() if record_state(r) in ACTIVE_STATES or record_state(r) == LOCAL_QUEUED]
-    remote: list[str] = []
+    several = len(rt.services) > 1 or bool(rt.absent_profiles)
+    local: list[tuple[Record, Any]] = []
+    skipped: list[str] = []
+    for rec in rt.store.read_all():
+        if record_state(rec) not in ACTIVE_STATES and record_state(rec) != LOCAL_QUEUED:
+            continue
+        own = rt.service_for(rec)
+        if own is None:
+            label = batch_name(rec) or "(queued, not sent)"
+            skipped.append(f"  {label} ({display_name(rec)}): {rt.absent_reason(rec)}")
+        else:
+            local.append((rec, own))
+    remote: list[tuple[str, Any]] = []
     if args.remote:
-        known = {batch_name(r) for r in rt.store.read_all()}
-        try:
-            for op in rt.service.client.iter_batches(PAGE):
-                snap = snapshot_from_operation(op)
-                if snap.name and snap.name not in known and normalise_state(snap.state) in ACTIVE_STATES:
-                    remote.append(snap.name)
-        except ServiceError as exc:
-            err(f"cannot list the jobs on the server: {exc}")
+        listed = _remote_active(rt, several)
+        if listed is None:
             return EXIT_PARTIAL
+        remote = listed
+        for name, env in rt.absent_profiles.items():
+            skipped.append(f"  profile {name}: its jobs on the server are not listed: {env} is not set")
     if not local and not remote:
         out("no active jobs" + (" in the store or on the server" if args.remote else " in the store"))
+        for line in skipped:
+            out(line)
         return EXIT_OK
     out(f"will cancel {counted(len(local) + len(remote), 'job')}:")
-    for rec in local:
+    for rec, _own in local:
         out(f"  {batch_name(rec) or '(queued, not sent)'} ({display_name(rec)}): {short_state(record_state(rec))}")
-    for name in remote:
-        out(f"  {name} (not tracked by this store)")
+    for name, own in remote:
+        whose = f", profile {getattr(own, 'profile', 'default')}" if several else ""
+        out(f"  {name} (not tracked by this store{whose})")
+    if skipped:
+        out(f"skipped ({len(skipped):,}):")
+        for line in skipped:
+            out(line)
     if not confirm("Cancel them?", args.yes, refusing="refusing to cancel without confirmation"):
         out("nothing cancelled")
         return EXIT_OK
     failures: list[str] = []
-    for rec in local:
+    for rec, own in local:
         label = batch_name(rec) or display_name(rec)
         try:
-            state = cancel_job(rt.service, rec)
+            state = cancel_job(own, rec)
             out(f"{label}: cancel requested, now {short_state(state)}")
         except ServiceError as exc:
             if is_final(record_state(rt.store.get(record_key(rec)) or rec)):
@@ -353,9 +370,9 @@ def cmd_cancel_all_active(rt: Runtime, args: argparse.Namespace) -> int:
                 continue
             err(f"{label}: {exc}")
             failures.append(label)
-    for name in remote:
+    for name, own in remote:
         try:
-            rt.service.client.cancel_batch(name)
+            own.client.cancel_batch(name)
             out(f"{name}: cancel requested")
         except ServiceError as exc:
             err(f"{name}: {exc}")
@@ -364,3 +381,24 @@ def cmd_cancel_all_active(rt: Runtime, args: argparse.Namespace) -> int:
         err(f"{counted(len(failures), 'cancel')} failed: {', '.join(failures)}")
         return EXIT_PARTIAL
     return EXIT_OK
+
+
+def _remote_active(rt: Runtime, several: bool) -> list[tuple[str, Any]] | None:
+    """Active jobs on the server that the store does not track, with the service of the key that lists them (each
+    key sees only its own); None when a listing failed (said on stderr: nothing is cancelled then)."""
+    from gembatch_tui.core.api.gemini import snapshot_from_operation
+
+    known = {batch_name(r) for r in rt.store.read_all()}
+    found: list[tuple[str, Any]] = []
+    for own in rt.each_service():
+        try:
+            for op in own.client.iter_batches(PAGE):
+                snap = snapshot_from_operation(op)
+                if snap.name and snap.name not in known and normalise_state(snap.state) in ACTIVE_STATES:
+                    known.add(snap.name)
+                    found.append((snap.name, own))
+        except ServiceError as exc:
+            whose = f" with profile {getattr(own, 'profile', 'default')}'s key" if several else ""
+            err(f"cannot list the jobs on the server{whose}: {exc}")
+            return None
+    return found

@@ -118,16 +118,21 @@ class Batches:
     @_one_error
     def submit(self, paths: Iterable[str | Path], *, model: str | None = None, display_name: str | None = None,
                force: bool = False, kind: str | None = None, max_requests_per_job: int | None = None,
-               max_bytes_per_job: int | None = None, allow_media_outside: bool = False) -> list[Submission]:
+               max_bytes_per_job: int | None = None, allow_media_outside: bool = False,
+               max_cost: float | None = None) -> list[Submission]:
         """Validate every file, then submit each (an input over the limits is split into several jobs).
 
         Nothing is submitted when any file has errors: BatchesError lists each (`FILE:LINE: what is wrong`). A file
         already submitted is skipped unless `force`. `model` defaults to the config's (an embeddings file: the
-        embedding model); `kind` is generate or embed (default: detected).
+        embedding model); `kind` is generate or embed (default: detected). `max_cost` (USD) is `--max-cost`: a
+        file whose high cost estimate would take this call's files past it is refused (BatchesError, nothing of
+        it created); without it the config's `max_cost_usd` holds.
 
             [sub] = batches.submit(["q.jsonl"], display_name="run-1")
             print(sub.status, [job.name for job in sub.jobs])
         """
+        from gembatch_tui.core.api.pricing import ConfigError
+        from gembatch_tui.core.submit import cost_cap
         from gembatch_tui.core.submit.limits import JobLimits
         from gembatch_tui.core.submit.model_choice import choose_model
         from gembatch_tui.core.submit.validate import validate_file
@@ -149,6 +154,12 @@ class Batches:
         if problems:
             more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
             raise BatchesError(f"{problems[0]}{more}; nothing submitted", problems=problems)
+        if max_cost is not None and not (isinstance(max_cost, (int, float)) and 0 <= max_cost < float("inf")):
+            raise BatchesError(f"max_cost: {max_cost!r} is not a number of US dollars (0 or more)")
+        try:  # one cap over the files of this call, as for `submit --max-cost` with several files
+            run_cap: Any = cost_cap.CostCap(cost_cap.cap_from(max_cost, service.cost_policy.cap))
+        except ConfigError:  # the config cannot be read: each submit says so and submits nothing
+            run_cap = None
         done: list[Submission] = []
         failures: list[str] = []
         for i, (path, report) in enumerate(zip(files, reports), start=1):
@@ -160,7 +171,8 @@ class Batches:
             if display_name and len(files) > 1:
                 name = f"{display_name}-{i}"
             outcome = service.submit(path, model=chosen, display_name=name, force=force, report=report,
-                                     extra={"allow_media_outside": True} if allow_media_outside else None)
+                                     extra={"allow_media_outside": True} if allow_media_outside else None,
+                                     max_cost_usd=max_cost, cost_run=run_cap)
             if outcome.status == "error":
                 failures.append(f"{path}: {outcome.line()}")
                 continue
@@ -301,7 +313,7 @@ class Batches:
     def cancel(self, job: str | Job) -> builtins.list[Job]:
         """Cancel a pending, running or queued job (a split input: each of its parts not final yet); returns the
         jobs as they are then. A job already final raises BatchesError, as `cancel` says it."""
-        from gembatch_tui.core.cleanup.plan import cancel_job
+        from gembatch_tui.core.cleanup.cancel import cancel_job
 
         service = self._service()
         records = self._records(job)
@@ -369,7 +381,7 @@ class Batches:
 
     def _execute(self, service: Any, actions: builtins.list[Any], failed: builtins.list[str] | None = None,
                  planned_by: dict[int, Any] | None = None) -> builtins.list[str]:
-        from gembatch_tui.core.cleanup.plan import execute
+        from gembatch_tui.core.cleanup.execute import execute
 
         done, problems = [], []
         routed = (self._runtime.execute_routed(actions, planned_by) if self._runtime.services

@@ -7,6 +7,7 @@ messages replace a queued one for the same file, so a fast upload cannot flood t
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from textual.message import Message
 
@@ -121,8 +122,46 @@ class SubmitFinished(Message):
         self.cancelled = cancelled
 
 
+class PrepareColumnsRead(Message):
+    """The table to prepare was opened: its columns (CSV/TSV; None for JSON records) or why it cannot be read."""
+
+    def __init__(self, path: Path, columns: list[str] | None, problem: str | None) -> None:
+        super().__init__()
+        self.path = path
+        self.columns = columns
+        self.problem = problem
+
+
+class PrepareProgressed(Message):
+    """Rows of the table prepared so far."""
+
+    def __init__(self, path: Path, rows: int) -> None:
+        super().__init__()
+        self.path = path
+        self.rows = rows
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, PrepareProgressed) and message.path == self.path
+
+
+class PrepareFinished(Message):
+    """The prepare run ended: `result` (core/prepare PrepareResult) when the batch file was written, else the
+    `problems` to show (nothing was written), or `cancelled`."""
+
+    def __init__(self, request: Any, result: Any = None, problems: list[str] | None = None,
+                 cancelled: bool = False) -> None:
+        super().__init__()
+        self.request = request
+        self.result = result
+        self.problems = problems or []
+        self.cancelled = cancelled
+
+
 __all__ = [
     "CheckProgressed",
+    "PrepareColumnsRead",
+    "PrepareFinished",
+    "PrepareProgressed",
     "FileChecked",
     "FileSubmitted",
     "FolderListed",

@@ -36,6 +36,7 @@ from gembatch_tui.tui.submit.model import ReportCache, canonical, compute_totals
 from gembatch_tui.tui.submit.path_input import PathInput
 from gembatch_tui.tui.submit.paths import list_folder
 from gembatch_tui.tui.submit.plan import build_plan, duplicate_name
+from gembatch_tui.tui.submit.prepare_step import PrepareStep
 from gembatch_tui.tui.submit.run import SubmitRequest
 from gembatch_tui.tui.submit.file_picker import FilePicker, is_jsonl_name
 from gembatch_tui.tui.submit.file_preview import FilePreview
@@ -45,7 +46,7 @@ from gembatch_tui.tui.submit.options import SubmitOptions
 from gembatch_tui.tui.worker_failures import WorkerFailures
 
 
-class SubmitScreen(WorkerFailures, MarksAndFolders, Screen[None]):
+class SubmitScreen(WorkerFailures, MarksAndFolders, PrepareStep, Screen[None]):
     """Pick files, see what they hold, submit them; escape goes back (or stops an upload in flight)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -58,6 +59,8 @@ class SubmitScreen(WorkerFailures, MarksAndFolders, Screen[None]):
         Binding("tab", "app.focus_next", "Next pane", tooltip="Tree, marked list, preview, options, path",
                 id="submit.next"),
         Binding("slash", "focus_path", "Path", show=False, tooltip="Type or paste a path or a glob", id="submit.path"),
+        Binding("P", "prepare", "Prepare", tooltip="Make a batch file from the highlighted table (CSV, TSV, JSON)",
+                id="submit.prepare"),
         Binding("o", "toggle_log", "Outcomes", tooltip="Show the last submit run", id="submit.outcomes"),
         Binding("p", "toggle_preview", "Preview", show=False, id="submit.preview"),
         Binding("u", "unmark_all", "Unmark all", show=False, id="submit.unmark_all"),
@@ -94,6 +97,8 @@ class SubmitScreen(WorkerFailures, MarksAndFolders, Screen[None]):
 
     running: var[bool] = var(False, bindings=True)
     """A submit run is in flight (escape cancels it instead of leaving)."""
+    preparing: var[bool] = var(False, bindings=True)
+    """A table is being prepared into a batch file (escape stops it)."""
     has_results: var[bool] = var(False, bindings=True)
     """A submit run has ended on this screen (the outcomes can be shown again with o)."""
 
@@ -201,11 +206,13 @@ class SubmitScreen(WorkerFailures, MarksAndFolders, Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel_upload":
-            return self.running
+            return self.running or self.preparing
         if action == "back":
-            return not self.running
+            return not (self.running or self.preparing)
         if action == "submit":
-            return None if self.running or self.planning else True
+            return None if self.running or self.planning or self.preparing else True
+        if action == "prepare":
+            return self.is_table(self.current) and not (self.running or self.preparing)
         if action == "toggle_log":
             return self.has_results or self.running
         return True
@@ -240,6 +247,11 @@ class SubmitScreen(WorkerFailures, MarksAndFolders, Screen[None]):
         """Show `path` in the preview: at once from the cache, else after a check in a worker."""
         self.current = path
         self._preview_cancel.set()
+        self.refresh_bindings()  # P is offered for a table only
+        if self.is_table(path):
+            self.show_table(path)
+            self._update_totals()
+            return
         cached = self.cache.latest(path)
         if cached is not None and path in self._duplicates:
             self._show_report(path, cached, self._duplicates[path])
@@ -430,11 +442,15 @@ class SubmitScreen(WorkerFailures, MarksAndFolders, Screen[None]):
     @on(DirectoryTree.FileSelected, "#picker")
     def _file_selected(self, event: DirectoryTree.FileSelected) -> None:
         event.stop()
+        if self.is_table(event.path):  # a table is prepared first, then its batch file submitted
+            self.current = event.path
+            self.action_prepare()
+            return
         self.action_submit()
 
     # ------------------------------------------------------------------ submit
     def action_submit(self) -> None:
-        if self.running or self.planning:
+        if self.running or self.planning or self.preparing:
             return
         paths = list(self.picker.marked) or ([self.current] if self.current is not None else [])
         if not paths:
@@ -481,6 +497,9 @@ class SubmitScreen(WorkerFailures, MarksAndFolders, Screen[None]):
         self.query_one(SubmitLog).run(service, request, self.cache, [self.label(p) for p in request.paths])
 
     def action_cancel_upload(self) -> None:
+        if self.cancel_prepare():
+            self.notify("Stopping the prepare: nothing is written")
+            return
         if self.query_one(SubmitLog).cancel():
             self.notify("Cancelling: the upload in flight stops and is removed")
 

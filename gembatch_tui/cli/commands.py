@@ -305,7 +305,7 @@ def _list_other_keys(rt: Runtime, records: list) -> None:
 
 # ----------------------------------------------------------------------------- cancel / delete / cleanup
 def cmd_cancel(rt: Runtime, args: argparse.Namespace) -> int:
-    from gembatch_tui.core.cleanup.plan import cancel_job
+    from gembatch_tui.core.cleanup.cancel import cancel_job
 
     assert rt.service is not None
     if args.all_active:

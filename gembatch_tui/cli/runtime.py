@@ -119,10 +119,11 @@ class Runtime:
         return self.key_ring().label(record) or "its API key is not set"
 
     def execute_routed(self, actions: list[Any], planned_by: dict[int, BatchService] | None = None) -> list[Any]:
-        """cleanup.plan.execute, each job's actions with its own key's service; a job whose key is not set is
+        """cleanup.execute.execute, each job's actions with its own key's service; a job whose key is not set is
         refused (asking with another key would answer 403/404, which reads as already gone). `planned_by`
         (id of an action -> the service whose listing found it) routes what has no record: orphan uploads."""
-        from gembatch_tui.core.cleanup.plan import ActionResult, execute
+        from gembatch_tui.core.cleanup.execute import execute
+        from gembatch_tui.core.cleanup.plan import ActionResult
 
         assert self.service is not None
         if not self.services:

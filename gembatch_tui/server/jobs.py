@@ -206,7 +206,7 @@ def referenced(ctx: Context, folder: Path) -> bool:
 def cancel(ctx: Context, ref: str) -> dict[str, Any]:
     """`cancel JOB`: each job it names asked to cancel (a finished part of a split input is skipped, as in the
     CLI); 409 when the only job is already final, 502 when the Batch API failed for every job."""
-    from gembatch_tui.core.cleanup.plan import cancel_job
+    from gembatch_tui.core.cleanup.cancel import cancel_job
     from gembatch_tui.core.submit.retry_parts import part_label
 
     resolved = resolve(ctx, ref)
@@ -240,7 +240,8 @@ def cancel(ctx: Context, ref: str) -> dict[str, Any]:
 def delete(ctx: Context, ref: str, *, keep_record: bool, force: bool) -> dict[str, Any]:
     """`delete --yes [--keep-record] [--force] JOB`: the remote job, its files and (by default, when nothing
     remote is left to protect) the record; 409 with the CLI's reason when nothing may go."""
-    from gembatch_tui.core.cleanup.plan import execute, plan_delete
+    from gembatch_tui.core.cleanup.execute import execute
+    from gembatch_tui.core.cleanup.plan import plan_delete
 
     resolved = resolve(ctx, ref)
     actions, refused, planned = [], [], set()

@@ -24,7 +24,7 @@ from gembatch_tui.core.models import (
     short_state,
 )
 from gembatch_tui.tui.dialogs.confirm import ConfirmDialog
-from gembatch_tui.tui.dialogs.delete import DeleteDialog, DeleteRequest, cleanup_rules, count_actions
+from gembatch_tui.tui.dialogs.delete import DeleteDialog, DeleteRequest, count_actions
 from gembatch_tui.tui.widgets.safe_text import safe
 
 
@@ -152,13 +152,14 @@ class JobActions:
     @work(thread=True, group="actions", exit_on_error=False, description="cancel jobs")
     def _cancel_worker(self, *keys: str) -> None:
         """Cancel one job, or each unfinished part of a group (one failure does not stop the others)."""
+        from gembatch_tui.core.cleanup.cancel import cancel_job
         from gembatch_tui.tui.dashboard.states import can_cancel
 
         if len(keys) == 1:
             rec = self.store.get(keys[0])
             if rec is None:
                 raise ServiceError("the job is no longer in the store")
-            state = cleanup_rules().cancel_job(self._service_of(rec), rec)
+            state = cancel_job(self._service_of(rec), rec)
             self.post_message(JobCancelled(batch_name(rec) or keys[0], state))  # type: ignore[attr-defined]
             return
         lines: list[tuple[str, bool]] = []
@@ -168,7 +169,7 @@ class JobActions:
                 continue
             name = batch_name(rec) or display_name(rec) or key
             try:
-                state = cleanup_rules().cancel_job(self._service_of(rec), rec)
+                state = cancel_job(self._service_of(rec), rec)
             except ServiceError as exc:
                 lines.append((f"{name}: {exc}", False))
             else:
@@ -227,7 +228,9 @@ class JobActions:
         if runtime is not None and getattr(runtime, "services", None):  # each job's actions with its own key
             results = runtime.execute_routed(plan.actions) if plan.actions else []
         else:
-            results = cleanup_rules().execute(self.service, plan.actions) if plan.actions else []
+            from gembatch_tui.core.cleanup.execute import execute
+
+            results = execute(self.service, plan.actions) if plan.actions else []
         self.post_message(JobsDeleted(choice.key, results, plan.refused))  # type: ignore[attr-defined]
 
     def on_jobs_deleted(self, message: JobsDeleted) -> None:

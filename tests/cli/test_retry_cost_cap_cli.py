@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gembatch_tui.core.cleanup import plan as cleanup
+from gembatch_tui.core.cleanup.cancel import cancel_job
 from gembatch_tui.core.models import CANCELLED, record_key, record_state
 from gembatch_tui.core.submit.limits import JobLimits
 from gembatch_tui.emulator import Emulator
@@ -21,7 +21,7 @@ def test_retry_refuses_a_part_over_the_cap(cli, tmp_path: Path) -> None:
         gid = service.submit(src, model=MODEL).group_id
         parts = sorted((r for r in service.store.read_all() if r.get("group_id")), key=lambda r: r["group_part"])
         for part in parts:
-            assert cleanup.cancel_job(service, part) == CANCELLED
+            assert cancel_job(service, part) == CANCELLED
     store = str(service.store.path)
 
     run = cli("--store", store, "retry", "--max-cost", "0", gid or "")

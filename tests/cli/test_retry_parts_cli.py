@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gembatch_tui.core.cleanup import plan as cleanup
+from gembatch_tui.core.cleanup.cancel import cancel_job
 from gembatch_tui.emulator import Emulator
 from gembatch_tui.core.submit.limits import JobLimits
 from gembatch_tui.core.models import CANCELLED, SUCCEEDED, batch_id, batch_name, record_key, record_state
@@ -33,7 +33,7 @@ def test_retry_by_part_and_by_group(cli, tmp_path: Path) -> None:
         plain = service.submit(plain_src, model=MODEL)
         gid = out.group_id
         first, second, _third = _parts(service)
-        assert cleanup.cancel_job(service, second) == CANCELLED
+        assert cancel_job(service, second) == CANCELLED
         clock.advance(20)
         poll_once(service)
         assert record_state(_parts(service)[0]) == SUCCEEDED
@@ -60,7 +60,7 @@ def test_retry_by_part_and_by_group(cli, tmp_path: Path) -> None:
     ]
 
     # By group id: every failed part of the group; nothing left to retry is exit 1.
-    cleanup.cancel_job(service, service.store.get(record_key(second)) or {})  # cancelled while queued
+    cancel_job(service, service.store.get(record_key(second)) or {})  # cancelled while queued
     run = cli("--store", store, "retry", gid or "")
     assert (run.returncode, run.stdout) == (0, f"retried part 2/3 of group {gid} (queued)\n"), run
     assert len((service.store.get(record_key(second)) or {})["previous_attempts"]) == 2
@@ -70,7 +70,7 @@ def test_retry_by_part_and_by_group(cli, tmp_path: Path) -> None:
                           "(parts: queued, succeeded)\n")
 
     # A part file that was deleted: a clear line, the record is left as it was.
-    cleanup.cancel_job(service, service.store.get(record_key(second)) or {})
+    cancel_job(service, service.store.get(record_key(second)) or {})
     Path(second["input_file"]).unlink()
     run = cli("--store", store, "retry", str(src))  # the original input's path names its group
     assert run.returncode == 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
+from gembatch_tui.core.cleanup import flags
 from gembatch_tui.core.cleanup import remote as res
 from gembatch_tui.emulator import Emulator
 from tests.split.support import KEY, MODEL, make_service, poll_until_idle, write_lines
@@ -39,7 +40,7 @@ def test_media_files_belong_to_their_job(tmp_path: Path) -> None:
         inv, _records = res.list_inventory(service, clock.utc)
         rows = [r for r in inv.files if r.name in media]
         assert [(r.role, r.job_name, r.job_label) for r in rows] == [("media", out.batch_name, "pics.jsonl")] * 2
-        assert all(r.flags == {res.ACTIVE} for r in rows)  # not an orphan; in use while the job runs
+        assert all(r.flags == {flags.ACTIVE} for r in rows)  # not an orphan; in use while the job runs
         plan = res.actions_for(rows, service.store.read_all())
         assert plan.actions == [] and len(plan.refused) == 2
 
@@ -49,7 +50,7 @@ def test_media_files_belong_to_their_job(tmp_path: Path) -> None:
         rows = [r for r in inv.files if r.name in media]
         assert [(r.role, r.flags, r.record_key) for r in rows] == [("media", frozenset(), None)] * 2
         assert media.isdisjoint(a.target for a in res.safe_actions(inv, records))  # clean-up leaves them
-        assert inv.summary.counts[res.ORPHAN] == 0
+        assert inv.summary.counts[flags.ORPHAN] == 0
         # Deleting one by hand is allowed, and does not mark the job's own input file as deleted.
         [action, _] = res.actions_for(rows, records).actions
         assert (action.kind, action.record_key) == ("input", "")

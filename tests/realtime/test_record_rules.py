@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from gembatch_tui.core.cleanup.plan import cancel_job, plan_cleanup, plan_delete
+from gembatch_tui.core.cleanup.cancel import cancel_job
+from gembatch_tui.core.cleanup.plan import plan_cleanup, plan_delete
 from gembatch_tui.core.models import CANCELLED, RUNNING, SUCCEEDED, is_realtime, record_key, record_state
 from gembatch_tui.core.poll.poller import needs_poll, poll_once
 from gembatch_tui.core.realtime.limits import RealtimeLimits

@@ -14,7 +14,7 @@ from textual.signal import Signal
 
 import gembatch_tui
 from gembatch_tui.core.config import Settings
-from gembatch_tui.core.cleanup.remote import Inventory
+from gembatch_tui.core.cleanup.flags import Inventory
 from gembatch_tui.tui.messages import StoreChanged
 from gembatch_tui.tui.resources.screen import ResourcesScreen
 

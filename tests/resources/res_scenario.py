@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from gembatch_tui.core.cleanup.plan import cancel_job
+from gembatch_tui.core.cleanup.cancel import cancel_job
 from gembatch_tui.emulator import Emulator
 from gembatch_tui.core.api.gemini import GeminiClient
 from gembatch_tui.core.poll.download import download_results

@@ -9,8 +9,10 @@ from pathlib import Path
 from tests.resources.res_canned import EXPECTED, FIXED_NOW, canned
 from tests.resources.res_scenario import Scenario
 
+from gembatch_tui.core.cleanup.flags import SAFE, BatchRow, Inventory, classify
 from gembatch_tui.core.cleanup import remote as res
-from gembatch_tui.core.cleanup.plan import execute, plan_cleanup
+from gembatch_tui.core.cleanup.execute import execute
+from gembatch_tui.core.cleanup.plan import plan_cleanup
 from gembatch_tui.core.models import CANCELLED, SUCCEEDED, needs_download, record_state
 from gembatch_tui.core.poll.poller import poll_once
 
@@ -25,7 +27,7 @@ EXPECTED_FLAGS = {
 SAFE_SET = {"safe_batch", "safe_input", "safe_output", "cancel_batch", "cancel_input"}
 
 
-def inventory(sc: Scenario) -> res.Inventory:
+def inventory(sc: Scenario) -> Inventory:
     inv, _ = res.list_inventory(sc.service, sc.clock.utc)
     return inv
 
@@ -50,7 +52,7 @@ def test_the_safe_set_is_the_cleanup_plan_restricted_to_the_server(scenario: Sce
     inv = inventory(scenario)
     safe = {a.target for a in res.safe_actions(inv, records)}
     assert safe == {scenario.names[k] for k in SAFE_SET}
-    assert safe == {row.name for row in inv.flagged(res.SAFE)}
+    assert safe == {row.name for row in inv.flagged(SAFE)}
     assert safe == {a.target for a in plan_cleanup(records).actions} & inv.names()
 
 
@@ -106,7 +108,7 @@ def test_delete_rows_rechecks_against_the_store_as_it_is_now(scenario: Scenario)
 def test_adopt_adds_a_record_that_is_polled_and_downloaded(scenario: Scenario) -> None:
     inv = inventory(scenario)
     row = inv.by_name()[scenario.names["orphan_batch"]]
-    assert isinstance(row, res.BatchRow)
+    assert isinstance(row, BatchRow)
     record = res.adopt(scenario.service, row.operation)
     assert record["adopted"] is True and "input_file" not in record
     assert record["uploaded_file_name"] == scenario.names["orphan_input"]
@@ -154,7 +156,7 @@ def test_listing_reports_progress_per_page(scenario: Scenario) -> None:
 
 def test_canned_inventory_flags_and_summary() -> None:
     files, batches, records = canned()
-    inv = res.classify(files, batches, records, FIXED_NOW)
+    inv = classify(files, batches, records, FIXED_NOW)
     assert {row.name: set(row.flags) for row in inv.rows()} == EXPECTED
     assert inv.summary.bytes_used == sum(int(f["sizeBytes"]) for f in files)
     # r5's resources are in the clean-up plan but not on the server: not part of the safe set.

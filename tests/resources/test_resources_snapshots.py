@@ -8,7 +8,7 @@ import pytest
 from tests.resources.res_canned import FIXED_NOW, canned, fixed_clock
 from tests.resources.res_host import HostApp
 
-from gembatch_tui.core.cleanup import remote as res
+from gembatch_tui.core.cleanup import flags
 from gembatch_tui.core.api.gemini import GeminiClient
 from gembatch_tui.core.submit.service import BatchService
 from gembatch_tui.core.store import JobStore
@@ -16,7 +16,7 @@ from gembatch_tui.core.store import JobStore
 
 def canned_app(tmp_path: Path) -> HostApp:
     files, batches, records = canned()
-    inventory = res.classify(files, batches, records, FIXED_NOW)
+    inventory = flags.classify(files, batches, records, FIXED_NOW)
     # Never called: the screen is given its inventory, and nothing listens on port 9.
     service = BatchService(JobStore(tmp_path / "jobs.jsonl"), GeminiClient("test-key", base_url="http://127.0.0.1:9"))
     return HostApp(service, fixed_clock, inventory=inventory, records=records)

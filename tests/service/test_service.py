@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from gembatch_tui.core.cleanup.cancel import cancel_job
+from gembatch_tui.core.cleanup.execute import execute
 from gembatch_tui.core.cleanup import plan as cleanup
 from gembatch_tui.core.models import record_key, record_state
 from gembatch_tui.core.poll.poller import poll_once
@@ -123,14 +125,14 @@ def test_cancel_and_delete_rules(service: BatchService, emulator, examples: Path
     rec = slow.resolve(out.batch_name)
     plan = cleanup.plan_delete(rec)
     assert plan.actions == [] and "cancel it first" in plan.refused[0]
-    state = cleanup.cancel_job(slow, rec)
+    state = cancel_job(slow, rec)
     assert state == "JOB_STATE_CANCELLED"
     rec = slow.resolve(out.batch_name.split("/")[1])  # the bare id resolves too
     with pytest.raises(Exception, match="already CANCELLED"):
-        cleanup.cancel_job(slow, rec)
+        cancel_job(slow, rec)
     plan = cleanup.plan_delete(rec, local_record=True)
     assert [a.kind for a in plan.actions] == ["batch", "input", "record"]
-    results = cleanup.execute(slow, plan.actions)
+    results = execute(slow, plan.actions)
     assert all(r.ok for r in results)
     assert emulator.batches_snapshot() == [] and emulator.files_snapshot() == []
     assert slow.store.read_all() == []
@@ -181,7 +183,7 @@ def test_download_still_happens_after_input_file_deleted_and_usage_is_recorded(
 ) -> None:
     out = service.submit(examples / "basic.jsonl", model="gemini-2.5-flash")
     rec = service.resolve(out.batch_name)
-    cleanup.execute(service, [cleanup.Action("input", rec["uploaded_file_name"], record_key(rec), "basic")])
+    execute(service, [cleanup.Action("input", rec["uploaded_file_name"], record_key(rec), "basic")])
     poll_until_final(service)
     rec = service.resolve(out.batch_name)
     assert rec["remote_deleted"] == {"input": True}

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from gembatch_tui.core.cleanup.cancel import cancel_job
+from gembatch_tui.core.cleanup.execute import execute
 from gembatch_tui.core.cleanup import plan as cleanup
 from gembatch_tui.core.submit import groups, waves
 from gembatch_tui.emulator import Emulator
@@ -37,14 +39,14 @@ def test_cancel_a_queued_file_marks_it_cancelled_and_it_is_never_submitted(tmp_p
         queued = _by_name(service)["b.jsonl"]
         assert record_state(queued) == LOCAL_QUEUED
 
-        assert cleanup.cancel_job(service, queued) == CANCELLED
+        assert cancel_job(service, queued) == CANCELLED
         rec = _by_name(service)["b.jsonl"]
         assert rec["local_state"] == "cancelled" and rec["cancelled_at"] and "batch" not in rec
         assert "queued_reason" not in rec
         assert record_state(rec) == CANCELLED and is_final(record_state(rec))
         assert not waves.is_queued(rec) and not waves.is_enqueued(rec)
         with pytest.raises(ServiceError, match="no remote job to cancel .CANCELLED."):
-            cleanup.cancel_job(service, rec)
+            cancel_job(service, rec)
 
         reports = poll_until_idle(service)
         assert reports[-1].queued == 0 and reports[-1].active == 0
@@ -67,7 +69,7 @@ def test_cancel_a_queued_part_deletes_its_kept_upload_and_the_others_go_on(tmp_p
         uploaded = part2["uploaded_file_name"]
         assert uploaded in {f["name"] for f in emu.files_snapshot()}
 
-        assert cleanup.cancel_job(service, part2) == CANCELLED
+        assert cancel_job(service, part2) == CANCELLED
         part2 = service.store.get(record_key(part2)) or {}
         assert part2["uploaded_file_deleted"] is True and "retry_after" not in part2
         assert uploaded not in {f["name"] for f in emu.files_snapshot()}
@@ -88,7 +90,7 @@ def test_cancel_of_a_record_submitted_meanwhile_cancels_its_job(tmp_path: Path) 
         assert service.submit(second, model=MODEL).status == "queued"
         stale = _by_name(service)["b.jsonl"]  # what the user's screen showed
         assert service.dispatch(record_key(stale)).status == "submitted"  # the poller got there first
-        assert cleanup.cancel_job(service, stale) == "JOB_STATE_CANCELLED"
+        assert cancel_job(service, stale) == "JOB_STATE_CANCELLED"
         rec = _by_name(service)["b.jsonl"]
         assert record_state(rec) == "JOB_STATE_CANCELLED" and rec["batch"]["name"].startswith("batches/")
         assert {b["state"] for b in emu.batches_snapshot()} == {"BATCH_STATE_PENDING", "BATCH_STATE_CANCELLED"}
@@ -103,7 +105,7 @@ def test_cancel_of_a_record_being_submitted_is_refused(tmp_path: Path) -> None:
         stale = _by_name(service)["b.jsonl"]
         assert waves.claim(service, record_key(stale)) is not None  # a poller took it a moment ago
         with pytest.raises(ServiceError, match="being submitted right now"):
-            cleanup.cancel_job(service, stale)
+            cancel_job(service, stale)
         plan = cleanup.plan_delete(_by_name(service)["b.jsonl"], local_record=True)
         assert plan.actions == [] and "being submitted" in plan.refused[0]
 
@@ -119,23 +121,23 @@ def test_delete_a_queued_record(tmp_path: Path) -> None:
         assert cleanup.plan_delete(queued).actions == []  # nothing remote exists; the record is kept unless asked
         plan = cleanup.plan_delete(queued, local_record=True)
         assert [a.kind for a in plan.actions] == ["record"] and plan.refused == []
-        assert all(r.ok for r in cleanup.execute(service, plan.actions))
+        assert all(r.ok for r in execute(service, plan.actions))
         assert set(_by_name(service)) == {"a.jsonl", "c.jsonl"}
 
         # A record the poller takes between the plan and its execution is kept, and the action fails.
         third_rec = _by_name(service)["c.jsonl"]
         plan = cleanup.plan_delete(third_rec, local_record=True)
         waves.claim(service, record_key(third_rec))
-        [result] = cleanup.execute(service, plan.actions)
+        [result] = execute(service, plan.actions)
         assert not result.ok and "being submitted" in result.message
         assert "c.jsonl" in _by_name(service)
         service.store.update(record_key(third_rec), lambda r: r.update(local_state="queued"))
 
         # A cancelled record deletes like any final one.
-        cleanup.cancel_job(service, _by_name(service)["c.jsonl"])
+        cancel_job(service, _by_name(service)["c.jsonl"])
         plan = cleanup.plan_delete(_by_name(service)["c.jsonl"], local_record=True)
         assert [a.kind for a in plan.actions] == ["record"]
-        assert all(r.ok for r in cleanup.execute(service, plan.actions))
+        assert all(r.ok for r in execute(service, plan.actions))
         poll_until_idle(service)
         assert len(emu.batches_snapshot()) == 1
     assert set(_by_name(service)) == {"a.jsonl"}
@@ -150,7 +152,7 @@ def test_deleting_the_kept_upload_of_a_queued_part_uploads_it_again(tmp_path: Pa
         part2 = next(r for r in service.store.read_all() if r["group_part"] == 2)
         plan = cleanup.plan_delete(part2)
         assert [a.kind for a in plan.actions] == ["input"]
-        assert all(r.ok for r in cleanup.execute(service, plan.actions))
+        assert all(r.ok for r in execute(service, plan.actions))
         poll_until_idle(service)
         assert emu.server_errors == []
     part2 = next(r for r in service.store.read_all() if r["group_part"] == 2)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from gembatch_tui.core.cleanup.cancel import cancel_job
+from gembatch_tui.core.cleanup.execute import execute
 from gembatch_tui.core.cleanup import plan as cleanup
 from gembatch_tui.core.submit import groups
 from gembatch_tui.emulator import Emulator
@@ -19,7 +21,7 @@ from .support import KEY, MODEL, make_service, poll_until_idle, text_requests, w
 
 def _delete(service: BatchService, records: list[dict]) -> list[cleanup.ActionResult]:
     actions = [a for r in records for a in cleanup.plan_delete(r, local_record=True).actions]
-    return cleanup.execute(service, actions)
+    return execute(service, actions)
 
 
 def _parts(service: BatchService) -> list[dict]:
@@ -47,7 +49,7 @@ def test_deleting_the_last_record_of_a_merged_group_removes_its_parts_dir(tmp_pa
         preview = cleanup.freed_parts(service.store.read_all(), actions, service.parts_root())
         assert [(a.kind, a.target) for a in preview] == [("parts", str(folder))]
         assert preview[0].describe() == f"local part files {folder} (big.jsonl)"
-        results = cleanup.execute(service, actions)
+        results = execute(service, actions)
         [parts] = [r for r in results if r.action.kind == "parts"]
         assert parts.ok and not parts.warning
         assert not folder.exists() and not stale.exists()
@@ -62,7 +64,7 @@ def test_unmerged_part_results_are_kept_and_a_removal_error_does_not_fail_the_de
     with Emulator(api_key=KEY, job_seconds=0.3) as emu:
         service = make_service(emu, tmp_path, JobLimits(max_requests_per_job=10))
         out = service.submit(src, model=MODEL)
-        assert cleanup.cancel_job(service, _parts(service)[1]) == CANCELLED
+        assert cancel_job(service, _parts(service)[1]) == CANCELLED
         poll_until_idle(service)  # part 1 succeeds, its results saved in the parts dir; no merge
         folder = service.parts_root() / (out.group_id or "")
         assert _parts(service)[0]["results_verified"] and not _parts(service)[0].get("group_results_file")
@@ -79,7 +81,7 @@ def test_unmerged_part_results_are_kept_and_a_removal_error_does_not_fail_the_de
         other = service.submit(write_lines(tmp_path / "in" / "other.jsonl", text_requests(20, prefix="o")),
                                model=MODEL)
         for part in _parts(service):
-            cleanup.cancel_job(service, part)
+            cancel_job(service, part)
         poll_until_idle(service)
 
         def broken_rmtree(path: object, **kw: object) -> None:

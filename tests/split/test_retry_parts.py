@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from gembatch_tui.core.cleanup.cancel import cancel_job
+from gembatch_tui.core.cleanup.execute import execute
 from gembatch_tui.core.cleanup import plan as cleanup
 from gembatch_tui.core.submit import groups
 from gembatch_tui.emulator import Emulator
@@ -45,7 +47,7 @@ def test_cancelled_part_is_retried_and_the_group_merges_every_key_once(tmp_path:
         gid = out.group_id
         first, second, third = _parts(service)
         old_name = batch_name(second)
-        assert cleanup.cancel_job(service, second) == CANCELLED  # a real cancel through the SDK
+        assert cancel_job(service, second) == CANCELLED  # a real cancel through the SDK
         clock.advance(20)
         poll_once(service)
         assert [record_state(p) for p in _parts(service)] == [SUCCEEDED, CANCELLED, SUCCEEDED]
@@ -86,7 +88,7 @@ def test_cancelled_part_is_retried_and_the_group_merges_every_key_once(tmp_path:
         old = [a for a in cleanup.plan_cleanup(service.store.read_all()).actions if a.attempt == 0]
         assert ("batch", old_name) in {(a.kind, a.target) for a in old}
         assert "earlier attempt" in old[0].describe()
-        assert all(r.ok for r in cleanup.execute(service, old))
+        assert all(r.ok for r in execute(service, old))
         assert old_name not in {b["name"] for b in emu.batches_snapshot()}
         assert new_name in {b["name"] for b in emu.batches_snapshot()}
         rec = service.store.get(record_key(second)) or {}
@@ -157,6 +159,7 @@ def test_missing_or_changed_part_file_and_jobs_that_are_not_parts_are_refused(tm
 def test_resources_show_an_earlier_attempt_as_the_parts_not_an_orphan(tmp_path: Path) -> None:
     from datetime import datetime, timezone
 
+    from gembatch_tui.core.cleanup import flags
     from gembatch_tui.core.cleanup import remote as resources
 
     src = write_lines(tmp_path / "in" / "big.jsonl", text_requests(30))
@@ -166,7 +169,7 @@ def test_resources_show_an_earlier_attempt_as_the_parts_not_an_orphan(tmp_path: 
         service.submit(src, model=MODEL)
         second = _parts(service)[1]
         old_name, old_input = batch_name(second), second["uploaded_file_name"]
-        assert cleanup.cancel_job(service, second) == CANCELLED
+        assert cancel_job(service, second) == CANCELLED
         clock.advance(20)
         poll_once(service)
         retry_part(service.store, record_key(second))
@@ -179,11 +182,11 @@ def test_resources_show_an_earlier_attempt_as_the_parts_not_an_orphan(tmp_path: 
         inventory, _records = resources.list_inventory(service, now)
         rows = inventory.by_name()
         old_row, old_file = rows[old_name], rows[old_input]
-        assert resources.ORPHAN not in old_row.flags and old_row.in_store and resources.SAFE in old_row.flags
+        assert flags.ORPHAN not in old_row.flags and old_row.in_store and flags.SAFE in old_row.flags
         assert old_row.record_key is None  # a deletion goes through clean-up's per-attempt action
-        assert resources.ORPHAN not in old_file.flags and old_file.role == "input"
+        assert flags.ORPHAN not in old_file.flags and old_file.role == "input"
         assert "(earlier attempt)" in old_file.job_label and old_file.job_name == old_name
-        assert resources.ACTIVE in rows[new_name].flags
+        assert flags.ACTIVE in rows[new_name].flags
 
         report = resources.delete_rows(service, inventory, [old_name, old_input], now)
         assert [r.ok for r in report.results] == [True, True], report.results

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from gembatch_tui.core.cleanup.execute import execute
 from gembatch_tui.core.cleanup import plan as cleanup
 from gembatch_tui.emulator import Emulator
 from gembatch_tui.core.errors import ServiceError
@@ -64,11 +65,11 @@ def test_cleanup_after_the_files_expired_succeeds_and_is_idempotent(world: World
     assert rec["uploaded_file_name"] not in world.remote_files()
     plan = cleanup.plan_cleanup(world.service.store.read_all())
     assert {a.kind for a in plan.actions} == {"batch", "input", "output"}
-    first = cleanup.execute(world.service, plan.actions)
+    first = execute(world.service, plan.actions)
     assert [r.message for r in first if not r.ok] == []
     assert world.service.store.get(rec["id"])["remote_deleted"] == {"batch": True, "input": True, "output": True}
     assert cleanup.plan_cleanup(world.service.store.read_all()).actions == []
-    again = cleanup.execute(world.service, plan.actions)  # the same deletions once more: still all fine
+    again = execute(world.service, plan.actions)  # the same deletions once more: still all fine
     assert all(r.ok for r in again)
 
 
@@ -77,7 +78,7 @@ def test_a_403_on_a_batch_is_still_an_error(world: World) -> None:
     rec = world.downloaded()
     name = batch_name(rec) or ""
     world.emu.fail_next("DELETE", rf"/{name}$", 403, message="no access (injected)")
-    results = cleanup.execute(world.service, [cleanup.Action("batch", name, rec["id"], "basic.jsonl")])
+    results = execute(world.service, [cleanup.Action("batch", name, rec["id"], "basic.jsonl")])
     assert not results[0].ok and "no access (injected)" in results[0].message
 
 

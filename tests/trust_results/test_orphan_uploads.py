@@ -8,8 +8,10 @@ from pathlib import Path
 
 from google import genai
 
+from gembatch_tui.core.cleanup.execute import execute
 from gembatch_tui.core.cleanup import plan as cleanup
 from gembatch_tui.core.api import upload_tokens
+from gembatch_tui.core.cleanup import flags
 from gembatch_tui.core.cleanup import remote as res
 
 from .conftest import KEY, MODEL, World
@@ -56,7 +58,7 @@ def test_cleanup_removes_our_unused_uploads_and_nothing_else(world: World, tmp_p
     assert {a.target for a in plan.actions if a.kind != "orphan"} == {
         done["batch"]["name"], done["uploaded_file_name"], done["batch"]["dest"]["file_name"]}
 
-    results = cleanup.execute(world.service, plan.actions)
+    results = execute(world.service, plan.actions)
     assert [r.message for r in results if not r.ok] == []
     left = world.remote_files()
     assert {orphan, failed_orphan, done["uploaded_file_name"]}.isdisjoint(left)
@@ -92,7 +94,7 @@ def test_a_file_claimed_after_the_plan_is_kept(world: World) -> None:
     # between the listing and the delete, a submission (say a recovery that found it by its token) claims it
     world.service.store.add({"input_file": "/x/input.jsonl", "display_name": "input.jsonl",
                              "local_state": "submitting", "upload_token": token})
-    [result] = cleanup.execute(world.service, plan.actions)
+    [result] = execute(world.service, plan.actions)
     assert not result.ok and result.warning and "may still use it" in result.message
     assert orphan in world.remote_files()
 
@@ -102,8 +104,8 @@ def test_the_resources_screen_offers_the_same_orphans_in_its_safe_set(world: Wor
     plain = _upload(world, "input.jsonl")
     inv, records = res.list_inventory(world.service, world.clock.utc)
     rows = inv.by_name()
-    assert {res.ORPHAN, res.SAFE} <= rows[orphan].flags
-    assert res.SAFE not in rows[plain].flags and res.ORPHAN in rows[plain].flags
+    assert {flags.ORPHAN, flags.SAFE} <= rows[orphan].flags
+    assert flags.SAFE not in rows[plain].flags and flags.ORPHAN in rows[plain].flags
     safe = res.safe_actions(inv, records)
     assert [(a.kind, a.target) for a in safe] == [("orphan", orphan)]
     report = res.delete_rows(world.service, inv, [orphan], world.clock.utc)
@@ -116,14 +118,14 @@ def test_re_flagging_without_the_store_tag_uses_the_tags_the_records_hold(world:
     still say which uploads are ours; with no token in any record, no upload is taken for ours."""
     orphan, _ = _ours(world)
     inv, records = res.list_inventory(world.service, world.clock.utc)
-    assert res.SAFE not in res.classify(inv.remote_files, inv.remote_batches, records, world.clock.utc()).by_name()[
+    assert flags.SAFE not in flags.classify(inv.remote_files, inv.remote_batches, records, world.clock.utc()).by_name()[
         orphan].flags
     _, token = _ours(world, "other.jsonl")
     world.service.store.add({"input_file": "/x/o.jsonl", "display_name": "o.jsonl", "local_state": "submit_failed",
                              "upload_token": token})
     records = world.service.store.read_all()
-    again = res.classify(inv.remote_files, inv.remote_batches, records, world.clock.utc())
-    assert {res.ORPHAN, res.SAFE} <= again.by_name()[orphan].flags
+    again = flags.classify(inv.remote_files, inv.remote_batches, records, world.clock.utc())
+    assert {flags.ORPHAN, flags.SAFE} <= again.by_name()[orphan].flags
 
 
 def test_orphans_are_only_looked_for_when_the_listing_works(world: World) -> None:
@@ -142,5 +144,5 @@ def test_media_uploads_are_never_a_stores_orphans(world: World) -> None:
                              "upload_token": upload_tokens.new_token(None, tag="mediaupl")})
     assert media not in _orphans(res.cleanup_plan(world.service))
     inv, records = res.list_inventory(world.service, world.clock.utc)
-    again = res.classify(inv.remote_files, inv.remote_batches, records, world.clock.utc())  # tags from records
-    assert res.SAFE not in again.by_name()[media].flags
+    again = flags.classify(inv.remote_files, inv.remote_batches, records, world.clock.utc())  # tags from records
+    assert flags.SAFE not in again.by_name()[media].flags

@@ -7,8 +7,11 @@ import hashlib
 import os
 from pathlib import Path
 
+from gembatch_tui.core.cleanup.cancel import cancel_job
+from gembatch_tui.core.cleanup.execute import execute
 from gembatch_tui.core.cleanup import plan as cleanup
 from gembatch_tui.core.results import fingerprint as results_fingerprint
+from gembatch_tui.core.cleanup import flags
 from gembatch_tui.core.cleanup import remote as res
 from gembatch_tui.core.models import batch_name
 
@@ -39,7 +42,7 @@ def test_an_intact_file_lets_cleanup_delete_everything(world: World) -> None:
     assert {(a.kind, a.target) for a in plan.actions} == {
         ("batch", batch_name(rec)), ("input", rec["uploaded_file_name"]), ("output", _dest(rec))}
     assert plan.refused == []
-    results = cleanup.execute(world.service, plan.actions)
+    results = execute(world.service, plan.actions)
     assert all(r.ok for r in results), results
     assert _dest(rec) not in world.remote_files()
 
@@ -62,7 +65,7 @@ def test_a_truncated_file_keeps_the_remote_output_and_says_why(world: World) -> 
     # the resources screen: protected, not in the safe set (`u`), and a chosen row is refused with the reason
     inv, records = res.list_inventory(world.service, world.clock.utc)
     row = inv.by_name()[_dest(rec)]
-    assert res.PROTECTED in row.flags and res.SAFE not in row.flags
+    assert flags.PROTECTED in row.flags and flags.SAFE not in row.flags
     assert row.reason == f"{path} changed since it was verified (size {size} -> {size - 7} bytes); remote results kept"
     assert "changed or went since it was verified" in res.risk_of(row)  # the screen's second question says so
     assert inv.by_name()[batch_name(rec)].reason == row.reason
@@ -104,7 +107,7 @@ def test_a_change_after_the_plan_is_caught_right_before_the_delete(world: World)
     data[0:1] = b" "  # same size; and mtime put back: only the content (and the ctime) tell
     path.write_bytes(bytes(data))
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
-    results = {r.action.kind: r for r in cleanup.execute(world.service, plan.actions)}
+    results = {r.action.kind: r for r in execute(world.service, plan.actions)}
     assert results["batch"].ok and results["input"].ok
     assert not results["output"].ok
     assert results["output"].message.startswith(f"{path} changed since it was verified")
@@ -118,7 +121,7 @@ def test_force_still_deletes_a_changed_output_when_the_user_says_so(world: World
     plan = cleanup.plan_delete(_fresh(world, rec), allow_unsaved_results=True)
     [output] = [a for a in plan.actions if a.kind == "output"]
     assert output.forced
-    assert all(r.ok for r in cleanup.execute(world.service, plan.actions))
+    assert all(r.ok for r in execute(world.service, plan.actions))
     assert _dest(rec) not in world.remote_files()
 
 
@@ -157,7 +160,7 @@ def test_jobs_without_results_keep_the_old_rule(world: World) -> None:
     out = world.service.submit(write_input(world.inputs / "c.jsonl"), model=MODEL)
     rec = world.service.store.find_by_batch_name(out.batch_name or "")
     assert rec is not None
-    cleanup.cancel_job(world.service, rec)
+    cancel_job(world.service, rec)
     rec = _fresh(world, rec)
     assert cleanup.results_problem(rec) is None and cleanup.results_safe(rec)
 

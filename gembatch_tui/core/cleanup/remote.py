@@ -3,8 +3,8 @@ adopt a remote job, cancel every active one.
 
 Why here: the resources screen and the CLI `cleanup` must agree on what is safe to delete. The safe set is
 never decided here: it is `cleanup.plan_cleanup(records)` restricted to what exists remotely; the flags that add
-warnings and refusals on top of it (active, protected, orphan, expiring) come from `core.cleanup.flags`, which
-this module re-exports so importers need only `core.resources`. No Textual, no Rich: plain data in, plain data out.
+warnings and refusals on top of it (active, protected, orphan, expiring) and the rows come from
+`core.cleanup.flags`, which importers read directly. No Textual, no Rich: plain data in, plain data out.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from gembatch_tui.core.api import upload_tokens
-from gembatch_tui.core.cleanup.plan import Action, ActionResult, DeletePlan, execute, plan_cleanup, results_problem
+from gembatch_tui.core.cleanup.execute import execute
+from gembatch_tui.core.cleanup.plan import Action, ActionResult, DeletePlan, plan_cleanup, results_problem
 from gembatch_tui.core.errors import Cancelled, ServiceError
 from gembatch_tui.core.api.gemini import GeminiClient, snapshot_from_operation, valid_batch_name
 from gembatch_tui.core.models import (
@@ -30,20 +31,13 @@ from gembatch_tui.core.models import (
 )
 from gembatch_tui.core.cleanup.flags import (
     ACTIVE,
-    EXPIRING,
-    EXPIRING_WITHIN,
-    FILE_LIFETIME,
-    FLAGS,
-    MAX_CONCURRENT_JOBS,
     ORPHAN,
     PROTECTED,
-    QUOTA_BYTES,
     SAFE,
     BatchRow,
     FileRow,
     Inventory,
     Row,
-    Summary,
     _job_active,
     active_inputs,
     classify,
@@ -307,11 +301,7 @@ def _cancelled(snap: Any) -> Callable[[Record], None]:
     return apply
 
 
-__all__ = [  # the flag, row and classify names are re-exported from core.cleanup.flags
-    "ACTIVE", "EXPIRING", "EXPIRING_WITHIN", "FILE_LIFETIME", "FLAGS", "MAX_CONCURRENT_JOBS", "ORPHAN", "PROTECTED",
-    "QUOTA_BYTES", "SAFE", "BatchRow", "CancelOutcome", "DeleteReport",
-    "FileRow", "Inventory", "Row", "Summary", "actions_for", "active_inputs", "adopt", "cancel_all_active", "classify",
-    "cleanup_plan",
-    "delete_rows", "fetch_remote", "list_inventory",
-    "risk_of", "safe_actions",
+__all__ = [
+    "CancelOutcome", "DeleteReport", "PAGE_SIZE", "PageProgress", "actions_for", "adopt", "cancel_all_active",
+    "cleanup_plan", "delete_rows", "fetch_remote", "list_inventory", "risk_of", "safe_actions",
 ]

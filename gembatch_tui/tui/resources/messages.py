@@ -6,7 +6,8 @@ from textual.message import Message
 
 from gembatch_tui.core.cleanup.plan import ActionResult
 from gembatch_tui.core.models import Record
-from gembatch_tui.core.cleanup.remote import CancelOutcome, Inventory
+from gembatch_tui.core.cleanup.flags import Inventory
+from gembatch_tui.core.cleanup.remote import CancelOutcome
 
 
 class WorkProgressed(Message):

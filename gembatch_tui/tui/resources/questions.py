@@ -18,7 +18,8 @@ from textual.widgets import Footer, Label, Static
 
 from gembatch_tui.core.cleanup.plan import Action, ActionResult
 from gembatch_tui.core.models import short_state
-from gembatch_tui.core.cleanup.remote import BatchRow, CancelOutcome, Row, risk_of
+from gembatch_tui.core.cleanup.flags import BatchRow, Row
+from gembatch_tui.core.cleanup.remote import CancelOutcome, risk_of
 from gembatch_tui.tui.widgets.safe_text import safe
 
 

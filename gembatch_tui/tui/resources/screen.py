@@ -24,7 +24,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from gembatch_tui.core.cleanup import remote as res
 from gembatch_tui.core.errors import Cancelled, ServiceError
 from gembatch_tui.core.models import Record
-from gembatch_tui.core.cleanup.remote import ACTIVE, PROTECTED, SAFE, BatchRow, Inventory, Row
+from gembatch_tui.core.cleanup.flags import ACTIVE, PROTECTED, SAFE, BatchRow, Inventory, Row, classify
 from gembatch_tui.core.store import StoreError
 from gembatch_tui.tui.messages import StoreChanged
 from gembatch_tui.tui.dialogs.confirm import ConfirmDialog
@@ -159,7 +159,7 @@ class ResourcesScreen(WorkerFailures, Screen[None]):
             return
         inv = self.inventory
         self.records = list(records)
-        self.inventory = res.classify(inv.remote_files, inv.remote_batches, self.records, self.app.clock(),
+        self.inventory = classify(inv.remote_files, inv.remote_batches, self.records, self.app.clock(),
                                       store_tag=inv.store_tag)
         self._show()
 
@@ -382,7 +382,7 @@ class ResourcesScreen(WorkerFailures, Screen[None]):
         if names:
             self.app.post_message(StoreChanged("resources: adopted jobs"))
         records = service.store.read_all()
-        after = res.classify(inv.remote_files, inv.remote_batches, records, self.app.clock(), store_tag=inv.store_tag)
+        after = classify(inv.remote_files, inv.remote_batches, records, self.app.clock(), store_tag=inv.store_tag)
         self.post_message(JobsAdopted(names, errors))
         self.post_message(InventoryLoaded(after, records, f"adopted {len(names)}: results are fetched when polled"))
 

@@ -17,7 +17,7 @@ from textual.widgets import DataTable
 
 from gembatch_tui.core.text import format_bytes
 from gembatch_tui.core.models import short_state
-from gembatch_tui.core.cleanup.remote import (
+from gembatch_tui.core.cleanup.flags import (
     ACTIVE,
     EXPIRING,
     FLAGS,

@@ -1,7 +1,12 @@
-"""Benchmark of the job store (issue 2): update one record / load all, in a store of 10,000 records.
+"""Benchmark of the job store (issue 2): update one record / load all, in a store of 10,000 records; with
+`--list` (issue 18), the CLI's `list` and `list --json` over the same store, each in its own process.
 
-Run: python tests/bench/bench_store.py [--records 10000] [--rounds 30] [--floor]
-Targets: update median < 30 ms; load (a fresh process's first read) < 300 ms.
+Run: python tests/bench/bench_store.py [--records 10000] [--rounds 30] [--floor] [--list [--list-runs 3]]
+     python tests/bench/bench_store.py --records 100000 --rounds 15 --floor --list
+Targets: update median < 30 ms; load (a fresh process's first read) < 300 ms (both for 10,000 records).
+`--list` prints wall time and peak RSS of each command next to its floor measured in the same run: a bare
+`json.loads` of every line of the same store in a fresh process (the least any reader must do), and a bare
+`python -c pass` (the interpreter's start). The machine's load average is printed with them.
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -45,6 +52,8 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=10_000)
     ap.add_argument("--rounds", type=int, default=30)
     ap.add_argument("--floor", action="store_true", help="also time the bare rewrite the design prescribes")
+    ap.add_argument("--list", action="store_true", help="also time `gembatch-tui list` and `list --json`")
+    ap.add_argument("--list-runs", type=int, default=3, help="runs of each command with --list (median shown)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "jobs.jsonl"
@@ -78,6 +87,75 @@ def main() -> None:
             floors = [_bare_rewrite(path) for _ in range(args.rounds)]
             print(f"floor: the bare crash-atomic rewrite of the same file (temp + writev + fsync + replace + dir "
                   f"fsync, no store logic): median {statistics.median(floors):.1f} ms")
+        if args.list:
+            _bench_list(path, Path(tmp), args.records, args.list_runs)
+
+
+_FLOOR_LOAD = "import json, sys\nwith open(sys.argv[1], 'rb') as fh:\n    records = [json.loads(line) for line in fh]\n"
+
+
+def _bench_list(path: Path, tmp: Path, records: int, runs: int) -> None:
+    """`list` and `list --json` as a user runs them (a fresh process each), against the floors, in turns so the
+    machine's changing load falls on all of them alike."""
+    env = dict(os.environ, GEMBATCH_TUI_HOME=str(tmp / "home"))
+    for var in ("GOOGLE_API_KEY", "GEMINI_API_KEY"):
+        env.pop(var, None)  # list needs no key; none is read
+    cli = [sys.executable, "-m", "gembatch_tui", "--store", str(path)]
+    commands = {
+        "list": cli + ["list"],
+        "list --json": cli + ["list", "--json"],
+        "floor: json.loads of every line": [sys.executable, "-c", _FLOOR_LOAD, str(path)],
+        "floor: python -c pass": [sys.executable, "-c", "pass"],
+    }
+    seen: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    out_path = tmp / "list.out"
+    for _ in range(runs):
+        for name, argv in commands.items():
+            wall, rss_mb = _run_measured(argv, env, out_path)
+            seen[name].append((wall, rss_mb))
+            if name == "list":
+                lines = out_path.read_bytes().count(b"\n")
+                assert lines == records + 1, f"list printed {lines} lines for {records} records"
+            elif name == "list --json":
+                assert len(json.loads(out_path.read_bytes())) == records
+    print(f"list over {records:,} records, {runs} runs each (load average {_load()}):")
+    for name, rows in seen.items():
+        walls = [w for w, _ in rows]
+        print(f"  {name}: median {statistics.median(walls):.2f} s (min {min(walls):.2f}), "
+              f"peak RSS {max(r for _, r in rows):.0f} MB")
+
+
+# Runs one command with stdout to a file and prints its wall seconds and peak RSS (KiB). A child's peak RSS counts
+# the memory of the process that forked it, so the bench (hundreds of MB by now) forks this small launcher, not the
+# command itself; its ~10 MB shows in the `python -c pass` floor.
+_LAUNCHER = """
+import os, sys, time
+out = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+t0 = time.perf_counter()
+pid = os.posix_spawn(sys.argv[2], sys.argv[2:], os.environ, file_actions=[(os.POSIX_SPAWN_DUP2, out, 1)])
+_, status, usage = os.wait4(pid, 0)
+print(time.perf_counter() - t0, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+"""
+
+
+def _run_measured(argv: list[str], env: dict[str, str], out_path: Path) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one process, from its own rusage (os.wait4), stdout to `out_path`."""
+    done = subprocess.run([sys.executable, "-c", _LAUNCHER, str(out_path), *argv], env=env, capture_output=True,
+                          text=True, check=False)
+    try:
+        wall, rss_kib, code = done.stdout.split()
+    except ValueError:
+        raise SystemExit(f"launcher failed: {done.stderr[-500:]}") from None
+    if int(code) != 0:
+        raise SystemExit(f"{' '.join(argv[:6])}: exit {code}: {done.stderr[-500:]}")
+    return float(wall), int(rss_kib) / 1024  # Linux reports KiB
+
+
+def _load() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 def _bare_rewrite(path: Path) -> float:

@@ -127,3 +127,18 @@ async def test_the_app_names_a_running_poll_watch_until_it_is_killed(tmp_path: P
             watcher.wait(10)
         if watcher.stderr is not None:
             watcher.stderr.close()
+
+
+def test_serve_announces_its_background_poller_and_withdraws_on_sigterm(tmp_path: Path, emulator: Emulator) -> None:
+    from tests.server.support import server_env, start_server
+
+    home = tmp_path / "home"
+    server = start_server(home, emulator.url, "--poll-interval", "0.3",
+                          env=server_env(home, emulator.url, {"GOOGLE_API_KEY": KEY}))
+    try:
+        until(lambda: [p for p in presence.others(server.store_path) if p.command == "serve" and p.last_pass],
+              what="the service's presence after a pass")
+    finally:
+        assert server.stop() == 0
+    assert presence.others(server.store_path) == []
+    assert not list(presence.presence_dir(server.store_path).glob("*.json"))  # removed by the service itself

@@ -252,11 +252,17 @@ class Batches:
         if pause <= 0:
             raise BatchesError("interval must be a positive number of seconds")
 
+        from gembatch_tui.core.poll.presence import Presence
+
+        presence = Presence(self.store_path, "Batches.wait (library)")  # the app names who else polls the store
+
         def report(_report: Any) -> None:
+            presence.passed()
             if progress is not None:
                 progress(self._jobs_in(keys))
 
-        result = wait_for(service, keys, interval_s=pause, timeout_s=timeout, on_report=report)
+        with presence:
+            result = wait_for(service, keys, interval_s=pause, timeout_s=timeout, on_report=report)
         if result.timed_out:
             left = [Job.from_record(r) for r in result.unfinished]
             lines = [f"{j.name or j.id} ({j.display_name}): still {j.state} after the timeout; it keeps running on "

@@ -43,4 +43,3 @@ def test_max_cost_refuses_past_the_cap_over_the_files_of_one_call(batches: Batch
         batches.submit([second], max_cost=-1)
     [sub] = batches.submit([second], model=MODEL, max_cost=each * 1.5)  # a new call: a new cap
     assert sub.status == "submitted" and len(emulator.batches_snapshot()) == 2
-

@@ -37,6 +37,7 @@ from gembatch_tui.tui.submit.path_input import PathInput
 from gembatch_tui.tui.submit.paths import list_folder
 from gembatch_tui.tui.submit.plan import build_plan, duplicate_name
 from gembatch_tui.tui.submit.prepare_step import PrepareStep
+from gembatch_tui.tui.submit.realtime_offer import RealtimeOffer
 from gembatch_tui.tui.submit.run import SubmitRequest
 from gembatch_tui.tui.submit.file_picker import FilePicker, is_jsonl_name
 from gembatch_tui.tui.submit.file_preview import FilePreview
@@ -46,7 +47,7 @@ from gembatch_tui.tui.submit.options import SubmitOptions
 from gembatch_tui.tui.worker_failures import WorkerFailures
 
 
-class SubmitScreen(WorkerFailures, MarksAndFolders, PrepareStep, Screen[None]):
+class SubmitScreen(WorkerFailures, MarksAndFolders, PrepareStep, RealtimeOffer, Screen[None]):
     """Pick files, see what they hold, submit them; escape goes back (or stops an upload in flight)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -92,11 +93,15 @@ class SubmitScreen(WorkerFailures, MarksAndFolders, PrepareStep, Screen[None]):
         &.-no-preview #right { display: none; }
         #totals { height: 1; margin: 0 1; color: $text-muted; }
         #totals.-invalid { color: $warning; }
+        #realtime { height: 1; margin: 0 1; color: $accent; display: none; }
+        #realtime.-on { display: block; }
     }
     """
 
     running: var[bool] = var(False, bindings=True)
     """A submit run is in flight (escape cancels it instead of leaving)."""
+    realtime_running: var[bool] = var(False, bindings=True)
+    """Refused requests are being run through the real-time API (escape stops it)."""
     preparing: var[bool] = var(False, bindings=True)
     """A table is being prepared into a batch file (escape stops it)."""
     has_results: var[bool] = var(False, bindings=True)
@@ -132,6 +137,8 @@ class SubmitScreen(WorkerFailures, MarksAndFolders, PrepareStep, Screen[None]):
         self._plan_cancel = threading.Event()
         self.planning = False
         """The confirm dialog's plan is being built (ctrl+s again waits for it)."""
+        self._last_model = ""
+        """The model of the last submit run (the real-time fallback runs its refused files with it)."""
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -152,6 +159,7 @@ class SubmitScreen(WorkerFailures, MarksAndFolders, PrepareStep, Screen[None]):
                 yield FilePreview(id="preview")
                 yield SubmitLog(id="log")
         yield Static("", id="totals", markup=False)
+        yield Static("", id="realtime", markup=False)
         yield Footer()
 
     def _settings(self, name: str, default: Any) -> Any:
@@ -206,9 +214,9 @@ class SubmitScreen(WorkerFailures, MarksAndFolders, PrepareStep, Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel_upload":
-            return self.running or self.preparing
+            return self.running or self.preparing or self.realtime_running
         if action == "back":
-            return not (self.running or self.preparing)
+            return not (self.running or self.preparing or self.realtime_running)
         if action == "submit":
             return None if self.running or self.planning or self.preparing else True
         if action == "prepare":
@@ -494,11 +502,14 @@ class SubmitScreen(WorkerFailures, MarksAndFolders, PrepareStep, Screen[None]):
         self.running = True
         self.remove_class("-no-preview")
         self._show("log")
+        self._last_model = request.model
         self.query_one(SubmitLog).run(service, request, self.cache, [self.label(p) for p in request.paths])
 
     def action_cancel_upload(self) -> None:
         if self.cancel_prepare():
             self.notify("Stopping the prepare: nothing is written")
+            return
+        if self.cancel_realtime():
             return
         if self.query_one(SubmitLog).cancel():
             self.notify("Cancelling: the upload in flight stops and is removed")
@@ -515,6 +526,7 @@ class SubmitScreen(WorkerFailures, MarksAndFolders, PrepareStep, Screen[None]):
         names = [n for r in message.results if r.status == "submitted" for n in (r.batch_names or [r.batch_name]) if n]
         self.app.post_message(JobsSubmitted(names))
         self.app.post_message(StoreChanged("submit run finished"))
+        self.offer_realtime(message.results, self._last_model or self.model)  # refused for quota or access
 
     def handle_worker_failure(self, event: Worker.StateChanged) -> bool:
         """This screen's own workers; any other goes to the App (WorkerFailures)."""
@@ -524,6 +536,11 @@ class SubmitScreen(WorkerFailures, MarksAndFolders, PrepareStep, Screen[None]):
             return False
         if group == "submit-plan":
             self.planning = False
+        if group == "submit-prepare":
+            self.preparing = False
+        if group == "submit-realtime":
+            self.realtime_running = False
+            self._show_realtime("")
         if group == "submit-preview" and self.current is not None:
             self.preview.show_message(self.label(self.current), f"Could not check this file: {error}", kind="error")
         else:

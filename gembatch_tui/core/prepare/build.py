@@ -2,7 +2,7 @@
 
 Why one pass that writes both files to temporary names: a problem found at row 900,000 (or a duplicate id only
 known at the end) must leave no half-made batch behind, and a 1 GB table must not be read twice; so every record
-is rendered, checked and written as it comes, problems are collected (the first MAX_PROBLEMS shown, all counted,
+is rendered, checked and written as it comes (a block of records at a time: core/prepare/lines), problems are collected (the first MAX_PROBLEMS shown, all counted,
 each `DATA:LINE: what`), and the two files are renamed into place only when there were none (core.fsutil
 atomic_writer). Ids are checked for duplicates in bounded memory (core/submit/keyset: 12 bytes an id); the
 cost estimate (input, output and thinking tokens; core/api/pricing) is summed on the way, so `--max-cost` can
@@ -16,7 +16,6 @@ inside that folder, unless `allow_media_outside`.
 
 from __future__ import annotations
 
-import operator
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -28,16 +27,15 @@ from gembatch_tui.core.api import pricing
 from gembatch_tui.core.errors import Cancelled
 from gembatch_tui.core.fsutil import atomic_writer, regular_file
 from gembatch_tui.core.prepare import mapfile
+from gembatch_tui.core.prepare.lines import MAX_PROBLEMS, BlockWriter, Problems
 from gembatch_tui.core.prepare.readers import BadRecord, Source, SourceError
-from gembatch_tui.core.prepare.requests import LineMaker, json_bytes
+from gembatch_tui.core.prepare.requests import LineMaker
 from gembatch_tui.core.prepare.schema import ResponseSchema
-from gembatch_tui.core.prepare.template import MARKER, Template, cell_text
+from gembatch_tui.core.prepare.template import MARKER, Template
 from gembatch_tui.core.submit import media
 from gembatch_tui.core.submit.cost_cap import CostCap, CostEstimate
 from gembatch_tui.core.submit.keyset import KeySet
 
-MAX_PROBLEMS = 20
-BLOCK_ROWS = 512
 PROGRESS_ROWS = 4096
 Progress = Callable[[int], None]
 
@@ -90,58 +88,6 @@ def output_paths(data: Path, output: Path | None) -> tuple[Path, Path]:
     return batch, mapfile.map_path_for(batch)
 
 
-class _Problems:
-    def __init__(self, data: Path) -> None:
-        self.data = data
-        self.lines: list[str] = []
-        self.total = 0
-
-    def add(self, line: int, message: str) -> None:
-        self.total += 1
-        if len(self.lines) < MAX_PROBLEMS:
-            self.lines.append(f"{self.data}:{line}: {message}")
-
-
-def _fields_getter(source: Source, template: Template, id_column: str | None) -> tuple[Any, Any]:
-    """(render(record) -> prompt, id_of(record) -> str|None); both raise KeyError naming a missing field."""
-    slots = [(i, p[0]) for i, p in enumerate(template.pieces) if isinstance(p, tuple)]
-    parts: list[str] = [p if isinstance(p, str) else "" for p in template.pieces]
-    if source.columns is not None:
-        index = {name: i for i, name in enumerate(source.columns)}
-        cols = [index[name] for _slot, name in slots]
-        # One C call per record: the cells picked by itemgetter, put in place by %-formatting.
-        fmt = "".join(p.replace("%", "%%") if isinstance(p, str) else "%s" for p in template.pieces)
-        pick = operator.itemgetter(*cols)
-        single = len(cols) == 1
-
-        def render(cells: list[str]) -> str:
-            try:
-                return fmt % ((pick(cells),) if single else pick(cells))
-            except IndexError:
-                raise KeyError(next(n for (_s, n), c in zip(slots, cols) if c >= len(cells))) from None
-
-        id_col = index[id_column] if id_column is not None else None
-
-        def id_of(cells: list[str]) -> str | None:
-            if id_col is None:
-                return None
-            if id_col >= len(cells):
-                raise KeyError(id_column)
-            return cells[id_col]
-
-        return render, id_of
-
-    def render_json(record: dict[str, Any]) -> str:
-        for slot, name in slots:
-            parts[slot] = cell_text(record[name])
-        return "".join(parts)
-
-    def id_of_json(record: dict[str, Any]) -> str | None:
-        return None if id_column is None else cell_text(record[id_column])
-
-    return render_json, id_of_json
-
-
 def _missing_columns(source: Source, opts: PrepareOptions) -> list[str]:
     import difflib
 
@@ -172,96 +118,36 @@ def prepare(opts: PrepareOptions, progress: Progress | None = None,
     if source.columns is not None and (missing := _missing_columns(source, opts)):
         raise PrepareError(missing)
     _refuse_existing(batch, map_path, opts.force)
-    render, id_of = _fields_getter(source, opts.template, opts.id_column)
     maker = LineMaker(opts.system, opts.config)
     rule = pricing.output_rule(opts.model, maker.request("x"), opts.assumptions)
     system_tokens = pricing.estimate_request_tokens({"contents": [], "systemInstruction": {"parts": [
         {"text": opts.system}]}}) if opts.system else 0
-    markers = opts.template.text.count(MARKER)
-    media_check = _MediaCheck(data.parent, opts.allow_media_outside, batch.parent) if markers else None
-    problems = _Problems(data)
-    sizes: dict[int, int] = {}  # input tokens of a request -> how many requests have that many (for the estimate)
-    batch_block: list[bytes] = []  # lines written a block at a time: a write call per row costs more than the row
-    map_block: list[bytes] = []
-    head, mid, tail = maker.pieces(b"", b"")[::2]
-    encode = json_bytes
-    has_id = opts.id_column is not None
-    rebase = media_check is not None and media_check.rebase is not None
-    per_token = pricing.CHARS_PER_TOKEN
-    rows = media_refs = 0
-    columns_seen: dict[str, None] = {}
-    track_columns = source.columns is None
+    media_check = _MediaCheck(data.parent, opts.allow_media_outside, batch.parent) if MARKER in opts.template.text \
+        else None
+    problems = Problems(data)
     with atomic_writer(batch, binary=True, mode=0o644) as bout, \
             atomic_writer(map_path, binary=True, mode=0o644) as mout, \
             KeySet() as keys:
-        add_key = keys.add
         mapfile.write_json_line(mout, mapfile.header(
             source=data, fmt=source.format, columns=source.columns, id_column=opts.id_column, batch=batch,
             answer_fields=opts.schema.fields if opts.schema else [], template=opts.template.text))
+        writer = BlockWriter(source, opts.template, opts.id_column, maker, system_tokens=system_tokens,
+                             media_check=media_check, problems=problems, keys=keys, batch_out=bout, map_out=mout)
+        next_progress = PROGRESS_ROWS
         try:
-            for row, line, record in source.records():
-                if row % PROGRESS_ROWS == 0:
-                    if cancel is not None and cancel.is_set():
-                        raise Cancelled(str(data))
-                    if progress is not None:
-                        progress(row)
-                if isinstance(record, BadRecord):
-                    problems.add(line, str(record))
-                    continue
-                if track_columns:
-                    for name in record:
-                        if name not in columns_seen:
-                            columns_seen[name] = None
-                try:
-                    prompt = render(record)
-                    key = id_of(record)
-                except KeyError as exc:
-                    what = "column" if source.columns is not None else "field"
-                    problems.add(line, f"row {row} has no {what} {exc.args[0]!r}")
-                    continue
-                if key is None:
-                    key = str(row)
-                elif not key or key.isspace():
-                    problems.add(line, f"row {row} has an empty id in column {opts.id_column!r}")
-                    continue
-                chars = len(prompt)
-                media_tokens = 0
-                if markers or MARKER in prompt:
-                    refs = media.find_refs({"contents": prompt})
-                    if len(refs) != markers:
-                        problems.add(line, f"row {row}: a value holds {MARKER!r}, which would upload a file; "
-                                           "refused (only the template may name files)")
-                        continue
-                    bad = media_check.problem(refs) if media_check is not None else None
-                    if bad:
-                        problems.add(line, f"row {row}: {bad}")
-                        continue
-                    for ref in refs:
-                        chars -= len(ref) + len(MARKER) + 2
-                        media_tokens += pricing.media_tokens(media.guess_mime(ref))
-                    media_refs += len(refs)
-                if problems.total:
-                    continue  # nothing will be kept: only look for more problems
-                if rebase:
-                    prompt = media_check.rebased(prompt)  # type: ignore[union-attr]
-                key_json = encode(key)
-                batch_block += (head, key_json, mid, encode(prompt), tail)
-                map_block.append(b'{"key":%b,"row":%d,"line":%d}\n' % (key_json, row, line))
-                if has_id:
-                    add_key(key, line, row)
-                inp = max(1, -(-chars // per_token) + media_tokens + system_tokens)
-                sizes[inp] = sizes.get(inp, 0) + 1
-                rows += 1
-                if len(map_block) >= BLOCK_ROWS:
-                    _write_block(bout, batch_block)
-                    _write_block(mout, map_block)
-            _write_block(bout, batch_block)
-            _write_block(mout, map_block)
+            for first, lines, records in source.blocks():
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled(str(data))
+                if progress is not None and first >= next_progress:
+                    progress(first - 1)
+                    next_progress += PROGRESS_ROWS
+                writer.write(first, lines, records)
         except SourceError as exc:
             problems.total += 1
             problems.lines.append(str(exc))
+        rows, sizes = writer.rows, writer.sizes
         if opts.id_column is not None and not problems.total:
-            _duplicates(source, keys, id_of, problems, opts.id_column)
+            _duplicates(source, keys, writer.id_of, problems, opts.id_column)
         if not problems.total and rows == 0:
             problems.add(1, "no records to prepare")
         if problems.total:
@@ -275,11 +161,11 @@ def prepare(opts: PrepareOptions, progress: Progress | None = None,
         refusal = CostCap(opts.max_cost).refusal(estimate)
         if refusal:
             raise PrepareError([f"{data}: {refusal.replace('nothing was submitted', 'nothing was written')}"])
-        mapfile.write_json_line(mout, {"end": {"rows": rows, "columns": list(columns_seen) or source.columns}})
+        mapfile.write_json_line(mout, {"end": {"rows": rows, "columns": list(writer.columns_seen) or source.columns}})
         _refuse_existing(batch, map_path, opts.force)  # one made while we wrote is not replaced either
     if progress is not None:
         progress(rows)
-    return PrepareResult(batch, map_path, rows, estimate, media_refs)
+    return PrepareResult(batch, map_path, rows, estimate, writer.media_refs)
 
 
 def _write_block(out: Any, block: list[bytes]) -> None:
@@ -295,7 +181,7 @@ def _refuse_existing(batch: Path, map_path: Path, force: bool) -> None:
             raise PrepareError([f"{path}: already exists; pass --force to replace it"])
 
 
-def _duplicates(source: Source, keys: KeySet, id_of: Any, problems: _Problems, column: str) -> None:
+def _duplicates(source: Source, keys: KeySet, id_of: Any, problems: Problems, column: str) -> None:
     """Report repeated ids (`DATA:LINE: duplicate id 'x' (first on line L)`); the ids are read back from the
     source for the few rows reported, and a 64-bit digest collision between different ids is dropped."""
     pairs, _total = keys.duplicates(MAX_PROBLEMS)

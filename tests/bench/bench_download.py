@@ -11,7 +11,8 @@ generated file, and then, in this process, times:
 - floor: a bare streaming download of the same URL with http.client into a file, with sha256 (what `curl` does, plus
   the hash every download records);
 - parsers: one pass over the local file with `json.loads` per line and with `orjson.loads` per line;
-- the SDK's download alone (GeminiClient.download, hashed as written): the transport our path is built on;
+- the SDK's download alone (`files.download` to a file, hashed as written), and our transfer alone
+  (GeminiClient.download: the SDK's request and client, a lean body loop; core/api/download.py);
 - `download.download_results` on a SUCCEEDED record whose output is that file: the whole download as `poll` does
   it (download, verification against the input, usage, fingerprint, rename, store update), with the check in a
   second process that follows the file (results/verify_process.py), then again with the check forced in-process;
@@ -129,7 +130,32 @@ def parse_pass(path: Path, loads) -> float:  # noqa: ANN001
 
 
 def sdk_only(url: str, file_name: str, dest: Path) -> float:
-    """The SDK's streaming download that download_results uses, hashed as written, nothing else."""
+    """The SDK's own `files.download(destination=...)`, hashed as written, nothing else: the floor of the SDK."""
+    from google import genai
+
+    digest = hashlib.sha256()
+
+    class Hashing:
+        def __init__(self, out) -> None:  # noqa: ANN001
+            self.out = out
+
+        def write(self, data: bytes) -> int:
+            digest.update(data)
+            return self.out.write(data)
+
+    t = time.perf_counter()
+    with open(dest, "wb") as out:
+        genai.Client(api_key=KEY, http_options={"base_url": url}).files.download(file=file_name,
+                                                                               destination=Hashing(out))
+        out.flush()
+        os.fsync(out.fileno())
+    elapsed = time.perf_counter() - t
+    dest.unlink()
+    return elapsed
+
+
+def transfer_only(url: str, file_name: str, dest: Path) -> float:
+    """Our transfer alone (GeminiClient.download: core/api/download.py), hashed as written, nothing else."""
     from gembatch_tui.core.api.gemini import GeminiClient
 
     digest = hashlib.sha256()
@@ -222,13 +248,20 @@ def main() -> None:
             _, _, url, file_name = server.stdout.readline().split()
             import orjson
 
-            floors = [floor_bare(url, file_name, tmp / "floor.jsonl") for _ in range(args.runs)]
-            (tmp / "floor.jsonl").unlink()
-            sdk = min(sdk_only(url, file_name, tmp / "sdk.jsonl") for _ in range(args.runs))
             parse_json = parse_pass(res, json.loads)
             parse_orjson = parse_pass(res, orjson.loads)
             before = rss_mb()
-            runs = [bench_ours(url, file_name, inp, n, tmp) for _ in range(args.runs)]
+            floors: list[float] = []
+            sdks: list[float] = []
+            transfers: list[float] = []
+            runs = []
+            for _ in range(args.runs):  # in turns, so that a change in the machine's load falls on all alike
+                floors.append(floor_bare(url, file_name, tmp / "floor.jsonl"))
+                (tmp / "floor.jsonl").unlink()
+                runs.append(bench_ours(url, file_name, inp, n, tmp))
+                sdks.append(sdk_only(url, file_name, tmp / "sdk.jsonl"))
+                transfers.append(transfer_only(url, file_name, tmp / "transfer.jsonl"))
+            sdk, transfer = min(sdks), min(transfers)
             ours = [elapsed for elapsed, _ in runs]
             detail = min(runs, key=lambda run: run[0])[1]
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -237,20 +270,24 @@ def main() -> None:
             before_s = min(bench_before(url, file_name, inp, n, tmp) for _ in range(args.runs))
             best_floor, best = min(floors), min(ours)
             print(f"floor: bare download (http.client) + sha256: {best_floor:.2f} s ({size_mb / best_floor:.0f} MB/s)")
-            print(f"SDK download alone (GeminiClient.download) + sha256: {sdk:.2f} s ({size_mb / sdk:.0f} MB/s)")
+            print(f"SDK download alone (files.download to a file) + sha256: {sdk:.2f} s ({size_mb / sdk:.0f} MB/s)")
+            print(f"our transfer alone (GeminiClient.download: the SDK's request, a lean body loop) + sha256: "
+                  f"{transfer:.2f} s ({size_mb / transfer:.0f} MB/s)")
             print(f"parse only, local file: json {size_mb / parse_json:.0f} MB/s, orjson {size_mb / parse_orjson:.0f} MB/s")
             print(f"gembatch download_results (download + verify + usage + sha256 + store): {best:.2f} s "
                   f"({size_mb / best:.0f} MB/s; runs {', '.join(f'{x:.2f}' for x in ours)}), "
                   f"{best / best_floor:.1f}x the floor, {best / sdk:.1f}x the SDK download alone")
+            print(f"  per run, ours / the floor of the same turn: "
+                  f"{', '.join(f'{o / f:.1f}x' for o, f in zip(ours, floors))}")
             print(f"  best run: CPU {detail['cpu_s']:.2f} s in this process, {detail.get('verifier_cpu_s', 0):.2f} s "
                   f"in the verifier; the check ran on {detail.get('verifier_wait_s', 0):.2f} s after the last byte")
             print(f"same, the check in-process (results/stream.py, as for files under 32 MB): {inproc:.2f} s "
                   f"({size_mb / inproc:.0f} MB/s)")
             print(f"before issue 18 (SDK download, then verify with json + usage + sha256, 3 reads): {before_s:.2f} s "
                   f"({size_mb / before_s:.0f} MB/s)")
-            print(f"RSS before {before:.0f} MB, peak of this process {peak:.0f} MB (parse passes and our download; the "
-                  f"other paths run after), peak of the verifier process {verifier_peak:.0f} MB")
-            print(f"outcome: {detail['message']}")
+            print(f"RSS before {before:.0f} MB, peak of this process {peak:.0f} MB (parse passes, our download and the "
+                  f"transfers alone; the other paths run after), peak of the verifier process {verifier_peak:.0f} MB")
+            print(f"outcome: {detail['message']}; load {os.getloadavg()[0]:.2f} at the end")
         finally:
             if server.stdin:
                 server.stdin.close()

@@ -24,6 +24,7 @@ from gembatch_tui.core.models import BatchSnapshot, normalise_state
 from gembatch_tui.core.api.rest import RestReader, resolve_base_url
 from gembatch_tui.core.api.retry_policy import RetryPolicy, outcome_unknown
 from gembatch_tui.core.api import upload_tokens
+from gembatch_tui.core.api.download import download_to
 
 MEDIA_TAG = "mediaupl"  # not hex: never equal to a store's tag (upload_tokens.store_tag)
 JSONL_MIME = "jsonl"  # what Google's batch docs pass; the SDK cannot guess `.jsonl`
@@ -155,31 +156,6 @@ class _ProgressReader(io.RawIOBase):
         data = self.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
-
-
-class _ProgressWriter(io.RawIOBase):
-    def __init__(self, fh: io.BufferedWriter, total: int, progress: Progress | None, cancel: threading.Event | None,
-                 sink: Callable[[bytes], None] | None = None):
-        self._fh = fh
-        self._done = 0
-        self._total = total
-        self._progress = progress
-        self._cancel = cancel
-        self._sink = sink
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        if self._cancel is not None and self._cancel.is_set():
-            raise Cancelled("download cancelled")
-        n = self._fh.write(data)
-        if self._sink is not None:  # exactly the bytes written, in order (results_stream checks them meanwhile)
-            self._sink(data)
-        self._done += len(data)
-        if self._progress is not None:
-            self._progress(self._done, self._total)
-        return n if n is not None else len(data)
 
 
 class GeminiClient:
@@ -363,14 +339,11 @@ class GeminiClient:
         cancel: threading.Event | None = None,
         sink: Callable[[bytes], None] | None = None,
     ) -> int:
-        """Stream `file_name` into `dest` (opened fresh); returns bytes written. `sink` gets each chunk written."""
+        """Stream `file_name` into `dest` (opened fresh); returns bytes written. `sink` gets each chunk written.
+        The SDK's request and client with a lean body loop (core/api/download.py says why and what is kept)."""
         try:
-            with open(dest, "wb") as fh:
-                writer = _ProgressWriter(fh, total, progress, cancel, sink)
-                self.sdk.files.download(file=file_name, config={"http_options": {"timeout": 3_600_000}}, destination=writer)
-                fh.flush()
-                os.fsync(fh.fileno())
-                return writer._done
+            return download_to(self.sdk, self.policy, file_name, dest, total=total, progress=progress, cancel=cancel,
+                               sink=sink)
         except Cancelled:
             raise
         except Exception as exc:  # noqa: BLE001

@@ -1,0 +1,152 @@
+"""Provides `download_to`: a generated file streamed into a local file with the SDK's own request, HTTP client
+and error check, and a lean loop over the body.
+
+Why not `files.download(destination=...)` itself: its body loop (`iter_bytes(chunk_size=1 MiB)`) copies every
+64 KiB network read into a BytesIO, copies it out and slices it again before our writer sees it. Measured on the
+300 MB results file of tests/bench/bench_download.py, that loop and the writer behind it cost the downloading
+process 0.6-1.1 CPU seconds against ~0.55 here (same run, same emulator; the bench prints both), and that process
+shares two cores with the results check (results/verify_process.py). Everything else is the SDK's, called as its
+`BaseApiClient.download_file` calls it: the request comes from its `_build_request` (URL, API version, key header,
+user agent, timeout), goes out through its httpx client (proxies, certificates, mTLS endpoint), and any status but
+200 is raised by its `APIError.raise_for_response`, so errors map as before (a gone file's 403 is the same
+ServiceError). Those are private names of the google-genai version pyproject pins exactly; when one is missing, or
+the SDK would use its google-auth transport, the public `files.download` is used as before (`lean_request` returns
+None; tests/download_speed asserts the lean path is taken with the pinned SDK, so an upgrade that loses it is seen).
+
+Unlike `files.download` (never retried), a transient failure before the first byte (408, 429, 5xx, a timeout, a
+reset) is tried again per the client's RetryPolicy: nothing has been written yet. A failure mid-body is not retried:
+the caller removes the partial file and the next pass downloads again.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from gembatch_tui.core.errors import Cancelled
+from gembatch_tui.core.api.retry_policy import RetryPolicy
+
+Progress = Callable[[int, int], None]
+CHUNK = 1 << 20  # bytes written (and handed to the sink and progress) at a time
+TIMEOUT_MS = 3_600_000  # per request, as before: a large results file on a slow line takes long
+
+
+class ChunkWriter(io.RawIOBase):
+    """Writes what arrives to `fh` in pieces of about CHUNK bytes; after each write, `sink` gets exactly those bytes
+    (in order: the results check hashes them and reads the file behind them) and `progress` the total so far.
+    Stops with Cancelled as soon as `cancel` is set."""
+
+    def __init__(self, fh: Any, total: int, progress: Progress | None, cancel: threading.Event | None,
+                 sink: Callable[[bytes], None] | None) -> None:
+        self._fh = fh
+        self._total = total
+        self._progress = progress
+        self._cancel = cancel
+        self._sink = sink
+        self._buf = bytearray()
+        self.done = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        """What the SDK's own loop calls (the fallback path)."""
+        self.take(data)
+        return len(data)
+
+    def take(self, data: Any) -> None:
+        if self._cancel is not None and self._cancel.is_set():
+            raise Cancelled("download cancelled")
+        self._buf += data
+        if len(self._buf) >= CHUNK:
+            self.drain()
+
+    def drain(self) -> None:
+        """Write what is held (a fresh buffer follows, so the sink may keep what it was given)."""
+        buf = self._buf
+        if not buf:
+            return
+        self._buf = bytearray()
+        view = memoryview(buf)
+        written = 0
+        while written < len(buf):  # a raw write may take less than asked
+            written += self._fh.write(view[written:])
+        view.release()
+        if self._sink is not None:
+            self._sink(buf)
+        self.done += len(buf)
+        if self._progress is not None:
+            self._progress(self.done, self._total)
+
+
+def lean_request(sdk: Any, file_name: str, timeout_ms: int = TIMEOUT_MS) -> tuple[Any, Any] | None:
+    """(the SDK's httpx client, the request its `files.download` would send), or None when this SDK cannot be
+    driven so (see the module docstring)."""
+    api = getattr(sdk, "_api_client", None)
+    client = getattr(api, "_httpx_client", None)
+    if (client is None or getattr(api, "vertexai", True) or not callable(getattr(api, "_build_request", None))
+            or not callable(getattr(api, "_httpx_url", None)) or not callable(getattr(client, "send", None))):
+        return None
+    use_auth = getattr(api, "_use_google_auth_sync", None)
+    if not callable(use_auth) or use_auth():
+        return None
+    from google.genai import _transformers
+
+    path = f"files/{_transformers.t_file_name(file_name)}:download?{urlencode({'alt': 'media'})}"
+    http_request = api._build_request("get", path, {}, {"timeout": timeout_ms})
+    request = client.build_request(method=http_request.method,
+                                   url=api._httpx_url(str(http_request.url), is_async=False),
+                                   content=None, headers=http_request.headers, timeout=http_request.timeout)
+    return client, request
+
+
+def _send(client: Any, request: Any) -> Any:
+    """The response, its status checked as the SDK checks it (the body of an error is read for its message)."""
+    from google.genai import errors
+
+    response = client.send(request, stream=True)
+    try:
+        errors.APIError.raise_for_response(response)
+    except BaseException:
+        response.close()
+        raise
+    return response
+
+
+def download_to(
+    sdk: Any,
+    policy: RetryPolicy,
+    file_name: str,
+    dest: Path,
+    *,
+    total: int = 0,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    sink: Callable[[bytes], None] | None = None,
+) -> int:
+    """Stream `file_name` into `dest` (created or truncated), synced to disk before returning the bytes written.
+    Raises the SDK's and httpx's errors as they come (the caller maps them), Cancelled, OSError."""
+    with open(dest, "wb", buffering=0) as fh:
+        writer = ChunkWriter(fh, total, progress, cancel, sink)
+        lean = lean_request(sdk, file_name)
+        if lean is None:
+            sdk.files.download(file=file_name, config={"http_options": {"timeout": TIMEOUT_MS}}, destination=writer)
+        else:
+            client, request = lean
+            response = policy.call(lambda: _send(client, request))
+            try:
+                for chunk in response.iter_bytes():  # decoded as the SDK's loop decodes, without re-chunking
+                    writer.take(chunk)
+            finally:
+                response.close()
+        writer.drain()
+        os.fsync(fh.fileno())
+        return writer.done
+
+
+__all__ = ["CHUNK", "ChunkWriter", "download_to", "lean_request"]

@@ -121,10 +121,11 @@ def submit_while_validating(
     record = service.store.add(record)
     key = record_key(record)
     stop = _Either(cancel)
-    checking = ProcessValidation(src, kind=kind, allow_media_outside=allow_outside, watch=lambda _what: stop.set())
     upload = _UploadThread(service, src, record["display_name"], token, progress, stop)
-    upload.start()
+    upload.start()  # first: starting the check's process waits for the fork server (tenths of a second)
     try:
+        checking = ProcessValidation(src, kind=kind, allow_media_outside=allow_outside,
+                                     watch=lambda _what: stop.set())
         report = checking.report(cancel)
     except validation.ValidationCancelled:
         _discard(service, key, upload, stop)

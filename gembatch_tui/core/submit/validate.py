@@ -38,6 +38,7 @@ from typing import Any, BinaryIO, Dict, Optional
 from gembatch_tui.core.fsutil import regular_file
 from gembatch_tui.core.jsonpos import json_error_text
 from gembatch_tui.core.submit import media, request_fields, request_shape
+from gembatch_tui.core.submit.plain_line import plain_request
 from gembatch_tui.core.submit.keyset import KeySet
 from gembatch_tui.core.api.pricing import estimate_request_tokens
 from gembatch_tui.core.text import format_bytes
@@ -340,6 +341,7 @@ def _scan(
     line_no = 0
     refs = media.RefChecker(report.path.parent, allow_outside=report.allow_media_outside)
     warned: dict[str, list[int]] = {}  # warning -> [first line, lines with it]
+    fast = _fast_loads
     if progress is not None:
         progress(0, size)
     for raw in f:
@@ -361,6 +363,17 @@ def _scan(
             needs_normalising = True
             continue
         requests += 1
+        if fast is not None and checker.kind != EMBED and media.MARKER_BYTES not in raw:
+            try:
+                plain = plain_request(fast(raw))
+            except _FastError:
+                plain = None
+            if plain is not None:  # the commonest line, same verdict in a few type tests (plain_line.py)
+                if checker.kind is None:
+                    checker.kind, checker.first_line = GENERATE, line_no
+                keys.add(plain[0], line_no, line_offset)
+                tokens += plain[1]
+                continue
         key, request, canonical, error, line_warnings, parsed = _check_line(raw, line_no, checker, fast=True)
         if error is not None or line_warnings:  # said from the standard library's reading (see _load_line)
             key, request, canonical, error, line_warnings, parsed = _check_line(raw, line_no, checker, fast=False)

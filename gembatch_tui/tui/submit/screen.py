@@ -4,7 +4,9 @@ Layout: the path field and the options on top, the file tree with the list of ev
 beside (or, when narrow, above) the preview, the totals of the marked files, and the footer. Every file is
 checked in a thread worker (`exclusive`, with a cancel Event, so a new highlight stops the last check at once
 and a 100 MB file never blocks a key), and the submit run goes through BatchService.submit, the same code path as the `submit` command. Before it, a worker
-sorts the marked files into submitted, skipped (the service's duplicate check) and refused, for the confirm dialog.
+sorts the marked files into submitted, skipped (the service's duplicate check) and refused (problems, the cost
+cap), for the confirm dialog. Mixed in: the totals and their figures (figures.py), a table prepared into a batch
+file (prepare_step.py), and the real-time run offered when the Batch API refuses a create (realtime_offer.py).
 """
 
 from __future__ import annotations
@@ -31,11 +33,12 @@ from gembatch_tui.tui.messages import JobsSubmitted, StoreChanged
 from gembatch_tui.tui.submit import messages as msg
 from gembatch_tui.tui.submit.browse import MarksAndFolders
 from gembatch_tui.tui.submit.marked_list import MarkedList
-from gembatch_tui.tui.submit.estimates import EstimateCache, estimates_for
-from gembatch_tui.tui.submit.model import ReportCache, canonical, compute_totals, display_path, throttled
+from gembatch_tui.tui.submit.estimates import EstimateCache
+from gembatch_tui.tui.submit.model import ReportCache, canonical, display_path, throttled
 from gembatch_tui.tui.submit.path_input import PathInput
 from gembatch_tui.tui.submit.paths import list_folder
 from gembatch_tui.tui.submit.plan import build_plan, duplicate_name
+from gembatch_tui.tui.submit.figures import Figures
 from gembatch_tui.tui.submit.prepare_step import PrepareStep
 from gembatch_tui.tui.submit.realtime_offer import RealtimeOffer
 from gembatch_tui.tui.submit.run import SubmitRequest
@@ -47,13 +50,15 @@ from gembatch_tui.tui.submit.options import SubmitOptions
 from gembatch_tui.tui.worker_failures import WorkerFailures
 
 
-class SubmitScreen(WorkerFailures, MarksAndFolders, PrepareStep, RealtimeOffer, Screen[None]):
+class SubmitScreen(WorkerFailures, MarksAndFolders, Figures, PrepareStep, RealtimeOffer, Screen[None]):
     """Pick files, see what they hold, submit them; escape goes back (or stops an upload in flight)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "mark_folder", "Mark all", tooltip="Mark every JSONL file in this folder", id="submit.mark_all"),
         Binding("ctrl+s", "submit", "Submit", tooltip="Submit the marked files", id="submit.submit"),
         Binding("escape", "cancel_upload", "Cancel upload", tooltip="Stop the upload in flight", id="submit.cancel"),
+        Binding("escape", "stop_work", "Stop", tooltip="Stop the prepare (nothing written) or the real-time run "
+                "(answers kept)", id="submit.stop"),
         Binding("escape", "back", "Back", tooltip="Back to the jobs", id="submit.back"),
         Binding("q", "cancel_upload", "Cancel upload", show=False, id="submit.cancel_q"),
         Binding("q", "back", "Back", show=False, id="submit.back_q"),
@@ -214,7 +219,9 @@ class SubmitScreen(WorkerFailures, MarksAndFolders, PrepareStep, RealtimeOffer, 
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel_upload":
-            return self.running or self.preparing or self.realtime_running
+            return self.running
+        if action == "stop_work":
+            return self.preparing or self.realtime_running
         if action == "back":
             return not (self.running or self.preparing or self.realtime_running)
         if action == "submit":
@@ -332,84 +339,6 @@ class SubmitScreen(WorkerFailures, MarksAndFolders, PrepareStep, RealtimeOffer, 
     def on_file_picker_folder_unreadable(self, message: FilePicker.FolderUnreadable) -> None:
         self.notify(f"{self.label(message.path)}/: {message.reason}", severity="error")
 
-    # ------------------------------------------------------------------ marks and totals
-    def on_file_picker_marks_changed(self, _message: FilePicker.MarksChanged) -> None:
-        self._show_marked()
-        self._update_totals()
-
-    def _update_totals(self) -> None:
-        marked = list(self.picker.marked)
-        model = self.model
-        reports = {p: self.cache.latest(p) for p in marked}
-        estimates = estimates_for(self.estimates, marked, model) if self.policy is not None else None
-        totals = compute_totals(marked, reports, model, self.prices, self.limits, estimates)
-        widget = self.query_one("#totals", Static)
-        widget.update(totals.line())
-        widget.set_class(totals.invalid > 0, "-invalid")
-
-        def needs_work(path: Path, report: Any) -> bool:
-            if report is None:
-                return True
-            return (estimates is not None and report.ok and estimates.get(path) is None and bool(model.strip())
-                    and (path, model) not in self._unestimable)
-
-        missing = [p for p, r in reports.items() if needs_work(p, r) and p != self.current]
-        if any(p not in self._queued for p in missing):  # restart only for new work, not after each file
-            self._totals_cancel.set()
-            self._totals_cancel = threading.Event()
-            self._queued = set(missing)
-            self._check_marked(missing, self._totals_cancel, model, self.policy)
-
-    @work(thread=True, exclusive=True, group="submit-totals", exit_on_error=False, description="check marked")
-    def _check_marked(self, paths: list[Path], cancel: threading.Event, model: str,
-                      policy: CostPolicy | None) -> None:
-        for path in paths:
-            try:
-                report = self.cache.validate(path, cancel=cancel)
-            except ValidationCancelled:
-                return
-            estimate = None
-            if report.ok and policy is not None and model.strip():
-                estimate = self.estimates.estimate(path, model, policy, cancel)
-                if cancel.is_set():
-                    return
-                if estimate is None:
-                    self._unestimable.add((path, model))
-            self.post_message(msg.FileChecked(path, report, None, for_preview=False, estimate=estimate))
-
-    # ------------------------------------------------------------------ options and prices
-    def on_submit_options_changed(self, message: SubmitOptions.Changed) -> None:
-        self.preview.set_model(message.values.model, self.prices, self.limits)
-        self._estimate_current()
-        self._update_totals()
-
-    def _estimate_current(self) -> None:
-        """The previewed file's whole cost for the model chosen now (from the cache, else a check in a worker)."""
-        if self.current is None or self.cache.latest(self.current) is None:
-            return
-        if self.policy is not None and self.estimates.latest(self.current, self.model) is None:
-            self.preview_file(self.current)
-
-    @work(thread=True, exit_on_error=False, group="submit-prices", description="load prices")
-    def _load_prices(self, config_path: Path | None) -> None:
-        service = getattr(self.app, "service", None)
-        limits = _limits(service)
-        policy, problem = _cost_policy(service, config_path)
-        try:
-            self.post_message(msg.PricesLoaded(pricing.load_price_table(config_path), problem, limits, policy))
-        except pricing.ConfigError as exc:
-            self.post_message(msg.PricesLoaded(dict(pricing.DEFAULT_PRICES), str(exc), limits, policy))
-
-    def on_prices_loaded(self, message: msg.PricesLoaded) -> None:
-        self.prices = message.prices
-        self.limits = message.limits
-        self.policy = message.policy
-        if message.error:
-            self.notify(f"{message.error}; using the built-in prices", severity="warning", markup=False)
-        self.preview.set_model(self.model, self.prices, self.limits)
-        self._estimate_current()
-        self._update_totals()
-
     # ------------------------------------------------------------------ path field
     @on(Input.Submitted, "#path")
     def _path_submitted(self, event: Input.Submitted) -> None:
@@ -505,12 +434,13 @@ class SubmitScreen(WorkerFailures, MarksAndFolders, PrepareStep, RealtimeOffer, 
         self._last_model = request.model
         self.query_one(SubmitLog).run(service, request, self.cache, [self.label(p) for p in request.paths])
 
-    def action_cancel_upload(self) -> None:
+    def action_stop_work(self) -> None:
         if self.cancel_prepare():
             self.notify("Stopping the prepare: nothing is written")
-            return
-        if self.cancel_realtime():
-            return
+        else:
+            self.cancel_realtime()
+
+    def action_cancel_upload(self) -> None:
         if self.query_one(SubmitLog).cancel():
             self.notify("Cancelling: the upload in flight stops and is removed")
 
@@ -546,28 +476,3 @@ class SubmitScreen(WorkerFailures, MarksAndFolders, PrepareStep, RealtimeOffer, 
         else:
             self.notify(f"{event.worker.description}: {error}", severity="error", markup=False)
         return True
-
-
-def _cost_policy(service: Any, config_path: Path | None) -> tuple[CostPolicy | None, str | None]:
-    """The cost cap, prices and output assumptions the service submits under (call from a worker); a bad config
-    gives (None, why): the preview then shows the input side only, and the service refuses and says why."""
-    try:
-        policy = getattr(service, "cost_policy", None)
-        if not isinstance(policy, CostPolicy):
-            policy = CostPolicy.load(config_path)
-    except pricing.ConfigError as exc:
-        return None, str(exc)
-    return policy, None
-
-
-def _limits(service: Any) -> JobLimits:
-    """The limits the service will split by (it reads the config file once; call from a worker)."""
-    limits = getattr(service, "limits", None)
-    if isinstance(limits, JobLimits):
-        return limits
-    from gembatch_tui.core import paths
-
-    try:
-        return JobLimits.load(paths.config_file())
-    except pricing.ConfigError:
-        return JobLimits()

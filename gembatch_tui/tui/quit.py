@@ -26,6 +26,7 @@ TRANSFER_GROUPS = {
     "dashboard-retry": "an upload (retried parts)",
     "detail-retry": "an upload (retried part)",
     "resources-act": "a change to remote resources",
+    "realtime-run": "a real-time run (answers in flight are lost; the rest are kept and t continues it)",
 }
 """Worker groups whose work is lost (or left half done) when the app quits, and how the question names them."""
 

@@ -73,7 +73,7 @@ def _done_of(row: str, total: int) -> int:
 async def test_a_running_realtime_job_shows_live_progress_its_detail_and_stops_on_c(
     slow_service: BatchService, slow_emulator: Emulator, tmp_path: Path
 ) -> None:
-    src = write_input(tmp_path / "in" / "live.jsonl", 60)
+    src = write_input(tmp_path / "in" / "live.jsonl", 90)
     limits = RealtimeLimits(rpm=None, tpm=None, concurrency=1)
     prepared = prepare_file(slow_service, src, "gemini-2.5-flash", limits)
     assert prepared.status == NEW and prepared.record is not None
@@ -87,19 +87,19 @@ async def test_a_running_realtime_job_shows_live_progress_its_detail_and_stops_o
             runner.start()
             await wait_for(pilot, lambda: "RT live.jsonl" in _row(app, key), what="the real-time row")
             assert "running" in _row(app, key)
-            first = await wait_for(pilot, lambda: _done_of(_row(app, key), 60) > 0 and _done_of(_row(app, key), 60),
+            first = await wait_for(pilot, lambda: _done_of(_row(app, key), 90) > 0 and _done_of(_row(app, key), 90),
                                    what="progress")
-            await wait_for(pilot, lambda: _done_of(_row(app, key), 60) > first, what="progress moving, no key pressed")
+            await wait_for(pilot, lambda: _done_of(_row(app, key), 90) > first, what="progress moving, no key pressed")
 
             await pilot.press("enter")
             await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
             await wait_for(pilot, lambda: "requests answered" in screen_text(app), what="the detail's progress")
             text = screen_text(app)
             assert "real-time run" in text and "interactive rates" in text
-            assert "of 60 requests answered (0 with an error)" in text and "to send" in text
+            assert "of 90 requests answered (0 with an error)" in text and "to send" in text
             assert "process" in text and "1 at once" in text  # another process runs it, under its limits
-            shown = text.split("of 60 requests answered")[0].split()[-1]
-            await wait_for(pilot, lambda: f"{shown} of 60 requests answered" not in screen_text(app),
+            shown = text.split("of 90 requests answered")[0].split()[-1]
+            await wait_for(pilot, lambda: f"{shown} of 90 requests answered" not in screen_text(app),
                            what="the detail's progress moving")
 
             await pilot.press("c")  # from the detail: the real-time question, not the batch one
@@ -109,7 +109,7 @@ async def test_a_running_realtime_job_shows_live_progress_its_detail_and_stops_o
             assert "cannot be resumed" not in question
             await pilot.press("y")
             await wait_for(pilot, lambda: not runner.is_alive(), timeout=10, what="the run to stop")
-            assert outcome and outcome[0].state == CANCELLED and 0 < outcome[0].ok < 60
+            assert outcome and outcome[0].state == CANCELLED and 0 < outcome[0].ok < 90
             await wait_for(pilot, lambda: record_state(app.record(key) or {}) == CANCELLED, what="the store re-read")
             await pilot.press("escape")
             await wait_for(pilot, lambda: "cancelled" in _row(app, key), what="the row cancelled")
@@ -214,3 +214,37 @@ async def test_results_browser_retries_failed_keys_in_real_time_stops_continues_
         await wait_for(pilot, lambda: "RT " in _row(app, new_key) and "succeeded" in _row(app, new_key),
                        what="the real-time row, succeeded")
         assert runs_of(app).running_keys() == set()
+
+
+async def test_a_run_left_going_from_the_results_browser_moves_on_the_dashboard_and_c_there_stops_it(
+    slow_service: BatchService, slow_emulator: Emulator, tmp_path: Path
+) -> None:
+    _failed_batch_job(slow_service.store, tmp_path, 90, 5)
+    app = make_app(_settings(slow_service.store), store=slow_service.store, service=slow_service, poll=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: _row(app, "job-batch-1"), what="the batch row")
+        await pilot.press("v")
+        await wait_for(pilot, lambda: "retry these 85 now" in _run_line(app), what="the offer")
+        await pilot.press("t")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "q leaves it running" in _run_line(app), what="the run going")
+        await pilot.press("q")  # back to the dashboard; the App runs it on
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
+        new_key = next(iter(runs_of(app).running_keys()))
+        await wait_for(pilot, lambda: "RT big.retry-1.jsonl" in _row(app, new_key), what="the new row")
+        first = await wait_for(pilot, lambda: _done_of(_row(app, new_key), 85) > 0 and _done_of(_row(app, new_key), 85),
+                               what="its progress")
+        await wait_for(pilot, lambda: _done_of(_row(app, new_key), 85) > first, what="progress moving")
+        table = app.screen.query_one(JobTable)
+        table.move_cursor(row=table.get_row_index(new_key))
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        assert "run by this app" in screen_text(app)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "cancelled" in _row(app, new_key), timeout=10, what="the row cancelled")
+        assert runs_of(app).running_keys() == set()
+        assert any("Real-time run" in e.title and "cancelled" in e.message for e in app.events)
+        sent = [key_of(c.prompt) for c in slow_emulator.realtime_calls]
+        assert 0 < len(sent) < 85 and len(sent) == len(set(sent))
+        assert "v" in footer_keys(app)  # a stopped run's answers are its results

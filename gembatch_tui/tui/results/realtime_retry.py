@@ -244,7 +244,7 @@ class RealtimeRetry(_ScreenBase):
                 style = "red"
             text.append(safe(status.line()), style=style)
             if status.active and not status.stopping and status.key is not None:
-                text.append("  c or escape stops it", style="dim")
+                text.append("  c or escape stops it, q leaves it running", style="dim")
             else:
                 keys = ["v opens its results"] if self.realtime_check("open_run_results") else []
                 if status.state and not status.state.endswith("SUCCEEDED") and self.realtime_check("realtime_retry"):

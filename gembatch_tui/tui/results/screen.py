@@ -60,7 +60,8 @@ class ResultsScreen(WorkerFailures, RealtimeRetry, ResultsActions, Screen[None])
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="results.back"),
-        Binding("q", "back", "Back", show=False, id="results.back_q"),
+        Binding("q", "back(False)", "Back", show=False, tooltip="Back (a real-time run started here goes on)",
+                id="results.back_q"),
         Binding("slash", "filter", "Filter", key_display="/", tooltip="Rows whose text contains…",
                 id="results.filter"),
         Binding("e", "errors_only", "Errors", tooltip="Only rows that are not ok", id="results.errors"),
@@ -374,8 +375,10 @@ class ResultsScreen(WorkerFailures, RealtimeRetry, ResultsActions, Screen[None])
             return index is not None and index.keys_compared and index.count(ERROR, MISSING) > 0
         return True
 
-    def action_back(self) -> None:
-        if self.realtime_check("stop_run"):  # escape stops the real-time run first; once more, it leaves
+    def action_back(self, stop_run: bool = True) -> None:
+        """escape: stop a real-time run started here, else clear the filters, else leave; q does the same but
+        leaves a run going (the App runs it, the dashboard shows it, and c there stops it)."""
+        if stop_run and self.realtime_check("stop_run"):
             self.action_stop_run()
             return
         box = self.query_one("#results-filter", Input)

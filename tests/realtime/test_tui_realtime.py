@@ -214,6 +214,13 @@ async def test_results_browser_retries_failed_keys_in_real_time_stops_continues_
         await wait_for(pilot, lambda: "RT " in _row(app, new_key) and "succeeded" in _row(app, new_key),
                        what="the real-time row, succeeded")
         assert runs_of(app).running_keys() == set()
+        # The batch job's failures are answered now: its results no longer offer to pay for them again.
+        table = app.screen.query_one(JobTable)
+        table.move_cursor(row=table.get_row_index("job-batch-1"))
+        await pilot.press("v")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultsScreen))
+        await wait_for(pilot, lambda: "were answered by realtime/" in _run_line(app), what="answered already")
+        assert "t" not in footer_keys(app)
 
 
 async def test_a_run_left_going_from_the_results_browser_moves_on_the_dashboard_and_c_there_stops_it(
@@ -248,3 +255,23 @@ async def test_a_run_left_going_from_the_results_browser_moves_on_the_dashboard_
         sent = [key_of(c.prompt) for c in slow_emulator.realtime_calls]
         assert 0 < len(sent) < 85 and len(sent) == len(set(sent))
         assert "v" in footer_keys(app)  # a stopped run's answers are its results
+
+
+async def test_the_cost_cap_refuses_a_real_time_retry_before_anything_is_sent(
+    slow_service: BatchService, slow_emulator: Emulator, tmp_path: Path
+) -> None:
+    _failed_batch_job(slow_service.store, tmp_path, 20, 5)
+    settings = Settings(store_path=slow_service.store.path, poll_interval=600.0, bell=False, extra=CONFIG,
+                        max_cost_usd=0.000001)
+    app = make_app(settings, store=slow_service.store, service=slow_service, poll=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: _row(app, "job-batch-1"), what="the batch row")
+        await pilot.press("v")
+        await wait_for(pilot, lambda: "retry these 15 now" in _run_line(app), what="the offer")
+        await pilot.press("t")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "over the cap" in _run_line(app), what="the refusal")
+        assert slow_emulator.realtime_calls == []
+        assert not any(is_realtime(r) for r in slow_service.store.read_all())
+        assert any("over the cap" in str(n.message) for n in app._notifications)

@@ -53,42 +53,65 @@ class LinePass:
         self.usage = Usage() if usage else None
         self.size = 0
         self._sha = hashlib.sha256() if hash else None
-        self._rest = b""
+        self._rest: list[bytes] = []  # the start of a line that has not ended yet, in pieces
         self._line_no = 0
         self._offset = 0
 
     def feed(self, chunk: bytes) -> None:
+        """Check every line that ends in `chunk`. The chunk is read where it lies (a BytesIO over it shares its
+        buffer): only the line that spans two chunks is put together."""
         if self._sha is not None:
             self._sha.update(chunk)
         self.size += len(chunk)
-        data = self._rest + chunk if self._rest else chunk
-        cut = data.rfind(b"\n") + 1
-        self._rest = data[cut:]
-        if cut:
-            self._lines(io.BytesIO(data[:cut]) if cut < len(data) else io.BytesIO(data))
+        lines = io.BytesIO(chunk)
+        if self._rest:
+            end = lines.readline()
+            self._rest.append(end)
+            if not end.endswith(b"\n"):  # no end of line in this chunk at all
+                return
+            joined = b"".join(self._rest)
+            self._rest = []
+            self._lines(io.BytesIO(joined))
+        tail = self._lines(lines)
+        if tail:
+            self._rest.append(tail)
 
     def finish(self) -> None:
         """The last line, when the file does not end with a newline."""
         if self._rest:
-            self._lines(io.BytesIO(self._rest))
-            self._rest = b""
+            joined = b"".join(self._rest)
+            self._rest = []
+            self._lines(io.BytesIO(joined), last=True)
 
     @property
     def sha256(self) -> str:
         return self._sha.hexdigest() if self._sha is not None else ""
 
-    def _lines(self, lines: io.BytesIO) -> None:
+    def _lines(self, lines: io.BytesIO, *, last: bool = False) -> bytes:
         """Check and count each line: `results.check_line` and `_count_plain`/`Usage.add`, with the usual line (an
         object orjson reads, a non-empty string key, an error or a response object) done inline: per-line calls
-        were most of the pass's time. Any other line goes the general way, so every verdict is the same."""
+        were most of the pass's time. Any other line goes the general way, so every verdict is the same.
+
+        Returns the last line unchecked when it has no newline yet (unless `last`: the end of the file). The keys of
+        the usual lines are added in blocks (`KeySet.add_many`, when there is one), before any other line's, so the
+        KeySet sees every key in file order."""
         check, got, usage = self.check, self.got, self.usage
         check_line = results_check.check_line
-        add = got.add
+        many = getattr(got, "add_many", None)
+        keys: list[str] = []
+        nums: list[int] = []
+        offsets: list[int] = []
+        if many is not None:
+            key_add, num_add, offset_add = keys.append, nums.append, offsets.append
         fast = _orjson_loads
         lines_n = ok_n = err_n = 0
         u_ok = u_err = u_flagged = u_p = u_c = u_t = u_ca = u_total = 0
         line_no, offset = self._line_no, self._offset
+        tail = b""
         for raw in lines:  # split at b"\n" only, newline kept: exactly as iterating over the file
+            if raw[-1] != 10 and not last:  # not ended yet: the next chunk has the rest
+                tail = raw
+                break
             line_no += 1
             line_offset = offset
             offset += len(raw)
@@ -106,14 +129,24 @@ class LinePass:
                     if obj.get("error") is not None:
                         lines_n += 1
                         err_n += 1
-                        add(key, line_no, line_offset)
+                        if many is not None:
+                            key_add(key)
+                            num_add(line_no)
+                            offset_add(line_offset)
+                        else:
+                            got.add(key, line_no, line_offset)
                         u_err += 1
                         continue
                     response = obj.get("response")
                     if type(response) is dict:
                         lines_n += 1
                         ok_n += 1
-                        add(key, line_no, line_offset)
+                        if many is not None:
+                            key_add(key)
+                            num_add(line_no)
+                            offset_add(line_offset)
+                        else:
+                            got.add(key, line_no, line_offset)
                         if usage is None:
                             continue
                         meta = response.get("usageMetadata")  # `_count_plain`, inline
@@ -140,9 +173,16 @@ class LinePass:
                                 continue
                         usage.add(_exact_usage(obj, raw))
                         continue
+            if keys:  # the keys before this line go in first
+                many(keys, nums, offsets)  # type: ignore[misc]
+                keys.clear()
+                nums.clear()
+                offsets.clear()
             obj = check_line(check, got, raw, line_no, line_offset)  # every other line, as it always was
             if usage is not None and not _count_plain(usage, obj):
                 usage.add(_exact_usage(obj, raw))
+        if keys:
+            many(keys, nums, offsets)  # type: ignore[misc]
         check.lines += lines_n
         check.ok_count += ok_n
         check.error_count += err_n
@@ -156,6 +196,7 @@ class LinePass:
             usage.cached += u_ca
             usage.total += u_total
         self._line_no, self._offset = line_no, offset
+        return tail
 
 
 _CAMEL = ("promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount", "cachedContentTokenCount",

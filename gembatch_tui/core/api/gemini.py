@@ -2,15 +2,13 @@
 
 Why a wrapper: the SDK drops `batchStats` and a failed job's `error`, so job reads go through the
 SDK's own transport (same key, base URL, version and retry options) and are parsed here; uploads
-need byte progress and cancellation, which a file wrapper provides. google.genai is imported on
-first use, not at start-up (it costs about a second).
+need byte progress, cancellation and bigger chunks, which a file wrapper provides (upload_reader.py).
+google.genai is imported on first use, not at start-up (it costs about a second).
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
-import os
 import re
 import threading
 import warnings
@@ -25,6 +23,7 @@ from gembatch_tui.core.api.rest import RestReader, resolve_base_url
 from gembatch_tui.core.api.retry_policy import RetryPolicy, outcome_unknown
 from gembatch_tui.core.api import upload_tokens
 from gembatch_tui.core.api.download import download_to
+from gembatch_tui.core.api.upload_reader import UploadReader
 
 MEDIA_TAG = "mediaupl"  # not hex: never equal to a store's tag (upload_tokens.store_tag)
 JSONL_MIME = "jsonl"  # what Google's batch docs pass; the SDK cannot guess `.jsonl`
@@ -121,41 +120,6 @@ def _file_json(f: Any, mime_type: str) -> dict[str, Any]:
         "expirationTime": expiry,
         "state": str(getattr(f.state, "value", f.state) or ""),
     }
-
-
-class _ProgressReader(io.RawIOBase):
-    """A seekable reader that reports bytes read and stops when cancelled (the SDK reads 8 MiB chunks)."""
-
-    def __init__(self, fh: io.BufferedReader, total: int, progress: Progress | None, cancel: threading.Event | None):
-        self._fh = fh
-        self._total = total
-        self._progress = progress
-        self._cancel = cancel
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        return self._fh.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._fh.tell()
-
-    def read(self, size: int = -1) -> bytes:
-        if self._cancel is not None and self._cancel.is_set():
-            raise Cancelled("upload cancelled")
-        data = self._fh.read(size)
-        if self._progress is not None:
-            self._progress(self._fh.tell(), self._total)
-        return data
-
-    def readinto(self, buffer: Any) -> int:  # pragma: no cover - the SDK calls read()
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
 
 class GeminiClient:
@@ -278,7 +242,7 @@ class GeminiClient:
             try:
                 total = path.stat().st_size  # inside: the file may vanish between validation and upload
                 with open(path, "rb") as fh:
-                    reader = _ProgressReader(fh, total, progress, cancel)
+                    reader = UploadReader(fh, total, progress, cancel)
                     uploaded = self.sdk.files.upload(
                         file=reader, config={"mime_type": mime_type, "display_name": remote_name}
                     )

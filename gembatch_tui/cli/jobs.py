@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gembatch_tui.cli.output import EXIT_OK, EXIT_PARTIAL, UsageError, confirm, err, out, print_json
+from gembatch_tui.core.config import DEFAULT_PROFILE
 from gembatch_tui.core.counts import counted
 from gembatch_tui.core.errors import ServiceError
 from gembatch_tui.core.models import (
@@ -44,56 +45,102 @@ def states_arg(text: str | None) -> frozenset[str] | None:
 
 
 # ----------------------------------------------------------------------------- list --remote
-def remote_jobs(rt: Runtime, states: frozenset[str] | None) -> list[dict[str, Any]]:
-    """Every batch job on the server for this key, newest first, as list rows (`tracked`: the store has it)."""
+def several_keys(rt: Runtime) -> bool:
+    """Whether this run knows more than one key (set or not): then remote lines name the profile of each."""
+    return len(rt.services) > 1 or bool(skipped_profiles(rt))
+
+
+def skipped_profiles(rt: Runtime) -> dict[str, str]:
+    """Profiles whose key is not set (name -> its variable): their jobs on the server cannot be listed. A profile
+    that holds another profile's key is not one of them (that key lists its jobs)."""
+    return {name: env for name, env in rt.absent_profiles.items() if name not in rt.same_key}
+
+
+def not_listed_line(name: str, env: str) -> str:
+    """The line, under 'skipped', of a profile whose key is not set (list --remote and cancel --all-active)."""
+    return f"  profile {name}: its jobs on the server are not listed: {env} is not set"
+
+
+def remote_jobs(rt: Runtime, states: frozenset[str] | None) -> tuple[list[dict[str, Any]], list[str], int]:
+    """Every batch job on the server, as list rows (`tracked`: the store has it; `profile`: the key that lists
+    it), newest first. Each key that is set lists its own (a key sees only the jobs it created). Returns the rows,
+    one line per key whose listing failed (what it listed before is kept), and how many keys listed it all."""
     from gembatch_tui.core.api.gemini import snapshot_from_operation
 
-    assert rt.service is not None
+    several = several_keys(rt)
     known = {batch_name(r): r for r in rt.store.read_all() if batch_name(r)}
     rows: list[dict[str, Any]] = []
-    seen = 0
-    for op in rt.service.client.iter_batches(PAGE):
-        seen += 1
-        if seen % PAGE == 0:
-            err(f"listing jobs on the server: {seen:,} so far")
-        snap = snapshot_from_operation(op)
-        if not snap.name or not state_matches(snap.state, states):
+    names: set[str] = set()
+    failures: list[str] = []
+    listed = seen = 0
+    for own in rt.each_service():
+        profile = getattr(own, "profile", DEFAULT_PROFILE)
+        try:
+            for op in own.client.iter_batches(PAGE):
+                seen += 1
+                if seen % PAGE == 0:
+                    err(f"listing jobs on the server: {seen:,} so far")
+                snap = snapshot_from_operation(op)
+                if not snap.name or snap.name in names or not state_matches(snap.state, states):
+                    continue
+                names.add(snap.name)
+                rows.append(_remote_row(snap, known.get(snap.name), profile))
+        except ServiceError as exc:
+            whose = f" with profile {profile}'s key" if several else ""
+            failures.append(f"cannot list the jobs on the server{whose}: {exc}")
             continue
-        rec = known.get(snap.name)
-        rows.append({
-            "name": snap.name,
-            "display_name": snap.display_name,
-            "model": snap.model,
-            "state": snap.state,
-            "create_time": snap.create_time,
-            "update_time": snap.update_time,
-            "end_time": snap.end_time,
-            "stats": snap.stats,
-            "dest": {"file_name": snap.dest_file_name} if snap.dest_file_name else None,
-            "input_file_name": snap.input_file_name,
-            "tracked": rec is not None,
-            "id": record_key(rec) if rec is not None else None,
-        })
-    return rows
+        listed += 1
+    if len(rt.each_service()) > 1:  # each listing is newest first; together they are too
+        rows.sort(key=lambda row: str(row["create_time"] or ""), reverse=True)
+    return rows, failures, listed
+
+
+def _remote_row(snap: Any, rec: Record | None, profile: str) -> dict[str, Any]:
+    return {
+        "name": snap.name,
+        "display_name": snap.display_name,
+        "model": snap.model,
+        "state": snap.state,
+        "create_time": snap.create_time,
+        "update_time": snap.update_time,
+        "end_time": snap.end_time,
+        "stats": snap.stats,
+        "dest": {"file_name": snap.dest_file_name} if snap.dest_file_name else None,
+        "input_file_name": snap.input_file_name,
+        "tracked": rec is not None,
+        "id": record_key(rec) if rec is not None else None,
+        "profile": profile,
+    }
 
 
 def cmd_list_remote(rt: Runtime, args: argparse.Namespace, states: frozenset[str] | None) -> int:
-    try:
-        rows = remote_jobs(rt, states)
-    except ServiceError as exc:
-        err(str(exc))
-        return EXIT_PARTIAL
+    """The jobs on the server of every key that is set; a profile whose key is not set is named as skipped
+    (stdout under the table; stderr with --json, whose stdout is the JSON alone)."""
+    rows, failures, listed = remote_jobs(rt, states)
+    for line in failures:
+        err(line)
+    skipped = [not_listed_line(name, env) for name, env in skipped_profiles(rt).items()]
+    code = EXIT_PARTIAL if failures else EXIT_OK
     if args.json:
-        print_json(rows)
-        return EXIT_OK
+        if listed or rows:
+            print_json(rows)
+        for line in skipped:
+            err(line.strip())
+        return code
     if not rows:
-        out("no jobs on the server" + (" in those states" if states else ""))
-        return EXIT_OK
+        if listed:
+            out("no jobs on the server" + (" in those states" if states else ""))
+        _print_skipped(skipped)
+        return code
+    several = several_keys(rt)
     table = [("JOB", "NAME", "MODEL", "STATE", "PROGRESS", "CREATED", "STORE")]
     for row in rows:
         stats = row["stats"] or {}
         total = stats.get("request_count") or 0
         done = (stats.get("successful_request_count") or 0) + (stats.get("failed_request_count") or 0)
+        store = "tracked" if row["tracked"] else "not tracked"
+        if several and not row["tracked"]:
+            store += f", profile {row['profile']}"
         table.append((
             row["name"].split("/", 1)[-1][:14],
             str(row["display_name"] or "-")[:40],
@@ -101,13 +148,21 @@ def cmd_list_remote(rt: Runtime, args: argparse.Namespace, states: frozenset[str
             short_state(row["state"]),
             f"{done:,}/{total:,}" if total else "-",
             str(row["create_time"] or "-")[:19].replace("T", " "),
-            "tracked" if row["tracked"] else "not tracked",
+            store,
         ))
     _print_table(table)
     untracked = sum(1 for row in rows if not row["tracked"])
     if untracked:
         out(f"{untracked:,} not tracked by this store; `poll batches/ID` adopts one")
-    return EXIT_OK
+    _print_skipped(skipped)
+    return code
+
+
+def _print_skipped(lines: list[str]) -> None:
+    if lines:
+        out(f"skipped ({len(lines):,}):")
+        for line in lines:
+            out(line)
 
 
 def _print_table(rows: list[tuple[str, ...]]) -> None:
@@ -148,16 +203,44 @@ def poll_targets(rt: Runtime, refs: list[str]) -> tuple[list[str], bool, bool]:
 
 def _adopt(rt: Runtime, ref: str) -> Record | str | None:
     """The record of a job adopted from the server; a message when the server could not say; None when `ref` is
-    not a batch name or the server has no such job."""
-    from gembatch_tui.core.api.gemini import checked_snapshot, valid_batch_name
+    not a batch name or no key of this run sees such a job. A key sees only the jobs it created, so each key that
+    is set is asked in turn (the chosen profile's first), and the job is stamped with the key that saw it: that
+    key polls and downloads it from then on."""
+    from gembatch_tui.core.api.gemini import valid_batch_name
     from gembatch_tui.core.cleanup.remote import adopt
 
     assert rt.service is not None
     name = ref.strip() if ref.strip().startswith("batches/") else f"batches/{ref.strip()}"
     if not valid_batch_name(name):
         return None
+    chosen = getattr(rt.service, "profile", DEFAULT_PROFILE)
+    others = [s for s in rt.each_service() if getattr(s, "profile", DEFAULT_PROFILE) != chosen]
+    problem: str | None = None
+    for own in [rt.service, *others]:
+        found = _ask_about(own, name)
+        if found is None:
+            continue
+        if isinstance(found, str):
+            problem = problem or found
+            continue
+        record = adopt(rt.service, found)
+        key_print = getattr(own, "key_fingerprint", None)
+        if key_print is not None and record is not None:  # the key that sees it is the key that polls it
+            from gembatch_tui.core.keys import FIELD
+
+            record = rt.store.update(record_key(record), lambda rec: rec.update({FIELD: key_print}))
+        whose = f"; profile {getattr(own, 'profile', DEFAULT_PROFILE)}'s key sees it" if others else ""
+        out(f"{name}: adopted into the store (submitted elsewhere; its input file is unknown{whose})")
+        return record
+    return problem
+
+
+def _ask_about(own: Any, name: str) -> dict[str, Any] | str | None:
+    """The job `name` as `own`'s key sees it; None when it sees no such job (404), else a message."""
+    from gembatch_tui.core.api.gemini import checked_snapshot
+
     try:
-        op = rt.service.client.reader.get_json(name)
+        op = own.client.reader.get_json(name)
         checked_snapshot(op, name)
     except ServiceError as exc:
         return None if exc.code == 404 else f"{name}: {exc}"
@@ -166,15 +249,7 @@ def _adopt(rt: Runtime, ref: str) -> Record | str | None:
 
         mapped = describe_api_error(exc, f"get {name}")
         return None if mapped.code == 404 else str(mapped)
-    record = adopt(rt.service, op)
-    key_print = getattr(rt.service, "key_fingerprint", None)
-    if key_print is not None and record is not None:  # the key that sees it (--profile) is the key that polls it
-        from gembatch_tui.core.keys import FIELD
-        from gembatch_tui.core.models import record_key
-
-        record = rt.store.update(record_key(record), lambda rec: rec.update({FIELD: key_print}))
-    out(f"{name}: adopted into the store (submitted elsewhere; its input file is unknown)")
-    return record
+    return op
 
 
 def print_report(report: Any) -> None:
@@ -320,7 +395,7 @@ def cmd_cancel_all_active(rt: Runtime, args: argparse.Namespace) -> int:
     from gembatch_tui.core.cleanup.cancel import cancel_job
 
     assert rt.service is not None
-    several = len(rt.services) > 1 or bool(rt.absent_profiles)
+    several = several_keys(rt)
     local: list[tuple[Record, Any]] = []
     skipped: list[str] = []
     for rec in rt.store.read_all():
@@ -338,8 +413,7 @@ def cmd_cancel_all_active(rt: Runtime, args: argparse.Namespace) -> int:
         if listed is None:
             return EXIT_PARTIAL
         remote = listed
-        for name, env in rt.absent_profiles.items():
-            skipped.append(f"  profile {name}: its jobs on the server are not listed: {env} is not set")
+        skipped.extend(not_listed_line(name, env) for name, env in skipped_profiles(rt).items())
     if not local and not remote:
         out("no active jobs" + (" in the store or on the server" if args.remote else " in the store"))
         for line in skipped:

@@ -92,6 +92,7 @@ def _run(runtime: Any, args: argparse.Namespace, settings: Any) -> int:
             job = service.resolve(target)
         except ServiceError as exc:
             raise UsageError(f"{target}: neither an input file nor a job: {exc}") from None
+        service = _job_service(runtime, job)
     model = args.model or (None if job is not None else settings.default_model)
     try:
         limits = limits_for(settings.extra, model or str(job.get("model") or settings.default_model),
@@ -143,6 +144,27 @@ def _run(runtime: Any, args: argparse.Namespace, settings: Any) -> int:
         f"{outcome.pending:,} not answered{earlier}){where}{why}")
     complete = outcome.state.endswith("SUCCEEDED") and outcome.errors == 0
     return EXIT_OK if complete else EXIT_PARTIAL
+
+
+def _job_service(runtime: Any, job: Any) -> Any:
+    """The service that runs the failed and missing keys of batch job `job`: with the key that created it (its
+    project pays for the answers, as it paid for the batch), over the whole store like `runtime.service`. A job
+    whose key is not set is refused (exit 2, naming the variable): no request is sent with another key. A
+    real-time run (`realtime/ID`) records no key: it goes on with this run's."""
+    from gembatch_tui.core.models import batch_name, is_realtime, record_key
+
+    if is_realtime(job):
+        return runtime.service
+    own = runtime.service_for(job)
+    name = batch_name(job) or record_key(job)
+    if own is None:
+        raise UsageError(f"{name}: not run: {runtime.absent_reason(job)}")
+    if own is runtime.service or getattr(own, "profile", None) == getattr(runtime.service, "profile", None):
+        return runtime.service
+    try:
+        return runtime.submitting_service(own.profile)
+    except ServiceError as exc:  # MissingKeyError is one: the key went away since the run started
+        raise UsageError(f"{name}: not run: {exc}") from None
 
 
 def _cost_cap(settings: Any, flag: float | None) -> Callable[[Path, str], str | None] | None:

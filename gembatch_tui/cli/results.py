@@ -81,13 +81,26 @@ def _resolve(rt: Runtime, ref: str) -> Record:
     return view
 
 
-def _results_file(record: Record, ref: str) -> Path:
+def _results_file(record: Record, ref: str, settings: Any = None) -> Path:
     path = record.get("results_file")
     if not path:
+        absent = _key_absent(record, settings)
+        if absent is not None:  # `poll` would not fetch them: say which key to set, not just "run poll"
+            raise UsageError(f"{ref}: the job has no results downloaded yet, and poll cannot fetch them: {absent}")
         raise UsageError(f"{ref}: the job has no results downloaded yet (run `gembatch-tui poll`)")
     if not Path(path).is_file():
         raise UsageError(f"{path}: results file not found")
     return Path(path)
+
+
+def _key_absent(record: Record, settings: Any) -> str | None:
+    """Why no poll of this run's keys downloads `record`'s results (the key that made it is not set), or None."""
+    from gembatch_tui.core.keys import key_ring
+    from gembatch_tui.core.models import is_realtime
+
+    if settings is None or is_realtime(record) or not batch_name(record):
+        return None
+    return key_ring(settings).label(record)
 
 
 # ----------------------------------------------------------------------------- export
@@ -96,7 +109,7 @@ def cmd_export(rt: Runtime, args: argparse.Namespace) -> int:
     from gembatch_tui.core.results.index import ResultsIndex
 
     record = _resolve(rt, args.job)
-    results = _results_file(record, args.job)
+    results = _results_file(record, args.job, rt.settings)
     fmt = args.format
     if fmt is None:
         fmt = "csv" if args.output and str(args.output).lower().endswith(".csv") else "jsonl"

@@ -220,6 +220,7 @@ async def test_results_browser_retries_failed_keys_in_real_time_stops_continues_
         await pilot.press("v")
         await wait_for(pilot, lambda: isinstance(app.screen, ResultsScreen))
         await wait_for(pilot, lambda: "were answered by realtime/" in _run_line(app), what="answered already")
+        await wait_for(pilot, lambda: "x" in footer_keys(app), what="the footer")
         assert "t" not in footer_keys(app)
 
 
@@ -254,7 +255,7 @@ async def test_a_run_left_going_from_the_results_browser_moves_on_the_dashboard_
         assert any("Real-time run" in e.title and "cancelled" in e.message for e in app.events)
         sent = [key_of(c.prompt) for c in slow_emulator.realtime_calls]
         assert 0 < len(sent) < 85 and len(sent) == len(set(sent))
-        assert "v" in footer_keys(app)  # a stopped run's answers are its results
+        await wait_for(pilot, lambda: "v" in footer_keys(app), what="v: a stopped run's answers are its results")
 
 
 async def test_the_cost_cap_refuses_a_real_time_retry_before_anything_is_sent(

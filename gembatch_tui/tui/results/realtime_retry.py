@@ -86,6 +86,18 @@ class RealtimeRetry(_ScreenBase):
     def realtime_unmount(self) -> None:
         runs_of(self.app).forget(self)
 
+    def on_screen_suspend(self) -> None:
+        """Covered (help, a dialog, the new job's results): only the run's end is heard meanwhile; a screen below
+        the current one that handles a message makes Textual repaint the one on top."""
+        runs_of(self.app).listen(self, ends_only=True)
+
+    def on_screen_resume(self) -> None:
+        runs = runs_of(self.app)
+        runs.listen(self)
+        latest = runs.status(self.run_id)
+        if latest is not None and latest != self.run_status:  # progress made while covered
+            self.post_message(RealtimeRunChanged(latest))
+
     def realtime_offer_possible(self) -> bool:
         from gembatch_tui.core.results.status import ERROR, MISSING
 

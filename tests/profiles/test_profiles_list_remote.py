@@ -75,3 +75,17 @@ def test_poll_adopts_an_untracked_job_with_the_key_that_sees_it(tmp_path: Path, 
     nowhere = cli("poll", "--once", "batches/nosuch0000")
     assert nowhere.returncode == 1 and "nosuch0000" in nowhere.stderr
     assert not any(r["batch"]["name"] == "batches/nosuch0000" for r in store_of(cli).read_all())
+
+
+def test_a_profile_holding_another_profiles_key_is_not_called_unset(tmp_path: Path, emulator: Emulator) -> None:
+    cli = make_cli(tmp_path, emulator, with_b=False)
+    config = cli.home / "config.json"
+    config.write_text(json.dumps({"profiles": {"b": {"key_env": "GB_TEST_KEY_B"}, "c": {"key_env": "GB_TEST_KEY_C"}}}))
+    cli.env["GB_TEST_KEY_C"] = KEY_A  # the default profile's key under a second name: listed once, with it
+    outside_a = untracked_job(emulator, KEY_A, make_input(tmp_path, "xa.jsonl"))
+    for args in (("list", "--remote"), ("cancel", "--all-active", "--remote")):  # cancel: no --yes, no terminal
+        run = cli(*args)
+        assert run.returncode == (0 if args[0] == "list" else 2), run.stdout + run.stderr
+        assert SKIPPED_B in run.stdout.splitlines() and "profile c" not in run.stdout, run.stdout
+    assert outside_a.split("/", 1)[1][:14] in cli("list", "--remote").stdout
+    assert lists(emulator, KEY_A) == 3  # one listing a command, not one per name of the key

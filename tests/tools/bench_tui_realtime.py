@@ -60,8 +60,8 @@ def main() -> int:
             work = Path(tmp)
             store = write_store(work / "rt" / "jobs.jsonl", many_records(50, final=True, results_dir=work / "res"))
             src = work / "rt" / "live.jsonl"
-            src.write_text("".join(f'{{"key": "k{i}", "request": {{"contents": [{{"parts": [{{"text": "q {i}"}}]}}]}}}}\n'
-                                   for i in range(requests)))
+            line = '{{"key": "k{0}", "request": {{"contents": [{{"parts": [{{"text": "q {0}"}}]}}]}}}}\n'
+            src.write_text("".join(line.format(i) for i in range(requests)))
             env = app_env(work / "home")
             env.update(GOOGLE_API_KEY="bench-key", GOOGLE_GEMINI_BASE_URL=url)
             run = subprocess.Popen([EXE, "--store", str(store), "run", str(src), "--realtime", "--concurrency", "1",

@@ -16,8 +16,9 @@ from gembatch_tui.core.prepare.build import PrepareError, PrepareOptions, prepar
 from gembatch_tui.core.prepare.readers import Source
 from gembatch_tui.core.submit.keyset import KeySet
 
-ODD = ["plain", "é ü 中文 😀", "back\\slash \\n \\u0000", "ctl \x01\x1f\x7f tab\t", 'q "x" \'y\'', "multi\nline\r\nmore",
-       "sep \u2028 \u2029 \x85", "%s %d %%", "{braces}", "", " lead", "trail ", "a,b", '"quoted"']
+ODD = ["plain", "é ü 中文 😀", "back\\slash \\n \\u0000", "ctl \x01\x1f\x7f tab\t", 'q "x" \'y\'',
+       "multi\nline\r\nmore", "sep \u2028 \u2029 \x85", "%s %d %%", "{braces}", "", " lead", "trail ", "a,b",
+       '"quoted"']
 
 
 def _table(path: Path, rows: int, seed: int = 1, lineterminator: str = "\r\n") -> Path:
@@ -26,7 +27,8 @@ def _table(path: Path, rows: int, seed: int = 1, lineterminator: str = "\r\n") -
         w = csv.writer(f, lineterminator=lineterminator)
         w.writerow(["id", "title", "body"])
         for i in range(rows):
-            w.writerow([f"k{i}{rnd.choice(ODD)}", rnd.choice(ODD) * rnd.randrange(3), rnd.choice(ODD) * rnd.randrange(400)])
+            w.writerow([f"k{i}{rnd.choice(ODD)}", rnd.choice(ODD) * rnd.randrange(3),
+                        rnd.choice(ODD) * rnd.randrange(400)])
             if rnd.random() < 0.01:
                 f.write(lineterminator)  # a blank line: not a row, but a line
     return path
@@ -60,10 +62,11 @@ def test_json_records_with_lone_surrogates_come_out_the_same(tmp_path: Path, mon
     data = tmp_path / "r.jsonl"
     with open(data, "w", encoding="utf-8") as f:
         for i in range(1000):
-            value = "lone \\udc00 é" if i == 300 else ODD[i % len(ODD)]
-            f.write('{"id": "j%d", "t": "%s", "n": %d, "o": {"a": [1, null]}}\n' % (i, value.replace('"', "'")
-                    .replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t").replace("\x01", "\\u0001")
-                    .replace("\x1f", "\\u001f").replace("\\slash", "\\\\slash").replace("\\n \\u0000", "\\\\n"), i))
+            if i == 300:  # a lone surrogate, which only a JSON escape can hold
+                f.write('{"id": "j300", "t": "lone \\udc00 \\u00e9", "n": 300, "o": {}}\n')
+            else:
+                record = {"id": f"j{i}", "t": ODD[i % len(ODD)], "n": i, "o": {"a": [1, None]}}
+                f.write(json.dumps(record, ensure_ascii=i % 2 == 0) + "\n")
     block, row = _both_paths(tmp_path, monkeypatch, data, template=template.parse("{t} / {n} / {o}"), id_column="id")
     assert block == row
     assert b'"text":"lone \\udc00 \\u00e9 / 300' in block  # the surrogate's line as json.dumps writes it

@@ -131,6 +131,7 @@ def help_renderable(store_path: str = "", first: type | None = None) -> Group:
     for look in [*STATE_LOOKS.values(), UNKNOWN_LOOK]:
         legend.append(f"{look.symbol} {look.label}", style=look.style)
         legend.append("   ")
+    legend.append("RT name: a real-time run (generateContent, interactive prices)", style="bold magenta")
     parts.append(legend)
     parts.append(Text(""))
     parts.append(Text("Filter (/)", style="bold underline"))

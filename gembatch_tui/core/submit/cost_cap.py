@@ -139,13 +139,13 @@ class CostPolicy:
     @classmethod
     def from_config(cls, data: Mapping[str, Any], path: Path | None) -> CostPolicy:
         """From a loaded config object; raises pricing.ConfigError naming the file and the key."""
+        from gembatch_tui.core.config import ConfigFileError, bounded
+
         where = str(path or "config")
-        raw = data.get("max_cost_usd")
-        cap = None
-        if raw is not None:
-            if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw != raw:
-                raise pricing.ConfigError(f"{where}: max_cost_usd must be a number of US dollars")
-            cap = max(0.0, float(raw))
+        try:  # the settings' own rule for the key (core/config.py)
+            cap = bounded(dict(data), "max_cost_usd", float, 0.0, where, "a number of US dollars")
+        except ConfigFileError as exc:
+            raise pricing.ConfigError(str(exc)) from None
         return cls(cap, pricing.load_price_table(path), pricing.OutputAssumptions.from_config(data, where))
 
     @classmethod

@@ -230,51 +230,33 @@ class BatchService:
             return cost_cap.CapRefused(src, "error", message=f"the cost cap cannot be checked: {exc}; "
                                                                 "nothing was submitted")
         cap = cost_run if cost_run is not None else cost_cap.CostCap(cost_cap.cap_from(max_cost_usd, policy.cap))
-        outcome, estimate = self._submit_capped(src, model, display_name, force, report, progress, cancel, extra,
-                                                limits, cap, policy)
-        if estimate is not None and outcome.status in ("submitted", "queued"):
-            cap.accept(estimate)
-        return outcome
-
-    def _submit_capped(
-        self,
-        src: Path,
-        model: str,
-        display_name: str | None,
-        force: bool,
-        report: validation.ValidationReport | None,
-        progress: Progress | None,
-        cancel: threading.Event | None,
-        extra: dict[str, Any] | None,
-        limits: JobLimits,
-        cap: cost_cap.CostCap,
-        policy: cost_cap.CostPolicy,
-    ) -> tuple[SubmitOutcome, cost_cap.CostEstimate | None]:
-        """submit's steps up to the cap, and the estimate that held (None: no cap, or not estimated)."""
         if report is None and not cap.active and overlap.applies(src, limits, self.overlap_min_bytes):
             return overlap.submit_while_validating(
                 self, src, model=model, display_name=display_name, force=force, extra=extra, limits=limits,
-                progress=progress, cancel=cancel)[0], None
+                progress=progress, cancel=cancel)[0]
         if report is None:
             report = validation.validate_file(src, cancel=cancel, max_bytes=None,
                                              allow_media_outside=bool((extra or {}).get("allow_media_outside")))
         if not report.ok:
             problems = report.messages()
             first = problems[0] if problems else f"{src}: not a valid batch file"
-            return SubmitOutcome(src, "error", message=first, problems=problems), None
+            return SubmitOutcome(src, "error", message=first, problems=problems)
         existing = self.duplicate_of(src, report.sha256)
         if (existing is not None and record_state(existing) == LOCAL_SUBMITTING and not existing.get("group_id")
                 and not _owner_alive(existing)):  # a live owner is still submitting it: resuming would make two
-            return self._resume(existing, src, progress=progress, cancel=cancel), None
+            return self._resume(existing, src, progress=progress, cancel=cancel)
         try:
             refusal, estimate = cost_cap.check(src, model, cap, policy, cancel)
         except Cancelled:
-            return SubmitOutcome(src, "cancelled", request_count=report.request_count), None
+            return SubmitOutcome(src, "cancelled", request_count=report.request_count)
         if refusal is not None:
             return cost_cap.CapRefused(src, "error", message=refusal, request_count=report.request_count,
-                                       estimate=estimate), None
-        return self._submit_checked(src, model, display_name, force, report, progress, cancel, extra, limits,
-                                    existing), estimate
+                                       estimate=estimate)
+        outcome = self._submit_checked(src, model, display_name, force, report, progress, cancel, extra, limits,
+                                       existing)
+        if estimate is not None and outcome.status in ("submitted", "queued"):
+            cap.accept(estimate)  # the next file of this run counts it
+        return outcome
 
     def _submit_checked(
         self,
@@ -289,6 +271,7 @@ class BatchService:
         limits: JobLimits,
         existing: Record | None,
     ) -> SubmitOutcome:
+        """submit after the cap held: the duplicate guard, then a split, the budget's queue, or upload and create."""
         from gembatch_tui.core.submit import groups
 
         if existing is not None and not force:

@@ -11,11 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gembatch_tui.cli.common import report_store_problems, settings_for
-from gembatch_tui.cli.output import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, UsageError, confirm, err, out, print_json
+from gembatch_tui.cli.output import (
+    EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, UsageError, confirm, err, out, out_lines, print_json,
+)
 from gembatch_tui.cli.archive import cmd_archive
 from gembatch_tui.cli.results import cmd_export, cmd_usage
 from gembatch_tui.core.counts import counted
 from gembatch_tui.core.errors import ServiceError
+from gembatch_tui.core.gc_pause import gc_paused
 from gembatch_tui.core import keys as key_prints
 from gembatch_tui.core.models import (
     batch_name, display_name, is_archived, is_final, record_state, record_stats, short_state,
@@ -271,23 +274,26 @@ def cmd_list(rt: Runtime, args: argparse.Namespace) -> int:
         out(f"no jobs in {rt.store.path}")
         return EXIT_OK
     rows = [("JOB", "NAME", "MODEL", "STATE", "PROGRESS", "CREATED", "RESULTS")]
-    for rec in records:
-        batch = rec.get("batch")
-        batch = batch if isinstance(batch, dict) else {}
-        name = batch_name(rec) or "-"
-        results = rec.get("results_file") and ("saved" if rec.get("results_verified") else "unverified")
-        rows.append(tuple(terminal_safe(cell) for cell in (
-            name.split("/", 1)[-1][:14],
-            terminal_safe(display_name(rec))[:28],
-            str(batch.get("model") or rec.get("model") or "-").replace("models/", ""),
-            short_state(record_state(rec)),
-            _progress(rec),
-            str(batch.get("create_time") or rec.get("submitted_at") or "-")[:19].replace("T", " "),
-            results or ("error" if rec.get("results_error") else "-"),
-        )))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        out("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    with gc_paused():  # 100,000 rows of new tuples set off full collections over every record loaded
+        for rec in records:
+            batch = rec.get("batch")
+            batch = batch if isinstance(batch, dict) else {}
+            name = batch_name(rec) or "-"
+            results = rec.get("results_file") and ("saved" if rec.get("results_verified") else "unverified")
+            cells = (
+                name.split("/", 1)[-1][:14],
+                terminal_safe(display_name(rec))[:28],
+                str(batch.get("model") or rec.get("model") or "-").replace("models/", ""),
+                short_state(record_state(rec)),
+                _progress(rec),
+                str(batch.get("create_time") or rec.get("submitted_at") or "-")[:19].replace("T", " "),
+                results or ("error" if rec.get("results_error") else "-"),
+            )
+            # Escaping lengthens a cell, so it comes before the widths; a row all printable (nearly every one)
+            # is checked in one call.
+            rows.append(cells if "".join(cells).isprintable() else tuple(terminal_safe(cell) for cell in cells))
+    widths = [max(map(len, column)) for column in zip(*rows)]
+    out_lines("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
     _list_other_keys(rt, records)
     return EXIT_OK
 

@@ -19,7 +19,6 @@ Why it looks like this:
 from __future__ import annotations
 
 import errno
-import gc
 import json
 import os
 import tempfile
@@ -34,6 +33,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from gembatch_tui.core.fsutil import fsync_dir
+from gembatch_tui.core.gc_pause import gc_paused
 from gembatch_tui.core.models import RECORD_VERSION, Record, batch_name, record_key
 from gembatch_tui.core.record_shape import problem as shape_problem
 
@@ -111,7 +111,7 @@ class _Snapshot:
         return self._index
 
     def good(self) -> list[Record]:
-        with _gc_paused():  # 100,000 fresh dicts would set off several full collections over the whole cache
+        with gc_paused():  # 100,000 fresh dicts would set off several full collections over the whole cache
             return [dict(rec) for rec in self.records if rec is not None]
 
 
@@ -364,7 +364,7 @@ class JobStore:
                     raw = raw.rstrip(b"\r\n") + b"\n"
                 numbered.append((line_no, raw))
             del lines
-            with _gc_paused():
+            with gc_paused():
                 for start in range(0, len(numbered), _PARSE_CHUNK):
                     chunk = numbered[start : start + _PARSE_CHUNK]
                     for (line_no, raw), rec in zip(chunk, _parse_bulk([raw for _, raw in chunk])):
@@ -488,20 +488,6 @@ _BAD = object()
 # Lines parsed per decoder call: big enough to keep the one-call speed, small enough that the joined copy stays a
 # few MB and that a bad line sends only its own chunk down the line-by-line path.
 _PARSE_CHUNK = 4096
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a batch of acyclic JSON objects is built: each full collection walks
-    every object the cache already holds, and a load of 100,000 records set off several (~20% of the load).
-    Reference counting still frees everything; the collector is switched back on, if it was on, even on error."""
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()
 
 
 def _text(raw: bytes) -> str:

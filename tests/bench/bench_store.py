@@ -4,7 +4,7 @@
 Run: python tests/bench/bench_store.py [--records 10000] [--rounds 30] [--floor] [--list [--list-runs 3]]
      python tests/bench/bench_store.py --records 100000 --rounds 15 --floor --list
 Targets: update median < 30 ms; load (a fresh process's first read) < 300 ms (both for 10,000 records).
-`--list` prints wall time and peak RSS of each command next to its floor measured in the same run: a bare
+`--list` prints wall time, CPU time and peak RSS of each command next to its floor measured in the same run: a bare
 `json.loads` of every line of the same store in a fresh process (the least any reader must do), and a bare
 `python -c pass` (the interpreter's start). The machine's load average is printed with them.
 """
@@ -107,12 +107,11 @@ def _bench_list(path: Path, tmp: Path, records: int, runs: int) -> None:
         "floor: json.loads of every line": [sys.executable, "-c", _FLOOR_LOAD, str(path)],
         "floor: python -c pass": [sys.executable, "-c", "pass"],
     }
-    seen: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    seen: dict[str, list[tuple[float, float, float]]] = {name: [] for name in commands}
     out_path = tmp / "list.out"
     for _ in range(runs):
         for name, argv in commands.items():
-            wall, rss_mb = _run_measured(argv, env, out_path)
-            seen[name].append((wall, rss_mb))
+            seen[name].append(_run_measured(argv, env, out_path))
             if name == "list":
                 lines = out_path.read_bytes().count(b"\n")
                 assert lines == records + 1, f"list printed {lines} lines for {records} records"
@@ -120,9 +119,9 @@ def _bench_list(path: Path, tmp: Path, records: int, runs: int) -> None:
                 assert len(json.loads(out_path.read_bytes())) == records
     print(f"list over {records:,} records, {runs} runs each (load average {_load()}):")
     for name, rows in seen.items():
-        walls = [w for w, _ in rows]
-        print(f"  {name}: median {statistics.median(walls):.2f} s (min {min(walls):.2f}), "
-              f"peak RSS {max(r for _, r in rows):.0f} MB")
+        walls, cpus = [w for w, _, _ in rows], [c for _, c, _ in rows]
+        print(f"  {name}: wall median {statistics.median(walls):.2f} s (min {min(walls):.2f}), CPU median "
+              f"{statistics.median(cpus):.2f} s, peak RSS {max(r for _, _, r in rows):.0f} MB")
 
 
 # Runs one command with stdout to a file and prints its wall seconds and peak RSS (KiB). A child's peak RSS counts
@@ -134,21 +133,22 @@ out = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
 t0 = time.perf_counter()
 pid = os.posix_spawn(sys.argv[2], sys.argv[2:], os.environ, file_actions=[(os.POSIX_SPAWN_DUP2, out, 1)])
 _, status, usage = os.wait4(pid, 0)
-print(time.perf_counter() - t0, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+print(time.perf_counter() - t0, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
 """
 
 
-def _run_measured(argv: list[str], env: dict[str, str], out_path: Path) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one process, from its own rusage (os.wait4), stdout to `out_path`."""
+def _run_measured(argv: list[str], env: dict[str, str], out_path: Path) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system: steadier than wall on a loaded machine) and peak RSS (MB) of one
+    process, from its own rusage (os.wait4), stdout to `out_path`."""
     done = subprocess.run([sys.executable, "-c", _LAUNCHER, str(out_path), *argv], env=env, capture_output=True,
                           text=True, check=False)
     try:
-        wall, rss_kib, code = done.stdout.split()
+        wall, cpu, rss_kib, code = done.stdout.split()
     except ValueError:
         raise SystemExit(f"launcher failed: {done.stderr[-500:]}") from None
     if int(code) != 0:
         raise SystemExit(f"{' '.join(argv[:6])}: exit {code}: {done.stderr[-500:]}")
-    return float(wall), int(rss_kib) / 1024  # Linux reports KiB
+    return float(wall), float(cpu), int(rss_kib) / 1024  # Linux reports KiB
 
 
 def _load() -> str:

@@ -274,7 +274,7 @@ def cmd_list(rt: Runtime, args: argparse.Namespace) -> int:
         out(f"no jobs in {rt.store.path}")
         return EXIT_OK
     rows = [("JOB", "NAME", "MODEL", "STATE", "PROGRESS", "CREATED", "RESULTS")]
-    with gc_paused():  # 100,000 rows of new tuples set off full collections over every record loaded
+    with gc_paused():  # 100,000 rows of new tuples (and their iterators) set off full collections over every record
         for rec in records:
             batch = rec.get("batch")
             batch = batch if isinstance(batch, dict) else {}
@@ -292,7 +292,7 @@ def cmd_list(rt: Runtime, args: argparse.Namespace) -> int:
             # Escaping lengthens a cell, so it comes before the widths; a row all printable (nearly every one)
             # is checked in one call.
             rows.append(cells if "".join(cells).isprintable() else tuple(terminal_safe(cell) for cell in cells))
-    widths = [max(map(len, column)) for column in zip(*rows)]
+        widths = [max(map(len, column)) for column in zip(*rows)]
     out_lines("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
     _list_other_keys(rt, records)
     return EXIT_OK

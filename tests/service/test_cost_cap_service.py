@@ -86,3 +86,29 @@ def test_a_bad_config_refuses_rather_than_spend(tmp_path: Path, emu: Emulator, m
     assert refused.message == (f"the cost cap cannot be checked: {config}: max_cost_usd must be a number of US "
                                "dollars; nothing was submitted")
     assert emu.files_snapshot() == []
+
+
+def test_the_file_estimate_is_the_sum_of_the_requests(tmp_path: Path) -> None:
+    """estimate_file asks the output rule once per generation config: the same figures as request by request."""
+    from gembatch_tui.core.api import pricing
+    from gembatch_tui.core.submit.cost_cap import estimate_file, estimate_tokens
+    from gembatch_tui.core.submit.validate import iter_requests
+
+    lines = [
+        {"key": "a", "request": {"contents": [{"parts": [{"text": "hi"}]}], "generationConfig": {"maxOutputTokens": 9}}},
+        {"key": "b", "request": {"contents": [{"parts": [{"text": "long " * 80}]}],
+                                 "generationConfig": {"thinkingConfig": {"thinkingBudget": 1000}}}},
+        {"key": "c", "request": {"contents": [{"parts": [{"text": "x"}]}], "generation_config": {"max_output_tokens": 5}}},
+        {"key": "d", "request": {"contents": [{"parts": [{"text": "y " * 300}]}]}},
+        {"key": "e", "request": {"contents": "a plain string prompt"}},
+        {"key": "f", "request": {"contents": [{"parts": [{"text": "z"}]}], "generationConfig": {"maxOutputTokens": 9}}},
+    ]
+    src = write_lines(tmp_path / "mixed.jsonl", lines)
+    rules = pricing.OutputAssumptions.from_config({"output_ratio": {"gemini-2.5-pro": [0.1, 3]},
+                                                   "thinking_tokens": {"*": [10, 20]}})
+    for model in ("gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.0-flash"):
+        for assumptions in (None, rules):
+            one_by_one = pricing.TokenRange()
+            for _line, _key, request in iter_requests(src):
+                one_by_one += estimate_tokens(request, model, assumptions)
+            assert estimate_file(src, model, assumptions=assumptions).tokens == one_by_one

@@ -56,7 +56,7 @@ def main() -> None:
                              "file, alternating with this tree: a ratio measured in the same minutes")
     parser.add_argument("--runs", type=int, default=1, help="how many times to run each tree")
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="bench-prepare-", dir=args.dir))
+    folder = Path(tempfile.mkdtemp(prefix="bench-prepare-", dir=args.dir)).resolve()
     try:
         data = folder / "docs.csv"
         t0 = time.perf_counter()
@@ -105,7 +105,8 @@ def _run(root: Path, data: Path, home: Path) -> tuple[str, float, float, float, 
     out, err = home.with_name("stdout.txt"), home.with_name("stderr.txt")
     t0 = time.perf_counter()
     with open(out, "w") as stdout, open(err, "w") as stderr:
-        child = subprocess.Popen(cmd, stdout=stdout, stderr=stderr, env=env)
+        # cwd: `python -m` puts the current folder first on sys.path, ahead of PYTHONPATH
+        child = subprocess.Popen(cmd, stdout=stdout, stderr=stderr, env=env, cwd=root)
         _pid, status, usage = os.wait4(child.pid, 0)  # this child's own CPU time and peak RSS
     elapsed = time.perf_counter() - t0
     child.returncode = os.waitstatus_to_exitcode(status)

@@ -8,6 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.tui_submit.submit_helpers import highlight, submit_screen, text_of, wait_until
+from tests.tui_submit.test_submit_flow import log_text
+
 from gembatch_tui.tui.submit.confirm import ConfirmSubmit
 
 from gembatch_tui.core.models import CANCELLED, is_realtime, record_state
@@ -45,6 +47,9 @@ async def test_a_429_leads_to_the_offer_and_a_realtime_run(data_dir: Path, emula
         await pilot.press("y")
         await wait_until(pilot, lambda: app.screen is screen and not screen.realtime_running, timeout=30,
                          what="the real-time run")
+        await wait_until(pilot, lambda: "Real-time run (interactive prices):" in log_text(screen))
+        assert "basic.jsonl: succeeded realtime/" in log_text(screen) and "(5 ok, 0 errors, 0 not answered)" in \
+            log_text(screen)
     records = app.store.read_all()
     runs = [r for r in records if is_realtime(r)]
     batches = [r for r in records if not is_realtime(r)]

@@ -148,6 +148,16 @@ class SubmitLog(VerticalScroll, can_focus=True):
         self.query_one("#log-title", Static).update(Text(f"{head}: {', '.join(parts) or 'nothing submitted'}"))
         self.add_class("-idle")
 
+    def note(self, heading: str, lines: list[str], ok: bool) -> None:
+        """Lines added under the run's outcomes (what the real-time fallback did with its refused files)."""
+        style = self._style("ok" if ok else "warning")
+        text = Text(heading, style=f"{style} bold")
+        for line in lines:
+            text.append("\n  " + line, style)
+        row = Static(text, classes="log-row", markup=False)
+        self._rows.append(row)
+        self.mount(row)
+
     # ------------------------------------------------------------------ drawing
     def _current(self, line: str) -> None:
         self.query_one("#log-current", Static).update(Text(line))

@@ -25,6 +25,7 @@ from textual.message import Message
 from gembatch_tui.core.api import pricing
 from gembatch_tui.tui.dialogs.confirm import ConfirmDialog
 from gembatch_tui.tui.messages import JobsSubmitted, StoreChanged
+from gembatch_tui.tui.submit.log import SubmitLog
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -179,6 +180,7 @@ class RealtimeOffer(_ScreenBase):
         if message.names:
             self.app.post_message(JobsSubmitted(message.names))
         text = "\n".join(message.lines) or "Nothing was run"
+        self.query_one(SubmitLog).note("Real-time run (interactive prices):", message.lines or [text], message.ok)
         self.notify(text, title="Real-time run", severity="information" if message.ok else "warning",
                     markup=False, timeout=8)
 

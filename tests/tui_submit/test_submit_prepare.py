@@ -135,3 +135,17 @@ def test_prepare_dialog_snapshot(data_dir: Path, make_host, snap_compare) -> Non
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+async def test_a_marked_table_is_refused_with_the_way_to_prepare_it(data_dir: Path, make_host) -> None:
+    from gembatch_tui.tui.submit.confirm import ConfirmSubmit
+    from tests.tui_submit.test_submit_flow import dialog_text
+
+    _articles(data_dir, 3)
+    app = make_host(None, data_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await submit_screen(pilot)
+        await highlight(pilot, screen, "articles.csv")
+        await pilot.press("space", "ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmSubmit), what="the confirm dialog")
+        assert "a table, not a batch file: enter (or P) on it prepares one to submit" in dialog_text(app)

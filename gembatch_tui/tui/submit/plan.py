@@ -24,6 +24,7 @@ from gembatch_tui.core.submit.limits import JobLimits
 from gembatch_tui.core.submit.validate import ValidationCancelled, ValidationReport
 from gembatch_tui.tui.submit.estimates import EstimateCache
 from gembatch_tui.tui.submit.model import ReportCache, compute_totals, human_count, split_estimate
+from gembatch_tui.tui.submit.prepare_run import is_data_name
 from gembatch_tui.tui.submit.run import SubmitRequest, refusal
 
 SUBMIT = "submit"
@@ -116,6 +117,8 @@ def plan_entry(
     if report is None:
         return PlanEntry(path, SUBMIT, "not checked yet: checked again before the upload")
     why = refusal(report, request.model)
+    if why and not report.ok and is_data_name(path.name):
+        return PlanEntry(path, REFUSE, "a table, not a batch file: enter (or P) on it prepares one to submit")
     if why:
         more = report.problem_count - 1 if not report.ok else 0
         return PlanEntry(path, REFUSE, why[0] + (f" (+{more} more)" if more > 0 else ""))

@@ -77,7 +77,8 @@ class BlockWriter:
         self.sizes: dict[int, int] = {}  # input tokens of a request -> how many requests have that many
         self.columns_seen: dict[str, None] = {}
         self.render, self.id_of = fields_getter(source, template, id_column)
-        self._fast_render, self._fast_ids, self._min_cells = _block_getters(source, template, id_column)
+        self._fast_render, self._fast_ids, self._min_cells = _block_getters(source, template, id_column, self.render,
+                                                                            self.id_of)
         self._pieces = maker.pieces(b"", b"")[::2]
 
     def write(self, first: int, lines: list[int], records: list[Any]) -> None:
@@ -231,11 +232,11 @@ def _percent_format(template: Template) -> str:
     return "".join(p.replace("%", "%%") if isinstance(p, str) else "%s" for p in template.pieces)
 
 
-def _block_getters(source: Source, template: Template, id_column: str | None,
+def _block_getters(source: Source, template: Template, id_column: str | None, render: Any, id_of: Any,
                    ) -> tuple[Callable[[list[Any]], list[str]], Callable[[list[Any]], list[str]], int]:
     """(prompts(records), ids(records), the fewest cells a CSV row needs): a block's prompts and ids by C-level
-    loops; both raise KeyError when a record lacks a field (the row path then says which)."""
-    render, id_of = fields_getter(source, template, id_column)
+    loops (JSON records: by fields_getter's `render` and `id_of`); both raise KeyError when a record lacks a field
+    (the row path then says which)."""
     if source.columns is None:
         return (lambda records: list(map(render, records))), (lambda records: list(map(id_of, records))), 0
     index = {name: i for i, name in enumerate(source.columns)}

@@ -2,9 +2,10 @@
 
 Why streaming: a data file can be bigger than memory (a 1 GB CSV), so each format is read one record at a time
 (csv.reader, a JSON list decoded element by element with JSONDecoder.raw_decode over a sliding buffer, JSONL a
-line at a time); only a block of records (BLOCK_ROWS) and a read buffer are held. Each record comes with where
-it is: its 1-based row (the record number: CSV/TSV data rows after the header, JSON list elements, JSONL non-blank
-lines) and the line of the file it starts on, which is what messages name (`data.csv:12: ...`).
+line at a time); only a block of records (about BLOCK_CHARS of text) and a read buffer are held. Each record
+comes with where it is: its 1-based row (the record number: CSV/TSV data rows after the header, JSON list
+elements, JSONL non-blank lines) and the line of the file it starts on, which is what messages name
+(`data.csv:12: ...`).
 
 Why blocks (`blocks()`): at 100 MB a second a Python loop over a million rows is a real share of the time, so
 the CSV reader's loop does only what needs the reader (the line a row starts on), and `prepare` does the rest
@@ -37,8 +38,10 @@ _NOT_READ = object()
 Row = tuple[int, int, Any]  # (row number, line number, cells list | dict | BadRecord)
 Block = tuple[int, list[int], list[Any]]  # (first row number, line numbers, records): consecutive rows
 BLOCK_ROWS = 64  # records in a block to start with (and always, for JSON and JSONL)
-BLOCK_CHARS = 1 << 16  # CSV blocks then hold about this much text: bigger ones cost more in page faults than
-MAX_BLOCK_ROWS = 4096  # they save in calls (malloc hands the memory back to the system and takes it again)
+# CSV blocks then hold about this much text: a block of 512 rows of 1 KB cost a fifth more CPU, in page faults
+# (malloc gives the freed memory back to the system and faults it in again for the next block)
+BLOCK_CHARS = 1 << 16
+MAX_BLOCK_ROWS = 4096
 
 
 class SourceError(ValueError):

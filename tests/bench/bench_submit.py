@@ -9,6 +9,8 @@ our GIL) with every answer delayed by --latency-ms, and times, in turns:
 
 - floor: what the `gembatch` tool does (no validation), in a fresh process: `client.files.upload` of the file and one
   `batches.create` through the google-genai SDK;
+- with --same-chunks, also that floor sending our chunk size (upload_reader.CHUNK_BYTES, the SDK's is 8 MiB): ours
+  against it is what validation costs, the chunk size aside;
 - ours: `python -m gembatch_tui submit FILE` in a fresh process (validation in its second process, the store
   record, the upload with its token, the create), with its peak RSS (os.wait4 of exactly that child: the
   validation process, a child of the fork server, is not counted there, so it is measured alone below);
@@ -38,6 +40,9 @@ TEXT = "Summarise the following passage in two sentences, keeping every number e
 FLOOR = r"""
 import sys, time
 from google import genai
+if len(sys.argv) > 4:  # the chunk size of each upload request (the SDK reads CHUNK_SIZE at a time)
+    import google.genai._api_client as api_client
+    api_client.CHUNK_SIZE = int(sys.argv[4])
 client = genai.Client(api_key=sys.argv[2], http_options={"base_url": sys.argv[3], "timeout": 3_600_000})
 t0 = time.perf_counter()
 f = client.files.upload(file=sys.argv[1], config={"mime_type": "jsonl", "display_name": "floor"})
@@ -140,6 +145,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--dir", default=None, help="where the input file and the emulator's files go")
     ap.add_argument("--skip-parsers", action="store_true", help="leave out the in-process validation rates")
+    ap.add_argument("--same-chunks", action="store_true", help="also time the floor with our upload chunk size")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(dir=args.dir) as d:
         tmp = Path(d)
@@ -147,22 +153,27 @@ def main() -> None:
         n = write_jsonl(src, args.size_mb * 1024 * 1024)
         mb = src.stat().st_size / 1e6
         print(f"input: {mb:,.0f} MB, {n:,} requests; emulator in its own process at --latency-ms {args.latency_ms:g}")
+        from gembatch_tui.core.api.upload_reader import CHUNK_BYTES
+
         best: dict[str, tuple[float, float, float]] = {}
+        turns = [
+            ("floor", [sys.executable, "-c", FLOOR, str(src), KEY]),
+            ("ours", [sys.executable, "-m", "gembatch_tui", "submit", str(src)]),
+            ("first", [sys.executable, "-c", OURS, "first", str(src)]),
+        ]
+        if args.same_chunks:
+            turns.insert(1, ("floor-chunks", [sys.executable, "-c", FLOOR, str(src), KEY]))
         for run in range(args.runs):
-            for name, argv in (
-                ("floor", [sys.executable, "-c", FLOOR, str(src), KEY]),
-                ("ours", [sys.executable, "-m", "gembatch_tui", "submit", str(src)]),
-                ("first", [sys.executable, "-c", OURS, "first", str(src)]),
-            ):
+            for name, argv in turns:
                 proc, url = start_emulator(args.latency_ms)  # its files go to a temp dir it removes on stop
                 try:
-                    if name == "floor":
-                        argv = [*argv, url]
+                    if name.startswith("floor"):
+                        argv = [*argv, url] + ([str(CHUNK_BYTES)] if name == "floor-chunks" else [])
                     wall, rss, cpu, out = timed(argv, env_for(url, tmp / f"home-{name}-{run}"))
                 finally:
                     proc.terminate()
                     proc.wait()
-                if name != "floor" and "submitted" not in out:
+                if not name.startswith("floor") and "submitted" not in out:
                     raise SystemExit(f"{name}: {out}")
                 if name not in best or wall < best[name][0]:
                     best[name] = (wall, rss, cpu)
@@ -171,6 +182,10 @@ def main() -> None:
         floor, ours, first = best["floor"], best["ours"], best["first"]
         print(f"floor (SDK files.upload + batches.create, no validation): {floor[0]:.1f} s "
               f"({mb / floor[0]:.0f} MB/s), peak RSS {floor[1]:.0f} MB, CPU {floor[2]:.1f} s")
+        if "floor-chunks" in best:
+            same = best["floor-chunks"]
+            print(f"floor sending {CHUNK_BYTES >> 20} MiB chunks like ours (SDK's: 8 MiB): {same[0]:.1f} s "
+                  f"({mb / same[0]:.0f} MB/s), peak RSS {same[1]:.0f} MB; ours {ours[0] / same[0]:.2f} x this")
         print(f"gembatch-tui submit (validated while uploaded):           {ours[0]:.1f} s "
               f"({mb / ours[0]:.0f} MB/s), peak RSS {ours[1]:.0f} MB, CPU {ours[2]:.1f} s; {ours[0] / floor[0]:.2f} x the floor")
         print(f"gembatch-tui submit before (validated first, json):        {first[0]:.1f} s "
@@ -182,6 +197,7 @@ def main() -> None:
         if not args.skip_parsers:
             fast, slow = validation_rates(src)
             print(f"validation alone, MB/s of CPU time: {fast:.0f} with orjson, {slow:.0f} with json")
+        print("load average (1, 5, 15 min) at the end: " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
 
 
 if __name__ == "__main__":

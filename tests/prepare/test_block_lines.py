@@ -7,10 +7,12 @@ from __future__ import annotations
 import csv
 import json
 import random
+import threading
 from pathlib import Path
 
 import pytest
 
+from gembatch_tui.core.errors import Cancelled
 from gembatch_tui.core.prepare import lines, template
 from gembatch_tui.core.prepare.build import PrepareError, PrepareOptions, prepare
 from gembatch_tui.core.prepare.readers import Source
@@ -114,3 +116,21 @@ def test_keyset_add_many_finds_what_add_finds() -> None:
         many.add_many(block, range(start + 1, start + 1 + len(block)), range(start, start + len(block)))
     assert one.duplicates(50) == many.duplicates(50) and len(one) == len(many) == 20000
     assert json.dumps([e.line for pair in one.duplicates(5)[0] for e in pair])  # some repeats were found
+
+
+def test_progress_is_told_the_rows_and_a_cancel_between_blocks_leaves_nothing(tmp_path: Path) -> None:
+    data = _table(tmp_path / "t.csv", 20000, seed=5)
+    seen: list[int] = []
+    result = prepare(PrepareOptions(data=data, template=template.parse("{title}")), progress=seen.append)
+    assert seen == sorted(seen) and seen[-1] == result.rows == 20000 and len(seen) >= 4
+    result.batch.unlink()
+    result.map.unlink()
+    cancel = threading.Event()
+
+    def cancel_at_first_report(rows: int) -> None:
+        cancel.set()
+
+    with pytest.raises(Cancelled):
+        prepare(PrepareOptions(data=data, template=template.parse("{title}")), progress=cancel_at_first_report,
+                cancel=cancel)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]

@@ -124,9 +124,9 @@ def _bench_list(path: Path, tmp: Path, records: int, runs: int) -> None:
               f"{statistics.median(cpus):.2f} s, peak RSS {max(r for _, _, r in rows):.0f} MB")
 
 
-# Runs one command with stdout to a file and prints its wall seconds and peak RSS (KiB). A child's peak RSS counts
-# the memory of the process that forked it, so the bench (hundreds of MB by now) forks this small launcher, not the
-# command itself; its ~10 MB shows in the `python -c pass` floor.
+# Runs one command with stdout to a file and prints its wall and CPU seconds and peak RSS (KiB). A child's peak RSS
+# counts the memory of the process that forked it, so the bench (hundreds of MB by now) forks this small launcher,
+# not the command itself; its ~10 MB shows in the `python -c pass` floor.
 _LAUNCHER = """
 import os, sys, time
 out = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

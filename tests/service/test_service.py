@@ -105,7 +105,9 @@ def test_failed_download_leaves_no_file_and_is_retried(service: BatchService, em
     while emulator.batches_snapshot()[0]["state"] != "BATCH_STATE_SUCCEEDED":
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    emulator.fail_next("GET", r":download", 500, times=1)
+    # A 500 before the first byte is tried again (nothing was written); one that outlasts every attempt fails
+    # the download, which leaves no file and is tried again by the next pass.
+    emulator.fail_next("GET", r":download", 500, times=max(1, service.client.policy.attempts))
     report = poll_once(service)
     assert [d.ok for d in report.downloads] == [False]
     results_dir = examples / "results"

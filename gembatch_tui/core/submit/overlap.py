@@ -1,9 +1,9 @@
 """Provides submitting a big input while it is validated: the upload and the check run at the same time.
 
-Why: validation reads a 1 GB file at ~80 MB/s of one core and the upload takes about as long; one after the other
-they cost both (issue 18). Here the record is written first, marked `validation_pending`, with its upload token;
-the raw file is uploaded in a thread (tagged with that token, so a lost answer is found by listing as always) while a
-second process validates it (validate_process.py: in a thread it would starve the upload of the GIL). Then:
+Why: validating a 1 GB file costs ~5 s of one core (~230 MB/s, bench_submit.py) and its upload ~20 s; one after
+the other they cost both (issue 18). Here the record is written first, marked `validation_pending`, with its upload
+token; the raw file is uploaded in a thread (tagged with that token, so a lost answer is found by listing as always)
+while a second process validates it (validate_process.py: in a thread it would starve the upload of the GIL). Then:
 
 - the first problem, or the first line that needs normalising (the raw bytes are then not what must be uploaded),
   stops the upload at once, and an upload that finished anyway is deleted. Nothing is created from a file with

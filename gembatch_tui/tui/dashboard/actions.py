@@ -133,15 +133,12 @@ class RowActions(_Base):
 
     @work(thread=True, exclusive=True, group="dashboard-retry", exit_on_error=False, description="retry parts")
     def _retry_worker(self, keys: list[str]) -> None:
-        """Reset each part to queued (store and part files only); the app's next poll submits them."""
-        from gembatch_tui.core.submit.retry_parts import try_part
+        """Reset each part to queued (store and part files only) when its cost fits the cap; the app's next poll
+        submits them."""
+        from gembatch_tui.tui.dashboard.part_retry import retry_under_cap
         from gembatch_tui.tui.messages import JobsSubmitted
 
-        outcomes = []
-        for key in keys:
-            rec = self.gapp.store.get(key)
-            if rec is not None:
-                outcomes.append(try_part(self.gapp.store, rec))
+        outcomes = retry_under_cap(self.gapp.store, self.gapp.service, keys)
         self.post_message(PartsRetried([(o.line() if o.ok else o.message, o.ok) for o in outcomes]))
         if any(o.ok for o in outcomes):
             self.app.post_message(JobsSubmitted([]))  # reload, and poll soon: that submits the queued parts

@@ -525,15 +525,16 @@ class DetailScreen(WorkerFailures, Screen[None]):
 
     @work(thread=True, exclusive=True, group="detail-retry", exit_on_error=False, description="retry the part")
     def _retry_worker(self, key: str) -> None:
-        """Reset the part to queued (store and part file only); the app's poll then submits it."""
-        from gembatch_tui.core.submit.retry_parts import try_part
+        """Reset the part to queued (store and part file only) when its cost fits the cap; the app's poll then
+        submits it."""
+        from gembatch_tui.tui.dashboard.part_retry import retry_under_cap
         from gembatch_tui.tui.messages import JobsSubmitted
 
-        rec = self.gapp.store.get(key)
-        if rec is None:
+        found = retry_under_cap(self.gapp.store, self.gapp.service, [key])
+        if not found:
             self.post_message(PartRetried("the job is no longer in the store", False))
             return
-        outcome = try_part(self.gapp.store, rec)
+        outcome = found[0]
         self.post_message(PartRetried(outcome.line() if outcome.ok else outcome.message, outcome.ok))
         if outcome.ok:
             self.app.post_message(JobsSubmitted([]))  # reload, and poll soon: that submits the queued part

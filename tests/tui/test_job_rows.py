@@ -70,7 +70,7 @@ def test_cells() -> None:
 def test_eta_of_a_running_job_at_its_rate_so_far() -> None:
     from datetime import datetime, timezone
 
-    from gembatch_tui.tui.dashboard.detail import render_record
+    from gembatch_tui.tui.dashboard.detail_sections import render_record
     from gembatch_tui.tui.dashboard.cells import eta_seconds
 
     now = datetime(2026, 11, 23, 12, 10, tzinfo=timezone.utc)

@@ -188,7 +188,8 @@ def test_a_killed_verifier_leaves_no_results_file_and_nothing_verified(which: st
         real_init(self, *a, **k)
         started.append(self)
         if which == "results":  # the checker waits for the download's end: alive until killed
-            os.kill(self._proc.pid, signal.SIGKILL)  # before the download has written a byte
+            self._starter.join()  # started beside the download: here, before it has written a byte
+            os.kill(self._proc.pid, signal.SIGKILL)
             self._proc.join(timeout=30)
 
     if which == "input":  # the input's key reader is killed before it sends a key

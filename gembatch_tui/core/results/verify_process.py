@@ -10,7 +10,9 @@ are the same, line by line. The input's keys are read at the same time by a thir
 handed to the checker in batches.
 
 Started from a fork server (the app runs threads, and a plain fork of a threaded process is unsafe) whose preloaded
-modules are this one's (and the main module's), so a verifier starts in milliseconds after the first. Files under
+modules are this one's (and the main module's), so a verifier starts in milliseconds after the first; the processes
+are started by a thread beside the download, which never waits for them (the first start boots the fork server: 0.2
+to 0.5 s that the download used to wait for, once per process, so once per `poll` run). Files under
 MIN_BYTES, and machines where no process can be started, are checked in-process as before: a process is not worth
 it there.
 
@@ -23,6 +25,7 @@ check in-process.
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -64,38 +67,57 @@ class ProcessVerifier:
 
     def __init__(self, partial: Path, input_path: Path | None, *, expected_count: int | None, usage: bool) -> None:
         ctx = _context()
-        self._procs: list[Any] = []
-        keys = None
-        try:
-            if input_path is not None:  # the input's keys are read by a process of their own, at the same time
-                keys, sender = ctx.Pipe(duplex=False)
-                self._procs.append(ctx.Process(target=_input_child, args=(sender, str(input_path)),
-                                               name="gembatch-verify-input", daemon=True))
-                try:
-                    self._procs[-1].start()
-                finally:
-                    sender.close()
-            self._conn, child = ctx.Pipe()
-            self._proc = ctx.Process(target=_child, args=(child, str(partial), keys, None if input_path is None
-                                                          else str(input_path), expected_count, usage),
-                                     name="gembatch-verify", daemon=True)
-            self._procs.append(self._proc)
-            try:
-                self._proc.start()
-            finally:
-                child.close()
-        except BaseException:
-            self._end_all()
-            raise
-        finally:
-            if keys is not None:
-                keys.close()
         self._input, self._expected, self._usage = input_path, expected_count, usage
         self._sha = hashlib.sha256()
         self._size = 0
         self._told = 0
         self._lost = False
         self.stats: dict[str, float] = {}  # for benchmarks: wait_s (finish's wait), and the verifier's cpu_s, rss_mb
+        self._procs: list[Any] = []
+        self._start_failed: BaseException | None = None
+        ends: list[list[Any]] = []  # per process, the pipe ends it holds: closed here once it is started
+        try:
+            keys = None
+            if input_path is not None:  # the input's keys are read by a process of their own, at the same time
+                keys, sender = ctx.Pipe(duplex=False)
+                ends.append([sender])  # closed before the checker starts: a forked one must not hold it
+                self._procs.append(ctx.Process(target=_input_child, args=(sender, str(input_path)),
+                                               name="gembatch-verify-input", daemon=True))
+            self._conn, child = ctx.Pipe()
+            ends.append([child] + ([keys] if keys is not None else []))
+            self._proc = ctx.Process(target=_child, args=(child, str(partial), keys, None if input_path is None
+                                                          else str(input_path), expected_count, usage),
+                                     name="gembatch-verify", daemon=True)
+            self._procs.append(self._proc)
+        except BaseException:
+            for held in ends:
+                for end in held:
+                    end.close()
+            raise
+        # Started beside the download, which does not wait for them: the first start of a process boots the
+        # fork server (0.2-0.5 s of imports), and the bytes that arrive meanwhile wait in the page cache. A plain
+        # fork (tests only) is started here: forked while this process's other threads work, a child could
+        # inherit a lock held for good.
+        self._starter = threading.Thread(target=self._start, args=(ends,), name="gembatch-verify-start", daemon=True)
+        if ctx.get_start_method() == "fork":
+            self._start(ends)
+        else:
+            self._starter.start()
+
+    def _start(self, ends: list[list[Any]]) -> None:
+        try:
+            for proc, held in zip(self._procs, ends):
+                try:
+                    proc.start()
+                finally:
+                    for end in held:
+                        end.close()
+        except BaseException as exc:  # noqa: BLE001 - `finish` then checks in-process, as when none can start
+            self._start_failed = exc
+        finally:
+            for held in ends:
+                for end in held:
+                    end.close()  # those of a process not started (closing twice is harmless)
 
     def __enter__(self) -> ProcessVerifier:
         return self
@@ -120,6 +142,10 @@ class ProcessVerifier:
         when the verifier could not give one."""
         fingerprint = Fingerprint(self._size, self._sha.hexdigest())
         waited = time.perf_counter()
+        if self._starter.ident is not None:
+            self._starter.join()
+        if self._start_failed is not None:  # no process could be started here
+            return self._in_process(path)
         try:
             self._conn.send((_END, self._size))
         except (OSError, ValueError):
@@ -154,6 +180,8 @@ class ProcessVerifier:
         self._conn.close()
 
     def _end_all(self) -> None:
+        if self._starter.ident is not None:
+            self._starter.join()  # a start under way ends first: then every child that was started is known
         for proc in self._procs:
             if proc._popen is not None and proc.is_alive():
                 proc.kill()

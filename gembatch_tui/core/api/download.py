@@ -3,15 +3,17 @@ and error check, and a lean loop over the body.
 
 Why not `files.download(destination=...)` itself: its body loop (`iter_bytes(chunk_size=1 MiB)`) copies every
 64 KiB network read into a BytesIO, copies it out and slices it again before our writer sees it. Measured on the
-300 MB results file of tests/bench/bench_download.py, that loop and the writer behind it cost the downloading
-process 0.6-1.1 CPU seconds against ~0.55 here (same run, same emulator; the bench prints both), and that process
-shares two cores with the results check (results/verify_process.py). Everything else is the SDK's, called as its
-`BaseApiClient.download_file` calls it: the request comes from its `_build_request` (URL, API version, key header,
-user agent, timeout), goes out through its httpx client (proxies, certificates, mTLS endpoint), and any status but
-200 is raised by its `APIError.raise_for_response`, so errors map as before (a gone file's 403 is the same
-ServiceError). Those are private names of the google-genai version pyproject pins exactly; when one is missing, or
-the SDK would use its google-auth transport, the public `files.download` is used as before (`lean_request` returns
-None; tests/download_speed asserts the lean path is taken with the pinned SDK, so an upgrade that loses it is seen).
+300 MB results file of tests/bench/bench_download.py, alternating the two in one process (16 runs each, load < 1):
+files.download into this writer took 0.87-0.88 s and 0.71 CPU s (medians), this loop 0.73-0.80 s and 0.57-0.64
+CPU s; and the downloading process shares two cores with the results check (results/verify_process.py).
+
+Everything else is the SDK's, called as its `BaseApiClient.download_file` calls it: the request comes from its
+`_build_request` (URL, API version, key header, user agent, timeout), goes out through its httpx client (proxies,
+certificates, mTLS endpoint), and any status but 200 is raised by its `APIError.raise_for_response`, so errors map
+as before (a gone file's 403 is the same ServiceError). Those are private names of the google-genai version
+pyproject pins exactly; when one is missing, or the SDK would use its google-auth transport, the public
+`files.download` is used as before (`lean_request` returns None; tests/download_speed asserts the lean path is
+taken with the pinned SDK, so an upgrade that loses it is seen).
 
 Unlike `files.download` (never retried), a transient failure before the first byte (408, 429, 5xx, a timeout, a
 reset) is tried again per the client's RetryPolicy: nothing has been written yet. A failure mid-body is not retried:

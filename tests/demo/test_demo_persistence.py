@@ -18,6 +18,7 @@ from gembatch_tui.emulator import persist
 from gembatch_tui.core.errors import ServiceError
 from gembatch_tui.core.models import SUCCEEDED, record_state
 from tests.cli.conftest import Cli
+from tests.demo.demo_state import age_demo_jobs
 
 EXAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "examples"
 KEY_RE = re.compile(r"demo-[0-9a-f]{24}")
@@ -54,9 +55,10 @@ def test_submit_then_poll_in_separate_runs(tmp_path: Path, cli: Cli) -> None:
     sub = cli("--demo", "submit", str(src))
     assert sub.returncode == 0, sub.stderr
     name = re.search(r"submitted (batches/\S+)", sub.stdout).group(1)
+    age_demo_jobs(4.0)  # of its 5 s: the next run finds it running, near its end
 
     # A later run, with a new emulator, still knows the job, and carries it on to the end.
-    polled = cli("--demo", "poll", "--interval", "1")
+    polled = cli("--demo", "poll", "--interval", "0.25")
     assert polled.returncode == 0, polled.stdout + polled.stderr
     assert re.search(rf"^{name} \(basic\.jsonl\): (PENDING|RUNNING) -> ", polled.stdout, re.M), polled.stdout
     assert "-> SUCCEEDED" in polled.stdout and "404" not in polled.stderr
@@ -91,11 +93,11 @@ def test_a_restarted_demo_never_hands_out_the_same_ids(tmp_path: Path, cli: Cli)
 def test_demo_poll_while_another_process_serves_the_same_state(tmp_path: Path, cli: Cli) -> None:
     """The demo app open (here: its runtime, in this process) while `gembatch-tui --demo poll` runs."""
     settings = build_settings(store=None, results_dir=None, api_key=None, demo=True)
-    with runtime.open_runtime(settings, demo_job_seconds=3.0) as rt:
+    with runtime.open_runtime(settings, demo_job_seconds=1.0) as rt:
         assert rt.service is not None and rt.emulator is not None
         out = rt.service.submit(_input(tmp_path), model="gemini-2.5-flash")
         assert out.status == "submitted"
-        polled = cli("--demo", "poll", "--interval", "1")
+        polled = cli("--demo", "poll", "--interval", "0.25")
         assert polled.returncode == 0, polled.stdout + polled.stderr
         assert f"{out.batch_name}: results saved to" in polled.stdout
         # This process's emulator sees what the other one did (results generated there, or here: the same file).

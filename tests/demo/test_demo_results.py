@@ -10,6 +10,7 @@ import pytest
 
 from gembatch_tui.core import paths
 from tests.cli.conftest import Cli
+from tests.demo.demo_state import age_demo_jobs
 
 
 @pytest.fixture
@@ -45,7 +46,8 @@ def test_demo_submit_then_poll_leaves_the_input_folder_alone(tmp_path: Path, cli
     )
     sub = cli("--demo", "submit", str(src))
     assert sub.returncode == 0, sub.stdout + sub.stderr
-    polled = cli("--demo", "poll", "--interval", "1")
+    age_demo_jobs(5.0)  # the job's 5 s have passed: this poll downloads at once
+    polled = cli("--demo", "poll", "--interval", "0.25")
     assert polled.returncode == 0, polled.stdout + polled.stderr
     assert not (folder / "results").exists(), list(folder.rglob("*"))
     listed = json.loads(cli("--demo", "list", "--json").stdout)

@@ -16,10 +16,10 @@ def _listed_ids(cli) -> list[str]:  # noqa: ANN001
 
 
 def test_the_id_list_prints_works_in_export_cancel_and_delete(tmp_path: Path) -> None:
-    with Emulator(api_key=KEY, job_seconds=1.0) as emu:
+    with Emulator(api_key=KEY, job_seconds=0.3) as emu:
         cli = _cli(tmp_path, emu)
         assert cli("submit", str(_input(tmp_path / "in" / "a.jsonl"))).returncode == 0
-        assert cli("poll", "--timeout", "1").returncode == 0
+        assert cli("poll", "--interval", "0.2", "--timeout", "1").returncode == 0
         [done] = _listed_ids(cli)
         assert len(done) == 14
         exported = cli("export", done, "--format", "jsonl")

@@ -84,13 +84,17 @@ def test_a_403_on_a_batch_is_still_an_error(world: World) -> None:
 
 def test_two_cleanup_commands_at_once_both_exit_0(tmp_path: Path) -> None:
     clock = ManualClock()
-    with Emulator(api_key=KEY, job_seconds=10, clock=clock, latency_ms=150) as emu:
-        store = tmp_path / "store" / "jobs.jsonl"
-        service = make_service(emu, store)
+    state = tmp_path / "emulator-state"  # the jobs are made quickly, then served slowly by the same server state
+    store = tmp_path / "store" / "jobs.jsonl"
+    with Emulator(api_key=KEY, job_seconds=10, clock=clock, state_dir=state) as quick:
+        service = make_service(quick, store)
         for name in ("a.jsonl", "b.jsonl", "c.jsonl"):
             assert service.submit(write_input(tmp_path / "in" / name, text=name), model=MODEL).status == "submitted"
         clock.advance(30)
         assert not poll_once(service).failed
+    # 150 ms a call keeps both clean-ups' deletions in flight together
+    with Emulator(api_key=KEY, job_seconds=10, clock=clock, latency_ms=150, state_dir=state) as emu:
+        assert len(emu.batches_snapshot()) == 3 and len(emu.files_snapshot()) == 6
         clock.advance(49 * 3600)  # the uploads (and outputs) expired: every file delete answers 403
         cli = Cli(tmp_path / "home", {"GOOGLE_API_KEY": KEY, "GOOGLE_GEMINI_BASE_URL": emu.url})
         args = [sys.executable, "-m", "gembatch_tui", "--store", str(store), "cleanup", "--yes"]

@@ -33,7 +33,8 @@ def examples(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def emulator() -> Iterator[Emulator]:
-    with Emulator(api_key=KEY, job_seconds=1.0) as emu:
+    """Jobs that end in 0.3 s: the tests wait for them; one that must catch a job running starts its own."""
+    with Emulator(api_key=KEY, job_seconds=0.3) as emu:
         yield emu
 
 

@@ -15,6 +15,7 @@ from gembatch_tui.core.cleanup import plan as cleanup
 from gembatch_tui.core.models import record_key, record_state
 from gembatch_tui.core.poll.poller import poll_once
 from gembatch_tui.core.submit.service import BatchService
+from gembatch_tui.emulator import Emulator
 
 from .conftest import KEY, make_service
 
@@ -26,7 +27,7 @@ def poll_until_final(service: BatchService, timeout: float = 20.0):
         if report.active == 0 and not any(not d.ok for d in report.downloads):
             return report
         assert time.monotonic() < deadline, f"jobs not final: {report}"
-        time.sleep(0.2)
+        time.sleep(0.05)
 
 
 def test_submit_poll_download_verified(service: BatchService, emulator, examples: Path) -> None:
@@ -119,10 +120,12 @@ def test_failed_download_leaves_no_file_and_is_retried(service: BatchService, em
     assert (results_dir / "basic.jsonl").is_file()
 
 
-def test_cancel_and_delete_rules(service: BatchService, emulator, examples: Path, tmp_path: Path) -> None:
-    slow = make_service(emulator, tmp_path / "s2" / "jobs.jsonl")
-    emulator_job_seconds = getattr(emulator, "job_seconds", 1.0)
-    assert emulator_job_seconds <= 2
+def test_cancel_and_delete_rules(examples: Path, tmp_path: Path) -> None:
+    with Emulator(api_key=KEY, job_seconds=3600) as emulator:  # the job is still running when it is cancelled
+        _cancel_and_delete_rules(emulator, make_service(emulator, tmp_path / "s2" / "jobs.jsonl"), examples)
+
+
+def _cancel_and_delete_rules(emulator: Emulator, slow: BatchService, examples: Path) -> None:
     out = slow.submit(examples / "basic.jsonl", model="gemini-2.5-flash")
     rec = slow.resolve(out.batch_name)
     plan = cleanup.plan_delete(rec)

@@ -29,7 +29,7 @@ def _input(path: Path, n: int = 3, word: str = "q") -> Path:
 
 @pytest.fixture
 def emu() -> Emulator:
-    with Emulator(api_key=KEY, job_seconds=1.0) as emulator:
+    with Emulator(api_key=KEY, job_seconds=0.3) as emulator:  # the tests wait for the jobs: short ones
         yield emulator
 
 

@@ -15,7 +15,7 @@ KEY = "test-key-LIBRARY-0123456789"
 
 @pytest.fixture
 def emulator() -> Iterator[Emulator]:
-    with Emulator(api_key=KEY, job_seconds=1.0) as emu:
+    with Emulator(api_key=KEY, job_seconds=0.3) as emu:  # the tests wait for the jobs: short ones
         yield emu
 
 

@@ -105,9 +105,9 @@ def test_budget_alone_splits_to_fit(tmp_path: Path) -> None:
 def test_429_at_create_requeues_with_backoff_and_reuses_the_upload(tmp_path: Path) -> None:
     src = write_lines(tmp_path / "in" / "full.jsonl", ({"key": f"k{i:03d}", "request": {"contents": [
         {"parts": [{"text": "z" * 40}]}]}} for i in range(300)))
-    with Emulator(api_key=KEY, job_seconds=0.6, enqueued_token_budget=1_500) as emu:
+    with Emulator(api_key=KEY, job_seconds=0.3, enqueued_token_budget=1_500) as emu:
         # The client knows no budget: it only learns from the service's 429s.
-        service = make_service(emu, tmp_path, JobLimits(max_requests_per_job=100, backoff_initial=0.3, backoff_max=0.6))
+        service = make_service(emu, tmp_path, JobLimits(max_requests_per_job=100, backoff_initial=0.15, backoff_max=0.3))
         out = service.submit(src, model=MODEL)
         assert out.status == "submitted" and len(out.batch_names) == 1 and out.queued == 2
         second = next(r for r in service.store.read_all() if r["group_part"] == 2)

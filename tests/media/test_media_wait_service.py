@@ -20,7 +20,7 @@ def _video_input(root: Path, name: str) -> Path:
 
 
 def test_uploads_are_linked_to_the_job_while_it_waits_for_them(tmp_path: Path) -> None:
-    with Emulator(api_key=KEY, job_seconds=5, processing_seconds={"video/": 1.5}) as emu:
+    with Emulator(api_key=KEY, job_seconds=5, processing_seconds={"video/": 0.5}) as emu:
         service = make_service(emu, tmp_path)
         src = _video_input(tmp_path, "v.jsonl")
         seen: list[dict] = []

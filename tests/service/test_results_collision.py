@@ -29,17 +29,23 @@ def test_same_input_name_in_one_results_dir_never_overwrites(tmp_path: Path) -> 
     # Two pollers (say the app and a `poll` in another terminal) each downloading one of the jobs at the same
     # time; latency keeps both downloads in flight together, which is when a check-then-rename would let one
     # job's results replace the other's.
-    with Emulator(api_key=KEY, job_seconds=0.5, latency_ms=150) as emu:
-        results_dir = tmp_path / "results"
-        service = make_service(emu, tmp_path / "store" / "jobs.jsonl", results_dir=results_dir)
+    # The jobs are made and finish on a latency-free emulator; the downloads then run, slowed, against the same
+    # persisted server state.
+    state = tmp_path / "emulator-state"
+    results_dir = tmp_path / "results"
+    store = tmp_path / "store" / "jobs.jsonl"
+    with Emulator(api_key=KEY, job_seconds=0.3, state_dir=state) as quick:
+        service = make_service(quick, store, results_dir=results_dir)
         for prefix in ("alpha", "beta"):
             _write_input(tmp_path / prefix / "batch.jsonl", prefix)
             assert service.submit(tmp_path / prefix / "batch.jsonl", model="gemini-2.5-flash").status == "submitted"
         deadline = time.monotonic() + 20
-        while {b["state"] for b in emu.batches_snapshot()} != {"BATCH_STATE_SUCCEEDED"}:
+        while {b["state"] for b in quick.batches_snapshot()} != {"BATCH_STATE_SUCCEEDED"}:
             assert time.monotonic() < deadline
-            time.sleep(0.1)
+            time.sleep(0.05)
         poll_once(service, download=False)
+    with Emulator(api_key=KEY, job_seconds=0.3, latency_ms=150, state_dir=state) as emu:
+        service = make_service(emu, store, results_dir=results_dir)
         records = service.store.read_all()
         with ThreadPoolExecutor(max_workers=2) as pool:
             outcomes = list(pool.map(lambda rec: download_results(service, rec), records))

@@ -139,7 +139,7 @@ class Emulator:
         server, self._server = self._server, None
         if server is None:
             return
-        server.shutdown()
+        _shutdown_now(server)
         server.server_close()
         server.close_connections()
         if self._thread is not None:
@@ -288,3 +288,20 @@ def parse_budget(values: list[str] | None) -> int | dict[str, int] | None:
             raise ValueError(f"expected MODEL=TOKENS, got {value!r}")
         out[model.strip().removeprefix("models/")] = int(number)
     return out
+
+
+def _shutdown_now(server: Any) -> None:
+    """`server.shutdown()` without its wait: serve_forever notices the request only when its select() returns,
+    up to poll_interval (0.1 s) later, which every test's emulator paid once. A connection wakes the select at
+    once; it is poked until the loop has ended (the first poke may come before shutdown() set its flag)."""
+    import socket
+
+    stopper = threading.Thread(target=server.shutdown, name="gembatch-emulator-stop", daemon=True)
+    stopper.start()
+    address = server.server_address[:2]
+    while stopper.is_alive():
+        try:
+            socket.create_connection(address, timeout=0.2).close()
+        except OSError:
+            pass
+        stopper.join(0.005)

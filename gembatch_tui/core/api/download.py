@@ -130,8 +130,10 @@ def download_to(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
     sink: Callable[[bytes], None] | None = None,
+    sync: bool = True,
 ) -> int:
-    """Stream `file_name` into `dest` (created or truncated), synced to disk before returning the bytes written.
+    """Stream `file_name` into `dest` (created or truncated); returns the bytes written, synced to disk first unless
+    `sync` is False (the caller then syncs, say while the results check finishes: poll/download.py).
     Raises the SDK's and httpx's errors as they come (the caller maps them), Cancelled, OSError."""
     with open(dest, "wb", buffering=0) as fh:
         writer = ChunkWriter(fh, total, progress, cancel, sink)
@@ -147,7 +149,8 @@ def download_to(
             finally:
                 response.close()
         writer.drain()
-        os.fsync(fh.fileno())
+        if sync:
+            os.fsync(fh.fileno())
         return writer.done
 
 

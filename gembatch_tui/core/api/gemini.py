@@ -302,12 +302,14 @@ class GeminiClient:
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
         sink: Callable[[bytes], None] | None = None,
+        sync: bool = True,
     ) -> int:
-        """Stream `file_name` into `dest` (opened fresh); returns bytes written. `sink` gets each chunk written.
-        The SDK's request and client with a lean body loop (core/api/download.py says why and what is kept)."""
+        """Stream `file_name` into `dest` (opened fresh); returns bytes written. `sink` gets each chunk written; the
+        file is synced to disk unless `sync` is False. The SDK's request and client with a lean body loop
+        (core/api/download.py says why and what is kept)."""
         try:
             return download_to(self.sdk, self.policy, file_name, dest, total=total, progress=progress, cancel=cancel,
-                               sink=sink)
+                               sink=sink, sync=sync)
         except Cancelled:
             raise
         except Exception as exc:  # noqa: BLE001

@@ -7,6 +7,7 @@ use it without importing the poll pass that uses them: the arrows point poller -
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 from collections.abc import Callable
@@ -122,7 +123,10 @@ def _download(
                 progress=(lambda done, total: progress(name, done, total)) if progress else None,
                 cancel=cancel,
                 sink=verifier.feed,
+                sync=False,
             )
+            verifier.written()  # a second process makes its last checks while the file is synced to disk
+            fsync_file(partial)
             streamed = verifier.finish(partial)
         check, usage, fingerprint = streamed.check, streamed.usage, streamed.fingerprint
         if check.parse_errors:
@@ -153,6 +157,15 @@ def _download(
     summary = check.summary()
     vectors = describe_embeddings(embedded)
     return DownloadOutcome(key, name, True, path=target, message=f"{summary}; {vectors}" if vectors else summary)
+
+
+def fsync_file(path: Path) -> None:
+    """Sync a written file to disk (before it is renamed into place). Raises OSError."""
+    fd = os.open(path, os.O_WRONLY)  # not truncated: no O_TRUNC; writable, as some systems want for a sync
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _file_gone(service: BatchService, file_name: str) -> bool:

@@ -276,6 +276,10 @@ class StreamVerifier:
         self._sha.update(chunk)
         self._size += len(chunk)
 
+    def written(self) -> None:
+        """Every byte is written: nothing to do here (`finish` reads the file); the process verifier's counterpart
+        starts its last checks."""
+
     def finish(self, path: Path) -> StreamOutcome:
         """Check every line of the finished file against the input's keys and count its usage (one read)."""
         with KeySet() as wanted, KeySet() as got:

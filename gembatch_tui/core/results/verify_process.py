@@ -72,6 +72,7 @@ class ProcessVerifier:
         self._size = 0
         self._told = 0
         self._lost = False
+        self._ended = False
         self.stats: dict[str, float] = {}  # for benchmarks: wait_s (finish's wait), and the verifier's cpu_s, rss_mb
         self._procs: list[Any] = []
         self._start_failed: BaseException | None = None
@@ -137,6 +138,17 @@ class ProcessVerifier:
             except (OSError, ValueError):
                 self._lost = True
 
+    def written(self) -> None:
+        """Every byte is written (not yet synced): the verifier reads to the end and makes its last checks (the key
+        comparison) while the download syncs the file. Never raises; `finish` reports a verifier that is gone."""
+        if self._ended:
+            return
+        self._ended = True
+        try:
+            self._conn.send((_END, self._size))
+        except (OSError, ValueError):
+            pass  # it may have answered already (an error) and gone, or never started: `finish` says which
+
     def finish(self, path: Path) -> StreamOutcome:
         """The verifier's check of the finished file at `path` (the one it was started on). Raises ServiceError
         when the verifier could not give one."""
@@ -146,10 +158,7 @@ class ProcessVerifier:
             self._starter.join()
         if self._start_failed is not None:  # no process could be started here
             return self._in_process(path)
-        try:
-            self._conn.send((_END, self._size))
-        except (OSError, ValueError):
-            pass  # it may have answered already (an error) and gone: its answer is still in the pipe
+        self.written()
         try:
             answer = self._conn.recv()
         except (OSError, EOFError, ValueError):

@@ -216,16 +216,41 @@ def verify_results(
         return _verify(Path(results_path), inp, expected_count, wanted, got)
 
 
+_KEY_BLOCK = 4096  # keys handed to `wanted.add_many` at a time
+
+
 def load_input_keys(check: ResultsCheck, input_path: Path, wanted: KeySet) -> bool:
+    """Add the input's keys to `wanted` (in blocks, through `add_many`, when it has one: half the time of `add`),
+    in the input's order; False, with `check.input_problem` said, when the input cannot be read or is not valid
+    (the keys before the bad line are added all the same)."""
+    many = getattr(wanted, "add_many", None)
+    keys: list[str] = []
+    lines: list[int] = []
+    offsets: list[int] = []
     try:
-        for line_no, offset, key in iter_keys(input_path):
-            wanted.add(key, line_no, offset)
+        if many is None:
+            for line_no, offset, key in iter_keys(input_path):
+                wanted.add(key, line_no, offset)
+        else:
+            for line_no, offset, key in iter_keys(input_path):
+                keys.append(key)
+                lines.append(line_no)
+                offsets.append(offset)
+                if len(keys) >= _KEY_BLOCK:
+                    block = keys, lines, offsets
+                    keys, lines, offsets = [], [], []  # before the call: a failed one is not made again
+                    many(*block)
     except ValueError as exc:
         check.input_problem = f"input file is not valid: {exc}"
         return False
     except OSError as exc:
         check.input_problem = f"{input_path}: cannot read input file: {exc.strerror or exc}"
         return False
+    finally:
+        if keys:  # only ever filled when `many` is set
+            block = keys, lines, offsets
+            keys = []
+            many(*block)  # type: ignore[misc]
     return True
 
 

@@ -225,6 +225,12 @@ class _KeySender:
         if len(self._keys) >= KEY_BATCH:
             self.flush()
 
+    def add_many(self, keys: list[str], lines: list[int], offsets: list[int]) -> None:
+        """A block of keys, sent on as it is (after any sent one by one, so the order stays the input's)."""
+        self.flush()
+        if keys:
+            self._conn.send((keys, lines, offsets))
+
     def flush(self) -> None:
         if self._keys:
             self._conn.send((self._keys, self._lines, self._offsets))

@@ -21,7 +21,7 @@ from gembatch_tui.core.errors import ServiceError
 from gembatch_tui.core.gc_pause import gc_paused
 from gembatch_tui.core import keys as key_prints
 from gembatch_tui.core.models import (
-    batch_name, display_name, is_archived, is_final, record_state, record_stats, short_state,
+    batch_name, display_name, is_archived, is_final, is_realtime, record_state, record_stats, short_state,
 )
 from gembatch_tui.core.store import StoreError
 from gembatch_tui.core.text import format_bytes, terminal_safe
@@ -330,7 +330,8 @@ def cmd_cancel(rt: Runtime, args: argparse.Namespace) -> int:
         for record in resolved.records:
             if resolved.group_id is not None and _cancel_skipped(record):
                 continue
-            service = rt.service_for(record) if batch_name(record) else rt.service
+            # a real-time run has no batch job: it is stopped through its record, with no key
+            service = rt.service_for(record) if batch_name(record) and not is_realtime(record) else rt.service
             if service is None:  # its key is not set: another key would only get 404 (CONTRACTS: not missing)
                 err(f"{batch_name(record)}: not cancelled: {rt.absent_reason(record)}")
                 failed = True
@@ -400,6 +401,11 @@ def cmd_delete(rt: Runtime, args: argparse.Namespace) -> int:
             if key in planned:
                 continue
             planned.add(key)
+            if batch_name(record) and not is_realtime(record) and rt.service_for(record) is None:
+                # its key is not set: nothing of it is touched (another key would read 404 as already deleted)
+                err(f"{batch_name(record)}: not deleted: {rt.absent_reason(record)}")
+                failed = True
+                continue
             plan = plan_delete(record, local_record=not args.keep_record, allow_unsaved_results=args.force)
             for reason in plan.refused:
                 err(f"{ref}: {reason}")
@@ -448,6 +454,8 @@ def cmd_cleanup(rt: Runtime, args: argparse.Namespace) -> int:
     plan, planned_by = rt.cleanup_plan()  # each key plans over its own jobs and uploads
     for reason in plan.refused:
         err(f"kept: {reason}")
+    for line in _kept_for_absent_keys(rt):
+        err(line)
     if not plan.actions:
         out("nothing to clean up")
         code = EXIT_OK
@@ -461,6 +469,27 @@ def cmd_cleanup(rt: Runtime, args: argparse.Namespace) -> int:
     except OSError as exc:  # a read-only results folder: nothing to sweep there, and nothing lost
         err(f"leftover download files not swept: {exc}")
     return code
+
+
+def _kept_for_absent_keys(rt: Runtime) -> list[str]:
+    """What clean-up leaves because its key is not set (nothing asks about it with another key): each finished
+    job still holding something on the server, and each such profile, whose unused uploads go unlisted."""
+    from gembatch_tui.cli.jobs import skipped_profiles
+    from gembatch_tui.core.cleanup.plan import plan_delete
+
+    if not rt.services:
+        return []
+    lines = []
+    for rec in rt.store.read_all():
+        if (not batch_name(rec) or is_realtime(rec) or not is_final(record_state(rec))
+                or rt.service_for(rec) is not None):
+            continue
+        plan = plan_delete(rec)
+        if plan.actions or plan.refused:
+            lines.append(f"kept: {batch_name(rec)} ({display_name(rec)}): {rt.absent_reason(rec)}")
+    for name, env in skipped_profiles(rt).items():
+        lines.append(f"kept: profile {name}'s unused uploads, not listed: {env} is not set")
+    return lines
 
 
 # ----------------------------------------------------------------------------- import

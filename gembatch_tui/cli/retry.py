@@ -17,7 +17,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from gembatch_tui.cli.output import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, UsageError, out
+from gembatch_tui.cli.output import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, UsageError, err, out
 from gembatch_tui.core.errors import ServiceError
 
 HELP = "queue failed, expired or cancelled parts of a split input again (JOB: a part, or a group for all of them)"
@@ -70,11 +70,29 @@ def cmd_retry(args: argparse.Namespace) -> int:
                 for outcome in outcomes:
                     out(outcome.line())
                     failed = failed or not outcome.ok
+                    if outcome.ok and (note := _waits_for_key(runtime, outcome.key)) is not None:
+                        err(note)
         except StoreError as exc:
             raise UsageError(str(exc)) from None
     if bad:
         return EXIT_USAGE
     return EXIT_PARTIAL if failed else EXIT_OK
+
+
+def _waits_for_key(runtime: Any, key: str) -> str | None:
+    """A queued part is submitted by a poll with the key that created its job (core/keys.py): when that key is
+    not set, a note that says so and names the variable (the part waits; no other key submits it)."""
+    from gembatch_tui.core.keys import key_ring
+    from gembatch_tui.core.submit.retry_parts import part_label
+
+    settings = runtime.settings
+    if not (settings.api_key or settings.default_key or any(p.key() for p in settings.profiles.values())):
+        return None  # retry needs no key; with none set at all, there is no other key to tell apart
+    record = runtime.store.get(key)
+    label = key_ring(settings).label(record) if record is not None else None
+    if label is None:
+        return None
+    return f"note: {part_label(record)} waits for its key ({label}); `poll` submits it once that key is set"
 
 
 def _listed(store: Any, ref: str) -> str:

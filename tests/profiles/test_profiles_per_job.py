@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from gembatch_tui.core.store import JobStore
 from gembatch_tui.emulator import Emulator
 from tests.manual_clock import ManualClock
 from tests.profiles.test_profiles_cli import (
@@ -45,11 +46,16 @@ def test_delete_and_cleanup_leave_the_jobs_of_an_absent_key_alone(tmp_path: Path
 
     refused = without_b("delete", "--yes", b["batch"]["name"])
     assert refused.returncode == 1, refused.stdout + refused.stderr
-    assert "GB_TEST_KEY_B" in refused.stderr and "Traceback" not in refused.stderr
+    assert refused.stdout == ""  # nothing is listed as going: one line says why not
+    assert refused.stderr.startswith(f"{b['batch']['name']}: not deleted: other key")
+    assert "GB_TEST_KEY_B" in refused.stderr and len(refused.stderr.splitlines()) == 1
     assert b["batch"]["name"] in {j["name"] for j in emulator.batches_snapshot()}
     assert by_input(store_of(cli))["b.jsonl"] == b  # the record is kept as it was
     cleaned = without_b("cleanup", "--yes")
     assert cleaned.returncode == 0, cleaned.stdout + cleaned.stderr
+    kept = cleaned.stderr.splitlines()
+    assert any(line.startswith(f"kept: {b['batch']['name']} (b.jsonl): other key") for line in kept), kept
+    assert "kept: profile b's unused uploads, not listed: GB_TEST_KEY_B is not set" in kept
     remote = {j["name"] for j in emulator.batches_snapshot()}
     assert a["batch"]["name"] not in remote and b["batch"]["name"] in remote
     assert b["uploaded_file_name"] in {f["name"] for f in emulator.files_snapshot()}
@@ -108,7 +114,8 @@ def test_a_retried_part_waits_for_its_own_key(tmp_path: Path, emulator: Emulator
     without_b.home.joinpath("config.json").write_text(config.read_text())
     retried = without_b("retry", second["batch"]["name"])
     assert retried.returncode == 0, retried.stdout + retried.stderr
-    assert "(queued)" in retried.stdout
+    assert retried.stdout.splitlines() == [f"retried part 2/2 of group {second['group_id']} (queued)"]
+    assert "waits for its key" in retried.stderr and "GB_TEST_KEY_B" in retried.stderr, retried.stderr
     calls_b = len(emulator.calls_with(KEY_B))
     polled = without_b("poll", "--once")
     assert polled.returncode == 0, polled.stdout + polled.stderr
@@ -121,3 +128,17 @@ def test_a_retried_part_waits_for_its_own_key(tmp_path: Path, emulator: Emulator
     assert len(creates(emulator, KEY_B)) == 3 and not creates(emulator, KEY_A)
     now = store_of(cli).get(second["id"])
     assert now["batch"]["name"] != second["batch"]["name"] and now["key_fingerprint"] == first["key_fingerprint"]
+
+
+def test_a_real_time_run_is_cancelled_without_asking_for_a_key(tmp_path: Path, emulator: Emulator) -> None:
+    cli = make_cli(tmp_path, emulator)
+    cli.env["GEMINI_API_KEY"] = ""  # only profile b's key: the default one is absent
+    store = JobStore(cli.home / "jobs.jsonl")
+    run = store.add({"mode": "realtime", "input_file": str(make_input(tmp_path, "r.jsonl")), "count": 2,
+                     "realtime": {"pid": 2**22 + 12345},  # a run whose process is gone
+                     "batch": {"name": "realtime/h8run", "state": "JOB_STATE_RUNNING", "display_name": "r.jsonl"}})
+    cancelled = cli("--profile", "b", "cancel", "realtime/h8run")
+    assert cancelled.returncode == 0, cancelled.stdout + cancelled.stderr
+    assert cancelled.stdout.startswith("realtime/h8run: cancel requested, now CANCELLED"), cancelled.stdout
+    assert store.get(run["id"])["batch"]["state"] == "JOB_STATE_CANCELLED"
+    assert not [c for c in emulator.calls_with(KEY_B) if "h8run" in c[1]]

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gembatch_tui.core import keys
-from gembatch_tui.core.models import record_key
+from gembatch_tui.core.models import is_realtime, record_key
 from gembatch_tui.core.config import DEFAULT_PROFILE, MISSING_KEY_MESSAGE, Settings, profile_missing_key_message
 from gembatch_tui.core.errors import MissingKeyError, ServiceError, register_secret
 from gembatch_tui.core.api.gemini import GeminiClient
@@ -134,6 +134,8 @@ class Runtime:
         for action in actions:
             rec = records.get(action.record_key) if action.record_key else None
             svc = (planned_by or {}).get(id(action)) or (self.service_for(rec) if rec is not None else self.service)
+            if svc is None and rec is not None and is_realtime(rec):
+                svc = self.service  # a real-time run has nothing remote: no key is asked, any service drops it
             if svc is None:
                 results.append(ActionResult(action, False, self.absent_reason(rec or {})))
                 continue

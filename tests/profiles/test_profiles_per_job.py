@@ -142,3 +142,8 @@ def test_a_real_time_run_is_cancelled_without_asking_for_a_key(tmp_path: Path, e
     assert cancelled.stdout.startswith("realtime/h8run: cancel requested, now CANCELLED"), cancelled.stdout
     assert store.get(run["id"])["batch"]["state"] == "JOB_STATE_CANCELLED"
     assert not [c for c in emulator.calls_with(KEY_B) if "h8run" in c[1]]
+    # Deleting the stopped run asks no key either: it has nothing remote (the record goes, with its own key absent).
+    deleted = cli("--profile", "b", "delete", "--yes", "realtime/h8run")
+    assert deleted.returncode == 0, deleted.stdout + deleted.stderr
+    assert store.get(run["id"]) is None
+    assert not [c for c in emulator.calls_with(KEY_B) if "h8run" in c[1]]

@@ -53,6 +53,12 @@ class ChunkWriter(io.RawIOBase):
         self._buf = bytearray()
         self.done = 0
 
+    def start(self, total: int) -> None:
+        """The size is known (or known to be unknown: 0): `progress` hears it before the first byte."""
+        self._total = total
+        if self._progress is not None:
+            self._progress(0, total)
+
     def writable(self) -> bool:
         return True
 
@@ -107,6 +113,24 @@ def lean_request(sdk: Any, file_name: str, timeout_ms: int = TIMEOUT_MS) -> tupl
     return client, request
 
 
+def content_length(response: Any) -> int:
+    """The body's size as the response says it (Content-Length of an unencoded body), or 0 when it does not."""
+    headers = getattr(response, "headers", None) or {}
+    length = str(headers.get("content-length") or "")
+    if headers.get("content-encoding", "identity").strip().lower() not in ("", "identity") or not length.isdigit():
+        return 0
+    return int(length)
+
+
+def file_size(sdk: Any, file_name: str) -> int:
+    """The file's `sizeBytes` from the Files API (one more request), or 0 when it cannot be had: only where the
+    response did not say it (the fallback path, or no Content-Length)."""
+    try:
+        return int(getattr(sdk.files.get(name=file_name), "size_bytes", None) or 0)
+    except Exception:  # noqa: BLE001 - the size is only for the progress and the choice of check; the download says
+        return 0
+
+
 def _send(client: Any, request: Any) -> Any:
     """The response, its status checked as the SDK checks it (the body of an error is read for its message)."""
     from google.genai import errors
@@ -134,16 +158,21 @@ def download_to(
 ) -> int:
     """Stream `file_name` into `dest` (created or truncated); returns the bytes written, synced to disk first unless
     `sync` is False (the caller then syncs, say while the results check finishes: poll/download.py).
+    `progress(0, size)` comes once before the first byte: `total`, or when it is 0 the size the response gives
+    (Content-Length; the Files API's `sizeBytes` where it gives none), so no request for the size precedes the
+    download (poll/download.py picks the results check by it then).
     Raises the SDK's and httpx's errors as they come (the caller maps them), Cancelled, OSError."""
     with open(dest, "wb", buffering=0) as fh:
         writer = ChunkWriter(fh, total, progress, cancel, sink)
         lean = lean_request(sdk, file_name)
         if lean is None:
+            writer.start(total or file_size(sdk, file_name))
             sdk.files.download(file=file_name, config={"http_options": {"timeout": TIMEOUT_MS}}, destination=writer)
         else:
             client, request = lean
             response = policy.call(lambda: _send(client, request))
             try:
+                writer.start(total or content_length(response) or file_size(sdk, file_name))
                 for chunk in response.iter_bytes():  # decoded as the SDK's loop decodes, without re-chunking
                     writer.take(chunk)
             finally:
@@ -154,4 +183,4 @@ def download_to(
         return writer.done
 
 
-__all__ = ["CHUNK", "ChunkWriter", "download_to", "lean_request"]
+__all__ = ["CHUNK", "ChunkWriter", "content_length", "download_to", "file_size", "lean_request"]

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock, Timeout
 
@@ -101,12 +102,6 @@ def _download(
     except OSError as exc:
         return _download_failed(service, key, name, f"{target.parent}: cannot create results directory: {exc.strerror}")
     partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.partial")
-    size = 0
-    try:
-        meta = service.client.get_file(dest_name)
-        size = int(meta.get("sizeBytes") or 0)
-    except (ServiceError, ValueError):
-        pass
     stats = record_stats(record)
     expected = stats["request_count"] or None
     input_file = record.get("input_file")
@@ -115,16 +110,18 @@ def _download(
     try:
         # Fingerprinted as the bytes arrive; verified and counted in one pass, by a second process that follows
         # the file as it is written (results/verify_process.py), or here for small files (results/stream.py).
-        with verifier_for(partial, input_path, expected_count=expected, usage=not embed, size=size) as verifier:
+        # Which of the two is picked by the size the download's response gives before its first byte.
+        with _CheckOnSize(lambda size: verifier_for(partial, input_path, expected_count=expected, usage=not embed,
+                                                    size=size)) as on_size:
             service.client.download(
                 dest_name,
                 partial,
-                total=size,
-                progress=(lambda done, total: progress(name, done, total)) if progress else None,
+                progress=on_size.progress((lambda done, total: progress(name, done, total)) if progress else None),
                 cancel=cancel,
-                sink=verifier.feed,
+                sink=on_size.feed,
                 sync=False,
             )
+            verifier = on_size.verifier()
             verifier.written()  # a second process makes its last checks while the file is synced to disk
             fsync_file(partial)
             streamed = verifier.finish(partial)
@@ -157,6 +154,40 @@ def _download(
     summary = check.summary()
     vectors = describe_embeddings(embedded)
     return DownloadOutcome(key, name, True, path=target, message=f"{summary}; {vectors}" if vectors else summary)
+
+
+class _CheckOnSize:
+    """The results check, made when the download knows the file's size: GeminiClient.download says it (progress
+    of 0 bytes, from the response's Content-Length) before the first byte, so no request for the file's metadata
+    comes first (one round trip saved). A download that never said it gets the check for an unknown size."""
+
+    def __init__(self, make: Callable[[int], Any]) -> None:
+        self._make = make
+        self._verifier: Any = None
+
+    def __enter__(self) -> _CheckOnSize:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._verifier is not None:
+            self._verifier.__exit__(*exc)
+
+    def verifier(self, size: int = 0) -> Any:
+        if self._verifier is None:
+            self._verifier = self._make(size)
+        return self._verifier
+
+    def progress(self, forward: Callable[[int, int], None] | None) -> Callable[[int, int], None]:
+        def on_progress(done: int, total: int) -> None:
+            if self._verifier is None:
+                self.verifier(total)
+            if forward is not None:
+                forward(done, total)
+
+        return on_progress
+
+    def feed(self, chunk: bytes) -> None:
+        self.verifier().feed(chunk)
 
 
 def fsync_file(path: Path) -> None:

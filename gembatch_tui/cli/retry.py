@@ -139,9 +139,8 @@ class _Capped:
 
     def retry(self, store: Any, ref: str) -> list[Any]:
         """retry_ref's parts and errors, with the cap checked before each part is queued."""
-        from gembatch_tui.core.models import record_key, record_state
+        from gembatch_tui.core.models import record_state
         from gembatch_tui.core.submit import retry_parts as rp
-        from gembatch_tui.core.submit.cost_cap import check
         from gembatch_tui.core.submit.groups import by_group
 
         records = store.read_all()
@@ -157,19 +156,4 @@ class _Capped:
             todo = [r for r in by_group(records).get(gid, []) if record_state(r) in rp.RETRYABLE]
             if not todo:
                 return rp.retry_group(store, gid)  # says why there is nothing to retry
-        outcomes = []
-        for part in todo:
-            estimate = None
-            if rp.why_not(part) is None:  # a part that cannot be retried is refused by try_part, uncosted
-                refusal, estimate = check(str(part.get("input_file") or ""), str(part.get("model") or ""),
-                                          self.cap, self.policy())
-                if refusal is not None:
-                    outcomes.append(rp.RetryOutcome(record_key(part), str(part.get("group_id") or ""),
-                                                    int(part.get("group_part") or 0), int(part.get("group_parts") or 0),
-                                                    False, f"{rp.part_label(part)}: {refusal}"))
-                    continue
-            outcome = rp.try_part(store, part)
-            if outcome.ok and estimate is not None:
-                self.cap.accept(estimate)
-            outcomes.append(outcome)
-        return outcomes
+        return rp.retry_under_cap(store, todo, self.cap, self.policy())

@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from gembatch_tui.core.submit.cost_cap import CostCap, CostPolicy
+from gembatch_tui.core.submit.cost_cap import check as check_cost
 from gembatch_tui.core.submit.groups import by_group
 from gembatch_tui.core.models import (
     CANCELLED,
@@ -253,6 +255,39 @@ __all__ = [
     "retry_group",
     "retry_part",
     "retry_ref",
+    "retry_under_cap",
     "try_part",
     "why_not",
 ]
+
+
+def retry_under_cap(store: JobStore, parts: list[Record], cap: CostCap, policy: CostPolicy) -> list[RetryOutcome]:
+    """Each of `parts` queued again, in order, only when its file's estimate fits `cap` together with the parts
+    queued before it in this run (a part queued again is spent again). One over the cap stays as it was, its
+    outcome carrying the figures; a missing part file is refused in its own words, not as an estimate that failed;
+    a part that cannot be retried at all is refused by try_part, uncosted. The one rule of `retry --max-cost` and
+    of R in the app."""
+    outcomes = []
+    for part in parts:
+        estimate = None
+        if cap.active and why_not(part) is None:
+            try:
+                check_part_file(part)
+            except RetryError as exc:
+                outcomes.append(_refused(part, str(exc)))
+                continue
+            refusal, estimate = check_cost(str(part.get("input_file") or ""), str(part.get("model") or ""), cap,
+                                           policy)
+            if refusal is not None:
+                outcomes.append(_refused(part, f"{part_label(part)}: {refusal}"))
+                continue
+        outcome = try_part(store, part)
+        if outcome.ok and estimate is not None:
+            cap.accept(estimate)  # the next part of this run counts it
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _refused(part: Record, message: str) -> RetryOutcome:
+    return RetryOutcome(record_key(part), str(part.get("group_id") or ""), int(part.get("group_part") or 0),
+                        int(part.get("group_parts") or 0), False, message)

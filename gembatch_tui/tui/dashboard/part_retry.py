@@ -3,7 +3,8 @@ the cap.
 
 Why: a part queued again is spent again, so R holds the same cap as `gembatch-tui retry` (cli/retry.py): the
 config's `max_cost_usd` with the prices and output assumptions BatchService.submit holds (`service.cost_policy`),
-each part's file estimated before it is queued (core/submit/cost_cap.check), the parts of one R counting together.
+each part's file estimated before it is queued (core/submit/retry_parts.retry_under_cap, the rule `retry` uses),
+the parts of one R counting together.
 A part over the cap stays as it was (nothing queued, nothing created) and its outcome's message carries the
 figures and the cap. A config that cannot be read refuses every part: a cap that cannot be checked is not held.
 Blocking (the estimate reads each part file): call it from a worker thread.
@@ -17,7 +18,7 @@ from gembatch_tui.core.api.pricing import ConfigError
 from gembatch_tui.core.models import Record, record_key
 from gembatch_tui.core.store import JobStore
 from gembatch_tui.core.submit import retry_parts as rp
-from gembatch_tui.core.submit.cost_cap import CostCap, CostPolicy, check
+from gembatch_tui.core.submit.cost_cap import CostCap, CostPolicy
 
 
 def _refused(part: Record, message: str) -> rp.RetryOutcome:
@@ -41,25 +42,7 @@ def retry_under_cap(store: JobStore, service: Any, keys: list[str]) -> list[rp.R
     except ConfigError as exc:
         return [_refused(p, f"{rp.part_label(p)}: the cost cap cannot be checked: {exc}; nothing was queued")
                 for p in parts]
-    cap = CostCap(policy.cap)
-    outcomes = []
-    for part in parts:
-        estimate = None
-        if cap.active and rp.why_not(part) is None:  # a part that cannot be retried is refused by try_part, uncosted
-            try:
-                rp.check_part_file(part)  # a missing part file in its own words, not as an estimate that failed
-            except rp.RetryError as exc:
-                outcomes.append(_refused(part, str(exc)))
-                continue
-            refusal, estimate = check(str(part.get("input_file") or ""), str(part.get("model") or ""), cap, policy)
-            if refusal is not None:
-                outcomes.append(_refused(part, f"{rp.part_label(part)}: {refusal}"))
-                continue
-        outcome = rp.try_part(store, part)
-        if outcome.ok and estimate is not None:
-            cap.accept(estimate)  # the next part of this R counts it
-        outcomes.append(outcome)
-    return outcomes
+    return rp.retry_under_cap(store, parts, CostCap(policy.cap), policy)
 
 
 __all__ = ["retry_under_cap"]

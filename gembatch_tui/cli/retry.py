@@ -98,10 +98,9 @@ def _waits_for_key(runtime: Any, key: str) -> str | None:
 def _listed(store: Any, ref: str) -> str:
     """The id as `list` prints it (a unique start of the batch id, as every other command takes it): the part's
     batch name; `ref` itself when it is no such start, so the lookup's own message is the one shown."""
-    from gembatch_tui.core.models import batch_name, record_key
-    from gembatch_tui.core.submit.service import _by_prefix  # BatchService.resolve's rule, without a client
+    from gembatch_tui.core.models import batch_name, record_key, records_by_id_prefix
 
-    found = _by_prefix(store.read_all(), ref)
+    found = records_by_id_prefix(store.read_all(), ref)
     if len(found) != 1:
         raise LookupError(f"{ref}: no such job or group in {store.path}" if not found else
                           f"{ref}: the start of {len(found)} jobs; give more of the id")

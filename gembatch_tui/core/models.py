@@ -175,6 +175,20 @@ def record_key(record: Record) -> str:
     return f"input:{record.get('input_file', '')}"
 
 
+MIN_PREFIX = 6
+"""The shortest start of a job id accepted for the whole id (`list` prints 14 characters)."""
+
+
+def records_by_id_prefix(records: list[Record], ref: str) -> list[Record]:
+    """Records whose batch id (as `list` prints it) or local record id starts with `ref` (MIN_PREFIX or more
+    characters): the one-id-everywhere rule, for the service's resolve and for commands that need no client."""
+    bare = ref.removeprefix("batches/")
+    if len(bare) < MIN_PREFIX or "/" in bare:
+        return []
+    return [rec for rec in records
+            if batch_id(batch_name(rec) or "").startswith(bare) or record_key(rec).startswith(bare)]
+
+
 def remote_gone(record: Record) -> dict[str, bool]:
     """What of the job was deleted on the server (`remote_deleted`: batch, input, output), as recorded."""
     gone = record.get("remote_deleted")

@@ -49,6 +49,7 @@ from gembatch_tui.core.models import (
     now_iso,
     record_key,
     record_state,
+    records_by_id_prefix,
 )
 from gembatch_tui.core.submit.outcome import SubmitOutcome
 from gembatch_tui.core.api.pricing import ConfigError
@@ -132,7 +133,7 @@ class BatchService:
     # ----------------------------------------------------------------- lookup
     def resolve(self, ref: str) -> Record:
         """A JOB argument: `batches/ID`, the bare ID, a local record id, an input file path, or a unique start of
-        at least MIN_PREFIX characters of the id as `list` prints it (the same in every command)."""
+        at least MIN_PREFIX (core/models.py) characters of the id as `list` prints it (the same in every command)."""
         records = self.store.read_all()
         ref = ref.strip()
         wanted = ref if ref.startswith("batches/") else f"batches/{ref}"
@@ -149,7 +150,7 @@ class BatchService:
         if len(matches) > 1:
             names = ", ".join(batch_name(m) or record_key(m) for m in matches)
             raise ServiceError(f"{ref}: matches {len(matches)} jobs ({names}); name the batch instead")
-        prefixed = _by_prefix(records, ref)
+        prefixed = records_by_id_prefix(records, ref)
         if len(prefixed) == 1:
             return prefixed[0]
         if len(prefixed) > 1:
@@ -450,19 +451,6 @@ class BatchService:
         return notes
 
 
-
-
-MIN_PREFIX = 6
-"""The shortest start of a job id accepted for the whole id (`list` prints 14 characters)."""
-
-
-def _by_prefix(records: list[Record], ref: str) -> list[Record]:
-    """Records whose batch id (as `list` prints it) or local record id starts with `ref`."""
-    bare = ref.removeprefix("batches/")
-    if len(bare) < MIN_PREFIX or "/" in bare:
-        return []
-    return [rec for rec in records
-            if batch_id(batch_name(rec) or "").startswith(bare) or record_key(rec).startswith(bare)]
 
 
 def _uploaded(rec: Record, file_name: str) -> None:

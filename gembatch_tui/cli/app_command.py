@@ -22,7 +22,7 @@ def run(settings: Settings, *, missing_key: bool = False) -> int:
     from gembatch_tui.core.store import JobStore, StoreError
     from gembatch_tui.tui.demo import DEMO_JOB_SECONDS, DEMO_POLL_INTERVAL
     from gembatch_tui.tui.io_shutdown import exit_now_if_io_pending
-    from gembatch_tui.cli.runtime import open_runtime
+    from gembatch_tui.runtime import open_runtime
 
     while True:
         if settings.demo:

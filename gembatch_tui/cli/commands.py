@@ -25,7 +25,7 @@ from gembatch_tui.core.models import (
 )
 from gembatch_tui.core.store import StoreError
 from gembatch_tui.core.text import format_bytes, terminal_safe
-from gembatch_tui.cli.runtime import Runtime, open_runtime
+from gembatch_tui.runtime import Runtime, open_runtime
 
 if TYPE_CHECKING:
     from gembatch_tui.core.submit.validate import ValidationReport

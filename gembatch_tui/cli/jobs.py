@@ -29,7 +29,7 @@ from gembatch_tui.core.models import (
     short_state,
 )
 from gembatch_tui.core.state_filter import UnknownState, parse_states, state_matches
-from gembatch_tui.cli.runtime import Runtime
+from gembatch_tui.runtime import Runtime
 
 PAGE = 100
 

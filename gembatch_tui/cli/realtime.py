@@ -56,7 +56,7 @@ def add_parser(subparsers: Any, global_options: Callable[[argparse.ArgumentParse
 
 def cmd_run(args: argparse.Namespace) -> int:
     from gembatch_tui.cli.common import report_store_problems, settings_for
-    from gembatch_tui.cli.runtime import open_runtime
+    from gembatch_tui.runtime import open_runtime
     from gembatch_tui.core.store import StoreError
 
     if not args.realtime:

@@ -20,7 +20,7 @@ from gembatch_tui.core.models import Record, batch_id, batch_name, display_name
 from gembatch_tui.core.text import json_safe, terminal_safe
 
 if TYPE_CHECKING:
-    from gembatch_tui.cli.runtime import Runtime
+    from gembatch_tui.runtime import Runtime
 
 
 def add_parsers(subparsers: Any, global_options_fn: Callable[[argparse.ArgumentParser], None]) -> None:

@@ -39,7 +39,7 @@ def cmd_retry(args: argparse.Namespace) -> int:
     from gembatch_tui.cli.common import report_store_problems, settings_for
     from gembatch_tui.core.submit.retry_parts import NotAPart, RetryError, retry_ref
     from gembatch_tui.core.store import StoreError
-    from gembatch_tui.cli.runtime import open_runtime
+    from gembatch_tui.runtime import open_runtime
 
     try:
         runtime = open_runtime(settings_for(args, warn=True), need_service=False)

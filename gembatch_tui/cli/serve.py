@@ -50,7 +50,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.poll_interval is not None and args.poll_interval < 0:
         raise UsageError("--poll-interval must be 0 (never) or a positive number of seconds")
     from gembatch_tui.cli.common import report_store_problems, settings_for
-    from gembatch_tui.cli.runtime import open_runtime
+    from gembatch_tui.runtime import open_runtime
     from gembatch_tui.core.api import pricing
     from gembatch_tui.core.errors import ServiceError, register_secret
     from gembatch_tui.core.store import StoreError

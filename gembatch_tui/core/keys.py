@@ -69,7 +69,7 @@ def fingerprint(key: str, salt: bytes) -> str:
 
 def stamped(service: object, extra: dict | None) -> dict | None:
     """`extra` (fields for a new record) with the fingerprint of `service`'s key, for a submission that does not go
-    through the service's own `submit` (cli/runtime.ProfileService stamps those)."""
+    through the service's own `submit` (runtime.ProfileService stamps those)."""
     key_print = getattr(service, "key_fingerprint", None)
     return {**(extra or {}), FIELD: key_print} if key_print else extra
 

@@ -1,6 +1,6 @@
 """Provides Batches: the library's one entry point (`from gembatch_tui import Batches`).
 
-Why it is thin: every method is the CLI command's core call (cli/runtime.open_runtime builds the same settings,
+Why it is thin: every method is the CLI command's core call (runtime.open_runtime builds the same settings,
 store, client and BatchService; validate_file, BatchService.submit, poll_once, wait_for, cancel_job, plan_delete,
 cleanup_plan, ResultsIndex), so a job submitted from a notebook is the same record the app shows and `poll`
 downloads, under the same store lock and the same rules (validation, splitting, submit-once, verified results).
@@ -73,7 +73,7 @@ class Batches:
     def __init__(self, api_key: str | None = None, store: str | Path | None = None,
                  results_dir: str | Path | None = None, base_url: str | None = None,
                  profile: str | None = None) -> None:
-        from gembatch_tui.cli.runtime import open_runtime
+        from gembatch_tui.runtime import open_runtime
 
         try:
             settings = build_settings(store=None if store is None else str(store),

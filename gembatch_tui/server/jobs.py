@@ -47,7 +47,7 @@ class Context:
     poll_lock: threading.Lock = field(default_factory=threading.Lock)
     """One poll pass at a time in this process: `POST /poll` waits for the background pass, never overlaps it."""
     runtime: Any = None
-    """cli/runtime.Runtime when there are several API keys: cancel and delete use each job's own key's service."""
+    """runtime.Runtime when there are several API keys: cancel and delete use each job's own key's service."""
 
     def __post_init__(self) -> None:
         from gembatch_tui.core.submit.cost_cap import CostPolicy

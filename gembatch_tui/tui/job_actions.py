@@ -115,7 +115,7 @@ class JobActions:
     service: Any
 
     def _service_of(self, rec: Any) -> Any:
-        """The service of the key that made `rec` (several keys: cli/runtime.service_for); another key would
+        """The service of the key that made `rec` (several keys: runtime.service_for); another key would
         only get 404, so a job whose key is not set is refused with the reason."""
         runtime = getattr(self, "runtime", None)
         if runtime is None or not getattr(runtime, "services", None) or not batch_name(rec):

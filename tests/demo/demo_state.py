@@ -8,7 +8,7 @@ import json
 
 from filelock import FileLock
 
-from gembatch_tui.cli import runtime
+from gembatch_tui import runtime
 from gembatch_tui.emulator import persist
 
 

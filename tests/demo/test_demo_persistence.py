@@ -12,7 +12,7 @@ import pytest
 from filelock import FileLock
 
 from gembatch_tui.core import paths
-from gembatch_tui.cli import runtime
+from gembatch_tui import runtime
 from gembatch_tui.core.config import build_settings
 from gembatch_tui.emulator import persist
 from gembatch_tui.core.errors import ServiceError

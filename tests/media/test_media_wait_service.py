@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from gembatch_tui.emulator import Emulator
-from gembatch_tui.cli.runtime import media_wait_seconds
+from gembatch_tui.runtime import media_wait_seconds
 from tests.split.support import KEY, MODEL, make_service, write_lines
 
 

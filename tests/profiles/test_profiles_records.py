@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gembatch_tui.cli.runtime import open_runtime
+from gembatch_tui.runtime import open_runtime
 from gembatch_tui.core import keys
 from gembatch_tui.core.config import ConfigFileError, build_settings
 from gembatch_tui.emulator import Emulator

@@ -15,7 +15,7 @@ from gembatch_tui.cli.results import add_parsers, cmd_export, cmd_usage
 from gembatch_tui.core.config import Settings
 from gembatch_tui.core.results.export import read_export
 from gembatch_tui.core.store import JobStore
-from gembatch_tui.cli.runtime import Runtime
+from gembatch_tui.runtime import Runtime
 
 
 def wired() -> bool:

@@ -127,6 +127,15 @@ def test_cli_and_tui_do_not_import_each_other() -> None:
     assert tui_to_cli == set()
 
 
+def test_the_library_and_the_service_do_not_import_the_cli() -> None:
+    """lib and server are front ends beside the CLI: they share its wiring (gembatch_tui.runtime), not its modules;
+    only cli.serve starts the service."""
+    graph = _graph()
+    into_cli = {f"{n} -> {t}" for n, ts in graph.items() if n.startswith(("gembatch_tui.lib", "gembatch_tui.server"))
+                for t in ts if t.startswith("gembatch_tui.cli")}
+    assert into_cli == set()
+
+
 def test_every_folder_says_what_it_holds() -> None:
     """Each package's __init__ has a docstring: the map's legend."""
     for init in PACKAGE.rglob("__init__.py"):

@@ -83,7 +83,7 @@ _installed: weakref.WeakKeyDictionary[BatchService, FinishHook] = weakref.WeakKe
 
 def install(service: BatchService, hook: FinishHook | None) -> None:
     """Give the poll passes over `service` this hook (None: no hook). The one place that builds services
-    (cli/runtime.open_runtime) calls it, so the app, `poll` and the library all run the same hook."""
+    (runtime.open_runtime) calls it, so the app, `poll` and the library all run the same hook."""
     if hook is None:
         _installed.pop(service, None)
     else:

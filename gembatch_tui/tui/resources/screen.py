@@ -114,7 +114,7 @@ class ResourcesScreen(WorkerFailures, Screen[None]):
 
     @property
     def profiles(self) -> dict[str, Any]:
-        """The services of the keys that are set, by profile name (cli/runtime.py); empty with one key."""
+        """The services of the keys that are set, by profile name (runtime.py); empty with one key."""
         services = getattr(getattr(self.app, "runtime", None), "services", None) or {}
         return dict(services) if len(services) > 1 else {}
 

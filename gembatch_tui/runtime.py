@@ -1,6 +1,8 @@
-"""Provides the wiring of settings -> store, client, service (and the demo emulator) for the CLI and the app.
+"""Provides the wiring of settings -> store, client, service (and the demo emulator) for every front end: the CLI,
+the app, the library and the REST service.
 
-One function builds what both entry points need, so `--demo` behaves the same everywhere, and
+One function builds what they all need (it sits beside them, above core, so the library and the service do not
+reach into the CLI for it), so `--demo` behaves the same everywhere, and
 whatever it started (the emulator) is stopped by `close()`.
 
 Several keys (config `profiles`, core/keys.py): `service` is the chosen profile's (submissions carry its key

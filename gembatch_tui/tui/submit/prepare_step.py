@@ -141,6 +141,7 @@ class PrepareStep(_ScreenBase):
             return
         result = message.result
         batch = Path(result.batch)
+        self.picker.set_marks([Path(message.request.data)], marked=False)  # the table itself cannot be sent
         self.picker.set_marks([batch])
         await self.picker.reload()  # the new file shows in the tree, under the cursor (the preview follows it)
         node = _node_of(self.picker.root, batch)

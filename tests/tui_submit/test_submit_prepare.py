@@ -150,3 +150,21 @@ async def test_a_marked_table_is_refused_with_the_way_to_prepare_it(data_dir: Pa
         await pilot.press("space", "ctrl+s")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmSubmit), what="the confirm dialog")
         assert "a table, not a batch file: enter (or P) on it prepares one to submit" in dialog_text(app)
+
+
+def test_the_run_refuses_a_table_in_the_dialogs_words(data_dir: Path) -> None:
+    """The run (after y) says what the confirm dialog said of a table, not its first line's JSON error; a JSONL
+    file with a bad line keeps its own FILE:LINE problems."""
+    import threading
+
+    from gembatch_tui.tui.submit.model import ReportCache
+    from gembatch_tui.tui.submit.run import REFUSED, TABLE_REFUSAL, SubmitRequest, submit_files
+
+    table = _articles(data_dir, 3)
+    broken = data_dir / "broken.jsonl"
+    broken.write_text("{not json\n", encoding="utf-8")
+    results = submit_files(None, SubmitRequest([table, broken], "gemini-2.5-flash"), ReportCache(),
+                           threading.Event())
+    assert [r.status for r in results] == [REFUSED, REFUSED]
+    assert results[0].reasons == [TABLE_REFUSAL]
+    assert results[1].reasons != [TABLE_REFUSAL] and "line 1" in results[1].reasons[0]

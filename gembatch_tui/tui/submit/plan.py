@@ -24,8 +24,7 @@ from gembatch_tui.core.submit.limits import JobLimits
 from gembatch_tui.core.submit.validate import ValidationCancelled, ValidationReport
 from gembatch_tui.tui.submit.estimates import EstimateCache
 from gembatch_tui.tui.submit.model import ReportCache, compute_totals, human_count, split_estimate
-from gembatch_tui.tui.submit.prepare_run import is_data_name
-from gembatch_tui.tui.submit.run import SubmitRequest, refusal
+from gembatch_tui.tui.submit.run import TABLE_REFUSAL, SubmitRequest, refusal
 
 SUBMIT = "submit"
 SKIP = "skip"
@@ -117,8 +116,8 @@ def plan_entry(
     if report is None:
         return PlanEntry(path, SUBMIT, "not checked yet: checked again before the upload")
     why = refusal(report, request.model)
-    if why and not report.ok and is_data_name(path.name):
-        return PlanEntry(path, REFUSE, "a table, not a batch file: enter (or P) on it prepares one to submit")
+    if why == [TABLE_REFUSAL]:
+        return PlanEntry(path, REFUSE, TABLE_REFUSAL)  # not "(+N more)": its lines are not a batch file's problems
     if why:
         more = report.problem_count - 1 if not report.ok else 0
         return PlanEntry(path, REFUSE, why[0] + (f" (+{more} more)" if more > 0 else ""))

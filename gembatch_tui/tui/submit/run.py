@@ -18,6 +18,7 @@ from gembatch_tui.core.api.models_catalog import find_model, kind_mismatch
 from gembatch_tui.core.submit.cost_cap import CapRefused, CostCap, CostPolicy
 from gembatch_tui.core.submit.validate import ValidationCancelled, ValidationReport
 from gembatch_tui.tui.submit.model import ReportCache, display_names, problem_lines
+from gembatch_tui.tui.submit.prepare_run import is_data_name
 
 REFUSED = "refused"
 
@@ -82,11 +83,18 @@ class SubmitRequest:
     force: bool = False
 
 
+TABLE_REFUSAL = "a table, not a batch file: enter (or P) on it prepares one to submit"
+
+
 def refusal(report: ValidationReport, model: str) -> list[str]:
     """Why a checked file will be refused (its problems, or a model of the other kind), or [] when it will not.
 
-    One rule for the confirm dialog (plan.py) and the run: a model the catalogue does not know is sent as typed."""
+    One rule for the confirm dialog (plan.py) and the run: a model the catalogue does not know is sent as typed; a
+    table (CSV, TSV, JSON list) that does not read as a batch file is named as one, with the way to prepare it, not
+    by its first line's JSON error."""
     if not report.ok:
+        if is_data_name(Path(report.path).name):
+            return [TABLE_REFUSAL]
         return problem_lines(report) or ["not a valid batch file"]
     known = find_model(model)
     mismatch = kind_mismatch(model, report.kind) if known is not None else None

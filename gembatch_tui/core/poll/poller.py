@@ -297,6 +297,10 @@ def _list_snapshots(
 
 def _merge(snap: BatchSnapshot, key_print: str | None = None) -> Callable[[Record], None]:
     def apply(rec: Record) -> None:
+        if is_final(record_state(rec)) and not is_final(snap.state):
+            # A job's state only moves forward: the record went final (a cancel in another worker or process)
+            # after this pass read the job, so this snapshot is older than the record; the next pass reads again.
+            return
         if key_print is not None and not rec.get(keys.FIELD):
             rec[keys.FIELD] = key_print  # this key sees the job: it is this key's
         rec["batch"] = snap.to_batch_dict(rec.get("batch"))

@@ -198,7 +198,9 @@ async def test_preview_shows_every_problem_with_line_numbers(data_dir: Path, mak
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await submit_screen(pilot)
         await highlight(pilot, screen, "broken.jsonl")
-        await wait_until(pilot, lambda: screen.preview.report is not None, what="the preview")
+        # this file's report: under load the preview may still hold the file highlighted before it
+        await wait_until(pilot, lambda: screen.preview.report is not None
+                         and Path(screen.preview.report.path).name == "broken.jsonl", what="the preview")
         shown = preview_text(screen)
         assert "✗ Cannot be submitted: 3 problems" in shown
         for line in ("line 2: not valid JSON: Expecting property name enclosed in double quotes at column 2",

@@ -5,7 +5,6 @@ still recorded as gone."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,24 +14,12 @@ from gembatch_tui.core.api import download as transfer
 from gembatch_tui.core.api.gemini import GeminiClient
 from gembatch_tui.core.results import verify_process
 from gembatch_tui.emulator import Emulator
-from tests.download_speed.test_verify_process import INPUT_KEYS, KEY, _answer, _download, _serve
+from tests.download_speed.test_verify_process import INPUT_KEYS, KEY, _answer, _download, _serve, emu, input_file
 
 DATA = b"\n".join(_answer(k) for k in INPUT_KEYS) + b"\n"
 
 
-@pytest.fixture
-def emu():
-    with Emulator(api_key=KEY) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def input_file(tmp_path: Path) -> Path:
-    path = tmp_path / "in" / "batch.jsonl"
-    path.parent.mkdir()
-    path.write_text("".join(json.dumps({"key": k, "request": {"contents": [{"parts": [{"text": k}]}]}}) + "\n"
-                            for k in INPUT_KEYS))
-    return path
+__all__ = ["emu", "input_file"]  # the fixtures, shared with test_verify_process
 
 
 def _watch(monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], list[int]]:

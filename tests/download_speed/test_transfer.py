@@ -4,10 +4,8 @@ transient answer before the first byte is tried again; a body cut short fails an
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,6 +20,7 @@ from gembatch_tui.core.poll.download import download_results
 from gembatch_tui.core.store import JobStore
 from gembatch_tui.core.submit.service import BatchService
 from gembatch_tui.emulator import Emulator
+from tests.download_speed.test_verify_process import _serve
 
 KEY = "test-key-TRANSFER-0123456789"
 DATA = b"".join(json.dumps({"key": f"k{i}", "response": {"text": "x" * (i % 700)}}).encode() + b"\n"
@@ -32,15 +31,6 @@ DATA = b"".join(json.dumps({"key": f"k{i}", "response": {"text": "x" * (i % 700)
 def emu() -> Iterator[Emulator]:
     with Emulator(api_key=KEY) as emulator:
         yield emulator
-
-
-def _serve(emu: Emulator, folder: Path, data: bytes) -> str:
-    folder.mkdir(parents=True, exist_ok=True)
-    blob = folder / f"served-{time.monotonic_ns()}"
-    blob.write_bytes(data)
-    file_id = f"results{time.monotonic_ns()}"
-    emu._require().state.add_generated_file(file_id, blob, len(data), hashlib.sha256(data).hexdigest(), time.time())
-    return f"files/{file_id}"
 
 
 def _fetch(client: GeminiClient, name: str, dest: Path) -> dict[str, Any]:

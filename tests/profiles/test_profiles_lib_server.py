@@ -5,7 +5,6 @@ one whose key is not set is refused with the CLI's own message, with nothing sub
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,23 +14,12 @@ from gembatch_tui.core.store import JobStore
 from gembatch_tui.emulator import Emulator
 from tests.cli.conftest import Cli
 from tests.manual_clock import ManualClock
+from tests.profiles.test_profiles_cli import JOB_SECONDS, KEY_A, KEY_B, clock, emulator
 from tests.server.support import requests_jsonl, server_env, start_server
 
-KEY_A = "test-key-PROFILE-A-0123456789abcdef"
-KEY_B = "test-key-PROFILE-B-fedcba9876543210"
-JOB_SECONDS = 10.0
 CONFIG = {"profiles": {"b": {"key_env": "GB_TEST_KEY_B"}, "c": {"key_env": "GB_TEST_KEY_C"}}}
 
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def emulator(clock: ManualClock) -> Iterator[Emulator]:
-    with Emulator(api_key=None, api_keys=[KEY_A, KEY_B], job_seconds=JOB_SECONDS, clock=clock) as emu:
-        yield emu
+__all__ = ["clock", "emulator"]  # the fixtures, shared with test_profiles_cli
 
 
 @pytest.fixture

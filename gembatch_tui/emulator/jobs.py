@@ -28,7 +28,7 @@ from .errors import (
 )
 from .state import EmulatorState, remove_quietly
 from .synth import get
-from .util import paginate
+from .util import MAX_PAGE_SIZE, paginate
 
 EMPTY_INPUT = "The batch input file contains no requests."
 MISSING_REQUESTS = "* BatchGenerateContentRequest.batch.input_config.requests: requests is not specified\n"
@@ -57,9 +57,13 @@ class Jobs:
         self.budget_rejections = 0
         self.batches: dict[str, BatchRecord] = {}
         self.file_problems: dict[str, dict[str, str]] = {}  # per batch id: why a named file could not be used
+        self.page_max = MAX_PAGE_SIZE  # the largest page batches.list serves
+        self.reject_big_pages = False  # a bigger page asked for: clamped, or refused with 400 when True
 
     # -- create -----------------------------------------------------------------------------------
     def _check_capacity(self, now: float) -> None:
+        if len(self.batches) < self.max_concurrent_jobs:
+            return  # fewer jobs than the limit, active or not: no need to evaluate each (creating 10,000 was quadratic)
         with self.state.lock:
             active = sum(1 for b in self.batches.values() if b.evaluate(now).state not in FINAL)
         if active >= self.max_concurrent_jobs:
@@ -208,7 +212,8 @@ class Jobs:
 
     def list_page(self, page_size: str | None, token: str | None) -> dict[str, Any]:
         with self.state.lock:
-            page, next_token = paginate(list(self.batches.values()), lambda b: b.seq, page_size, token)
+            page, next_token = paginate(list(self.batches.values()), lambda b: b.seq, page_size, token,
+                                       self.page_max, self.reject_big_pages)
         out: dict[str, Any] = {}
         if page:
             out["operations"] = [self._view(rec) for rec in page]

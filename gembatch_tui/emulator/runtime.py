@@ -71,8 +71,12 @@ class Emulator:
         rpm: int | None = None,
         rpm_window_seconds: float = 60.0,
         api_keys: Iterable[str] | None = None,
+        batch_page_max: int = 100,
+        reject_big_pages: bool = False,
     ) -> None:
         self.host = host
+        self._batch_page_max = int(batch_page_max)  # batches.list's largest page (the reference: 100, unconfirmed)
+        self._reject_big_pages = reject_big_pages  # a bigger page asked for: 400 instead of clamped
         self.port = port
         self._own_dir = state_dir is None
         self._state_dir = Path(state_dir) if state_dir is not None else None
@@ -116,6 +120,7 @@ class Emulator:
         errors: list[str] = []
         jobs = Jobs(state, self._job_seconds, self._expiry_seconds, self._max_concurrent_jobs, self._strict_input,
                     errors, self._enqueued_token_budget)
+        jobs.page_max, jobs.reject_big_pages = self._batch_page_max, self._reject_big_pages
         if not self._own_dir:
             from .persist import StateFile  # filelock: only persistent mode needs more than the standard library
 

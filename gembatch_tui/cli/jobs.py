@@ -65,7 +65,7 @@ def remote_jobs(rt: Runtime, states: frozenset[str] | None) -> tuple[list[dict[s
     """Every batch job on the server, as list rows (`tracked`: the store has it; `profile`: the key that lists
     it), newest first. Each key that is set lists its own (a key sees only the jobs it created). Returns the rows,
     one line per key whose listing failed (what it listed before is kept), and how many keys listed it all."""
-    from gembatch_tui.core.api.gemini import snapshot_from_operation
+    from gembatch_tui.core.api.gemini import BIG_PAGE, snapshot_from_operation
 
     several = several_keys(rt)
     known = {batch_name(r): r for r in rt.store.read_all() if batch_name(r)}
@@ -76,7 +76,7 @@ def remote_jobs(rt: Runtime, states: frozenset[str] | None) -> tuple[list[dict[s
     for own in rt.each_service():
         profile = getattr(own, "profile", DEFAULT_PROFILE)
         try:
-            for op in own.client.iter_batches(PAGE):
+            for op in own.client.iter_batches(BIG_PAGE):
                 seen += 1
                 if seen % PAGE == 0:
                     err(f"listing jobs on the server: {seen:,} so far")
@@ -460,13 +460,13 @@ def cmd_cancel_all_active(rt: Runtime, args: argparse.Namespace) -> int:
 def _remote_active(rt: Runtime, several: bool) -> list[tuple[str, Any]] | None:
     """Active jobs on the server that the store does not track, with the service of the key that lists them (each
     key sees only its own); None when a listing failed (said on stderr: nothing is cancelled then)."""
-    from gembatch_tui.core.api.gemini import snapshot_from_operation
+    from gembatch_tui.core.api.gemini import BIG_PAGE, snapshot_from_operation
 
     known = {batch_name(r) for r in rt.store.read_all()}
     found: list[tuple[str, Any]] = []
     for own in rt.each_service():
         try:
-            for op in own.client.iter_batches(PAGE):
+            for op in own.client.iter_batches(BIG_PAGE):
                 snap = snapshot_from_operation(op)
                 if snap.name and snap.name not in known and normalise_state(snap.state) in ACTIVE_STATES:
                     known.add(snap.name)

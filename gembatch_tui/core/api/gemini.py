@@ -26,6 +26,8 @@ from gembatch_tui.core.api.download import download_to
 from gembatch_tui.core.api.upload_reader import UploadReader
 
 MEDIA_TAG = "mediaupl"  # not hex: never equal to a store's tag (upload_tokens.store_tag)
+SMALL_PAGE = 100  # the documented maximum page of files.list, and what every service serves
+BIG_PAGE = 1000  # asked for where many items are wanted; a service may serve fewer (AIP-158: it clamps)
 JSONL_MIME = "jsonl"  # what Google's batch docs pass; the SDK cannot guess `.jsonl`
 Progress = Callable[[int, int], None]
 
@@ -148,6 +150,7 @@ class GeminiClient:
         self._timeout_ms = timeout_ms
         self._client: Any = None
         self._lock = threading.Lock()
+        self._page_cap: dict[str, int] = {}  # per list path: the page size a service that refused a bigger one takes
         self.reader = RestReader(
             api_key,
             base_url=base_url,
@@ -368,17 +371,25 @@ class GeminiClient:
             raise describe_api_error(exc, f"delete {name}") from None
 
     def iter_batches(self, page_size: int = 100) -> Iterator[dict[str, Any]]:
-        """Raw operations, so that stats and inputConfig (which the SDK drops) are kept."""
+        """Raw operations, so that stats and inputConfig (which the SDK drops) are kept. A `page_size` over
+        SMALL_PAGE is asked for as such (a service that serves bigger pages saves round trips: a full poll of
+        10,000 jobs is 100 sequential pages of 100); one that refuses it with 400 is asked again with
+        SMALL_PAGE, and is not asked for a bigger page again by this client."""
         yield from self._iter_raw("batches", "operations", page_size)
 
     def _iter_raw(self, path: str, key: str, page_size: int) -> Iterator[dict[str, Any]]:
         token = ""
         while True:
-            query = f"{path}?pageSize={page_size}" + (f"&pageToken={token}" if token else "")
+            size = min(page_size, self._page_cap.get(path, page_size))
+            query = f"{path}?pageSize={size}" + (f"&pageToken={token}" if token else "")
             try:
                 page = self._raw("get", query)
             except Exception as exc:  # noqa: BLE001
-                raise describe_api_error(exc, f"list {path}") from None
+                err = describe_api_error(exc, f"list {path}")
+                if size > SMALL_PAGE and err.code == 400:
+                    self._page_cap[path] = SMALL_PAGE  # this service refuses big pages: the same page, smaller
+                    continue
+                raise err from None
             for item in page.get(key) or []:
                 if isinstance(item, dict):
                     yield item

@@ -19,7 +19,7 @@ from gembatch_tui.core.api import upload_tokens
 from gembatch_tui.core.cleanup.execute import execute
 from gembatch_tui.core.cleanup.plan import Action, ActionResult, DeletePlan, plan_cleanup, results_problem
 from gembatch_tui.core.errors import Cancelled, ServiceError
-from gembatch_tui.core.api.gemini import GeminiClient, snapshot_from_operation, valid_batch_name
+from gembatch_tui.core.api.gemini import BIG_PAGE, GeminiClient, snapshot_from_operation, valid_batch_name
 from gembatch_tui.core.models import (
     Record,
     batch_id,
@@ -61,7 +61,8 @@ def fetch_remote(
     page_size: int = PAGE_SIZE,
 ) -> list[dict[str, Any]]:
     """Every remote file (`what="files"`) or batch operation (`"batches"`), as the server's raw JSON."""
-    source = client.iter_files(page_size) if what == "files" else client.iter_batches(page_size)
+    # batches in pages of up to BIG_PAGE where the service serves them (files.list documents 100 at most)
+    source = client.iter_files(page_size) if what == "files" else client.iter_batches(max(page_size, BIG_PAGE))
     items: list[dict[str, Any]] = []
     for item in source:
         if cancel is not None and cancel.is_set():
@@ -266,7 +267,7 @@ class CancelOutcome:
 def cancel_all_active(service: BatchService, operations: list[dict[str, Any]] | None = None) -> list[CancelOutcome]:
     """Cancel every pending or running remote job (listed afresh unless `operations` is given), in the store
     or not; one failure does not stop the others. Jobs in the store get their new state recorded."""
-    ops = operations if operations is not None else list(service.client.iter_batches(PAGE_SIZE))
+    ops = operations if operations is not None else list(service.client.iter_batches(BIG_PAGE))
     known = {batch_name(r): r for r in service.store.read_all() if batch_name(r)}
     outcomes: list[CancelOutcome] = []
     changes: dict[str, Callable[[Record], None]] = {}

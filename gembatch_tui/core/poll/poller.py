@@ -29,7 +29,7 @@ from gembatch_tui.core.poll import finish_hooks, inline_results, missing_jobs, s
 from gembatch_tui.core.submit import waves
 from gembatch_tui.core.poll.download import DownloadOutcome, DownloadProgress, download_results
 from gembatch_tui.core.errors import ServiceError
-from gembatch_tui.core.api.gemini import snapshot_from_operation
+from gembatch_tui.core.api.gemini import BIG_PAGE, snapshot_from_operation
 from gembatch_tui.core.models import (
     LOCAL_MISSING,
     LOCAL_QUEUED,
@@ -269,7 +269,8 @@ def _submit_queued(service: BatchService, report: PollReport, cancel: threading.
 def _list_snapshots(
     service: BatchService, todo: list[Record], page_size: int = LIST_PAGE, *, also: frozenset[str] = frozenset()
 ) -> dict[str, BatchSnapshot]:
-    """Snapshots of the jobs in `todo` from batches.list: 100 jobs a call instead of one (and of the jobs named in
+    """Snapshots of the jobs in `todo` from batches.list: 100 jobs a call (up to BIG_PAGE where the service serves
+    such pages and many are wanted) instead of one (and of the jobs named in
     `also`, when the pages read hold them: they cost nothing more, but are not looked for).
 
     The service lists the newest jobs first and unfinished jobs are usually recent, so this reads a page or
@@ -279,10 +280,13 @@ def _list_snapshots(
     """
     wanted = {batch_name(r) for r in todo} - {None}
     limit = (len(wanted) // page_size + 2) * page_size
+    # Many wanted: ask for pages that hold them in few round trips (a service that serves only 100 clamps or
+    # refuses, and gets 100: GeminiClient.iter_batches); the first page still holds about what is looked for.
+    ask = page_size if len(wanted) <= page_size else min(BIG_PAGE, (len(wanted) // page_size + 2) * page_size)
     found: dict[str, BatchSnapshot] = {}
     bonus: dict[str, BatchSnapshot] = {}
     try:
-        for seen, op in enumerate(service.client.iter_batches(page_size), start=1):
+        for seen, op in enumerate(service.client.iter_batches(ask), start=1):
             name = op.get("name")
             if name in wanted and name not in found:
                 found[name] = snapshot_from_operation(op)

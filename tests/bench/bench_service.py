@@ -6,7 +6,8 @@
 3. Validating and uploading a 1 GB JSONL file (`submit`): peak RSS of the process.
 4. (`--many 10000`) `poll --once` over N unfinished jobs created over the last 24 hours (the emulator's clock is
    moved an hour between rounds of creations): a full pass over every job (what every pass did before issue 18)
-   beside a routine pass in the steady state of the per-job schedule (core/poll_schedule.py).
+   beside a routine pass in the steady state of the per-job schedule (core/poll_schedule.py), then the whole
+   `poll --once` command again from a service serving pages of up to 100 and of up to 1000.
 The emulator runs in its own process so it does not share our GIL.
 """
 
@@ -113,7 +114,11 @@ emu = Emulator(api_key=sys.argv[1], latency_ms=float(sys.argv[3]), job_seconds=1
                max_concurrent_jobs=10**6, clock=lambda: time.time() + offset[0]).start()
 print(f"listening on {emu.url}", flush=True)
 for line in sys.stdin:  # "advance SECONDS": the emulator's clock moves (jobs created later look younger)
-    offset[0] += float(line.split()[1])
+    word, value = line.split()  # "pagemax N": batches.list serves pages of up to N from now on
+    if word == "pagemax":
+        emu._require().jobs.page_max = int(value)
+    else:
+        offset[0] += float(value)
     print("ok", flush=True)
 emu.stop()
 """
@@ -187,6 +192,20 @@ def bench_poll_many(tmp: Path, jobs: int, latency_ms: float) -> None:
               f"({report.polled:,} asked, {report.listed:,} listed, {report.deferred:,} not due)")
         print(f"`gembatch-tui poll --once` over {len(snaps):,} unfinished jobs, whole command wall: "
               + ", ".join(f"{w:.2f} s" for w in walls))
+        # The same full `poll --once`, from a service that serves pages of up to 1000 (the client asks for them
+        # where many jobs are wanted: core/poll/poller.py); the floor is the sequential pages' latency alone.
+        for page_max in (100, 1000):
+            proc.stdin.write(f"pagemax {page_max}\n")
+            proc.stdin.flush()
+            proc.stdout.readline()
+            walls = []
+            for _ in range(2):
+                wall, _, _ = timed_cli(url, home, "poll", "--once")
+                walls.append(wall)
+            pages = -(-len(snaps) // page_max)
+            print(f"`poll --once` over {len(snaps):,} jobs, a service serving pages of up to {page_max}: "
+                  + ", ".join(f"{w:.2f} s" for w in walls)
+                  + f"; floor: {pages} sequential pages x {latency_ms:.0f} ms = {pages * latency_ms / 1000:.2f} s")
         wall, _, _ = timed_cli(url, home, "list")
         print(f"`gembatch-tui list` with {len(snaps):,} jobs: {wall:.2f} s")
     finally:

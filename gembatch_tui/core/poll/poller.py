@@ -1,7 +1,8 @@
 """Provides one poll pass: refresh every unfinished job concurrently, then fetch new results safely.
 
 Why: a sequential loop of `batches.get` takes N x latency; a bounded pool takes N / width x latency, and
-with many unfinished jobs `batches.list` reads 100 a call (400 jobs: 4 calls, not 400), light on the wire and
+with many unfinished jobs `batches.list` reads 100 a call (400 jobs: 4 calls, not 400; pages of up to 1,000 where
+thousands are wanted and the service serves them), light on the wire and
 on the quota. The same job is never polled twice at once (the service keeps an in-flight set), and all state changes
 of a pass land in the store in one locked write. Results are streamed to a hidden partial file,
 verified, and only then renamed into place, so a file that looks complete is complete.

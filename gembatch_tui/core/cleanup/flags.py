@@ -123,7 +123,7 @@ class Inventory:
 
 
 # ----------------------------------------------------------------------------- classify
-def _job_active(state: str) -> bool:
+def job_active(state: str) -> bool:
     """Pending, running, being submitted, or any state we do not know that is not final."""
     return state == LOCAL_SUBMITTING or (state.startswith("JOB_STATE_") and not is_final(state))
 
@@ -158,7 +158,7 @@ def active_inputs(remote_batches: list[dict[str, Any]]) -> set[str]:
     out: set[str] = set()
     for op in remote_batches:
         snap = snapshot_from_operation(op)
-        if _job_active(snap.state):
+        if job_active(snap.state):
             out.update(n for n in (snap.input_file_name, snap.dest_file_name) if n)
     return out
 
@@ -222,7 +222,7 @@ def classify(
         rec = by_batch.get(snap.name)
         flags: set[str] = set()
         created = parse_time(snap.create_time)
-        if _job_active(snap.state) or (rec is not None and _record_active(rec)):
+        if job_active(snap.state) or (rec is not None and _record_active(rec)):
             flags.add(ACTIVE)
             summary.active_jobs += 1
             if created is not None and created + FILE_LIFETIME - now <= EXPIRING_WITHIN:
@@ -282,7 +282,7 @@ def classify(
             job_name, label = (remote[0].name, remote[0].display_name or remote[0].name) if remote else (None, "")
             if source == "generated" or (remote and role == "output" and remote[0].state == SUCCEEDED):
                 flags.add(PROTECTED)
-        if remote is not None and _job_active(remote[0].state):
+        if remote is not None and job_active(remote[0].state):
             flags.add(ACTIVE)
         if name in safe_targets:
             flags.add(SAFE)
@@ -317,4 +317,5 @@ def classify(
 __all__ = [
     "ACTIVE", "EXPIRING", "EXPIRING_WITHIN", "FILE_LIFETIME", "FLAGS", "MAX_CONCURRENT_JOBS", "ORPHAN", "PROTECTED",
     "QUOTA_BYTES", "SAFE", "BatchRow", "FileRow", "Inventory", "Row", "Summary", "active_inputs", "classify",
+    "job_active",
 ]

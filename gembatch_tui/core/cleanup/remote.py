@@ -38,9 +38,9 @@ from gembatch_tui.core.cleanup.flags import (
     FileRow,
     Inventory,
     Row,
-    _job_active,
     active_inputs,
     classify,
+    job_active,
 )
 from gembatch_tui.core.submit.service import BatchService
 from gembatch_tui.core.store import StoreError
@@ -273,7 +273,7 @@ def cancel_all_active(service: BatchService, operations: list[dict[str, Any]] | 
     changes: dict[str, Callable[[Record], None]] = {}
     for op in ops:
         snap = snapshot_from_operation(op)
-        if not snap.name or not _job_active(snap.state):
+        if not snap.name or not job_active(snap.state):
             continue
         try:
             service.client.cancel_batch(snap.name)

@@ -13,6 +13,7 @@ from tests.tui_submit.test_submit_flow import dialog_text, log_text, preview_tex
 
 from gembatch_tui.core.submit.cost_cap import CostCap, CostPolicy, estimate_file
 from gembatch_tui.tui.submit.confirm import ConfirmSubmit
+from gembatch_tui.tui.submit.file_preview import FilePreview
 from gembatch_tui.tui.submit.model import ReportCache
 from gembatch_tui.tui.submit.run import REFUSED, SubmitRequest, submit_files
 
@@ -24,11 +25,15 @@ async def test_preview_and_totals_show_the_whole_cost(data_dir: Path, make_host)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await submit_screen(pilot)
         await highlight(pilot, screen, "basic.jsonl")
-        await wait_until(pilot, lambda: "input + output incl. thinking" in preview_text(screen), what="the range")
+        await wait_until(pilot, lambda: "gemini-2.5-flash: input + output + thinking" in preview_text(screen), what="the range")
         shown = preview_text(screen)
         assert whole.cost_text().split(" at ")[0].removeprefix("cost ") in shown  # ~$low-$high, as the CLI says
         assert f"~{whole.tokens.billed_output_low:,}-{whole.tokens.billed_output_high:,} output tokens" in shown
         assert "cost cap" not in shown  # no cap set
+        # at 80 columns each line of the estimate fits the pane: none wraps mid-phrase
+        pane = screen.query_one(FilePreview).content_size.width
+        estimate_lines = [line for line in shown.splitlines() if "$" in line or "output" in line or "thinking" in line]
+        assert len(estimate_lines) >= 3 and all(len(line) <= pane for line in estimate_lines), (pane, estimate_lines)
         await pilot.press("space")
         totals = screen.query_one("#totals")
         await wait_until(pilot, lambda: "estimating" not in text_of(totals) and "checking" not in text_of(totals))

@@ -212,7 +212,7 @@ async def test_preview_shows_every_problem_with_line_numbers(data_dir: Path, mak
         await wait_until(pilot, lambda: "✓ Ready to submit" in preview_text(screen))
         shown = preview_text(screen)
         assert "5 requests · 777 B · ~103 input tokens" in shown
-        await wait_until(pilot, lambda: "at batch prices (gemini-2.5-flash): input + output" in preview_text(screen),
+        await wait_until(pilot, lambda: "gemini-2.5-flash: input + output" in preview_text(screen),
                          what="the whole cost")  # the output side too, estimated after the check
         shown = preview_text(screen)
         assert "request_1: What are the main differences" in shown

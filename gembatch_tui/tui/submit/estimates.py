@@ -52,23 +52,24 @@ class EstimateCache:
 
 
 def cost_line(estimate: CostEstimate, thinks: bool | None = None) -> str:
-    """`~$0.0012-$0.0048 at batch prices (gemini-2.5-flash): input + output incl. thinking`."""
+    """`~$0.0012-$0.0048 at batch prices` and, on a line of its own, `gemini-2.5-flash: input + output + thinking`:
+    two short lines fit the preview pane at 80 columns, where one long one wrapped mid-phrase."""
     model = pricing.normalise_model(estimate.model)
     if estimate.usd is None:
         return f"No price known for {model}"
     what = "input + output"
     if thinks if thinks is not None else estimate.tokens.thinking_high > 0:
-        what += " incl. thinking"
-    return f"~{pricing.format_cost_range(estimate.usd)} at batch prices ({model}): {what}"
+        what += " + thinking"
+    return f"~{pricing.format_cost_range(estimate.usd)} at batch prices\n{model}: {what}"
 
 
 def tokens_line(estimate: CostEstimate) -> str:
-    """`~12-2,600 output tokens (thinking 0-8,192 of them)`."""
+    """`~12-2,600 output tokens` and, when the model thinks, `(0-8,192 of them thinking)` on a line of its own."""
     t = estimate.tokens
     low, high = t.billed_output_low, t.billed_output_high
     text = f"~{low:,} output tokens" if low == high else f"~{low:,}-{high:,} output tokens"
     if t.thinking_high:
-        text += f" (thinking {t.thinking_low:,}-{t.thinking_high:,} of them)"
+        text += f"\n({t.thinking_low:,}-{t.thinking_high:,} of them thinking)"
     return text
 
 

@@ -16,7 +16,9 @@ generated file, and then, in this process, times:
 - `download.download_results` on a SUCCEEDED record whose output is that file: the whole download as `poll` does
   it (download, verification against the input, usage, fingerprint, rename, store update), with the check in a
   second process that follows the file (results/verify_process.py), then again with the check forced in-process;
-  CPU seconds of this process and of the verifier, how long the check ran on after the last byte, and peak RSS.
+  CPU seconds of this process and of the verifier, how long the check ran on after the last byte, how much of the
+  machine's CPU stayed idle meanwhile (/proc/stat), and peak RSS.
+The user and system CPU of the floor and of our transfer alone are printed too: what the HTTP client costs.
 Figures are printed as MB/s of the results file. Best of --runs, taken in turns. Run it from the checkout it
 measures: the verifier's fork server puts the current directory first on its path.
 """
@@ -90,6 +92,37 @@ def generate(folder: Path, target_bytes: int, line_bytes: int) -> tuple[Path, Pa
             fr.write(data)
             written += len(data)
     return inp, res, n
+
+
+def cpu_s() -> tuple[float, float]:
+    """User and system CPU seconds of this process so far."""
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    return use.ru_utime, use.ru_stime
+
+
+def timed_cpu(fn, *args):  # noqa: ANN001, ANN201
+    """(what `fn(*args)` returned, (user, system) CPU seconds it took in this process)."""
+    u0, s0 = cpu_s()
+    out = fn(*args)
+    u1, s1 = cpu_s()
+    return out, (u1 - u0, s1 - s0)
+
+
+def machine_ticks() -> list[int]:
+    """The machine's CPU time counters (/proc/stat's first line), or [] where there is none."""
+    try:
+        with open("/proc/stat") as f:
+            return [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return []
+
+
+def idle_share(before: list[int], after: list[int]) -> float:
+    """Percent of the machine's CPU time (all cores) that was idle or waiting for I/O between the two readings."""
+    if len(before) < 5 or len(after) < 5:
+        return float("nan")
+    delta = [b - a for a, b in zip(before, after)]
+    return 100.0 * (delta[3] + delta[4]) / max(1, sum(delta))
 
 
 def rss_mb() -> float:
@@ -190,11 +223,13 @@ def bench_ours(url: str, file_name: str, inp: Path, n: int, tmp: Path, *, in_pro
     verify_process.verifier_for = lambda *a, **k: made.append(real(*a, **k)) or made[-1]  # to read its stats
     verify_process.MIN_BYTES = 1 << 60 if in_process else threshold
     try:
+        ticks = machine_ticks()
         cpu = time.process_time()
         t = time.perf_counter()
         outcome = download_results(service, rec)
         elapsed = time.perf_counter() - t
         cpu = time.process_time() - cpu
+        idle = idle_share(ticks, machine_ticks())
     finally:
         verify_process.verifier_for, verify_process.MIN_BYTES = real, threshold
     assert outcome.ok, outcome.message
@@ -202,7 +237,7 @@ def bench_ours(url: str, file_name: str, inp: Path, n: int, tmp: Path, *, in_pro
     saved = store.read_all()[0]
     Path(saved["results_file"]).unlink()
     return elapsed, {"message": outcome.message, "usage": saved.get("usage"), "sha": saved.get("results_sha256"),
-                     "cpu_s": cpu, **{f"verifier_{k}": v for k, v in getattr(made[0], "stats", {}).items()}}
+                     "cpu_s": cpu, "idle_pct": idle, **{f"verifier_{k}": v for k, v in getattr(made[0], "stats", {}).items()}}
 
 
 def bench_before(url: str, file_name: str, inp: Path, n: int, tmp: Path) -> float:
@@ -226,6 +261,11 @@ def bench_before(url: str, file_name: str, inp: Path, n: int, tmp: Path) -> floa
         dest.unlink()
     assert not check.parse_errors, check.parse_errors[:3]
     return elapsed
+
+
+def _median_cpu(runs: list[tuple[float, float]]) -> str:
+    users, systems = sorted(u for u, _ in runs), sorted(s for _, s in runs)
+    return f"{users[len(users) // 2]:.2f} + {systems[len(systems) // 2]:.2f} s"
 
 
 def main() -> None:
@@ -258,13 +298,19 @@ def main() -> None:
             floors: list[float] = []
             sdks: list[float] = []
             transfers: list[float] = []
+            floor_cpu: list[tuple[float, float]] = []  # (user, system) CPU s of each, to see what the HTTP client costs
+            transfer_cpu: list[tuple[float, float]] = []
             runs = []
             for _ in range(args.runs):  # in turns, so that a change in the machine's load falls on all alike
-                floors.append(floor_bare(url, file_name, tmp / "floor.jsonl"))
+                took, cpu = timed_cpu(floor_bare, url, file_name, tmp / "floor.jsonl")
+                floors.append(took)
+                floor_cpu.append(cpu)
                 (tmp / "floor.jsonl").unlink()
                 runs.append(bench_ours(url, file_name, inp, n, tmp))
                 sdks.append(sdk_only(url, file_name, tmp / "sdk.jsonl"))
-                transfers.append(transfer_only(url, file_name, tmp / "transfer.jsonl"))
+                took, cpu = timed_cpu(transfer_only, url, file_name, tmp / "transfer.jsonl")
+                transfers.append(took)
+                transfer_cpu.append(cpu)
             sdk, transfer = min(sdks), min(transfers)
             ours = [elapsed for elapsed, _ in runs]
             detail = min(runs, key=lambda run: run[0])[1]
@@ -277,6 +323,8 @@ def main() -> None:
             print(f"SDK download alone (files.download to a file) + sha256: {sdk:.2f} s ({size_mb / sdk:.0f} MB/s)")
             print(f"our transfer alone (GeminiClient.download: the SDK's request, a lean body loop) + sha256: "
                   f"{transfer:.2f} s ({size_mb / transfer:.0f} MB/s)")
+            print(f"  CPU of those (user + system, median of the runs): floor {_median_cpu(floor_cpu)}, "
+                  f"our transfer {_median_cpu(transfer_cpu)}")
             print(f"parse only, local file: json {size_mb / parse_json:.0f} MB/s, orjson {size_mb / parse_orjson:.0f} MB/s")
             print(f"gembatch download_results (download + verify + usage + sha256 + store): {best:.2f} s "
                   f"({size_mb / best:.0f} MB/s; runs {', '.join(f'{x:.2f}' for x in ours)}), "
@@ -284,7 +332,8 @@ def main() -> None:
             print(f"  per run, ours / the floor of the same turn: "
                   f"{', '.join(f'{o / f:.1f}x' for o, f in zip(ours, floors))}")
             print(f"  best run: CPU {detail['cpu_s']:.2f} s in this process, {detail.get('verifier_cpu_s', 0):.2f} s "
-                  f"in the verifier; the check ran on {detail.get('verifier_wait_s', 0):.2f} s after the last byte")
+                  f"in the verifier; the check ran on {detail.get('verifier_wait_s', 0):.2f} s after the last byte; "
+                  f"the machine's CPU was {detail['idle_pct']:.0f}% idle meanwhile")
             print(f"same, the check in-process (results/stream.py, as for files under 32 MB): {inproc:.2f} s "
                   f"({size_mb / inproc:.0f} MB/s)")
             print(f"before issue 18 (SDK download, then verify with json + usage + sha256, 3 reads): {before_s:.2f} s "

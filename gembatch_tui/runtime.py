@@ -21,7 +21,7 @@ from typing import Any
 
 from gembatch_tui.core import keys
 from gembatch_tui.core.models import is_realtime, record_key
-from gembatch_tui.core.config import DEFAULT_PROFILE, MISSING_KEY_MESSAGE, Settings, profile_missing_key_message
+from gembatch_tui.core.config import DEFAULT_PROFILE, Settings, profile_missing_key_message
 from gembatch_tui.core.errors import MissingKeyError, ServiceError, register_secret
 from gembatch_tui.core.api.gemini import GeminiClient
 from gembatch_tui.core.submit.service import BatchService

@@ -86,7 +86,9 @@ def cmd_submit(rt: Runtime, args: argparse.Namespace) -> int:
     from gembatch_tui.core.submit.model_choice import choose_model
     from gembatch_tui.core.submit import overlap
     from gembatch_tui.core.submit.cost_cap import CapRefused
-    from gembatch_tui.core.submit.validate import EMBED, first_request_kind, validate_file
+    from gembatch_tui.core.submit.input_line import EMBED
+    from gembatch_tui.core.submit.input_read import first_request_kind
+    from gembatch_tui.core.submit.validate import validate_file
 
     assert rt.service is not None
     try:

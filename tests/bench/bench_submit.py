@@ -52,10 +52,10 @@ print(f"{time.perf_counter() - t0:.3f} {job.name}")
 
 OURS = r"""
 import runpy, sys
-from gembatch_tui.core.submit import overlap, validate
+from gembatch_tui.core.submit import input_line, overlap
 if sys.argv[1] == "first":  # as before issue 18: every file validated before its upload, with json
     overlap.MIN_BYTES = 1 << 62
-    validate._fast_loads = None
+    input_line.fast_loads = None
 sys.argv = ["gembatch-tui", "submit", *sys.argv[2:]]
 runpy.run_module("gembatch_tui", run_name="__main__")
 """
@@ -123,18 +123,18 @@ def timed(args: list[str], env: dict[str, str]) -> tuple[float, float, float, st
 
 
 def validation_rates(src: Path) -> tuple[float, float]:
-    from gembatch_tui.core.submit import validate
+    from gembatch_tui.core.submit import input_line, validate
 
     size = src.stat().st_size / 1e6
     rates = []
-    fast = validate._fast_loads
+    fast = input_line.fast_loads
     for loads in (fast, None):
-        validate._fast_loads = loads
+        input_line.fast_loads = loads
         t0 = time.process_time()
         report = validate.validate_file(src, max_bytes=None)
         rates.append(size / (time.process_time() - t0))
         assert report.ok, report.messages()[:3]
-    validate._fast_loads = fast
+    input_line.fast_loads = fast
     return rates[0], rates[1]
 
 

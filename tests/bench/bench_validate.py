@@ -20,7 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from gembatch_tui.core.submit.validate import validate_file, write_normalised
+from gembatch_tui.core.submit.input_read import write_normalised
+from gembatch_tui.core.submit.validate import validate_file
 
 LOREM = ("Summarise the following passage in two sentences, keeping every number exact. " * 12)[:900]
 

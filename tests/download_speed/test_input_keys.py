@@ -1,4 +1,4 @@
-"""The input's keys read on the fast path (validate.iter_keys, issue 18) are those of the full check, and a bad line
+"""The input's keys read on the fast path (input_read.iter_keys, issue 18) are those of the full check, and a bad line
 fails with the same message, whichever way each line goes."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 
 from gembatch_tui.core.results import check as results_check
 from gembatch_tui.core.submit.keyset import KeySet
-from gembatch_tui.core.submit.validate import _iter_parsed, iter_keys
+from gembatch_tui.core.submit.input_read import iter_keys, iter_parsed
 
 
 def _plain(key: str, text: str = "hi") -> str:
@@ -45,7 +45,7 @@ def _both(path: Path) -> tuple[list, str | None, list, str | None]:
             return got, str(exc)
         return got, None
 
-    full = run((line, offset, key) for line, offset, _raw, key, _req, _canon in _iter_parsed(path))
+    full = run((line, offset, key) for line, offset, _raw, key, _req, _canon in iter_parsed(path))
     fast = run(iter_keys(path))
     return (*full, *fast)
 

@@ -8,7 +8,8 @@ from pathlib import Path
 from gembatch_tui.core.poll.embeddings import describe, summarise_embeddings
 from gembatch_tui.emulator import Emulator
 from gembatch_tui.core.submit.limits import JobLimits
-from gembatch_tui.core.submit.validate import EMBED, GENERATE, validate_file
+from gembatch_tui.core.submit.input_line import EMBED, GENERATE
+from gembatch_tui.core.submit.validate import validate_file
 from tests.split.support import KEY, keys_of, make_service, poll_until_idle, text_requests, write_lines
 
 EMBED_MODEL = "gemini-embedding-001"

@@ -21,7 +21,8 @@ from gembatch_tui.core.results.resubmit import (
     retry_path,
 )
 from gembatch_tui.core.store import JobStore
-from gembatch_tui.core.submit.validate import iter_requests, validate_file
+from gembatch_tui.core.submit.input_read import iter_requests
+from gembatch_tui.core.submit.validate import validate_file
 
 
 def build(record: dict[str, Any]) -> ResultsIndex:

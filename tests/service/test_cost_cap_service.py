@@ -92,7 +92,7 @@ def test_the_file_estimate_is_the_sum_of_the_requests(tmp_path: Path) -> None:
     """estimate_file asks the output rule once per generation config: the same figures as request by request."""
     from gembatch_tui.core.api import pricing
     from gembatch_tui.core.submit.cost_cap import estimate_file, estimate_tokens
-    from gembatch_tui.core.submit.validate import iter_requests
+    from gembatch_tui.core.submit.input_read import iter_requests
 
     lines = [
         {"key": "a", "request": {"contents": [{"parts": [{"text": "hi"}]}], "generationConfig": {"maxOutputTokens": 9}}},

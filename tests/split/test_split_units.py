@@ -14,7 +14,8 @@ from gembatch_tui.core.submit.limits import JobLimits
 from gembatch_tui.core.poll.merge import merge_part
 from gembatch_tui.core.api.pricing import ConfigError
 from gembatch_tui.core.submit.split import split_reason, write_parts
-from gembatch_tui.core.submit.validate import validate_file, write_normalised
+from gembatch_tui.core.submit.input_read import write_normalised
+from gembatch_tui.core.submit.validate import validate_file
 
 from .support import keys_of, text_requests, write_lines
 

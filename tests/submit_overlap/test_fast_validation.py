@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gembatch_tui.core.submit import validate
+from gembatch_tui.core.submit import input_line, validate
 
 
 def _write(tmp_path: Path, lines: list[bytes]) -> Path:
@@ -18,7 +18,7 @@ def _write(tmp_path: Path, lines: list[bytes]) -> Path:
 
 def _both(monkeypatch: pytest.MonkeyPatch, path: Path) -> tuple[validate.ValidationReport, validate.ValidationReport]:
     fast = validate.validate_file(path)
-    monkeypatch.setattr(validate, "_fast_loads", None)
+    monkeypatch.setattr(input_line, "fast_loads", None)
     slow = validate.validate_file(path)
     return fast, slow
 
@@ -31,7 +31,7 @@ def _same(a: validate.ValidationReport, b: validate.ValidationReport) -> None:
 
 
 def test_orjson_is_used_and_agrees_on_good_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert validate._fast_loads is not None  # orjson is a dependency: the fast path is the one measured
+    assert input_line.fast_loads is not None  # orjson is a dependency: the fast path is the one measured
     lines = [json.dumps({"key": f"k{i}", "request": {"contents": [{"parts": [{"text": "é" * i}]}]}}).encode()
              for i in range(50)]
     lines.append(json.dumps({"request": {"contents": "shorthand"}}).encode())

@@ -1,7 +1,7 @@
 """The fast reading of plain lines (plain_line.py): taken for the commonest line, and never a different verdict.
 
 Every file here is validated twice: as the product does (orjson, plain lines by the fast path) and by the standard
-library's full check of every line (`_fast_loads` None), and the two reports must agree in every message and figure.
+library's full check of every line (`input_line.fast_loads` None), and the two reports must agree in every message and figure.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from gembatch_tui.core.api.pricing import estimate_request_tokens
-from gembatch_tui.core.submit import validate
+from gembatch_tui.core.submit import input_line, validate
 from gembatch_tui.core.submit.plain_line import plain_request
 
 PLAIN = {"key": "k", "request": {"contents": [{"parts": [{"text": "hello"}]}]}}
@@ -30,7 +30,7 @@ def _agree(monkeypatch: pytest.MonkeyPatch, path: Path) -> validate.ValidationRe
     events: list[str] = []
     fast = validate.validate_file(path, watch=events.append)
     with monkeypatch.context() as m:
-        m.setattr(validate, "_fast_loads", None)
+        m.setattr(input_line, "fast_loads", None)
         slow_events: list[str] = []
         slow = validate.validate_file(path, watch=slow_events.append)
     assert fast.messages() == slow.messages()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gembatch_tui.core.results.check import ResultLine, parse_result_line, verify_results
-from gembatch_tui.core.submit.validate import Problem
+from gembatch_tui.core.submit.input_line import Problem
 
 EXAMPLES = Path("/work/shared/examples")
 REQ = {"contents": [{"parts": [{"text": "hi"}]}]}

@@ -11,16 +11,9 @@ from pathlib import Path
 import pytest
 
 from gembatch_tui.core.submit import validate as validate_mod
-from gembatch_tui.core.submit.validate import (
-    MAX_REPORTED,
-    Problem,
-    ValidationCancelled,
-    detect_kind,
-    iter_keys,
-    iter_requests,
-    validate_file,
-    write_normalised,
-)
+from gembatch_tui.core.submit.input_line import Problem, detect_kind
+from gembatch_tui.core.submit.input_read import iter_keys, iter_requests, write_normalised
+from gembatch_tui.core.submit.validate import MAX_REPORTED, ValidationCancelled, validate_file
 
 EXAMPLES = Path("/work/shared/examples")
 REQ = {"contents": [{"parts": [{"text": "hello"}]}]}

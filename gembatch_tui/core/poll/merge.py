@@ -41,7 +41,7 @@ from gembatch_tui.core.submit.groups import by_group
 from gembatch_tui.core.submit.keyset import key_hash
 from gembatch_tui.core.models import SUCCEEDED, Record, record_key, record_state
 from gembatch_tui.core.poll.download import DownloadOutcome
-from gembatch_tui.core.submit.validate import iter_keys
+from gembatch_tui.core.submit.input_read import iter_keys
 
 if TYPE_CHECKING:
     from gembatch_tui.core.submit.service import BatchService

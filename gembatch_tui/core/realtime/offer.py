@@ -15,7 +15,7 @@ from gembatch_tui.core.api import pricing
 from gembatch_tui.core.results.index import ResultsIndex
 from gembatch_tui.core.results.resubmit import failed_lines
 from gembatch_tui.core.submit.cost_cap import estimate_tokens
-from gembatch_tui.core.submit.validate import iter_requests
+from gembatch_tui.core.submit.input_read import iter_requests
 
 
 @dataclass(frozen=True)

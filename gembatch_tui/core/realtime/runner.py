@@ -2,7 +2,7 @@
 each answer appended to the partial file as it arrives, and the record kept up to date while it runs.
 
 Threads, not asyncio: the SDK client is synchronous and shared (GeminiClient is thread-safe). One reader thread
-streams the input (validate.iter_requests, the same keys a batch gets) and skips the keys already answered; N
+streams the input (input_read.iter_requests, the same keys a batch gets) and skips the keys already answered; N
 workers send, each asking the RateGate first; the calling thread writes progress to the store about once a second
 and reads from it whether a cancel was asked for elsewhere. A file lock beside the store makes sure one
 process runs a record at a time, so no key is ever sent by two.
@@ -32,7 +32,7 @@ from gembatch_tui.core.realtime.limits import RealtimeLimits
 from gembatch_tui.core.realtime.start import LOCK_DIR
 from gembatch_tui.core.store import RecordNotFound
 from gembatch_tui.core.submit.service import BatchService
-from gembatch_tui.core.submit.validate import iter_requests
+from gembatch_tui.core.submit.input_read import iter_requests
 
 MAX_WAITS = 30  # 429s with a retry hint in a row for one request before the run stops (the limit is not ours)
 PROGRESS_EVERY = 1.0

@@ -22,7 +22,8 @@ from gembatch_tui.core.realtime import record as realtime_record
 from gembatch_tui.core.realtime.control import process_alive
 from gembatch_tui.core.realtime.limits import RealtimeLimits
 from gembatch_tui.core.submit.service import BatchService
-from gembatch_tui.core.submit.validate import EMBED, validate_file
+from gembatch_tui.core.submit.input_line import EMBED
+from gembatch_tui.core.submit.validate import validate_file
 
 NEW, RESUME, DONE, ERROR = "new", "resume", "done", "error"
 LOCK_DIR = ".realtime"

@@ -18,7 +18,9 @@ from gembatch_tui.core import jsonfast
 from gembatch_tui.core.counts import counted
 from gembatch_tui.core.jsonpos import json_error_text
 from gembatch_tui.core.submit.keyset import KeySet
-from gembatch_tui.core.submit.validate import MAX_REPORTED, Problem, iter_keys, read_key_at
+from gembatch_tui.core.submit.input_line import Problem, read_key_at
+from gembatch_tui.core.submit.input_read import iter_keys
+from gembatch_tui.core.submit.validate import MAX_REPORTED
 
 MAX_KEYS_LISTED = 50
 USAGE_FIELDS = (

@@ -18,7 +18,7 @@ from typing import Any
 
 from gembatch_tui.core.submit.keyset import key_hash
 from gembatch_tui.core.results.status import DUPLICATE, INVALID, MISSING, STATUS_NAMES, UNEXPECTED, classify
-from gembatch_tui.core.submit.validate import iter_keys
+from gembatch_tui.core.submit.input_read import iter_keys
 
 PROGRESS_STEP = 1 << 20  # report progress about every MiB
 _MASK32 = 0xFFFFFFFF

@@ -22,7 +22,7 @@ from gembatch_tui.core.fsutil import atomic_writer
 from gembatch_tui.core.models import Record, batch_name, record_key
 from gembatch_tui.core.results.index import RETRY, ResultsIndex
 from gembatch_tui.core.store import JobStore
-from gembatch_tui.core.submit.validate import iter_requests
+from gembatch_tui.core.submit.input_read import iter_requests
 
 _RETRY_STEM = re.compile(r"^(?P<base>.+)\.retry-\d+$")
 MAX_RETRY_NUMBER = 10_000

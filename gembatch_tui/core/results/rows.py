@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 
 from gembatch_tui.core.jsonpos import json_error_text
 from gembatch_tui.core.results.check import ResultLine, parse_result_line
-from gembatch_tui.core.submit.validate import _parse as _parse_input_line
+from gembatch_tui.core.submit.input_line import parse_line as _parse_input_line
 
 PREVIEW_CHARS = 200
 DETAIL_CHARS = 200_000

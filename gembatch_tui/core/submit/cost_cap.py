@@ -10,7 +10,7 @@ cost more than the cap, and the cap counts every file of one run together (a `su
 $5 cap never starts jobs whose estimates add up past $5). A split input is estimated whole: all its parts, the
 ones that go now and the ones that wait in the local queue (waves.py), so the planner never queues past it.
 
-The estimate reads the file once more, request by request (validate.iter_requests), in bounded memory; callers
+The estimate reads the file once more, request by request (input_read.iter_requests), in bounded memory; callers
 run it only when a cap is set or an estimate is asked for.
 """
 
@@ -28,7 +28,7 @@ from gembatch_tui.core.api import pricing
 from gembatch_tui.core.errors import Cancelled
 from gembatch_tui.core.submit import media
 from gembatch_tui.core.submit.outcome import SubmitOutcome
-from gembatch_tui.core.submit.validate import iter_requests
+from gembatch_tui.core.submit.input_read import iter_requests
 
 CAP_HINT = "--max-cost or max_cost_usd"
 CANCEL_CHECK = 1024

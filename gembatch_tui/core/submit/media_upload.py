@@ -24,7 +24,9 @@ from gembatch_tui.core.submit import media, media_remote
 from gembatch_tui.core.errors import ServiceError
 from gembatch_tui.core.submit.media_cache import MediaCache, MediaFile, Uploaded
 from gembatch_tui.core.submit.media_remote import ACTIVE, FAILED, PROCESSING, WaitPolicy, map_all
-from gembatch_tui.core.submit.validate import GENERATE, ValidationReport, _iter_parsed, canonical_line, write_normalised
+from gembatch_tui.core.submit.input_line import GENERATE
+from gembatch_tui.core.submit.input_read import canonical_line, iter_parsed, write_normalised
+from gembatch_tui.core.submit.validate import ValidationReport
 
 Progress = Callable[[int, int], None]
 UPLOAD_WORKERS = 4
@@ -33,7 +35,7 @@ UPLOAD_WORKERS = 4
 def collect_refs(src: str | os.PathLike[str], kind: str | None, base_dir: str | os.PathLike[str]) -> list[Path]:
     """The distinct files that `src` references, in first-seen order."""
     seen: dict[str, None] = {}
-    for _line_no, _offset, raw, _key, request, _canonical in _iter_parsed(src, kind):
+    for _line_no, _offset, raw, _key, request, _canonical in iter_parsed(src, kind):
         if media.MARKER_BYTES in raw:
             for ref in media.find_refs(request):
                 seen.setdefault(str(media.resolve_ref(ref, base_dir)), None)
@@ -178,7 +180,7 @@ def write_upload_copy(
     find = plan.lookup(base_dir)
     count = 0
     with open(dest, "wb") as out:
-        for _line_no, _offset, raw, key, request, canonical in _iter_parsed(src, kind):
+        for _line_no, _offset, raw, key, request, canonical in iter_parsed(src, kind):
             count += 1
             if media.MARKER_BYTES in raw and media.find_refs(request):
                 request, canonical = media.substitute(request, find), False

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from gembatch_tui.core.api.models_catalog import kind_mismatch
-from gembatch_tui.core.submit.validate import EMBED
+from gembatch_tui.core.submit.input_line import EMBED
 
 DEFAULT_EMBEDDING_MODEL = "gemini-embedding-001"
 

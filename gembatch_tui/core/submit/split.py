@@ -29,7 +29,8 @@ from gembatch_tui.core.submit import media
 from gembatch_tui.core.errors import Cancelled
 from gembatch_tui.core.submit.limits import JobLimits
 from gembatch_tui.core.api.pricing import estimate_request_tokens
-from gembatch_tui.core.submit.validate import ValidationReport, _iter_parsed, canonical_line
+from gembatch_tui.core.submit.input_read import canonical_line, iter_parsed
+from gembatch_tui.core.submit.validate import ValidationReport
 
 CANCEL_CHECK_BYTES = 1 << 22
 FAST_BLOCK = 1 << 22
@@ -221,7 +222,7 @@ def _copy_fast(src: Path, writer: _Writer, cancel: threading.Event | None) -> No
 
 def _copy_parsed(src: Path, writer: _Writer, kind: str, cancel: threading.Event | None) -> None:
     next_check = CANCEL_CHECK_BYTES
-    for _line_no, offset, raw, key, request, canonical in _iter_parsed(src, kind):
+    for _line_no, offset, raw, key, request, canonical in iter_parsed(src, kind):
         if offset >= next_check:
             next_check = offset + CANCEL_CHECK_BYTES
             if cancel is not None and cancel.is_set():

@@ -22,60 +22,47 @@ the SDK's string shorthand (`"contents": "hi"`) is expanded in the uploaded copy
 readable (`line N: referenced file 'x' not found`) and lie inside the input file's directory unless
 `allow_media_outside`; relative paths resolve against the input file's directory, and a file with references
 always needs normalising (its uploaded copy carries fileData parts instead).
+
+How one line is read (its shape, key and kind) lives in input_line.py; the readers of a file that passed, which
+stop at the first bad line instead of reporting every one, in input_read.py.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Dict, Optional
+from typing import Any, BinaryIO
 
 from gembatch_tui.core.fsutil import regular_file
-from gembatch_tui.core.jsonpos import json_error_text
-from gembatch_tui.core.submit import media, request_fields, request_shape
+from gembatch_tui.core.submit import input_line, media, request_fields
+from gembatch_tui.core.submit.input_line import (
+    EMBED,
+    GENERATE,
+    READ_BUFFER,
+    KindChecker,
+    Problem,
+    parse_line,
+    read_key_at,
+)
 from gembatch_tui.core.submit.plain_line import plain_request
 from gembatch_tui.core.submit.keyset import KeySet
 from gembatch_tui.core.api.pricing import estimate_request_tokens
 from gembatch_tui.core.text import format_bytes
-
-try:
-    import orjson
-
-    _fast_loads: Callable[[bytes], Any] | None = orjson.loads
-    _FastError: type[Exception] = orjson.JSONDecodeError
-except ImportError:  # pragma: no cover - orjson is a dependency; validation stays exact without it
-    _fast_loads, _FastError = None, ValueError
 
 MAX_FILE_BYTES = 2 * 1024**3  # the Files API limit per file
 MAX_REPORTED = 200
 PREVIEW_LINES = 5
 PREVIEW_CHARS = 300
 PROGRESS_STEP = 1 << 20
-READ_BUFFER = 1 << 20  # a 4 KiB buffer is a read system call per 4 lines of 1 KB
-GENERATE = "generate"
-EMBED = "embed"
 _MAX_KEY_SHOWN = 80
 
 
 class ValidationCancelled(Exception):
     """Raised out of validate_file when its cancel event is set."""
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with an input file; line is 1-based, or None for the whole file."""
-
-    line: int | None
-    message: str
-
-    def format(self, path: str | os.PathLike[str]) -> str:
-        where = os.fspath(path)
-        return f"{where}: {self.message}" if self.line is None else f"{where}:{self.line}: {self.message}"
 
 
 @dataclass
@@ -110,127 +97,6 @@ class ValidationReport:
         return out
 
 
-def detect_kind(request: dict[str, Any]) -> str:
-    """`embed` for an EmbedContentRequest (`content`, no `contents`), otherwise `generate`."""
-    return EMBED if "content" in request and "contents" not in request else GENERATE
-
-
-# --- one line ---------------------------------------------------------------------------------------------------
-
-_Parsed = tuple[Optional[str], Optional[Dict[str, Any]], bool, Optional[str]]  # key, request, canonical, error
-
-
-def _type_name(value: Any) -> str:
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, bool):
-        return "a boolean"
-    if value is None:
-        return "null"
-    return "a number"
-
-
-def _load_line(raw: bytes, line_no: int, fast: bool = False) -> tuple[Any, bool, str | None]:
-    """(the line's JSON value, whether its bytes may stay as they are, error) as the standard library reads it.
-
-    With `fast`, orjson reads it first (`bench_submit.py` prints both rates). orjson refuses everything the standard
-    library would read differently (a BOM, NaN, lone surrogates, deep nesting: those go to `json`, whose messages
-    we print) except integers beyond 64 bits, which it reads as floats; so callers trust a fast reading only for a
-    line with no problem and no warning, and read any other line again without `fast` (`_scan`)."""
-    if fast and _fast_loads is not None:
-        try:
-            return _fast_loads(raw), True, None
-        except _FastError:
-            pass
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return None, False, json_error_text(raw, exc)
-    canonical = True
-    if line_no == 1 and text.startswith("\ufeff"):
-        text = text[1:]
-        canonical = False
-    try:
-        return json.loads(text), canonical, None
-    except json.JSONDecodeError as exc:
-        return None, False, json_error_text(raw, exc)
-    except RecursionError:
-        return None, False, "not valid JSON: nested too deeply"
-    except ValueError as exc:  # e.g. an integer literal over the 4300-digit conversion limit
-        return None, False, f"not valid JSON: {exc}"
-
-
-def _parse(raw: bytes, line_no: int, fast: bool = False) -> _Parsed:
-    """Parse one non-blank line into (key, request, canonical, error); request contents are checked elsewhere."""
-    obj, canonical, problem = _load_line(raw, line_no, fast)
-    if problem is not None:
-        return None, None, False, problem
-    if not isinstance(obj, dict):
-        return None, None, False, f"expected a JSON object, got {_type_name(obj)}"
-    assigned = f"request-{line_no}"
-    if "request" in obj:
-        request = obj["request"]
-        if "key" in obj:
-            key = obj["key"]
-            if not isinstance(key, str) or not key:
-                return None, None, False, "'key' must be a non-empty string"
-        else:
-            key, canonical = assigned, False
-        if not isinstance(request, dict):
-            return key, None, False, f"'request' must be an object, not {_type_name(request)}"
-        return key, request, canonical, None
-    if "custom_id" in obj or "body" in obj:
-        key = obj.get("custom_id")
-        if not isinstance(key, str) or not key:
-            return None, None, False, "'custom_id' must be a non-empty string"
-        body = obj.get("body")
-        if not isinstance(body, dict):
-            return key, None, False, f"'body' must be an object, not {_type_name(body)}"
-        return key, body, False, None
-    if "contents" in obj or "content" in obj:
-        key = obj.pop("key", assigned)
-        if not isinstance(key, str) or not key:
-            return None, None, False, "'key' must be a non-empty string"
-        return key, obj, False, None
-    key = obj.get("key")
-    return (key if isinstance(key, str) and key else None), None, False, (
-        "no 'request' object (expected {\"key\": ..., \"request\": {\"contents\": [...]}})"
-    )
-
-
-def _describe(kind: str) -> str:
-    return "an embedding request ('content')" if kind == EMBED else "a generate request ('contents')"
-
-
-class _KindChecker:
-    """Checks each request's payload and that a file does not mix generate and embed requests."""
-
-    def __init__(self, kind: str | None) -> None:
-        if kind not in (None, GENERATE, EMBED):
-            raise ValueError(f"kind must be {GENERATE!r} or {EMBED!r}, not {kind!r}")
-        self.kind = kind
-        self.first_line: int | None = None
-
-    def check(self, request: dict[str, Any], line_no: int) -> tuple[str | None, dict[str, Any] | None, list[str]]:
-        """(error or None, the request with string shorthands expanded or None, shape warnings): see
-        request_shape.py for what the service accepts."""
-        if "contents" not in request and "content" not in request:
-            return f"request has no {'content' if self.kind == EMBED else 'contents'!r}", None, []
-        this = detect_kind(request)
-        if self.kind is None:
-            self.kind, self.first_line = this, line_no
-        elif this != self.kind:
-            if self.first_line is None:
-                return f"{_describe(this)} in a batch of {self.kind} requests", None, []
-            why = f"{_describe(this)}, but line {self.first_line} is {_describe(self.kind)}; a file cannot mix both"
-            return why, None, []
-        return request_shape.check(request, this)
-
-
 def _preview(raw: bytes) -> str:
     text = raw[: PREVIEW_CHARS * 4].decode("utf-8", "replace").rstrip("\r\n")
     if len(text) > PREVIEW_CHARS or len(raw) > PREVIEW_CHARS * 4:
@@ -240,13 +106,6 @@ def _preview(raw: bytes) -> str:
 
 def _quote_key(key: str) -> str:
     return repr(key if len(key) <= _MAX_KEY_SHOWN else key[:_MAX_KEY_SHOWN] + "…")
-
-
-def read_key_at(f: BinaryIO, offset: int, line_no: int) -> str | None:
-    """The key of the line starting at byte `offset` (same assignment rules as everywhere here), or None."""
-    f.seek(offset)
-    key, _request, _canonical, _error = _parse(f.readline(), line_no)
-    return key
 
 
 # --- whole files ------------------------------------------------------------------------------------------------
@@ -281,7 +140,7 @@ def validate_file(
     makes the file need a normalised copy: a submission that uploads while validating stops its upload then.
     """
     abs_path = Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
-    checker = _KindChecker(kind)
+    checker = KindChecker(kind)
     report = ValidationReport(abs_path, 0, 0, 0, [], 0, "", False, kind or GENERATE)
     report.allow_media_outside = allow_media_outside
 
@@ -324,7 +183,7 @@ def validate_file(
 def _scan(
     f: BinaryIO,
     report: ValidationReport,
-    checker: _KindChecker,
+    checker: KindChecker,
     size: int,
     progress: Callable[[int, int], None] | None,
     cancel: threading.Event | None,
@@ -342,7 +201,7 @@ def _scan(
     line_no = 0
     refs = media.RefChecker(report.path.parent, allow_outside=report.allow_media_outside)
     warned: dict[str, list[int]] = {}  # warning -> [first line, lines with it]
-    fast = _fast_loads
+    fast = input_line.fast_loads  # None in tests that compare with the standard library alone
     hash_line, add_key, marker = sha.update, keys.add, media.MARKER_BYTES
     if progress is not None:
         progress(0, size)
@@ -368,7 +227,7 @@ def _scan(
         if fast is not None and marker not in raw and checker.kind != EMBED:
             try:
                 plain = plain_request(fast(raw))
-            except _FastError:
+            except input_line.FastError:
                 plain = None
             if plain is not None:  # the commonest line, same verdict in a few type tests (plain_line.py)
                 if checker.kind is None:
@@ -377,7 +236,7 @@ def _scan(
                 tokens += plain[1]
                 continue
         key, request, canonical, error, line_warnings, parsed = _check_line(raw, line_no, checker, fast=True)
-        if error is not None or line_warnings:  # said from the standard library's reading (see _load_line)
+        if error is not None or line_warnings:  # said from the standard library's reading (see input_line.load_line)
             key, request, canonical, error, line_warnings, parsed = _check_line(raw, line_no, checker, fast=False)
         if key is not None:
             add_key(key, line_no, line_offset)
@@ -419,11 +278,11 @@ def _scan(
 
 
 def _check_line(
-    raw: bytes, line_no: int, checker: _KindChecker, *, fast: bool
+    raw: bytes, line_no: int, checker: KindChecker, *, fast: bool
 ) -> tuple[str | None, dict[str, Any] | None, bool, str | None, list[str], bool]:
     """(key, request, canonical, error, warnings, parsed) of one non-blank line: parsed, shape-checked, fields
     checked; `parsed`: the line was a request object (its shape may still be wrong)."""
-    key, request, canonical, error = _parse(raw, line_no, fast)
+    key, request, canonical, error = parse_line(raw, line_no, fast)
     warnings: list[str] = []
     parsed = error is None and request is not None
     if error is None and request is not None:
@@ -447,117 +306,6 @@ def _duplicate_problems(f: BinaryIO, keys: KeySet) -> tuple[list[Problem], int]:
     return problems, total
 
 
-def _iter_parsed(
-    path: str | os.PathLike[str], kind: str | None = None
-) -> Iterator[tuple[int, int, bytes, str, dict[str, Any], bool]]:
-    """(line_no, offset, raw, key, request, canonical) per non-blank line; ValueError at the first bad line."""
-    checker = _KindChecker(kind)
-    offset = 0
-    with open(path, "rb") as f:
-        for line_no, raw in enumerate(f, 1):
-            line_offset = offset
-            offset += len(raw)
-            if raw.isspace():
-                continue
-            key, request, canonical, error = _parse(raw, line_no)
-            if error is None and request is not None:
-                error, expanded, _warnings = checker.check(request, line_no)
-                if expanded is not None:
-                    request, canonical = expanded, False
-            if error is not None or key is None or request is None:
-                raise ValueError(Problem(line_no, error or "invalid line").format(path))
-            yield line_no, line_offset, raw, key, request, canonical
-
-
-def iter_requests(path: str | os.PathLike[str]) -> Iterator[tuple[int, str, dict[str, Any]]]:
-    """(line_no, key, request) in canonical form, keys assigned as by write_normalised; skips blank lines.
-
-    Raises ValueError ("PATH:LINE: message") at the first invalid line, OSError if the file cannot be read.
-    """
-    for line_no, _offset, _raw, key, request, _canonical in _iter_parsed(path):
-        yield line_no, key, request
-
-
-def iter_keys(path: str | os.PathLike[str]) -> Iterator[tuple[int, int, str]]:
-    """(line_no, byte offset of the line, key) per request, for callers that re-read lines by offset later.
-
-    The same keys and the same ValueError as `_iter_parsed`: the commonest line (plain_line.py) is read by orjson
-    and a few type tests, which reach the verdict the full check would (no error, no expansion); any other line
-    takes the full check. Reading a results file's input this way takes a third of the time (issue 18)."""
-    fast = _fast_loads
-    if fast is None:  # pragma: no cover - orjson is a dependency
-        for line_no, offset, _raw, key, _request, _canonical in _iter_parsed(path):
-            yield line_no, offset, key
-        return
-    checker = _KindChecker(None)
-    offset = 0
-    with open(path, "rb", buffering=READ_BUFFER) as f:
-        for line_no, raw in enumerate(f, 1):
-            line_offset = offset
-            offset += len(raw)
-            if raw.isspace():
-                continue
-            if checker.kind != EMBED:
-                try:
-                    plain = plain_request(fast(raw))
-                except _FastError:
-                    plain = None
-                if plain is not None:
-                    if checker.kind is None:
-                        checker.kind, checker.first_line = GENERATE, line_no
-                    yield line_no, line_offset, plain[0]
-                    continue
-            key, request, _canonical, error = _parse(raw, line_no)
-            if error is None and request is not None:
-                error, _expanded, _warnings = checker.check(request, line_no)
-            if error is not None or key is None or request is None:
-                raise ValueError(Problem(line_no, error or "invalid line").format(path))
-            yield line_no, line_offset, key
-
-
-def write_normalised(path: str | os.PathLike[str], dest: str | os.PathLike[str], *, kind: str | None = None) -> int:
-    """Stream canonical `{"key": ..., "request": {...}}` lines to dest; returns the request count.
-
-    Canonical lines are copied byte for byte (line ending normalised to LF); others are re-serialised, key
-    first. Blank lines are dropped. Raises ValueError on an invalid line (validate first) or if dest is path.
-    """
-    src, dst = Path(path), Path(dest)
-    if dst.exists() and src.exists() and os.path.samefile(src, dst):
-        raise ValueError(f"{dst}: refusing to overwrite the original input file")
-    count = 0
-    with open(dst, "wb") as out:
-        for _line_no, _offset, raw, key, request, canonical in _iter_parsed(src, kind):
-            count += 1
-            out.write(canonical_line(raw, key, request, canonical))
-    return count
-
-
-def canonical_line(raw: bytes, key: str, request: dict[str, Any], canonical: bool) -> bytes:
-    """The line as the uploaded copy holds it: canonical lines byte for byte (LF-terminated), others re-serialised."""
-    if canonical:
-        if raw.endswith(b"\n") and not raw.endswith(b"\r\n"):
-            return raw
-        return raw.rstrip(b"\r\n") + b"\n"
-    obj = {"key": key, "request": request}
-    try:
-        data = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate escaped in the input: keep it escaped
-        data = json.dumps(obj, separators=(",", ":")).encode("ascii")
-    return data + b"\n"
-
-
-def first_request_kind(path: str | os.PathLike[str], limit: int = 1 << 20) -> str | None:
-    """The kind (`generate`/`embed`) of the first non-blank line within `limit` bytes, or None when that line is
-    not a request: enough to pick a model before the rest is validated (a file cannot mix both kinds)."""
-    try:
-        with open(path, "rb") as f:
-            for line_no, raw in enumerate(f, 1):
-                if f.tell() > limit and line_no > 1:
-                    return None
-                if raw.isspace():
-                    continue
-                _key, request, _canonical, error = _parse(raw, line_no)
-                return detect_kind(request) if error is None and request is not None else None
-    except OSError:
-        return None
-    return None
+__all__ = [
+    "MAX_FILE_BYTES", "MAX_REPORTED", "ValidationCancelled", "ValidationReport", "validate_file",
+]

@@ -10,7 +10,7 @@ Unknown usage is never shown as zero: such a job reads "usage unknown" and the t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from gembatch_tui.core.submit.keyset import KeySet
+from gembatch_tui.core.submit.keyset import KeySet, digests_of
 
 
 def _fill(keys: list[str], run_size: int) -> KeySet:
@@ -62,3 +62,30 @@ def test_mixed_paths_one_spilled() -> None:
         assert not a._in_memory() and b._in_memory()
         assert b.difference(a, 5) == b.difference(a_mem, 5)
         assert a.difference(b, 5)[1] == a_mem.difference(b, 5)[1]
+
+
+@pytest.mark.parametrize("run_size", [1 << 20, 5])
+def test_digests_made_elsewhere_are_the_keys_own(run_size: int) -> None:
+    """The results check gets the input's keys as digests from the process that read them (`digests_of`, then
+    `add_digests`): every answer is the one the key strings give, spilled or not."""
+    rng = random.Random(3)
+    keys = [rng.choice(["a", "é", "k\ud800", "x" * 300, f"k{rng.randint(0, 50)}"]) for _ in range(120)]
+    other = [f"k{i}" for i in range(40)]
+    lines, offsets = range(1, 121), range(0, 1200, 10)
+    with KeySet(run_size=run_size) as strings, KeySet(run_size=run_size) as digested, KeySet() as b:
+        strings.add_many(keys, lines, offsets)
+        digested.add_digests(digests_of(keys[:50]), lines[:50], offsets[:50])
+        digested.add_digests(digests_of(keys[50:]), lines[50:], offsets[50:])
+        b.add_many(other, range(1, 41), range(40))
+        assert len(digested) == len(strings) == 120
+        assert _answers(digested, b, 200) == _answers(strings, b, 200)
+        assert digested.duplicates(200)[1] > 0  # the keys repeat: the comparison is not of empty answers
+
+
+def test_digests_and_columns_must_agree() -> None:
+    with KeySet() as ks:
+        with pytest.raises(ValueError):
+            ks.add_digests(digests_of(["a", "b"]), [1], [0])  # two keys, one line number
+        with pytest.raises(ValueError):
+            ks.add_digests(b"1234567", [1], [0])  # not 8 bytes a key
+        assert len(ks) == 0  # nothing half-added

@@ -35,7 +35,7 @@ from gembatch_tui.core.errors import ServiceError
 from gembatch_tui.core.results import check as results_check
 from gembatch_tui.core.results.fingerprint import Fingerprint
 from gembatch_tui.core.results.stream import READ_CHUNK, LinePass, StreamOutcome, StreamVerifier
-from gembatch_tui.core.submit.keyset import KeySet
+from gembatch_tui.core.submit.keyset import KeySet, digests_of
 
 MIN_BYTES = 32 << 20  # smaller results files are checked in-process (tests set it to 0 to force the process)
 NOTIFY_STEP = 1 << 20  # the verifier is told the written size at most once per this many bytes
@@ -210,7 +210,9 @@ KEY_BATCH = 4096
 
 class _KeySender:
     """Stands in for the KeySet that `results.load_input_keys` fills: sends the keys on, in batches of three columns
-    (keys, line numbers, offsets: three lists pickle and load faster than as many tuples as keys)."""
+    (the keys' digests, line numbers, offsets: three columns pickle and load faster than as many tuples as keys).
+    The keys are digested here (`keyset.digests_of`), not by the checker: this process is done with the input
+    long before the download ends, while the checker's time decides when the download's check is over."""
 
     def __init__(self, conn: Any) -> None:
         self._conn = conn
@@ -229,11 +231,11 @@ class _KeySender:
         """A block of keys, sent on as it is (after any sent one by one, so the order stays the input's)."""
         self.flush()
         if keys:
-            self._conn.send((keys, lines, offsets))
+            self._conn.send((digests_of(keys), lines, offsets))
 
     def flush(self) -> None:
         if self._keys:
-            self._conn.send((self._keys, self._lines, self._offsets))
+            self._conn.send((digests_of(self._keys), self._lines, self._offsets))
             self._keys, self._lines, self._offsets = [], [], []
 
 
@@ -270,18 +272,13 @@ class _InputKeys:
 
     def take(self, *, wait: bool) -> None:
         """Add every batch waiting (with `wait`: all of them, to the end)."""
-        add, many = self._wanted.add, getattr(self._wanted, "add_many", None)
         while not self.done and (wait or self._conn.poll()):
             try:
                 message = self._conn.recv()
             except EOFError:
                 raise RuntimeError("the process reading the input's keys ended unexpectedly") from None
-            if len(message) == 3:  # a batch: keys, line numbers, offsets
-                if many is not None:
-                    many(*message)
-                else:
-                    for key, line, offset in zip(*message):
-                        add(key, line, offset)
+            if len(message) == 3:  # a batch: the keys' digests, line numbers, offsets
+                self._wanted.add_digests(*message)
             elif message[0] == "end":
                 self.done, self.problem = True, message[1]
             else:

@@ -40,6 +40,7 @@ from gembatch_tui.tui.events import EventsOwner
 from gembatch_tui.tui.app_messages import DownloadProgressed, JobsLoaded, UsageFilled
 from gembatch_tui.tui.polling import TICK_S, PollOwner
 from gembatch_tui.tui.quit import QuitGuard
+from gembatch_tui.tui.store_follow import StoreFollow
 from gembatch_tui.tui.palette import GembatchCommands
 from gembatch_tui.core.config import Settings
 from gembatch_tui.core.models import Record, record_key
@@ -58,7 +59,7 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class GembatchApp(JobActions, QuitGuard, EventsOwner, PollOwner, DemoSeeder, App[int]):
+class GembatchApp(JobActions, QuitGuard, EventsOwner, PollOwner, DemoSeeder, StoreFollow, App[int]):
     """gembatch-tui: watch, download and clean up Gemini batch jobs (cancel and delete: see JobActions)."""
 
     CSS_PATH = "app.tcss"
@@ -135,6 +136,7 @@ class GembatchApp(JobActions, QuitGuard, EventsOwner, PollOwner, DemoSeeder, App
         # Read the store once the first frame is on screen: parsing a big store in a thread competes
         # with the first paint for the interpreter, and the user should see the app at once.
         self.call_after_refresh(self.load_jobs)
+        self.store_follow_start()  # writes by other processes show within seconds, polling or not
         from gembatch_tui.tui.theme_memory import remember_theme
 
         remember_theme(self)  # the theme picked in the palette last time (ui.json beside the config)

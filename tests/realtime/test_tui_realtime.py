@@ -124,6 +124,39 @@ async def test_a_running_realtime_job_shows_live_progress_its_detail_and_stops_o
             runner.join(10)
 
 
+async def test_a_realtime_run_started_elsewhere_after_the_app_shows_at_once_and_moves(
+    slow_service: BatchService, tmp_path: Path
+) -> None:
+    """No job is running when the app starts, and it does not poll: a run that another process starts then is seen
+    from the store's file alone (tui/store_follow.py), within seconds, and its progress moves live."""
+    src = write_input(tmp_path / "in" / "later.jsonl", 60)
+    limits = RealtimeLimits(rpm=None, tpm=None, concurrency=1)
+    other = JobStore(slow_service.store.path)  # another process's view of the store: the app's cache knows nothing
+    elsewhere = BatchService(other, slow_service.client)
+    app = make_app(_settings(slow_service.store), store=slow_service.store, service=slow_service, poll=False)
+    outcome: list[RunOutcome] = []
+    key = ""
+    runner: threading.Thread | None = None
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_for(pilot, lambda: app.loaded, what="the first read of the (empty) store")
+            assert app.records == []
+            prepared = prepare_file(elsewhere, src, "gemini-2.5-flash", limits)
+            assert prepared.status == NEW and prepared.record is not None
+            key = record_key(prepared.record)
+            runner = threading.Thread(target=lambda: outcome.append(RealtimeRun(elsewhere, prepared.record,
+                                                                                limits).run()))
+            runner.start()
+            await wait_for(pilot, lambda: "RT later.jsonl" in _row(app, key), timeout=10, what="the new run's row")
+            first = await wait_for(pilot, lambda: _done_of(_row(app, key), 60) > 0 and _done_of(_row(app, key), 60),
+                                   what="progress")
+            await wait_for(pilot, lambda: _done_of(_row(app, key), 60) > first, what="progress moving")
+    finally:
+        if runner is not None and runner.is_alive():
+            other.update(key, lambda r: r["realtime"].update(cancel_requested_at="now"))
+            runner.join(10)
+
+
 def _failed_batch_job(store: JobStore, tmp_path: Path, n: int, answered: int) -> dict[str, Any]:
     """A finished batch job of `n` requests whose results hold `answered` answers, one error and no more: the
     rest are missing. Built by hand (the batch path is tested elsewhere); the record is what a poll writes."""

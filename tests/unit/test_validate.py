@@ -131,8 +131,9 @@ BAD_CASES: dict[str, tuple[list[str], list[tuple[int, str]]]] = {
     "key_not_string": ([line({"key": 7, "request": REQ})], [(1, "'key' must be a non-empty string")]),
     "key_empty": ([line({"key": "", "request": REQ})], [(1, "'key' must be a non-empty string")]),
     "non_object_line": (
-        [canon("a"), "[1, 2]", '"text"'],
-        [(2, "expected a JSON object, got an array"), (3, "expected a JSON object, got a string")],
+        [canon("a"), "[1, 2]", '"text"', '""', "null"],
+        [(2, "expected a JSON object, got an array"), (3, "expected a JSON object, got a string"),
+         (4, "expected a JSON object, got a string"), (5, "expected a JSON object, got null")],
     ),
     "custom_id_missing": ([line({"body": REQ})], [(1, "'custom_id' must be a non-empty string")]),
     "body_not_object": ([line({"custom_id": "x", "body": "hi"})], [(1, "'body' must be an object, not a string")]),

@@ -51,17 +51,7 @@ Parsed = tuple[Optional[str], Optional[Dict[str, Any]], bool, Optional[str]]  # 
 
 
 def type_name(value: Any) -> str:
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, bool):
-        return "a boolean"
-    if value is None:
-        return "null"
-    return "a number"
+    return request_shape.type_name(value, json_words=True)
 
 
 def load_line(raw: bytes, line_no: int, fast: bool = False) -> tuple[Any, bool, str | None]:

@@ -76,13 +76,15 @@ _EMBED_TYPES = _table(
 _SYSTEM = ("systemInstruction", "system_instruction")
 
 
-def type_name(value: Any) -> str:
+def type_name(value: Any, *, json_words: bool = False) -> str:
+    """`an object`, `a list`, `an empty string`...; with `json_words`, as JSON names them (`an array`, and no
+    word for an empty string): what a line that is not an object is said to be (input_line.py)."""
     if isinstance(value, dict):
         return "an object"
     if isinstance(value, list):
-        return "a list"
+        return "an array" if json_words else "a list"
     if isinstance(value, str):
-        return "a string" if value else "an empty string"
+        return "a string" if value or json_words else "an empty string"
     if isinstance(value, bool):
         return "a boolean"
     if value is None:

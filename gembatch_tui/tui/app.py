@@ -195,7 +195,11 @@ class GembatchApp(JobActions, QuitGuard, EventsOwner, PollOwner, DemoSeeder, Sto
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False, description="read the job store")
     def _load_worker(self, seq: int) -> None:
-        records, problems = self.store.read_with_problems()
+        try:
+            records, problems = self.store.read_with_problems()
+        except Exception:
+            self.store_follow_retry()  # the store follow asks again at its next tick
+            raise
         self.label_absent_keys(records)
         if not get_current_worker().is_cancelled:
             first = str(getattr(problems[0], "message", "") or problems[0]) if problems else ""

@@ -45,6 +45,11 @@ class StoreFollow(_Base):
 
         self._follow_seen = file_version(self.store.path)
 
+    def store_follow_retry(self) -> None:
+        """A reload failed (a store busy or unreadable for a moment): the next tick posts StoreChanged again, as
+        if the file were new, until a reload succeeds or the store is written again."""
+        self._follow_seen = None
+
     def _follow_tick(self) -> None:
         self.run_worker(self._follow_look, thread=True, group=FOLLOW_GROUP, exclusive=True, exit_on_error=False,
                         description="look whether the job store was written")
@@ -55,7 +60,7 @@ class StoreFollow(_Base):
 
         version = file_version(self.store.path)
         if version is None or version == self._follow_seen:
-            return
+            return  # no file (yet), or the version the app last loaded or asked to load
         self._follow_seen = version
         self.post_message(StoreChanged("the store was written"))
 

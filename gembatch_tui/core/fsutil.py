@@ -96,3 +96,13 @@ def regular_file(path: str | os.PathLike[str]) -> tuple[str | None, str, int]:
     if not stat.S_ISREG(st.st_mode):
         return "special", "", 0
     return None, "", st.st_size
+
+
+def file_version(path: str | os.PathLike[str]) -> tuple[int, int, int] | None:
+    """(inode, mtime_ns, size) of a file, as the job store keys its cache: every store write replaces the file, so
+    the same version means nobody wrote since. None when it cannot be looked at."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)

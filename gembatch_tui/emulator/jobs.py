@@ -45,6 +45,8 @@ class Jobs:
         strict_input: bool = False,
         errors: list[str] | None = None,
         enqueued_token_budget: int | dict[str, int] | None = None,
+        page_max: int = MAX_PAGE_SIZE,
+        reject_big_pages: bool = False,
     ) -> None:
         self.state = state
         self.errors = errors if errors is not None else []  # tracebacks of failed result generation
@@ -57,8 +59,8 @@ class Jobs:
         self.budget_rejections = 0
         self.batches: dict[str, BatchRecord] = {}
         self.file_problems: dict[str, dict[str, str]] = {}  # per batch id: why a named file could not be used
-        self.page_max = MAX_PAGE_SIZE  # the largest page batches.list serves
-        self.reject_big_pages = False  # a bigger page asked for: clamped, or refused with 400 when True
+        self.page_max = int(page_max)  # the largest page batches.list serves
+        self.reject_big_pages = reject_big_pages  # a bigger page asked for: clamped, or refused with 400 when True
 
     # -- create -----------------------------------------------------------------------------------
     def _check_capacity(self, now: float) -> None:

@@ -75,7 +75,7 @@ class Emulator:
         reject_big_pages: bool = False,
     ) -> None:
         self.host = host
-        self._batch_page_max = int(batch_page_max)  # batches.list's largest page (the reference: 100, unconfirmed)
+        self._batch_page_max = batch_page_max  # batches.list's largest page (the reference: 100, unconfirmed)
         self._reject_big_pages = reject_big_pages  # a bigger page asked for: 400 instead of clamped
         self.port = port
         self._own_dir = state_dir is None
@@ -119,8 +119,8 @@ class Emulator:
         state.processing_failures = self._processing_failures  # shared: fail_processing works before and after start
         errors: list[str] = []
         jobs = Jobs(state, self._job_seconds, self._expiry_seconds, self._max_concurrent_jobs, self._strict_input,
-                    errors, self._enqueued_token_budget)
-        jobs.page_max, jobs.reject_big_pages = self._batch_page_max, self._reject_big_pages
+                    errors, self._enqueued_token_budget, page_max=self._batch_page_max,
+                    reject_big_pages=self._reject_big_pages)
         if not self._own_dir:
             from .persist import StateFile  # filelock: only persistent mode needs more than the standard library
 

@@ -3,7 +3,7 @@
 FOLLOW_EVERY_S, not at the app's next poll pass, which may be minutes away.
 
 Why a stat: every store write replaces the file, so its (inode, mtime, size) says whether anyone wrote
-(realtime_watch.file_version, the key the store's own cache uses). A tick costs one `stat`, in a worker (a store on a
+(fsutil.file_version, the key the store's own cache uses). A tick costs one `stat`, in a worker (a store on a
 network disk may be slow to answer); only a new version posts StoreChanged. Its reload answers from the store's
 cache when the write was this app's own, and the table repaints only cells whose text changed: a dashboard where
 nothing changes still sends nothing.
@@ -12,6 +12,8 @@ nothing changes still sends nothing.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+
+from gembatch_tui.core.fsutil import file_version
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -41,8 +43,6 @@ class StoreFollow(_Base):
                             description="note the job store's version")
 
     def _follow_first(self) -> None:
-        from gembatch_tui.tui.dashboard.realtime_watch import file_version  # here: the app's import stays lean
-
         self._follow_seen = file_version(self.store.path)
 
     def store_follow_retry(self) -> None:
@@ -55,7 +55,6 @@ class StoreFollow(_Base):
                         description="look whether the job store was written")
 
     def _follow_look(self) -> None:
-        from gembatch_tui.tui.dashboard.realtime_watch import file_version
         from gembatch_tui.tui.messages import StoreChanged
 
         version = file_version(self.store.path)

@@ -17,11 +17,10 @@ shows the same live record from the App's reload.
 
 from __future__ import annotations
 
-import os
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gembatch_tui.core.fsutil import file_version
 from gembatch_tui.core.models import Record, is_realtime, record_key, record_state
 from gembatch_tui.tui.dashboard.states import ACTIVE
 from gembatch_tui.tui.results.realtime_run import RealtimeRunChanged, runs_of
@@ -68,16 +67,6 @@ def read_changes(store: Any, watched: dict[str, Record]) -> bool:
         return False
     found = {record_key(r): r for r in records if record_key(r) in watched}
     return any(key not in found or not _same(found[key], old) for key, old in watched.items())
-
-
-def file_version(path: Path) -> tuple[int, int, int] | None:
-    """(inode, mtime_ns, size) of the store file, as the store keys its cache: every store write replaces the
-    file, so the same version means nobody wrote since. None when it cannot be looked at (then the store is read)."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 class StoreProbe:
@@ -173,4 +162,4 @@ class RealtimeWatch(_Base):
         self.gapp.record_event(safe(status.line()), title="Real-time run", severity=severity)
 
 
-__all__ = ["WATCH_EVERY_S", "RealtimeWatch", "StoreProbe", "file_version", "read_changes", "watched_records"]
+__all__ = ["WATCH_EVERY_S", "RealtimeWatch", "StoreProbe", "read_changes", "watched_records"]

@@ -1,6 +1,5 @@
-"""The pure parts of the app's real-time fallback: which records the dashboard watches (and so whether the idle
-dashboard reads anything at all), when a re-read counts as a change, the words of the stop question and the
-run's status line, and the detail's rows."""
+"""The pure parts of the app's real-time fallback: the row's mark, the words of the stop question and the run's
+status line, and the detail's rows."""
 
 from __future__ import annotations
 
@@ -13,7 +12,6 @@ from gembatch_tui.core.store import JobStore
 from gembatch_tui.tui.dashboard.cells import REALTIME_MARK, build_row
 from gembatch_tui.tui.dashboard.realtime_cancel import cancel_question
 from gembatch_tui.tui.dashboard.realtime_detail import progress_text, realtime_rows
-from gembatch_tui.tui.dashboard.realtime_watch import read_changes, watched_records
 from gembatch_tui.tui.results.realtime_run import RunStatus
 
 DEAD_PID = 2 ** 22 + 12345  # above the usual pid_max: no such process
@@ -27,29 +25,6 @@ def _rt(rid: str, state: str, *, pid: int | None = None, done: int = 0, total: i
             "batch": {"name": f"realtime/{rid}", "display_name": "in.jsonl", "state": state,
                       "stats": {"request_count": total, "successful_request_count": done,
                                 "failed_request_count": 0, "pending_request_count": total - done}}}
-
-
-def test_only_running_realtime_jobs_with_a_live_or_coming_process_are_watched() -> None:
-    batch = {"id": "b", "batch": {"name": "batches/b", "state": RUNNING}}
-    records = [batch, _rt("mine", RUNNING, pid=os.getpid()), _rt("dead", RUNNING, pid=DEAD_PID),
-               _rt("new", RUNNING), _rt("done", SUCCEEDED, pid=os.getpid()), _rt("local", RUNNING, pid=DEAD_PID)]
-    assert set(watched_records(records, {"local"})) == {"mine", "new", "local"}
-    assert watched_records([batch, _rt("done", CANCELLED)], set()) == {}  # nothing to read: the idle dashboard
-
-
-def test_a_reread_counts_as_a_change_only_when_a_watched_record_differs(tmp_path: Path) -> None:
-    store = JobStore(tmp_path / "jobs.jsonl")
-    store.ensure(write=True)
-    store.add(_rt("a", RUNNING, pid=os.getpid()))
-    store.add({"id": "b", "batch": {"name": "batches/b", "state": RUNNING}})
-    watched = {"a": {**store.get("a"), "key_absent": "in memory only"}}
-    assert not read_changes(store, watched)
-    store.update("b", lambda r: r["batch"].update(state=SUCCEEDED))  # not watched
-    assert not read_changes(store, watched)
-    store.update("a", lambda r: r["batch"]["stats"].update(successful_request_count=3))
-    assert read_changes(store, watched)
-    store.remove("a")
-    assert read_changes(store, {"a": watched["a"]})
 
 
 def test_the_row_marks_the_kind_and_the_detail_says_interactive_rates_and_progress() -> None:

@@ -1,9 +1,9 @@
 """Benchmark: what the dashboard writes to a real terminal while a real-time job runs in another process
 (`gembatch-tui run FILE --realtime`, about one answer a second), and once it has ended.
 
-The dashboard re-reads the store every 1.5 s while a real-time job runs (tui/dashboard/realtime_watch.py) and
-repaints only the cells whose text changed (its Progress cell, about once a second here); when none runs it
-reads nothing and sends nothing more than the idle dashboard does (bench_tui.py: < 4 KB/min). Measured in the
+The app looks at the store file every 2 s and reloads it when anyone wrote it (tui/store_follow.py), and the
+dashboard repaints only the cells whose text changed (its Progress cell, at each reload here); once the run has
+ended nothing writes the store, and the dashboard sends no more than the idle one does (bench_tui.py: < 4 KB/min). Measured in the
 same run for comparison: the same dashboard with the run's record already finished (the floor).
 
 Run: python tests/tools/bench_tui_realtime.py [--seconds 60] [--size 80x24]

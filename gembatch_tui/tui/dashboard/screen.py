@@ -27,7 +27,7 @@ from textual.widgets import DataTable, Footer, Input, Label, Static
 from gembatch_tui.core.counts import counted
 from gembatch_tui.core.models import Record, record_state
 from gembatch_tui.tui.dashboard.actions import RowActions
-from gembatch_tui.tui.dashboard.realtime_watch import RealtimeWatch
+from gembatch_tui.tui.dashboard.realtime_runs import RealtimeRuns
 from gembatch_tui.tui.dashboard.reasons import WHAT, has_results, reason_not
 from gembatch_tui.tui.widgets.event_line import EventLine
 from gembatch_tui.tui.dashboard.groups import group_key, group_of_key
@@ -65,7 +65,7 @@ class ViewComputed(Message):
         self.gen, self.view = gen, view
 
 
-class DashboardScreen(WorkerFailures, RealtimeWatch, RowActions, Screen[None]):
+class DashboardScreen(WorkerFailures, RealtimeRuns, RowActions, Screen[None]):
     """The job table, a view line (sort, filter, how many shown), the poll status and the footer."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -167,7 +167,7 @@ class DashboardScreen(WorkerFailures, RealtimeWatch, RowActions, Screen[None]):
         self.gapp.durations_ticked.subscribe(self, self.refresh_durations, immediate=True)
         self.show_poll_status(self.gapp.poll_status_text())
         self._show_viewline()
-        self.realtime_watch_mount()
+        self.realtime_runs_mount()
         if self.gapp.loaded:
             self._records_changed(self.gapp.records)
 
@@ -180,10 +180,9 @@ class DashboardScreen(WorkerFailures, RealtimeWatch, RowActions, Screen[None]):
 
     # ----------------------------------------------------------------- rows
     def on_unmount(self) -> None:
-        self.realtime_watch_unmount()
+        self.realtime_runs_unmount()
 
     def _records_changed(self, records: list[Record]) -> None:
-        self.watch_realtime(records)  # covered or not: the detail screen on top shows the same live records
         if self._suspended:  # under another screen: the rows are built again on return
             self._stale = True
             return

@@ -24,6 +24,8 @@ from textual.widgets._directory_tree import DirEntry
 from textual.widgets._tree import TreeNode
 from textual.worker import Worker
 
+from gembatch_tui.tui.widgets.safe_text import safe
+
 JSONL_SUFFIXES = (".jsonl", ".jsonl.txt", ".ndjson")
 MARK = "✓ "
 NO_MARK = "  "
@@ -261,9 +263,9 @@ class FilePicker(DirectoryTree):
         path = node.data.path if node.data is not None else None
         if node is self.root:
             name = self.root_label or (path.name if path else "") or str(path)
-            label = Text(name.rstrip("/") + "/")
+            label = Text(safe(name.rstrip("/")) + "/")
         else:
-            label = Text(path.name if path is not None else str(node.label))
+            label = Text(safe(path.name if path is not None else str(node.label)))
             if node.allow_expand:
                 label.append("/")
         if not self.is_mounted:
@@ -285,7 +287,7 @@ class FilePicker(DirectoryTree):
         label.stylize(style)
         text = Text.assemble((prefix, base_style), label)
         if note:
-            text.append(f"  ({note})", self.get_component_rich_style("file-picker--note", partial=True))
+            text.append(f"  ({safe(note)})", self.get_component_rich_style("file-picker--note", partial=True))
         return text
 
 

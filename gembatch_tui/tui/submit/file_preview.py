@@ -30,6 +30,7 @@ from gembatch_tui.tui.submit.model import (
     split_estimate,
 )
 from gembatch_tui.tui.submit.paths import FolderListing
+from gembatch_tui.tui.widgets.safe_text import safe
 
 
 class FilePreview(VerticalScroll, can_focus=True):
@@ -84,7 +85,7 @@ class FilePreview(VerticalScroll, can_focus=True):
 
     def _set(self, title: str, body: Text, lines: Text | None = None) -> None:
         self._title = title
-        self.query_one("#preview-title", Static).update(Text(title))
+        self.query_one("#preview-title", Static).update(Text(safe(title)))
         self.query_one("#preview-body", Static).update(body)
         self.query_one("#preview-lines", Static).update(lines or Text())
 
@@ -92,7 +93,7 @@ class FilePreview(VerticalScroll, can_focus=True):
         """A plain message (nothing highlighted, a vanished file, a failure)."""
         self._report = None
         self.remove_class("-checking")
-        self._set(title, Text(message, style=self._style(kind)))
+        self._set(title, Text(safe(message, multiline=True), style=self._style(kind)))
 
     def show_checking(self, title: str, done: int, total: int) -> None:
         """Validation in progress: the bar follows the bytes read."""
@@ -108,7 +109,7 @@ class FilePreview(VerticalScroll, can_focus=True):
         self._report = None
         self.remove_class("-checking")
         if listing.error:
-            body = Text(listing.error, style=self._style("error"))
+            body = Text(safe(listing.error, multiline=True), style=self._style("error"))
         else:
             n = len(listing.jsonl)
             body = Text.assemble(
@@ -182,21 +183,21 @@ class FilePreview(VerticalScroll, can_focus=True):
             out.append(f"⇶ {split.line()[0].upper()}{split.line()[1:]}: each part is its own job, one row on the"
                        " dashboard\n", self._style("warning"))
         if duplicate:
-            out.append(f"Already submitted as {duplicate}: skipped unless duplicates are submitted again\n",
+            out.append(f"Already submitted as {safe(duplicate)}: skipped unless duplicates are submitted again\n",
                        self._style("warning"))
         mismatch = kind_mismatch(model, report.kind) if report.request_count else None
         if mismatch:
-            out.append(mismatch + "\n", self._style("warning"))
+            out.append(safe(mismatch) + "\n", self._style("warning"))
         if report.ok and report.needs_normalising:
             out.append("Not in canonical form: a normalised copy will be uploaded\n", self._style("muted"))
         if report.problems:
             out.append("\nProblems\n", self._style("heading"))
             for line in problem_lines(report):
-                out.append(line + "\n", self._style("error"))
+                out.append(safe(line) + "\n", self._style("error"))
         if report.warnings:
             out.append("\nWarnings (the file can still be submitted)\n", self._style("heading"))
             for warning in report.warnings:
-                out.append(f"line {warning.line}: {warning.message}\n", self._style("warning"))
+                out.append(f"line {warning.line}: {safe(warning.message)}\n", self._style("warning"))
         out.rstrip()
         return out
 
@@ -226,7 +227,7 @@ class FilePreview(VerticalScroll, can_focus=True):
             out.append("\nFirst lines\n", self._style("heading"))
             for number, raw in enumerate(report.first_lines, start=1):
                 out.append(f"{number}  ", self._style("muted"))
-                out.append(readable_line(raw) + "\n")
+                out.append(safe(readable_line(raw)) + "\n")
         out.rstrip()
         return out
 

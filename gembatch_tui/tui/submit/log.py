@@ -21,6 +21,7 @@ from gembatch_tui.core.text import format_bytes
 from gembatch_tui.tui.submit import messages as msg
 from gembatch_tui.tui.submit.model import ReportCache, throttled
 from gembatch_tui.tui.submit.run import REFUSED, FileResult, SubmitRequest, submit_files
+from gembatch_tui.tui.widgets.safe_text import safe
 
 ICONS = {"submitted": "✓", "queued": "⋯", "skipped": "=", "error": "✗", REFUSED: "✗", "cancelled": "-"}
 MAX_REASONS = 20
@@ -129,10 +130,10 @@ class SubmitLog(VerticalScroll, can_focus=True):
         kind = "ok" if ok else "warning" if result.status == "queued" else "muted" if result.status == "cancelled" else "error"
         style = self._style(kind)
         text = Text.assemble((ICONS.get(result.status, "?") + " ", style), self._names[result.index], "  ")
-        text.append(result.summary(), style)
+        text.append(safe(result.summary()), style)
         shown = result.reasons[:MAX_REASONS] if result.status == REFUSED and len(result.reasons) > 1 else []
         for reason in shown:
-            text.append("\n    " + reason, self._style("error"))
+            text.append("\n    " + safe(reason), self._style("error"))
         hidden = len(result.reasons) - MAX_REASONS
         if hidden > 0:
             text.append(f"\n    ... {hidden} more (see the preview)", self._style("muted"))
@@ -151,25 +152,25 @@ class SubmitLog(VerticalScroll, can_focus=True):
     def note(self, heading: str, lines: list[str], ok: bool) -> None:
         """Lines added under the run's outcomes (what the real-time fallback did with its refused files)."""
         style = self._style("ok" if ok else "warning")
-        text = Text(heading, style=f"{style} bold")
+        text = Text(safe(heading), style=f"{style} bold")
         for line in lines:
-            text.append("\n  " + line, style)
+            text.append("\n  " + safe(line), style)
         row = Static(text, classes="log-row", markup=False)
         self._rows.append(row)
         self.mount(row)
 
     # ------------------------------------------------------------------ drawing
     def _current(self, line: str) -> None:
-        self.query_one("#log-current", Static).update(Text(line))
+        self.query_one("#log-current", Static).update(Text(safe(line)))
 
     def _start(self, names: list[str], model: str) -> None:
         for row in self._rows:
             row.remove()
-        self._names = names
+        self._names = [safe(name) for name in names]  # file names are data: spelt out, never sent raw
         self.results = []
         self.remove_class("-idle")
         n = len(names)
-        self.query_one("#log-title", Static).update(Text(f"Submitting {n} file{'s' if n != 1 else ''} to {model}"))
+        self.query_one("#log-title", Static).update(Text(f"Submitting {n} file{'s' if n != 1 else ''} to {safe(model)}"))
         self._current("Starting…")
         self.query_one("#log-bar", ProgressBar).update(total=100, progress=0)
         waiting = [Text.assemble(("· ", self._style("muted")), name, ("  waiting", self._style("muted")))

@@ -84,3 +84,25 @@ def test_eta_of_a_running_job_at_its_rate_so_far() -> None:
     assert eta_seconds({**rec, "batch": {**rec["batch"], "state": "JOB_STATE_SUCCEEDED"}}, now) is None
     none_done = {**rec, "batch": {**rec["batch"], "stats": {"request_count": 1000}}}
     assert eta_seconds(none_done, now) is None  # no rate yet
+
+
+def test_progress_never_cuts_a_number() -> None:
+    from gembatch_tui.tui.dashboard.cells import PROGRESS_FIT, progress_cell, short_count
+
+    cases = {
+        (320, 500, 3): "320/500 ✖3",
+        (1234, 5000, 0): "1,234/5,000",
+        (12345, 20000, 0): "12345/20000",
+        (200000, 200000, 0): "200k/200k",  # was cut to "200000/20000": ten times what was sent
+        (47633, 200000, 0): "47633/200000",
+        (147633, 200000, 0): "147k/200k",
+        (47633, 1200000, 0): "47.6k/1.2M",
+        (199999, 200000, 0): "199k/200k",  # rounded down: not all of it yet
+        (47633, 200000, 1234): "23% ✖1.2k",
+        (2_000_000, 2_000_000, 12): "2M/2M ✖12",
+    }
+    for (done, total, failed), shown in cases.items():
+        cell = progress_cell(done, total, failed)
+        assert cell.plain == shown and len(cell.plain) <= PROGRESS_FIT, (done, total, failed, cell.plain)
+    assert [short_count(n) for n in (999, 1000, 1999, 99_999, 100_000, 1_250_000)] == [
+        "999", "1k", "1.9k", "99.9k", "100k", "1.2M"]

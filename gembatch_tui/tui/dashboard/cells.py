@@ -172,24 +172,47 @@ def eta_seconds(record: Record, now: datetime) -> float | None:
     return (total - done) * elapsed / done if elapsed > 0 else None
 
 
-PROGRESS_FIT = 11
-"""`done/total` with thousands separators up to this many characters (the narrow Progress column is 12)."""
+PROGRESS_FIT = 12
+"""Characters of the narrow Progress column: a cell's whole text (the failed count too) fits in it, never cut."""
 
 
-def done_of(done: int, total: int) -> str:
-    """`1,234/5,000`; `12345/20000` where the separators would not fit the narrow Progress column."""
-    text = f"{done:,}/{total:,}"
-    return text if len(text) <= PROGRESS_FIT else f"{done}/{total}"
+def short_count(n: int) -> str:
+    """`950`, `47.6k`, `200k`, `1.2M`: rounded down, so a count short of its total never reads as all of it."""
+    if n < 1000:
+        return str(n)
+    for size, unit in ((1_000_000_000, "G"), (1_000_000, "M"), (1000, "k")):
+        if n >= size:
+            whole = n // size
+            return f"{whole}{unit}" if whole >= 100 else f"{n * 10 // size / 10:g}{unit}"
+    return str(n)  # pragma: no cover - every n >= 1000 has a unit above
+
+
+def done_of(done: int, total: int, fit: int = PROGRESS_FIT) -> str:
+    """`1,234/5,000`; `12345/20000`, `47.6k/200k` or `23%` where the longer one would not fit in `fit`."""
+    for text in (f"{done:,}/{total:,}", f"{done}/{total}", f"{short_count(done)}/{short_count(total)}"):
+        if len(text) <= fit:
+            return text
+    return f"{100 * done // total}%" if total else short_count(done)
+
+
+def progress_cell(done: int, total: int, failed: int) -> Text:
+    """`done/total` and ` ✖failed` (red), shortened as needed to fit PROGRESS_FIT: a number is never cut."""
+    mark = ""
+    if failed:
+        mark = f" ✖{failed:,}"
+        if len(mark) + len(done_of(done, total)) > PROGRESS_FIT:
+            mark = f" ✖{short_count(failed)}"
+    text = Text(done_of(done, total, PROGRESS_FIT - len(mark)), end="", no_wrap=True)
+    if mark:
+        text.append(mark, style="red")
+    return text
 
 
 def progress_text(record: Record) -> Text:
     done, total, failed = progress_numbers(record)
     if not total and not done:
         return Text("—", end="")
-    text = Text(done_of(done, total), end="", no_wrap=True)
-    if failed:
-        text.append(f" ✖{failed:,}", style="red")
-    return text
+    return progress_cell(done, total, failed)
 
 
 def results_status(record: Record, check_disk: bool = True) -> tuple[str, str]:
@@ -279,6 +302,8 @@ __all__ = [
     "created_at",
     "duration_seconds",
     "done_of",
+    "progress_cell",
+    "short_count",
     "duration_text",
     "ended_at",
     "format_created",

@@ -23,7 +23,6 @@ from gembatch_tui.core.submit.groups import GroupSummary, by_group, summarise
 from gembatch_tui.core.counts import counted
 from gembatch_tui.core.models import SUCCEEDED, Record, display_name, is_final, parse_time, record_key
 from gembatch_tui.tui.dashboard.cells import (
-    done_of,
     JobCell,
     JobRow,
     build_row,
@@ -32,6 +31,7 @@ from gembatch_tui.tui.dashboard.cells import (
     format_created_both,
     format_duration,
     format_running,
+    progress_cell,
     results_status,
     short_model,
 )
@@ -158,9 +158,7 @@ def group_row(entry: GroupEntry, now: datetime, expanded: bool) -> JobRow:
     started = entry.started
     narrow, wide = format_created_both(started, now)
     word, style = group_results(entry)
-    progress = Text(done_of(s.done, s.requests) if s.requests or s.done else "—", end="", no_wrap=True)
-    if s.failed_requests:
-        progress.append(f" ✖{s.failed_requests:,}", style="red")
+    progress = progress_cell(s.done, s.requests, s.failed_requests) if s.requests or s.done else Text("—", end="")
     cells = {
         "state": state_text(s.state),
         "name": name,

@@ -49,6 +49,8 @@ from gembatch_tui.tui.worker_failures import WorkerFailures
 
 HINT = "r reload · a all · tab files/jobs · esc back"
 ACTING = frozenset({"reload", "delete", "clean_up", "adopt", "cancel_all"})
+QUESTION_LIST_MAX = 500
+"""Items a question names one by one (the dialog scrolls); past that it says how many more."""
 
 
 # ----------------------------------------------------------------------------- the screen
@@ -294,7 +296,8 @@ class ResourcesScreen(WorkerFailures, Screen[None]):
 
     # ----------------------------------------------------------------- delete
     def _limit(self) -> int:
-        return max(3, self.app.size.height - 16)
+        """Items a question lists by name (the rest as "… and N more"): the dialog's body scrolls."""
+        return QUESTION_LIST_MAX
 
     def action_delete(self) -> None:
         rows = self.chosen()

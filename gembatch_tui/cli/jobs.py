@@ -8,7 +8,7 @@ download rules and verification as the TUI. Every line goes through `out`/`err`,
 from __future__ import annotations
 
 import argparse
-import shutil
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -363,15 +363,19 @@ def wait_after_submit(rt: Runtime, files: list[Path], args: argparse.Namespace, 
 
 def copy_results(rt: Runtime, keys: list[str], output: Path) -> bool:
     """`submit --wait -o PATH`: a copy of the verified results (a split input's merged results) at PATH,
-    complete or absent."""
+    complete or absent. The bytes copied are hashed on the way and must be what was verified (the recorded size
+    and sha256): a results file truncated or edited since is not passed on as the job's results."""
     from gembatch_tui.core.fsutil import atomic_writer
 
     records = [r for r in (rt.store.get(k) for k in keys) if r is not None]
     src: str | None = None
+    size = sha = None
     if len(records) == 1 and records[0].get("results_verified"):
         src = records[0].get("results_file")
+        size, sha = records[0].get("results_bytes"), records[0].get("results_sha256")
     elif records and all(r.get("group_results_verified") for r in records):
         src = records[0].get("group_results_file")
+        size, sha = records[0].get("group_results_bytes"), records[0].get("group_results_sha256")
     if not (isinstance(src, str) and Path(src).is_file()):
         err(f"{output}: not written: the job has no verified results")
         return False
@@ -379,12 +383,27 @@ def copy_results(rt: Runtime, keys: list[str], output: Path) -> bool:
         output = output.expanduser().absolute()
         output.parent.mkdir(parents=True, exist_ok=True)
         with open(src, "rb") as fin, atomic_writer(output, binary=True) as fout:
-            shutil.copyfileobj(fin, fout, 1024 * 1024)
+            copied, digest = 0, hashlib.sha256()
+            while chunk := fin.read(1024 * 1024):
+                fout.write(chunk)
+                digest.update(chunk)
+                copied += len(chunk)
+            if isinstance(size, int) and isinstance(sha, str) and (copied, digest.hexdigest()) != (size, sha):
+                what = f"{size} bytes then, {copied} now" if copied != size else "same size, other content"
+                raise _Changed(f"{src} changed since it was verified ({what})")
+    except _Changed as exc:
+        err(f"{output}: not written: {exc}; move it away and `gembatch-tui poll --once` downloads the results "
+            "again while the server keeps them")
+        return False
     except OSError as exc:
         err(f"{output}: cannot write the results: {exc.strerror or exc}")
         return False
     out(f"{batch_name(records[0]) or display_name(records[0])}: results written to {output}")
     return True
+
+
+class _Changed(Exception):
+    """The results file is not the one verified: the copy is thrown away."""
 
 
 # ----------------------------------------------------------------------------- cancel --all-active

@@ -176,6 +176,26 @@ def test_submit_wait_downloads_and_writes_output(tmp_path: Path, emu: Emulator) 
     assert sorted(json.loads(line)["key"] for line in target.read_text().splitlines()) == [f"k{i}" for i in range(5)]
 
 
+def test_submit_output_is_never_a_results_file_changed_since_it_was_verified(tmp_path: Path, emu: Emulator) -> None:
+    cli = _cli(tmp_path, emu)
+    src = _input(tmp_path / "in" / "run.jsonl", n=5)
+    first, second = tmp_path / "out" / "first.jsonl", tmp_path / "out" / "second.jsonl"
+    assert cli("submit", "--wait", "--timeout", "2", "-o", str(first), str(src)).returncode == 0
+    results = Path(_store(cli).read_all()[0]["results_file"])
+    verified = results.read_bytes()
+    results.write_bytes(b"\n".join(verified.splitlines()[:3]) + b"\n")  # a copy that stopped half-way
+
+    run = cli("submit", "--wait", "--timeout", "2", "-o", str(second), str(src))
+    assert run.returncode == 1, (run.stdout, run.stderr)
+    assert "changed since it was verified" in run.stderr and "not written" in run.stderr
+    assert not second.exists() and not list(second.parent.glob(".second.jsonl.*"))  # no half file either
+
+    results.unlink()  # moved away, as the message says: the next poll downloads the results again
+    assert cli("poll", "--once").returncode == 0
+    assert cli("submit", "--wait", "--timeout", "2", "-o", str(second), str(src)).returncode == 0
+    assert second.read_bytes() == verified
+
+
 def test_submit_output_needs_a_single_input(tmp_path: Path, emu: Emulator) -> None:
     cli = _cli(tmp_path, emu)
     a, b = _input(tmp_path / "in" / "a.jsonl"), _input(tmp_path / "in" / "b.jsonl", word="b")

@@ -106,3 +106,13 @@ def test_progress_never_cuts_a_number() -> None:
         assert cell.plain == shown and len(cell.plain) <= PROGRESS_FIT, (done, total, failed, cell.plain)
     assert [short_count(n) for n in (999, 1000, 1999, 99_999, 100_000, 1_250_000)] == [
         "999", "1k", "1.9k", "99.9k", "100k", "1.2M"]
+
+
+def test_results_cell_says_changed_when_the_file_is_not_the_size_verified(tmp_path) -> None:  # noqa: ANN001
+    path = tmp_path / "results.jsonl"
+    path.write_bytes(b'{"key": "a"}\n{"key": "b"}\n')
+    record = {"results_file": str(path), "results_verified": True, "results_bytes": path.stat().st_size}
+    assert results_status(record) == ("saved", "green")
+    path.write_bytes(b'{"key": "a"}\n')  # cut short after it was verified
+    assert results_status(record) == ("changed", "bold red")
+    assert results_status({**record, "results_bytes": None})[0] == "saved"  # verified before sizes were kept

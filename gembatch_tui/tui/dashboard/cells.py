@@ -8,6 +8,7 @@ of 10,000 records while the UI stays responsive, and the detail screen shows the
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -216,12 +217,22 @@ def progress_text(record: Record) -> Text:
 
 
 def results_status(record: Record, check_disk: bool = True) -> tuple[str, str]:
-    """(word, style): saved / missing / pending / error / — for the Results column."""
+    """(word, style): saved / missing / changed / pending / error / — for the Results column. "changed": the file's
+    size is not the size verified (one `stat`, as for "missing"; the hash is clean-up's to read)."""
     path = record.get("results_file")
     if path and record.get("results_verified"):
-        if not check_disk or os.path.isfile(str(path)):
+        if not check_disk:
             return "saved", "green"
-        return "missing", "bold red"
+        try:
+            st = os.stat(str(path))
+        except OSError:
+            return "missing", "bold red"
+        if not stat.S_ISREG(st.st_mode):
+            return "missing", "bold red"
+        size = record.get("results_bytes")
+        if type(size) is int and st.st_size != size:
+            return "changed", "bold red"
+        return "saved", "green"
     if record.get("results_error"):
         return "error", "red"
     if record_state(record) == SUCCEEDED:

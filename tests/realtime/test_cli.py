@@ -97,3 +97,28 @@ def test_a_run_over_the_cost_cap_is_refused_before_anything_is_sent(tmp_path: Pa
         assert len(emu.realtime_calls) == 20
         listed = json.loads(_run(home, emu.url, "list", "--json").stdout)
     assert len(listed) == 1, "the refused run left a record"
+
+
+def test_a_file_with_a_live_batch_job_is_not_sent_again_in_real_time(tmp_path: Path) -> None:
+    """Its answers come from the batch job (already paid for, at batch prices): a real-time run of the same file
+    would pay for every request again. --force still sends them."""
+    home = tmp_path / "home"
+    src = write_input(tmp_path / "in.jsonl", 4)
+    with Emulator(api_key=KEY, job_seconds=3600) as emu:
+        submitted = _run(home, emu.url, "submit", str(src))
+        assert submitted.returncode == 0, submitted.stderr
+        (batch,) = [b["name"] for b in emu.batches_snapshot()]
+
+        again = _run(home, emu.url, "run", str(src), "--realtime")
+        assert again.returncode == 0, again.stderr
+        assert f"already submitted as batch job {batch} (pending)" in again.stdout and "--force" in again.stdout
+        assert emu.realtime_calls == []
+
+        copy = tmp_path / "copy.jsonl"  # the same requests under another name: the same answers
+        copy.write_bytes(src.read_bytes())
+        assert "already submitted as batch job" in _run(home, emu.url, "run", str(copy), "--realtime").stdout
+        assert emu.realtime_calls == []
+
+        forced = _run(home, emu.url, "run", str(src), "--realtime", "--force", "--rpm", "1000")
+        assert forced.returncode == 0, forced.stderr
+        assert len(emu.realtime_calls) == 4

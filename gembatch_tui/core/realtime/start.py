@@ -3,7 +3,8 @@ continue) for an input file, or for the failed and missing keys of a finished jo
 
 Why continuing is the default: the answers of an earlier run are paid for. A run of a file that has an unfinished
 run (killed, cancelled or stopped by a failure) continues that run, and sends only the keys it has no answer for;
-a file whose run succeeded is not run again unless forced. For a job, the failed and missing keys are found and
+a file whose run succeeded is not run again unless forced, nor is a file with a live batch job (pending, running
+or succeeded: its answers come, at batch prices). For a job, the failed and missing keys are found and
 written out as core.results.resubmit does for a batch retry (`<input>.retry-N.jsonl`, canonical lines with the
 same keys), and the run is linked to the job (`resubmit_of`).
 """
@@ -17,7 +18,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from gembatch_tui.core.models import RUNNING, Record, batch_name, record_key, record_state, text_field
+from gembatch_tui.core.models import (
+    RUNNING,
+    Record,
+    batch_name,
+    is_realtime,
+    record_key,
+    record_state,
+    text_field,
+)
 from gembatch_tui.core.realtime import record as realtime_record
 from gembatch_tui.core.realtime.control import process_alive
 from gembatch_tui.core.realtime.limits import RealtimeLimits
@@ -103,6 +112,12 @@ def prepare_file(
         return Prepared(RESUME, unfinished)
     if done is not None and not force and resubmit_of is None:
         return Prepared(DONE, done, f"already answered as {batch_name(done)} (--force runs it again)")
+    if not force and resubmit_of is None:  # a live batch job of the same file: its answers are already paid for
+        batch = service.duplicate_of(src, report.sha256, among=[r for r in records if not is_realtime(r)])
+        if batch is not None:
+            state = record_state(batch).removeprefix("JOB_STATE_").lower()
+            return Prepared(DONE, batch, f"already submitted as batch job {batch_name(batch) or record_key(batch)} "
+                                         f"({state}); --force sends every request again, at interactive prices")
     if refuse is not None:
         refusal = refuse(src, _model_path(model))
         if refusal is not None:

@@ -131,7 +131,8 @@ def test_status_list_cancel_delete(server: Server, emulator: Emulator, clock: Ma
     assert bad.status == 400 and bad.message.startswith("state: ") and "bogus" in bad.message
 
     refused = server.request("DELETE", job_path(name))
-    assert (refused.status, refused.message) == (409, f"{name}: {name} is RUNNING: cancel it first")
+    assert (refused.status, refused.message) == (409, f"{name}: {name} is RUNNING (as last polled): cancel it first, "
+                                                       "or `poll` it if it may have ended since")
 
     cancelled = server.post(job_path(name, "/cancel"))
     assert cancelled.status == 200, cancelled

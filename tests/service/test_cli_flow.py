@@ -74,6 +74,29 @@ def test_cancel_then_delete(cli_env: Cli, emulator: Emulator, examples: Path, tm
         slow.stop()
 
 
+def test_cancel_of_a_job_that_ended_since_the_last_poll_records_how_it_ended(
+    examples: Path, tmp_path: Path
+) -> None:
+    """The server refuses (400 FAILED_PRECONDITION): the store learns the job's final state instead of saying
+    PENDING for ever, so delete (which refuses an active job) can go on."""
+    import time
+
+    with Emulator(api_key=KEY, job_seconds=0.5) as quick:
+        env = Cli(tmp_path / "home3", env={"GOOGLE_API_KEY": KEY, "GOOGLE_GEMINI_BASE_URL": quick.url})
+        sub = env("submit", str(examples / "basic.jsonl"))
+        name = sub.stdout.split("submitted ")[1].split()[0]
+        deadline = time.monotonic() + 30
+        while quick.batches_snapshot()[0]["state"] != "BATCH_STATE_SUCCEEDED":
+            assert time.monotonic() < deadline, quick.batches_snapshot()
+            time.sleep(0.1)
+        assert json.loads(env("list", "--json").stdout)[0]["batch"]["state"] == "JOB_STATE_PENDING"
+        cancelled = env("cancel", name)
+        assert cancelled.returncode == 1
+        assert f"{name} is already SUCCEEDED on the server; nothing to cancel" in cancelled.stderr
+        assert json.loads(env("list", "--json").stdout)[0]["batch"]["state"] == "JOB_STATE_SUCCEEDED"
+        assert "cancel it first" not in env("delete", name).stderr  # no longer refused as active
+
+
 BAD_INPUTS = {
     "not-json.jsonl": ('{"key": "a", "request": {"contents": []}}\nthis is not json\n', ":2: ", "JSON"),
     "missing-request.jsonl": ('{"key": "a", "other": 1}\n', ":1: ", "request"),

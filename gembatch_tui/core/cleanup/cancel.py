@@ -42,7 +42,19 @@ def cancel_job(service: BatchService, record: Record) -> str:
     state = record_state(record)
     if is_final(state):
         raise ServiceError(f"{name} is already {short_state(state)}; nothing to cancel")
-    service.client.cancel_batch(name)
+    try:
+        service.client.cancel_batch(name)
+    except ServiceError as exc:
+        if exc.code != 400:
+            raise
+        # FAILED_PRECONDITION: the job ended since the store last heard of it. Record how, so that the store
+        # stops saying it runs (and delete, which refuses an active job, can go on).
+        snap = service.client.get_batch(name)
+        if not is_final(snap.state):
+            raise
+        service.store.update(record_key(record), lambda rec: rec.update(batch=snap.to_batch_dict(rec.get("batch"))))
+        raise ServiceError(f"{name} is already {short_state(snap.state)} on the server; nothing to cancel (the store "
+                           "now says so; `poll` downloads any results)", code=exc.code) from None
     snap = service.client.get_batch(name)
 
     def apply(rec: Record) -> None:

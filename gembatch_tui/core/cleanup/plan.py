@@ -141,7 +141,8 @@ def plan_delete(
         plan.refused.append(f"{label} is being submitted right now: wait until it has a job, then cancel it")
         return plan
     if name and not is_final(state) and remote_job:
-        plan.refused.append(f"{name} is {short_state(state)}: cancel it first")
+        plan.refused.append(f"{name} is {short_state(state)} (as last polled): cancel it first, or `poll` it if it "
+                            "may have ended since")
         return plan
     dest = dest_of(record)
     problem = results_problem(record)

@@ -167,6 +167,9 @@ def test_group_summary() -> None:
     assert (summary.state, summary.done, summary.failed_requests, summary.requests) == ("JOB_STATE_RUNNING", 14, 1, 30)
     assert summary.states == {"JOB_STATE_SUCCEEDED": 1, "JOB_STATE_RUNNING": 1, "LOCAL_QUEUED": 1}
     assert summarise([part(1, **ok), part(2, local_state="submit_failed")]).state == "LOCAL_SUBMIT_FAILED"
+    cancelled = {"batch": {"name": "batches/c", "state": "JOB_STATE_CANCELLED"}}
+    assert summarise([part(1, **cancelled), part(2, **running)]).state == "JOB_STATE_RUNNING"  # still under way
+    assert summarise([part(1, **cancelled), part(2, **ok)]).state == "JOB_STATE_CANCELLED"  # nothing moves: said
     assert summarise([part(1, local_state="queued")]).state == "LOCAL_QUEUED"
     merged = [part(i, group_results_file="/r.jsonl", group_results_verified=True, **ok) for i in (1, 2, 3)]
     done = summarise(merged)

@@ -52,6 +52,13 @@ def test_the_view_model() -> None:
     assert group.cells["progress"].plain == "142/300 ✖2"  # summed over the parts, of the original's 300
     assert group.cells["results"].plain == "1/3"  # one part's results saved, nothing merged yet
     assert collapsed.total == 2 and collapsed.matched == 2
+    # a part cancelled while another still runs: the group runs on, and its row says which part ended how
+    queued_part = next(r for r in records if r.get("group_part") == 3)
+    queued_part["local_state"] = "cancelled"
+    running = compute_view(records, ViewSpec(), FIXED_NOW).rows[0]
+    assert running.state == "JOB_STATE_RUNNING" and running.active
+    assert running.cells["name"].tail.plain == " 3 parts, 1 cancelled"
+    queued_part["local_state"] = "queued"
     expanded = compute_view(records, ViewSpec(), FIXED_NOW, expanded={GROUP_ID})
     assert [r.key for r in expanded.rows] == [GROUP, *GROUP_KEYS, "rec0005"]
     assert [r.cells["name"].plain for r in expanded.rows[1:4]] == [

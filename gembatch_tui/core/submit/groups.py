@@ -91,23 +91,30 @@ class GroupSummary:
     input_file: str  # the original input (join it with results_file to view results)
 
 
+def troubled_states(states: Counter[str] | dict[str, int]) -> dict[str, int]:
+    """{state: parts} of the parts that ended other than succeeded (or could not be submitted)."""
+    return {s: n for s, n in states.items() if (is_final(s) and s != SUCCEEDED) or s == LOCAL_SUBMIT_FAILED}
+
+
 def summarise(parts: list[Record]) -> GroupSummary:
-    """The group's overall state: a part in trouble (failed, cancelled, expired, submit failed) wins, then
-    anything running or pending, then queued or being submitted; SUCCEEDED when all parts are."""
+    """The group's overall state: while a part is running or pending the group runs, then being submitted or
+    queued (a part in trouble is said beside it: `troubled_parts`); once nothing moves, a part in trouble (failed,
+    cancelled, expired, submit failed) wins; SUCCEEDED when all parts are. Trouble used to win at once, and a
+    group with two parts still running read as cancelled and finished."""
     first = parts[0]
     states = Counter(record_state(p) for p in parts)
     if set(states) == {SUCCEEDED} and len(parts) == int(first.get("group_parts") or len(parts)):
         state = SUCCEEDED
     else:
-        troubled = [s for s in states if (is_final(s) and s != SUCCEEDED) or s == LOCAL_SUBMIT_FAILED]
-        if troubled:
-            state = sorted(troubled)[0]
-        elif any(s in ACTIVE_STATES for s in states):
+        troubled = troubled_states(states)
+        if any(s in ACTIVE_STATES for s in states):
             state = RUNNING
         elif LOCAL_SUBMITTING in states:
             state = LOCAL_SUBMITTING
         elif LOCAL_QUEUED in states:
             state = LOCAL_QUEUED
+        elif troubled:
+            state = sorted(troubled)[0]
         else:
             state = RUNNING  # some parts succeeded, the rest not started: still under way
     done = failed = 0

@@ -19,7 +19,7 @@ from typing import Any
 
 from rich.text import Text
 
-from gembatch_tui.core.submit.groups import GroupSummary, by_group, summarise
+from gembatch_tui.core.submit.groups import GroupSummary, by_group, summarise, troubled_states
 from gembatch_tui.core.counts import counted
 from gembatch_tui.core.models import SUCCEEDED, Record, display_name, is_final, parse_time, record_key
 from gembatch_tui.tui.dashboard.cells import (
@@ -155,6 +155,9 @@ def group_row(entry: GroupEntry, now: datetime, expanded: bool) -> JobRow:
     name.job_key = key
     count = counted(s.parts, "part") if s.present == s.parts else f"{s.present} of {counted(s.parts, 'part')}"
     name.tail = Text(f" {count}", style="dim", end="")
+    if s.state not in troubled_states(s.states):  # still under way: say which parts ended badly
+        for trouble, n in sorted(troubled_states(s.states).items()):
+            name.tail.append(f", {n} {look(trouble).label}", style="red")
     started = entry.started
     narrow, wide = format_created_both(started, now)
     word, style = group_results(entry)

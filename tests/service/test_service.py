@@ -12,7 +12,7 @@ import pytest
 from gembatch_tui.core.cleanup.cancel import cancel_job
 from gembatch_tui.core.cleanup.execute import execute
 from gembatch_tui.core.cleanup import plan as cleanup
-from gembatch_tui.core.models import record_key, record_state
+from gembatch_tui.core.models import batch_name, record_key, record_state
 from gembatch_tui.core.poll.poller import poll_once
 from gembatch_tui.core.submit.service import BatchService
 from gembatch_tui.emulator import Emulator
@@ -59,6 +59,25 @@ def test_duplicate_guard_and_force(service: BatchService, emulator, examples: Pa
     forced = service.submit(examples / "basic.jsonl", model="gemini-2.5-flash", force=True)
     assert forced.status == "submitted" and forced.batch_name != first.batch_name
     assert len(emulator.batches_snapshot()) == 2
+
+
+def test_a_finished_job_that_answered_nothing_does_not_block_its_file(service: BatchService, examples: Path) -> None:
+    """Every request failed (a misspelt field, say): sending the file again duplicates no answer, so it is not
+    skipped as already submitted; one answered request is enough to keep the guard."""
+    first = service.submit(examples / "basic.jsonl", model="gemini-2.5-flash")
+    key = record_key(next(r for r in service.store.read_all() if batch_name(r) == first.batch_name))
+
+    def ended(ok: int, failed: int):  # noqa: ANN202
+        def apply(rec: dict) -> None:
+            rec["batch"].update(state="JOB_STATE_SUCCEEDED", stats={
+                "request_count": 5, "successful_request_count": ok, "failed_request_count": failed})
+        return apply
+
+    service.store.update(key, ended(1, 4))
+    assert service.submit(examples / "basic.jsonl", model="gemini-2.5-flash").status == "skipped"
+    service.store.update(key, ended(0, 5))
+    again = service.submit(examples / "basic.jsonl", model="gemini-2.5-flash")
+    assert again.status == "submitted" and again.batch_name != first.batch_name
 
 
 def test_create_failure_deletes_upload_and_marks_record(service: BatchService, emulator, examples: Path) -> None:

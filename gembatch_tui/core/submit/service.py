@@ -43,12 +43,14 @@ from gembatch_tui.core.models import (
     FAILED,
     LOCAL_SUBMITTING,
     LOCAL_SUBMIT_FAILED,
+    SUCCEEDED,
     Record,
     batch_id,
     batch_name,
     now_iso,
     record_key,
     record_state,
+    record_stats,
     records_by_id_prefix,
 )
 from gembatch_tui.core.submit.outcome import SubmitOutcome
@@ -57,6 +59,15 @@ from gembatch_tui.core.store import JobStore, new_record_id
 
 # States whose record does not block submitting the same file again.
 RESUBMITTABLE = frozenset({FAILED, CANCELLED, EXPIRED, LOCAL_SUBMIT_FAILED})
+
+
+def answered_nothing(record: Record) -> bool:
+    """A job (or real-time run) that ended with every request failed: sending its file again duplicates nothing
+    that was answered, so it does not count as a live submission of that file."""
+    if record_state(record) != SUCCEEDED:
+        return False
+    stats = record_stats(record)
+    return stats["successful_request_count"] == 0 and stats["failed_request_count"] > 0
 
 
 class BatchService:
@@ -198,7 +209,7 @@ class BatchService:
             same = wanted in (rec.get("input_file"), rec.get("group_input_file")) or (
                 sha256 and sha256 in (rec.get("input_sha256"), rec.get("group_input_sha256"))
             )
-            if same and record_state(rec) not in RESUBMITTABLE:
+            if same and record_state(rec) not in RESUBMITTABLE and not answered_nothing(rec):
                 return rec
         return None
 

@@ -11,15 +11,47 @@ import sys
 from typing import TextIO
 
 
+# Argument types of our own, worded like cli/arg_types.py's: the emulator imports nothing of the CLI (README layers).
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    """A duration or delay: 0 or more, and finite (`inf` would wait forever, `nan` compares false with everything)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError("must be a finite number, 0 or more")
+    return value
+
+
+def _port(text: str) -> int:
+    """A TCP port, 0 (pick a free one) to 65535: checked here, since bind() answers OverflowError otherwise."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0-65535, got {value}")
+    return value
+
 
 def add_arguments(parser: argparse.ArgumentParser, *, job_seconds: float) -> None:
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument("--job-seconds", type=float, default=job_seconds, help="creation to final state")
-    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay before every response")
+    parser.add_argument("--port", type=_port, default=0, help="0 picks a free port")
+    parser.add_argument("--job-seconds", type=_non_negative_float, default=job_seconds, help="creation to final state")
+    parser.add_argument("--latency-ms", type=_non_negative_float, default=0.0, help="delay before every response")
     parser.add_argument("--error-rate", type=float, default=0.0, help="fraction of API calls answered 429/500/503")
-    parser.add_argument("--expiry-seconds", type=float, default=48 * 3600.0)
-    parser.add_argument("--max-concurrent-jobs", type=int, default=100)
+    parser.add_argument("--expiry-seconds", type=_non_negative_float, default=48 * 3600.0)
+    parser.add_argument("--max-concurrent-jobs", type=_non_negative_int, default=100)
     parser.add_argument("--api-key", action="append", default=None, metavar="KEY",
                         help="the key the emulator accepts (default: any non-empty); repeat it for several keys, "
                              "each seeing only its own jobs and files, as the service does")
@@ -34,8 +66,9 @@ def add_arguments(parser: argparse.ArgumentParser, *, job_seconds: float) -> Non
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
-    """Check the options and serve until SIGINT/SIGTERM; ValueError (one line) for a bad option."""
-    from gembatch_tui.emulator.runtime import parse_budget, serve
+    """Check the options and serve until SIGINT/SIGTERM; ValueError (one line) for a bad option or an address
+    that cannot be listened on (a usage error, exit 2, not a traceback)."""
+    from gembatch_tui.emulator.runtime import ListenError, parse_budget, serve
 
     if not 0.0 <= args.error_rate <= 1.0:
         raise ValueError("--error-rate must be between 0 and 1")
@@ -49,10 +82,16 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         budget = parse_budget(args.enqueued_token_budget)
     except ValueError as exc:
         raise ValueError(f"--enqueued-token-budget: {exc}") from None
-    return serve(host=args.host, port=args.port, job_seconds=args.job_seconds, latency_ms=args.latency_ms,
-                 error_rate=args.error_rate, expiry_seconds=args.expiry_seconds,
-                 max_concurrent_jobs=args.max_concurrent_jobs, out=out,
-                 api_key=args.api_key[0] if args.api_key and len(args.api_key) == 1 else None,
-                 api_keys=args.api_key if args.api_key and len(args.api_key) > 1 else None,
-                 enqueued_token_budget=budget, processing_seconds=args.processing_seconds,
-                 rpm=args.rpm, rpm_window_seconds=args.rpm_window_seconds)
+    budgets = budget.values() if isinstance(budget, dict) else [budget] if budget is not None else []
+    if any(value < 0 for value in budgets):
+        raise ValueError("--enqueued-token-budget must be a number of tokens, 0 or more")
+    try:
+        return serve(host=args.host, port=args.port, job_seconds=args.job_seconds, latency_ms=args.latency_ms,
+                     error_rate=args.error_rate, expiry_seconds=args.expiry_seconds,
+                     max_concurrent_jobs=args.max_concurrent_jobs, out=out,
+                     api_key=args.api_key[0] if args.api_key and len(args.api_key) == 1 else None,
+                     api_keys=args.api_key if args.api_key and len(args.api_key) > 1 else None,
+                     enqueued_token_budget=budget, processing_seconds=args.processing_seconds,
+                     rpm=args.rpm, rpm_window_seconds=args.rpm_window_seconds)
+    except ListenError as exc:
+        raise ValueError(f"emulator: {exc}") from None

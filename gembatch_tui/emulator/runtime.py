@@ -4,9 +4,11 @@ and `serve()`, the blocking entry point behind `gembatch-tui emulator` and `pyth
 
 from __future__ import annotations
 
+import errno
 import re
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -25,6 +27,40 @@ from .exchange import Context
 from .server import EmulatorHTTPServer
 from .state import EmulatorState
 from .util import IdGenerator
+
+
+class ListenError(OSError):
+    """The address cannot be listened on (port busy or out of range, host unknown or not this machine's).
+    An OSError still, for callers that caught the bind's own; its text is one line naming the address and why,
+    which is what `gembatch-tui emulator` prints instead of a traceback."""
+
+    def __init__(self, host: str, port: int, cause: BaseException) -> None:
+        code = cause.errno if isinstance(cause, OSError) and not isinstance(cause, socket.gaierror) else None
+        shown = f"[{host}]" if ":" in host else host
+        super().__init__(code, f"cannot listen on {shown}:{port}: {_listen_reason(cause)}")
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+def _listen_reason(cause: BaseException) -> str:
+    if isinstance(cause, OverflowError):
+        return "port must be 0-65535"
+    if isinstance(cause, socket.gaierror):
+        if cause.errno in {getattr(socket, "EAI_ADDRFAMILY", None), socket.EAI_FAMILY}:
+            return "not an IPv4 host (the emulator listens on IPv4 only)"
+        return f"cannot resolve the host ({_lower_first(cause.strerror or str(cause))})"
+    if isinstance(cause, (TypeError, UnicodeError)):
+        return "not a valid host name"
+    reasons = {errno.EADDRINUSE: "address already in use",
+               errno.EADDRNOTAVAIL: "not an address of this machine (cannot assign requested address)",
+               errno.EACCES: "permission denied (ports below 1024 need privileges)"}
+    code = getattr(cause, "errno", None)
+    return reasons.get(code or 0) or _lower_first(getattr(cause, "strerror", None) or str(cause))
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 class Emulator:
@@ -133,7 +169,14 @@ class Emulator:
                             request_log=self.request_log, errors=errors, realtime=self._realtime,
                             api_keys=self._api_keys, owners=Owners() if self._api_keys else None,
                             key_log=self.key_log)
-        self._server = EmulatorHTTPServer((self.host, self.port), self._ctx)
+        try:
+            self._server = EmulatorHTTPServer((self.host, self.port), self._ctx)
+        except (OSError, OverflowError, TypeError, UnicodeError) as exc:
+            self._ctx = None
+            if self._own_dir and self._dir_cleanup is not None:
+                self._dir_cleanup()
+                self._dir_cleanup, self._state_dir = None, None
+            raise ListenError(self.host, self.port, exc) from exc
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
                                         name="gembatch-emulator", daemon=True)

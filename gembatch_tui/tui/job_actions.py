@@ -236,11 +236,12 @@ class JobActions:
     def on_jobs_deleted(self, message: JobsDeleted) -> None:
         notify = self.notify  # type: ignore[attr-defined]
         ok = [r for r in message.results if r.ok]
-        if len(ok) > 4:  # a whole group: how many of each, not a toast as tall as the screen
-            notify("\n".join(f"deleted {line}" for line in count_actions([r.action for r in ok])),
-                   title="Deleted", markup=False)
+        # What was asked for and done goes to the event line and the log (E), not a toast over the table.
+        if len(ok) > 4:  # a whole group: how many of each
+            self.record_event("; ".join(f"deleted {line}" for line in count_actions([r.action for r in ok])),  # type: ignore[attr-defined]
+                              title="Deleted")
         elif ok:
-            notify("\n".join(f"deleted {safe(r.action.describe())}" for r in ok), title="Deleted", markup=False)
+            self.record_event("; ".join(f"deleted {r.action.describe()}" for r in ok), title="Deleted")  # type: ignore[attr-defined]
         for r in message.results:
             if r.ok:
                 continue

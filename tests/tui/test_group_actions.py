@@ -58,8 +58,9 @@ async def test_cancel_then_delete_a_whole_split_input_from_its_group_row(
         await wait_for(pilot, lambda: store.read_all() == [], what="every part's record gone")
         assert emulator.batches_snapshot() == []
         assert not parts_dir.exists()
-        await wait_for(pilot, lambda: any(n.title == "Deleted" and "deleted 3 remote batch jobs" in str(n.message)
-                                          for n in app._notifications), what="one counted toast")
+        await wait_for(pilot, lambda: any(e.title == "Deleted" and "deleted 3 remote batch jobs" in e.message
+                                          for e in app.events), what="one counted event")
+        assert not any(n.title == "Deleted" for n in app._notifications)  # the event line, no toast
 
 
 def _split_and_finish(service: BatchService, emu_clock: Any, tmp_path: Path) -> tuple[Path, str]:

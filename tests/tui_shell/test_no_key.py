@@ -71,3 +71,19 @@ def test_run_app_without_a_key_does_not_switch_to_the_demo(monkeypatch: pytest.M
     assert commands.run_app(args) == 0
     assert seen == {"demo": False, "store": paths.default_store_path(demo=False), "missing_key": True}
     assert not paths.default_store_path(demo=True).exists()
+
+
+async def test_an_empty_store_read_only_does_not_offer_s(tmp_path: Path) -> None:
+    from gembatch_tui.core.config import Settings
+    from gembatch_tui.core.store import JobStore
+    from gembatch_tui.tui.app import make_app
+
+    store = JobStore(tmp_path / "store" / "jobs.jsonl")
+    app = make_app(Settings(store_path=store.path, bell=False), store=store, service=None, poll=False,
+                   missing_key=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, NoKeyScreen))
+        await pilot.press("b")
+        await wait_for(pilot, lambda: "No jobs in the store yet" in screen_text(app), what="the empty dashboard")
+        text = " ".join(screen_text(app).split())
+        assert "Press s" not in text and "set GEMINI_API_KEY or GOOGLE_API_KEY" in text

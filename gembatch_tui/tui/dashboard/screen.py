@@ -305,6 +305,9 @@ class DashboardScreen(WorkerFailures, RealtimeRuns, RowActions, Screen[None]):
     def _empty_text(self) -> str:
         if self.gapp.settings.demo and not self.gapp.demo_seed_done:
             return "No jobs yet. The demo submits an example file in a moment; press s to submit your own."
+        if self.gapp.missing_key:  # read-only: s is refused, so it is not offered
+            return ("No jobs in the store yet. To submit, set GEMINI_API_KEY or GOOGLE_API_KEY and start again "
+                    "(or try gembatch-tui --demo).")
         return "No jobs in the store yet. Press s to submit JSONL files, or run `gembatch-tui import` for old ones."
 
     def _show_viewline(self) -> None:

@@ -505,4 +505,8 @@ def cmd_import(rt: Runtime, args: argparse.Namespace) -> int:
     for problem in report.problems:
         err(problem)
     out(f"imported {counted(len(report.imported), 'job')}, skipped {len(report.skipped):,} already in the store")
-    return EXIT_USAGE if report.problems else EXIT_OK
+    if not report.problems:
+        return EXIT_OK
+    # Bad lines next to good ones are failed items, not bad input: the good jobs are in the store (now or from
+    # before), so a script must not read "nothing was done" (2). Only a file with no usable line at all is 2.
+    return EXIT_PARTIAL if (report.imported or report.skipped) else EXIT_USAGE

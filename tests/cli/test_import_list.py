@@ -58,12 +58,31 @@ def test_import_both_formats_then_list_json_roundtrip(cli, tmp_path: Path) -> No
 def test_import_bad_lines_report_file_and_line_and_rest_imports(cli, tmp_path: Path) -> None:
     info = write_jsonl(tmp_path / "job-info.jsonl", [NESTED, "this is not json", "[1]", {"input_file": "x"}, LEGACY])
     out = cli("import", str(info))
-    assert out.returncode == 2
+    assert out.returncode == 1  # some lines failed, the others were imported (CONTRACTS.md exit codes)
     assert f"{info}:2: not valid JSON" in out.stderr
     assert f"{info}:3: not a JSON object" in out.stderr
     assert f"{info}:4: neither a nested 'batch' object nor a legacy 'job_name'" in out.stderr
     assert "Traceback" not in out.stderr
     assert "imported 2 jobs" in out.stdout
+
+
+def test_import_exit_code_says_whether_anything_was_done(cli, tmp_path: Path) -> None:
+    """2 means nothing was done (bad input): a file with good and bad lines imports the good ones and exits 1, as
+    does its second import (the good job is already in the store); only a file of nothing but bad lines is 2."""
+    bad = ["not json", {"batch": "x"}, "[1,2]", {"job_name": "nope"}, ""]
+    good = {"batch": {"name": "batches/ok1", "state": "JOB_STATE_RUNNING", "model": "models/gemini-2.5-flash"}}
+    mixed = write_jsonl(tmp_path / "mixed.jsonl", [*bad, good])
+    out = cli("import", str(mixed))
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "imported 1 job, skipped 0" in out.stdout and f"{mixed}:4: " in out.stderr
+    assert [r["batch"]["name"] for r in json.loads(cli("list", "--json").stdout)] == ["batches/ok1"]
+    again = cli("import", str(mixed))
+    assert again.returncode == 1 and "imported 0 jobs, skipped 1" in again.stdout
+    all_bad = write_jsonl(tmp_path / "all-bad.jsonl", bad)
+    out = cli("import", str(all_bad))
+    assert out.returncode == 2 and "imported 0 jobs, skipped 0" in out.stdout
+    assert f"{all_bad}:1: not valid JSON" in out.stderr and "Traceback" not in out.stderr
+    assert len(json.loads(cli("list", "--json").stdout)) == 1
 
 
 def test_import_missing_or_directory(cli, tmp_path: Path) -> None:
@@ -148,6 +167,8 @@ def test_imported_legacy_and_inline_jobs_get_model_count_and_results_from_poll(c
     assert inline["batch"]["state"] == "JOB_STATE_SUCCEEDED" and inline["batch"]["stats"]["request_count"] == 2
     assert inline["results_verified"] is True and inline["results_check"]["lines"] == 2
     assert Path(inline["results_file"]).parent == tmp_path / "home" / "results"
+    # the data dir's results fallback is as private as the data dir (CONTRACTS.md: 0700)
+    assert stat.S_IMODE(os.stat(tmp_path / "home" / "results").st_mode) == 0o700
     assert [json.loads(x)["key"] for x in Path(inline["results_file"]).read_text().splitlines()] == ["first", "2"]
 
 
@@ -165,7 +186,7 @@ def test_import_refuses_lines_whose_fields_would_break_later_commands(cli, tmp_p
     ]
     info = write_jsonl(tmp_path / "job-info.jsonl", [good, *bad])
     out = cli("import", str(info))
-    assert out.returncode == 2 and "imported 1 job," in out.stdout and "Traceback" not in out.stderr
+    assert out.returncode == 1 and "imported 1 job," in out.stdout and "Traceback" not in out.stderr
     for line in range(2, 2 + len(bad)):
         assert f"{info}:{line}: " in out.stderr
     assert "'batch.dest' must be an object" in out.stderr and "'count' must be a whole number" in out.stderr

@@ -20,6 +20,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gembatch_tui.core import paths
 from gembatch_tui.core.config import DEFAULT_PROFILE, Settings
 from gembatch_tui.core.models import Record
 from gembatch_tui.core.store import CorruptLine, JobStore
@@ -45,7 +46,9 @@ def store_salt(store_path: str | os.PathLike[str]) -> bytes:
             return data
     except FileNotFoundError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # The salt is often the first file made in a new data dir (runtime opens it before the store is touched):
+    # the dir must come out 0700 as the store would make it, not with the umask's 0755.
+    paths.ensure_private_dir(path.parent)
     fresh = secrets.token_bytes(SALT_BYTES)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -64,6 +64,20 @@ def ensure_private_dir(path: Path) -> Path:
     return path
 
 
+def ensure_results_dir(folder: str | os.PathLike[str]) -> Path:
+    """Create a results folder (and its parents). One inside the data dir (the fallback for adopted jobs and
+    unwritable input dirs, the demo's) is private like the data dir itself (0700, CONTRACTS.md); one beside the
+    user's input is made like any folder they make there. Raises OSError (NotADirectoryError for a file)."""
+    folder = Path(folder)
+    if inside(data_dir(), folder):
+        ensure_private_dir(folder)
+    else:
+        folder.mkdir(parents=True, exist_ok=True)
+    if not folder.is_dir():
+        raise NotADirectoryError(20, "Not a directory", str(folder))
+    return folder
+
+
 # What never goes into a file name made from outside text: path separators, NUL and every control character
 # (C0, DEL, C1), and the bidirectional overrides that make a name read differently from what it is.
 _UNSAFE_CHARS = re.compile(r"[/\\\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")

@@ -32,6 +32,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
+from gembatch_tui.core import paths
 from gembatch_tui.core.fsutil import fsync_dir
 from gembatch_tui.core.gc_pause import gc_paused
 from gembatch_tui.core.models import RECORD_VERSION, Record, batch_name, record_key
@@ -132,13 +133,10 @@ class JobStore:
         if self.path.is_dir():
             raise StoreError(f"{self.path}: is a directory, not a store file")
         if not parent.exists():
-            old = os.umask(0o077)
             try:
-                parent.mkdir(parents=True, exist_ok=True)
+                paths.ensure_private_dir(parent)  # the one maker of our private dirs (the key salt's too)
             except OSError as exc:
                 raise StoreError(f"{parent}: cannot create store directory: {exc.strerror or exc}") from None
-            finally:
-                os.umask(old)
         elif not parent.is_dir():
             raise StoreError(f"{parent}: is not a directory")
         if self.path.exists() and not os.access(self.path, os.R_OK):

@@ -51,7 +51,7 @@ def save_pref(path: Path, key: str, value: Any) -> None:
     if data.get(key) == value and path.exists():
         return
     data[key] = value
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    paths.ensure_private_dir(path.parent)  # the data dir itself under GEMBATCH_TUI_HOME: 0700, parents too
     with atomic_writer(path, mode=0o600, encoding="utf-8") as out:
         out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 

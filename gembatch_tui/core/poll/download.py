@@ -21,6 +21,7 @@ from gembatch_tui.core.poll import download_lock, inline_results
 from gembatch_tui.core.poll.embeddings import describe as describe_embeddings
 from gembatch_tui.core.poll.embeddings import summarise_embeddings
 from gembatch_tui.core.errors import Cancelled, ServiceError
+from gembatch_tui.core import paths
 from gembatch_tui.core.fsutil import place_beside
 from gembatch_tui.core.models import (
     Record,
@@ -98,7 +99,7 @@ def _download(
     dest_name = dest_file_name(record)
     target, alternative, ours = service.results_targets(record)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        paths.ensure_results_dir(target.parent)
     except OSError as exc:
         return _download_failed(service, key, name, f"{target.parent}: cannot create results directory: {exc.strerror}")
     partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.partial")

@@ -34,6 +34,7 @@ from gembatch_tui.core.results.fingerprint import mark_verified
 from gembatch_tui.core.poll.embeddings import describe as describe_embeddings
 from gembatch_tui.core.poll.embeddings import summarise_embeddings
 from gembatch_tui.core.errors import describe_api_error
+from gembatch_tui.core import paths
 from gembatch_tui.core.fsutil import place_beside
 from gembatch_tui.core.models import (
     SUCCEEDED,
@@ -143,7 +144,7 @@ def save_results(service: BatchService, record: Record, *, cancel: threading.Eve
         return Saved(False, message="download cancelled")
     target, alternative, ours = service.results_targets(record)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        paths.ensure_results_dir(target.parent)
     except OSError as exc:
         return _failed(service, key, f"{target.parent}: cannot create results directory: {exc.strerror}")
     partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.partial")

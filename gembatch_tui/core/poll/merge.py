@@ -126,7 +126,7 @@ def _merge_locked(
         pass
     partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.partial")
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        paths.ensure_results_dir(target.parent)
         with open(partial, "wb") as out:
             for part in parts:
                 if cancel is not None and cancel.is_set():

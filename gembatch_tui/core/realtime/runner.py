@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gembatch_tui.core import paths
 from gembatch_tui.core.api.pricing import estimate_request_tokens
 from gembatch_tui.core.models import CANCELLED, FAILED, SUCCEEDED, Record, batch_name, now_iso
 from gembatch_tui.core.realtime import call, partial as partial_file, record as realtime_record
@@ -106,7 +107,7 @@ class RealtimeRun:
         from filelock import FileLock, Timeout
 
         partial = realtime_record.partial_path(self.service, self.record)
-        partial.parent.mkdir(parents=True, exist_ok=True)
+        paths.ensure_results_dir(partial.parent)
         locks = Path(self.service.store.path).parent / LOCK_DIR
         locks.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(locks / f"run-{self.key[:32]}.lock"))  # kept: unlinking a lock file races its reuse

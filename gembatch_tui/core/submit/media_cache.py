@@ -26,6 +26,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
+from gembatch_tui.core import paths
 from gembatch_tui.core.fsutil import atomic_writer
 from gembatch_tui.core.models import parse_time
 
@@ -113,7 +114,7 @@ class MediaCache:
     def store(self, uploads: dict[MediaFile, Uploaded], scope: str) -> None:
         """Record new uploads and prune expired entries, under the lock; errors are ignored (it is a cache)."""
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            paths.ensure_private_dir(self.path.parent)  # the cache dir is the data dir's under GEMBATCH_TUI_HOME
             with self._lock:
                 entries = self._read()
                 now = self.clock()

@@ -116,3 +116,9 @@ def test_results_cell_says_changed_when_the_file_is_not_the_size_verified(tmp_pa
     path.write_bytes(b'{"key": "a"}\n')  # cut short after it was verified
     assert results_status(record) == ("changed", "bold red")
     assert results_status({**record, "results_bytes": None})[0] == "saved"  # verified before sizes were kept
+
+
+def test_an_unknown_state_in_the_filter_is_named_on_the_view_line() -> None:
+    described = ViewSpec("state:sucess").describe()
+    assert "no state sucess (f1 lists them)" in described and len(described) <= 78
+    assert "no state" not in ViewSpec("state:succ").describe() and "no state" not in ViewSpec("state:").describe()

@@ -48,6 +48,9 @@ _STATE_WORDS: dict[str, frozenset[str]] = {
     "unknown": frozenset({UNSPECIFIED}),
 }
 
+STATE_WORDS_HINT = "f1 lists them"
+"""Where the words `state:` takes are, for the view line when it gets one it does not know (the line is short)."""
+
 # Sort keys `o` cycles through: (key, label, newest/biggest first by default).
 SORTS: list[tuple[str, str, bool]] = [
     ("created", "created", True),

@@ -35,6 +35,7 @@ from gembatch_tui.tui.dashboard.cells import (
 from gembatch_tui.tui.dashboard.filter_sort import (
     SORTS,
     STATE_PRESETS,
+    STATE_WORDS_HINT,
     Filter,
     matches,
     matches_state_and_words,
@@ -87,6 +88,9 @@ class ViewSpec:
             parts.append(f"state: {name}")
         if self.filter_text.strip():
             parts.append(f"filter: {safe(self.filter_text.strip())}")
+            unknown = sorted(s[1:] for s in parse_filter(self.filter_text).states or () if s.startswith("?"))
+            if unknown:  # a typo would read as "no such jobs"
+                parts.append(f"no state {safe(', '.join(unknown))} ({STATE_WORDS_HINT})")
         if self.show_archived:
             parts.append("archived shown")
         return " · ".join(parts)

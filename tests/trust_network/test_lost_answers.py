@@ -116,6 +116,16 @@ def test_lost_upload_finalize_answer_leaves_one_file(
     _assert_exactly_one_job(emu, service, input_file)
 
 
+def test_an_upload_refused_with_429_is_tried_again(emu: Emulator, tmp_path: Path, input_file: Path) -> None:
+    """A 429 says nothing was stored: the upload is simply sent again after the backoff, not failed at once
+    (with a hint to pay interactive prices for a blip)."""
+    service = make_service(emu, tmp_path / "store" / "jobs.jsonl")
+    emu.fail_next("POST", UPLOAD, 429, times=2)
+    out = service.submit(input_file, model="gemini-2.5-flash")
+    assert out.status == "submitted", out.line()
+    _assert_exactly_one_job(emu, service, input_file)
+
+
 def test_upload_whose_answer_was_lost_before_a_kill_is_found_by_its_token(
     emu: Emulator, tmp_path: Path, input_file: Path
 ) -> None:

@@ -20,7 +20,7 @@ from gembatch_tui.core.errors import Cancelled, ServiceError, describe_api_error
 from gembatch_tui.core.submit.media_cache import Uploaded
 from gembatch_tui.core.models import BatchSnapshot, normalise_state
 from gembatch_tui.core.api.rest import RestReader, resolve_base_url
-from gembatch_tui.core.api.retry_policy import RetryPolicy, outcome_unknown
+from gembatch_tui.core.api.retry_policy import RetryPolicy, outcome_unknown, retryable
 from gembatch_tui.core.api import upload_tokens
 from gembatch_tui.core.api.download import download_to
 from gembatch_tui.core.api.upload_reader import UploadReader
@@ -240,7 +240,7 @@ class GeminiClient:
     ) -> dict[str, Any]:
         """One upload, resolved by token when its outcome is unknown; returns the File as JSON (camelCase)."""
         remote_name = upload_tokens.tagged_display_name(display_name, token) if token else display_name[:512]
-        attempts = max(1, self.policy.attempts) if token else 1
+        attempts = max(1, self.policy.attempts)
         for attempt in range(1, attempts + 1):
             try:
                 total = path.stat().st_size  # inside: the file may vanish between validation and upload
@@ -257,7 +257,13 @@ class GeminiClient:
                 raise
             except Exception as exc:  # noqa: BLE001 - mapped to a user message
                 error = describe_api_error(exc, f"upload {path.name}")
-                if not token or not outcome_unknown(exc):
+                if outcome_unknown(exc):
+                    if not token:
+                        raise error from None
+                elif retryable(exc) and attempt < attempts:  # a 429 or a refused connection: nothing was stored
+                    self.policy.pause(attempt)
+                    continue
+                else:
                     raise error from None
             found = self._find_upload_item(token)  # a ServiceError here: unknown outcome, reported by the caller
             if found is not None:

@@ -31,10 +31,30 @@ if TYPE_CHECKING:
     from gembatch_tui.core.submit.validate import ValidationReport
 
 
+ACT_WITH_ANY_KEY = ("poll", "cancel", "delete", "cleanup", "list")
+"""Commands that create nothing: each job is asked about with its own key, so any key that is set will do."""
+
+
+def keyed_profile(settings: Any, *, explicit: bool) -> None:
+    """With the default key unset (and no --profile), take the first profile whose key is set: a user with only a
+    work key can `poll` without naming it, as each job is polled with its own key anyway. `submit` still needs
+    the key it submits with."""
+    if explicit or settings.demo or settings.api_key:
+        return
+    from gembatch_tui.core.config import choose_profile
+
+    for name, profile in settings.profiles.items():
+        if profile.key():
+            choose_profile(settings, name)
+            return
+
+
 def dispatch(args: argparse.Namespace) -> int:
     settings = settings_for(args, warn=True)
     need_service = (args.command not in ("list", "import", "export", "usage", "archive")
                     or bool(getattr(args, "remote", False)))
+    if need_service and args.command in ACT_WITH_ANY_KEY:
+        keyed_profile(settings, explicit=bool(getattr(args, "profile", None)))
     try:
         runtime = open_runtime(settings, need_service=need_service, demo_job_seconds=5.0)
     except ServiceError as exc:

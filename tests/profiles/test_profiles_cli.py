@@ -154,6 +154,24 @@ def test_jobs_of_a_key_that_is_not_set_are_left_alone_and_labelled(tmp_path: Pat
     assert done["batch"]["state"] == "JOB_STATE_SUCCEEDED" and Path(done["results_file"]).is_file()
 
 
+def test_with_only_a_profile_key_set_poll_needs_no_profile_named(tmp_path: Path, emulator: Emulator,
+                                                                 clock: ManualClock) -> None:
+    """Each job is polled with its own key: a user whose only key is a profile's (a cron line `poll --once`)
+    is not refused for the default key, which polls nothing of theirs. submit still needs the key it uses."""
+    cli = make_cli(tmp_path, emulator)
+    b = cli("--profile", "b", "submit", str(make_input(tmp_path, "b.jsonl")))
+    assert b.returncode == 0, b.stderr
+    cli.env["GEMINI_API_KEY"] = ""  # only b's key is set now
+    clock.advance(JOB_SECONDS + 1)
+    polled = cli("poll", "--once")
+    assert polled.returncode == 0, polled.stdout + polled.stderr
+    done = by_input(store_of(cli))["b.jsonl"]
+    assert done["batch"]["state"] == "JOB_STATE_SUCCEEDED" and Path(done["results_file"]).is_file()
+    refused = cli("submit", str(make_input(tmp_path, "x.jsonl")))
+    assert refused.returncode == 2 and "GOOGLE_API_KEY" in refused.stderr
+    assert KEY_A not in polled.stdout + polled.stderr and KEY_B not in polled.stdout + polled.stderr
+
+
 def test_profile_errors_name_the_profile_and_the_variable(tmp_path: Path, emulator: Emulator) -> None:
     cli = make_cli(tmp_path, emulator, with_b=False)
     unknown = cli("--profile", "nope", "submit", str(make_input(tmp_path, "x.jsonl")))

@@ -98,12 +98,13 @@ def _waits_for_key(runtime: Any, key: str) -> str | None:
 def _listed(store: Any, ref: str) -> str:
     """The id as `list` prints it (a unique start of the batch id, as every other command takes it): the part's
     batch name; `ref` itself when it is no such start, so the lookup's own message is the one shown."""
-    from gembatch_tui.core.models import batch_name, record_key, records_by_id_prefix
+    from gembatch_tui.core.models import batch_name, record_key, records_by_id_prefix, short_prefix_problem
 
-    found = records_by_id_prefix(store.read_all(), ref)
+    records = store.read_all()
+    found = records_by_id_prefix(records, ref)
     if len(found) != 1:
-        raise LookupError(f"{ref}: no such job or group in {store.path}" if not found else
-                          f"{ref}: the start of {len(found)} jobs; give more of the id")
+        raise LookupError((short_prefix_problem(records, ref) or f"{ref}: no such job or group in {store.path}")
+                          if not found else f"{ref}: the start of {len(found)} jobs; give more of the id")
     return batch_name(found[0]) or record_key(found[0])
 
 

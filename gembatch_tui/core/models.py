@@ -189,6 +189,17 @@ def records_by_id_prefix(records: list[Record], ref: str) -> list[Record]:
             if batch_id(batch_name(rec) or "").startswith(bare) or record_key(rec).startswith(bare)]
 
 
+def short_prefix_problem(records: list[Record], ref: str) -> str | None:
+    """Why `ref` names no job when it is the start of an id but shorter than MIN_PREFIX (None otherwise): said
+    instead of "no such job", which would send the user looking for a job that is there."""
+    bare = ref.strip().removeprefix("batches/")
+    if not 0 < len(bare) < MIN_PREFIX or "/" in bare:
+        return None
+    if any(batch_id(batch_name(r) or "").startswith(bare) or record_key(r).startswith(bare) for r in records):
+        return f"{ref}: too short to name a job: give at least {MIN_PREFIX} characters of its id"
+    return None
+
+
 def remote_gone(record: Record) -> dict[str, bool]:
     """What of the job was deleted on the server (`remote_deleted`: batch, input, output), as recorded."""
     gone = record.get("remote_deleted")

@@ -47,4 +47,26 @@ def test_a_start_too_short_or_shared_is_refused_the_same_way_everywhere(tmp_path
         for command in (("export",), ("cancel",), ("delete", "--yes"), ("retry",)):
             run = cli(*command, job[:3])
             assert run.returncode in (1, 2), (command, run)
-            assert f"{job[:3]}: no such job" in run.stderr + run.stdout, (command, run)
+            assert f"{job[:3]}: too short to name a job: give at least 6 characters" in run.stderr + run.stdout, (
+                command, run)
+
+
+def test_a_record_without_a_job_is_listed_by_the_id_every_command_takes(tmp_path: Path) -> None:
+    """A submission that failed (nothing reached the server) has no batch id: list prints its record id, and
+    delete takes it, so the row can be cleared without digging the id out of list --json."""
+    import socket
+
+    from tests.cli.conftest import Cli
+
+    with socket.socket() as sock:  # a port nobody listens on: the submission fails
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    (tmp_path / "home").mkdir()
+    cli = Cli(tmp_path / "home", env={"GOOGLE_API_KEY": KEY, "GOOGLE_GEMINI_BASE_URL": dead})
+    assert cli("submit", str(_input(tmp_path / "in" / "a.jsonl"))).returncode == 1
+    [failed] = _listed_ids(cli)
+    record = _store(cli).read_all()[0]
+    assert failed != "-" and record["id"].startswith(failed)
+    deleted = cli("delete", "--yes", failed)
+    assert deleted.returncode == 0, deleted.stderr
+    assert _store(cli).read_all() == []

@@ -34,6 +34,7 @@ from gembatch_tui.core.models import (
     now_iso,
     record_key,
     record_state,
+    short_prefix_problem,
     short_state,
 )
 from gembatch_tui.core.store import JobStore, RecordNotFound
@@ -239,7 +240,7 @@ def retry_ref(store: JobStore, ref: str) -> list[RetryOutcome]:
     gid = find_group(records, ref)
     if gid is not None:
         return retry_group(store, gid)
-    raise LookupError(f"{ref}: no such job or group in {store.path}")
+    raise LookupError(short_prefix_problem(records, ref) or f"{ref}: no such job or group in {store.path}")
 
 
 __all__ = [

@@ -52,6 +52,7 @@ from gembatch_tui.core.models import (
     record_state,
     record_stats,
     records_by_id_prefix,
+    short_prefix_problem,
 )
 from gembatch_tui.core.submit.outcome import SubmitOutcome
 from gembatch_tui.core.api.pricing import ConfigError
@@ -167,7 +168,7 @@ class BatchService:
         if len(prefixed) > 1:
             names = ", ".join(batch_name(m) or record_key(m) for m in prefixed[:5])
             raise ServiceError(f"{ref}: the start of {len(prefixed)} jobs ({names}); give more of the id")
-        raise ServiceError(f"{ref}: no such job in {self.store.path}")
+        raise ServiceError(short_prefix_problem(records, ref) or f"{ref}: no such job in {self.store.path}")
 
     def results_target(self, record: Record) -> Path:
         """Where this job's results go: `--results-dir`, the input's `results/` (a part's own, beside the part) or

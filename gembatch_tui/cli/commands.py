@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from gembatch_tui.cli.common import report_store_problems, settings_for
 from gembatch_tui.cli.output import (
-    EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, UsageError, confirm, err, out, out_lines, print_json,
+    EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, NAME_WIDTH, UsageError, confirm, err, fit, out, out_lines, print_json,
 )
 from gembatch_tui.cli.archive import cmd_archive
 from gembatch_tui.cli.results import cmd_export, cmd_usage
@@ -293,6 +293,12 @@ def cmd_list(rt: Runtime, args: argparse.Namespace) -> int:
         print_json(records)
         return EXIT_OK
     if not records:
+        if args.state or not args.all:  # a filter (or the archived ones hidden) left nothing: say it was that
+            held = len(rt.store.read_all())
+            if held:
+                why = f"--state {args.state}" if args.state else "only archived jobs (--all shows them)"
+                out(f"no jobs match {why}; {counted(held, 'job')} in {rt.store.path}")
+                return EXIT_OK
         out(f"no jobs in {rt.store.path}")
         return EXIT_OK
     rows = [("JOB", "NAME", "MODEL", "STATE", "PROGRESS", "CREATED", "RESULTS")]
@@ -304,7 +310,7 @@ def cmd_list(rt: Runtime, args: argparse.Namespace) -> int:
             results = rec.get("results_file") and ("saved" if rec.get("results_verified") else "unverified")
             cells = (
                 name.split("/", 1)[-1][:14],
-                terminal_safe(display_name(rec))[:28],
+                fit(terminal_safe(display_name(rec)), NAME_WIDTH),
                 str(batch.get("model") or rec.get("model") or "-").replace("models/", ""),
                 short_state(record_state(rec)),
                 _progress(rec),

@@ -93,3 +93,9 @@ def print_json(value: Any) -> None:
     sys.stdout.flush()
 
 
+NAME_WIDTH = 28
+"""list's NAME column: longer names end in `…`, so two names alike in their first 27 characters differ."""
+
+
+def fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gembatch_tui.cli.output import EXIT_OK, EXIT_PARTIAL, UsageError, err, out, print_json
+from gembatch_tui.cli.output import EXIT_OK, EXIT_PARTIAL, NAME_WIDTH, UsageError, err, fit, out, print_json
 from gembatch_tui.core.counts import counted
 from gembatch_tui.core.models import Record, batch_id, batch_name, display_name
 from gembatch_tui.core.text import json_safe, terminal_safe
@@ -180,7 +180,7 @@ def cmd_usage(rt: Runtime, args: argparse.Namespace) -> int:
         u = line.usage
         rows.append((
             _job_label(line.record),
-            terminal_safe(display_name(line.record))[:28],
+            fit(terminal_safe(display_name(line.record)), NAME_WIDTH),
             (line.model or "-").replace("models/", ""),
             f"{u.prompt:,}", f"{u.output:,}", f"{u.thinking:,}", f"{u.cached:,}",
             ledger.cost_text(line.cost, u.complete),
@@ -190,7 +190,7 @@ def cmd_usage(rt: Runtime, args: argparse.Namespace) -> int:
     by_key = {record_key(r): r for r in records}
     for key in totals.unknown_jobs:
         rec = by_key[key]
-        rows.append((_job_label(rec), terminal_safe(display_name(rec))[:28], "-", "?", "?", "?", "?", "?", "usage unknown"))
+        rows.append((_job_label(rec), fit(terminal_safe(display_name(rec)), NAME_WIDTH), "-", "?", "?", "?", "?", "?", "usage unknown"))
     u = totals.usage
     rows.append(("TOTAL", counted(totals.jobs, "job"), "", f"{u.prompt:,}", f"{u.output:,}", f"{u.thinking:,}",
                  f"{u.cached:,}", totals.cost_text(), totals.flags_text()))

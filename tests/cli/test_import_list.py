@@ -195,3 +195,11 @@ def test_import_refuses_lines_whose_fields_would_break_later_commands(cli, tmp_p
     assert [r["batch"]["name"] for r in records] == ["batches/xyz"] and isinstance(records[0]["id"], str)
     for command in (("list",), ("usage",)):
         assert cli(*command).returncode == 0
+
+
+def test_list_ends_a_cut_name_with_an_ellipsis() -> None:
+    from gembatch_tui.cli.output import NAME_WIDTH, fit
+
+    a, b = "quarterly-report-summaries-2026-Q4-final-v2", "quarterly-report-summaries-2026-Q4-final-v3"
+    assert fit(a, NAME_WIDTH) == "quarterly-report-summaries-…" and len(fit(a, NAME_WIDTH)) == NAME_WIDTH
+    assert fit("short.jsonl", NAME_WIDTH) == "short.jsonl" and fit(b, 100) == b

@@ -70,6 +70,8 @@ def test_list_state_filters_records_and_refuses_unknown_names(tmp_path: Path, em
     assert json.loads(none.stdout) == []
     table = cli("list", "--state", "succeeded")
     assert name_a.split("/", 1)[1][:14] in table.stdout
+    empty = cli("list", "--state", "failed")  # the store is not empty: the filter is what left nothing
+    assert empty.returncode == 0 and empty.stdout.startswith("no jobs match --state failed; 2 jobs in ")
     bad = cli("list", "--state", "finished")
     assert bad.returncode == 2
     assert "unknown state 'finished'" in bad.stderr and "active" in bad.stderr and "expired" in bad.stderr

@@ -90,7 +90,7 @@ def test_no_command_prints_a_raw_control_character(
 
     # list and usage, as tables and as JSON (which must stay valid and hold the very same text)
     listed = run("list")
-    assert f"name{SHOWN}"[:28] in listed.stdout
+    assert f"name{SHOWN}"[:27] + "…" in listed.stdout
     as_json = run("list", "--json")
     names = {r.get("display_name") for r in json.loads(as_json.stdout)}
     assert f"name{EVIL}-1" in names  # two files: the display name gets its number
@@ -140,7 +140,7 @@ def test_store_lines_with_hostile_text_are_reported_spelt_out(tmp_path: Path, cl
                      + json.dumps({"id": "r3", "batch": f"oops{EVIL}", "display_name": EVIL}) + "\n")
     run = Runs(cli)
     listed = run("list")
-    assert listed.returncode == 0 and f"ok{SHOWN}"[:28] in listed.stdout
+    assert listed.returncode == 0 and f"ok{SHOWN}"[:27] + "…" in listed.stdout
     as_json = run("list", "--json")
     assert [r["id"] for r in json.loads(as_json.stdout)] == ["r1"]
     assert str(store) in as_json.stderr

@@ -6,6 +6,7 @@ Each command prints what CONTRACTS.md promises on stdout and problems on stderr,
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -128,6 +129,8 @@ def cmd_submit(rt: Runtime, args: argparse.Namespace) -> int:
         raise UsageError("-o/--output and --timeout go with --wait")
     if args.output and len(files) != 1:
         raise UsageError("-o/--output takes exactly one FILE (each input's results go beside it otherwise)")
+    if args.output:  # found now, not after a wait of hours
+        _check_output_path(Path(args.output).expanduser().absolute())
     n = len(files)
     reports: list[ValidationReport | None] = []
     early_kinds: dict[Path, str] = {}
@@ -278,6 +281,19 @@ def _progress(rec: dict) -> str:
     if stats["failed_request_count"]:
         text += f" ({stats['failed_request_count']:,} failed)"
     return text
+
+
+def _check_output_path(output: Path) -> None:
+    """`submit --wait -o PATH`: PATH must be able to take a file (not a folder; its folder a folder or makeable)."""
+    if output.is_dir():
+        raise UsageError(f"{output}: is a directory; give -o a file name")
+    parent = output.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"{output}: {parent} is a file, not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{output}: {parent} is not writable")
 
 
 def cmd_list(rt: Runtime, args: argparse.Namespace) -> int:

@@ -198,6 +198,16 @@ def test_submit_output_is_never_a_results_file_changed_since_it_was_verified(tmp
     assert second.read_bytes() == verified
 
 
+def test_submit_output_that_cannot_be_a_file_is_refused_before_anything_is_sent(tmp_path: Path, emu: Emulator) -> None:
+    cli = _cli(tmp_path, emu)
+    src = _input(tmp_path / "in" / "a.jsonl")
+    (tmp_path / "afile").write_text("x")
+    for target, why in ((tmp_path / "in", "is a directory"), (tmp_path / "afile" / "o.jsonl", "is a file")):
+        run = cli("submit", "--wait", "-o", str(target), str(src))
+        assert run.returncode == 2 and why in run.stderr, run
+    assert not emu.batches_snapshot() and not emu.files_snapshot()
+
+
 def test_submit_output_needs_a_single_input(tmp_path: Path, emu: Emulator) -> None:
     cli = _cli(tmp_path, emu)
     a, b = _input(tmp_path / "in" / "a.jsonl"), _input(tmp_path / "in" / "b.jsonl", word="b")

@@ -42,7 +42,9 @@ class EventsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Label("Events of this session (newest last)", classes="screen-title", markup=False)
-        yield RichLog(id="events-log", wrap=True, markup=False, highlight=False, auto_scroll=True)
+        # min_width: RichLog renders at least that wide (78 by default), wider than its 77 columns at 80 with the
+        # scrollbar: a long path lost its last character. Shrinking to the room there is wins with a small one.
+        yield RichLog(id="events-log", wrap=True, markup=False, highlight=False, auto_scroll=True, min_width=20)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

@@ -189,6 +189,15 @@ def _status(row: Row, failed: bool) -> _Cell:
     return _Cell("-", "dim")
 
 
+def short_bytes(n: int) -> str:
+    """format_bytes for the 8-wide Size column: `1.5MiB`, `138MiB` (no space; whole units from 100 up), never cut."""
+    text = format_bytes(n).replace(" ", "")
+    number, unit = text.rstrip("KMGTiB"), text[len(text.rstrip("KMGTiB")):]
+    if "." in number and float(number) >= 100:
+        number = str(int(float(number)))
+    return number + unit
+
+
 def row_cells(row: Row, now: Any, wide: bool, selected: bool, failed: bool) -> dict[str, Text]:
     """Every cell of `row` (server text as inert `Text`)."""
     c: dict[str, _Cell | Text] = {"sel": _Cell("●" if selected else " ", "bold"), "status": _status(row, failed)}
@@ -196,7 +205,7 @@ def row_cells(row: Row, now: Any, wide: bool, selected: bool, failed: bool) -> d
     c["name"] = safe_text(short if not wide or isinstance(row, FileRow) else row.name)
     c["display"] = safe_text(row.display_name or "-", "" if row.display_name else "dim")
     if isinstance(row, FileRow):
-        c["size"] = _Cell(format_bytes(row.size_bytes), right=True)
+        c["size"] = _Cell(short_bytes(row.size_bytes), right=True)
         c["created"] = _Cell(age(row.created, now).replace(" ago", ""), right=True)
         c["expires"] = _Cell(expires_in(row.expires, now), "bold red" if EXPIRING in row.flags else "", True)
         c["state"] = _Cell(row.state.lower()[:6], "" if row.state in ("ACTIVE", "") else "yellow")

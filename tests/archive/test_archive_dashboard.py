@@ -36,6 +36,8 @@ async def test_a_archives_a_finished_row_and_h_shows_it_again(tmp_path: Path) ->
         await pilot.press("H")
         await wait_for(pilot, lambda: "rec0010" in _names(app), what="H shows archived jobs")
         assert "archived hidden" not in screen_text(app)
+        marked = [line for line in screen_text(app).splitlines() if " archived" in line and "faq" in line]
+        assert marked, screen_text(app)  # the row says it is archived (A on it unarchives)
         await pilot.press("slash", *"archived", "enter")
         await wait_for(pilot, lambda: _names(app) == ["rec0010"], what="the filter finds the archived job")
         await pilot.press("escape")

@@ -20,6 +20,7 @@ from gembatch_tui.core.models import (
     SUCCEEDED,
     Record,
     display_name,
+    is_archived,
     is_final,
     is_realtime,
     parse_time,
@@ -285,6 +286,9 @@ def build_row(record: Record, now: datetime) -> JobRow:
         name.append(REALTIME_MARK, style="bold magenta")
     name.append(safe(display_name(record)))
     name.job_key = key
+    if is_archived(record):  # shown only with H: marked, so that A (unarchive) finds its rows
+        name.stylize("dim")
+        name.tail = Text(" archived", style="dim italic", end="")
     done, total, _failed = progress_numbers(record)
     created = created_at(record)
     narrow, wide = format_created_both(created, now)

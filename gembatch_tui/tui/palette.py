@@ -4,7 +4,8 @@ How: the keys live in the screens' BINDINGS, so the palette reads the bindings t
 was opened on (its check_action decides, as for the footer): on a running row it offers "Cancel", on a succeeded
 one "Results", in the results browser "Export". A few commands have no key of their own on that screen and are
 added by name (usage totals, clean-up, event log, help, quit). Each title appears once; Textual's own
-commands are left out; the theme switch is one of ours (kept for the next start: theme_memory.py).
+commands and its widgets' own keys (cursor, paging, copy) are left out; the theme switch is one of ours (kept for
+the next start: theme_memory.py).
 """
 
 from __future__ import annotations
@@ -43,6 +44,17 @@ def _key(key: str) -> str:
     return KEY_NAMES.get(key, key)
 
 
+def _textual_own(binding: Any, node: Any) -> bool:
+    """A binding a Textual widget brings itself (cursor up, page down, copy...): keys of every list and field,
+    not actions of this app; listed, they filled three pages of the palette before the first of ours."""
+    for cls in type(node).__mro__:
+        if cls.__module__.startswith("textual.") and any(
+                (getattr(b, "action", None), getattr(b, "description", None)) == (binding.action, binding.description)
+                for b in cls.__dict__.get("BINDINGS", ())):
+            return True
+    return False
+
+
 def screen_commands(app: AppHost, screen: Any) -> list[Command]:
     """The live, described bindings of `screen` (its focused widget's, its own), as palette commands."""
     out: list[Command] = []
@@ -55,7 +67,7 @@ def screen_commands(app: AppHost, screen: Any) -> list[Command]:
         binding, node = active_binding.binding, active_binding.node
         if not binding.description or not active_binding.enabled or binding.system:
             continue
-        if binding.action in SKIP_ACTIONS or node is app:
+        if binding.action in SKIP_ACTIONS or node is app or _textual_own(binding, node):
             continue
         title = TITLES.get(binding.action, binding.description)
         if title in seen:

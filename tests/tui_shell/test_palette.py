@@ -42,6 +42,9 @@ async def test_dashboard_palette_follows_the_row(tmp_path: Path) -> None:
             assert wanted in done, (wanted, done)
         assert "Cancel job" not in done
         assert len(done) == len(set(done))  # no duplicates
+        # the table's own keys (cursor up, page down...) are keys of every list, not actions of this app
+        assert not {"Cursor up", "Cursor down", "Page up", "Page down", "Home", "End"} & set(done), done
+        assert done.index("Delete job") < 8, done  # this app's actions lead, not three pages down
         assert system_titles(app, dash) == ["Theme"] or all("theme" in t.lower() for t in system_titles(app, dash))
 
 

@@ -31,7 +31,7 @@ def test_every_binding_of_every_screen_is_listed() -> None:
         ("Results (v on a job)", "R", "Resubmit the failed and missing requests"),
         ("Results (v on a job)", "]", "Next"),
         ("Submit (s)", "ctrl+s", "Submit the marked files"),
-        ("Submit (s)", "space", "Mark or unmark the highlighted file"),
+        ("Submit (s)", "space", "Mark or unmark the highlighted file, then go to the next"),
         ("Resources (b)", "u", "Select exactly the safe set (the rule of `cleanup`)"),
         ("Resources (b)", "A", "Add the job to the store so its results are fetched"),
     ):

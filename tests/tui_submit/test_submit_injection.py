@@ -56,3 +56,4 @@ async def test_escapes_in_names_and_lines_are_spelt_out(tmp_path: Path, emulator
         assert "esc\\x1b[7mname.jsonl  submitted as batches/" in log
         shown = _rendered(app)
         assert "esc\\x1b[7mname.jsonl" in shown and "\x1b" not in shown and "\x07" not in shown
+

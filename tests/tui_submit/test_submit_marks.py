@@ -233,3 +233,14 @@ async def test_r_in_the_results_browser_marks_the_retry_file(tmp_path: Path) -> 
         assert list(screen.picker.marked) == [retry.resolve()]
         await wait_until(pilot, lambda: "messy.retry-1.jsonl" in screen_text(app), what="the list on screen")
         assert screen.marked_list.border_title == "Marked (1)"
+
+
+async def test_g_and_G_go_to_the_first_and_last_entry_of_the_tree(data_dir: Path, make_host) -> None:  # noqa: ANN001
+    app = make_host(None, data_dir)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await submit_screen(pilot)
+        screen.picker.focus()
+        await pilot.press("G")
+        await wait_until(pilot, lambda: screen.picker.cursor_line == screen.picker.last_line > 0, what="the last")
+        await pilot.press("g")
+        await wait_until(pilot, lambda: screen.picker.cursor_line == 0, what="the first")

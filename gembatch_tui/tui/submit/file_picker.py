@@ -61,13 +61,16 @@ class FilePicker(DirectoryTree):
     ICON_FILE = ""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "toggle_mark", "Mark", tooltip="Mark or unmark the highlighted file", id="submit.mark"),
+        Binding("space", "toggle_mark", "Mark", tooltip="Mark or unmark the highlighted file, then go to the next",
+                id="submit.mark"),
         Binding("right,l", "expand", "Open folder", show=False),
         Binding("left,h", "collapse", "Close folder", show=False),
         Binding("backspace", "parent", "Parent folder", show=False, tooltip="In the tree: show the folder above",
                 id="submit.parent"),
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
+        Binding("g,home", "first", "First", show=False, tooltip="In the tree: the first entry", id="submit.first"),
+        Binding("G,end", "last", "Last", show=False, tooltip="In the tree: the last entry", id="submit.last"),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = DirectoryTree.COMPONENT_CLASSES | {
@@ -214,6 +217,12 @@ class FilePicker(DirectoryTree):
                 _ = self._tree_lines  # the lines must exist for the node to have one
                 self.move_cursor(child, animate=False)
                 return
+
+    def action_first(self) -> None:
+        self.cursor_line = 0
+
+    def action_last(self) -> None:
+        self.cursor_line = max(0, self.last_line)
 
     def action_parent(self) -> None:
         """Show the folder above the root (the screen labels it); the cursor lands on the folder left."""

@@ -159,3 +159,11 @@ def test_bad_config_raises_config_error(tmp_path: Path, content: str | bytes, me
 def test_config_path_is_directory(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="is a directory"):
         load_price_table(tmp_path)
+
+
+def test_an_estimate_over_the_cap_never_reads_as_the_cap_itself() -> None:
+    from gembatch_tui.core.api.pricing import over_cap_note
+
+    assert over_cap_note(0.0528, 0.05) == " (its high end: $0.0528)"  # "$0.05 is over the cap of $0.05" before
+    assert over_cap_note(0.050001, 0.05) == " (its high end: $0.050001)"
+    assert over_cap_note(0.06, 0.05) == "" and over_cap_note(2.5, 1.0) == ""  # the usual digits show it already

@@ -360,6 +360,18 @@ def format_cost(usd: float | None) -> str:
     return f"${usd:,.2f}"
 
 
+def over_cap_note(high: float, cap: float) -> str:
+    """` (its high end: $0.0528)` where the usual digits print an estimate over the cap as the cap itself
+    (`~$0.0017-$0.05 is over the cap of $0.05`); else nothing."""
+    if format_cost(high) != format_cost(cap):
+        return ""
+    for digits in (4, 6, 8):
+        text = f"${high:,.{digits}f}"
+        if text != f"${cap:,.{digits}f}":
+            return f" (its high end: {text})"
+    return ""
+
+
 def load_price_table(path: Path | None) -> dict[str, ModelPrice]:
     """DEFAULT_PRICES overlaid with the `prices` object of a JSON config file; a missing file means defaults.
 

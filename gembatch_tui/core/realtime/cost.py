@@ -42,5 +42,5 @@ def cap_refusal(
                 f"\"prices\" in the config ({estimate.figures()})")
     if usd[1] > cap + 1e-12:
         return (f"estimated cost ~{pricing.format_cost_range(usd)} at {name} interactive prices is over the cap of "
-                f"{limit} ({CAP_HINT}); nothing was sent ({estimate.figures()})")
+                f"{limit}{pricing.over_cap_note(usd[1], cap)} ({CAP_HINT}); nothing was sent ({estimate.figures()})")
     return None

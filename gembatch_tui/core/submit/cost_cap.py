@@ -137,7 +137,8 @@ class CostCap:
                     f"cannot be held; add the model under \"prices\" in the config ({estimate.figures()})")
         before = f", on top of {pricing.format_cost(self.accepted)} already accepted in this run" if self.accepted else ""
         if self.accepted + estimate.high > self.cap + 1e-12:
-            return (f"estimated {estimate.cost_text()} is over the cap of {cap} ({CAP_HINT}){before}; "
+            note = pricing.over_cap_note(self.accepted + estimate.high, self.cap)
+            return (f"estimated {estimate.cost_text()} is over the cap of {cap}{note} ({CAP_HINT}){before}; "
                     f"nothing was submitted ({estimate.figures()})")
         return None
 

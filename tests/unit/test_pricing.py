@@ -167,3 +167,14 @@ def test_an_estimate_over_the_cap_never_reads_as_the_cap_itself() -> None:
     assert over_cap_note(0.0528, 0.05) == " (its high end: $0.0528)"  # "$0.05 is over the cap of $0.05" before
     assert over_cap_note(0.050001, 0.05) == " (its high end: $0.050001)"
     assert over_cap_note(0.06, 0.05) == "" and over_cap_note(2.5, 1.0) == ""  # the usual digits show it already
+
+
+def test_a_cap_is_a_finite_amount() -> None:
+    import pytest
+
+    from gembatch_tui.core.api.pricing import parse_usd
+
+    assert parse_usd("$1,000") == 1000.0 and parse_usd("0") == 0.0
+    for text, words in (("inf", "finite"), ("nan", "finite"), ("-1", "zero or more"), ("abc", "not an amount")):
+        with pytest.raises(ValueError, match=words):
+            parse_usd(text)

@@ -437,6 +437,8 @@ def parse_usd(text: str) -> float:
         value = float(text.strip().lstrip("$").replace(",", ""))
     except ValueError:
         raise ValueError(f"not an amount of US dollars: {text!r}") from None
-    if not value >= 0 or value == float("inf"):
+    if value != value or value == float("inf"):  # nan, inf: no cap at all, which a cap must not mean
+        raise ValueError(f"must be a finite amount of US dollars, not {text.strip()!r}")
+    if value < 0:
         raise ValueError("must be zero or more US dollars")
     return value

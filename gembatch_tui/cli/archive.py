@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from gembatch_tui.cli.output import EXIT_OK, EXIT_PARTIAL, UsageError, err, out
+from gembatch_tui.cli.output import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, UsageError, err, out
 
 HELP = "archive finished jobs: hidden from the dashboard and list (list --all shows them); nothing remote changes"
 
@@ -60,6 +60,8 @@ def cmd_archive(rt: Any, args: argparse.Namespace) -> int:
             except ServiceError as exc:
                 err(str(exc))
                 failed = True
+        if args.jobs and not chosen:
+            return EXIT_USAGE  # no JOB named anything: nothing was done (as cancel, delete and export answer)
     for outcome in archive.apply(rt.store, chosen, undo=args.undo):
         if outcome.ok:
             out(outcome.line(args.undo))

@@ -401,20 +401,28 @@ class _Refs:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         self.bad = self.failed = False
+        self.found = 0
 
     def each(self, refs: list[str]) -> Iterator[tuple[str, Any]]:
-        """(the argument, what it resolved to) for each JOB argument that names something."""
+        """(the argument, what it resolved to) for each JOB argument that names something. When none does,
+        nothing was done: `bad` (exit 2, as export and retry answer an unknown JOB); some unknown: `failed` (1)."""
         from gembatch_tui.core.submit.job_refs import AmbiguousGroup, resolve_many
 
         for ref in refs:
             try:
-                yield ref, resolve_many(self.rt.service, ref)
+                resolved = resolve_many(self.rt.service, ref)
             except AmbiguousGroup as exc:
                 err(str(exc))
                 self.bad = True
+                continue
             except ServiceError as exc:
                 err(str(exc))
                 self.failed = True
+                continue
+            self.found += 1
+            yield ref, resolved
+        if refs and not self.found:
+            self.bad = True
 
 
 def _cancel_skipped(record: dict) -> bool:

@@ -12,7 +12,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from gembatch_tui.cli.output import EXIT_OK, EXIT_PARTIAL, UsageError, confirm, err, out, print_json
+from gembatch_tui.cli.output import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, UsageError, confirm, err, out, print_json
 from gembatch_tui.core.config import DEFAULT_PROFILE
 from gembatch_tui.core.counts import counted
 from gembatch_tui.core.errors import ServiceError
@@ -188,8 +188,8 @@ def poll_targets(rt: Runtime, refs: list[str]) -> tuple[list[str], bool, bool]:
             resolved = resolve_many(rt.service, ref)
         except ServiceError as exc:
             adopted = _adopt(rt, ref)
-            if adopted is None:
-                err(str(exc))
+            if adopted is None:  # the server has no such job either
+                err(f"{exc}, nor on the server" if str(exc).startswith(f"{ref}: no such job in ") else str(exc))
                 bad = True
             elif isinstance(adopted, str):
                 err(adopted)
@@ -300,10 +300,11 @@ def wait_for_jobs(rt: Runtime, keys: list[str] | None, *, interval: float, timeo
 
 def cmd_poll_jobs(rt: Runtime, args: argparse.Namespace, interval: float) -> int:
     """`poll JOB...`: only these jobs (adopted first when the server has one the store lacks). A JOB that names
-    nothing is an error line and exit 1, as for cancel and delete; the others are still polled."""
+    nothing is an error line and exit 1, as for cancel and delete; the others are still polled. When none names
+    anything (not in the store, not on the server), nothing was done: exit 2."""
     keys, bad, failed = poll_targets(rt, args.jobs)
     if not keys:
-        return EXIT_PARTIAL
+        return EXIT_USAGE if bad and not failed else EXIT_PARTIAL
     claim_named(rt, keys)
     if args.once:
         from gembatch_tui.core.poll.poller import poll_once

@@ -58,7 +58,7 @@ def test_older_than_and_usage_errors(cli: Cli, tmp_path: Path) -> None:
         run = cli("--store", store, "archive", *args)
         assert run.returncode == 2 and run.stderr.startswith("gembatch-tui: "), run
     run = cli("--store", store, "archive", "batches/nosuch")
-    assert run.returncode == 1 and "no such job" in run.stderr, run
+    assert run.returncode == 2 and "no such job" in run.stderr, run  # nothing was done
 
 
 def test_a_group_archives_all_its_parts(cli: Cli, tmp_path: Path) -> None:

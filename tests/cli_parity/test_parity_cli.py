@@ -130,8 +130,8 @@ def test_poll_timeout_names_unfinished_jobs_and_exits_1(tmp_path: Path, slow_emu
 
 def test_poll_of_an_unknown_job_is_an_error(tmp_path: Path, emu: Emulator) -> None:
     run = _cli(tmp_path, emu)("poll", "batches/doesnotexist", "--once")
-    assert run.returncode == 1
-    assert "doesnotexist" in run.stderr
+    assert run.returncode == 2  # nothing was done: as cancel, delete, archive and export answer an unknown JOB
+    assert "batches/doesnotexist: no such job in " in run.stderr and "nor on the server" in run.stderr
 
 
 def test_cancel_all_active_refuses_without_a_terminal_then_cancels_with_yes(

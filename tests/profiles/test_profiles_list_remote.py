@@ -73,7 +73,7 @@ def test_poll_adopts_an_untracked_job_with_the_key_that_sees_it(tmp_path: Path, 
     asked_a = [p for m, p in emulator.calls_with(KEY_A) if job_id in p]
     assert len(asked_a) == 1, asked_a  # the one question that found a's key does not see it
     nowhere = cli("poll", "--once", "batches/nosuch0000")
-    assert nowhere.returncode == 1 and "nosuch0000" in nowhere.stderr
+    assert nowhere.returncode == 2 and "nosuch0000" in nowhere.stderr
     assert not any(r["batch"]["name"] == "batches/nosuch0000" for r in store_of(cli).read_all())
 
 

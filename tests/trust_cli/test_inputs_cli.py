@@ -160,7 +160,7 @@ def test_every_store_reading_command_reports_each_problem_once_and_keeps_its_exi
 
     for args, code in [
         (("list",), 0), (("list", "--json"), 0), (("usage",), 0), (("poll", "--once"), 0), (("cleanup", "--yes"), 0),
-        (("cancel", "batches/none"), 1), (("retry", "nothing"), 2), (("export", str(good)), 2),
+        (("cancel", "batches/none"), 2), (("retry", "nothing"), 2), (("export", str(good)), 2),
         (("submit", str(good)), 0), (("import", str(write(tmp_path / "info.jsonl", {"job_name": "batches/i1"}))), 0),
     ]:
         run = cli(*args)

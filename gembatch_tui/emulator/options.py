@@ -11,37 +11,26 @@ import sys
 from typing import TextIO
 
 
-# Argument types of our own, worded like cli/arg_types.py's: the emulator imports nothing of the CLI (README layers).
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
+def _ranged(cast: type, low: float, high: float, noun: str, problem: str):  # noqa: ANN202
+    """An argparse type: `cast(text)` within [low, high] (and not nan), else `problem` (the CLI's wording; the
+    emulator imports nothing of the CLI, README layers). Finite durations: `inf` would wait for ever."""
+
+    def parse(text: str) -> float:
+        try:
+            value = cast(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {noun}: {text!r}") from None
+        if not low <= value <= high:  # also false for nan
+            raise argparse.ArgumentTypeError(problem.format(value=value))
+        return value
+
+    return parse
 
 
-def _non_negative_float(text: str) -> float:
-    """A duration or delay: 0 or more, and finite (`inf` would wait forever, `nan` compares false with everything)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError("must be a finite number, 0 or more")
-    return value
-
-
-def _port(text: str) -> int:
-    """A TCP port, 0 (pick a free one) to 65535: checked here, since bind() answers OverflowError otherwise."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be 0-65535, got {value}")
-    return value
+_non_negative_int = _ranged(int, 0, float("inf"), "a whole number", "must be 0 or more")
+_non_negative_float = _ranged(float, 0, sys.float_info.max, "a number", "must be a finite number, 0 or more")
+_port = _ranged(int, 0, 65535, "a port number", "port must be 0-65535, got {value}")
+"""A TCP port, 0 (pick a free one) to 65535: checked here, since bind() answers OverflowError otherwise."""
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, job_seconds: float) -> None:

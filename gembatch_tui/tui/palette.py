@@ -55,6 +55,11 @@ def _textual_own(binding: Any, node: Any) -> bool:
     return False
 
 
+def _moves(action: str) -> bool:
+    """A key that moves the cursor or the view (j, k, g, G, pgdn...): a key, not a command to look up by name."""
+    return action.startswith(("cursor_", "scroll_", "page_")) or action in ("app.focus_next", "app.focus_previous")
+
+
 def screen_commands(app: AppHost, screen: Any) -> list[Command]:
     """The live, described bindings of `screen` (its focused widget's, its own), as palette commands."""
     out: list[Command] = []
@@ -67,7 +72,7 @@ def screen_commands(app: AppHost, screen: Any) -> list[Command]:
         binding, node = active_binding.binding, active_binding.node
         if not binding.description or not active_binding.enabled or binding.system:
             continue
-        if binding.action in SKIP_ACTIONS or node is app or _textual_own(binding, node):
+        if binding.action in SKIP_ACTIONS or node is app or _textual_own(binding, node) or _moves(binding.action):
             continue
         title = TITLES.get(binding.action, binding.description)
         if title in seen:

@@ -87,7 +87,7 @@ async def test_confirm_names_what_is_sent_skipped_and_refused(data_dir: Path, em
         assert "Submit 1 of 4 files?" in shown
         assert "1 to submit · 2 duplicates skipped · 1 refused" in shown
         assert "Will be submitted (1)\n ↑ copy.jsonl  5 requests" in shown  # the glob's order: basic, broken, copy
-        assert "Skipped: already submitted (2)" in shown
+        assert "Skipped: duplicates (2)" in shown  # one of a job, one of another marked file
         assert f"= basic.jsonl  as {first.batch_name}" in shown  # the service's own duplicate check
         assert "= structured-output.jsonl  same content as copy.jsonl, also marked" in shown
         assert "Refused (1)\n ✗ broken.jsonl  line 2: not valid JSON" in shown and "(+2 more)" in shown

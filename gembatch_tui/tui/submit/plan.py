@@ -78,7 +78,7 @@ class SubmitPlan:
         """(kind, heading, [(path, note)]) for each non-empty group, in the order submit, skip, refuse."""
         heads = {
             SUBMIT: "Will be submitted",
-            SKIP: "Skipped: already submitted; the Duplicates option resends",
+            SKIP: "Skipped: duplicates; the Duplicates option resends",  # of a job, or of another marked file
             REFUSE: "Refused",
         }
         out = []

@@ -88,7 +88,22 @@ async def test_download_progress_shows_in_the_status_line(tmp_path: Path) -> Non
         app.schedule.started()
         for done in (10, 20, 3 * 1024 * 1024):
             app.post_message(DownloadProgressed("batches/x", done, 6 * 1024 * 1024))
-        await wait_for(pilot, lambda: "downloading results of batches/x: 50% of 6.0 MiB" in screen_text(app))
+        await wait_for(pilot, lambda: "downloading results: 50% of 6.0 MiB · batches/x" in screen_text(app))
+
+
+async def test_download_progress_keeps_its_figure_at_80_columns_with_a_long_name(tmp_path: Path) -> None:
+    store = JobStore(tmp_path / "jobs.jsonl")
+    app = make_app(Settings(store_path=store.path), store=store, service=offline_service(store), clock=fixed_clock,
+                   poll=False)
+    name = "batches/iu4g24g1oqqfhcm3cwnte2k6fqtumln3vsmugbkl"
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, loaded(app, 0))
+        app._poll_enabled = True
+        app.schedule.started()
+        app.post_message(DownloadProgressed(name, 3 * 1024 * 1024, 6 * 1024 * 1024))
+        await wait_for(pilot, lambda: "downloading results: 50% of 6.0 MiB · batches/iu4g" in screen_text(app))
+        line = next(x for x in screen_text(app).splitlines() if "downloading results" in x)
+        assert "…" in line and name not in line  # the name is what is cut, with an ellipsis
 
 
 def test_demo_file_has_five_requests(tmp_path: Path) -> None:

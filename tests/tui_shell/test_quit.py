@@ -53,7 +53,7 @@ async def test_a_results_download_in_flight_asks_first(tmp_path: Path) -> None:
         await wait_for(pilot, loaded(app))
         app.schedule.started()
         app.schedule.downloading("batches/job0003", 512, 2048)
-        assert app.transfers_in_flight() == ["a results download (batches/job0003: 25% of 2.0 KiB)"]
+        assert app.transfers_in_flight() == ["a results download (25% of 2.0 KiB · batches/job0003)"]
         await pilot.press("ctrl+q")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the question")
         await pilot.press("escape")

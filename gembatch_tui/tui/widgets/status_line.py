@@ -66,16 +66,18 @@ class PollSchedule:
 
     def downloading(self, name: str, done: int, total: int) -> None:
         """Note a results download's progress (shown until the poll ends)."""
+        # The figure first: at 80 columns a long batch name is what gets cut (with …), not the progress.
         if total:
-            self.download = f"{name}: {min(100, done * 100 // total)}% of {format_bytes(total)}"
+            self.download = f"{min(100, done * 100 // total)}% of {format_bytes(total)} · {name}"
         else:
-            self.download = f"{name}: {format_bytes(done)}"
+            self.download = f"{format_bytes(done)} · {name}"
 
     def describe(self, now: float | None = None) -> Text:
         """One line: what the poller is doing and when it runs next, coarse enough to change rarely."""
         now = time.monotonic() if now is None else now
         if self.download:
-            return Text(f"↓ downloading results of {safe(self.download)}", style="cyan", end="")
+            return Text(f"↓ downloading results: {safe(self.download)}", style="cyan", end="", no_wrap=True,
+                        overflow="ellipsis")
         if self.running and self.show_running:
             return Text("⟳ polling…", style="cyan", end="")
         text = Text(end="")
@@ -110,7 +112,12 @@ def coarse_wait(seconds: float) -> str:
 
 
 class StatusLine(Static):
-    """A one-line label that repaints only when its text changes, and never re-lays out the screen."""
+    """A one-line label that repaints only when its text changes, and never re-lays out the screen. A text too
+    long for the line ends in … (a wrapped second line would be hidden under the next widget)."""
+
+    DEFAULT_CSS = """
+    StatusLine { text-wrap: nowrap; text-overflow: ellipsis; }
+    """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
         super().__init__("", id=id, classes=classes, markup=False)

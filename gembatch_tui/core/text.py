@@ -60,13 +60,18 @@ def json_safe(text: str, *, keep: str = "") -> str:
 __all__ = ["escape_char", "json_safe", "terminal_safe"]
 
 
-def format_bytes(n: int) -> str:
-    """A size for people, in one unit system everywhere (binary: B, KiB, MiB, GiB, TiB): `1.5 MiB`."""
+def format_bytes(n: int, *, compact: bool = False) -> str:
+    """A size for people, in one unit system everywhere (binary: B, KiB, MiB, GiB, TiB): `1.5 MiB`. `compact`, for
+    narrow columns: no space, and whole units from 100 up (`1.5MiB`, `137MiB`; 8 characters at most)."""
+    gap = "" if compact else " "
     if n < 1024:
-        return f"{n} B"
+        return f"{n}{gap}B"
     value = float(n)
     for unit in ("KiB", "MiB", "GiB", "TiB"):
         value /= 1024
         if value < 1024 or unit == "TiB":
             break
-    return f"{value:.1f} {unit}"
+    shown = f"{value:.1f}"
+    if compact and float(shown) >= 100:
+        shown = str(int(float(shown)))
+    return f"{shown}{gap}{unit}"

@@ -190,12 +190,8 @@ def _status(row: Row, failed: bool) -> _Cell:
 
 
 def short_bytes(n: int) -> str:
-    """format_bytes for the 8-wide Size column: `1.5MiB`, `138MiB` (no space; whole units from 100 up), never cut."""
-    text = format_bytes(n).replace(" ", "")
-    number, unit = text.rstrip("KMGTiB"), text[len(text.rstrip("KMGTiB")):]
-    if "." in number and float(number) >= 100:
-        number = str(int(float(number)))
-    return number + unit
+    """A size in the 8-wide Size column: `1.5MiB`, `137MiB`, never cut (format_bytes, compact)."""
+    return format_bytes(n, compact=True)
 
 
 def row_cells(row: Row, now: Any, wide: bool, selected: bool, failed: bool) -> dict[str, Text]:

@@ -7,14 +7,13 @@ of 10,000 records while the UI stays responsive, and the detail screen shows the
 
 from __future__ import annotations
 
-import os
-import stat
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from rich.text import Text
 
+from gembatch_tui.core.fsutil import regular_file
 from gembatch_tui.core.models import (
     RUNNING,
     SUCCEEDED,
@@ -224,14 +223,11 @@ def results_status(record: Record, check_disk: bool = True) -> tuple[str, str]:
     if path and record.get("results_verified"):
         if not check_disk:
             return "saved", "green"
-        try:
-            st = os.stat(str(path))
-        except OSError:
-            return "missing", "bold red"
-        if not stat.S_ISREG(st.st_mode):
+        problem, _why, on_disk = regular_file(str(path))
+        if problem is not None:
             return "missing", "bold red"
         size = record.get("results_bytes")
-        if type(size) is int and st.st_size != size:
+        if type(size) is int and on_disk != size:
             return "changed", "bold red"
         return "saved", "green"
     if record.get("results_error"):

@@ -185,8 +185,12 @@ def records_by_id_prefix(records: list[Record], ref: str) -> list[Record]:
     bare = ref.removeprefix("batches/")
     if len(bare) < MIN_PREFIX or "/" in bare:
         return []
-    return [rec for rec in records
-            if batch_id(batch_name(rec) or "").startswith(bare) or record_key(rec).startswith(bare)]
+    return [rec for rec in records if _id_starts(rec, bare)]
+
+
+def _id_starts(record: Record, start: str) -> bool:
+    """Whether the record's batch id (as `list` prints it) or its local record id starts with `start`."""
+    return batch_id(batch_name(record) or "").startswith(start) or record_key(record).startswith(start)
 
 
 def short_prefix_problem(records: list[Record], ref: str) -> str | None:
@@ -195,7 +199,7 @@ def short_prefix_problem(records: list[Record], ref: str) -> str | None:
     bare = ref.strip().removeprefix("batches/")
     if not 0 < len(bare) < MIN_PREFIX or "/" in bare:
         return None
-    if any(batch_id(batch_name(r) or "").startswith(bare) or record_key(r).startswith(bare) for r in records):
+    if any(_id_starts(r, bare) for r in records):
         return f"{ref}: too short to name a job: give at least {MIN_PREFIX} characters of its id"
     return None
 

@@ -98,9 +98,9 @@ def troubled_states(states: Counter[str] | dict[str, int]) -> dict[str, int]:
 
 def summarise(parts: list[Record]) -> GroupSummary:
     """The group's overall state: while a part is running or pending the group runs, then being submitted or
-    queued (a part in trouble is said beside it: `troubled_parts`); once nothing moves, a part in trouble (failed,
-    cancelled, expired, submit failed) wins; SUCCEEDED when all parts are. Trouble used to win at once, and a
-    group with two parts still running read as cancelled and finished."""
+    queued (a part in trouble is said beside it: `troubled_states`); once nothing moves, a part in trouble
+    (failed, cancelled, expired, submit failed) wins; SUCCEEDED when all parts are. Trouble does not win at once:
+    a group with parts still running would read as finished."""
     first = parts[0]
     states = Counter(record_state(p) for p in parts)
     if set(states) == {SUCCEEDED} and len(parts) == int(first.get("group_parts") or len(parts)):

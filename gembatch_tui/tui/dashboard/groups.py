@@ -155,8 +155,9 @@ def group_row(entry: GroupEntry, now: datetime, expanded: bool) -> JobRow:
     name.job_key = key
     count = counted(s.parts, "part") if s.present == s.parts else f"{s.present} of {counted(s.parts, 'part')}"
     name.tail = Text(f" {count}", style="dim", end="")
-    if s.state not in troubled_states(s.states):  # still under way: say which parts ended badly
-        for trouble, n in sorted(troubled_states(s.states).items()):
+    troubled = troubled_states(s.states)
+    if s.state not in troubled:  # still under way: say which parts ended badly
+        for trouble, n in sorted(troubled.items()):
             name.tail.append(f", {n} {look(trouble).label}", style="red")
     started = entry.started
     narrow, wide = format_created_both(started, now)

@@ -129,9 +129,11 @@ def prepare(opts: PrepareOptions, progress: Progress | None = None,
     with atomic_writer(batch, binary=True, mode=0o644, buffering=WRITE_BUFFER) as bout, \
             atomic_writer(map_path, binary=True, mode=0o644, buffering=WRITE_BUFFER) as mout, \
             KeySet() as keys:
-        mapfile.write_json_line(mout, mapfile.header(
+        head = mapfile.header(
             source=data, fmt=source.format, columns=source.columns, id_column=opts.id_column, batch=batch,
-            answer_fields=opts.schema.fields if opts.schema else [], template=opts.template.text))
+            answer_fields=opts.schema.fields if opts.schema else [], template=opts.template.text)
+        mapfile.write_json_line(mout, head)
+        digest = mapfile.SourceDigest(data, head)
         writer = BlockWriter(source, opts.template, opts.id_column, maker, system_tokens=system_tokens,
                              media_check=media_check, problems=problems, keys=keys, batch_out=bout, map_out=mout)
         next_progress = PROGRESS_ROWS
@@ -162,7 +164,10 @@ def prepare(opts: PrepareOptions, progress: Progress | None = None,
         refusal = CostCap(opts.max_cost).refusal(estimate)
         if refusal:
             raise PrepareError([f"{data}: {refusal.replace('nothing was submitted', 'nothing was written')}"])
-        mapfile.write_json_line(mout, {"end": {"rows": rows, "columns": list(writer.columns_seen) or source.columns}})
+        end: dict[str, Any] = {"rows": rows, "columns": list(writer.columns_seen) or source.columns}
+        if (sha := digest.result()) is not None:
+            end["source_sha256"] = sha
+        mapfile.write_json_line(mout, {"end": end})
         _refuse_existing(batch, map_path, opts.force)  # one made while we wrote is not replaced either
     if progress is not None:
         progress(rows)

@@ -7,16 +7,21 @@ JSONL tool, and so it streams like the batch file.
   "answer_fields": [...], "template": TEXT}`;
 - then one line per request, in batch order: `{"key": K, "row": R, "line": L}` (the record number and the line
   of the data file it starts on; batch line R is record R);
-- last, the trailer: `{"end": {"rows": N, "columns": [...]}}` (for JSON and JSONL: every field name seen, in
-  first-seen order, which is only known at the end).
+- last, the trailer: `{"end": {"rows": N, "columns": [...], "source_sha256": HEX}}` (columns: for JSON and JSONL
+  every field name seen, in first-seen order, which is only known at the end; the digest of the data file as it
+  was read, absent when it changed meanwhile or in maps of older versions).
 Export finds the map by the job's input path (the batch file) and re-reads the source rows in order, checking
-each row's key against the batch's, so no copy of the data is kept.
+each row's key against the batch's, so no copy of the data is kept. A data file whose size and mtime are as they
+were is taken as unchanged; one with another mtime but the same size (copied, checked out, touched) is compared by
+its sha256, so only a change of content stops the join.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -57,6 +62,7 @@ class PreparedMap:
     rows: int
     columns: list[str]
     problem: str | None  # why the source rows cannot be joined any more (moved, changed), or None
+    source_sha256: str | None = None  # the data file's digest when it was prepared (None: not recorded)
 
     @property
     def source(self) -> Path:
@@ -86,7 +92,9 @@ def find_map(batch_path: str | os.PathLike[str] | None) -> PreparedMap | None:
     if not isinstance(end, dict) or not isinstance(head.get("source"), str):
         return None
     columns = end.get("columns") if isinstance(end.get("columns"), list) else head.get("columns") or []
-    prepared = PreparedMap(path, head, int(end.get("rows") or 0), [str(c) for c in columns], None)
+    digest = end.get("source_sha256")
+    prepared = PreparedMap(path, head, int(end.get("rows") or 0), [str(c) for c in columns], None,
+                           digest if isinstance(digest, str) else None)
     prepared.problem = _source_problem(prepared)
     return prepared
 
@@ -97,9 +105,73 @@ def _source_problem(prepared: PreparedMap) -> str | None:
         st = os.stat(source)
     except OSError:
         return f"the data file {source} it was prepared from is gone"
-    if st.st_size != prepared.header.get("source_size") or st.st_mtime_ns != prepared.header.get("source_mtime_ns"):
+    if st.st_size != prepared.header.get("source_size"):
         return f"the data file {source} changed since it was prepared"
+    if st.st_mtime_ns != prepared.header.get("source_mtime_ns"):
+        if prepared.source_sha256 is None:
+            return f"the data file {source} changed since it was prepared (its modification time differs)"
+        try:
+            same = file_digest(source, st) == prepared.source_sha256
+        except OSError as exc:
+            return f"the data file {source} cannot be read: {exc.strerror or exc}"
+        if not same:
+            return f"the data file {source} changed since it was prepared"
     return None
+
+
+_digests: dict[tuple[str, int, int, int], str] = {}  # (path, inode, size, mtime) -> sha256: a note and the export
+_digests_lock = threading.Lock()
+
+
+def file_digest(path: Path, st: os.stat_result | None = None) -> str:
+    """sha256 of the file's bytes (remembered for the same inode, size and mtime). Raises OSError."""
+    st = st or os.stat(path)
+    ident = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+    with _digests_lock:
+        known = _digests.get(ident)
+    if known is not None:
+        return known
+    digest = hashlib.sha256()
+    with open(path, "rb", buffering=0) as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    with _digests_lock:
+        if len(_digests) >= 16:
+            _digests.clear()
+        _digests[ident] = digest.hexdigest()
+    return _digests[ident]
+
+
+class SourceDigest:
+    """The data file's sha256, taken in a thread while `prepare` reads the rows (hashlib lets go of the GIL, and
+    the second read comes from the page cache). `result` is None when the file was not the same from the header's
+    stat to the end, or could not be read: the map then records no digest."""
+
+    def __init__(self, path: Path, header: dict[str, Any]) -> None:
+        self._path, self._header = path, header
+        self._digest: str | None = None
+        self._thread = threading.Thread(target=self._run, name="gembatch-prepare-digest", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            digest = hashlib.sha256()
+            with open(self._path, "rb", buffering=0) as f:
+                while chunk := f.read(1 << 20):
+                    digest.update(chunk)
+            self._digest = digest.hexdigest()
+        except OSError:
+            self._digest = None
+
+    def result(self) -> str | None:
+        self._thread.join()
+        try:
+            st = os.stat(self._path)
+        except OSError:
+            return None
+        if (st.st_size, st.st_mtime_ns) != (self._header.get("source_size"), self._header.get("source_mtime_ns")):
+            return None
+        return self._digest
 
 
 def _last_line(f: IO[bytes]) -> bytes:
@@ -119,4 +191,5 @@ def _last_line(f: IO[bytes]) -> bytes:
     return data
 
 
-__all__ = ["PreparedMap", "VERSION", "find_map", "header", "map_path_for", "write_json_line"]
+__all__ = ["PreparedMap", "SourceDigest", "VERSION", "file_digest", "find_map", "header", "map_path_for",
+           "write_json_line"]

@@ -309,3 +309,15 @@ async def test_the_cost_cap_refuses_a_real_time_retry_before_anything_is_sent(
         assert slow_emulator.realtime_calls == []
         assert not any(is_realtime(r) for r in slow_service.store.read_all())
         assert any("over the cap" in str(n.message) for n in app._notifications)
+
+
+async def test_the_offer_line_fits_80_columns(slow_service: BatchService, tmp_path: Path) -> None:
+    _failed_batch_job(slow_service.store, tmp_path, 50, 10)
+    app = make_app(_settings(slow_service.store), store=slow_service.store, service=slow_service, poll=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: _row(app, "job-batch-1"), what="the batch row")
+        await pilot.press("v")
+        await wait_for(pilot, lambda: "retry these 40 now, real-time, ~$" in _run_line(app), what="the offer")
+        await pilot.pause()
+        line = next(row for row in screen_text(app).splitlines() if "retry these 40" in row).rstrip()
+        assert len(line) <= 80 and line.endswith("(interactive prices)"), line

@@ -215,3 +215,16 @@ async def test_a_failed_listing_is_reported_and_r_tries_again(scenario: Scenario
         await pilot.press("r")
         await wait_for(pilot, idle(app))
         await wait_for(pilot, lambda: "Files 10" in screen_text(app))
+
+
+async def test_the_status_line_at_80_columns_says_its_message_whole(scenario: Scenario) -> None:
+    """At 80x24 the line under the table keeps what `u` did and its key whole; a hint that does not fit is cut
+    with an ellipsis, never a sentence in the middle."""
+    app = HostApp(scenario.service, scenario.clock.utc)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, idle(app))
+        await pilot.press("u")
+        await pilot.pause()
+        status = screen_text(app).splitlines()[-2].rstrip()
+        assert "5 selected · filter: safe · marked what `cleanup` would delete: d deletes it" in status
+        assert len(status) <= 80 and status.endswith(("…", "d deletes it")), status

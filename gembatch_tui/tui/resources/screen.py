@@ -92,7 +92,7 @@ class ResourcesScreen(WorkerFailures, Screen[None]):
         & TabPane { padding: 0; }
         & ResourceTable { height: 1fr; scrollbar-size-vertical: 1; }
         & ResourceTable:focus { background-tint: $foreground 3%; }
-        & #res-status { height: 1; padding: 0 1; background: $panel; }
+        & #res-status { height: 1; padding: 0 1; background: $panel; text-wrap: nowrap; text-overflow: ellipsis; }
     }
     """
 
@@ -288,7 +288,7 @@ class ResourcesScreen(WorkerFailures, Screen[None]):
             return
         self.selected, self.filter = safe, SAFE
         self._show()
-        self._status("the safe set, by the rule of `gembatch-tui cleanup`: d deletes it")
+        self._status("marked what `cleanup` would delete: d deletes it")
 
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 1:

@@ -266,7 +266,7 @@ class RealtimeRetry(_ScreenBase):
         elif self.offer is not None:
             text.append("t ", style="reverse bold")
             text.append(f" {self.offer.text()}", style="bold")
-            text.append("  (through generateContent, at interactive prices)", style="dim")
+            text.append("  (interactive prices)", style="dim")
         elif error:
             text.append(safe(error), style=style)
         line.update(text, layout=not line.display)

@@ -91,7 +91,7 @@ class ResultsScreen(WorkerFailures, RealtimeRetry, ResultsActions, Screen[None])
         #results-name { width: 1fr; padding: 0 1; }
         #results-summary { height: auto; max-height: 3; padding: 0 1; }
         #results-viewline { height: 1; padding: 0 1; background: $panel; }
-        #results-run { height: 1; padding: 0 1; }
+        #results-run { height: 1; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
         #results-filter { height: 1; border: none; padding: 0 1; background: $boost; }
         #results-filter:focus { background: $primary 20%; }
         #results-table { height: 1fr; scrollbar-size-vertical: 1; }

@@ -45,6 +45,10 @@ async def test_u_opens_the_usage_view_and_the_total_fits_80_columns(
         assert "Usage and cost" in text and "1 job:" in text
         assert f"{usage['prompt']:,} in" in text and "$" in text and "batch prices" in text
         assert "small.jsonl" in text and "gemini-2.5-flash" in text
+        row = next(line for line in screen_text(app).splitlines() if "small.jsonl" in line).split()
+        # Out and Think apart, as on the summary line above them (a thinking model's output was shown as their sum)
+        assert row[-4:-1] == [f"{usage['prompt']:,}", f"{usage['output']:,}", f"{usage['thinking']:,}"], row
+        assert usage["thinking"] > 0
         await pilot.press("f1")  # help: this screen's keys first
         await wait_for(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
         helped = flat(screen_text(app))

@@ -36,9 +36,10 @@ COLUMNS: list[tuple[str, str, int | None]] = [
     ("model", "Model", 16),
     ("in", "In", 7),
     ("out", "Out", 7),
+    ("think", "Think", 7),  # apart from Out, as on the summary line and in `usage`; both are billed as output
     ("cost", "Cost", 10),
 ]
-RIGHT = {"in", "out", "cost"}
+RIGHT = {"in", "out", "think", "cost"}
 NOTES_FROM = 110
 """Terminal widths from this many cells up show a Notes column (unpriced model, responses without usage...)."""
 
@@ -153,7 +154,8 @@ class UsageScreen(WorkerFailures, Screen[None]):
                 "name": safe_text(display_name(line.record)),
                 "model": safe_text((line.model or "—").replace("models/", "")),
                 "in": Text(compact(u.prompt), justify="right", end=""),
-                "out": Text(compact(u.output + u.thinking), justify="right", end=""),
+                "out": Text(compact(u.output), justify="right", end=""),
+                "think": Text(compact(u.thinking), justify="right", end=""),
                 "cost": Text(ledger.cost_text(line.cost, u.complete), justify="right", end="",
                              style="" if line.cost is not None and u.complete else "yellow"),
                 "notes": Text(notes, style="yellow", end=""),
@@ -166,6 +168,7 @@ class UsageScreen(WorkerFailures, Screen[None]):
             cells = {"name": safe_text(display_name(rec)), "model": Text("—", end=""),
                      "in": Text("?", justify="right", end=""),
                      "out": Text("?", justify="right", end=""),
+                     "think": Text("?", justify="right", end=""),
                      "cost": Text("unknown", style="yellow", justify="right", end=""),
                      "notes": Text("usage unknown: open its results (v) to count it", style="yellow", end="")}
             table.add_row(*(cells[c] for c, _, _ in columns), key=key)

@@ -19,6 +19,7 @@ from gembatch_tui.core.errors import ServiceError
 from gembatch_tui.core.models import (
     ACTIVE_STATES,
     LOCAL_QUEUED,
+    SUCCEEDED,
     Record,
     batch_name,
     display_name,
@@ -355,11 +356,40 @@ def wait_after_submit(rt: Runtime, files: list[Path], args: argparse.Namespace, 
     ]
     if not records:
         return EXIT_OK  # nothing was submitted: the lines above said why
-    code = wait_for_jobs(rt, [record_key(r) for r in records], interval=interval, timeout_min=args.timeout,
-                         command="submit --wait")
-    if args.output and code == EXIT_OK and not copy_results(rt, [record_key(r) for r in records], Path(args.output)):
+    keys = [record_key(r) for r in records]
+    code = wait_for_jobs(rt, keys, interval=interval, timeout_min=args.timeout, command="submit --wait")
+    if code != EXIT_OK:
+        return code
+    if args.output and not copy_results(rt, keys, Path(args.output)):
         return EXIT_PARTIAL
-    return code
+    return EXIT_PARTIAL if unanswered(rt, keys) else EXIT_OK
+
+
+def unanswered(rt: Runtime, keys: list[str]) -> bool:
+    """Whether a waited-for job did not succeed or left requests unanswered (errors, missing), each said on
+    stderr: `submit --wait` then exits 1, as `run --realtime` does, though the results are saved (and copied)."""
+    found = False
+    for rec in (rt.store.get(k) for k in keys):
+        if rec is None:
+            continue
+        name = f"{batch_name(rec) or record_key(rec)} ({display_name(rec)})"
+        state = record_state(rec)
+        if state != SUCCEEDED:
+            err(f"{name}: ended {short_state(state)}, not every request was answered")
+            found = True
+            continue
+        check = rec.get("results_check") if isinstance(rec.get("results_check"), dict) else {}
+        errors, missing = _count(check.get("errors")), _count(check.get("missing"))
+        if errors or missing:
+            total = _count(rec.get("count")) or _count(check.get("lines")) + missing
+            err(f"{name}: {errors + missing:,} of {counted(total, 'request')} not answered "
+                f"({counted(errors, 'error')}, {missing:,} missing)")
+            found = True
+    return found
+
+
+def _count(value: Any) -> int:
+    return value if type(value) is int and value >= 0 else 0
 
 
 def copy_results(rt: Runtime, keys: list[str], output: Path) -> bool:

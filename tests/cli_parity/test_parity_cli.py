@@ -214,3 +214,47 @@ def test_submit_output_needs_a_single_input(tmp_path: Path, emu: Emulator) -> No
     run = cli("submit", "--wait", "-o", str(tmp_path / "o.jsonl"), str(a), str(b))
     assert run.returncode == 2 and "-o" in run.stderr
     assert not emu.batches_snapshot()
+
+
+def test_submit_wait_exits_1_when_a_request_was_not_answered_and_still_writes_output(tmp_path: Path,
+                                                                                   emu: Emulator) -> None:
+    """The rule `run --realtime` follows: 0 only when every request was answered without error."""
+    cli = _cli(tmp_path, emu)
+    src = _input(tmp_path / "in" / "mixed.jsonl", n=3)
+    lines = src.read_text().splitlines()
+    bad = json.loads(lines[1])
+    bad["request"]["generationConfig"] = {"bogusField": 1}  # a warning here; the service answers it with an error
+    src.write_text("\n".join([lines[0], json.dumps(bad), lines[2]]) + "\n")
+    target = tmp_path / "out" / "answers.jsonl"
+    run = cli("submit", "--wait", "--timeout", "2", "-o", str(target), str(src))
+    assert run.returncode == 1, (run.stdout, run.stderr)
+    name = batch_name(_store(cli).read_all()[0])
+    assert f"{name} (mixed.jsonl): 1 of 3 requests not answered (1 error, 0 missing)" in run.stderr
+    assert run.stdout.splitlines()[-1].endswith(f"results written to {target}")
+    assert len(target.read_text().splitlines()) == 3
+
+
+def test_submit_wait_exits_1_for_a_job_that_ended_cancelled(tmp_path: Path, slow_emu: Emulator) -> None:
+    import subprocess
+    import sys
+    import time
+
+    cli = _cli(tmp_path, slow_emu)
+    src = _input(tmp_path / "in" / "c.jsonl")
+    proc = subprocess.Popen([sys.executable, "-m", "gembatch_tui", "submit", "--wait", "--timeout", "2", str(src)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli.env,
+                            stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not ((cli.home / "jobs.jsonl").exists() and any(batch_name(r) for r in _store(cli).read_all())):
+            assert time.monotonic() < deadline and proc.poll() is None, "the job was never recorded"
+            time.sleep(0.05)
+        name = batch_name(_store(cli).read_all()[0])
+        sdk = _sdk(slow_emu)  # held: a collected client closes its transport
+        sdk.batches.cancel(name=name)
+        stdout, stderr = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, (stdout, stderr)
+    assert f"{name} (c.jsonl): ended CANCELLED, not every request was answered" in stderr

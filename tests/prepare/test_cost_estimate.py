@@ -80,3 +80,19 @@ def test_the_cap_counts_every_file_of_a_run_and_refuses_an_unpriced_model(tmp_pa
     unpriced = estimate_file(path, "my-tuned-model")
     assert "no price for my-tuned-model, so the cost cap of $0.20" in (CostCap(0.2).refusal(unpriced) or "")
     assert CostCap(None).refusal(unpriced) is None
+
+
+def test_no_request_is_estimated_past_its_models_output_limit() -> None:
+    huge = _request("x" * 2_000_000)  # 500,000 input tokens: the ratio alone says up to 1,000,000 output tokens
+    r = pricing.estimate_request_range("gemini-2.5-flash", huge)
+    assert r.input == 500_000 and r.output_high + r.thinking_high == 65_536 and r.output_high == 65_536
+    assert r.output_low + r.thinking_low <= 65_536
+    old = pricing.estimate_request_range("models/gemini-2.0-flash-001", huge)
+    assert (old.output_low, old.output_high, old.thinking_high) == (8_192, 8_192, 0)
+    asked = pricing.estimate_request_range("gemini-2.5-pro", _request(maxOutputTokens=1_000_000))
+    assert asked.output_high == 65_536  # a cap above the limit is bounded by it
+    small = pricing.estimate_request_range("gemini-2.5-flash", _request("x" * 4000))
+    assert (small.output_high, small.thinking_high) == (2000, pricing.THINKING_TOKENS[1])  # far below: unchanged
+    unknown = pricing.estimate_request_range("my-tuned-model", huge)
+    assert unknown.output_high == 1_000_000  # no known limit: the ratio stands
+    assert pricing.output_limit("gemini-3.1-pro-preview") == 65_536 and pricing.output_limit("gemini-3") is None

@@ -91,7 +91,16 @@ def media_tokens(mime_type: str) -> int:
 #   `thinking_tokens`, [low, high] a request; default THINKING_TOKENS): Gemini 2.5 Pro and Flash and the
 #   Gemini 3 models think by default, up to 8,192 tokens a request with the automatic budget; an explicit
 #   `thinkingConfig.thinkingBudget` N bounds it (0 turns it off), also on models that do not think by default.
+# - either way, no request gets more than its model's output limit (OUTPUT_LIMITS: answer and thinking together,
+#   as `maxOutputTokens` counts them; a larger `maxOutputTokens` is bounded by it too), so one huge prompt does
+#   not make a high end of millions of output tokens the model cannot write. A model not in the table has none.
 # Every output and thinking token is billed at the model's output price. Embeddings have no output.
+OUTPUT_LIMITS: Mapping[str, int] = {  # `outputTokenLimit` of models.get, as Google documents them (2026-12)
+    "gemini-2.0-flash": 8_192, "gemini-2.0-flash-lite": 8_192,
+    "gemini-2.5-flash": 65_536, "gemini-2.5-flash-lite": 65_536, "gemini-2.5-pro": 65_536,
+    "gemini-3-flash": 65_536, "gemini-3-pro": 65_536, "gemini-3.1-pro": 65_536,
+    "gemini-flash-latest": 65_536, "gemini-flash-lite-latest": 65_536,
+}
 DEFAULT_OUTPUT_RATIO = (0.5, 2.0)
 OUTPUT_FLOOR = (16, 256)
 THINKING_TOKENS = (256, 8192)
@@ -212,6 +221,7 @@ class OutputRule:
     think_high: int
     cap: int | None  # maxOutputTokens
     embed: bool = False
+    limit: int | None = None  # the model's output limit (OUTPUT_LIMITS)
 
     def tokens(self, input_tokens: int) -> tuple[int, int, int, int]:
         """(output low, output high, thinking low, thinking high) of one request with this many input tokens."""
@@ -220,10 +230,16 @@ class OutputRule:
         out_low = max(OUTPUT_FLOOR[0], math.ceil(input_tokens * self.ratio_low))
         out_high = max(OUTPUT_FLOOR[1], math.ceil(input_tokens * self.ratio_high))
         think_low, think_high = self.think_low, self.think_high
-        if self.cap is not None:
-            out_low = min(out_low, self.cap)
-            think_low = min(think_low, self.cap - out_low)
-            out_high, think_high = self.cap, 0  # the service caps answer + thinking together at maxOutputTokens
+        cap = self.cap if self.limit is None or self.cap is None else min(self.cap, self.limit)
+        if cap is not None:
+            out_low = min(out_low, cap)
+            think_low = min(think_low, cap - out_low)
+            out_high, think_high = cap, 0  # the service caps answer + thinking together at maxOutputTokens
+        elif self.limit is not None:  # the same bound, only where the estimate goes past it
+            out_low = min(out_low, self.limit)
+            think_low = min(think_low, self.limit - out_low)
+            out_high = min(out_high, self.limit)
+            think_high = min(think_high, self.limit - out_high)
         return out_low, out_high, think_low, think_high
 
 
@@ -242,7 +258,15 @@ def output_rule(model: str, request: Mapping[str, Any], assumptions: OutputAssum
     else:  # automatic (-1) or not given
         think_low, think_high = allowance or (0, 0)
     cap = _config_int(config, "maxOutputTokens", "max_output_tokens")
-    return OutputRule(ratio_low, ratio_high, think_low, think_high, cap if cap is not None and cap > 0 else None)
+    return OutputRule(ratio_low, ratio_high, think_low, think_high, cap if cap is not None and cap > 0 else None,
+                      limit=output_limit(model))
+
+
+def output_limit(model: str) -> int | None:
+    """The most tokens (answer and thinking) one request of `model` can be answered with, or None when unknown."""
+    name = normalise_model(model)
+    best = max((k for k in OUTPUT_LIMITS if name == k or name.startswith(k + "-")), key=len, default=None)
+    return OUTPUT_LIMITS[best] if best is not None else None
 
 
 def estimate_output_range(

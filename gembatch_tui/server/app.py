@@ -29,6 +29,7 @@ from gembatch_tui.server.openapi import OPEN_PATHS, Endpoint, docs_page, openapi
 from gembatch_tui.server.token import bearer_matches
 
 TRUE = ("1", "true", "yes", "on")
+FALSE = ("", "0", "false", "no", "off")
 
 
 def log(line: str) -> None:
@@ -134,6 +135,8 @@ def build_endpoints(ctx: jobs.Context) -> list[Endpoint]:
 
     async def results(request: Request) -> Response:
         path, name = await _in_thread(jobs.results_file, ctx, _job(request))
+        if (refused := await _in_thread(_range_refusal, request.headers.get("range"), path)) is not None:
+            return refused
         return ChunkedFileResponse(path, media_type="application/jsonl", filename=name)
 
     async def poll(request: Request) -> Response:
@@ -201,12 +204,47 @@ def _query(name: str, description: str, kind: str = "string") -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "schema": {"type": kind}, "description": description}
 
 
-def _guarded(fn: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+def _range_refusal(header: str | None, path: Any) -> Response | None:
+    """A Range header Starlette would refuse, refused here in this service's error shape (Starlette answers plain
+    text, or an empty 416); None when there is none or it is good."""
+    from starlette import responses
+
+    parse = getattr(ChunkedFileResponse, "_parse_range_header", None)
+    if not header or parse is None:
+        return None
+    size = path.stat().st_size
+    try:
+        parse(header, size)
+    except responses.MalformedRangeHeader as exc:
+        return error_response(400, f"Range header {header!r}: {str(exc.content).removeprefix('Range header: ')}")
+    except responses.RangeNotSatisfiable:
+        return error_response(416, f"Range header {header!r}: the results file has {size:,} bytes",
+                              headers={"Content-Range": f"bytes */{size}"})
+    return None
+
+
+def _checked_query(request: Request, endpoint: Endpoint) -> None:
+    """400 for a query parameter the route does not take (a typo such as `forse` would be ignored otherwise) and
+    for a boolean that is neither true nor false (`keep_record=maybe` must not mean false on a DELETE)."""
+    kinds = {p["name"]: p["schema"]["type"] for p in endpoint.parameters if p.get("in") == "query"}
+    for name, value in request.query_params.multi_items():
+        if name not in kinds:
+            taken = ", ".join(kinds) or "none"
+            raise ApiError(400, f"unknown query parameter {name!r}; {endpoint.method} {endpoint.openapi_path} "
+                                f"takes: {taken}")
+        if kinds[name] == "boolean" and value.lower() not in TRUE + FALSE:
+            raise ApiError(400, f"{name}: {value!r} is not true or false")
+
+
+def _guarded(fn: Callable[[Request], Awaitable[Response]],
+             endpoint_of: Endpoint | None = None) -> Callable[[Request], Awaitable[Response]]:
     """Every refusal as `{"error": {"message": ...}}`; an unexpected failure is a 500 with one line, never a
     traceback in the response or the log."""
 
     async def endpoint(request: Request) -> Response:
         try:
+            if endpoint_of is not None:
+                _checked_query(request, endpoint_of)
             return await fn(request)
         except ApiError as exc:
             return error_response(exc.status, exc.message, **exc.details)
@@ -270,7 +308,7 @@ def make_app(ctx: jobs.Context, token: str, token_file: str, lifespan: Any = Non
     async def docs(_request: Request) -> Response:
         return HTMLResponse(docs_page(document))
 
-    routes = [Route(e.path, _guarded(e.handler), methods=[e.method]) for e in endpoints]
+    routes = [Route(e.path, _guarded(e.handler, e), methods=[e.method]) for e in endpoints]
     routes += [Route("/openapi.json", openapi, methods=["GET"]), Route("/docs", docs, methods=["GET"])]
 
     async def http_error(_request: Request, exc: Exception) -> Response:

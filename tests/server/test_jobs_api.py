@@ -169,6 +169,13 @@ def test_results_are_streamed_byte_identical_once_verified(server: Server, emula
     assert len([json.loads(line) for line in answer.body.splitlines()]) == 40
     part = server.get(job_path(name, "/results"), headers={"Range": "bytes=100-199"})  # a download resumed
     assert (part.status, part.body) == (206, answer.body[100:200])
+    size = len(answer.body)
+    bad = server.get(job_path(name, "/results"), headers={"Range": "bytes=abc"})  # the service's error shape too
+    assert (bad.status, bad.message) == (400, "Range header 'bytes=abc': range must be requested")
+    past = server.get(job_path(name, "/results"), headers={"Range": f"bytes={size + 10}-"})
+    assert (past.status, past.message) == (416, f"Range header 'bytes={size + 10}-': the results file has "
+                                                f"{size:,} bytes")
+    assert past.headers["content-range"] == f"bytes */{size}"
 
     Path(saved["results_file"]).write_bytes(answer.body + b"\n")  # changed since it was verified: not served
     changed = server.get(job_path(name, "/results"))
@@ -303,3 +310,17 @@ def test_an_interrupted_upload_is_swept_at_the_next_start(tmp_path: Path, emulat
     assert owned.exists() and Path(kept).exists()
     assert any(line == f"removed {stale}: an upload no job names, left by an interrupted service"
                for line in server.stderr), server.stderr
+
+
+def test_a_query_parameter_the_route_does_not_take_or_a_boolean_that_is_not_one_is_refused(
+        server: Server, emulator: Emulator) -> None:
+    record = _submit(server, requests_jsonl(3), "filename=k.jsonl")["jobs"][0]
+    name = record["batch"]["name"]
+    maybe = server.request("DELETE", job_path(name) + "?keep_record=maybe")
+    assert (maybe.status, maybe.message) == (400, "keep_record: 'maybe' is not true or false")
+    typo = server.post("/jobs?filename=k.jsonl&forse=true", requests_jsonl(3))
+    assert typo.status == 400 and typo.message.startswith("unknown query parameter 'forse'; POST /jobs takes: model,")
+    assert [r["id"] for r in JobStore(server.store_path).read_all()] == [record["id"]]  # nothing done by either
+    assert name in _remote(emulator)
+    listed = server.get("/jobs?all=false")
+    assert listed.status == 200 and [r["id"] for r in listed.json()["jobs"]] == [record["id"]]

@@ -124,7 +124,7 @@ class Batches:
 
         Nothing is submitted when any file has errors: BatchesError lists each (`FILE:LINE: what is wrong`). A file
         already submitted is skipped unless `force`. `model` defaults to the config's (an embeddings file: the
-        embedding model); `kind` is generate or embed (default: detected). `max_cost` (USD) is `--max-cost`: a
+        embedding model); `kind` is generate or embed (default, or "auto": detected). `max_cost` (USD) is `--max-cost`: a
         file whose high cost estimate would take this call's files past it is refused (BatchesError, nothing of
         it created); without it the config's `max_cost_usd` holds.
 
@@ -137,6 +137,9 @@ class Batches:
         from gembatch_tui.core.submit.model_choice import choose_model
         from gembatch_tui.core.submit.validate import validate_file
 
+        if kind not in (None, "auto", "generate", "embed"):
+            raise BatchesError(f"kind: {kind!r} is not one of auto, generate, embed")
+        kind = None if kind == "auto" else kind
         service = self._service()
         files = [Path(p).expanduser().absolute() for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
         if not files:

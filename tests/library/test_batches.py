@@ -79,6 +79,11 @@ def test_bad_input_submits_nothing_and_names_each_line(batches: Batches, emulato
     assert str(caught.value).startswith(f"{bad}:2: ") and "nothing submitted" in str(caught.value)
     assert caught.value.problems and all(p.startswith(f"{bad}:2: ") for p in caught.value.problems)
     assert emulator.batches_snapshot() == [] and batches.list() == []
+    with pytest.raises(BatchesError, match=r"^kind: 'zzz' is not one of auto, generate, embed$"):
+        batches.submit([good], kind="zzz")
+    assert emulator.batches_snapshot() == []
+    [sub] = batches.submit([good], kind="auto")  # as the CLI and the REST service take it
+    assert sub.status == "submitted" and len(emulator.batches_snapshot()) == 1
 
 
 def test_split_input_waits_and_reads_back_merged(batches: Batches, tmp_path: Path) -> None:

@@ -44,6 +44,9 @@ class ProfileService(BatchService):
         return super().submit(path, **kwargs)
 
 
+LOCAL_KINDS = frozenset({"record", "parts"})  # deletions that make no call to the service
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -131,13 +134,15 @@ class Runtime:
         if not self.services:
             return execute(self.service, actions)
         records = {record_key(r): r for r in self.store.read_all()}
+        remote = {a.record_key for a in actions if a.kind not in LOCAL_KINDS}
         by_service: dict[int, tuple[BatchService, list[Any]]] = {}
         results: list[Any] = []
         for action in actions:
             rec = records.get(action.record_key) if action.record_key else None
             svc = (planned_by or {}).get(id(action)) or (self.service_for(rec) if rec is not None else self.service)
-            if svc is None and rec is not None and is_realtime(rec):
-                svc = self.service  # a real-time run has nothing remote: no key is asked, any service drops it
+            if svc is None and rec is not None and (is_realtime(rec) or action.record_key not in remote):
+                svc = self.service  # nothing remote of it to delete (a real-time run, a submission that failed
+                # before anything was created): no key is asked, any service drops the record
             if svc is None:
                 results.append(ActionResult(action, False, self.absent_reason(rec or {})))
                 continue

@@ -350,7 +350,7 @@ def _list_other_keys(rt: Runtime, records: list) -> None:
     ring = key_ring(rt.settings)
     for rec in records:
         label = ring.label(rec)
-        if label is not None and not is_final(record_state(rec)):
+        if label is not None and batch_name(rec) and not is_final(record_state(rec)):  # no batch: nothing to poll
             err(f"{(batch_name(rec) or '-').split('/', 1)[-1][:14]}: {label}; not polled")
 
 

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from gembatch_tui.core.errors import ServiceError
 from gembatch_tui.core.models import (
+    LOCAL_SUBMIT_FAILED,
     Record,
     batch_name,
     display_name,
@@ -72,7 +73,7 @@ def refusal(record: Record, undo: bool = False) -> str | None:
     if is_archived(record):
         return None  # archiving again is a no-op, not an error
     state = record_state(record)
-    if not is_final(state):
+    if not is_final(state) and not (state == LOCAL_SUBMIT_FAILED and not batch_name(record)):  # that never ran
         word = short_state(state).lower()
         return f"{word}: only finished jobs can be archived"
     return None
@@ -91,7 +92,7 @@ class Outcome:
         if not self.ok:
             return f"{label(self.record)}: {self.reason}"
         if self.already:
-            return f"{label(self.record)}: already archived"
+            return f"{label(self.record)}: {'not archived' if undo else 'already archived'}"
         return f"{label(self.record)}: {'unarchived' if undo else 'archived'}"
 
 
@@ -107,7 +108,9 @@ def apply(store: JobStore, records: Iterable[Record], *, undo: bool = False) -> 
             continue
         seen.add(key)
         reason = refusal(record, undo)
-        if reason:
+        if undo and not is_archived(record):  # a no-op, as archiving again is
+            outcomes.append(Outcome(record, True, already=True))
+        elif reason:
             outcomes.append(Outcome(record, False, reason))
         elif not undo and is_archived(record):
             outcomes.append(Outcome(record, True, already=True))

@@ -226,3 +226,25 @@ def test_clean_up_deletes_an_orphan_upload_with_the_key_that_listed_it(tmp_path:
     assert [p for m, p in emulator.calls_with(KEY_B) if m == "DELETE" and p.endswith(uploaded)], cleaned.stdout
     assert not [p for m, p in emulator.calls_with(KEY_A) if m == "DELETE" and p.endswith(uploaded)]
     assert uploaded not in {f["name"] for f in emulator.files_snapshot()}
+
+
+def test_a_submission_refused_for_its_key_leaves_a_record_any_key_can_archive_and_delete(
+        tmp_path: Path, emulator: Emulator) -> None:
+    """Nothing remote was made, so nothing asks for that key again: no `not polled` line, and the record goes
+    (or is archived) without it. Found by a QA pass: only the same wrong key could remove it."""
+    cli = make_cli(tmp_path, emulator)
+    src = make_input(tmp_path, "z.jsonl")
+    run = cli("--api-key", "WRONG-key-0123456789", "submit", str(src))
+    assert run.returncode == 1 and "the API key was rejected" in run.stdout, run
+    [rec] = store_of(cli).read_all()
+    assert not rec.get("batch", {}).get("name") and not rec.get("uploaded_file_name")
+    listed = cli("list")
+    assert listed.returncode == 0 and "not polled" not in listed.stderr, listed
+    short = rec["id"][:14]
+    assert cli("archive", short).returncode == 0
+    assert cli("archive", "--undo", short).returncode == 0
+    again = cli("archive", "--undo", short)  # a no-op, as archiving twice is
+    assert again.returncode == 0 and again.stdout.strip().endswith(": not archived"), again
+    gone = cli("delete", "--yes", short)
+    assert gone.returncode == 0, gone
+    assert "deleted local record" in gone.stdout and store_of(cli).read_all() == []

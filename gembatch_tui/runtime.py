@@ -117,6 +117,7 @@ class Runtime:
             else:
                 plan.actions.extend(one.actions)
                 plan.refused.extend(one.refused)
+                plan.unlisted = plan.unlisted or one.unlisted
         return plan, planned_by
 
     def absent_reason(self, record: dict[str, Any]) -> str:

@@ -162,7 +162,8 @@ def _confirm_and_delete(
 
 def cmd_cleanup(rt: Runtime, args: argparse.Namespace) -> int:
     """Finished jobs' remote items whose results are safe on disk, and this store's unused uploads; what is kept
-    on purpose (results changed since they were verified, not downloaded yet) is said on stderr, exit 0."""
+    on purpose (results changed since they were verified, not downloaded yet) is said on stderr, exit 0; a
+    listing the service refused (a rejected key, an outage) is said too, exit 1."""
     from gembatch_tui.core.poll.download_lock import sweep_leftovers
 
     assert rt.service is not None
@@ -183,7 +184,7 @@ def cmd_cleanup(rt: Runtime, args: argparse.Namespace) -> int:
             out(note)
     except OSError as exc:  # a read-only results folder: nothing to sweep there, and nothing lost
         err(f"leftover download files not swept: {exc}")
-    return code
+    return EXIT_PARTIAL if getattr(plan, "unlisted", False) else code  # a rejected key is not "all done"
 
 
 def _kept_for_absent_keys(rt: Runtime) -> list[str]:

@@ -248,3 +248,14 @@ def test_a_submission_refused_for_its_key_leaves_a_record_any_key_can_archive_an
     gone = cli("delete", "--yes", short)
     assert gone.returncode == 0, gone
     assert "deleted local record" in gone.stdout and store_of(cli).read_all() == []
+
+
+def test_cleanup_with_a_rejected_key_is_not_all_done(tmp_path: Path, emulator: Emulator) -> None:
+    """A cron `cleanup --yes` whose key was revoked must not exit 0 forever (as `list --remote` exits 1)."""
+    cli = make_cli(tmp_path, emulator, with_b=False)
+    run = cli("--api-key", "WRONG-key-0123456789", "cleanup", "--yes")
+    assert run.returncode == 1, run
+    assert "kept: orphan uploads not looked for: could not list remote files: " in run.stderr
+    assert "the API key was rejected" in run.stderr
+    fine = cli("cleanup", "--yes")
+    assert fine.returncode == 0 and "nothing to clean up" in fine.stdout, fine

@@ -79,6 +79,7 @@ class ActionResult:
 class DeletePlan:
     actions: list[Action] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # reasons why something was left out
+    unlisted: bool = False  # a listing the plan needed failed (the service, the key): `cleanup` exits 1
 
 
 def results_problem(record: Record, *, fresh: bool = False) -> str | None:

@@ -100,6 +100,7 @@ def cleanup_plan(
     except ServiceError as exc:
         plan = plan_cleanup(service.store.read_all())
         plan.refused.append(f"orphan uploads not looked for: could not list remote files: {exc}")
+        plan.unlisted = True
         return plan
     tag = upload_tokens.store_tag(service.store.path)
     records = service.store.read_all()
@@ -112,6 +113,7 @@ def cleanup_plan(
     except ServiceError as exc:
         plan.actions = [a for a in plan.actions if a.kind != "orphan"]
         plan.refused.append(f"orphan uploads kept: could not list remote batch jobs to check that none reads them: {exc}")
+        plan.unlisted = True
         return plan
     plan.actions = [a for a in plan.actions if a.kind != "orphan" or a.target not in in_use]
     return plan

@@ -306,7 +306,7 @@ def cmd_poll_jobs(rt: Runtime, args: argparse.Namespace, interval: float) -> int
     keys, bad, failed = poll_targets(rt, args.jobs)
     if not keys:
         return EXIT_USAGE if bad and not failed else EXIT_PARTIAL
-    claim_named(rt, keys)
+    failed = not claim_named(rt, keys) or failed
     if args.once:
         from gembatch_tui.core.poll.poller import poll_once
 
@@ -319,15 +319,17 @@ def cmd_poll_jobs(rt: Runtime, args: argparse.Namespace, interval: float) -> int
     return EXIT_PARTIAL if (bad or failed) else code
 
 
-def claim_named(rt: Runtime, keys: list[str]) -> None:
+def claim_named(rt: Runtime, keys: list[str]) -> bool:
     """A job named on `poll JOB` whose key is not set (a rotated key of the same project, another profile's job)
     is asked about once with this run's key, because the user named it: if that key sees it, the job becomes its
-    (its fingerprint is this key's); if not, it is left as it was, never marked missing (core/keys.py)."""
+    (its fingerprint is this key's); if not, it is left as it was, never marked missing (core/keys.py). False
+    when a named job could not be claimed (it is not polled: the command exits 1)."""
     from gembatch_tui.core import keys as key_prints
 
     key_print = getattr(rt.service, "key_fingerprint", None)
     if rt.service is None or key_print is None or not rt.services:
-        return
+        return True
+    claimed = True
     for rec in rt.store.read_all():
         if record_key(rec) not in keys or not batch_name(rec) or rt.service_for(rec) is not None:
             continue
@@ -336,11 +338,14 @@ def claim_named(rt: Runtime, keys: list[str]) -> None:
             rt.service.client.get_batch(name)
         except ServiceError as exc:
             who = getattr(rt.service, "profile", "default")
-            err(f"{name}: {rt.absent_reason(rec)}; profile {who}'s key does not see it either "
-                f"({exc.code or 'no answer'}); left as it was")
+            seen = (f"profile {who}'s key does not see it either ({exc.code or 'no answer'})"
+                    if exc.code in (403, 404) else f"asking with profile {who}'s key failed: {exc}")
+            err(f"{name}: {rt.absent_reason(rec)}; {seen}; left as it was")
+            claimed = False
             continue
         rt.store.update(record_key(rec), lambda r: r.update({key_prints.FIELD: key_print}))
         out(f"{name}: seen with profile {getattr(rt.service, 'profile', 'default')}'s key; polled with it from now on")
+    return claimed
 
 
 def wait_after_submit(rt: Runtime, files: list[Path], args: argparse.Namespace, interval: float) -> int:

@@ -210,8 +210,13 @@ def test_poll_job_of_another_key_that_this_key_cannot_see_leaves_it_alone(tmp_pa
     for _ in range(3):
         named = without_b("poll", "--once", b["batch"]["name"])
         assert "left as it was" in named.stderr, named.stdout + named.stderr
+        assert named.returncode == 1  # named and not polled: not all done
+    assert "profile default's key does not see it either (404)" in named.stderr
     now = by_input(store_of(without_b))["b.jsonl"]
     assert now["batch"] == b["batch"] and "missing_polls" not in now and now["key_fingerprint"] == b["key_fingerprint"]
+    rejected = without_b("--api-key", "WRONG-key-0123456789", "poll", "--once", b["batch"]["name"])
+    assert rejected.returncode == 1 and "asking with profile default's key failed: " in rejected.stderr, rejected
+    assert "the API key was rejected" in rejected.stderr  # not 'does not see it (400)'
 
 
 def test_clean_up_deletes_an_orphan_upload_with_the_key_that_listed_it(tmp_path: Path, emulator: Emulator,

@@ -10,6 +10,10 @@ from gembatch_tui.core.models import (
     CANCELLED,
     EXPIRED,
     FAILED,
+    LOCAL_MISSING,
+    LOCAL_QUEUED,
+    LOCAL_SUBMIT_FAILED,
+    LOCAL_SUBMITTING,
     PENDING,
     RUNNING,
     SUCCEEDED,
@@ -26,6 +30,12 @@ NAMES: dict[str, frozenset[str]] = {
     "cancelled": frozenset({CANCELLED}),
     "expired": frozenset({EXPIRED}),
     "active": frozenset({PENDING, RUNNING}),
+    # this store's own states, which no server job has: a part waiting to be submitted, a submission under way or
+    # refused before a job was made (list shows SUBMIT_FAILED), a job the service no longer knows
+    "queued": frozenset({LOCAL_QUEUED}),
+    "submitting": frozenset({LOCAL_SUBMITTING}),
+    "submit_failed": frozenset({LOCAL_SUBMIT_FAILED}),
+    "missing": frozenset({LOCAL_MISSING}),
 }
 _ALIASES = {"canceled": "cancelled", "success": "succeeded", "done": "succeeded"}
 
@@ -51,7 +61,7 @@ def parse_states(text: str) -> frozenset[str]:
 
 
 def record_matches(record: Record, states: frozenset[str] | None) -> bool:
-    """A store record in one of `states` (None: every record). Local states (queued, submitting) match none."""
+    """A store record in one of `states` (None: every record)."""
     return states is None or record_state(record) in states
 
 

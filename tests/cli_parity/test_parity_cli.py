@@ -75,6 +75,12 @@ def test_list_state_filters_records_and_refuses_unknown_names(tmp_path: Path, em
     bad = cli("list", "--state", "finished")
     assert bad.returncode == 2
     assert "unknown state 'finished'" in bad.stderr and "active" in bad.stderr and "expired" in bad.stderr
+    # the store's own states have names too: a submission refused before a job was made is listed by its own
+    refused = _store(cli).add({"input_file": str(tmp_path / "in" / "c.jsonl"), "count": 1,
+                               "local_state": "submit_failed", "error": "the API key was rejected"})
+    found = cli("list", "--state", "submit_failed,missing,queued", "--json")
+    assert found.returncode == 0 and [r["id"] for r in json.loads(found.stdout)] == [refused["id"]], found
+    assert json.loads(cli("list", "--state", "failed", "--json").stdout) == []  # a job state only
 
 
 def test_list_remote_shows_untracked_jobs_marked_so(tmp_path: Path, emu: Emulator) -> None:

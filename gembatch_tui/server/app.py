@@ -149,7 +149,7 @@ def build_endpoints(ctx: jobs.Context) -> list[Endpoint]:
     return [
         Endpoint("GET", "/jobs", list_jobs, "List the jobs in the store (like `list --json`)", [
             _query("state", "only these states, comma-separated: pending running succeeded failed cancelled "
-                            "expired active"),
+                            "expired active queued submitting submit_failed missing"),
             _query("all", "true: archived jobs too", "boolean")]),
         Endpoint("POST", "/jobs", submit, "Submit a JSONL file (like `submit`)", [
             _query("model", "model (default: the config's, the embedding model for embedding requests)"),

@@ -185,6 +185,13 @@ def _run_line(app: Any) -> str:
     return str(app.screen.query_one("#results-run").render())
 
 
+async def _to_the_offer(pilot: Any, app: Any, offer: str) -> None:
+    """From the dashboard to the batch job's results, until the real-time offer reads `offer`."""
+    await wait_for(pilot, lambda: _row(app, "job-batch-1"), what="the batch row")
+    await pilot.press("v")
+    await wait_for(pilot, lambda: offer in _run_line(app), what="the offer")
+
+
 async def test_results_browser_retries_failed_keys_in_real_time_stops_continues_and_opens_them(
     slow_service: BatchService, slow_emulator: Emulator, tmp_path: Path
 ) -> None:
@@ -263,9 +270,7 @@ async def test_a_run_left_going_from_the_results_browser_moves_on_the_dashboard_
     _failed_batch_job(slow_service.store, tmp_path, 90, 5)
     app = make_app(_settings(slow_service.store), store=slow_service.store, service=slow_service, poll=False)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: _row(app, "job-batch-1"), what="the batch row")
-        await pilot.press("v")
-        await wait_for(pilot, lambda: "retry these 85 now" in _run_line(app), what="the offer")
+        await _to_the_offer(pilot, app, "retry these 85 now")
         await pilot.press("t")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         await pilot.press("y")
@@ -315,9 +320,7 @@ async def test_the_offer_line_fits_80_columns(slow_service: BatchService, tmp_pa
     _failed_batch_job(slow_service.store, tmp_path, 50, 10)
     app = make_app(_settings(slow_service.store), store=slow_service.store, service=slow_service, poll=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: _row(app, "job-batch-1"), what="the batch row")
-        await pilot.press("v")
-        await wait_for(pilot, lambda: "retry these 40 now, real-time, ~$" in _run_line(app), what="the offer")
+        await _to_the_offer(pilot, app, "retry these 40 now, real-time, ~$")
         await pilot.pause()
         line = next(row for row in screen_text(app).splitlines() if "retry these 40" in row).rstrip()
         assert len(line) <= 80 and line.endswith("(interactive prices)"), line

@@ -44,9 +44,6 @@ class ProfileService(BatchService):
         return super().submit(path, **kwargs)
 
 
-LOCAL_KINDS = frozenset({"record", "parts"})  # deletions that make no call to the service
-
-
 @dataclass
 class Runtime:
     settings: Settings
@@ -129,7 +126,7 @@ class Runtime:
         refused (asking with another key would answer 403/404, which reads as already gone). `planned_by`
         (id of an action -> the service whose listing found it) routes what has no record: orphan uploads."""
         from gembatch_tui.core.cleanup.execute import execute
-        from gembatch_tui.core.cleanup.plan import ActionResult
+        from gembatch_tui.core.cleanup.plan import LOCAL_KINDS, ActionResult
 
         assert self.service is not None
         if not self.services:

@@ -45,6 +45,8 @@ KIND_NOUNS = {
     "orphan": "orphan upload",
 }
 """What each Action kind deletes, as the dialogs and the CLI name it."""
+LOCAL_KINDS = frozenset({"record", "parts"})
+"""The kinds whose deletion makes no call to the service (no key is needed for them)."""
 
 
 @dataclass

@@ -18,13 +18,14 @@ its sha256, so only a change of content stops the join.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+
+from gembatch_tui.core.results import fingerprint
 
 VERSION = 1
 
@@ -111,35 +112,12 @@ def _source_problem(prepared: PreparedMap) -> str | None:
         if prepared.source_sha256 is None:
             return f"the data file {source} changed since it was prepared (its modification time differs)"
         try:
-            same = file_digest(source, st) == prepared.source_sha256
+            same = fingerprint.current(source).sha256 == prepared.source_sha256  # once for a note and the export
         except OSError as exc:
             return f"the data file {source} cannot be read: {exc.strerror or exc}"
         if not same:
             return f"the data file {source} changed since it was prepared"
     return None
-
-
-_digests: dict[tuple[str, int, int, int], str] = {}  # (path, inode, size, mtime) -> sha256: a note and the export
-_digests_lock = threading.Lock()
-
-
-def file_digest(path: Path, st: os.stat_result | None = None) -> str:
-    """sha256 of the file's bytes (remembered for the same inode, size and mtime). Raises OSError."""
-    st = st or os.stat(path)
-    ident = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
-    with _digests_lock:
-        known = _digests.get(ident)
-    if known is not None:
-        return known
-    digest = hashlib.sha256()
-    with open(path, "rb", buffering=0) as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    with _digests_lock:
-        if len(_digests) >= 16:
-            _digests.clear()
-        _digests[ident] = digest.hexdigest()
-    return _digests[ident]
 
 
 class SourceDigest:
@@ -155,11 +133,7 @@ class SourceDigest:
 
     def _run(self) -> None:
         try:
-            digest = hashlib.sha256()
-            with open(self._path, "rb", buffering=0) as f:
-                while chunk := f.read(1 << 20):
-                    digest.update(chunk)
-            self._digest = digest.hexdigest()
+            self._digest = fingerprint.compute(self._path).sha256
         except OSError:
             self._digest = None
 
@@ -191,5 +165,4 @@ def _last_line(f: IO[bytes]) -> bytes:
     return data
 
 
-__all__ = ["PreparedMap", "SourceDigest", "VERSION", "file_digest", "find_map", "header", "map_path_for",
-           "write_json_line"]
+__all__ = ["PreparedMap", "SourceDigest", "VERSION", "find_map", "header", "map_path_for", "write_json_line"]

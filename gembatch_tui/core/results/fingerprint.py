@@ -88,6 +88,11 @@ def compute_quietly(path: str | os.PathLike[str]) -> Fingerprint | None:
         return None
 
 
+def current(path: str | os.PathLike[str]) -> Fingerprint:
+    """`compute`, or what it gave for the file when its stat is unchanged since (no second read). Raises OSError."""
+    return _current(Path(path), fresh=False)
+
+
 def _current(path: Path, fresh: bool) -> Fingerprint:
     if not fresh:
         hit = _cached(_stat_key(path, "sha"))
@@ -192,7 +197,7 @@ def group_problem(record: Record, *, fresh: bool = False) -> str | None:
                       record.get("group_results_check"), record.get("group_input_file"), None, fresh=fresh)
 
 
-__all__ = ["COUNT_FIELDS", "Fingerprint", "check_file", "compute", "compute_quietly", "group_problem",
+__all__ = ["COUNT_FIELDS", "Fingerprint", "check_file", "compute", "compute_quietly", "current", "group_problem",
            "results_problem"]
 
 

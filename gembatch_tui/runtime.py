@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gembatch_tui.core import keys
-from gembatch_tui.core.models import is_realtime, record_key
+from gembatch_tui.core.models import record_key
 from gembatch_tui.core.config import DEFAULT_PROFILE, Settings, profile_missing_key_message
 from gembatch_tui.core.errors import MissingKeyError, ServiceError, register_secret
 from gembatch_tui.core.api.gemini import GeminiClient
@@ -138,7 +138,7 @@ class Runtime:
         for action in actions:
             rec = records.get(action.record_key) if action.record_key else None
             svc = (planned_by or {}).get(id(action)) or (self.service_for(rec) if rec is not None else self.service)
-            if svc is None and rec is not None and (is_realtime(rec) or action.record_key not in remote):
+            if svc is None and rec is not None and action.record_key not in remote:
                 svc = self.service  # nothing remote of it to delete (a real-time run, a submission that failed
                 # before anything was created): no key is asked, any service drops the record
             if svc is None:

@@ -44,6 +44,26 @@ AWKWARD = [
     b'\xff\xfe',
     b'',
 ]
+# Lines a shape decoder (core/results/usual_line.py) could read unlike the standard library: bytes that are not UTF-8
+# inside a string it skips, UTF-8 it must let through, counts past 64 bits, repeated names, snake_case beside camelCase.
+SHAPES = [
+    b'{"key": "v1", "response": {"text": "bad \xff\xfe utf-8", "usageMetadata": {"promptTokenCount": 1}}}',
+    b'{"key": "v2", "response": {"text": "overlong \xc0\xaf", "usageMetadata": {"promptTokenCount": 1}}}',
+    b'{"key": "v3", "response": {"text": "cut \xe2\x82", "usageMetadata": {"promptTokenCount": 1}}}',
+    b'{"key": "v4", "response": {"text": "surrogate \xed\xa0\x80", "usageMetadata": {"promptTokenCount": 2}}}',
+    '{"key": "v5", "response": {"text": "caf\u00e9 \U0001f600", "usageMetadata": {"promptTokenCount": 2}}}'.encode(),
+    '{"key": "v6\u00e9", "error": {"message": "\u00fcber"}}'.encode(),
+    b'{"key": "v7", "response": {"usageMetadata": {"promptTokenCount": 18446744073709551616, "totalTokenCount": 9}}}',
+    b'{"key": "v8", "key": "v9", "response": {"usageMetadata": {"promptTokenCount": 1}}, "response": {}}',
+    b'{"key": "w1", "response": {"usageMetadata": {"promptTokenCount": 1, "prompt_token_count": null}}}',
+    b'{"key": "w2", "error": {"code": 429}, "response": "no"}',
+    b'{"key": "w3", "error": null, "response": {"usageMetadata": {"candidatesTokenCount": 3}}}',
+    b'{"key": "w4", "response": {"usageMetadata": {"promptTokenCount": 1, "promptTokenCount": -1}}}',
+    b'{"key": "w5", "response": {"usageMetadata": {}, "modelVersion": 7}}',
+    b'{"key": "w6", "response": {"candidates": [{"content": {"parts": [{"text": "\\u0000 \\" \\\\"}]}}]}}',
+    b'{"key": "w7", "response": {"text": "tab\tinside"}}',
+    b'{"key": "w8", "response": {"x": [1, 2,]}}',
+]
 
 
 def stdlib_check(path: Path, inp: Path | None, expected: int | None) -> results.ResultsCheck:
@@ -63,7 +83,8 @@ def streamed(path: Path, inp: Path | None, expected: int | None, chunk: int):
 
 
 @pytest.mark.parametrize("lines,trailing", [(GOOD, True), (GOOD, False), (GOOD + AWKWARD, True),
-                                            (AWKWARD + GOOD, False)])
+                                            (AWKWARD + GOOD, False), (SHAPES + GOOD, True),
+                                            (GOOD + SHAPES + AWKWARD, False)])
 @pytest.mark.parametrize("chunk", [1, 7, 64, 1 << 20])
 def test_one_pass_equals_three_reads(tmp_path: Path, lines: list[bytes], trailing: bool, chunk: int) -> None:
     res = tmp_path / "results.jsonl"
@@ -93,3 +114,36 @@ def test_orjson_and_stdlib_agree_on_what_they_both_accept() -> None:
         got_obj = jsonfast.loads(line)
         if got_obj == got_obj:  # NaN compares unequal to itself
             assert got_obj == want or jsonfast.has_float(got_obj.get("response", {}).get("usageMetadata"))
+
+
+@pytest.mark.parametrize("first", [
+    b'{"key": "a", "response": {"modelVersion": null, "model_version": "m2", "usageMetadata": {"totalTokenCount": 4}}}',
+    b'{"key": "a", "response": {"model_version": "m2", "usageMetadata": {"totalTokenCount": 4}}}',
+    b'{"key": "a", "response": {"modelVersion": "m1", "model_version": "m2", "usageMetadata": {"totalTokenCount": 4}}}',
+    b'{"key": "a", "response": {"modelVersion": ["m1"], "usageMetadata": {"totalTokenCount": 4}}}',
+])
+def test_the_model_version_is_read_as_usage_reads_it(tmp_path: Path, first: bytes) -> None:
+    res = tmp_path / "results.jsonl"
+    res.write_bytes(first + b"\n" + GOOD[0].replace(b'"a"', b'"b"') + b"\n")
+    out = streamed(res, None, 2, 1 << 20)
+    want = ledger.usage_from_file(res)
+    assert out.usage is not None and out.usage.model_version == want.model_version
+
+
+def test_a_line_read_by_its_shape_is_one_the_standard_library_reads_alike() -> None:
+    from gembatch_tui.core.results import usual_line
+
+    read_by_shape = 0
+    for raw in GOOD + AWKWARD + SHAPES:
+        line = usual_line.read(raw)
+        if line is None:
+            continue
+        read_by_shape += 1
+        want = json.loads(raw)  # raises where the shape accepted a line the standard library refuses
+        assert line.key == want.get("key") and line.error == want.get("error")
+        if line.response is not None and line.response.usageMetadata is not None:
+            meta = want["response"]["usageMetadata"]
+            assert line.response.usageMetadata.promptTokenCount == meta.get("promptTokenCount", 0)
+    assert read_by_shape >= 10
+    for raw in SHAPES[:3]:  # not UTF-8 inside a skipped string: the standard library refuses it, so must the shape
+        assert usual_line.read(raw) is None

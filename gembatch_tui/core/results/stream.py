@@ -4,8 +4,9 @@ file with one read of it, instead of three.
 Why: a download used to write the file, then read it three times: `results.verify_results` (every line parsed with
 the standard library), `ledger.usage_from_file` (every line parsed again) and `results_fingerprint.compute`
 (sha256). Now the bytes are hashed as the download writes them (`feed`: hashlib releases the GIL, so this costs the
-transfer nothing), and `finish` reads the finished file once: each line is parsed once (orjson where it agrees with
-the standard library: core/jsonfast.py) for both the check and the usage.
+transfer nothing), and `finish` reads the finished file once: each line is parsed once for both the check and the
+usage: the usual line against its shape (usual_line.py, msgspec, the answer's text skipped), any other the general
+way (orjson where it agrees with the standard library: core/jsonfast.py).
 
 Why not check the lines while they arrive, in a thread: measured, it is slower. The parsing thread holds the GIL,
 and the download thread, which gives it up for every socket read, waits up to the 5 ms switch interval each time to
@@ -27,14 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from gembatch_tui.core import jsonfast
-from gembatch_tui.core.results import check as results_check
+from gembatch_tui.core.results import check as results_check, usual_line
 from gembatch_tui.core.submit.keyset import KeySet
 from gembatch_tui.core.results.ledger import Usage
 from gembatch_tui.core.results.fingerprint import Fingerprint
 
 READ_CHUNK = 1 << 20
-_orjson_loads = jsonfast.orjson.loads if jsonfast.FAST else None
-_FastError = jsonfast.orjson.JSONDecodeError if jsonfast.FAST else ValueError
 
 
 @dataclass
@@ -88,9 +87,10 @@ class LinePass:
         return self._sha.hexdigest() if self._sha is not None else ""
 
     def _lines(self, lines: io.BytesIO, *, last: bool = False) -> bytes:
-        """Check and count each line: `results.check_line` and `_count_plain`/`Usage.add`, with the usual line (an
-        object orjson reads, a non-empty string key, an error or a response object) done inline: per-line calls
-        were most of the pass's time. Any other line goes the general way, so every verdict is the same.
+        """Check and count each line: `results.check_line` and `_count_plain`/`Usage.add`, with the usual line (the
+        shape `usual_line.read` decodes with a non-empty string key: an error, or a response with plain counts) done
+        inline: per-line calls were most of the pass's time. Any other line goes the general way, so every verdict
+        is the same.
 
         Returns the last line unchecked when it has no newline yet (unless `last`: the end of the file). The keys of
         the usual lines are added in blocks (`KeySet.add_many`, when there is one), before any other line's, so the
@@ -103,7 +103,7 @@ class LinePass:
         offsets: list[int] = []
         if many is not None:
             key_add, num_add, offset_add = keys.append, nums.append, offsets.append
-        fast = _orjson_loads
+        read = usual_line.read
         lines_n = ok_n = err_n = 0
         u_ok = u_err = u_flagged = u_p = u_c = u_t = u_ca = u_total = 0
         line_no, offset = self._line_no, self._offset
@@ -117,61 +117,42 @@ class LinePass:
             offset += len(raw)
             if raw.isspace():
                 continue
-            obj = None
-            if fast is not None:
-                try:
-                    obj = fast(raw)
-                except _FastError:
-                    obj = None
-            if type(obj) is dict:
-                key = obj.get("key")
+            line = read(raw)
+            if line is not None:
+                key = line.key
                 if type(key) is str and key:
-                    if obj.get("error") is not None:
-                        lines_n += 1
+                    response = line.response
+                    if line.error is not None:
                         err_n += 1
-                        if many is not None:
-                            key_add(key)
-                            num_add(line_no)
-                            offset_add(line_offset)
-                        else:
-                            got.add(key, line_no, line_offset)
                         u_err += 1
-                        continue
-                    response = obj.get("response")
-                    if type(response) is dict:
-                        lines_n += 1
+                    elif response is None or (usage is not None and response.usageMetadata is None):
+                        line = None  # the general way: check_line, and Usage.add for what has no plain counts
+                    else:
                         ok_n += 1
+                        if usage is not None:
+                            meta: Any = response.usageMetadata  # `_count_plain`, inline: the shape made ints >= 0
+                            p, c, t, ca, total = (meta.promptTokenCount, meta.candidatesTokenCount,
+                                                  meta.thoughtsTokenCount, meta.cachedContentTokenCount,
+                                                  meta.totalTokenCount)
+                            u_ok += 1
+                            if usage.model_version is None:
+                                usage.model_version = response.model()
+                            if p or c or t or ca or total:
+                                u_p += p
+                                u_c += c
+                                u_t += t
+                                u_ca += ca
+                                u_total += total or (p + c + t)
+                            else:
+                                u_flagged += 1
+                    if line is not None:
+                        lines_n += 1
                         if many is not None:
                             key_add(key)
                             num_add(line_no)
                             offset_add(line_offset)
                         else:
                             got.add(key, line_no, line_offset)
-                        if usage is None:
-                            continue
-                        meta = response.get("usageMetadata")  # `_count_plain`, inline
-                        if type(meta) is dict:
-                            get = meta.get
-                            p, c, t, ca, total = (get("promptTokenCount", 0), get("candidatesTokenCount", 0),
-                                                  get("thoughtsTokenCount", 0), get("cachedContentTokenCount", 0),
-                                                  get("totalTokenCount", 0))
-                            if (type(p) is int and type(c) is int and type(t) is int and type(ca) is int
-                                    and type(total) is int and p >= 0 and c >= 0 and t >= 0 and ca >= 0
-                                    and total >= 0 and _SNAKE_SET.isdisjoint(meta)):
-                                u_ok += 1
-                                if usage.model_version is None:
-                                    version = response.get("modelVersion", response.get("model_version"))
-                                    usage.model_version = version if isinstance(version, str) else None
-                                if p or c or t or ca or total:
-                                    u_p += p
-                                    u_c += c
-                                    u_t += t
-                                    u_ca += ca
-                                    u_total += total or (p + c + t)
-                                else:
-                                    u_flagged += 1
-                                continue
-                        usage.add(_exact_usage(obj, raw))
                         continue
             if keys:  # the keys before this line go in first
                 many(keys, nums, offsets)  # type: ignore[misc]

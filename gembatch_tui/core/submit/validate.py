@@ -120,6 +120,16 @@ def _open_problem(path: Path) -> tuple[str | None, int]:
             "directory": "is a directory, not a JSONL file", "special": "is not a regular file"}[wrong], 0
 
 
+def _utf8_name(path: Path) -> bool:
+    """False for a path with bytes that are not UTF-8 (Python holds them as lone surrogates): no record could
+    name it, so it is refused here, before anything is uploaded."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def validate_file(
     path: str | os.PathLike[str],
     *,
@@ -151,6 +161,8 @@ def validate_file(
 
     if cancel is not None and cancel.is_set():
         raise ValidationCancelled(str(abs_path))
+    if not _utf8_name(abs_path):
+        return whole_file("the path is not valid UTF-8, and the job store keeps paths as UTF-8 text: rename it")
     why, size = _open_problem(abs_path)
     if why:
         return whole_file(why)

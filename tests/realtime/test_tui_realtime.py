@@ -264,6 +264,33 @@ async def test_results_browser_retries_failed_keys_in_real_time_stops_continues_
         assert "t" not in footer_keys(app)
 
 
+async def test_a_real_time_run_that_failed_again_is_not_called_an_answer(
+    slow_service: BatchService, tmp_path: Path
+) -> None:
+    """QA pass 3: the batch job's results said its failures "were answered" by a run whose answers were all
+    errors. They say how many failed again and where they are offered; nothing is offered twice here."""
+    _failed_batch_job(slow_service.store, tmp_path, 4, 2)
+    slow_service.store.add({
+        "id": "rt-again", "mode": "realtime", "input_file": str(tmp_path / "data" / "big.retry-1.jsonl"), "count": 2,
+        "model": "models/gemini-2.5-flash", "resubmit_of": "job-batch-1", "resubmit_of_batch": "batches/failed1",
+        "batch": {"name": "realtime/rt-again", "model": "models/gemini-2.5-flash", "state": SUCCEEDED,
+                  "create_time": "2026-11-23T11:00:00+00:00", "end_time": "2026-11-23T11:00:02+00:00",
+                  "stats": {"request_count": 2, "successful_request_count": 0, "failed_request_count": 2}},
+        "results_check": {"lines": 2, "ok": 0, "errors": 2, "missing": 0, "unexpected": 0, "duplicates": 0},
+    })
+    app = make_app(_settings(slow_service.store), store=slow_service.store, service=slow_service, poll=False)
+    async with app.run_test(size=(110, 30)) as pilot:
+        await wait_for(pilot, lambda: _row(app, "job-batch-1") and _row(app, "rt-again"), what="both rows")
+        table = app.screen.query_one(JobTable)
+        table.move_cursor(row=table.get_row_index("job-batch-1"))
+        await pilot.press("v")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultsScreen))
+        await wait_for(pilot, lambda: "2 of these failed again in realtime/" in _run_line(app), what="the line")
+        assert "answered" not in _run_line(app) and "retry them from its results" in _run_line(app)
+        await wait_for(pilot, lambda: "x" in footer_keys(app), what="the footer")
+        assert "t" not in footer_keys(app)
+
+
 async def test_a_run_left_going_from_the_results_browser_moves_on_the_dashboard_and_c_there_stops_it(
     slow_service: BatchService, slow_emulator: Emulator, tmp_path: Path
 ) -> None:

@@ -112,13 +112,20 @@ class RealtimeRetry(_ScreenBase):
             return
         done = self.answered_by()
         if done is not None:
-            self._show_run_line(f"the failed and missing requests were answered by {batch_name(done)} "
-                                "(real-time); its results are on the dashboard", style="dim")
+            check = done.get("results_check") or {}
+            failing = _count(check.get("errors")) + _count(check.get("missing"))
+            if failing:  # it ran, and some failed again: those are offered from its own results, not twice here
+                self._show_run_line(f"{failing:,} of these failed again in {batch_name(done)} (real-time); "
+                                    "retry them from its results", style="dim")
+            else:
+                self._show_run_line(f"the failed and missing requests were answered by {batch_name(done)} "
+                                    "(real-time); its results are on the dashboard", style="dim")
             return
         self._offer_worker()
 
     def answered_by(self) -> Record | None:
-        """A real-time run of this job's failures that succeeded, as the App last read the store."""
+        """A real-time run of this job's failures that ran to its end (its own results may hold errors again), as
+        the App last read the store."""
         from gembatch_tui.core.models import SUCCEEDED, is_realtime, record_state
 
         key = record_key(self.record)
@@ -271,6 +278,12 @@ class RealtimeRetry(_ScreenBase):
             text.append(safe(error), style=style)
         line.update(text, layout=not line.display)
         line.display = bool(text.plain)
+
+
+
+def _count(value: object) -> int:
+    """A count from a record's results_check; anything else (a hand-edited store) counts as none."""
+    return value if type(value) is int and value > 0 else 0
 
 
 __all__ = ["OfferPriced", "RealtimeRetry", "offer_question"]

@@ -57,3 +57,9 @@ def test_a_touched_data_file_still_joins_and_a_changed_one_does_not(tmp_path: Pa
     header, note = _export(cli, batch, out)
     assert header[0] == "key"
     assert "changed since it was prepared (its modification time differs)" in note
+
+    with open(map_file, "ab") as f:  # cut short or edited by hand: the export says so, it is not silently plain
+        f.write(b"junk")
+    header, note = _export(cli, batch, out)
+    assert header[0] == "key"
+    assert f"the key map {map_file} is not one prepare wrote whole" in note

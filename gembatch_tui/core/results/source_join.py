@@ -23,7 +23,7 @@ from array import array
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
-from gembatch_tui.core.prepare.mapfile import PreparedMap, find_map
+from gembatch_tui.core.prepare.mapfile import PreparedMap, find_map, map_path_for
 from gembatch_tui.core.prepare.readers import BadRecord, Source, SourceError
 from gembatch_tui.core.prepare.template import cell_text
 from gembatch_tui.core.results.index import IndexCancelled, JoinedRow, ResultsIndex
@@ -48,6 +48,10 @@ def source_note(index: ResultsIndex) -> str | None:
         return None
     prepared = find_map(index.input_path)
     if prepared is None:
+        damaged = map_path_for(index.input_path)
+        if damaged.is_file():  # made by prepare, then cut short or edited: say so rather than export plainly
+            return (f"warning: results not joined to the source rows: the key map {damaged} is not one prepare "
+                    "wrote whole (damaged or edited); `prepare --force` writes it again")
         return None
     if not index.keys_compared:
         return "warning: results not joined to the source rows: the batch input could not be read"

@@ -7,8 +7,11 @@ Only the store and the part files are touched, so no API key is needed.
 A part queued again is spent again: under a cost cap (`--max-cost USD`, else the config's `max_cost_usd`) each
 part's file is estimated first (core/submit/cost_cap, the rule BatchService.submit holds), the parts of one run
 count together, and a part over the cap is not queued (`error: part 2/3 of group ID: estimated ... is over the cap`).
-Exit codes: 0 every part queued, 1 some could not be (wrong state, part file missing, over the cap), 2 a JOB that
-names nothing in the store or a job that was never split.
+Every JOB is looked up in the store as it was when the command started, so the same part named twice (by any of
+its names, the id `list` printed included) is retried once: its second name is no error for having been retried.
+Exit codes: 0 every part queued, 1 some could not be (wrong state, part file missing, over the cap beside parts
+that were queued), 2 a JOB that names nothing in the store, a job that was never split, or a cap that refused
+every part it was asked about while none was queued (nothing was done, as `submit` says for its cap).
 """
 
 from __future__ import annotations
@@ -45,20 +48,23 @@ def cmd_retry(args: argparse.Namespace) -> int:
         runtime = open_runtime(settings_for(args, warn=True), need_service=False)
     except ServiceError as exc:
         raise UsageError(str(exc)) from None
-    failed = bad = False
+    failed = bad = queued = False
     capped = _Capped(runtime.settings, getattr(args, "max_cost", None))
     with runtime:
         try:
             runtime.store.ensure()
             report_store_problems(runtime.store)
+            snapshot = runtime.store.read_all()  # every JOB is looked up as the store was before this run
+            handled: set[str] = set()  # record keys of the parts this run has retried (or tried to)
+            targets: set[str] = set()
             for ref in args.jobs:
                 try:
-                    try:
-                        outcomes = capped.retry(runtime.store, ref) if capped.active else retry_ref(runtime.store, ref)
-                    except LookupError:
-                        listed = _listed(runtime.store, ref)
-                        outcomes = capped.retry(runtime.store, listed) if capped.active else retry_ref(runtime.store,
-                                                                                                        listed)
+                    target, keys = _target(snapshot, ref, runtime.store.path)
+                    if target in targets or (keys and keys <= handled):
+                        continue  # the same part(s) named again: done (or said) once already
+                    targets.add(target)
+                    outcomes = capped.retry(runtime.store, target) if capped.active else retry_ref(runtime.store,
+                                                                                                    target)
                 except (LookupError, NotAPart) as exc:
                     out(f"error: {exc.args[0] if exc.args else exc}")
                     bad = True
@@ -67,16 +73,20 @@ def cmd_retry(args: argparse.Namespace) -> int:
                     out(f"error: {exc}")
                     failed = True
                     continue
+                handled |= keys | {outcome.key for outcome in outcomes}
                 for outcome in outcomes:
                     out(outcome.line())
+                    queued = queued or outcome.ok
                     failed = failed or not outcome.ok
                     if outcome.ok and (note := _waits_for_key(runtime, outcome.key)) is not None:
                         err(note)
         except StoreError as exc:
             raise UsageError(str(exc)) from None
-    if bad:
+    # As `submit` (commands.submit_exit_code): a JOB that names nothing, or a part the cap refused, is bad input;
+    # 2 when nothing was queued, 1 beside parts that were.
+    if (bad or capped.refused) and not queued:
         return EXIT_USAGE
-    return EXIT_PARTIAL if failed else EXIT_OK
+    return EXIT_PARTIAL if bad or failed else EXIT_OK
 
 
 def _waits_for_key(runtime: Any, key: str) -> str | None:
@@ -95,17 +105,39 @@ def _waits_for_key(runtime: Any, key: str) -> str | None:
     return f"note: {part_label(record)} waits for its key ({label}); `poll` submits it once that key is set"
 
 
-def _listed(store: Any, ref: str) -> str:
-    """The id as `list` prints it (a unique start of the batch id, as every other command takes it): the part's
-    batch name; `ref` itself when it is no such start, so the lookup's own message is the one shown."""
-    from gembatch_tui.core.models import batch_name, record_key, records_by_id_prefix, short_prefix_problem
+def _target(records: list[Any], ref: str, store_path: Any) -> tuple[str, frozenset[str]]:
+    """What a JOB argument names in `records` (the store before this run): the ref retry_ref takes for it (a
+    part's record key, or a group id) and the record keys of the parts it would retry, so a part named twice
+    (its batch name, its bare id, the id `list` prints, its part file) is retried once, and its second name
+    still finds it after the first retry moved its batch into `previous_attempts`. Looked up as retry_ref
+    does (a part, then a group), then as the id `list` prints. Raises LookupError when it names nothing,
+    NotAPart for a job never split, RetryError for an input split more than once."""
+    from gembatch_tui.core.models import record_key, record_state
+    from gembatch_tui.core.submit import retry_parts as rp
+    from gembatch_tui.core.submit.groups import by_group
 
-    records = store.read_all()
+    record = rp.find_part(records, ref)
+    gid = rp.find_group(records, ref) if record is None else None
+    if gid is not None:
+        parts = by_group(records).get(gid, [])
+        return gid, frozenset(record_key(r) for r in parts if record_state(r) in rp.RETRYABLE)
+    if record is None:
+        record = _listed(records, ref, store_path)
+    if not record.get("group_id"):
+        raise rp.NotAPart(rp.why_not(record) or "not a part of a split input")
+    return record_key(record), frozenset({record_key(record)})
+
+
+def _listed(records: list[Any], ref: str, store_path: Any) -> Any:
+    """The record whose id as `list` prints it (a unique start of the batch id, as every other command takes it)
+    is `ref`; LookupError in the lookup's own words when there is none or several."""
+    from gembatch_tui.core.models import records_by_id_prefix, short_prefix_problem
+
     found = records_by_id_prefix(records, ref)
     if len(found) != 1:
-        raise LookupError((short_prefix_problem(records, ref) or f"{ref}: no such job or group in {store.path}")
+        raise LookupError((short_prefix_problem(records, ref) or f"{ref}: no such job or group in {store_path}")
                           if not found else f"{ref}: the start of {len(found)} jobs; give more of the id")
-    return batch_name(found[0]) or record_key(found[0])
+    return found[0]
 
 
 class _Capped:
@@ -113,15 +145,21 @@ class _Capped:
     queued; one over the cap (with the parts already queued in this run) is an error outcome and stays as it was."""
 
     def __init__(self, settings: Any, flag: float | None) -> None:
-        from gembatch_tui.core.submit.cost_cap import CostCap, cap_from
+        from gembatch_tui.core.submit.cost_cap import cap_from
 
         self.settings = settings
-        self.cap = CostCap(cap_from(flag, getattr(settings, "max_cost_usd", None)))
+        self.cap = _counting_cap(cap_from(flag, getattr(settings, "max_cost_usd", None)))
         self._policy: Any = None
 
     @property
     def active(self) -> bool:
         return self.cap.active
+
+    @property
+    def refused(self) -> int:
+        """How many parts the cap refused in this run: refused parts are bad input, not failures (exit 2 when
+        nothing was queued, as `submit`); a part that cannot be retried for its state or file is not counted."""
+        return int(self.cap.refused)
 
     def policy(self) -> Any:
         """The config's prices and output assumptions (read once; a bad config is a usage error)."""
@@ -157,3 +195,20 @@ class _Capped:
             if not todo:
                 return rp.retry_group(store, gid)  # says why there is nothing to retry
         return rp.retry_under_cap(store, todo, self.cap, self.policy())
+
+
+def _counting_cap(cap: float | None) -> Any:
+    """A CostCap that counts its refusals: retry_under_cap words a refusal and a missing part file alike (an
+    error outcome), and only the first is bad input. Built here so cost_cap (100 ms of imports) is read only
+    when `retry` runs, not for every command's parser."""
+    from gembatch_tui.core.submit.cost_cap import CostCap, CostEstimate
+
+    class CountingCap(CostCap):
+        refused = 0
+
+        def refusal(self, estimate: CostEstimate) -> str | None:
+            why = super().refusal(estimate)
+            self.refused += why is not None
+            return why
+
+    return CountingCap(cap)

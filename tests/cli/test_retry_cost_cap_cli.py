@@ -25,7 +25,7 @@ def test_retry_refuses_a_part_over_the_cap(cli, tmp_path: Path) -> None:
     store = str(service.store.path)
 
     run = cli("--store", store, "retry", "--max-cost", "0", gid or "")
-    assert run.returncode == 1, run
+    assert run.returncode == 2, run  # the cap refused every part: nothing was done, as `submit` over its cap
     lines = run.stdout.splitlines()
     assert len(lines) == 2 and all(line.startswith(f"error: part {i}/2 of group {gid}: estimated cost ~$")
                                    for i, line in zip((1, 2), lines)), lines
@@ -36,7 +36,7 @@ def test_retry_refuses_a_part_over_the_cap(cli, tmp_path: Path) -> None:
     cli.home.mkdir(parents=True, exist_ok=True)
     (cli.home / "config.json").write_text(json.dumps({"max_cost_usd": 0}))
     run = cli("--store", store, "retry", parts[0]["input_file"])
-    assert run.returncode == 1 and "is over the cap of $0.00" in run.stdout, run
+    assert run.returncode == 2 and "is over the cap of $0.00" in run.stdout, run
     run = cli("--store", store, "retry", "--max-cost", "5", gid or "")
     assert (run.returncode, run.stdout.splitlines()) == (0, [
         f"retried part 1/2 of group {gid} (queued)", f"retried part 2/2 of group {gid} (queued)"]), run

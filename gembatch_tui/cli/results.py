@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from gembatch_tui.cli.output import EXIT_OK, EXIT_PARTIAL, NAME_WIDTH, UsageError, err, fit, out, print_json
 from gembatch_tui.core.counts import counted
-from gembatch_tui.core.models import Record, batch_id, batch_name, display_name
+from gembatch_tui.core.models import Record, batch_name, display_name, record_key
 from gembatch_tui.core.text import json_safe, terminal_safe
 
 if TYPE_CHECKING:
@@ -147,7 +147,6 @@ def cmd_export(rt: Runtime, args: argparse.Namespace) -> int:
 def cmd_usage(rt: Runtime, args: argparse.Namespace) -> int:
     from gembatch_tui.core.results import ledger
     from gembatch_tui.core.api import pricing
-    from gembatch_tui.core.models import record_key
 
     try:
         prices = pricing.load_price_table(rt.settings.config_path)
@@ -205,8 +204,10 @@ def cmd_usage(rt: Runtime, args: argparse.Namespace) -> int:
 
 
 def _job_label(record: Record) -> str:
-    name = batch_name(record)
-    return batch_id(name)[:14] if name else str(record.get("id") or "-")[:14]
+    """The job's id as `list` prints it (cli/commands.cmd_list: the batch name, else the record key, after its
+    first `/`, 14 characters), so the JOB column can be pasted into any command: a real-time run's batch name is
+    `realtime/ID`, which `batch_id` keeps whole and no command takes."""
+    return (batch_name(record) or record_key(record)).split("/", 1)[-1][:14]
 
 
 def _usage_json(totals: Any) -> dict[str, Any]:
@@ -214,6 +215,7 @@ def _usage_json(totals: Any) -> dict[str, Any]:
     for line in totals.per_job:
         jobs.append({
             "key": line.key,
+            "job": _job_label(line.record),  # the table's JOB column: the id `list` prints, which JOB takes
             "batch": batch_name(line.record),
             "display_name": display_name(line.record),
             "model": line.model,

@@ -81,7 +81,7 @@ class ConfirmSubmit(ModalScreen[bool]):
             with VerticalScroll(id="confirm-scroll"):
                 yield Static("", id="confirm-body")
             yield Static(Text(self._keys()), id="confirm-keys")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#confirm-body", Static).update(self._body())

@@ -281,7 +281,7 @@ class Totals:
 
     def line(self) -> str:
         if self.files == 0:
-            return "No files marked: space marks the highlighted file, a marks every JSONL file in its folder"
+            return "Nothing marked: space marks the highlighted file, a marks all JSONL files here"
         parts = [
             f"{self.files} marked",
             f"{human_count(self.requests)} {noun(self.requests, 'request')}",

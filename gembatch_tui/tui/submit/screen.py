@@ -62,8 +62,8 @@ class SubmitScreen(WorkerFailures, MarksAndFolders, Figures, PrepareStep, Realti
         Binding("escape", "back", "Back", tooltip="Back to the jobs", id="submit.back"),
         Binding("q", "cancel_upload", "Cancel upload", show=False, id="submit.cancel_q"),
         Binding("q", "back", "Back", show=False, id="submit.back_q"),
-        Binding("tab", "app.focus_next", "Next pane", tooltip="Tree, marked list, preview, options, path",
-                id="submit.next"),
+        Binding("tab", "app.focus_next", "Next pane", show=False, tooltip="Tree, marked list, preview, options, "
+                "path", id="submit.next"),  # in help: at 80 columns the footer has no room beside P, o and f1
         Binding("slash", "focus_path", "Path", show=False, tooltip="Type or paste a path or a glob", id="submit.path"),
         Binding("P", "prepare", "Prepare", tooltip="Make a batch file from the highlighted table (CSV, TSV, JSON)",
                 id="submit.prepare"),
@@ -165,7 +165,7 @@ class SubmitScreen(WorkerFailures, MarksAndFolders, Figures, PrepareStep, Realti
                 yield SubmitLog(id="log")
         yield Static("", id="totals", markup=False)
         yield Static("", id="realtime", markup=False)
-        yield Footer()
+        yield Footer(compact=True)
 
     def _settings(self, name: str, default: Any) -> Any:
         return getattr(getattr(self.app, "settings", None), name, default)

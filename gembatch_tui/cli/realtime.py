@@ -185,13 +185,15 @@ def _cost_cap(settings: Any, flag: float | None) -> Callable[[Path, str], str | 
 
 
 class _ProgressLine:
-    """Progress on stderr: rewritten in place on a terminal, else a line every PROGRESS_LINE_EVERY seconds."""
+    """Progress on stderr: rewritten in place on a terminal, else a line at most every PROGRESS_LINE_EVERY seconds,
+    when it says something new."""
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.tty = sys.stderr.isatty()
         self._last = 0.0
         self._shown = False
+        self._said = ""
 
     def __call__(self, p: Any) -> None:
         paused = f", paused {p.paused:.0f}s by the server" if p.paused >= 1 else ""
@@ -202,8 +204,9 @@ class _ProgressLine:
             sys.stderr.write("\r\x1b[K" + terminal_safe(text))
             sys.stderr.flush()
             self._shown = True
-        elif time.monotonic() - self._last >= PROGRESS_LINE_EVERY:
+        elif time.monotonic() - self._last >= PROGRESS_LINE_EVERY and text != self._said:
             self._last = time.monotonic()
+            self._said = text  # a log gets a line when something moved, not the same line every few seconds
             err(text)
 
     def close(self) -> None:

@@ -46,10 +46,10 @@ def test_a_csv_header_must_name_its_columns_once(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match=r"t.csv:1: column 'a' appears twice \(columns 1 and 3\)"):
         Source(path)
     path.write_bytes(b"title\n\xff\xfe\n")
-    with pytest.raises(SourceError, match=r"t.csv: not UTF-8 text near the start"):
+    with pytest.raises(SourceError, match=r"t.csv:2: not UTF-8 text \(byte 0xff"):  # read with the header
         list(Source(path).records())
     path.write_bytes(b"title\n" + b"plain text\n" * 2000 + b"\xff\n")
-    with pytest.raises(SourceError, match=r"t.csv:\d+: not UTF-8 text"):
+    with pytest.raises(SourceError, match=r"t.csv:2002: not UTF-8 text"):
         list(Source(path).records())
     with pytest.raises(SourceError, match="cannot tell the format"):
         Source(tmp_path / "t.xlsx")

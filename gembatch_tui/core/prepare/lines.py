@@ -2,11 +2,15 @@
 
 Why two paths: nearly every block is all good, and then a row's work is done by C-level loops over the whole
 block (the prompts by %-formatting, the JSON strings by orjson, all the lines of the block by one join), a
-fraction of what a Python loop per row costs. A block where anything is off (a short row, a missing field, an
-empty id, a `[[FILE:` in a value, a record that is not an object, a lone surrogate that UTF-8 cannot hold),
-every block once a problem was found, and every block of a template that attaches media, goes row at a time:
-that path names each problem at its source line (`DATA:LINE: what`), and the block path writes exactly its
-bytes (tests/prepare/test_block_lines.py).
+fraction of what a Python loop per row costs. A block where anything is off (a short row, a row with more cells
+than the header, a missing field, an empty id, a `[[FILE:` in a value, a record that is not an object, a lone
+surrogate that UTF-8 cannot hold), every block once a problem was found, and every block of a template that
+attaches media, goes row at a time: that path names each problem at its source line (`DATA:LINE: what`), and the
+block path writes exactly its bytes (tests/prepare/test_block_lines.py).
+
+Why a row with more cells than the header is refused: the cells past the header have no column, so their text
+would be lost without a word (most often a comma in a value that is not quoted). Extra cells that are all empty
+lose nothing and are let through: a delimiter at the end of every line is what some spreadsheets export.
 """
 
 from __future__ import annotations
@@ -80,6 +84,8 @@ class BlockWriter:
         self._fast_render, self._fast_ids, self._min_cells = _block_getters(source, template, id_column, self.render,
                                                                             self.id_of)
         self._pieces = maker.pieces(b"", b"")[::2]
+        self._width = len(source.columns) if source.columns is not None else 0
+        self._past_header = operator.itemgetter(slice(self._width, None))  # a CSV row's cells past the header
 
     def write(self, first: int, lines: list[int], records: list[Any]) -> None:
         """The lines of records `first`, `first + 1`, ... (or, once there are problems, only more problems)."""
@@ -94,8 +100,11 @@ class BlockWriter:
             if any(map(isinstance, records, repeat(BadRecord))):
                 return False
             self.columns_seen.update(dict.fromkeys(chain.from_iterable(records)))
-        elif min(map(len, records)) < self._min_cells:
-            return False
+        else:
+            sizes = list(map(len, records))
+            if min(sizes) < self._min_cells or (max(sizes) > self._width and any(map(any, map(self._past_header,
+                                                                                                records)))):
+                return False
         try:
             prompts = self._fast_render(records)
             keys = self._fast_ids(records) if self.id_column is not None else list(map(str, range(first, first + n)))
@@ -133,11 +142,17 @@ class BlockWriter:
         markers, media_check = self.markers, self.media_check
         rebase = media_check is not None and media_check.rebase is not None
         head, mid, tail = self._pieces
+        width = self._width
         batch_block: list[bytes] = []
         map_block: list[bytes] = []
         for row, line, record in zip(range(first, first + len(records)), lines, records):
             if isinstance(record, BadRecord):
                 problems.add(line, str(record))
+                continue
+            if width and len(record) > width and any(record[width:]):
+                comma = "a tab" if self.source.format == "tsv" else "a comma"
+                problems.add(line, f"row {row} has {len(record)} cells, the header has {width} (a value that "
+                                   f"holds {comma} needs double quotes)")
                 continue
             if track_columns:
                 for name in record:

@@ -14,6 +14,11 @@ of a row's work with C-level loops (map, join) over the whole block.
 A record is a list of cells (CSV/TSV, in header order) or a dict (JSON, JSONL). A record that cannot be read
 (a JSONL line that is not a JSON object) comes as a BadRecord with the reason, so the caller can report it and
 go on; a file that cannot be read on at all raises SourceError.
+
+Why an end-of-file line after a CSV/TSV's last line (`_EOF_LINES`): csv.reader, lenient (strict=False) so that
+a stray quote inside a cell is kept as text, silently ends a quoted field that is never closed at the end of
+the file, and that field has then swallowed every line after its opening quote. The marker line shows it: read
+as a row of its own, all was closed; found inside the last row's last cell, that cell ran to the end of the file.
 """
 
 from __future__ import annotations
@@ -42,6 +47,10 @@ BLOCK_ROWS = 64  # records in a block to start with (and always, for JSON and JS
 # (malloc gives the freed memory back to the system and faults it in again for the next block)
 BLOCK_CHARS = 1 << 16
 MAX_BLOCK_ROWS = 4096
+# read after a CSV/TSV's last line: a blank line (so a file without a final newline ends its row first), then
+# a marker no table holds (private-use characters), which is a row of its own unless a quoted field is open
+_EOF_MARK = "\ue000gembatch-tui end of file\ue000"
+_EOF_LINES = ("\n", _EOF_MARK)
 
 
 class SourceError(ValueError):
@@ -87,17 +96,38 @@ class Source:
     def _csv_reader(self, f: Any) -> Any:
         if csv.field_size_limit() < CSV_FIELD_LIMIT:
             csv.field_size_limit(CSV_FIELD_LIMIT)
-        return csv.reader(f, delimiter="\t" if self.format == "tsv" else ",", strict=False)
+        return csv.reader(chain(f, _EOF_LINES), delimiter="\t" if self.format == "tsv" else ",", strict=False)
+
+    def _unclosed(self, start: int, cells: list[str]) -> SourceError:
+        """The error for a row (starting on line `start`) whose last cell ran to the end of the file: it names
+        the line the cell's opening quote is on (the cells before it can hold line breaks of their own)."""
+        line = start + sum(map(_line_breaks, cells[:-1]))
+        return SourceError(f"{self.path}:{line}: a quoted field is never closed (it takes in the rest of the "
+                           'file; write "" for a quote inside quotes)')
+
+    def _not_utf8(self, near: int | None) -> SourceError:
+        """The error for bytes that are not UTF-8: the exact line when a re-read finds it, else where the reader
+        was (`near`: the text decoder reads a chunk ahead, so the byte is on that line or a later one)."""
+        found = first_bad_utf8(self.path)
+        if found is not None:
+            line, byte = found
+            return SourceError(f"{self.path}:{line}: not UTF-8 text (byte 0x{byte:02x}; save the file as UTF-8)")
+        if near is None:
+            return SourceError(f"{self.path}: not UTF-8 text near the start (save the file as UTF-8)")
+        return SourceError(f"{self.path}:{near}: not UTF-8 text on this line or within the next few KiB "
+                           "(save the file as UTF-8)")
 
     def _header(self) -> list[str]:
         with self._open_text() as f:
             reader = self._csv_reader(f)
             try:
                 header = next(reader, None)
-            except UnicodeDecodeError:  # the first read block holds more than the header: no line to name
-                raise SourceError(f"{self.path}: not UTF-8 text near the start (save the file as UTF-8)") from None
+            except UnicodeDecodeError:  # the first read block holds more than the header
+                raise self._not_utf8(None) from None
             except csv.Error as exc:
                 raise SourceError(f"{self.path}:1: cannot read the header row: {exc}") from None
+        if header and header[-1].endswith(_EOF_MARK):  # (an empty file's first row is the blank line before it)
+            raise self._unclosed(1, header)
         if not header or not any(cell.strip() for cell in header):
             raise SourceError(f"{self.path}:1: no header row (the first row names the columns)")
         seen: dict[str, int] = {}
@@ -124,7 +154,7 @@ class Source:
                     if cells:  # else a blank line
                         add_record(cells)
                         add_line(end + 1)
-                        if len(records) == size:
+                        if len(records) >= size and not cells[-1].endswith(_EOF_MARK):  # that row: below
                             yield first, lines, records
                             chars = sum(map(len, chain.from_iterable(records)))
                             size = max(1, min(MAX_BLOCK_ROWS, size * BLOCK_CHARS // max(chars, 1)))
@@ -132,11 +162,18 @@ class Source:
                             lines, records = [], []
                             add_line, add_record = lines.append, records.append
                     end = reader.line_num
-            except UnicodeDecodeError:  # decoded a block ahead: the bad byte is on this line or a later one
-                error = SourceError(f"{self.path}:{end + 1}: not UTF-8 text on this line or within the next few "
-                                    "KiB (save the file as UTF-8)")
+                # the last row read holds the end-of-file marker: alone, or after a field that was never closed
+                last, start = records.pop(), lines.pop()
+                if last != [_EOF_MARK]:
+                    error = self._unclosed(start, last)
+            except UnicodeDecodeError:
+                error = self._not_utf8(end + 1)
             except csv.Error as exc:
-                error = SourceError(f"{self.path}:{end + 1}: {exc}")
+                if "field limit" in str(exc):  # tens of MiB in one cell: a quote left open, most likely
+                    error = SourceError(f"{self.path}:{end + 1}: a cell longer than {CSV_FIELD_LIMIT >> 20} MiB "
+                                        "(is a quoted field never closed?)")
+                else:
+                    error = SourceError(f"{self.path}:{end + 1}: {exc}")
             if records:
                 yield first, lines, records
             if error is not None:
@@ -284,10 +321,53 @@ def skip_ws_after(source: Source, buf: str, pos: int, f: Any) -> bool:
     return False
 
 
+def _line_breaks(text: str) -> int:
+    """Line breaks in a cell as the file is read in lines (newline=""): \\n, \\r and \\r\\n are one each."""
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+def first_bad_utf8(path: Path) -> tuple[int, int] | None:
+    """(line, byte value) of the first byte of `path` that is not UTF-8, or None (none, or unreadable).
+
+    Why a second read: the text reader decodes a chunk ahead of the rows it gives, so when decoding fails it is
+    not known which line the byte is on. This re-read is C-level (a chunk's decode and its line-break counts),
+    and only happens on the way to an error.
+    """
+    line, carry, prev_cr = 1, b"", False
+    try:
+        with open(path, "rb") as f:
+            while True:
+                chunk = f.read(JSON_CHUNK)
+                data = carry + chunk
+                if not data:
+                    return None
+                try:
+                    data.decode("utf-8")
+                    bad, carry = -1, b""
+                except UnicodeDecodeError as exc:
+                    if chunk and exc.reason == "unexpected end of data":  # a character cut by the chunk's end
+                        bad, carry = -1, data[exc.start:]
+                        data = data[:exc.start]
+                    else:
+                        bad, carry = exc.start, b""
+                head = data if bad < 0 else data[:bad]
+                line += head.count(b"\n") + head.count(b"\r") - head.count(b"\r\n")
+                if prev_cr and head.startswith(b"\n"):
+                    line -= 1  # a \r\n split between two chunks is one line break
+                if bad >= 0:
+                    return line, data[bad]
+                if head:
+                    prev_cr = head.endswith(b"\r")
+                if not chunk:
+                    return None
+    except OSError:
+        return None
+
+
 def _why(exc: Exception) -> str:
     if isinstance(exc, UnicodeDecodeError):
         return "not UTF-8 text (save the file as UTF-8)"
     return str(exc)
 
 
-__all__ = ["FORMATS", "BadRecord", "Block", "Row", "Source", "SourceError", "detect_format"]
+__all__ = ["FORMATS", "BadRecord", "Block", "Row", "Source", "SourceError", "detect_format", "first_bad_utf8"]

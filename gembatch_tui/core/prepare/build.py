@@ -126,6 +126,36 @@ def prepare(opts: PrepareOptions, progress: Progress | None = None,
     media_check = _MediaCheck(data.parent, opts.allow_media_outside, batch.parent) if MARKER in opts.template.text \
         else None
     problems = Problems(data)
+    try:
+        return _write(opts, data, source, batch, map_path, maker, rule, system_tokens, media_check, problems, progress,
+                      cancel)
+    except OSError as exc:
+        raise _output_error(exc, batch, map_path) from None
+
+
+def _output_error(exc: OSError, batch: Path, map_path: Path) -> Exception:
+    """The error to show when writing failed: atomic_writer's errors name its temporary file (`.x.jsonl.3zq.tmp`),
+    which the user never named, so one of those is told as the output path and why (a folder that is missing is
+    said so); any other OSError is left as it is."""
+    for target in (batch, map_path):
+        names = [Path(name) for name in (exc.filename, exc.filename2) if name]
+        if not any(p.parent == target.parent and p.name.startswith(f".{target.name}.") for p in names):
+            continue
+        folder = target.parent
+        if isinstance(exc, FileNotFoundError) and not os.path.isdir(folder):
+            why = f"no such folder {folder}"
+        elif isinstance(exc, NotADirectoryError):
+            why = f"{folder} is not a folder"
+        else:
+            why = exc.strerror or str(exc)
+        return PrepareError([f"{target}: cannot write: {why}"])
+    return exc
+
+
+def _write(opts: PrepareOptions, data: Path, source: Source, batch: Path, map_path: Path, maker: LineMaker,
+           rule: Any, system_tokens: int, media_check: _MediaCheck | None, problems: Problems,
+           progress: Progress | None, cancel: threading.Event | None) -> PrepareResult:
+    """The one pass: both files written to temporary names and renamed into place only when all is well."""
     with atomic_writer(batch, binary=True, mode=0o644, buffering=WRITE_BUFFER) as bout, \
             atomic_writer(map_path, binary=True, mode=0o644, buffering=WRITE_BUFFER) as mout, \
             KeySet() as keys:
@@ -175,6 +205,11 @@ def prepare(opts: PrepareOptions, progress: Progress | None = None,
 
 
 def _refuse_existing(batch: Path, map_path: Path, force: bool) -> None:
+    """A folder in the way is refused even with `force`: the map would be renamed into place before the batch
+    file's rename failed, and half the output would be written."""
+    for path in (batch, map_path):
+        if os.path.isdir(path):
+            raise PrepareError([f"{path}: is a folder, not a file; choose another output name"])
     if force:
         return
     for path in (batch, map_path):

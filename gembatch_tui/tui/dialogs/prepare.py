@@ -5,6 +5,10 @@ system instruction and JSON Schema file) and dismisses with a PrepareRequest, or
 prepare in a worker. Keyboard only: tab moves between fields, enter or ctrl+s prepares, escape cancels. The
 template is checked here (a clear line under the fields, never a traceback); what needs the file (rows, the
 schema) is reported by the run.
+
+Why the dialog checks for an existing batch file itself: the run's refusal (core/prepare/build) is worded for the
+command line ("pass --force"), and here the way to replace it is the dialog's own checkbox, which the message
+names and the focus moves to.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Footer, Input, Label, Static
 
 from gembatch_tui.core.prepare import template
+from gembatch_tui.core.prepare.build import output_paths
 from gembatch_tui.tui.submit.prepare_run import PrepareRequest
 from gembatch_tui.tui.widgets.safe_text import safe
 
@@ -89,11 +94,15 @@ class PrepareDialog(ModalScreen[PrepareRequest | None]):
                                   compact=True, id=f"prepare-{name.replace('_', '-')}")
                     field.cursor_blink = False
                     yield field
-            yield Checkbox(f"Replace {batch.name} if it exists", bool(last and last.replace), id="prepare-replace")
+            yield Checkbox(self._replace_label(batch), bool(last and last.replace), id="prepare-replace")
             yield Static("", id="prepare-error", markup=False)
             yield Static(Text(f"enter: write {batch.name} and mark it · tab: next · esc: cancel"),
                          id="prepare-keys")
         yield Footer()
+
+    @staticmethod
+    def _replace_label(batch: Path) -> str:
+        return f"Replace {batch.name} if it exists"
 
     def _columns_line(self) -> str:
         if self._problem:
@@ -130,6 +139,18 @@ class PrepareDialog(ModalScreen[PrepareRequest | None]):
                 return f"no column {missing[0]!r} in {self._label}; the columns are listed above"
         return None
 
+    def existing_output(self, request: PrepareRequest) -> str | None:
+        """Why the run would refuse to write (the batch file or its key map is there and Replace is not ticked),
+        in the dialog's words, or None."""
+        if request.replace:
+            return None
+        batch = request.batch
+        for path in output_paths(self.data.absolute(), None):
+            if path.exists() or path.is_symlink():
+                return (f"{path.name} already exists; to replace it, tick \"{self._replace_label(batch)}\" (space) "
+                        "and press ctrl+s")
+        return None
+
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -138,8 +159,12 @@ class PrepareDialog(ModalScreen[PrepareRequest | None]):
     def action_prepare(self) -> None:
         request = self.request()
         why = self.problem(request)
+        exists = self.existing_output(request) if why is None else None
+        why = why or exists
         if why is not None:
             self.query_one("#prepare-error", Static).update(Text(safe(why)))
+            if exists:
+                self.query_one("#prepare-replace", Checkbox).focus()  # space ticks it, ctrl+s then prepares
             return
         self.dismiss(request)
 

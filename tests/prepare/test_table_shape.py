@@ -13,19 +13,9 @@ from gembatch_tui.core.prepare import readers, template
 from gembatch_tui.core.prepare.build import PrepareError, PrepareOptions, prepare
 from gembatch_tui.core.prepare.readers import Source, SourceError
 from tests.cli.conftest import Cli
+from tests.prepare.test_prepare_inputs import _files, data_dir  # noqa: F401 - data_dir is a fixture
 
 QUOTE_HINT = 'a quoted field is never closed (it takes in the rest of the file; write "" for a quote inside quotes)'
-
-
-def _files(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir())
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "data"
-    folder.mkdir()
-    return folder
 
 
 def test_an_unclosed_quote_names_its_line_exits_2_and_writes_nothing(cli: Cli, data_dir: Path) -> None:

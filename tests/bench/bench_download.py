@@ -164,12 +164,18 @@ def floor_curl(url: str, file_name: str, dest: Path) -> float | None:
     curl = shutil.which("curl")
     if curl is None:
         return None
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     subprocess.run([curl, "-sS", "--fail", "-H", f"x-goog-api-key: {KEY}", "-o", str(dest),
                     f"{url}/v1beta/{file_name}:download?alt=media"], check=True)
     elapsed = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CURL_CPU.append((after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime))
     dest.unlink()
     return elapsed
+
+
+CURL_CPU: list[tuple[float, float]] = []  # (user, system) CPU s of each curl run
 
 
 def parse_pass(path: Path, loads) -> float:  # noqa: ANN001
@@ -351,7 +357,8 @@ def main() -> None:
             print(f"our transfer alone (GeminiClient.download: the SDK's request, a lean body loop) + sha256: "
                   f"{transfer:.2f} s ({size_mb / transfer:.0f} MB/s)")
             print(f"  CPU of those (user + system, median of the runs): floor {_median_cpu(floor_cpu)}, "
-                  f"our transfer {_median_cpu(transfer_cpu)}")
+                  f"our transfer {_median_cpu(transfer_cpu)}"
+                  + (f", curl {_median_cpu(CURL_CPU)}" if CURL_CPU else ""))
             print(f"parse only, local file: json {size_mb / parse_json:.0f} MB/s, orjson {size_mb / parse_orjson:.0f} MB/s, "
                   f"the usual line's shape (msgspec, core/results/usual_line.py) {size_mb / parse_shape:.0f} MB/s")
             print(f"gembatch download_results (download + verify + usage + sha256 + store): {best:.2f} s "

@@ -23,7 +23,7 @@ from gembatch_tui.core.errors import ServiceError
 from gembatch_tui.core.gc_pause import gc_paused
 from gembatch_tui.core import keys as key_prints
 from gembatch_tui.core.models import (
-    batch_name, display_name, is_archived, is_final, record_key, record_state, record_stats, short_state,
+    batch_name, display_name, is_archived, is_final, listed_id, record_state, record_stats, short_state,
 )
 from gembatch_tui.core.store import StoreError
 from gembatch_tui.core.text import format_bytes, terminal_safe
@@ -323,10 +323,9 @@ def cmd_list(rt: Runtime, args: argparse.Namespace) -> int:
         for rec in records:
             batch = rec.get("batch")
             batch = batch if isinstance(batch, dict) else {}
-            name = batch_name(rec) or record_key(rec)  # no job yet (queued, failed to submit): the id JOB takes
             results = rec.get("results_file") and ("saved" if rec.get("results_verified") else "unverified")
             cells = (
-                name.split("/", 1)[-1][:14],
+                listed_id(rec),
                 fit(terminal_safe(display_name(rec)), NAME_WIDTH),
                 str(batch.get("model") or rec.get("model") or "-").replace("models/", ""),
                 short_state(record_state(rec)),

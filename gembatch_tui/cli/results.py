@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from gembatch_tui.cli.output import EXIT_OK, EXIT_PARTIAL, NAME_WIDTH, UsageError, err, fit, out, print_json
 from gembatch_tui.core.counts import counted
-from gembatch_tui.core.models import Record, batch_name, display_name, record_key
+from gembatch_tui.core.models import Record, batch_name, display_name, listed_id, record_key
 from gembatch_tui.core.text import json_safe, terminal_safe
 
 if TYPE_CHECKING:
@@ -178,7 +178,7 @@ def cmd_usage(rt: Runtime, args: argparse.Namespace) -> int:
     for line in totals.per_job:
         u = line.usage
         rows.append((
-            _job_label(line.record),
+            listed_id(line.record),
             fit(terminal_safe(display_name(line.record)), NAME_WIDTH),
             (line.model or "-").replace("models/", ""),
             f"{u.prompt:,}", f"{u.output:,}", f"{u.thinking:,}", f"{u.cached:,}",
@@ -189,7 +189,7 @@ def cmd_usage(rt: Runtime, args: argparse.Namespace) -> int:
     by_key = {record_key(r): r for r in records}
     for key in totals.unknown_jobs:
         rec = by_key[key]
-        rows.append((_job_label(rec), fit(terminal_safe(display_name(rec)), NAME_WIDTH), "-", "?", "?", "?", "?", "?", "usage unknown"))
+        rows.append((listed_id(rec), fit(terminal_safe(display_name(rec)), NAME_WIDTH), "-", "?", "?", "?", "?", "?", "usage unknown"))
     u = totals.usage
     rows.append(("TOTAL", counted(totals.jobs, "job"), "", f"{u.prompt:,}", f"{u.output:,}", f"{u.thinking:,}",
                  f"{u.cached:,}", totals.cost_text(), totals.flags_text()))
@@ -203,19 +203,13 @@ def cmd_usage(rt: Runtime, args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if failed else EXIT_OK
 
 
-def _job_label(record: Record) -> str:
-    """The job's id as `list` prints it (cli/commands.cmd_list: the batch name, else the record key, after its
-    first `/`, 14 characters), so the JOB column can be pasted into any command: a real-time run's batch name is
-    `realtime/ID`, which `batch_id` keeps whole and no command takes."""
-    return (batch_name(record) or record_key(record)).split("/", 1)[-1][:14]
-
 
 def _usage_json(totals: Any) -> dict[str, Any]:
     jobs = []
     for line in totals.per_job:
         jobs.append({
             "key": line.key,
-            "job": _job_label(line.record),  # the table's JOB column: the id `list` prints, which JOB takes
+            "job": listed_id(line.record),  # the table's JOB column: the id `list` prints, which JOB takes
             "batch": batch_name(line.record),
             "display_name": display_name(line.record),
             "model": line.model,

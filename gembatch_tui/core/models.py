@@ -175,6 +175,13 @@ def record_key(record: Record) -> str:
     return f"input:{record.get('input_file', '')}"
 
 
+def listed_id(record: Record) -> str:
+    """The job's id as `list` prints it, which every JOB argument takes: its batch name (a real-time run's
+    `realtime/ID` included), else its record key (no job yet: queued, failed to submit), after the first `/`,
+    14 characters."""
+    return (batch_name(record) or record_key(record)).split("/", 1)[-1][:14]
+
+
 MIN_PREFIX = 6
 """The shortest start of a job id accepted for the whole id (`list` prints 14 characters)."""
 

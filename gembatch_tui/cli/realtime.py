@@ -240,7 +240,9 @@ def _stop_on_signals(cancel: threading.Event) -> Callable[[], None]:
 def fallback_hint(path: Path, status: str, message: str) -> str | None:
     """The line `submit` adds when the Batch API refused a file for quota (429) or access (403): the same
     requests can go now through the interactive API."""
-    if status not in ("error", "queued") or not ("(429 " in message or "(403 " in message):
+    from gembatch_tui.core.errors import create_refused
+
+    if status not in ("error", "queued") or not create_refused(message):
         return None
     quoted = shlex.quote(str(path))
     hint = f"hint: `gembatch-tui run {quoted} --realtime` sends these requests now through generateContent " \

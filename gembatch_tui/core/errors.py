@@ -53,6 +53,17 @@ def redact(text: Any) -> str:
     return _KEY_PATTERN.sub("***", out)
 
 
+CREATE = "create batch"
+"""The action a batch create's errors carry: `create_refused` and the 429 wording tell it from other calls."""
+_REFUSED_CODES = ("(429 ", "(403 ")
+
+
+def create_refused(message: str) -> bool:
+    """Whether a message is the Batch API refusing a create for quota (429) or access (403): the case where the
+    same requests can go through the interactive API instead. A 429 on a listing or a look-up is not."""
+    return f"{CREATE}: " in message and any(code in message for code in _REFUSED_CODES)
+
+
 def describe_api_error(exc: BaseException, action: str = "") -> ServiceError:
     """Map an SDK/HTTP exception to a ServiceError with a clear, key-free message."""
     if isinstance(exc, ServiceError):
@@ -87,7 +98,8 @@ def describe_api_error(exc: BaseException, action: str = "") -> ServiceError:
             else:
                 kind = "a rate limit or quota is exhausted"
             return ServiceError(
-                f"{prefix}{kind} (429 RESOURCE_EXHAUSTED): {text}; the job can be retried later",
+                f"{prefix}{kind} (429 RESOURCE_EXHAUSTED): {text.rstrip('.')}; "
+                + ("the job can be retried later" if action == CREATE else "try again later"),
                 code=code,
                 transient=True,
             )

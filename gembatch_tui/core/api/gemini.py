@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from gembatch_tui.core.errors import Cancelled, ServiceError, describe_api_error, register_secret
+from gembatch_tui.core.errors import CREATE, Cancelled, ServiceError, describe_api_error, register_secret
 from gembatch_tui.core.submit.media_cache import Uploaded
 from gembatch_tui.core.models import BatchSnapshot, normalise_state
 from gembatch_tui.core.api.rest import RestReader, resolve_base_url
@@ -341,7 +341,7 @@ class GeminiClient:
             else:
                 job = self.sdk.batches.create(model=model, src=file_name, config={"display_name": display_name})
         except Exception as exc:  # noqa: BLE001
-            error = describe_api_error(exc, "create batch")
+            error = describe_api_error(exc, CREATE)
             error.unknown_outcome = outcome_unknown(exc)
             raise error from None
         if not valid_batch_name(getattr(job, "name", None)):

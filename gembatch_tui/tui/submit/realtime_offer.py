@@ -37,14 +37,11 @@ if TYPE_CHECKING:
 else:
     _ScreenBase = object
 
-REFUSED_CODES = ("(429 ", "(403 ")
-"""How the service's messages name a create refused for quota or access (core/errors.describe_api_error)."""
-
-
 def refused_by_api(result: FileResult) -> bool:
     """The Batch API refused this file's create for quota or access (an error, or queued after a 429)."""
-    text = " ".join(result.reasons)
-    return result.status in ("error", "queued") and any(code in text for code in REFUSED_CODES)
+    from gembatch_tui.core.errors import create_refused
+
+    return result.status in ("error", "queued") and create_refused(" ".join(result.reasons))
 
 
 @dataclass(frozen=True)

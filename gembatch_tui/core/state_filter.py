@@ -30,6 +30,7 @@ NAMES: dict[str, frozenset[str]] = {
     "cancelled": frozenset({CANCELLED}),
     "expired": frozenset({EXPIRED}),
     "active": frozenset({PENDING, RUNNING}),
+    "final": frozenset({SUCCEEDED, FAILED, CANCELLED, EXPIRED, LOCAL_MISSING}),  # as the dashboard's state:final
     # this store's own states, which no server job has: a part waiting to be submitted, a submission under way or
     # refused before a job was made (list shows SUBMIT_FAILED), a job the service no longer knows
     "queued": frozenset({LOCAL_QUEUED}),

@@ -81,6 +81,8 @@ def test_list_state_filters_records_and_refuses_unknown_names(tmp_path: Path, em
     found = cli("list", "--state", "submit_failed,missing,queued", "--json")
     assert found.returncode == 0 and [r["id"] for r in json.loads(found.stdout)] == [refused["id"]], found
     assert json.loads(cli("list", "--state", "failed", "--json").stdout) == []  # a job state only
+    final = cli("list", "--state", "final", "--json")  # the dashboard's `state:final` (QA pass 4)
+    assert final.returncode == 0 and {r["input_file"] for r in json.loads(final.stdout)} == {str(a), str(b)}
 
 
 def test_list_remote_shows_untracked_jobs_marked_so(tmp_path: Path, emu: Emulator) -> None:

@@ -252,7 +252,7 @@ def cmd_poll(rt: Runtime, args: argparse.Namespace) -> int:
     except Exception as exc:  # noqa: BLE001 - a config error
         raise UsageError(str(exc)) from None
     interval = _poll_interval(rt, args.interval)
-    from gembatch_tui.cli.jobs import cmd_poll_jobs, print_report, wait_for_jobs
+    from gembatch_tui.cli.jobs import cmd_poll_jobs, print_queued, print_report, wait_for_jobs
 
     if args.once and (args.watch or args.timeout is not None):
         raise UsageError("--once goes with neither --watch nor --timeout")
@@ -261,6 +261,7 @@ def cmd_poll(rt: Runtime, args: argparse.Namespace) -> int:
     if args.once:
         report = poll_once(rt.service, force=True)  # CONTRACTS: every non-final job, due or not
         print_report(report)
+        print_queued(rt)
         return EXIT_PARTIAL if report.failed else EXIT_OK
     return wait_for_jobs(rt, None, interval=interval, timeout_min=args.timeout)
 

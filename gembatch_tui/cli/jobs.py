@@ -270,6 +270,23 @@ def print_report(report: Any) -> None:
         (out if run.ok else err)(f"{run.name}: {run.message}")
 
 
+def print_queued(rt: Runtime) -> None:
+    """A line per job still queued here after a `poll --once` pass, with when and why: the pass sent nothing
+    for them (a 429's backoff not over, a budget full), and silence read as nothing to do."""
+    import time as _time
+
+    from gembatch_tui.core.submit.waves import is_queued, retry_at
+    from gembatch_tui.core.text import terminal_safe
+
+    for rec in rt.store.read_all():
+        if not is_queued(rec):
+            continue
+        at = retry_at(rec)
+        when = f", next attempt after {_time.strftime('%H:%M:%S', _time.localtime(at))}" if at > _time.time() else ""
+        why = str(rec.get("queued_reason") or "").strip()
+        out(f"{terminal_safe(display_name(rec))}: queued{when}" + (f" ({terminal_safe(why)})" if why else ""))
+
+
 def wait_for_jobs(rt: Runtime, keys: list[str] | None, *, interval: float, timeout_min: float | None,
                   command: str | None = None) -> int:
     """Poll `keys` (None: every unfinished job) until each is final, its results downloaded, or `timeout_min`

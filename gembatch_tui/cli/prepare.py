@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gembatch_tui.cli.output import EXIT_OK, EXIT_USAGE, UsageError, err, out
+from gembatch_tui.core.counts import counted
 
 HELP = "make a batch input file from a CSV, TSV, JSON or JSONL table and a prompt template"
 
@@ -101,7 +102,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     progress.clear()
     est = result.estimate
     media = f", {result.media_refs:,} media references" if result.media_refs else ""
-    out(f"prepared {result.rows:,} requests{media}: {result.batch} (key map: {result.map})")
+    out(f"prepared {counted(result.rows, 'request')}{media}: {result.batch} (key map: {result.map})")
     out(f"estimate: {est.figures()}; {est.cost_text()}")
     out(f"next: gembatch-tui submit {result.batch}")
     return EXIT_OK

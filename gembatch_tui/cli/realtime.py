@@ -28,6 +28,7 @@ from typing import Any
 from gembatch_tui.cli.arg_types import positive_int, usd
 from gembatch_tui.cli.output import EXIT_OK, EXIT_PARTIAL, UsageError, err, out
 from gembatch_tui.core.errors import ServiceError
+from gembatch_tui.core.counts import counted
 
 HELP = "send the requests of FILE (or the failed and missing keys of JOB) now through generateContent"
 PROGRESS_LINE_EVERY = 10.0
@@ -108,7 +109,7 @@ def _run(runtime: Any, args: argparse.Namespace, settings: Any) -> int:
         if prepared.message:
             err(f"warning: {prepared.message}")
         name = batch_name(record) or str(record.get("id"))
-        err(f"{name}: {int(record.get('count') or 0):,} requests to {record.get('model')}, {limits.describe()}"
+        err(f"{name}: {counted(int(record.get('count') or 0), 'request')} to {record.get('model')}, {limits.describe()}"
             + (" (continuing an earlier run)" if prepared.status == "resume" else ""))
         shown.append(_ProgressLine(name))
         restore.append(_stop_on_signals(cancel))

@@ -184,3 +184,14 @@ def test_a_bad_estimate_setting_in_the_config_is_named(cli: Cli, data_dir: Path)
     run = cli("prepare", str(data), "--template", "{title}")
     assert run.returncode == 2 and "max_cost_usd must be a number of US dollars" in run.stderr
     assert _files(data_dir) == ["t.csv"]
+
+
+def test_one_row_is_one_request_in_the_words_too(cli: Cli, data_dir: Path) -> None:
+    data = data_dir / "one.csv"
+    data.write_text("id,t\nA,hello\n")
+    run = cli("prepare", str(data), "--id-column", "id", "--template", "Q {t}")
+    assert run.returncode == 0, run
+    assert run.stdout.startswith("prepared 1 request: "), run.stdout
+    cli.env.update(GOOGLE_API_KEY="test-key-not-used", GOOGLE_GEMINI_BASE_URL="http://127.0.0.1:9")
+    over = cli("submit", "--check", "--max-cost", "0.0000000001", str(data.with_name("one.batch.jsonl")))
+    assert "(1 request, ~" in over.stdout + over.stderr, over

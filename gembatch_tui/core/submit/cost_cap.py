@@ -29,6 +29,7 @@ from gembatch_tui.core.errors import Cancelled
 from gembatch_tui.core.submit import media
 from gembatch_tui.core.submit.outcome import SubmitOutcome
 from gembatch_tui.core.submit.input_read import iter_requests
+from gembatch_tui.core.counts import counted
 
 CAP_HINT = "--max-cost or max_cost_usd"
 CANCEL_CHECK = 1024
@@ -52,7 +53,7 @@ class CostEstimate:
         t = self.tokens
         low, high = t.billed_output_low, t.billed_output_high
         output = f"{low:,}" if low == high else f"{low:,}-{high:,}"
-        text = f"{t.requests:,} requests, ~{t.input:,} input tokens, ~{output} output tokens"
+        text = f"{counted(t.requests, 'request')}, ~{t.input:,} input tokens, ~{output} output tokens"
         if t.thinking_high:
             text += f" (incl. thinking {t.thinking_low:,}-{t.thinking_high:,})"
         return text

@@ -329,7 +329,7 @@ def cmd_list(rt: Runtime, args: argparse.Namespace) -> int:
                 listed_id(rec),
                 fit(terminal_safe(display_name(rec)), NAME_WIDTH),
                 str(batch.get("model") or rec.get("model") or "-").replace("models/", ""),
-                short_state(record_state(rec)),
+                short_state(record_state(rec)) + (" (archived)" if args.all and is_archived(rec) else ""),
                 _progress(rec),
                 str(batch.get("create_time") or rec.get("submitted_at") or "-")[:19].replace("T", " "),
                 results or ("error" if rec.get("results_error") else "-"),

@@ -35,7 +35,10 @@ def test_archive_jobs_hides_them_from_list_and_list_all_shows_them(cli: Cli, tmp
     assert _ids(cli, store, "--state", "succeeded") == ["rec0003"]
     table = cli("--store", store, "list").stdout
     assert "eval-prompts" not in table and "faq-answers" not in table
-    assert "eval-prompts" in cli("--store", store, "list", "--all").stdout
+    every = cli("--store", store, "list", "--all").stdout
+    assert "eval-prompts" in every
+    marked = [line for line in every.splitlines() if "(archived)" in line]  # QA pass 4: which ones are hidden
+    assert len(marked) == 2 and all("SUCCEEDED (archived)" in line for line in marked), every
 
     run = cli("--store", store, "archive", "--undo", "job0004")
     assert (run.returncode, run.stdout) == (0, "batches/job0004: unarchived\n"), run

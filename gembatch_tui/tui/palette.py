@@ -35,7 +35,7 @@ TITLES = {
     "reverse_sort": "Reverse sort",
     "usage": "Usage and cost: tokens and price of every job",
 }
-"""Fuller titles for the dashboard's short footer labels (the palette has room)."""
+"""Fuller titles for the dashboard's short footer labels (the palette has room); other screens keep their own."""
 
 Command = tuple[str, str, Callable[[], Any]]
 
@@ -62,8 +62,11 @@ def _moves(action: str) -> bool:
 
 def screen_commands(app: AppHost, screen: Any) -> list[Command]:
     """The live, described bindings of `screen` (its focused widget's, its own), as palette commands."""
+    from gembatch_tui.tui.dashboard.screen import DashboardScreen
+
     out: list[Command] = []
     seen: set[str] = set()
+    dashboard = isinstance(screen, DashboardScreen)  # TITLES speak of jobs: the results screen's / filters rows
     try:
         active = screen.active_bindings
     except Exception:  # noqa: BLE001 - a screen being torn down: no commands from it
@@ -74,7 +77,7 @@ def screen_commands(app: AppHost, screen: Any) -> list[Command]:
             continue
         if binding.action in SKIP_ACTIONS or node is app or _textual_own(binding, node) or _moves(binding.action):
             continue
-        title = TITLES.get(binding.action, binding.description)
+        title = TITLES.get(binding.action, binding.description) if dashboard else binding.description
         if title in seen:
             continue
         seen.add(title)

@@ -273,3 +273,14 @@ async def test_inside_the_real_app(tmp_path: Path, messy_job: dict[str, Any]) ->
         await wait_for(pilot, lambda: "usage" in (app.record("rec1") or {}), "the app re-read the store")
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
+
+
+async def test_the_palette_names_the_results_screens_own_filter(tmp_path: Path, messy_job: dict[str, Any]) -> None:
+    """QA pass 4: the palette offered "Filter jobs" for the results screen's / (which filters rows)."""
+    from gembatch_tui.tui.palette import screen_commands
+
+    app = ResultsHost(messy_job, store_with(tmp_path, messy_job))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await ready(pilot, 7)
+        titles = [title for title, _, _ in screen_commands(app, screen)]
+        assert "Filter" in titles and "Filter jobs" not in titles, titles

@@ -215,8 +215,9 @@ class ResultsScreen(WorkerFailures, RealtimeRetry, ResultsActions, Screen[None])
 
     def on_index_progressed(self, message: IndexProgressed) -> None:
         pct = int(message.done * 100 / message.total) if message.total else 0
+        what = "results and requests" if self.record.get("input_file") else "results"  # the total counts both files
         self.query_one("#results-loading", Static).update(
-            Text(f"Indexing results… {pct}% of {format_bytes(message.total)}", end=""))
+            Text(f"Indexing {what}… {pct}% of {format_bytes(message.total)}", end=""))
 
     def on_index_built(self, message: IndexBuilt) -> None:
         if message.index is None:

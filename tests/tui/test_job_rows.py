@@ -86,6 +86,19 @@ def test_eta_of_a_running_job_at_its_rate_so_far() -> None:
     assert eta_seconds(none_done, now) is None  # no rate yet
 
 
+def test_a_results_check_of_one_reads_in_the_singular() -> None:
+    from datetime import datetime, timezone
+
+    from gembatch_tui.tui.dashboard.detail_sections import render_record
+
+    rec = {"id": "r", "count": 1, "results_file": "/r.jsonl", "batch": {"name": "batches/r",
+           "state": "JOB_STATE_SUCCEEDED"},
+           "results_check": {"lines": 1, "ok": 0, "errors": 1, "missing": 0, "duplicates": 2}}
+    console = Console(width=120, record=True)
+    console.print(render_record(rec, datetime(2026, 11, 23, 12, 10, tzinfo=timezone.utc)))
+    assert "1 line, 0 ok, 1 error, 0 missing, 2 duplicates" in console.export_text()
+
+
 def test_progress_never_cuts_a_number() -> None:
     from gembatch_tui.tui.dashboard.cells import PROGRESS_FIT, progress_cell, short_count
 

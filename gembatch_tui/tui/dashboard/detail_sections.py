@@ -169,6 +169,10 @@ def render_record(record: Record, now: datetime, poll_error: tuple[datetime, str
     return Group(*(part for part in record_sections(record, now, poll_error) if part is not None))
 
 
+_ONE = {"lines": "line", "errors": "error", "duplicates": "duplicate"}
+"""A results_check count of one, in the singular ("1 line", not "1 lines")."""
+
+
 def record_sections(record: Record, now: datetime, poll_error: tuple[datetime, str] | None = None, *,
                     run_here: bool = False) -> list[Any]:
     """The detail's SECTIONS parts in order (None for an absent one): summary, timeline, files, earlier attempts,
@@ -222,7 +226,7 @@ def record_sections(record: Record, now: datetime, poll_error: tuple[datetime, s
         summary.add_row(
             "Results check",
             Text(
-                ", ".join(f"{safe(v)} {safe(k)}" for k, v in check.items()),
+                ", ".join(f"{safe(v)} {safe(_ONE.get(k, k) if v == 1 else k)}" for k, v in check.items()),
                 end="",
             ),
         )

@@ -44,9 +44,12 @@ class JobsAdopted(Message):
 
 
 class ActiveJobsCancelled(Message):
-    def __init__(self, outcomes: list[CancelOutcome]) -> None:
+    """Cancel-all ran: one outcome a job tried, and why each job the question promised was not tried."""
+
+    def __init__(self, outcomes: list[CancelOutcome], skipped: list[str] | None = None) -> None:
         super().__init__()
         self.outcomes = outcomes
+        self.skipped = skipped or []
 
 
 __all__ = ["ActiveJobsCancelled", "InventoryLoaded", "JobsAdopted", "ResourcesDeleted", "WorkProgressed"]

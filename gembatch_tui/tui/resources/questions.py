@@ -92,7 +92,7 @@ def cancel_all_question(active: list[BatchRow], limit: int) -> tuple[str, Text, 
         room = 66 - len(row.name) - 10
         if room > 4:
             label = safe(row.display_name or "") if row.in_store else "(not in the store)"
-            body.append(f"  {label[:room]}", style="" if row.in_store else "dim")
+            body.append(f"  {cut(label, room)}", style="" if row.in_store else "dim")
         body.append("\n")
     _more(body, len(active) - limit)
     body.append(
@@ -100,6 +100,44 @@ def cancel_all_question(active: list[BatchRow], limit: int) -> tuple[str, Text, 
         "created elsewhere with this key. Their unprocessed requests are not run. Nothing is deleted."
     )
     return "Cancel every active job?", body, "cancel them all"
+
+
+def cut(text: str, room: int) -> str:
+    """`text` in at most `room` characters, with … where it was cut (a bare cut looked like the whole name)."""
+    return text if len(text) <= room else text[: max(0, room - 1)] + "…"
+
+
+def row_label(row: BatchRow) -> str:
+    """How a user knows a remote job: its file's name when the store has it, else its job name."""
+    return row.display_name if row.in_store and row.display_name else row.name
+
+
+def not_cancelled(promised: list[BatchRow], outcomes: list[CancelOutcome], now: list[BatchRow] | None) -> list[str]:
+    """Why each job the question promised to cancel was not tried: the server's list, read again right before the
+    cancel, no longer had it active ("job15.jsonl had already succeeded"). `now` is the listing after the cancel
+    (None when it could not be read)."""
+    tried = {o.name for o in outcomes}
+    states = {row.name: row.state for row in now or []}
+    lines = []
+    for row in promised:
+        if row.name in tried:
+            continue
+        state = states.get(row.name)
+        if state is None:
+            why = "was no longer listed" if now is not None else "had already finished"
+        else:
+            why = f"had already {short_state(state).lower()}"
+        lines.append(f"{row_label(row)} {why}")
+    return lines
+
+
+def cancelled_summary(outcomes: list[CancelOutcome], skipped: list[str]) -> str:
+    """The toast after cancel-all: how many were cancelled, and why the others promised were not."""
+    text = f"Cancelled {_n(len(outcomes), 'job')}"
+    if skipped:
+        more = f"; {len(skipped) - 3} more finished before the cancel" if len(skipped) > 3 else ""
+        text += ": " + "; ".join(skipped[:3]) + more
+    return text
 
 
 def _n(count: int, noun: str) -> str:
@@ -181,4 +219,4 @@ class OutcomeDialog(ModalScreen[None]):
         self.dismiss(None)
 
 
-__all__ = ["OutcomeDialog", "cancel_all_question", "delete_question", "outcome_text", "protected_question"]
+__all__ = ["OutcomeDialog", "cancel_all_question", "cancelled_summary", "cut", "not_cancelled", "row_label", "delete_question", "outcome_text", "protected_question"]

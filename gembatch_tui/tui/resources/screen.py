@@ -32,7 +32,9 @@ from gembatch_tui.tui.resources.questions import (
     OutcomeDialog,
     cancel_all_question,
     cancel_outcome_text,
+    cancelled_summary,
     delete_question,
+    not_cancelled,
     outcome_text,
     protected_question,
 )
@@ -404,24 +406,33 @@ class ResourcesScreen(WorkerFailures, Screen[None]):
         def answered(yes: bool | None) -> None:
             if yes:
                 self._set_busy("cancelling", "cancelling every pending or running job…")
-                self._cancel_worker()
+                self._cancel_worker(active)
 
         self.app.push_screen(ConfirmDialog(*cancel_all_question(active, self._limit()), danger=True), answered)
 
     @work(thread=True, group="resources-act", exit_on_error=False, description="cancel every active job")
-    def _cancel_worker(self) -> None:
+    def _cancel_worker(self, promised: list[BatchRow]) -> None:
+        """Cancel what is active now; `promised` (what the question listed) is compared with what was tried, so
+        a job that finished meanwhile is named with its end state instead of a bare "Cancelled 0 jobs"."""
         outcomes = res.cancel_all_active(self.service)
         self.app.post_message(StoreChanged("resources: cancelled jobs"))
-        self.post_message(ActiveJobsCancelled(outcomes))
-        inv, records = self._list_now()
+        try:
+            inv, records = self._list_now()
+        except Exception:
+            self.post_message(ActiveJobsCancelled(outcomes, not_cancelled(promised, outcomes, None)))
+            raise
+        self.post_message(ActiveJobsCancelled(outcomes, not_cancelled(promised, outcomes, inv.batches)))
         done = sum(1 for o in outcomes if o.ok)
         self.post_message(InventoryLoaded(inv, records, f"cancelled {done} of {len(outcomes)} active jobs"))
 
     def on_active_jobs_cancelled(self, message: ActiveJobsCancelled) -> None:
         if any(not o.ok for o in message.outcomes):
-            self.app.push_screen(OutcomeDialog("Some jobs could not be cancelled", cancel_outcome_text(message.outcomes)))
+            body = cancel_outcome_text(message.outcomes)
+            for line in message.skipped:
+                body.append(f"• not tried: {safe(line)}\n", style="dim")
+            self.app.push_screen(OutcomeDialog("Some jobs could not be cancelled", body))
         else:
-            self.notify(f"Cancelled {len(message.outcomes)} job{'s' if len(message.outcomes) != 1 else ''}", markup=False)
+            self.notify(safe(cancelled_summary(message.outcomes, message.skipped)), markup=False)
 
     # ----------------------------------------------------------------- listing
     def action_next_profile(self) -> None:

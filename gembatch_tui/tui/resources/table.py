@@ -37,16 +37,17 @@ WIDE_FROM = 110
 FILTERS: list[str | None] = [None, ACTIVE, PROTECTED, SAFE, ORPHAN, EXPIRING]
 LOOKS = {ACTIVE: ("active", "bold cyan"), PROTECTED: ("protected", "bold yellow"), SAFE: ("safe", "green"),
          ORPHAN: ("orphan", "magenta"), "failed": ("✖ failed", "bold red")}
-# (key, header, width; None = the flexible display-name column)
+# (key, header, width; None = the flexible display-name column, headed "Name" where it is narrow: at 80 columns
+# "Display name" was cut to "Display n")
 FILE_COLUMNS = {
-    False: [("sel", "", 1), ("status", "Status", 9), ("name", "File", 12), ("display", "Display name", None),
+    False: [("sel", "", 1), ("status", "Status", 9), ("name", "File", 12), ("display", "Name", None),
             ("size", "Size", 8), ("expires", "Expires", 7), ("source", "Src", 3), ("job", "Used by", 12)],
     True: [("sel", "", 1), ("status", "Status", 9), ("name", "File", 18), ("display", "Display name", None),
            ("size", "Size", 8), ("created", "Age", 8), ("expires", "Expires", 7), ("state", "State", 6),
            ("source", "Src", 3), ("job", "Used by", 16)],
 }
 BATCH_COLUMNS = {
-    False: [("sel", "", 1), ("status", "Status", 9), ("name", "Job", 12), ("display", "Display name", None),
+    False: [("sel", "", 1), ("status", "Status", 9), ("name", "Job", 12), ("display", "Name", None),
             ("model", "Model", 10), ("state", "State", 9), ("created", "Age", 7), ("store", "Local", 5)],
     True: [("sel", "", 1), ("status", "Status", 9), ("name", "Job", 20), ("display", "Display name", None),
            ("model", "Model", 18), ("state", "State", 9), ("created", "Created", 16), ("store", "Local", 8)],

@@ -73,6 +73,8 @@ class Emulator:
     emulators (processes) may serve one state dir at once. Ids then never repeat across restarts: drawn from
     the OS's randomness, or, when `seed` is given, from a seeded stream of its own for each start.
     `seed` (default 0 for the synthetic answers and faults) makes ids and answers reproducible.
+    `random_ids=True` (the `emulator` command) draws a private emulator's ids from the OS's randomness when no
+    `seed` is given: two of them in front of one store never name two jobs alike, as the real service never does.
     `strict_input=True` makes batch creation reject input files with lines that are not JSON objects,
     with the real service's "Error on line N: invalid JSON ..." 400, instead of answering them per line.
     `enqueued_token_budget` (one int for every model, or `{"gemini-2.5-flash": N, "*": M}`) models a tier's
@@ -109,8 +111,10 @@ class Emulator:
         api_keys: Iterable[str] | None = None,
         batch_page_max: int = 100,
         reject_big_pages: bool = False,
+        random_ids: bool = False,
     ) -> None:
         self.host = host
+        self._random_ids = random_ids and seed is None  # ids from the OS's randomness, as the real service's
         self._batch_page_max = batch_page_max  # batches.list's largest page (the reference: 100, unconfirmed)
         self._reject_big_pages = reject_big_pages  # a bigger page asked for: 400 instead of clamped
         self.port = port
@@ -151,6 +155,8 @@ class Emulator:
         else:
             self._state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         state = EmulatorState(self._state_dir / "blobs", self._clock, self._seed)
+        if self._random_ids:
+            state.ids = IdGenerator(None)
         state.processing_seconds = self._processing_seconds
         state.processing_failures = self._processing_failures  # shared: fail_processing works before and after start
         errors: list[str] = []
@@ -303,7 +309,8 @@ def serve(
                    error_rate=error_rate, expiry_seconds=expiry_seconds, max_concurrent_jobs=max_concurrent_jobs,
                    state_dir=state_dir, seed=seed, enqueued_token_budget=enqueued_token_budget,
                    processing_seconds=processing_seconds, rpm=rpm,
-                   rpm_window_seconds=rpm_window_seconds, api_keys=api_keys)
+                   rpm_window_seconds=rpm_window_seconds, api_keys=api_keys,
+                   random_ids=True)  # two emulators on one store must not hand out the same batch names
     previous: dict[signal.Signals, Any] = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -51,3 +51,32 @@ def test_emulator_never_imports_textual_or_rich(module: str) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def _upload_name(url: str, path: str) -> str:
+    from google import genai
+
+    client = genai.Client(api_key="any", http_options={"base_url": url})
+    return client.files.upload(file=path, config={"mime_type": "application/jsonl"}).name
+
+
+def test_two_emulator_commands_never_hand_out_the_same_names(tmp_path) -> None:  # noqa: ANN001
+    """QA pass 4: two `emulator` processes in front of one store gave the same batch names (a fixed seed), so a
+    job's record took another job's results. The command draws its ids at random, as the service does; an
+    in-process Emulator without a seed stays reproducible for tests."""
+    from gembatch_tui.emulator import Emulator
+
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"key": "a", "request": {"contents": [{"parts": [{"text": "q"}]}]}}\n')
+    procs = [subprocess.Popen([sys.executable, "-m", "gembatch_tui.emulator", "--port", "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    try:
+        urls = [re.fullmatch(r"listening on (\S+)", p.stdout.readline().strip()).group(1) for p in procs]
+        names = [_upload_name(url, str(src)) for url in urls]
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=15)
+    assert names[0] != names[1], names
+    with Emulator(api_key="any") as one, Emulator(api_key="any") as two:
+        assert _upload_name(one.url, str(src)) == _upload_name(two.url, str(src))

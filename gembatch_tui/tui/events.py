@@ -71,6 +71,16 @@ class EventsOwner(_AppBase):
             self.screen.add(event)
         return event
 
+    def say(self, message: str, *, title: str = "", severity: str = "information") -> None:
+        """News about what a key did (or why it did nothing): on the event line where the screen has one (no toast
+        over the table), as a toast on a screen without one (the job detail), so it is seen either way."""
+        from gembatch_tui.tui.widgets.event_line import EventLine
+
+        if self.screen.query(EventLine):
+            self.record_event(message, title=title, severity=severity)
+        else:
+            self.notify(message, title=title, severity=severity, markup=False)
+
     @property
     def dialog_open(self) -> bool:
         return isinstance(self.screen, ModalScreen)

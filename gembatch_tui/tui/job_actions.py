@@ -2,6 +2,11 @@
 then do it in a worker and report by message.
 
 A split input's group row cancels or deletes every part at once, with one question for all of them.
+
+A job being cancelled or deleted is marked as such from the yes until its worker reports (`_busy`): the user is
+told at once ("Deleting job15.jsonl…"), and a second c or d on it is refused with that reason instead of opening a
+second dialog, which would run the same delete twice (two "Deleted" events, the second one failing or doing
+nothing) while the first was still waiting on the service.
 """
 
 from __future__ import annotations
@@ -105,6 +110,17 @@ class JobsDeleted(Message):
         self.key, self.results, self.refused = key, results, refused
 
 
+class JobActionEnded(Message):
+    """A cancel or delete worker is over (done or failed): its jobs take c and d again.
+
+    Posted last by the worker, after its outcome message, so a failure (which goes to the App's failure handler,
+    not to an outcome message) also frees them."""
+
+    def __init__(self, keys: tuple[str, ...]) -> None:
+        super().__init__()
+        self.keys = keys
+
+
 class JobActions:
     """Cancel and delete, mixed into the App: ask with a dialog, then work in a thread and report by message.
 
@@ -113,6 +129,38 @@ class JobActions:
 
     store: Any
     service: Any
+
+    @property
+    def _busy(self) -> dict[str, str]:
+        """Record key -> what is being done to it ("cancelled", "deleted"), from the yes until the worker ends;
+        a record deleted locally stays marked "gone" (its row lingers until the store is read again)."""
+        busy = self.__dict__.get("_job_actions_busy")
+        if busy is None:
+            busy = self.__dict__["_job_actions_busy"] = {}
+        return busy
+
+    def _refuse_busy(self, keys: list[str] | tuple[str, ...], label: str, what: str) -> bool:
+        """Say so and return True when one of `keys` is already being cancelled or deleted (`what`: the key
+        refused, "cancel" or "delete")."""
+        for key in keys:
+            doing = self._busy.get(key)
+            if doing is not None:
+                news = "already deleted" if doing == "gone" else f"already being {doing}"
+                self.say(f"{safe(label)} is {news}", title=f"No {what}", severity="warning")  # type: ignore[attr-defined]
+                return True
+        return False
+
+    def _start(self, keys: list[str] | tuple[str, ...], doing: str, label: str) -> None:
+        """Mark `keys` as being `doing` ("cancelled", "deleted") and say so at once: the service may take seconds."""
+        for key in keys:
+            self._busy[key] = doing
+        verb, title = {"cancelled": ("Cancelling", "Cancel"), "deleted": ("Deleting", "Delete")}[doing]
+        self.say(f"{verb} {safe(label)}…", title=title)  # type: ignore[attr-defined]
+
+    def on_job_action_ended(self, message: JobActionEnded) -> None:
+        for key in message.keys:
+            if self._busy.get(key) != "gone":
+                self._busy.pop(key, None)
 
     def _service_of(self, rec: Any) -> Any:
         """The service of the key that made `rec` (several keys: runtime.service_for); another key would
@@ -130,9 +178,13 @@ class JobActions:
         rec = self.record(key)  # type: ignore[attr-defined]
         if rec is None or self.service is None:
             return
+        label = display_name(rec) or batch_name(rec) or key
+        if self._refuse_busy([key], label, "cancel"):
+            return
 
         def answered(yes: bool | None) -> None:
-            if yes:
+            if yes and not self._refuse_busy([key], label, "cancel"):
+                self._start([key], "cancelled", label)
                 self._cancel_worker(key)
 
         self.push_screen(ConfirmDialog(*cancel_question(rec)), answered)  # type: ignore[attr-defined]
@@ -140,11 +192,12 @@ class JobActions:
     def request_cancel_group(self, keys: list[str], label: str) -> None:
         """Ask once (y/n) and, on yes, cancel every part in `keys` that is not finished, in a worker."""
         parts = [r for r in (self.record(k) for k in keys) if r is not None]  # type: ignore[attr-defined]
-        if not parts or self.service is None:
+        if not parts or self.service is None or self._refuse_busy(keys, label, "cancel"):
             return
 
         def answered(yes: bool | None) -> None:
-            if yes:
+            if yes and not self._refuse_busy(keys, label, "cancel"):
+                self._start(keys, "cancelled", label)
                 self._cancel_worker(*keys)
 
         self.push_screen(ConfirmDialog(*cancel_group_question(parts, label)), answered)  # type: ignore[attr-defined]
@@ -152,6 +205,12 @@ class JobActions:
     @work(thread=True, group="actions", exit_on_error=False, description="cancel jobs")
     def _cancel_worker(self, *keys: str) -> None:
         """Cancel one job, or each unfinished part of a group (one failure does not stop the others)."""
+        try:
+            self._cancel(keys)
+        finally:
+            self.post_message(JobActionEnded(keys))  # type: ignore[attr-defined]
+
+    def _cancel(self, keys: tuple[str, ...]) -> None:
         from gembatch_tui.core.cleanup.cancel import cancel_job
         from gembatch_tui.tui.dashboard.states import can_cancel
 
@@ -198,9 +257,13 @@ class JobActions:
         rec = self.record(key)  # type: ignore[attr-defined]
         if rec is None or self.service is None:
             return
+        label = display_name(rec) or batch_name(rec) or key
+        if self._refuse_busy([key], label, "delete"):
+            return
 
         def answered(choice: DeleteRequest | None) -> None:
-            if choice is not None:
+            if choice is not None and not self._refuse_busy(choice.keys, label, "delete"):
+                self._start(choice.keys, "deleted", label)
                 self._delete_worker(choice)
 
         self.push_screen(DeleteDialog(rec), answered)  # type: ignore[attr-defined]
@@ -208,17 +271,24 @@ class JobActions:
     def request_delete_group(self, keys: list[str], label: str) -> None:
         """The delete dialog for every part of a split input at once."""
         parts = [r for r in (self.record(k) for k in keys) if r is not None]  # type: ignore[attr-defined]
-        if not parts or self.service is None:
+        if not parts or self.service is None or self._refuse_busy(keys, label, "delete"):
             return
 
         def answered(choice: DeleteRequest | None) -> None:
-            if choice is not None:
+            if choice is not None and not self._refuse_busy(choice.keys, label, "delete"):
+                self._start(choice.keys, "deleted", label)
                 self._delete_worker(choice)
 
         self.push_screen(DeleteDialog(parts, label=label), answered)  # type: ignore[attr-defined]
 
     @work(thread=True, group="actions", exit_on_error=False, description="delete jobs")
     def _delete_worker(self, choice: DeleteRequest) -> None:
+        try:
+            self._delete(choice)
+        finally:
+            self.post_message(JobActionEnded(choice.keys))  # type: ignore[attr-defined]
+
+    def _delete(self, choice: DeleteRequest) -> None:
         # The records as they are now, not as the dialog saw them.
         records = [r for r in (self.store.get(k) for k in choice.keys) if r is not None]
         if not records:
@@ -236,6 +306,9 @@ class JobActions:
     def on_jobs_deleted(self, message: JobsDeleted) -> None:
         notify = self.notify  # type: ignore[attr-defined]
         ok = [r for r in message.results if r.ok]
+        for r in ok:  # its row stays until the store is read again: a d on it says it is gone
+            if r.action.kind == "record" and r.action.record_key:
+                self._busy[r.action.record_key] = "gone"
         # What was asked for and done goes to the event line and the log (E), not a toast over the table.
         if len(ok) > 4:  # a whole group: how many of each
             self.record_event("; ".join(f"deleted {line}" for line in count_actions([r.action for r in ok])),  # type: ignore[attr-defined]

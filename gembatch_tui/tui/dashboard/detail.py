@@ -22,6 +22,7 @@ from textual.worker import Worker
 from gembatch_tui.core.models import Record, batch_name, display_name, is_realtime, record_key, record_state
 from gembatch_tui.core.submit.retry_parts import can_retry
 from gembatch_tui.tui.dashboard.detail_sections import SECTIONS, record_sections
+from gembatch_tui.tui.dashboard.reasons import WHAT, reason_not
 from gembatch_tui.tui.dashboard.rows import can_cancel, can_delete
 from gembatch_tui.tui.widgets.safe_text import safe, safe_text
 from gembatch_tui.tui.worker_failures import WorkerFailures
@@ -55,16 +56,23 @@ class DetailScreen(WorkerFailures, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="detail.back"),
         Binding("q", "back", "Back", show=False, id="detail.back_q"),
+        # Each job key has a hidden "why" twin, live exactly when the key is not: it says why (dashboard/reasons.py),
+        # as the dashboard does, instead of ignoring the key.
         Binding("c", "cancel_job", "Cancel job", tooltip="Cancel this pending or running job", id="detail.cancel"),
+        Binding("c", "why('cancel_job')", show=False, id="detail.cancel_why"),
         Binding("d", "delete_job", "Delete", tooltip="Delete the job's remote resources and/or record", id="detail.delete"),
+        Binding("d", "why('delete_job')", show=False, id="detail.delete_why"),
         Binding("r", "poll_now", "Poll", tooltip="Poll every unfinished job now", id="detail.poll"),
+        Binding("r", "why('poll_now')", show=False, id="detail.poll_why"),
         Binding(
             "R", "retry_part", "Retry part", tooltip="Queue this failed, expired or cancelled part again",
             id="detail.retry_part",
         ),
+        Binding("R", "why('retry_part')", show=False, id="detail.retry_part_why"),
         Binding(
             "v", "view_results", "Results", tooltip="Browse answers, export, resubmit failures", id="detail.results"
         ),
+        Binding("v", "why('view_results')", show=False, id="detail.results_why"),
         Binding("j", "scroll('down')", "Scroll down", show=False, id="detail.down"),
         Binding("k", "scroll('up')", "Scroll up", show=False, id="detail.up"),
         Binding("g", "scroll('home')", "Top", show=False, id="detail.top"),
@@ -201,6 +209,8 @@ class DetailScreen(WorkerFailures, Screen[None]):
     # ----------------------------------------------------------------- keys
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         rec = self.record
+        if action == "why":  # the hidden twin of a job key: live exactly when the key itself is not
+            return not self.check_action(str(parameters[0]), ())
         if action == "cancel_job":
             return self.gapp.service is not None and can_cancel(rec)
         if action == "delete_job":
@@ -215,6 +225,13 @@ class DetailScreen(WorkerFailures, Screen[None]):
 
     def action_back(self) -> None:
         self.dismiss()
+
+    def action_why(self, action: str) -> None:
+        """A job key that does not apply: say why, in the dashboard's words (a toast: this screen has no event line)."""
+        what = "retry_parts" if action == "retry_part" else action  # the dashboard's name for R
+        reason = reason_not(what, self.record, service=self.gapp.service is not None,
+                            read_only=self.gapp.missing_key)
+        self.gapp.say(reason, title=f"No {WHAT.get(what, what)}", severity="warning")
 
     def action_scroll(self, where: str) -> None:
         body = self.query_one("#detail-body", VerticalScroll)

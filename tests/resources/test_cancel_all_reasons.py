@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from tests.pilot_support import screen_text
 from tests.resources.res_host import HostApp
 from tests.resources.res_scenario import Scenario
-from tests.resources.test_resources_screen import idle, wait_for
+from tests.resources.test_resources_screen import ask_cancel_all, wait_for
 
 from gembatch_tui.core.cleanup.flags import ACTIVE, BatchRow
 from gembatch_tui.core.cleanup.remote import CancelOutcome
-from gembatch_tui.tui.dialogs.confirm import ConfirmDialog
 from gembatch_tui.tui.resources.questions import cancel_all_question, cancelled_summary, cut, not_cancelled
 
 
@@ -24,10 +22,7 @@ def row(name: str, label: str, state: str = "JOB_STATE_RUNNING", in_store: bool 
 async def test_a_job_that_finished_before_the_yes_is_named_with_its_state(scenario: Scenario) -> None:
     app = HostApp(scenario.service, scenario.clock.utc)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, idle(app))
-        await pilot.press("C")
-        await wait_for(pilot, lambda: "Cancel 1 pending or running job" in screen_text(app))
-        assert isinstance(app.screen, ConfirmDialog)
+        await ask_cancel_all(pilot, app)
         scenario.clock.advance(5)  # the promised job succeeds while the question is open
         await pilot.press("y")
         said = "Cancelled 0 jobs: active.jsonl had already succeeded"

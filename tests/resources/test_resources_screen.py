@@ -37,6 +37,14 @@ def idle(app: HostApp) -> Any:
     return lambda: (s := screen(app)).inventory is not None and not s.busy and isinstance(app.screen, ResourcesScreen)
 
 
+async def ask_cancel_all(pilot: Any, app: HostApp) -> None:
+    """Once the listing is in: C, until the question for the one active job is up."""
+    await wait_for(pilot, idle(app))
+    await pilot.press("C")
+    await wait_for(pilot, lambda: "Cancel 1 pending or running job" in screen_text(app))
+    assert isinstance(app.screen, ConfirmDialog)
+
+
 def footer_keys(app: HostApp) -> set[str]:
     from textual.widgets._footer import FooterKey
 
@@ -159,10 +167,7 @@ async def test_adopt_a_job_created_outside_the_store(scenario: Scenario) -> None
 async def test_cancel_all_active_jobs_after_confirmation(scenario: Scenario) -> None:
     app = HostApp(scenario.service, scenario.clock.utc)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, idle(app))
-        await pilot.press("C")
-        await wait_for(pilot, lambda: "Cancel 1 pending or running job" in screen_text(app))
-        assert isinstance(app.screen, ConfirmDialog)
+        await ask_cancel_all(pilot, app)
         await pilot.press("n")
         await wait_for(pilot, idle(app))
         assert record_state(scenario.service.resolve(scenario.names["active_batch"])) != CANCELLED

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.tui.tui_helpers import footer_keys, loaded, screen_text, wait_for
+from tests.tui.tui_helpers import footer_keys, loaded, open_cancel_dialog, screen_text, wait_for
 
 from gembatch_tui.core.config import Settings
 from gembatch_tui.core.models import record_state
@@ -26,6 +26,13 @@ def submit(service: BatchService, path: Path) -> str:
     outcome = service.submit(path, model="gemini-2.5-flash")
     assert outcome.status == "submitted", outcome.message
     return outcome.batch_name
+
+
+def gated_job(service: BatchService, store: JobStore, path: Path, monkeypatch: pytest.MonkeyPatch,
+              method: str) -> tuple[str, threading.Event, list[str]]:
+    """A submitted job's record key, with `method` of the service's client held (see `gate`)."""
+    key = store.find_by_batch_name(submit(service, path))["id"]
+    return (key, *gate(monkeypatch, service.client, method))
 
 
 def gate(monkeypatch: pytest.MonkeyPatch, client: Any, method: str) -> tuple[threading.Event, list[str]]:
@@ -78,18 +85,18 @@ async def test_second_delete_while_the_first_runs_is_refused(
         assert len(messages(app, "Deleted")) == 1 and calls == ["delete_batch"]
 
 
-async def test_second_cancel_while_the_first_runs_is_refused(
-    service: BatchService, store: JobStore, settings: Settings, batch_file: Path, monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    name = submit(service, batch_file)
-    key = store.find_by_batch_name(name)["id"]
-    release, calls = gate(monkeypatch, service.client, "cancel_batch")
-    app = make_app(settings, store=store, service=service)
+@pytest.fixture
+def gated_cancel(service: BatchService, store: JobStore, settings: Settings, batch_file: Path,
+                 monkeypatch: pytest.MonkeyPatch) -> tuple[str, threading.Event, list[str], Any]:
+    """A submitted job whose cancel the service holds until released, and the app over its store."""
+    key, release, calls = gated_job(service, store, batch_file, monkeypatch, "cancel_batch")
+    return key, release, calls, make_app(settings, store=store, service=service)
+
+
+async def test_second_cancel_while_the_first_runs_is_refused(store: JobStore, gated_cancel: tuple) -> None:
+    key, release, calls, app = gated_cancel
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, loaded(app, 1))
-        await wait_for(pilot, lambda: "c" in footer_keys(app), what="cancel in the footer")
-        await pilot.press("c")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await open_cancel_dialog(pilot, app)
         await pilot.press("y")
         await wait_for(pilot, lambda: "Cancelling small.jsonl…" in messages(app, "Cancel"), what="cancelling said")
         await wait_for(pilot, lambda: calls, what="the cancel under way")
@@ -101,14 +108,9 @@ async def test_second_cancel_while_the_first_runs_is_refused(
         assert calls == ["cancel_batch"]
 
 
-async def test_detail_screen_refuses_a_second_cancel_with_a_toast(
-    service: BatchService, store: JobStore, settings: Settings, batch_file: Path, monkeypatch: pytest.MonkeyPatch,
-) -> None:
+async def test_detail_screen_refuses_a_second_cancel_with_a_toast(store: JobStore, gated_cancel: tuple) -> None:
     """The detail screen has no event line: what is under way, and the refusal, are toasts there."""
-    name = submit(service, batch_file)
-    key = store.find_by_batch_name(name)["id"]
-    release, calls = gate(monkeypatch, service.client, "cancel_batch")
-    app = make_app(settings, store=store, service=service)
+    key, release, calls, app = gated_cancel
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, loaded(app, 1))
         await pilot.press("enter")

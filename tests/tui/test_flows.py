@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.tui.tui_helpers import flat, footer_keys, loaded, screen_text, wait_for
+from tests.tui.tui_helpers import flat, footer_keys, loaded, open_cancel_dialog, screen_text, wait_for
 
 from gembatch_tui.tui.app import make_app
 from gembatch_tui.core.config import Settings
@@ -71,10 +71,7 @@ async def test_cancel_through_the_dialog(
     name = submit(service, batch_file)
     app = make_app(settings, store=store, service=service)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, loaded(app, 1))
-        await wait_for(pilot, lambda: "c" in footer_keys(app), what="cancel in the footer")
-        await pilot.press("c")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await open_cancel_dialog(pilot, app)
         text = screen_text(app)
         assert "Cancel this job?" in text and name in text and "cannot be resumed" in text
         await pilot.press("n")  # no: nothing happens

@@ -48,3 +48,15 @@ def flat(text: str) -> str:
     for ch in "█▀▄▌▐│":
         text = text.replace(ch, " ")
     return " ".join(text.split())
+
+
+async def open_cancel_dialog(pilot: Any, app: Any, rows: int = 1) -> None:
+    """From the dashboard once its `rows` rows are in: c on the highlighted job, until its dialog is up."""
+    from gembatch_tui.tui.dialogs.confirm import ConfirmDialog
+    from tests.pilot_support import wait_for as wait
+
+    await wait(pilot, loaded(app, rows))
+    await wait(pilot, lambda: "c" in footer_keys(app), what="cancel in the footer")
+    await pilot.press("c")
+    await wait(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+

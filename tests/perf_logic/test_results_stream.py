@@ -63,6 +63,9 @@ SHAPES = [
     b'{"key": "w6", "response": {"candidates": [{"content": {"parts": [{"text": "\\u0000 \\" \\\\"}]}}]}}',
     b'{"key": "w7", "response": {"text": "tab\tinside"}}',
     b'{"key": "w8", "response": {"x": [1, 2,]}}',
+    b'{"key": "w9", "response": {"usageMetadata": {"promptTokenCount": 3}}, "x": 1' + b"0" * 4300 + b'}',
+    b'{"key": "x1", "response": {"usageMetadata": {"promptTokenCount": 1e400, "candidatesTokenCount": 2}}}',
+    b'{"key": "x2", "response": {"usageMetadata": {"promptTokenCount": -Infinity}}}',
 ]
 
 
@@ -145,5 +148,5 @@ def test_a_line_read_by_its_shape_is_one_the_standard_library_reads_alike() -> N
             meta = want["response"]["usageMetadata"]
             assert line.response.usageMetadata.promptTokenCount == meta.get("promptTokenCount", 0)
     assert read_by_shape >= 10
-    for raw in SHAPES[:3]:  # not UTF-8 inside a skipped string: the standard library refuses it, so must the shape
+    for raw in SHAPES[:3] + SHAPES[-3:-2]:  # not UTF-8 in a skipped string, a number past json's int limit
         assert usual_line.read(raw) is None

@@ -174,7 +174,7 @@ def _counts(meta: dict[str, Any]) -> list[int]:
         if type(value) is not int:  # int64 counters may come as strings; bools and junk count as 0
             try:
                 value = 0 if isinstance(value, bool) else int(value)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):  # OverflowError: 1e400 or Infinity (json reads both)
                 value = 0
         out.append(value if value > 0 else 0)
     return out

@@ -12,11 +12,15 @@ test_results_stream.py` compares them): msgspec refuses NaN, a BOM, lone surroga
 and anything malformed, and the shape refuses every other kind of line (a key that is not a string, snake_case
 counts, a negative or non-integer count, a response that is not an object). It does not check UTF-8 inside the
 strings it skips, so a line that is not ASCII is also decoded the way `json.loads` decodes bytes (UTF-8,
-surrogates passed). Every line `read` gives None for is read the general way (`results.check_line`), as before.
+surrogates passed), nor the length of the integers it skips, so a long line with a run of digits past Python's
+int limit (4300) is left to the general way too. Every line `read` gives None for is read the general way
+(`results.check_line`), as before.
 """
 
 from __future__ import annotations
 
+import re
+import sys
 from typing import Annotated, Any
 
 import msgspec
@@ -57,6 +61,9 @@ class Line(msgspec.Struct):
 
 
 _decode = msgspec.json.Decoder(Line).decode
+_MAX_DIGITS = getattr(sys, "get_int_max_str_digits", lambda: 0)()
+"""json.loads refuses an integer longer than this (0: no limit); msgspec takes it, in a field it skips too."""
+_LONG_NUMBER = re.compile(rb"\d{%d}" % (_MAX_DIGITS + 1)) if _MAX_DIGITS else None
 
 
 def read(raw: bytes) -> Line | None:
@@ -65,6 +72,8 @@ def read(raw: bytes) -> Line | None:
         line = _decode(raw)
     except (msgspec.DecodeError, RecursionError):
         return None
+    if _LONG_NUMBER is not None and len(raw) > _MAX_DIGITS and _LONG_NUMBER.search(raw):
+        return None  # a number json.loads refuses (or digits in a text: the general way reads those alike)
     if not raw.isascii():
         try:
             raw.decode("utf-8", "surrogatepass")

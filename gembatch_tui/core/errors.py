@@ -64,6 +64,13 @@ def create_refused(message: str) -> bool:
     return f"{CREATE}: " in message and any(code in message for code in _REFUSED_CODES)
 
 
+def _then(text: str, advice: str) -> str:
+    """The service's sentence as it came, then ours: "x; advice", or "x. Advice." after its own full stop."""
+    if text.endswith((".", "!", "?")):
+        return f"{text} {advice[:1].upper()}{advice[1:]}."
+    return f"{text}; {advice}"
+
+
 def describe_api_error(exc: BaseException, action: str = "") -> ServiceError:
     """Map an SDK/HTTP exception to a ServiceError with a clear, key-free message."""
     if isinstance(exc, ServiceError):
@@ -98,14 +105,14 @@ def describe_api_error(exc: BaseException, action: str = "") -> ServiceError:
             else:
                 kind = "a rate limit or quota is exhausted"
             return ServiceError(
-                f"{prefix}{kind} (429 RESOURCE_EXHAUSTED): {text.rstrip('.')}; "
-                + ("the job can be retried later" if action == CREATE else "try again later"),
+                f"{prefix}{kind} (429 RESOURCE_EXHAUSTED): "
+                + _then(text, "the job can be retried later" if action == CREATE else "try again later"),
                 code=code,
                 transient=True,
             )
         if code >= 500:
             return ServiceError(
-                f"{prefix}the service failed ({code} {status}) after retries: {text}; try again later",
+                f"{prefix}the service failed ({code} {status}) after retries: {_then(text, 'try again later')}",
                 code=code,
                 transient=True,
             )

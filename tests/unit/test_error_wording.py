@@ -18,14 +18,14 @@ def test_a_429_on_a_listing_speaks_of_the_call_not_of_a_job() -> None:
     exc = describe_api_error(_api_error(429, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota)."),
                              "list batches")
     assert str(exc) == ("list batches: a rate limit or quota is exhausted (429 RESOURCE_EXHAUSTED): Resource has been "
-                        "exhausted (e.g. check quota); try again later")
+                        "exhausted (e.g. check quota). Try again later.")  # the service's sentence kept whole
     assert exc.transient
 
 
 def test_a_429_for_enqueued_tokens_still_names_the_limit() -> None:
     exc = describe_api_error(_api_error(429, "RESOURCE_EXHAUSTED", "Enqueued token limit reached"), "create batch")
     assert "the enqueued-token limit of your tier is reached" in str(exc)
-    assert str(exc).endswith("; the job can be retried later") and create_refused(str(exc))
+    assert str(exc).endswith("limit reached; the job can be retried later") and create_refused(str(exc))
 
 
 def test_only_a_refused_create_points_to_the_interactive_api() -> None:

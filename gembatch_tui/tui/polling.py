@@ -263,8 +263,14 @@ class PollOwner(_AppBase):
             self.record_event(text, title=f"Poll failed {self.schedule.failures}×", severity="error")
 
     def poll_soon(self) -> None:
-        """After an action changed a job: poll within 2 s (or at the usual time, if that is sooner)."""
-        if self._poll_enabled and not self.schedule.running:
+        """After an action changed a job: poll within 2 s (or at the usual time, if that is sooner). During a
+        poll, right after it: that pass may have read the store before the change (a part R queued waited a
+        whole interval for the next one)."""
+        if not self._poll_enabled:
+            return
+        if self.schedule.running:
+            self._poll_again = True
+        else:
             self.schedule_poll(min(self.schedule.delay(), 2.0))
 
     def _after_poll(self) -> None:

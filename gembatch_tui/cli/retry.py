@@ -145,10 +145,10 @@ class _Capped:
     queued; one over the cap (with the parts already queued in this run) is an error outcome and stays as it was."""
 
     def __init__(self, settings: Any, flag: float | None) -> None:
-        from gembatch_tui.core.submit.cost_cap import cap_from
+        from gembatch_tui.core.submit.cost_cap import CostCap, cap_from
 
         self.settings = settings
-        self.cap = _counting_cap(cap_from(flag, getattr(settings, "max_cost_usd", None)))
+        self.cap = CostCap(cap_from(flag, getattr(settings, "max_cost_usd", None)))
         self._policy: Any = None
 
     @property
@@ -158,8 +158,9 @@ class _Capped:
     @property
     def refused(self) -> int:
         """How many parts the cap refused in this run: refused parts are bad input, not failures (exit 2 when
-        nothing was queued, as `submit`); a part that cannot be retried for its state or file is not counted."""
-        return int(self.cap.refused)
+        nothing was queued, as `submit`); a part that cannot be retried for its state or file is not counted
+        (retry_under_cap words both as an error outcome)."""
+        return self.cap.refused
 
     def policy(self) -> Any:
         """The config's prices and output assumptions (read once; a bad config is a usage error)."""
@@ -196,19 +197,3 @@ class _Capped:
                 return rp.retry_group(store, gid)  # says why there is nothing to retry
         return rp.retry_under_cap(store, todo, self.cap, self.policy())
 
-
-def _counting_cap(cap: float | None) -> Any:
-    """A CostCap that counts its refusals: retry_under_cap words a refusal and a missing part file alike (an
-    error outcome), and only the first is bad input. Built here so cost_cap (100 ms of imports) is read only
-    when `retry` runs, not for every command's parser."""
-    from gembatch_tui.core.submit.cost_cap import CostCap, CostEstimate
-
-    class CountingCap(CostCap):
-        refused = 0
-
-        def refusal(self, estimate: CostEstimate) -> str | None:
-            why = super().refusal(estimate)
-            self.refused += why is not None
-            return why
-
-    return CountingCap(cap)

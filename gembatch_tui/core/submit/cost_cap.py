@@ -123,6 +123,7 @@ class CostCap:
     def __init__(self, cap: float | None) -> None:
         self.cap = cap
         self.accepted = 0.0
+        self.refused = 0  # refusals so far: a run the cap refused everything in did nothing (exit 2)
 
     @property
     def active(self) -> bool:
@@ -130,6 +131,11 @@ class CostCap:
 
     def refusal(self, estimate: CostEstimate) -> str | None:
         """Why this input may not go (one line with the figures and the cap), or None when it fits."""
+        why = self._refusal(estimate)
+        self.refused += why is not None
+        return why
+
+    def _refusal(self, estimate: CostEstimate) -> str | None:
         if self.cap is None:
             return None
         cap = pricing.format_cost(self.cap)

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from gembatch_tui.core.errors import redact
-from gembatch_tui.core.text import json_safe, terminal_safe
+from gembatch_tui.core.text import fit, json_safe, terminal_safe
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
 
@@ -97,5 +97,3 @@ NAME_WIDTH = 28
 """list's NAME column: longer names end in `…`, so two names alike in their first 27 characters differ."""
 
 
-def fit(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"

@@ -57,7 +57,12 @@ def json_safe(text: str, *, keep: str = "") -> str:
     return "".join(ch if ch.isprintable() or ch == " " or ch in keep else _json_escape(ch) for ch in text)
 
 
-__all__ = ["escape_char", "json_safe", "terminal_safe"]
+def fit(text: str, width: int) -> str:
+    """`text` in at most `width` characters, ending in `…` where it was cut (a bare cut looks like the whole name)."""
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+__all__ = ["escape_char", "fit", "json_safe", "terminal_safe"]
 
 
 def format_bytes(n: int, *, compact: bool = False) -> str:

@@ -11,7 +11,8 @@ from tests.resources.test_resources_screen import ask_cancel_all, wait_for
 
 from gembatch_tui.core.cleanup.flags import ACTIVE, BatchRow
 from gembatch_tui.core.cleanup.remote import CancelOutcome
-from gembatch_tui.tui.resources.questions import cancel_all_question, cancelled_summary, cut, not_cancelled
+from gembatch_tui.core.text import fit as cut
+from gembatch_tui.tui.resources.questions import cancel_all_question, cancelled_summary, not_cancelled
 
 
 def row(name: str, label: str, state: str = "JOB_STATE_RUNNING", in_store: bool = True) -> BatchRow:

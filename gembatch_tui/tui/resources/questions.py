@@ -18,6 +18,7 @@ from textual.widgets import Footer, Label, Static
 
 from gembatch_tui.core.cleanup.plan import Action, ActionResult
 from gembatch_tui.core.models import short_state
+from gembatch_tui.core.text import fit
 from gembatch_tui.core.cleanup.flags import BatchRow, Row
 from gembatch_tui.core.cleanup.remote import CancelOutcome, risk_of
 from gembatch_tui.tui.widgets.safe_text import safe
@@ -92,7 +93,7 @@ def cancel_all_question(active: list[BatchRow], limit: int) -> tuple[str, Text, 
         room = 66 - len(row.name) - 10
         if room > 4:
             label = safe(row.display_name or "") if row.in_store else "(not in the store)"
-            body.append(f"  {cut(label, room)}", style="" if row.in_store else "dim")
+            body.append(f"  {fit(label, room)}", style="" if row.in_store else "dim")
         body.append("\n")
     _more(body, len(active) - limit)
     body.append(
@@ -100,11 +101,6 @@ def cancel_all_question(active: list[BatchRow], limit: int) -> tuple[str, Text, 
         "created elsewhere with this key. Their unprocessed requests are not run. Nothing is deleted."
     )
     return "Cancel every active job?", body, "cancel them all"
-
-
-def cut(text: str, room: int) -> str:
-    """`text` in at most `room` characters, with … where it was cut (a bare cut looked like the whole name)."""
-    return text if len(text) <= room else text[: max(0, room - 1)] + "…"
 
 
 def row_label(row: BatchRow) -> str:
@@ -219,4 +215,5 @@ class OutcomeDialog(ModalScreen[None]):
         self.dismiss(None)
 
 
-__all__ = ["OutcomeDialog", "cancel_all_question", "cancelled_summary", "cut", "not_cancelled", "row_label", "delete_question", "outcome_text", "protected_question"]
+__all__ = ["OutcomeDialog", "cancel_all_question", "cancelled_summary", "delete_question", "not_cancelled",
+           "outcome_text", "protected_question", "row_label"]

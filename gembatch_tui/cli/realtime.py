@@ -27,8 +27,8 @@ from typing import Any
 
 from gembatch_tui.cli.arg_types import positive_int, usd
 from gembatch_tui.cli.output import EXIT_OK, EXIT_PARTIAL, UsageError, err, out
-from gembatch_tui.core.errors import ServiceError
 from gembatch_tui.core.counts import counted
+from gembatch_tui.core.errors import ServiceError, create_refused
 
 HELP = "send the requests of FILE (or the failed and missing keys of JOB) now through generateContent"
 PROGRESS_LINE_EVERY = 10.0
@@ -241,8 +241,6 @@ def _stop_on_signals(cancel: threading.Event) -> Callable[[], None]:
 def fallback_hint(path: Path, status: str, message: str) -> str | None:
     """The line `submit` adds when the Batch API refused a file for quota (429) or access (403): the same
     requests can go now through the interactive API."""
-    from gembatch_tui.core.errors import create_refused
-
     if status not in ("error", "queued") or not create_refused(message):
         return None
     quoted = shlex.quote(str(path))

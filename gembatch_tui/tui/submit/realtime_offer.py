@@ -23,6 +23,7 @@ from textual import work
 from textual.message import Message
 
 from gembatch_tui.core.api import pricing
+from gembatch_tui.core.errors import create_refused
 from gembatch_tui.tui.dialogs.confirm import ConfirmDialog
 from gembatch_tui.tui.messages import JobsSubmitted, StoreChanged
 from gembatch_tui.tui.submit.log import SubmitLog
@@ -39,8 +40,6 @@ else:
 
 def refused_by_api(result: FileResult) -> bool:
     """The Batch API refused this file's create for quota or access (an error, or queued after a 429)."""
-    from gembatch_tui.core.errors import create_refused
-
     return result.status in ("error", "queued") and create_refused(" ".join(result.reasons))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import time
 from pathlib import Path
 from typing import Any
 
@@ -273,8 +274,6 @@ def print_report(report: Any) -> None:
 def print_queued(rt: Runtime) -> None:
     """A line per job still queued here after a `poll --once` pass, with when and why: the pass sent nothing
     for them (a 429's backoff not over, a budget full), and silence read as nothing to do."""
-    import time as _time
-
     from gembatch_tui.core.submit.waves import is_queued, retry_at
     from gembatch_tui.core.text import terminal_safe
 
@@ -282,7 +281,7 @@ def print_queued(rt: Runtime) -> None:
         if not is_queued(rec):
             continue
         at = retry_at(rec)
-        when = f", next attempt after {_time.strftime('%H:%M:%S', _time.localtime(at))}" if at > _time.time() else ""
+        when = f", next attempt after {time.strftime('%H:%M:%S', time.localtime(at))}" if at > time.time() else ""
         why = str(rec.get("queued_reason") or "").strip()
         out(f"{terminal_safe(display_name(rec))}: queued{when}" + (f" ({terminal_safe(why)})" if why else ""))
 

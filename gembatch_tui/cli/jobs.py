@@ -23,12 +23,14 @@ from gembatch_tui.core.models import (
     SUCCEEDED,
     Record,
     batch_name,
+    count_of,
     display_name,
     is_final,
     normalise_state,
     record_key,
     record_state,
     short_state,
+    unanswered_counts,
 )
 from gembatch_tui.core.state_filter import UnknownState, parse_states, state_matches
 from gembatch_tui.runtime import Runtime
@@ -399,18 +401,14 @@ def unanswered(rt: Runtime, keys: list[str]) -> bool:
             err(f"{name}: ended {short_state(state)}, not every request was answered")
             found = True
             continue
-        check = rec.get("results_check") if isinstance(rec.get("results_check"), dict) else {}
-        errors, missing = _count(check.get("errors")), _count(check.get("missing"))
+        errors, missing = unanswered_counts(rec)
         if errors or missing:
-            total = _count(rec.get("count")) or _count(check.get("lines")) + missing
+            check = rec["results_check"]  # a dict: it gave the counts
+            total = count_of(rec.get("count")) or count_of(check.get("lines")) + missing
             err(f"{name}: {errors + missing:,} of {counted(total, 'request')} not answered "
                 f"({counted(errors, 'error')}, {missing:,} missing)")
             found = True
     return found
-
-
-def _count(value: Any) -> int:
-    return value if type(value) is int and value >= 0 else 0
 
 
 def copy_results(rt: Runtime, keys: list[str], output: Path) -> bool:

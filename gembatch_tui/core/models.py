@@ -175,6 +175,19 @@ def record_key(record: Record) -> str:
     return f"input:{record.get('input_file', '')}"
 
 
+def count_of(value: Any) -> int:
+    """A count as a record holds it (`count`, results_check's `errors`, `missing`...): anything but a non-negative
+    int (a hand-edited store) is none."""
+    return value if type(value) is int and value >= 0 else 0
+
+
+def unanswered_counts(record: Record) -> tuple[int, int]:
+    """(errors, missing) of the record's verified results, as its results_check says (0, 0 without one)."""
+    check = record.get("results_check")
+    check = check if isinstance(check, dict) else {}
+    return count_of(check.get("errors")), count_of(check.get("missing"))
+
+
 def listed_id(record: Record) -> str:
     """The job's id as `list` prints it, which every JOB argument takes: its batch name (a real-time run's
     `realtime/ID` included), else its record key (no job yet: queued, failed to submit), after the first `/`,

@@ -16,7 +16,7 @@ from textual import work
 from textual.message import Message
 from textual.widgets import Static
 
-from gembatch_tui.core.models import Record, batch_name, display_name, record_key
+from gembatch_tui.core.models import Record, batch_name, display_name, record_key, unanswered_counts
 from gembatch_tui.tui.results.realtime_run import RealtimeRunChanged, RunStatus, runs_of
 from gembatch_tui.tui.widgets.safe_text import safe
 
@@ -112,8 +112,7 @@ class RealtimeRetry(_ScreenBase):
             return
         done = self.answered_by()
         if done is not None:
-            check = done.get("results_check") or {}
-            failing = _count(check.get("errors")) + _count(check.get("missing"))
+            failing = sum(unanswered_counts(done))
             if failing:  # it ran, and some failed again: those are offered from its own results, not twice here
                 self._show_run_line(f"{failing:,} of these failed again in {batch_name(done)} (real-time); "
                                     "retry them from its results", style="dim")
@@ -279,11 +278,6 @@ class RealtimeRetry(_ScreenBase):
         line.update(text, layout=not line.display)
         line.display = bool(text.plain)
 
-
-
-def _count(value: object) -> int:
-    """A count from a record's results_check; anything else (a hand-edited store) counts as none."""
-    return value if type(value) is int and value > 0 else 0
 
 
 __all__ = ["OfferPriced", "RealtimeRetry", "offer_question"]

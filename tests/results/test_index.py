@@ -187,3 +187,25 @@ def test_text_helpers() -> None:
     assert preview_line("\n\n  first line  \nsecond") == "first line"
     assert preview_line("[1, 2]") == "[1, 2]"
     assert len(preview_line("x" * 1000)) == 200
+
+
+def test_a_withheld_answer_is_an_error_to_see_and_send_again(tmp_path: Path) -> None:
+    """The Batch API counts a SAFETY stop with no answer as a success; the browser shows it as the error it is to
+    the user, as it does a blocked prompt, so "errors only" and a resubmit of the failed requests include it."""
+    req = {"contents": [{"parts": [{"text": "q"}], "role": "user"}]}
+    inp = write_jsonl(tmp_path / "in.jsonl", [{"key": k, "request": req} for k in ("fine", "cut", "gone", "prompt")])
+    answer = {"content": {"parts": [{"text": "An answer."}], "role": "model"}, "finishReason": "STOP"}
+    res = write_jsonl(tmp_path / "res.jsonl", [
+        {"key": "fine", "response": {"candidates": [answer]}},
+        {"key": "cut", "response": {"candidates": [{**answer, "finishReason": "RECITATION"}]}},
+        {"key": "gone", "response": {"candidates": [{"finishReason": "SAFETY", "index": 0}],
+                                     "usageMetadata": {"promptTokenCount": 8, "totalTokenCount": 8}}},
+        {"key": "prompt", "response": {"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"}}},
+    ])
+    index = ResultsIndex.build(str(res), str(inp))
+    rows = {r.key: r for r in index.summaries(index.all_rows())}
+    assert {k: r.status for k, r in rows.items()} == {"fine": "ok", "cut": "ok", "gone": "error", "prompt": "error"}
+    assert rows["gone"].preview == "answer blocked: SAFETY"
+    assert rows["prompt"].preview == "blocked: PROHIBITED_CONTENT"
+    assert rows["cut"].preview == "An answer."  # cut short by RECITATION, but an answer: shown, not hidden
+    assert index.counts[ERROR] == 2 and index.keys_with(ERROR) == ["gone", "prompt"]

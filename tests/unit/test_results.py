@@ -179,6 +179,21 @@ def test_no_input_given_can_still_be_ok(tmp_path: Path) -> None:
                        usage={"promptTokenCount": 9, "candidatesTokenCount": 0, "thoughtsTokenCount": 0,
                               "cachedContentTokenCount": 0, "totalTokenCount": 9}),
         ),
+        (  # the answer withheld: only a thought came back before the SAFETY stop
+            {"key": "w", "response": {"candidates": [{"content": {"parts": [{"text": "hm", "thought": True}]},
+                                                      "finishReason": "SAFETY", "index": 0}],
+                                      "usageMetadata": {"promptTokenCount": 8, "totalTokenCount": 8}}},
+            ResultLine("w", True, finish_reason="SAFETY", error="answer blocked: SAFETY",
+                       usage={"promptTokenCount": 8, "candidatesTokenCount": 0, "thoughtsTokenCount": 0,
+                              "cachedContentTokenCount": 0, "totalTokenCount": 8}),
+        ),
+        (  # text came before the RECITATION stop: an answer, cut short, not an error
+            {"key": "r", "response": {"candidates": [{"content": {"parts": [{"text": "Once upon"}]},
+                                                      "finish_reason": "RECITATION"}]}},
+            ResultLine("r", True, text="Once upon", finish_reason="RECITATION", usage=dict.fromkeys(
+                ["promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount", "cachedContentTokenCount",
+                 "totalTokenCount"], 0)),
+        ),
         (
             {"response": {"embedding": {"values": [0.1, 0.2, 0.3]}}, "key": "e"},
             ResultLine("e", True, embedding_dims=3, usage=dict.fromkeys(

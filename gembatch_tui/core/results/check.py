@@ -17,6 +17,7 @@ from typing import Any, BinaryIO
 from gembatch_tui.core import jsonfast
 from gembatch_tui.core.counts import counted
 from gembatch_tui.core.jsonpos import json_error_text
+from gembatch_tui.core.results.status import blocked_answer
 from gembatch_tui.core.submit.keyset import KeySet
 from gembatch_tui.core.submit.input_line import Problem, read_key_at
 from gembatch_tui.core.submit.input_read import iter_keys
@@ -40,7 +41,8 @@ class ResultLine:
     ok: bool  # a response (even an empty or blocked one), as opposed to an error status
     text: str = ""  # text parts of candidates[0], thought parts skipped
     finish_reason: str | None = None
-    error: str | None = None  # "STATUS: message" for error lines, "blocked: REASON" for blocked prompts
+    error: str | None = None  # "STATUS: message" for error lines, "blocked: REASON" for blocked prompts,
+    # "answer blocked: REASON" for a withheld answer
     error_code: int | None = None
     usage: dict[str, int] = field(default_factory=dict)  # the USAGE_FIELDS, missing ones as 0
     embedding_dims: int | None = None  # length of the embedding vector, for embedding results
@@ -109,6 +111,10 @@ def parse_result_line(obj: dict[str, Any]) -> ResultLine:
         blocked = _get(feedback, "blockReason", "block_reason")
         if blocked:
             out.error = f"blocked: {blocked}"
+    if out.error is None:
+        withheld = blocked_answer(response)
+        if withheld is not None:
+            out.error = f"answer blocked: {withheld}"
     out.embedding_dims = _embedding_dims(response)
     return out
 

@@ -46,9 +46,14 @@ class HostApp(App[None]):
         self.clock = time.time
         self.start_dir = start_dir
         self.received: list[Message] = []
+        self.events: list[str] = []
+        """What the screen put in the session's log (the real app's EventsOwner.record_event)."""
 
     def on_mount(self) -> None:
         self.push_screen(SubmitScreen(self.start_dir, marked=self.marked))
+
+    def record_event(self, message: str, *, title: str = "", severity: str = "information") -> None:
+        self.events.append(message)
 
     def on_jobs_submitted(self, message: JobsSubmitted) -> None:
         self.received.append(message)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tests.tui_submit.submit_helpers import highlight, submit_screen, text_of, wait_until
 
+from gembatch_tui.core.models import batch_name
 from gembatch_tui.core.store import JobStore
 from gembatch_tui.tui.messages import JobsSubmitted, StoreChanged
 from gembatch_tui.tui.submit.file_preview import FilePreview
@@ -164,6 +165,32 @@ async def test_escape_during_upload_cancels_cleanly(data_dir: Path, emulator_fac
         assert not any("batchGenerateContent" in p for p in paths)
         await pilot.press("escape")  # now escape goes back
         await wait_until(pilot, lambda: pilot.app.screen is not screen, what="escape to leave")
+
+
+async def test_escape_while_the_job_is_created_says_it_came_too_late(data_dir: Path, emulator_factory,
+                                                                      make_host) -> None:
+    """A create is never abandoned: the escape stops the files after it, and the file's line, the run's heading and
+    the session's log say the job exists and how to cancel it, instead of "Cancelled"."""
+    emulator = emulator_factory(latency_ms=1500)
+    app = make_host(emulator, data_dir)
+    assert app.service.client.sdk is not None
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await submit_screen(pilot)
+        await highlight(pilot, screen, "basic.jsonl")
+        await pilot.press("space")
+        await confirm(pilot, screen)
+        await wait_until(pilot, lambda: any("batchGenerateContent" in p for _m, p in emulator.request_log),
+                         timeout=30, what="the create request")  # the server holds its answer for 1.5 s
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not screen.running, timeout=20, what="the run to stop")
+        shown = log_text(screen)
+        jobs = emulator.batches_snapshot()
+        assert len(jobs) == 1
+        assert "Stopped: 1 submitted" in shown and "Cancelled" not in shown
+        assert f"basic.jsonl  submitted as {jobs[0]['name']}" in shown
+        assert "the cancel came after its job was created: c on the dashboard cancels the job" in shown
+        assert [batch_name(r) for r in JobStore(app.store.path).read_all()] == [jobs[0]["name"]]
+        assert app.events == [f"basic.jsonl: submitted as {jobs[0]['name']} (5 requests)"]  # kept in the log
 
 
 async def test_path_field_glob_and_mark_all(data_dir: Path, make_host) -> None:

@@ -25,6 +25,7 @@ from gembatch_tui.tui.widgets.safe_text import safe
 
 ICONS = {"submitted": "✓", "queued": "⋯", "skipped": "=", "error": "✗", REFUSED: "✗", "cancelled": "-"}
 MAX_REASONS = 20
+LATE_NOTE = "the cancel came after its job was created: c on the dashboard cancels the job"
 
 
 class SubmitLog(VerticalScroll, can_focus=True):
@@ -80,7 +81,9 @@ class SubmitLog(VerticalScroll, can_focus=True):
         self._submit(service, request, cache, self.cancel_event)
 
     def cancel(self) -> bool:
-        """Ask the run to stop: the upload in flight is abandoned (and cleaned up), later files are not started."""
+        """Ask the run to stop: the upload in flight is abandoned (and cleaned up), later files are not started. A
+        file whose job is being created is not stopped (a create is never abandoned: its answer decides); its line
+        then says so (LATE_NOTE)."""
         if not self.running or self.cancel_event.is_set():
             return False
         self.cancel_event.set()
@@ -117,8 +120,13 @@ class SubmitLog(VerticalScroll, can_focus=True):
             return
         name = self._names[i]
         pct = 100 * done // total if total else 100
-        self._current(f"{i + 1}/{len(self._names)} {name}: uploading {format_bytes(done)} of {format_bytes(total)}")
         self.query_one("#log-bar", ProgressBar).update(total=max(total, 1), progress=done)
+        if total and done >= total:  # every byte is read: the last are sent, then the job is created
+            self._current(f"{i + 1}/{len(self._names)} {name}: {format_bytes(total)} read; finishing the upload, "
+                          "then creating the job")
+            self._rows[i].update(Text.assemble(("↑ ", self._style("warning")), name, "  creating the job…"))
+            return
+        self._current(f"{i + 1}/{len(self._names)} {name}: uploading {format_bytes(done)} of {format_bytes(total)}")
         self._rows[i].update(Text.assemble(("↑ ", self._style("warning")), name, f"  uploading {pct}%"))
 
     def on_file_submitted(self, message: msg.FileSubmitted) -> None:  # bubbles on to the screen
@@ -131,6 +139,8 @@ class SubmitLog(VerticalScroll, can_focus=True):
         style = self._style(kind)
         text = Text.assemble((ICONS.get(result.status, "?") + " ", style), self._names[result.index], "  ")
         text.append(safe(result.summary()), style)
+        if self.cancel_event.is_set() and result.status == "submitted":
+            text.append(f"\n    {LATE_NOTE}", self._style("warning"))
         shown = result.reasons[:MAX_REASONS] if result.status == REFUSED and len(result.reasons) > 1 else []
         for reason in shown:
             text.append("\n    " + safe(reason), self._style("error"))
@@ -145,7 +155,8 @@ class SubmitLog(VerticalScroll, can_focus=True):
         for result in message.results:
             counts[result.status] = counts.get(result.status, 0) + 1
         parts = [f"{n} {status}" for status, n in counts.items()]
-        head = "Cancelled" if message.cancelled else "Done"
+        made = counts.get("submitted", 0) + counts.get("queued", 0)
+        head = "Done" if not message.cancelled else "Stopped" if made else "Cancelled"
         self.query_one("#log-title", Static).update(Text(f"{head}: {', '.join(parts) or 'nothing submitted'}"))
         self.add_class("-idle")
 

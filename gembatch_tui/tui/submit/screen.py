@@ -442,9 +442,14 @@ class SubmitScreen(WorkerFailures, MarksAndFolders, Figures, PrepareStep, Realti
 
     def action_cancel_upload(self) -> None:
         if self.query_one(SubmitLog).cancel():
-            self.notify("Cancelling: the upload in flight stops and is removed")
+            self.notify("Cancelling: the upload in flight stops and is removed (a job already being created is "
+                        "not: its line will say so)")
 
     def on_file_submitted(self, message: msg.FileSubmitted) -> None:
+        result = message.result
+        if result.status in ("submitted", "queued", "error", "refused"):  # the session's log keeps what was sent
+            self.app.record_event(f"{self.label(result.path)}: {result.summary()}",
+                                  severity="information" if result.stored else "warning")
         if message.result.stored:
             self.app.post_message(StoreChanged("submitted"))  # the dashboard shows the job (or group) at once
             self._duplicates.pop(message.result.path, None)

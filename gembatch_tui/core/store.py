@@ -51,6 +51,14 @@ class DuplicateJob(StoreError):
     """A record with the same batch name is already in the store."""
 
 
+class AlreadySubmitted(DuplicateJob):
+    """`add_many(..., unless=...)` found a record that stands in the way (`record`): nothing was added."""
+
+    def __init__(self, record: Record) -> None:
+        super().__init__("the same input is already in the store")
+        self.record = record
+
+
 class RecordNotFound(StoreError):
     pass
 
@@ -187,14 +195,23 @@ class JobStore:
     def find_by_checksum(self, sha256: str) -> list[Record]:
         return [rec for rec in self.read_all() if rec.get("input_sha256") == sha256]
 
-    def add(self, record: Record) -> Record:
+    def add(self, record: Record, *, unless: Callable[[list[Record]], Record | None] | None = None) -> Record:
         """Append `record` (a local id and version are added); refuse a duplicate batch name."""
-        return self.add_many([record])[0]
+        return self.add_many([record], unless=unless)[0]
 
-    def add_many(self, records: Iterable[Record]) -> list[Record]:
+    def add_many(self, records: Iterable[Record], *,
+                 unless: Callable[[list[Record]], Record | None] | None = None) -> list[Record]:
+        """Append `records`; refuse a duplicate batch name or record id (DuplicateJob). `unless` is asked under the
+        lock, with the store's records as they are then: a record it returns stands in the way (AlreadySubmitted,
+        nothing added). So a check and the add are one step: two processes submitting one file cannot both pass
+        the check before either has added its record."""
         new = [self._stamp(dict(r)) for r in records]
         with self._locked(write=True):
             snap = self._load()
+            if unless is not None:
+                blocking = unless(snap.good())
+                if blocking is not None:
+                    raise AlreadySubmitted(blocking)
             names = {batch_name(rec) for rec in snap.records if rec is not None}
             keys = {record_key(rec) for rec in snap.records if rec is not None}
             # A skipped record still names its job: adding that job again would leave two records of it once

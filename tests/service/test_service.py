@@ -215,3 +215,43 @@ def test_download_still_happens_after_input_file_deleted_and_usage_is_recorded(
     lines = [json.loads(x) for x in Path(rec["results_file"]).read_text().splitlines()]
     prompt = sum(int(x["response"]["usageMetadata"].get("promptTokenCount", 0)) for x in lines)
     assert rec["usage"]["prompt"] == prompt > 0
+
+
+@pytest.mark.parametrize("split", [False, True], ids=["one job", "split into parts"])
+def test_two_submits_of_one_file_at_once_make_one_job(emulator, examples: Path, tmp_path: Path, split: bool) -> None:
+    """Two processes submit the same file at the same moment: both pass the first duplicate check before either has
+    a record. The check is asked again under the store's lock as the record is added, so the second is skipped.
+
+    The race is made certain: the first check of `ours` lets a rival service (another process, as far as the store
+    knows) submit the file to the end before it answers with what it had seen: nothing."""
+    from gembatch_tui.core.submit.limits import JobLimits
+
+    store = tmp_path / "store" / "jobs.jsonl"
+    limits = JobLimits(max_requests_per_job=2) if split else None
+    ours = make_service(emulator, store, **({"limits": limits} if limits else {}))
+    rival = make_service(emulator, store, **({"limits": limits} if limits else {}))
+    src = examples / "basic.jsonl"
+    real = ours.duplicate_of
+    rival_outcome = []
+
+    def first_check_then_rival(path, sha256, among=None):  # noqa: ANN001, ANN202
+        seen = real(path, sha256, among)
+        if among is None and not rival_outcome:
+            rival_outcome.append(rival.submit(src, model="gemini-2.5-flash"))
+        return seen
+
+    ours.duplicate_of = first_check_then_rival  # type: ignore[method-assign]
+    outcome = ours.submit(src, model="gemini-2.5-flash")
+    [theirs] = rival_outcome
+    assert theirs.status == "submitted"
+    assert outcome.status == "skipped"
+    jobs = emulator.batches_snapshot()
+    records = ours.store.read_all()
+    assert len(jobs) == len(records) == (3 if split else 1)  # 5 requests in parts of 2: one group of 3 jobs
+    assert sorted(j["name"] for j in jobs) == sorted(batch_name(r) for r in records)
+    if split:
+        assert outcome.group_id == theirs.group_id
+        assert len({r["group_id"] for r in records}) == 1
+        assert [p.name for p in ours.parts_root().iterdir()] == [theirs.group_id]  # our part files were removed
+    else:
+        assert outcome.batch_name == theirs.batch_name

@@ -23,6 +23,7 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,7 +45,7 @@ from gembatch_tui.core.models import (
     record_stats,
 )
 from gembatch_tui.core.submit.outcome import SubmitOutcome, Submitter
-from gembatch_tui.core.store import new_record_id
+from gembatch_tui.core.store import AlreadySubmitted, new_record_id
 
 if TYPE_CHECKING:
     from gembatch_tui.core.submit.limits import JobLimits
@@ -231,8 +232,11 @@ def submit_group(
     *,
     progress: Progress | None,
     cancel: threading.Event | None,
+    unless: Callable[[list[Record]], Record | None] | None = None,
 ) -> SubmitOutcome:
-    """Split `src` into parts, record them all as queued, then submit as many as the budget allows now.
+    """Split `src` into parts, record them all as queued, then submit as many as the budget allows now. `unless`:
+    the duplicate guard, asked again as the parts are recorded (JobStore.add_many); raises AlreadySubmitted, with
+    the part files removed, when another process submitted the file meanwhile.
 
     If the user cancels before any part exists remotely, the whole group is removed (records and part files);
     once a part is created, the others stay queued for the poller.
@@ -290,7 +294,11 @@ def submit_group(
         else:
             rec.pop("media_refs", None)
         records.append(rec)
-    service.store.add_many(records)
+    try:
+        service.store.add_many(records, unless=unless)
+    except AlreadySubmitted:
+        shutil.rmtree(final, ignore_errors=True)
+        raise
     return _first_wave(service, src, gid, records, report.request_count, progress, cancel)
 
 

@@ -56,7 +56,7 @@ from gembatch_tui.core.models import (
 )
 from gembatch_tui.core.submit.outcome import SubmitOutcome
 from gembatch_tui.core.api.pricing import ConfigError
-from gembatch_tui.core.store import JobStore, new_record_id
+from gembatch_tui.core.store import AlreadySubmitted, JobStore, new_record_id
 
 # States whose record does not block submitting the same file again.
 RESUBMITTABLE = frozenset({FAILED, CANCELLED, EXPIRED, LOCAL_SUBMIT_FAILED})
@@ -288,9 +288,10 @@ class BatchService:
         from gembatch_tui.core.submit import groups
 
         if existing is not None and not force:
-            name = groups.describe(existing) or batch_name(existing) or "a job being submitted"
-            return SubmitOutcome(src, "skipped", batch_name=name, request_count=report.request_count,
-                                 group_id=existing.get("group_id"))
+            return _skipped(src, existing, report)
+        # Asked again under the store's lock as the record is added: another process may have passed the check
+        # above with the same file meanwhile, and only one of the two may submit it.
+        clash = None if force else (lambda records: self.duplicate_of(src, report.sha256, among=records))
         model = model if model.startswith(("models/", "tunedModels/")) else f"models/{model}"
         record: Record = {
             "id": new_record_id(),
@@ -310,14 +311,18 @@ class BatchService:
             record.update(extra)
         budget = limits.budget_for(model)
         reason = split.split_reason(report, limits, budget)
-        if reason is not None:
-            return groups.submit_group(self, src, report, record, limits, budget, reason, progress=progress, cancel=cancel)
-        wait = waves.budget_wait(self.store.read_all(), model, report.est_input_tokens, budget)
-        if wait is not None:
-            self.store.add({**record, "local_state": "queued", "queued_reason": wait})
-            return SubmitOutcome(src, "queued", request_count=report.request_count, message=wait, queued=1)
-        record.update(local_state="submitting", submit_host=socket.gethostname(), submit_pid=os.getpid())
-        record = self.store.add(record)
+        try:
+            if reason is not None:
+                return groups.submit_group(self, src, report, record, limits, budget, reason, progress=progress,
+                                           cancel=cancel, unless=clash)
+            wait = waves.budget_wait(self.store.read_all(), model, report.est_input_tokens, budget)
+            if wait is not None:
+                self.store.add({**record, "local_state": "queued", "queued_reason": wait}, unless=clash)
+                return SubmitOutcome(src, "queued", request_count=report.request_count, message=wait, queued=1)
+            record.update(local_state="submitting", submit_host=socket.gethostname(), submit_pid=os.getpid())
+            record = self.store.add(record, unless=clash)
+        except AlreadySubmitted as exc:
+            return _skipped(src, exc.record, report)
         return self._upload_and_create(record, report, progress=progress, cancel=cancel)
 
     def dispatch(
@@ -469,6 +474,15 @@ def _uploaded(rec: Record, file_name: str) -> None:
     """The record's input is uploaded (of a validated file: no longer `validation_pending`)."""
     rec.update(uploaded_file_name=file_name, uploaded_at=now_iso())
     rec.pop(overlap.PENDING, None)
+
+
+def _skipped(src: Path, existing: Record, report: validation.ValidationReport) -> SubmitOutcome:
+    """The outcome of a file already submitted (or being submitted) as `existing`: nothing is sent again."""
+    from gembatch_tui.core.submit import groups
+
+    name = groups.describe(existing) or batch_name(existing) or "a job being submitted"
+    return SubmitOutcome(src, "skipped", batch_name=name, request_count=report.request_count,
+                         group_id=existing.get("group_id"))
 
 
 def _owner_alive(rec: Record, host: str | None = None) -> bool:

@@ -228,7 +228,10 @@ def _bad_input_line(prefix: str, path: Path, report: ValidationReport) -> str:
     """`[i/n] PATH: error: FIRST PROBLEM (+N more)`: the line of a file that submitted nothing for its errors."""
     problems = report.messages()
     first = problems[0] if problems else "not a valid batch file"
-    first = first[len(str(path)) + 1 :].lstrip() if first.startswith(str(path)) else first
+    if first.startswith(str(path)):  # `PATH:LINE: why` (or `PATH: why`): the prefix names the path already
+        first = first[len(str(path)) + 1 :].lstrip()
+        number, sep, why = first.partition(": ")
+        first = f"line {number}: {why}" if sep and number.isdigit() else first
     more = f" (+{report.problem_count - 1} more)" if report.problem_count > 1 else ""
     return f"{prefix}: error: {first}{more}"
 

@@ -28,6 +28,8 @@ def error_column(raw: bytes | str, exc: BaseException) -> int | None:
         pos = exc.pos
         if doc is None or pos is None:
             return getattr(exc, "colno", None)
+        end = len(doc.rstrip("\r\n"))  # a line cut short fails past its own newline: point at its end
+        pos = min(pos, end)
         start = doc.rfind("\n", 0, pos) + 1  # one document per line, but be exact if it spans several
         return _chars_before(doc[start:], pos - start) + 1
     return None

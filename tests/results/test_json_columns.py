@@ -23,6 +23,8 @@ LINES = [
     (b'{"key": "c",\t"request": {"contents": }}', 38),  # a tab is one character
     (b'{"key": "b", "request": \xff {}}', 25),  # bad UTF-8: the column of the bad byte, not its 0-based offset
     ('{"k": "日本語", x}'.encode(), 14),
+    (b'{"key": "broken", "request": {"contents": [ {"parts": \n', 55),  # cut short: the end of the line
+    (b'{"key": "cut", "request": \r\n', 27),
 ]
 
 

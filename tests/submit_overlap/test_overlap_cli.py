@@ -56,8 +56,9 @@ def test_a_big_file_with_an_error_is_refused_as_before(cli: Cli, emulator: Emula
     result = cli("submit", str(src), timeout=300)
     assert result.returncode == 2, result.stderr
     assert result.stderr.splitlines() == expected  # FILE:LINE: message, exactly as validation says it
-    first = expected[0][len(str(src)) + 1:].lstrip()
-    assert result.stdout.strip() == f"[1/1] {src}: error: {first}"
+    line, why = expected[0][len(str(src)) + 1:].lstrip().split(": ", 1)
+    assert line == "60000"
+    assert result.stdout.strip() == f"[1/1] {src}: error: line 60000: {why}"
     assert emulator.files_snapshot() == [] and emulator.batches_snapshot() == []
     [rec] = JobStore(cli.home / "jobs.jsonl").read_all()
     assert record_state(rec) == LOCAL_SUBMIT_FAILED and expected[0] in rec["error"]

@@ -38,7 +38,7 @@ def test_media_outside_the_input_directory_needs_the_option(tmp_path: Path, cli:
     assert refused.returncode == 2, refused
     assert (f"{src}:1: referenced file '../secret.txt' is outside the input file's directory "
             f"{(tmp_path / 'in').resolve()}; move it there, or pass --allow-media-outside") in refused.stderr
-    assert f"[1/1] {src}: error: 1: referenced file '../secret.txt' is outside" in refused.stdout
+    assert f"[1/1] {src}: error: line 1: referenced file '../secret.txt' is outside" in refused.stdout
     assert emulator.files_snapshot() == [] and emulator.batches_snapshot() == []  # nothing left the machine
 
     allowed = cli("submit", "--allow-media-outside", str(src))
@@ -131,7 +131,7 @@ def test_submit_exit_codes_partly_done_is_1_nothing_done_is_2(tmp_path: Path, cl
     both = cli("submit", str(good), str(bad))
     assert both.returncode == 1, both  # the good file went: partly done, not a usage error
     assert f"[1/2] {good}: submitted batches/" in both.stdout
-    assert f"[2/2] {bad}: error: 1: 'contents' must be a non-empty list or a string, not empty" in both.stdout
+    assert f"[2/2] {bad}: error: line 1: 'contents' must be a non-empty list or a string, not empty" in both.stdout
     assert len(emulator.batches_snapshot()) == 1
 
     again = cli("submit", str(good), str(bad))  # the good one is skipped as already submitted: still done

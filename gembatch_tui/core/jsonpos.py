@@ -44,7 +44,7 @@ def json_error_text(raw: bytes | str, exc: BaseException) -> str:
         byte = f" (byte 0x{bad[0]:02x})" if bad else ""
         return f"not valid UTF-8 at column {column}{byte}"
     if isinstance(exc, json.JSONDecodeError):
-        msg = exc.msg
+        msg = exc.msg.removesuffix(" at")  # "Invalid control character at": the column is said below
         return f"not valid JSON: {msg} at column {column}" if column is not None else f"not valid JSON: {msg}"
     if isinstance(exc, RecursionError):
         return "not valid JSON: nested too deeply"

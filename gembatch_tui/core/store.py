@@ -35,6 +35,7 @@ from filelock import FileLock, Timeout
 from gembatch_tui.core import paths
 from gembatch_tui.core.fsutil import fsync_dir
 from gembatch_tui.core.gc_pause import gc_paused
+from gembatch_tui.core.jsonpos import json_error_text
 from gembatch_tui.core.models import RECORD_VERSION, Record, batch_name, record_key
 from gembatch_tui.core.record_shape import problem as shape_problem
 
@@ -530,10 +531,11 @@ def _parse_bulk(lines: list[bytes]) -> list[Any]:
 
 
 def _json_error(raw: bytes) -> str:
+    """`not valid JSON: Unterminated string starting at column 12`: the words and the column an editor shows."""
     try:
         json.loads(raw)
-    except ValueError as exc:
-        return f"not valid JSON ({getattr(exc, 'msg', exc)})"
+    except (ValueError, RecursionError) as exc:
+        return json_error_text(raw, exc)
     return "not valid JSON"
 
 

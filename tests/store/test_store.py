@@ -65,7 +65,8 @@ def test_corrupt_lines_are_kept_and_reported(tmp_path: Path) -> None:
     store = JobStore(path)
     records, problems = store.read_with_problems()
     assert [r["batch"]["name"] for r in records] == ["batches/a", "batches/b"]
-    assert [(p.line_no, p.reason.split(" (")[0]) for p in problems] == [(2, "not valid JSON"), (3, "not a JSON object")]
+    assert [(p.line_no, p.reason) for p in problems] == [
+        (2, "not valid JSON: Expecting ':' delimiter at column 38"), (3, "not a JSON object")]
     store.update("batches/b", lambda r: r.update(x=1))
     text = path.read_text()
     assert '{"input_file": "/x", "batch": {"name"' in text and "[1, 2]" in text

@@ -31,7 +31,7 @@ def test_bad_lines_in_several_chunks_keep_their_numbers_and_reasons(tmp_path: Pa
     records, problems = JobStore(path).read_with_problems()
     assert len(records) == 9_997
     assert [(p.line_no, p.record) for p in problems] == [(6, False), (4_501, False), (10_000, True)]
-    assert problems[0].reason == "not valid JSON (Unterminated string starting at)"
+    assert problems[0].reason == "not valid JSON: Unterminated string starting at column 8"
     assert problems[0].raw == '{"id": "cut'
     assert problems[1].reason == "not a JSON object"
     assert problems[2].reason == "batch: expected an object, got a string"

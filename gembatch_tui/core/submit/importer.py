@@ -31,6 +31,7 @@ from typing import Any
 
 from gembatch_tui.core.results import ledger
 from gembatch_tui.core import record_shape
+from gembatch_tui.core.jsonpos import json_error_text
 from gembatch_tui.core.results import check as results_check
 from gembatch_tui.core.poll.embeddings import summarise_embeddings
 from gembatch_tui.core.models import SUCCEEDED, UNSPECIFIED, Record, batch_name, normalise_state, record_key
@@ -228,7 +229,7 @@ def import_job_info(path: str | os.PathLike[str], store: JobStore) -> ImportRepo
             try:
                 obj = json.loads(text)
             except (ValueError, RecursionError) as exc:
-                report.problems.append(f"{src}:{line_no}: not valid JSON ({getattr(exc, 'msg', 'nested too deeply')})")
+                report.problems.append(f"{src}:{line_no}: {json_error_text(text, exc)}")
                 continue
             if not isinstance(obj, dict):
                 report.problems.append(f"{src}:{line_no}: not a JSON object")

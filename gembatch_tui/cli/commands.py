@@ -317,8 +317,10 @@ def cmd_list(rt: Runtime, args: argparse.Namespace) -> int:
         if args.state or not args.all:  # a filter (or the archived ones hidden) left nothing: say it was that
             held = len(rt.store.read_all())
             if held:
-                why = f"--state {args.state}" if args.state else "only archived jobs (--all shows them)"
-                out(f"no jobs match {why}; {counted(held, 'job')} in {rt.store.path}")
+                if args.state:
+                    out(f"no jobs match --state {args.state}; {counted(held, 'job')} in {rt.store.path}")
+                else:
+                    out(f"every job is archived (list --all shows them); {counted(held, 'job')} in {rt.store.path}")
                 return EXIT_OK
         out(f"no jobs in {rt.store.path}")
         return EXIT_OK

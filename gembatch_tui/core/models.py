@@ -245,6 +245,16 @@ def needs_download(record: Record) -> bool:
     return bool(dest_file_name(record)) and not results_on_disk(record)
 
 
+def no_results_reason(record: Record) -> str:
+    """Why a job has no results on disk, and what helps, in a phrase: `it ended EXPIRED without results` for a
+    job that can never have any (polling would not help), else `its results are not downloaded yet (run
+    \`gembatch-tui poll\`)`."""
+    state = record_state(record)
+    if is_final(state) and state != SUCCEEDED:
+        return f"it ended {short_state(state)} without results"
+    return "its results are not downloaded yet (run `gembatch-tui poll`)"
+
+
 def now_iso() -> str:
     """Now, as every record timestamp is written: RFC 3339 in UTC."""
     return datetime.now(timezone.utc).isoformat()

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from gembatch_tui.core.config import ConfigFileError, build_settings, profile_missing_key_message
 from gembatch_tui.core.errors import ServiceError
-from gembatch_tui.core.models import Record, batch_name, is_archived, is_final, record_key, record_state
+from gembatch_tui.core.models import (Record, batch_name, is_archived, is_final, no_results_reason, record_key,
+                                       record_state)
 from gembatch_tui.core.store import StoreError
 from gembatch_tui.lib.values import BatchesError, CleanupResult, Job, ResultRow, Submission
 
@@ -293,7 +294,7 @@ class Batches:
         record = self._results_record(job)
         results = record.get("results_file")
         if not results:
-            raise BatchesError(f"{_ref(job)}: the job has no results downloaded yet (run `gembatch-tui poll`)")
+            raise BatchesError(f"{_ref(job)}: {no_results_reason(record)}")
         if not Path(results).is_file():
             raise BatchesError(f"{results}: results file not found")
         input_file = record.get("input_file")

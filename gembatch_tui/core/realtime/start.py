@@ -23,6 +23,7 @@ from gembatch_tui.core.models import (
     Record,
     batch_name,
     is_realtime,
+    no_results_reason,
     record_key,
     record_state,
     text_field,
@@ -148,7 +149,11 @@ def prepare_retry(
                             limits, resubmit_of=job)
     results = text_field(job, "results_file")
     if results is None or not job.get("results_verified") or not Path(results).is_file():
-        return Prepared(ERROR, message=f"{name}: its results are not on disk yet (run `gembatch-tui poll`)")
+        why = no_results_reason(job)
+        source = text_field(job, "input_file")
+        if source and not why.startswith("its results"):  # ended without any: every request is unanswered
+            why += f"; `gembatch-tui run {source} --realtime` sends all its requests"
+        return Prepared(ERROR, message=f"{name}: {why}")
     input_file = text_field(job, "input_file")
     try:
         index = ResultsIndex.build(Path(results), Path(input_file) if input_file else None)

@@ -248,7 +248,7 @@ def needs_download(record: Record) -> bool:
 def no_results_reason(record: Record) -> str:
     """Why a job has no results on disk, and what helps, in a phrase: `it ended EXPIRED without results` for a
     job that can never have any (polling would not help), else `its results are not downloaded yet (run
-    \`gembatch-tui poll\`)`."""
+    gembatch-tui poll)`."""
     state = record_state(record)
     if is_final(state) and state != SUCCEEDED:
         return f"it ended {short_state(state)} without results"

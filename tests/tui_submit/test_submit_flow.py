@@ -193,6 +193,38 @@ async def test_escape_while_the_job_is_created_says_it_came_too_late(data_dir: P
         assert app.events == [f"basic.jsonl: submitted as {jobs[0]['name']} (5 requests)"]  # kept in the log
 
 
+async def test_escape_in_the_path_field_clears_it_and_keeps_the_marks(data_dir: Path, emulator_factory,
+                                                                       make_host) -> None:
+    """Escape in the path field used to leave the screen, and every marked file with it. Now it clears the field,
+    then gives the keys back to the files; only an escape there leaves. During an upload it still cancels it."""
+    emulator = emulator_factory(latency_ms=1000)
+    app = make_host(emulator, data_dir)
+    assert app.service.client.sdk is not None  # import google.genai now: the escape must land in the upload
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await submit_screen(pilot)
+        await highlight(pilot, screen, "basic.jsonl")
+        await pilot.press("space")
+        field = screen.query_one("#path")
+        await pilot.press("slash", "b", "a")
+        assert field.has_focus and field.value == "ba"
+        await pilot.press("escape")
+        assert pilot.app.screen is screen and field.value == "" and field.has_focus
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: screen.query_one("#picker").has_focus, what="the files to get the keys")
+        assert pilot.app.screen is screen
+        assert [p.name for p in screen.picker.marked] == ["basic.jsonl"]
+        await confirm(pilot, screen)  # the marks went in: an escape with the field focused cancels the upload
+        await wait_until(pilot, lambda: screen.running, what="the run")
+        field.focus()
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not screen.running, timeout=20, what="the run to stop")
+        assert pilot.app.screen is screen and "basic.jsonl  cancelled" in log_text(screen)
+        await pilot.press("escape")  # the field is empty and nothing runs: to the files, then away
+        await wait_until(pilot, lambda: screen.query_one("#picker").has_focus, what="the files to get the keys")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: pilot.app.screen is not screen, what="escape to leave")
+
+
 async def test_path_field_glob_and_mark_all(data_dir: Path, make_host) -> None:
     (data_dir / "notes.txt").write_text("not a batch\n")
     app = make_host(None, data_dir)

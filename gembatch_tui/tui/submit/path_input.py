@@ -30,6 +30,8 @@ class PathInput(Input):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("tab", "complete", "Complete", tooltip="In the path field: complete the path (again: list, then cycle"
                 " the matches); with nothing to complete, the next pane", id="submit.path.complete"),
+        Binding("escape", "leave", "Clear / leave", tooltip="In the path field: clear it; when it is empty, back to "
+                "the files (escape there leaves the screen)", id="submit.path.leave"),
     ]
 
     class Completed(Message):
@@ -47,6 +49,24 @@ class PathInput(Input):
         self._cycle_at = -1
         self._cycle_value: str | None = None
         """The text tab last put in the field while cycling; any other text starts afresh."""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "leave":  # while a run is in flight, escape is the screen's: it stops the run
+            screen = self.screen
+            return not any(getattr(screen, busy, False) for busy in ("running", "preparing", "realtime_running"))
+        return True
+
+    def action_leave(self) -> None:
+        """Escape in the field never leaves the screen (the marks would go with it): it clears the text, then
+        hands the keys back to the file tree."""
+        if self.value:
+            self.value = ""
+            return
+        picker = self.screen.query("#picker")
+        if picker:
+            picker.first().focus()
+        else:
+            self.screen.focus_next()
 
     def action_complete(self) -> None:
         if self._cycle and self.value == self._cycle_value:

@@ -80,6 +80,8 @@ def problem(record: dict[str, Any]) -> str | None:
         if allowed is not None and type(value) not in allowed:
             return f"{key}: expected {_expected(allowed)}, got {_got(value)}"
     batch = record.get("batch")
+    if not (record.get("id") or record.get("input_file") or (batch and batch.get("name"))):
+        return "not a job record: it has no id, batch name or input file"
     if not batch:
         return None
     expect = _BATCH

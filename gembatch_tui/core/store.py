@@ -209,6 +209,7 @@ class JobStore:
         new = [self._stamp(dict(r)) for r in records]
         with self._locked(write=True):
             snap = self._load()
+            _refuse_foreign(self.path, snap)
             if unless is not None:
                 blocking = unless(snap.good())
                 if blocking is not None:
@@ -252,6 +253,7 @@ class JobStore:
             return out
         with self._locked(write=True):
             snap = self._load()
+            _refuse_foreign(self.path, snap)
             index = snap.index()
             records, raws = list(snap.records), list(snap.raws)
             corrupt = list(snap.corrupt)
@@ -286,6 +288,7 @@ class JobStore:
         wanted = set(keys)
         with self._locked(write=True):
             snap = self._load()
+            _refuse_foreign(self.path, snap)
             keep = [
                 rec is None or (record_key(rec) not in wanted and batch_name(rec) not in wanted)
                 for rec in snap.records
@@ -457,6 +460,16 @@ class JobStore:
                     os.unlink(target.parent / name)
                 except OSError:
                     pass
+
+
+def _refuse_foreign(path: Path, snap: _Snapshot) -> None:
+    """A file with lines but not one job record among them is not written to: it is someone's data (a request
+    file given as --store by a slip), and the records it would gain, or the lines a delete would drop, are not
+    what its owner meant. StoreError names the file and its first line's problem; nothing is written."""
+    if snap.corrupt and not any(rec is not None for rec in snap.records):
+        first = snap.corrupt[0]
+        raise StoreError(f"{path}: not a job store: none of its {len(snap.records):,} lines is a job record (line "
+                         f"{first.line_no}: {first.reason}); nothing was written. Is --store the right file?")
 
 
 def _skipped_records(corrupt: list[CorruptLine]) -> Iterator[Record]:

@@ -89,3 +89,28 @@ def test_an_update_that_breaks_a_record_is_seen_the_same_by_this_process_and_a_f
     assert [(p.line_no, p.reason) for p in JobStore(path).problems()] == [(1, "results_file: expected a string, got an integer")]
     store.update("b", lambda r: r.update(x=1))
     assert json.loads(path.read_text().splitlines()[0])["results_file"] == 5  # the broken record is still kept
+
+
+def test_a_file_of_no_job_records_given_as_the_store_is_never_written(tmp_path: Path) -> None:
+    """QA: a request file given as --store by a slip was listed as jobs named `input:`, gained a store record on
+    submit, and `delete input:` emptied it. Its lines are not records now, and a file with no record at all is
+    not written to: every change is refused, naming it, and the file stays byte for byte."""
+    import pytest
+
+    from gembatch_tui.core.store import JobStore, StoreError
+
+    path = tmp_path / "requests.jsonl"
+    path.write_text('{"key": "a", "request": {"contents": [{"parts": [{"text": "q"}]}]}}\n{"note": "keep me"}\n')
+    before = path.read_bytes()
+    store = JobStore(path)
+    records, problems = store.read_with_problems()
+    assert records == []
+    assert [(p.line_no, p.reason) for p in problems] == [
+        (1, "not a job record: it has no id, batch name or input file"),
+        (2, "not a job record: it has no id, batch name or input file")]
+    with pytest.raises(StoreError, match=r"requests\.jsonl: not a job store: none of its 2 lines is a job record "
+                                         r"\(line 1: not a job record"):
+        store.add({"input_file": str(tmp_path / "in.jsonl")})
+    with pytest.raises(StoreError, match="not a job store"):
+        store.remove_many(["input:"])
+    assert path.read_bytes() == before

@@ -23,8 +23,17 @@ def good() -> dict:
 
 def test_a_good_record_and_a_minimal_one_pass() -> None:
     assert problem(good()) is None
-    assert problem({}) is None
-    assert problem({"batch": None, "results_file": None}) is None  # null reads as absent everywhere
+    assert problem({"id": "r2"}) is None
+    assert problem({"id": "r3", "batch": None, "results_file": None}) is None  # null reads as absent everywhere
+    assert problem({"input_file": "/in/a.jsonl"}) is None and problem({"batch": {"name": "batches/x"}}) is None
+
+
+@pytest.mark.parametrize("line", [{}, {"note": "keep me"}, {"key": "k1", "request": {"contents": []}},
+                                  {"batch": {"state": "JOB_STATE_RUNNING"}}, {"id": "", "input_file": ""}])
+def test_a_line_that_names_no_job_is_not_a_record(line: dict) -> None:
+    """Every record names its job (our own all have an id; gembatch's a batch or an input file): a line that names
+    none, say a request line of a file given as --store, is left out and kept as it is, not read as a job."""
+    assert problem(line) == "not a job record: it has no id, batch name or input file"
 
 
 @pytest.mark.parametrize(

@@ -35,6 +35,22 @@ async def confirm(pilot, screen) -> None:  # type: ignore[no-untyped-def]
     await wait_until(pilot, lambda: pilot.app.screen is screen, what="the dialog to close")
 
 
+async def marked_basic(pilot):  # type: ignore[no-untyped-def]
+    """The submit screen with basic.jsonl marked."""
+    screen = await submit_screen(pilot)
+    await highlight(pilot, screen, "basic.jsonl")
+    await pilot.press("space")
+    return screen
+
+
+def slow_host(emulator_factory, make_host, data_dir: Path, latency_ms: int):  # type: ignore[no-untyped-def]
+    """(app, emulator) where every answer takes `latency_ms`, the SDK imported already, so a key lands in the run."""
+    emulator = emulator_factory(latency_ms=latency_ms)
+    app = make_host(emulator, data_dir)
+    assert app.service.client.sdk is not None
+    return app, emulator
+
+
 async def test_submit_two_good_files_and_refuse_the_broken_one(data_dir: Path, emulator, make_host) -> None:
     app = make_host(emulator, data_dir)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -142,13 +158,9 @@ async def test_options_model_and_display_name_reach_the_job(data_dir: Path, emul
 
 
 async def test_escape_during_upload_cancels_cleanly(data_dir: Path, emulator_factory, make_host) -> None:
-    emulator = emulator_factory(latency_ms=400)
-    app = make_host(emulator, data_dir)
-    assert app.service.client.sdk is not None  # import google.genai now: the escape must land in the upload
+    app, emulator = slow_host(emulator_factory, make_host, data_dir, 400)
     async with app.run_test(size=(100, 30)) as pilot:
-        screen = await submit_screen(pilot)
-        await highlight(pilot, screen, "basic.jsonl")
-        await pilot.press("space")
+        screen = await marked_basic(pilot)
         await confirm(pilot, screen)
         await wait_until(pilot, lambda: "starting…" in log_text(screen) or "uploading" in log_text(screen))
         await asyncio.sleep(0.15)  # inside the (slow) upload request
@@ -171,13 +183,9 @@ async def test_escape_while_the_job_is_created_says_it_came_too_late(data_dir: P
                                                                       make_host) -> None:
     """A create is never abandoned: the escape stops the files after it, and the file's line, the run's heading and
     the session's log say the job exists and how to cancel it, instead of "Cancelled"."""
-    emulator = emulator_factory(latency_ms=1500)
-    app = make_host(emulator, data_dir)
-    assert app.service.client.sdk is not None
+    app, emulator = slow_host(emulator_factory, make_host, data_dir, 1500)
     async with app.run_test(size=(100, 30)) as pilot:
-        screen = await submit_screen(pilot)
-        await highlight(pilot, screen, "basic.jsonl")
-        await pilot.press("space")
+        screen = await marked_basic(pilot)
         await confirm(pilot, screen)
         await wait_until(pilot, lambda: any("batchGenerateContent" in p for _m, p in emulator.request_log),
                          timeout=30, what="the create request")  # the server holds its answer for 1.5 s
@@ -197,13 +205,9 @@ async def test_escape_in_the_path_field_clears_it_and_keeps_the_marks(data_dir: 
                                                                        make_host) -> None:
     """Escape in the path field used to leave the screen, and every marked file with it. Now it clears the field,
     then gives the keys back to the files; only an escape there leaves. During an upload it still cancels it."""
-    emulator = emulator_factory(latency_ms=1000)
-    app = make_host(emulator, data_dir)
-    assert app.service.client.sdk is not None  # import google.genai now: the escape must land in the upload
+    app, _emulator = slow_host(emulator_factory, make_host, data_dir, 1000)
     async with app.run_test(size=(100, 30)) as pilot:
-        screen = await submit_screen(pilot)
-        await highlight(pilot, screen, "basic.jsonl")
-        await pilot.press("space")
+        screen = await marked_basic(pilot)
         field = screen.query_one("#path")
         await pilot.press("slash", "b", "a")
         assert field.has_focus and field.value == "ba"

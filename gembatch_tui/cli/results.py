@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from gembatch_tui.cli.output import EXIT_OK, EXIT_PARTIAL, NAME_WIDTH, UsageError, err, fit, out, print_json
 from gembatch_tui.core.counts import counted
-from gembatch_tui.core.models import Record, batch_name, display_name, listed_id, no_results_reason, record_key
+from gembatch_tui.core.models import (Record, batch_name, display_name, listed_id, no_results_reason, record_key,
+                                     results_gone_reason)
 from gembatch_tui.core.text import json_safe, terminal_safe
 
 if TYPE_CHECKING:
@@ -89,7 +90,7 @@ def _results_file(record: Record, ref: str, settings: Any = None) -> Path:
             raise UsageError(f"{ref}: the job has no results downloaded yet, and poll cannot fetch them: {absent}")
         raise UsageError(f"{ref}: {no_results_reason(record)}")
     if not Path(path).is_file():
-        raise UsageError(f"{path}: results file not found")
+        raise UsageError(f"{path}: {results_gone_reason(record, ref)}")
     return Path(path)
 
 

@@ -255,6 +255,17 @@ def no_results_reason(record: Record) -> str:
     return "its results are not downloaded yet (run `gembatch-tui poll`)"
 
 
+def results_gone_reason(record: Record, ref: str) -> str:
+    """What to say of a recorded results file that is no longer where it was saved: how to get it back, when the
+    job's output is still on the server (`poll JOB` downloads it again), or that it cannot come back."""
+    if remote_gone(record).get("output"):
+        return "results file not found (moved or deleted since it was saved; the server no longer holds it)"
+    if not dest_file_name(record):  # a split input's merged file, or a real-time run's: no one file to fetch
+        return "results file not found (moved or deleted since it was saved)"
+    return (f"results file not found (moved or deleted since it was saved); `gembatch-tui poll {ref}` downloads "
+            "it again")
+
+
 def now_iso() -> str:
     """Now, as every record timestamp is written: RFC 3339 in UTC."""
     return datetime.now(timezone.utc).isoformat()

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from gembatch_tui.core.config import ConfigFileError, build_settings, profile_missing_key_message
 from gembatch_tui.core.errors import ServiceError
 from gembatch_tui.core.models import (Record, batch_name, is_archived, is_final, no_results_reason, record_key,
-                                       record_state)
+                                       record_state, results_gone_reason)
 from gembatch_tui.core.store import StoreError
 from gembatch_tui.lib.values import BatchesError, CleanupResult, Job, ResultRow, Submission
 
@@ -296,7 +296,7 @@ class Batches:
         if not results:
             raise BatchesError(f"{_ref(job)}: {no_results_reason(record)}")
         if not Path(results).is_file():
-            raise BatchesError(f"{results}: results file not found")
+            raise BatchesError(f"{results}: {results_gone_reason(record, _ref(job))}")
         input_file = record.get("input_file")
         try:
             index = ResultsIndex.build(results, input_file if input_file else None)

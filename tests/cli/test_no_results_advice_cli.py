@@ -46,3 +46,26 @@ def test_list_says_every_job_is_archived(cli: Cli, tmp_path: Path) -> None:
     shown = cli("list")
     assert shown.returncode == 0
     assert shown.stdout.startswith("every job is archived (list --all shows them); 2 jobs in "), shown.stdout
+
+
+def test_a_results_file_moved_away_names_the_poll_that_brings_it_back(cli: Cli, tmp_path: Path) -> None:
+    """QA: `export` said only "results file not found"; `poll JOB` downloads it again while the server has it."""
+    gone = tmp_path / "results" / "in.jsonl"
+    records = [
+        {"id": "r3", "input_file": str(tmp_path / "in.jsonl"), "count": 1, "results_file": str(gone),
+         "results_verified": True,
+         "batch": {"name": "batches/savedjob3", "state": "JOB_STATE_SUCCEEDED", "dest": {"file_name": "files/o3"}}},
+        {"id": "r4", "input_file": str(tmp_path / "in4.jsonl"), "count": 1, "results_file": str(gone) + "4",
+         "results_verified": True, "remote_deleted": {"output": True},
+         "batch": {"name": "batches/cleanedjob4", "state": "JOB_STATE_SUCCEEDED", "dest": {"file_name": "files/o4"}}},
+    ]
+    store = cli.home / "jobs.jsonl"
+    store.parent.mkdir(parents=True)
+    store.write_text("".join(json.dumps(r) + "\n" for r in records))
+    back = cli("export", "savedjob3")
+    assert back.returncode == 2
+    assert (f"{gone}: results file not found (moved or deleted since it was saved); `gembatch-tui poll savedjob3` "
+            "downloads it again") in back.stderr, back.stderr
+    lost = cli("export", "cleanedjob4")
+    assert lost.returncode == 2
+    assert "results file not found (moved or deleted since it was saved; the server no longer holds it)" in lost.stderr

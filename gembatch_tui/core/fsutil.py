@@ -20,8 +20,19 @@ from typing import IO, Any
 def atomic_writer(
     target: str | os.PathLike[str], *, binary: bool = False, mode: int = 0o600, **open_kwargs: Any
 ) -> Iterator[IO[Any]]:
-    """`with atomic_writer(path) as fh: fh.write(...)`: the file appears complete at `path`, or not at all."""
+    """`with atomic_writer(path) as fh: fh.write(...)`: the file appears complete at `path`, or not at all.
+
+    A `path` that is a device, a pipe or a socket (`-o /dev/null`, `-o /dev/stdout`, a FIFO) is written to in
+    place: replacing it would put a regular file where the device was (as root, /dev/null itself)."""
     target = Path(target)
+    try:
+        special = not stat.S_ISREG(os.stat(target).st_mode) and not target.is_dir()
+    except OSError:  # not there yet (or unreadable: the replace below reports it)
+        special = False
+    if special:
+        with open(target, "wb" if binary else "w", **open_kwargs) as fh:
+            yield fh
+        return
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb" if binary else "w", **open_kwargs) as fh:

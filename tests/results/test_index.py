@@ -209,3 +209,16 @@ def test_a_withheld_answer_is_an_error_to_see_and_send_again(tmp_path: Path) -> 
     assert rows["prompt"].preview == "blocked: PROHIBITED_CONTENT"
     assert rows["cut"].preview == "An answer."  # cut short by RECITATION, but an answer: shown, not hidden
     assert index.counts[ERROR] == 2 and index.keys_with(ERROR) == ["gone", "prompt"]
+
+
+def test_a_finish_reason_that_is_not_a_string_is_read_as_an_answer(tmp_path: Path) -> None:
+    """A hostile or damaged line with an object or a list as finishReason: the index pass goes on (an unhashable
+    value once stopped the blocked-answer check with a TypeError)."""
+    req = {"contents": [{"parts": [{"text": "q"}], "role": "user"}]}
+    inp = write_jsonl(tmp_path / "in.jsonl", [{"key": k, "request": req} for k in ("obj", "list")])
+    res = write_jsonl(tmp_path / "res.jsonl", [
+        {"key": "obj", "response": {"candidates": [{"finishReason": {"SAFETY": 1}}]}},
+        {"key": "list", "response": {"candidates": [{"finishReason": ["SAFETY"]}]}},
+    ])
+    index = ResultsIndex.build(str(res), str(inp))
+    assert [(r.key, r.status) for r in index.summaries(index.all_rows())] == [("obj", "ok"), ("list", "ok")]

@@ -27,7 +27,7 @@ def blocked_answer(response: dict[str, Any]) -> str | None:
     if type(candidates) is not list or not candidates or type(first := candidates[0]) is not dict:
         return None
     reason = first.get("finishReason", first.get("finish_reason"))
-    if reason not in BLOCKED_FINISH:
+    if type(reason) is not str or reason not in BLOCKED_FINISH:  # a list or an object here is data, not a reason
         return None
     content = first.get("content")
     parts = content.get("parts") if type(content) is dict else None

@@ -26,10 +26,10 @@ def atomic_writer(
     place: replacing it would put a regular file where the device was (as root, /dev/null itself)."""
     target = Path(target)
     try:
-        special = not stat.S_ISREG(os.stat(target).st_mode) and not target.is_dir()
+        kind = os.stat(target).st_mode
     except OSError:  # not there yet (or unreadable: the replace below reports it)
-        special = False
-    if special:
+        kind = stat.S_IFREG
+    if not (stat.S_ISREG(kind) or stat.S_ISDIR(kind)):
         with open(target, "wb" if binary else "w", **open_kwargs) as fh:
             yield fh
         return

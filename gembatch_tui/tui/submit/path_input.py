@@ -51,9 +51,8 @@ class PathInput(Input):
         """The text tab last put in the field while cycling; any other text starts afresh."""
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "leave":  # while a run is in flight, escape is the screen's: it stops the run
-            screen = self.screen
-            return not any(getattr(screen, busy, False) for busy in ("running", "preparing", "realtime_running"))
+        if action == "leave":  # while a run is in flight (the screen cannot go back), escape is the screen's: it
+            return bool(self.screen.check_action("back", ()))  # stops the run
         return True
 
     def action_leave(self) -> None:

@@ -162,8 +162,10 @@ async def test_escape_during_upload_cancels_cleanly(data_dir: Path, emulator_fac
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await marked_basic(pilot)
         await confirm(pilot, screen)
-        await wait_until(pilot, lambda: "starting…" in log_text(screen) or "uploading" in log_text(screen))
-        await asyncio.sleep(0.15)  # inside the (slow) upload request
+        # The file is tiny, so its row says "creating the job…" as soon as its bytes are read; what marks the
+        # moment is the server: the upload request has arrived, and its answer is held for 400 ms.
+        await wait_until(pilot, lambda: any(p.startswith("/upload/") for _m, p in emulator.request_log),
+                         timeout=30, what="the upload request")
         assert screen.running
         await pilot.press("escape")
         await wait_until(pilot, lambda: not screen.running, timeout=20, what="the run to stop")

@@ -303,6 +303,7 @@ def _check_output_path(output: Path) -> None:
 
 def cmd_list(rt: Runtime, args: argparse.Namespace) -> int:
     from gembatch_tui.cli.jobs import cmd_list_remote, states_arg
+    from gembatch_tui.core.results.saved import PENDING, saved_word
     from gembatch_tui.core.state_filter import record_matches
 
     states = states_arg(args.state)
@@ -329,7 +330,7 @@ def cmd_list(rt: Runtime, args: argparse.Namespace) -> int:
         for rec in records:
             batch = rec.get("batch")
             batch = batch if isinstance(batch, dict) else {}
-            results = rec.get("results_file") and ("saved" if rec.get("results_verified") else "unverified")
+            results = saved_word(rec)  # one stat a job with results: "saved" only while the file is as verified
             cells = (
                 listed_id(rec),
                 fit(terminal_safe(display_name(rec)), NAME_WIDTH),
@@ -337,7 +338,7 @@ def cmd_list(rt: Runtime, args: argparse.Namespace) -> int:
                 short_state(record_state(rec)) + (" (archived)" if args.all and is_archived(rec) else ""),
                 _progress(rec),
                 str(batch.get("create_time") or rec.get("submitted_at") or "-")[:19].replace("T", " "),
-                results or ("error" if rec.get("results_error") else "-"),
+                results if results is not None and results != PENDING else "-",
             )
             # Escaping lengthens a cell, so it comes before the widths; a row all printable (nearly every one)
             # is checked in one call.

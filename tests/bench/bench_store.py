@@ -44,6 +44,8 @@ def make_record(i: int) -> dict:
             "stats": {"request_count": 500, "successful_request_count": 498, "failed_request_count": 2, "pending_request_count": 0},
         },
         "results_file": f"/home/user/batches/results/part-{i:06d}.jsonl",
+        "results_verified": True,  # so `list` pays its one stat a job, as it does for a real store
+        "results_bytes": 1_048_576,
     }
 
 

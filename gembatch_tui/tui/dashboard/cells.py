@@ -13,10 +13,8 @@ from typing import Any
 
 from rich.text import Text
 
-from gembatch_tui.core.fsutil import regular_file
 from gembatch_tui.core.models import (
     RUNNING,
-    SUCCEEDED,
     Record,
     display_name,
     is_archived,
@@ -27,6 +25,7 @@ from gembatch_tui.core.models import (
     record_state,
     record_stats,
 )
+from gembatch_tui.core.results.saved import saved_word
 from gembatch_tui.tui.dashboard.states import ACTIVE, state_text
 from gembatch_tui.tui.widgets.safe_text import safe, safe_text
 
@@ -216,25 +215,16 @@ def progress_text(record: Record) -> Text:
     return progress_cell(done, total, failed)
 
 
-def results_status(record: Record, check_disk: bool = True) -> tuple[str, str]:
-    """(word, style): saved / missing / changed / pending / error / — for the Results column. "changed": the file's
-    size is not the size verified (one `stat`, as for "missing"; the hash is clean-up's to read)."""
-    path = record.get("results_file")
-    if path and record.get("results_verified"):
-        if not check_disk:
-            return "saved", "green"
-        problem, _why, on_disk = regular_file(str(path))
-        if problem is not None:
-            return "missing", "bold red"
-        size = record.get("results_bytes")
-        if type(size) is int and on_disk != size:
-            return "changed", "bold red"
-        return "saved", "green"
-    if record.get("results_error"):
-        return "error", "red"
-    if record_state(record) == SUCCEEDED:
-        return "pending", "yellow"
-    return "—", "bright_black"
+_WORD_STYLES = {"saved": "green", "missing": "bold red", "changed": "bold red", "unverified": "yellow",
+                "error": "red", "pending": "yellow"}
+
+
+def results_status(record: Record) -> tuple[str, str]:
+    """(word, style) for the Results column: core.results.saved's word (one `stat` for a verified file), or —."""
+    word = saved_word(record)
+    if word is None:
+        return "—", "bright_black"
+    return word, _WORD_STYLES[word]
 
 
 def _int(value: Any) -> int:

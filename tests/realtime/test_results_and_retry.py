@@ -62,21 +62,25 @@ def test_errors_are_lines_and_the_results_read_like_a_batch(service: BatchServic
     assert cost.interactive and cost.cost is not None and batch_cost is not None
     assert abs(cost.cost - 2 * batch_cost) < 1e-12
 
-    # The failed key, and a key lost from the results file, are what `run JOB --realtime` sends.
+    # A key lost from the results file is what `run JOB --realtime` sends; the key refused as written (400
+    # INVALID_ARGUMENT) is left out, and the offer says why: sent unchanged, it would be refused again.
     results = Path(record["results_file"])
     kept = [line for line in results.read_text().splitlines() if '"k7"' not in line]
     results.write_text("\n".join(kept) + "\n")
     offer = retry_offer(ResultsIndex.build(results, record["input_file"]), record["model"])
-    assert offer is not None and offer.count == 2 and offer.usd is not None
-    assert offer.text().startswith("retry these 2 now, real-time, ~$")
+    assert offer is not None and offer.count == 1 and offer.usd is not None
+    assert offer.text().startswith("retry this now, real-time, ~$")
+    assert offer.left_out.startswith("1 request the service rejected as written (400 INVALID_ARGUMENT")
+    assert "temprature" in offer.left_out and "fix the input" in offer.left_out
     sent_before = len(emulator.realtime_calls)
     retry = prepare_retry(service, record, None, LIMITS)
     assert retry.status == NEW and retry.record is not None
-    assert retry.record["resubmit_of"] == record_key(record) and retry.record["count"] == 2
+    assert retry.record["resubmit_of"] == record_key(record) and retry.record["count"] == 1
+    assert "1 request the service rejected as written (400 INVALID_ARGUMENT" in retry.message  # `run` warns of it
     second = RealtimeRun(service, retry.record, LIMITS).run()
     sent = sorted(key_of(c.prompt) for c in emulator.realtime_calls[sent_before:])
-    assert sent == ["k7"], "only the missing key goes out; the refused one is refused again before sending"
-    assert (second.ok, second.errors) == (1, 1)
+    assert sent == ["k7"], "only the missing key goes out"
+    assert (second.ok, second.errors) == (1, 0)
     assert record_state(service.store.get(second.record_key)) == SUCCEEDED
 
 

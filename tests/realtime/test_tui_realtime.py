@@ -157,7 +157,11 @@ async def test_a_realtime_run_started_elsewhere_after_the_app_shows_at_once_and_
             runner.join(10)
 
 
-def _failed_batch_job(store: JobStore, tmp_path: Path, n: int, answered: int) -> dict[str, Any]:
+INTERNAL = {"code": 500, "message": "internal", "status": "INTERNAL"}
+
+
+def _failed_batch_job(store: JobStore, tmp_path: Path, n: int, answered: int,
+                      error: dict[str, Any] = INTERNAL) -> dict[str, Any]:
     """A finished batch job of `n` requests whose results hold `answered` answers, one error and no more: the
     rest are missing. Built by hand (the batch path is tested elsewhere); the record is what a poll writes."""
     src = write_input(tmp_path / "data" / "big.jsonl", n)
@@ -167,7 +171,7 @@ def _failed_batch_job(store: JobStore, tmp_path: Path, n: int, answered: int) ->
         "candidates": [{"content": {"parts": [{"text": f"answer {i}"}], "role": "model"}, "finishReason": "STOP"}],
         "usageMetadata": {"promptTokenCount": 3, "candidatesTokenCount": 2, "totalTokenCount": 5}}}
         for i in range(answered)]
-    lines.append({"key": f"k{answered}", "error": {"code": 500, "message": "internal", "status": "INTERNAL"}})
+    lines.append({"key": f"k{answered}", "error": error})
     results.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
     record = {
         "id": "job-batch-1", "input_file": str(src), "count": n, "model": "models/gemini-2.5-flash",
@@ -351,3 +355,22 @@ async def test_the_offer_line_fits_80_columns(slow_service: BatchService, tmp_pa
         await pilot.pause()
         line = next(row for row in screen_text(app).splitlines() if "retry these 40" in row).rstrip()
         assert len(line) <= 80 and line.endswith("(interactive prices)"), line
+
+
+async def test_no_offer_for_a_request_refused_as_written_and_the_line_says_why(
+    slow_service: BatchService, slow_emulator: Emulator, tmp_path: Path
+) -> None:
+    """A 400 INVALID_ARGUMENT would be refused again: t is not offered, and the line says what was left out."""
+    refused = {"code": 400, "message": "Invalid JSON payload: temprature", "status": "INVALID_ARGUMENT"}
+    _failed_batch_job(slow_service.store, tmp_path, 6, 5, error=refused)  # one error, nothing missing
+    app = make_app(_settings(slow_service.store), store=slow_service.store, service=slow_service, poll=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _to_the_offer(pilot, app, "no retry: 1 request refused as written (400 INVALID_ARGUMENT)")
+        await pilot.pause()
+        shown = next(row for row in screen_text(app).splitlines() if "no retry" in row).strip()
+        assert shown == "no retry: 1 request refused as written (400 INVALID_ARGUMENT): fix the input"
+        assert len(shown) <= 78  # whole in 80 columns too
+        assert "t" not in footer_keys(app)
+        await pilot.press("t")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmDialog) and slow_emulator.realtime_calls == []

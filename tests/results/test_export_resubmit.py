@@ -191,3 +191,35 @@ def _jsonl(index: ResultsIndex) -> list[str]:
     out = io.StringIO()
     write_export(index, out, "jsonl")
     return out.getvalue().splitlines()
+
+
+def test_retry_leaves_out_requests_refused_as_written_and_says_why(tmp_path: Path) -> None:
+    """A 400 (INVALID_ARGUMENT or FAILED_PRECONDITION) fails the same way when sent again unchanged: the retry
+    file holds the transient errors, blocked answers and missing keys, and its note counts and names the rest."""
+    inp = tmp_path / "in.jsonl"
+    inp.write_text("".join(json.dumps({"key": f"k{i}", "request": {"contents": [{"parts": [{"text": f"q{i}"}]}]}})
+                           + "\n" for i in range(6)), encoding="utf-8")
+    res = tmp_path / "res.jsonl"
+    res.write_text("\n".join(json.dumps(x) for x in [
+        {"key": "k0", "response": {"candidates": [{"content": {"parts": [{"text": "fine"}]}}]}},
+        {"key": "k1", "error": {"code": 400, "message": "Invalid value at 'temprature'", "status": "INVALID_ARGUMENT"}},
+        {"key": "k2", "error": {"code": 503, "message": "overloaded", "status": "UNAVAILABLE"}},
+        {"key": "k3", "error": {"code": "400", "message": "location not supported", "status": "FAILED_PRECONDITION"}},
+        {"key": "k4", "response": {"promptFeedback": {"blockReason": "SAFETY"}}},
+    ]) + "\n", encoding="utf-8")  # k5: missing
+    built = build_retry_file(ResultsIndex.build(res, inp))
+    assert [json.loads(x)["key"] for x in built.path.read_text(encoding="utf-8").splitlines()] == ["k2", "k4", "k5"]
+    assert built.count == 3
+    note = built.note()
+    assert note.startswith("2 requests the service rejected as written (400 INVALID_ARGUMENT: Invalid value at")
+    assert "they fail the same way; fix the input to send them" in note
+
+    # Only refusals: nothing is written, and the message says why instead of "no failed requests".
+    only = tmp_path / "only.jsonl"
+    only.write_text("\n".join(res.read_text(encoding="utf-8").splitlines()[:2]) + "\n"
+                    + "".join(json.dumps({"key": f"k{i}", "response": {}}) + "\n" for i in range(2, 6)),
+                    encoding="utf-8")
+    before = sorted(tmp_path.glob("*.retry-*"))
+    with pytest.raises(ResubmitError, match=r"nothing to resubmit: 1 request the service rejected as written \(400 "):
+        build_retry_file(ResultsIndex.build(only, inp))
+    assert sorted(tmp_path.glob("*.retry-*")) == before

@@ -13,15 +13,17 @@ from dataclasses import dataclass
 
 from gembatch_tui.core.api import pricing
 from gembatch_tui.core.results.index import ResultsIndex
-from gembatch_tui.core.results.resubmit import failed_lines
+from gembatch_tui.core.results.resubmit import select_retry
 from gembatch_tui.core.submit.cost_cap import estimate_tokens
 from gembatch_tui.core.submit.input_read import iter_requests
 
 
 @dataclass(frozen=True)
 class RetryOffer:
-    count: int  # failed and missing requests
+    count: int  # failed and missing requests a retry can fix
     usd: tuple[float, float] | None  # (low, high) at interactive prices; None for an unpriced model
+    left_out: str = ""  # the requests rejected as written, not offered, and why (RetrySelection.note)
+    left_out_short: str = ""  # the same in one line (RetrySelection.short_note)
 
     def text(self) -> str:
         """`retry these 12 now, real-time, ~$0.004` (the cost left out when unknown)."""
@@ -36,12 +38,14 @@ def retry_offer(
     assumptions: pricing.OutputAssumptions | None = None,
 ) -> RetryOffer | None:
     """The offer for the failed and missing rows of `index`, or None when there is none to make (no such rows, or
-    the input cannot be compared). Reads the input once; raises OSError when it cannot be read."""
+    the input cannot be compared); one with count 0 and `left_out` when every failure is a request refused as
+    written. Reads the input once; raises OSError when it cannot be read."""
     if index.input_path is None or not index.keys_compared:
         return None
-    wanted = set(failed_lines(index))
-    if not wanted:
-        return None
+    chosen = select_retry(index)
+    wanted = set(chosen.lines)
+    if not wanted:  # none, or only requests refused as written: nothing to offer, and (if so) why
+        return RetryOffer(0, None, chosen.note(), chosen.short_note()) if chosen.rejected else None
     total = pricing.TokenRange()
     try:
         for line_no, _key, request in iter_requests(index.input_path):
@@ -52,4 +56,4 @@ def retry_offer(
     usd = pricing.cost_range(model, total, prices)
     if usd is not None:
         usd = (usd[0] * pricing.INTERACTIVE_FACTOR, usd[1] * pricing.INTERACTIVE_FACTOR)
-    return RetryOffer(len(wanted), usd)
+    return RetryOffer(len(wanted), usd, chosen.note(), chosen.short_note())

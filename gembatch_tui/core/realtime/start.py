@@ -15,7 +15,7 @@ import contextlib
 import hashlib
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gembatch_tui.core.models import (
@@ -163,4 +163,8 @@ def prepare_retry(
     except OSError as exc:
         return Prepared(ERROR, message=f"{name}: {exc.strerror or exc}")
     job_model = str(job.get("model") or (job.get("batch") or {}).get("model") or "")
-    return prepare_file(service, retry.path, model or job_model, limits, force=True, resubmit_of=job, refuse=refuse)
+    prepared = prepare_file(service, retry.path, model or job_model, limits, force=True, resubmit_of=job,
+                            refuse=refuse)
+    if retry.note() and prepared.status == NEW and not prepared.message:  # what was left out, and why
+        prepared = replace(prepared, message=f"{name}: {retry.note()}")
+    return prepared

@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import threading
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -207,6 +207,18 @@ class ResultsIndex:
         with self._open() as (inp, res):
             for row in rows:
                 yield self._materialise(row, inp, res)
+
+    def raw_results(self, rows: Iterable[int]) -> Iterator[tuple[int, bytes | None]]:
+        """(row, its raw result line or None) for `rows`, the results file alone open once: for a pass over a
+        few rows' errors that needs no input line (resubmit's look at why each failed)."""
+        with open(self.results_path, "rb") as res:
+            for row in rows:
+                offset = self._res_off[row]
+                if offset < 0:
+                    yield row, None
+                    continue
+                res.seek(offset)
+                yield row, res.readline()
 
     def summaries(self, rows: Iterable[int]) -> list[RowSummary]:
         """The table cells of `rows` (one page: a few hundred at most)."""

@@ -1,4 +1,7 @@
-"""Provides the resubmit-failures file: exactly the requests of a job whose result is an error or missing.
+"""Provides the resubmit-failures file: the requests of a job whose result is missing or an error a retry can fix.
+
+An error the service gives a request it refuses as written (400 INVALID_ARGUMENT) is left out and counted: sent
+again unchanged it fails the same way, and a real-time retry would only spend time on it.
 
 The file holds canonical `{"key": ..., "request": {...}}` lines with the same keys, in input order, so the new
 job's results join to the old input too. It is named `<input stem>.retry-N.jsonl` beside the input (N the first
@@ -20,7 +23,7 @@ from typing import Any
 
 from gembatch_tui.core.fsutil import atomic_writer
 from gembatch_tui.core.models import Record, batch_name, record_key
-from gembatch_tui.core.results.index import RETRY, ResultsIndex
+from gembatch_tui.core.results.index import ERROR, RETRY, ResultsIndex
 from gembatch_tui.core.store import JobStore
 from gembatch_tui.core.submit.input_read import iter_requests
 
@@ -36,6 +39,10 @@ class ResubmitError(Exception):
 class RetryFile:
     path: Path
     count: int  # requests in the file
+    selection: RetrySelection | None = None  # what was chosen, and what was left out and why
+
+    def note(self) -> str:
+        return self.selection.note() if self.selection is not None else ""
 
 
 def resubmit_extra(record: Record) -> dict[str, Any]:
@@ -58,9 +65,83 @@ def retry_path(input_path: str | os.PathLike[str], fallback_dir: str | os.PathLi
     raise ResubmitError(f"{folder}: {MAX_RETRY_NUMBER} retry files already; remove some")
 
 
+REJECTED_CODES = frozenset({400})
+"""Item errors the service gives a request it refuses as written (400 INVALID_ARGUMENT, FAILED_PRECONDITION):
+sent again unchanged, it fails the same way, so a retry leaves it out and says so."""
+
+
+@dataclass(frozen=True)
+class RetrySelection:
+    lines: array  # input line numbers to send again (errors worth a retry, and missing), in input order
+    rejected: int = 0  # errors left out: the service refused the request as written
+    example: str = ""  # one of those errors, as the message names it
+    head: str = ""  # its code and status alone (`400 INVALID_ARGUMENT`), for a one-line note
+
+    def short_note(self) -> str:
+        """`2 requests refused as written (400 INVALID_ARGUMENT): fix the input` (one line of 80 columns)."""
+        if not self.rejected:
+            return ""
+        what = "1 request" if self.rejected == 1 else f"{self.rejected:,} requests"
+        return f"{what} refused as written ({self.head}): fix the input"
+
+    def note(self) -> str:
+        """`3 requests the service rejected as written (400 INVALID_ARGUMENT: why) left out: ...; fix the input`."""
+        if not self.rejected:
+            return ""
+        what = "1 request" if self.rejected == 1 else f"{self.rejected:,} requests"
+        return (f"{what} the service rejected as written ({self.example}) left out: sent again unchanged, "
+                f"{'it fails' if self.rejected == 1 else 'they fail'} the same way; fix the input to send "
+                f"{'it' if self.rejected == 1 else 'them'}")
+
+
+def rejected_error(raw: bytes | None) -> str | None:
+    """`400 INVALID_ARGUMENT: why` for a result line whose error is a refusal of the request as written, else None
+    (a transient error, a blocked answer, a line that is not JSON: those are worth sending again)."""
+    if raw is None:
+        return None
+    try:
+        obj = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    error = obj.get("error") if type(obj) is dict else None
+    if type(error) is not dict:
+        return None
+    code = error.get("code")
+    if type(code) is str and code.isdigit():
+        code = int(code)
+    status = error.get("status")
+    if code not in REJECTED_CODES and status != "INVALID_ARGUMENT":
+        return None
+    head = " ".join(str(x) for x in (code, status) if x not in (None, ""))
+    message = error.get("message")
+    text = f"{head}: {message}" if type(message) is str and message else head
+    return text if len(text) <= 120 else text[:119] + "…"
+
+
+def _head(why: str) -> str:
+    """`400 INVALID_ARGUMENT` of `400 INVALID_ARGUMENT: why` (rejected_error's text)."""
+    return why.split(":", 1)[0]
+
+
+def select_retry(index: ResultsIndex) -> RetrySelection:
+    """The rows a retry sends: missing ones, and errors other than a refusal of the request as written. Reads the
+    result line of each error row (errors are few; the index holds their offsets)."""
+    rows = index.rows_with(RETRY)
+    errors = index.rows_with((ERROR,)) if index.count(ERROR) else array("I")
+    refused: set[int] = set()
+    example = ""
+    for row, raw in index.raw_results(errors):
+        why = rejected_error(raw)
+        if why is not None:
+            refused.add(row)
+            example = example or why
+    lines = array("I", (index.row_input_line(row) for row in rows if row not in refused))
+    return RetrySelection(lines, len(refused), example, _head(example))
+
+
 def failed_lines(index: ResultsIndex) -> array:
-    """Input line numbers of the rows to retry (errors and missing), in input order."""
-    return array("I", (index.row_input_line(row) for row in index.rows_with(RETRY)))
+    """Input line numbers of the rows to retry (missing, and errors a retry can fix), in input order."""
+    return select_retry(index).lines
 
 
 def build_retry_file(index: ResultsIndex, *, dest: str | os.PathLike[str] | None = None) -> RetryFile:
@@ -71,15 +152,18 @@ def build_retry_file(index: ResultsIndex, *, dest: str | os.PathLike[str] | None
     if index.input_path is None or not index.keys_compared:
         why = index.input_problem or "the job has no input file recorded"
         raise ResubmitError(f"cannot tell which requests failed: {why}")
-    lines = failed_lines(index)
+    chosen = select_retry(index)
+    lines = chosen.lines
     if not lines:
+        if chosen.rejected:
+            raise ResubmitError(f"nothing to resubmit: {chosen.note()}")
         raise ResubmitError("no failed or missing requests: nothing to resubmit")
     target = Path(dest) if dest is not None else retry_path(index.input_path, index.results_path.parent)
     with atomic_writer(target, binary=True, mode=0o644) as out:
         count = _copy_lines(index.input_path, lines, out)
         if count != len(lines):
             raise ResubmitError(f"{index.input_path}: the input file changed since the results were indexed")
-    return RetryFile(target, count)
+    return RetryFile(target, count, chosen)
 
 
 def _copy_lines(input_path: Path, wanted: array, out: Any) -> int:
@@ -129,9 +213,12 @@ def link_resubmits(store: JobStore, retry_file: str | os.PathLike[str], old: Rec
 __all__ = [
     "ResubmitError",
     "RetryFile",
+    "RetrySelection",
     "build_retry_file",
     "failed_lines",
     "link_resubmits",
+    "rejected_error",
     "resubmit_extra",
     "retry_path",
+    "select_retry",
 ]

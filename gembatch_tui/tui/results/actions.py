@@ -99,9 +99,10 @@ class ResultsActions(_ScreenBase):
         except (ResubmitError, OSError) as exc:
             self.post_message(ResultsActionFinished(str(exc), ok=False))
             return
-        self.post_message(ResultsActionFinished(
-            f"{counted(built.count, 'failed or missing request')} written to {built.path}", retry_file=built.path,
-            count=built.count))
+        text = f"{counted(built.count, 'failed or missing request')} written to {built.path}"
+        if built.note():
+            text += f"; {built.note()}"
+        self.post_message(ResultsActionFinished(text, retry_file=built.path, count=built.count))
 
     def on_results_action_finished(self, message: ResultsActionFinished) -> None:
         self.notify(safe(message.text), title="Results" if message.ok else "Not done",

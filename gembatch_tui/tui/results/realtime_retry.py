@@ -58,6 +58,8 @@ def offer_question(record: Record, offer: RetryOffer, limits: Any) -> tuple[str,
         body.append(".\n")
     else:
         body.append("No price is known for this model: the cost cannot be estimated.\n", style="yellow")
+    if offer.left_out:
+        body.append(safe(offer.left_out[:1].upper() + offer.left_out[1:]) + ".\n", style="yellow")
     body.append("The answers become a job of their own (realtime/…) on the dashboard, with results like a batch's. "
                 "c or escape stops it; the answers so far are kept, and t again sends only the rest.")
     return "Retry now, in real time?", body, "send them now"
@@ -156,8 +158,13 @@ class RealtimeRetry(_ScreenBase):
         self.post_message(OfferPriced(offer))
 
     def on_offer_priced(self, message: OfferPriced) -> None:
-        self.offer = message.offer
-        self._show_run_line(message.error)
+        offer = message.offer
+        if offer is not None and offer.count == 0:  # every failure was refused as written: say so, offer nothing
+            self.offer = None
+            self._show_run_line(f"no retry: {offer.left_out_short}", style="dim")
+        else:
+            self.offer = offer
+            self._show_run_line(message.error)
         self.refresh_bindings()
 
     # ----------------------------------------------------------------- keys

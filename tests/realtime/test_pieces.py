@@ -91,6 +91,29 @@ def test_a_429_waits_for_its_retry_delay_and_one_without_stops_the_run() -> None
     assert call.classify(_Api(503, [])).action == call.RETRY
 
 
+def _quota(quota_id: str) -> dict[str, object]:
+    return {"@type": "type.googleapis.com/google.rpc.QuotaFailure",
+            "violations": [{"quotaMetric": "generativelanguage.googleapis.com/generate_content_requests",
+                            "quotaId": quota_id, "quotaValue": "10"}]}
+
+
+def test_a_429_without_a_hint_waits_a_minute_for_a_per_minute_quota_and_stops_for_the_day() -> None:
+    """The hint is what usually says how long; without one, the QuotaFailure's quotaId still names the window."""
+    minute = call.classify(_Api(429, [_quota("GenerateRequestsPerMinutePerProjectPerModel-FreeTier")]))
+    assert (minute.action, minute.delay) == (call.WAIT, call.MINUTE_WAIT_S)
+    assert "per-minute quota" in minute.message
+    day = call.classify(_Api(429, [_quota("GenerateRequestsPerDayPerProjectPerModel-FreeTier")]))
+    assert day.action == call.STOP and "(the daily quota; run again later)" in day.message
+    bare = call.classify(_Api(429, []))
+    assert bare.action == call.STOP and "no retry hint: most likely the daily quota" in bare.message
+    # a hint wins over the window the quota names
+    hinted = call.classify(_Api(429, [_quota("GenerateRequestsPerDayPerProjectPerModel"),
+                                      {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "7s"}]))
+    assert (hinted.action, hinted.delay) == (call.WAIT, 7.0)
+    assert call.quota_window(_Api(429, [{"@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                                         "violations": "not a list"}])) is None
+
+
 def test_request_fields_go_where_the_sdk_takes_them() -> None:
     contents, config = call.sdk_arguments({
         "contents": [{"parts": [{"text": "hi"}]}], "generationConfig": {"temperature": 0.1},

@@ -129,6 +129,29 @@ def retry_delay(exc: BaseException) -> float | None:
     return None
 
 
+def quota_window(exc: BaseException) -> str | None:
+    """"minute" or "day": the window of the quota a 429's QuotaFailure names (its quotaId, such as
+    GenerateRequestsPerMinutePerProjectPerModel), for a 429 that has no RetryInfo; None when it names none."""
+    body = getattr(exc, "details", None)
+    error = body.get("error") if isinstance(body, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    for detail in details if isinstance(details, list) else ():
+        if not (isinstance(detail, dict) and str(detail.get("@type", "")).endswith("google.rpc.QuotaFailure")):
+            continue
+        violations = detail.get("violations")
+        for violation in violations if isinstance(violations, list) else ():
+            quota = str(violation.get("quotaId", "")) if isinstance(violation, dict) else ""
+            if "PerDay" in quota:
+                return "day"
+            if "PerMinute" in quota:
+                return "minute"
+    return None
+
+
+MINUTE_WAIT_S = 60.0
+"""How long a 429 of a per-minute quota without a retry hint waits: the window it names."""
+
+
 def _error_object(exc: BaseException, message: str) -> dict[str, Any]:
     code = status_code(exc)
     out: dict[str, Any] = {"code": code if code is not None else 0, "message": redact(message)}
@@ -139,8 +162,8 @@ def _error_object(exc: BaseException, message: str) -> dict[str, Any]:
 
 
 def classify(exc: BaseException) -> Failure:
-    """What a failed `generate` means: RECORD a rejected or malformed request, WAIT on a 429 with a hint, STOP on
-    a 429 without one (a daily quota: retrying only burns time) or on what fails every request alike (key, access,
+    """What a failed `generate` means: RECORD a rejected or malformed request, WAIT on a 429 with a hint (or a
+    per-minute quota without one), STOP on a 429 without one (a daily quota: retrying only burns time) or on what fails every request alike (key, access,
     model, a refused connection), RETRY what is transient."""
     if isinstance(exc, Rejected):
         text = f"rejected before sending: {exc}"
@@ -152,9 +175,13 @@ def classify(exc: BaseException) -> Failure:
     described = str(describe_api_error(exc))
     if code == 429:
         delay = retry_delay(exc)
+        window = quota_window(exc) if delay is None else None
+        if window == "minute":  # a per-minute window frees within the minute, hint or not
+            return Failure(WAIT, f"{described} (a per-minute quota, no retry hint: waiting a minute)",
+                           _error_object(exc, message), MINUTE_WAIT_S)
         if delay is None:
-            return Failure(STOP, f"{described} (no retry hint: a daily quota; run again later)",
-                           _error_object(exc, message))
+            what = "the daily quota" if window == "day" else "no retry hint: most likely the daily quota"
+            return Failure(STOP, f"{described} ({what}; run again later)", _error_object(exc, message))
         return Failure(WAIT, described, _error_object(exc, message), delay)
     if code in (401, 403, 404) or (code == 400 and ("API key" in message or "API_KEY" in message)):
         return Failure(STOP, described, _error_object(exc, message))

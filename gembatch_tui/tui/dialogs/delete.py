@@ -13,7 +13,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, Static
 
@@ -132,11 +132,13 @@ class DeleteDialog(ModalScreen[DeleteRequest | None]):
         title = "Delete this job?" if self.label is None else f"Delete all {len(self.records)} parts?"
         with Vertical(classes="dialog"):
             yield Label(title, classes="dialog-title", markup=False)
-            yield Static("", id="delete-plan", classes="dialog-body", markup=False)
+            with VerticalScroll(classes="dialog-scroll"):  # a small terminal scrolls the plan; keys stay in the footer
+                yield Static("", id="delete-plan", classes="dialog-body", markup=False)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self._show_plan()
+        self.query_one(".dialog-scroll", VerticalScroll).focus()  # up/down/pgup/pgdn scroll; the letters still act
 
     def _heading(self, body: Text) -> None:
         if self.label is None:

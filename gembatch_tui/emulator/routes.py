@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from .catalog import BATCH_METHODS
-from .errors import ApiError, invalid_argument
+from .catalog import BATCH_METHODS, KNOWN_MODELS, model_resource
+from .errors import ApiError, invalid_argument, model_not_found
 from .exchange import Exchange as Handler
 from .files import UploadMeta
 from .realtime import answer as realtime_answer
@@ -172,6 +172,15 @@ def generate_content(h: Handler, m: Match) -> None:
     h.send_json(realtime_answer(h.ctx.realtime, m.groups["model"], m.version, h.read_json()))
 
 
+def model_get(h: Handler, m: Match) -> None:
+    """models.get: the Model of a known id, else 404 (what a client may ask before uploading for a create)."""
+    collection, _, model_id = m.groups["model"].partition("/")
+    info = KNOWN_MODELS.get(model_id) if collection == "models" else None
+    if info is None:
+        raise model_not_found(m.groups["model"], m.version, "GetModel")
+    h.send_json(model_resource(model_id, info))
+
+
 def batch_get(h: Handler, m: Match) -> None:
     _own(h, "batches/" + m.groups["id"])
     op = h.ctx.jobs.get(m.groups["id"])
@@ -211,6 +220,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Callable[[Handler, Match], None]]] = [
     ("GET", re.compile(rf"^{_PFX}/{_V}/files$"), file_list),
     ("POST", re.compile(rf"^{_PFX}/{_V}/{_MODEL}:(?P<method>{_METHODS})$"), batch_create),
     ("POST", re.compile(rf"^{_PFX}/{_V}/{_MODEL}:generateContent$"), generate_content),
+    ("GET", re.compile(rf"^{_PFX}/{_V}/{_MODEL}$"), model_get),
     ("GET", re.compile(rf"^{_PFX}/{_V}/batches/{_ID}$"), batch_get),
     ("DELETE", re.compile(rf"^{_PFX}/{_V}/batches/{_ID}$"), batch_delete),
     ("POST", re.compile(rf"^{_PFX}/{_V}/batches/{_ID}:cancel$"), batch_cancel),

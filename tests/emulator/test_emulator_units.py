@@ -71,6 +71,13 @@ def test_known_models_constant() -> None:
         assert name in KNOWN_MODELS
 
 
+def test_every_model_the_submit_screen_offers_is_one_the_emulator_knows() -> None:
+    """Submit asks models.get first: a model we offer that the demo's server did not know would be refused."""
+    from gembatch_tui.core.api.models_catalog import MODELS
+
+    assert [m.id for m in MODELS if m.id not in KNOWN_MODELS] == []
+
+
 def test_schema_answers_follow_property_ordering() -> None:
     rng = synth.rng_for(0, 0, "x")
     schema = {"type": "OBJECT", "properties": {"b": {"type": "NUMBER"}, "a": {"type": "STRING"}},

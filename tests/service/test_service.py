@@ -81,10 +81,12 @@ def test_a_finished_job_that_answered_nothing_does_not_block_its_file(service: B
 
 
 def test_create_failure_deletes_upload_and_marks_record(service: BatchService, emulator, examples: Path) -> None:
-    out = service.submit(examples / "basic.jsonl", model="gemini-no-such-model")
-    assert out.status == "error" and "404" in out.message
+    # A create the service refuses outright (an unknown model is refused before the upload: test_unknown_model.py).
+    emulator.fail_next("POST", r":batchGenerateContent$", 400, message="Invalid batch: input file is empty.")
+    out = service.submit(examples / "basic.jsonl", model="gemini-2.5-flash")
+    assert out.status == "error" and "400" in out.message and "input file is empty" in out.message
     [rec] = service.store.read_all()
-    assert rec["local_state"] == "submit_failed" and "404" in rec["error"]
+    assert rec["local_state"] == "submit_failed" and "400" in rec["error"]
     assert emulator.files_snapshot() == [] and emulator.batches_snapshot() == []
     retry = service.submit(examples / "basic.jsonl", model="gemini-2.5-flash")
     assert retry.status == "submitted"

@@ -40,7 +40,7 @@ def test_table_escapes_cells_before_it_measures_them(tmp_path: Path) -> None:
          "batch": {"name": "batches/aaa", "state": "JOB_STATE_RUNNING", "model": "models/gemini-2.5-flash",
                    "create_time": "2026-11-23T10:00:00+00:00",
                    "stats": {"request_count": 5, "successful_request_count": 2}}},
-        {"id": "b", "input_file": "/data/b.jsonl", "results_file": "/r", "results_verified": True,
+        {"id": "b", "input_file": "/data/b.jsonl", "results_file": "/r", "results_verified": True,  # /r: no file
          "batch": {"name": "batches/b\x1b[2J", "display_name": "evil\u202etxt.exe", "state": "JOB_STATE_SUCCEEDED",
                    "model": "m\x07"}},
     ])
@@ -51,7 +51,7 @@ def test_table_escapes_cells_before_it_measures_them(tmp_path: Path) -> None:
     assert text == (
         "JOB       NAME               MODEL             STATE      PROGRESS  CREATED              RESULTS\n"
         "aaa       plain.jsonl        gemini-2.5-flash  RUNNING    2/5       2026-11-23 10:00:00  -\n"
-        "b\\x1b[2J  evil\\u202etxt.exe  m\\x07             SUCCEEDED  -         -                    saved\n"
+        "b\\x1b[2J  evil\\u202etxt.exe  m\\x07             SUCCEEDED  -         -                    missing\n"
     )
 
 

@@ -20,7 +20,7 @@ from gembatch_tui.core.errors import CREATE, Cancelled, ServiceError, describe_a
 from gembatch_tui.core.submit.media_cache import Uploaded
 from gembatch_tui.core.models import BatchSnapshot, normalise_state
 from gembatch_tui.core.api.rest import RestReader, resolve_base_url
-from gembatch_tui.core.api.retry_policy import RetryPolicy, outcome_unknown, retryable
+from gembatch_tui.core.api.retry_policy import RetryPolicy, outcome_unknown, retryable, status_code
 from gembatch_tui.core.api import upload_tokens
 from gembatch_tui.core.api.download import download_to
 from gembatch_tui.core.api.upload_reader import UploadReader
@@ -192,6 +192,17 @@ class GeminiClient:
         if method != "get":
             raise ValueError("raw access is for reads only")
         return self.reader.get_json(path)
+
+    # ----------------------------------------------------------------- models
+    def model_known(self, model: str) -> bool | None:
+        """Whether the service knows `model` (models.get answers it: True; a 404: False), or None when the answer
+        settles nothing (a reset, a 5xx, a 403), which the create will meet in turn. One try, no retries: it only
+        spares an upload that a create would refuse."""
+        try:
+            self.sdk.models.get(model=model)
+        except Exception as exc:  # noqa: BLE001 - only a 404 means something here
+            return False if status_code(exc) == 404 else None
+        return True
 
     # ----------------------------------------------------------------- files
     def upload(

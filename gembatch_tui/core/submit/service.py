@@ -104,6 +104,8 @@ class BatchService:
         self._cost_policy: cost_cap.CostPolicy | None = None
         self._in_flight: set[str] = set()
         self._in_flight_lock = threading.Lock()
+        self._known_models: set[str] = set()
+        """Models models.get has answered for (unknown_model asks once each)."""
 
     @property
     def limits(self) -> JobLimits:
@@ -237,6 +239,9 @@ class BatchService:
         it). Over the cap: a CapRefused outcome with the figures, and nothing remote or queued."""
         src = Path(path).expanduser().absolute()
         limits = limits or self.limits
+        unknown = self.unknown_model(model)
+        if unknown is not None:  # before a byte is read or sent: the create would refuse it after the upload
+            return SubmitOutcome(src, "error", message=f"{unknown}; nothing was uploaded")
         try:
             policy = self.cost_policy
         except ConfigError as exc:  # a cap that cannot be read is not held by submitting anyway
@@ -270,6 +275,19 @@ class BatchService:
         if estimate is not None and outcome.status in ("submitted", "queued"):
             cap.accept(estimate)  # the next file of this run counts it
         return outcome
+
+    def unknown_model(self, model: str) -> str | None:
+        """Why the service does not know `model` (models.get answered 404), else None; asked once a model for
+        this service. A tuned model, or an answer that settles nothing, is left to the create."""
+        bare = model.removeprefix("models/")
+        if model.startswith("tunedModels/") or bare in self._known_models:
+            return None
+        known = self.client.model_known(bare)
+        if known:
+            self._known_models.add(bare)
+        if known is False:
+            return f"model {bare}: the service does not know it (models.get answered 404)"
+        return None
 
     def _submit_checked(
         self,

@@ -105,6 +105,17 @@ class EventsOwner(_AppBase):
             return
         super().notify(**toast)
 
+    def push_screen(self, screen: Any, *args: Any, **kwargs: Any) -> Any:
+        """A dialog opens clear of toasts: those still up are taken down (each one is in the log), and a warning or
+        error among them comes back when the dialog closes, as one raised meanwhile does."""
+        if isinstance(screen, ModalScreen) and len(self._notifications):
+            for note in list(self._notifications):
+                if note.severity in ("warning", "error") and not note.has_expired:
+                    self._held_toasts.append({"message": note.message, "title": note.title, "severity": note.severity,
+                                              "timeout": max(note.time_left, 3.0), "markup": note.markup})
+            self.clear_notifications()
+        return super().push_screen(screen, *args, **kwargs)
+
     def pop_screen(self) -> Any:
         done = super().pop_screen()
         if self._held_toasts:

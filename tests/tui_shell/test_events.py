@@ -62,6 +62,27 @@ async def test_no_toast_over_an_open_dialog(tmp_path: Path) -> None:
         assert next(iter(app._notifications)).message == "something went wrong"
 
 
+async def test_toasts_up_when_a_dialog_opens_are_taken_down_and_an_error_comes_back_after(tmp_path: Path) -> None:
+    """A toast raised just before a question would sit over its y/n line: the dialog opens clear (both are in the
+    log), and the error among them is shown again once the dialog closes."""
+    app = sample_app(tmp_path)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await wait_for(pilot, loaded(app))
+        app.notify("download failed for gamma", severity="error", title="Results", timeout=60)
+        app.notify("exported 5 rows", title="Results", timeout=60)
+        await wait_for(pilot, lambda: len(app._notifications) == 2, what="both toasts")
+        await pilot.press("down", "c")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the cancel question")
+        await pilot.pause()
+        assert not app._notifications
+        assert not list(app.screen.query("Toast"))  # the event line under the dialog still says the latest
+        assert [e.message for e in app.events][-2:] == ["download failed for gamma", "exported 5 rows"]
+        await pilot.press("n")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmDialog))
+        await wait_for(pilot, lambda: len(app._notifications) == 1, what="the error back")
+        assert [n.message for n in app._notifications] == ["download failed for gamma"]
+
+
 async def test_a_rejected_key_stops_polling_and_says_what_to_fix(tmp_path: Path) -> None:
     app = sample_app(tmp_path)
     async with app.run_test(size=(80, 24), notifications=True) as pilot:

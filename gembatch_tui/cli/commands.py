@@ -30,6 +30,7 @@ from gembatch_tui.core.text import format_bytes, terminal_safe
 from gembatch_tui.runtime import Runtime, open_runtime
 
 if TYPE_CHECKING:
+    from gembatch_tui.core.submit.outcome import SubmitOutcome
     from gembatch_tui.core.submit.validate import ValidationReport
 
 
@@ -155,6 +156,7 @@ def cmd_submit(rt: Runtime, args: argparse.Namespace) -> int:
     # something else was not (a bad file beside a good one is "partly done", not a usage error), 0 all done.
     bad_input = failed = done = False
     extra = {"allow_media_outside": True} if args.allow_media_outside else None
+    outcomes: dict[Path, SubmitOutcome] = {}  # what each file became in this run, for --wait
     for i, (path, report) in enumerate(zip(files, reports), start=1):
         prefix = f"[{i}/{n}] {path}"
         if report is not None and not report.ok:
@@ -208,6 +210,7 @@ def cmd_submit(rt: Runtime, args: argparse.Namespace) -> int:
                 bad_input = True
                 continue
         out(f"{prefix}: {outcome.line()}")
+        outcomes[path] = outcome
         from gembatch_tui.cli.realtime import fallback_hint
 
         if hint := fallback_hint(path, outcome.status, outcome.message):  # refused for quota or access
@@ -220,7 +223,7 @@ def cmd_submit(rt: Runtime, args: argparse.Namespace) -> int:
     if args.wait and not args.check:
         from gembatch_tui.cli.jobs import wait_after_submit
 
-        code = max(code, wait_after_submit(rt, files, args, _poll_interval(rt, None)))
+        code = max(code, wait_after_submit(rt, outcomes, args, _poll_interval(rt, None)))
     return code
 
 

@@ -366,26 +366,47 @@ def claim_named(rt: Runtime, keys: list[str]) -> bool:
     return claimed
 
 
-def wait_after_submit(rt: Runtime, files: list[Path], args: argparse.Namespace, interval: float) -> int:
-    """`submit --wait`: poll what these files were submitted as (just now, or earlier and skipped as already
-    submitted; every part of a split input) until final and downloaded; with `-o`, copy the results there."""
-    from gembatch_tui.core.submit.service import RESUBMITTABLE
-
-    wanted = {str(path) for path in files}
-    records = [
-        r for r in rt.store.read_all()
-        if (r.get("input_file") in wanted or r.get("group_input_file") in wanted)
-        and record_state(r) not in RESUBMITTABLE
-    ]
-    if not records:
+def wait_after_submit(rt: Runtime, outcomes: dict[Path, Any], args: argparse.Namespace, interval: float) -> int:
+    """`submit --wait`: poll what these files became in this run (a new job, every part of a split input, a job
+    queued locally, or the earlier job a file was skipped for) until final and downloaded; with `-o`, copy the
+    results there. An older job of the same file (`--force` makes a second one) is not waited for."""
+    keys = [record_key(r) for r in _jobs_of_this_run(rt.store.read_all(), outcomes)]
+    if not keys:
         return EXIT_OK  # nothing was submitted: the lines above said why
-    keys = [record_key(r) for r in records]
     code = wait_for_jobs(rt, keys, interval=interval, timeout_min=args.timeout, command="submit --wait")
     if code != EXIT_OK:
         return code
     if args.output and not copy_results(rt, keys, Path(args.output)):
         return EXIT_PARTIAL
     return EXIT_PARTIAL if unanswered(rt, keys) else EXIT_OK
+
+
+def _jobs_of_this_run(records: list[Record], outcomes: dict[Path, Any]) -> list[Record]:
+    """The records each outcome names: by its batch names or group, else (queued locally, no job yet) the file's
+    records that have no job; a record's group brings every part of it."""
+    from gembatch_tui.core.submit.service import RESUBMITTABLE
+
+    chosen: list[Record] = []
+    for path, outcome in outcomes.items():
+        if outcome.status not in ("submitted", "skipped", "queued"):
+            continue
+        of_file = [r for r in records if str(path) in (r.get("input_file"), r.get("group_input_file"))
+                   and record_state(r) not in RESUBMITTABLE]
+        names = set(outcome.batch_names or ([outcome.batch_name] if outcome.batch_name else []))
+        if outcome.group_id:
+            mine = [r for r in of_file if r.get("group_id") == outcome.group_id]
+        elif names:
+            mine = [r for r in records if batch_name(r) in names]  # a skipped file's job may name another path
+        else:
+            mine = [r for r in of_file if not batch_name(r)]
+        chosen.extend(mine)
+        groups = {r.get("group_id") for r in mine if r.get("group_id")}
+        if groups:
+            chosen.extend(r for r in records if r.get("group_id") in groups)
+    unique: dict[str, Record] = {}
+    for rec in chosen:
+        unique.setdefault(record_key(rec), rec)
+    return list(unique.values())
 
 
 def unanswered(rt: Runtime, keys: list[str]) -> bool:

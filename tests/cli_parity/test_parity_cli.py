@@ -186,6 +186,20 @@ def test_submit_wait_downloads_and_writes_output(tmp_path: Path, emu: Emulator) 
     assert sorted(json.loads(line)["key"] for line in target.read_text().splitlines()) == [f"k{i}" for i in range(5)]
 
 
+def test_submit_wait_force_waits_for_and_writes_the_new_job_not_the_earlier_one(tmp_path: Path, emu: Emulator) -> None:
+    """--force makes a second job of a file submitted before: --wait -o is about that new job alone."""
+    cli = _cli(tmp_path, emu)
+    src = _input(tmp_path / "in" / "run.jsonl", n=4)
+    assert cli("submit", "--wait", "--timeout", "2", str(src)).returncode == 0
+    target = tmp_path / "out" / "again.jsonl"
+    run = cli("submit", "--wait", "--force", "--timeout", "2", "-o", str(target), str(src))
+    assert run.returncode == 0, (run.stdout, run.stderr)
+    old, new = sorted(_store(cli).read_all(), key=lambda r: r["submitted_at"])
+    assert batch_name(new) != batch_name(old) and len(emu.batches_snapshot()) == 2
+    assert run.stdout.splitlines()[-1] == f"{batch_name(new)}: results written to {target}"
+    assert target.read_bytes() == Path(new["results_file"]).read_bytes()
+
+
 def test_submit_output_is_never_a_results_file_changed_since_it_was_verified(tmp_path: Path, emu: Emulator) -> None:
     cli = _cli(tmp_path, emu)
     src = _input(tmp_path / "in" / "run.jsonl", n=5)

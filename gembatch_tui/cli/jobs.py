@@ -311,8 +311,10 @@ def wait_for_jobs(rt: Runtime, keys: list[str] | None, *, interval: float, timeo
         )
     if result.timed_out:
         for rec in result.unfinished:
+            where = ("it keeps running on the server" if batch_name(rec) else
+                     "it stays queued here; `poll` submits it when it can")
             out(f"{batch_name(rec) or record_key(rec)} ({display_name(rec)}): still {short_state(record_state(rec))} "
-                "after the timeout; it keeps running on the server")
+                f"after the timeout; {where}")
         return EXIT_PARTIAL
     return EXIT_PARTIAL if result.failed else EXIT_OK
 

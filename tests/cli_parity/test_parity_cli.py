@@ -136,6 +136,19 @@ def test_poll_timeout_names_unfinished_jobs_and_exits_1(tmp_path: Path, slow_emu
     assert any(b["state"] in ("BATCH_STATE_PENDING", "BATCH_STATE_RUNNING") for b in slow_emu.batches_snapshot())
 
 
+def test_poll_timeout_names_only_what_it_waited_for(tmp_path: Path, slow_emu: Emulator) -> None:
+    """A record that never reached the server (its submit failed) is not "still running on the server"."""
+    cli = _cli(tmp_path, slow_emu)
+    refused = _input(tmp_path / "in" / "refused.jsonl")
+    assert cli("--api-key", "WRONG-KEY-1234567890", "submit", str(refused)).returncode != 0
+    assert [r.get("local_state") for r in _store(cli).read_all()] == ["submit_failed"]
+    assert cli("submit", str(_input(tmp_path / "in" / "slow.jsonl"))).returncode == 0
+    run = cli("poll", "--interval", "0.1", "--timeout", "0.01")
+    assert run.returncode == 1
+    assert "(slow.jsonl): still" in run.stdout and "keeps running on the server" in run.stdout
+    assert "refused.jsonl" not in run.stdout
+
+
 def test_poll_of_an_unknown_job_is_an_error(tmp_path: Path, emu: Emulator) -> None:
     run = _cli(tmp_path, emu)("poll", "batches/doesnotexist", "--once")
     assert run.returncode == 2  # nothing was done: as cancel, delete, archive and export answer an unknown JOB

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gembatch_tui.core.poll import poller
-from gembatch_tui.core.models import Record, is_final, record_key, record_state
+from gembatch_tui.core.models import Record, record_key
+from gembatch_tui.core.submit import waves
 from gembatch_tui.core.submit.service import BatchService
 
 
@@ -48,8 +49,8 @@ def wait_for(
             return WaitResult(failed=report.failed)
         now = clock()
         if deadline is not None and now >= deadline:
-            left = [r for r in service.store.read_all()
-                    if (keys is None or record_key(r) in keys) and not is_final(record_state(r))]
+            left = [r for r in service.store.read_all()  # what the pass counted as active, nothing else
+                    if (keys is None or record_key(r) in keys) and (poller.needs_poll(r) or waves.is_queued(r))]
             return WaitResult(unfinished=left, failed=True, timed_out=True)
         pause = interval_s if deadline is None else max(0.0, min(interval_s, deadline - now))
         sleep(pause)

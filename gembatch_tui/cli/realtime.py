@@ -88,6 +88,8 @@ def _run(runtime: Any, args: argparse.Namespace, settings: Any) -> int:
     target = str(args.target)
     as_file = Path(target).expanduser()
     job = None
+    if as_file.is_dir():
+        raise UsageError(f"{target}: is a directory; give an input file or a job")
     if not as_file.is_file():
         try:
             job = service.resolve(target)

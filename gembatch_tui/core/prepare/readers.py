@@ -66,6 +66,8 @@ def detect_format(path: Path, given: str | None = None) -> str:
     if given:
         return given
     fmt = _SUFFIXES.get(path.suffix.lower())
+    if fmt is None and path.is_dir():  # the more useful thing to say of a folder
+        raise SourceError(f"{path}: is a directory; give a CSV, TSV, JSON or JSONL file")
     if fmt is None:
         raise SourceError(f"{path}: cannot tell the format from the name; pass --format {'|'.join(FORMATS)}")
     return fmt

@@ -288,8 +288,12 @@ def print_queued(rt: Runtime) -> None:
         out(f"{terminal_safe(display_name(rec))}: queued{when}" + (f" ({terminal_safe(why)})" if why else ""))
 
 
+WAIT_FIRST_PAUSE_S = 2.0
+"""`submit --wait`'s first pause; the next ones double up to the poll interval."""
+
+
 def wait_for_jobs(rt: Runtime, keys: list[str] | None, *, interval: float, timeout_min: float | None,
-                  command: str | None = None) -> int:
+                  command: str | None = None, first_pause: float | None = None) -> int:
     """Poll `keys` (None: every unfinished job) until each is final, its results downloaded, or `timeout_min`
     passes; the exit code. While it runs, the store's folder says that this process polls (core/poll/presence.py:
     the app shows "another poller is active"); `command` is how it is named there (never the command line, which
@@ -307,7 +311,7 @@ def wait_for_jobs(rt: Runtime, keys: list[str] | None, *, interval: float, timeo
     with presence:
         result = wait_for(
             rt.service, None if keys is None else frozenset(keys), interval_s=interval,
-            timeout_s=None if timeout_min is None else timeout_min * 60, on_report=reported,
+            timeout_s=None if timeout_min is None else timeout_min * 60, on_report=reported, first_pause_s=first_pause,
         )
     if result.timed_out:
         for rec in result.unfinished:
@@ -375,7 +379,8 @@ def wait_after_submit(rt: Runtime, outcomes: dict[Path, Any], args: argparse.Nam
     keys = [record_key(r) for r in _jobs_of_this_run(rt.store.read_all(), outcomes)]
     if not keys:
         return EXIT_OK  # nothing was submitted: the lines above said why
-    code = wait_for_jobs(rt, keys, interval=interval, timeout_min=args.timeout, command="submit --wait")
+    code = wait_for_jobs(rt, keys, interval=interval, timeout_min=args.timeout, command="submit --wait",
+                         first_pause=WAIT_FIRST_PAUSE_S)
     if code != EXIT_OK:
         return code
     if args.output and not copy_results(rt, keys, Path(args.output)):

@@ -33,11 +33,15 @@ def wait_for(
     on_report: Callable[[poller.PollReport], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    first_pause_s: float | None = None,
 ) -> WaitResult:
     """Poll the jobs `keys` (None: every job) every `interval_s` until none is active; `on_report` sees every
-    pass. Only the last pass's errors count: an earlier one's are retried by the next."""
+    pass. Only the last pass's errors count: an earlier one's are retried by the next. With `first_pause_s`, the
+    pauses start there and double up to `interval_s` (a job just submitted may end in seconds: `submit --wait` on a
+    small file should not sit out a whole interval after it)."""
     deadline = None if timeout_s is None else clock() + timeout_s
     first = True
+    step = interval_s if first_pause_s is None else min(first_pause_s, interval_s)
     while True:
         # Named jobs are asked about every pass; all of them (`poll`): every job on the first pass, then as the
         # per-job schedule says (poll_schedule: a job hours old need not be asked every pass).
@@ -52,5 +56,6 @@ def wait_for(
             left = [r for r in service.store.read_all()  # what the pass counted as active, nothing else
                     if (keys is None or record_key(r) in keys) and (poller.needs_poll(r) or waves.is_queued(r))]
             return WaitResult(unfinished=left, failed=True, timed_out=True)
-        pause = interval_s if deadline is None else max(0.0, min(interval_s, deadline - now))
+        pause = step if deadline is None else max(0.0, min(step, deadline - now))
+        step = min(step * 2, interval_s)
         sleep(pause)

@@ -63,7 +63,8 @@ def dispatch(args: argparse.Namespace) -> int:
     except ServiceError as exc:
         raise UsageError(str(exc)) from None
     try:
-        runtime.store.ensure(write=args.command not in ("list", "export", "usage"))
+        reading = args.command in ("list", "export", "usage")
+        runtime.store.ensure(write=not reading, create=not reading)  # a read makes no folders
         report_store_problems(runtime.store)
         handler = {
             "submit": cmd_submit,

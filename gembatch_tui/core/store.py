@@ -135,12 +135,15 @@ class JobStore:
         self._writes = 0
 
     # ----------------------------------------------------------------- public API
-    def ensure(self, write: bool = False) -> None:
+    def ensure(self, write: bool = False, *, create: bool = True) -> None:
         """Create the store's directory (0700) and check the store can be read (and, with `write`, written: its
-        directory, the link target's for a symbolic link, must be writable); raise StoreError if not."""
+        directory, the link target's for a symbolic link, must be writable); raise StoreError if not. A read
+        (`create=False`, not `write`) of a store whose folder is not there makes nothing: there is nothing to read."""
         parent = self.path.parent
         if self.path.is_dir():
             raise StoreError(f"{self.path}: is a directory, not a store file")
+        if not parent.exists() and not (create or write):
+            return
         if not parent.exists():
             try:
                 paths.ensure_private_dir(parent)  # the one maker of our private dirs (the key salt's too)
@@ -321,7 +324,7 @@ class JobStore:
 
     @contextmanager
     def _locked(self, write: bool = False) -> Iterator[None]:
-        self.ensure(write=write)
+        self.ensure(write=write, create=write)
         if self._lock is None:
             target = self._target()
             self._lock = FileLock(str(target.with_name(target.name + ".lock")), timeout=LOCK_TIMEOUT_S, mode=0o600)

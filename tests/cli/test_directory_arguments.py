@@ -19,3 +19,12 @@ def test_run_realtime_and_prepare_say_a_folder_is_a_folder(tmp_path: Path) -> No
     assert prep.returncode == 2, (prep.stdout, prep.stderr)
     assert f"{folder}: is a directory; give a CSV, TSV, JSON or JSONL file" in prep.stderr + prep.stdout
     assert "Traceback" not in run.stderr + prep.stderr
+
+
+def test_reading_a_store_whose_folder_is_not_there_makes_no_folder(tmp_path: Path) -> None:
+    cli = Cli(tmp_path / "home")
+    store = tmp_path / "nowhere" / "deeper" / "jobs.jsonl"
+    for args in (("list",), ("list", "--json"), ("usage",)):
+        run = cli("--store", str(store), *args)
+        assert run.returncode == 0, (args, run.stdout, run.stderr)
+    assert not (tmp_path / "nowhere").exists() and not (tmp_path / "home").exists()

@@ -39,8 +39,17 @@ def batch_file(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("command", [("submit", "--check", "{file}"), ("poll", "--once"), ("usage",), ("list",)])
-def test_every_command_creates_the_data_dir_0700(command: tuple[str, ...], batch_file: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [("usage",), ("list",), ("list", "--json")])
+def test_a_command_that_only_reads_makes_no_data_dir(command: tuple[str, ...], tmp_path: Path) -> None:
+    """Nothing to read is nothing to make: a typo in --store or a fresh machine gets no folders from `list`."""
+    home = tmp_path / "fresh" / "home"
+    out = _run(home, *command)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert not (tmp_path / "fresh").exists()
+
+
+@pytest.mark.parametrize("command", [("submit", "--check", "{file}"), ("poll", "--once")])
+def test_every_command_that_writes_creates_the_data_dir_0700(command: tuple[str, ...], batch_file: Path, tmp_path: Path) -> None:
     old = os.umask(0o022)  # the usual umask, whatever the test runner has: it is what made 0755
     try:
         home = tmp_path / "fresh" / "home"  # neither it nor its parent exists yet

@@ -135,6 +135,7 @@ def cmd_export(rt: Runtime, args: argparse.Namespace) -> int:
             dest = Path(args.output).expanduser().absolute()
             if dest.is_dir():
                 raise UsageError(f"{dest}: is a directory; give a file name")
+            dest.parent.mkdir(parents=True, exist_ok=True)  # as `submit --wait -o` does
             count = export_to_file(index, dest, fmt)
             out(f"exported {counted(count, 'row')} to {dest} ({index.summary()})")
     except BrokenPipeError:

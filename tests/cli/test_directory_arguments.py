@@ -28,3 +28,20 @@ def test_reading_a_store_whose_folder_is_not_there_makes_no_folder(tmp_path: Pat
         run = cli("--store", str(store), *args)
         assert run.returncode == 0, (args, run.stdout, run.stderr)
     assert not (tmp_path / "nowhere").exists() and not (tmp_path / "home").exists()
+
+
+def test_export_makes_the_folder_of_its_output_as_submit_wait_o_does(tmp_path: Path) -> None:
+    import json
+
+    results = tmp_path / "results.jsonl"
+    results.write_text('{"key":"a","response":{"candidates":[{"content":{"parts":[{"text":"hi"}]}}]}}\n')
+    record = {"id": "local-1", "count": 1, "results_file": str(results), "results_verified": True,
+              "results_bytes": results.stat().st_size,
+              "batch": {"name": "batches/exportme1", "state": "JOB_STATE_SUCCEEDED", "display_name": "x"}}
+    cli = Cli(tmp_path / "home")
+    cli.home.mkdir()
+    (cli.home / "jobs.jsonl").write_text(json.dumps(record) + "\n")
+    target = tmp_path / "new" / "folder" / "out.csv"
+    run = cli("export", "exportme1", "-o", str(target))
+    assert run.returncode == 0, (run.stdout, run.stderr)
+    assert target.read_text().splitlines()[0].startswith("key,")

@@ -31,6 +31,24 @@ TRANSFER_GROUPS = {
 """Worker groups whose work is lost (or left half done) when the app quits, and how the question names them."""
 
 
+QUESTION_REFRESH_S = 1.0
+"""How often the open quit question looks again at what is in flight."""
+
+
+def _in_flight_text(busy: list[str]) -> Text:
+    """The quit question's body: what quitting would stop, or that nothing would be lost any more."""
+    body = Text(end="")
+    if not busy:
+        body.append("Nothing is in flight any more: ", style="bold")
+        body.append("quitting now loses nothing.")
+        return body
+    body.append("In flight: ")
+    body.append(", ".join(busy), style="bold")
+    body.append(".\n\nQuitting stops it now: an upload is thrown away and has to start again; a download "
+                "starts again at the next poll (no half file is kept).")
+    return body
+
+
 class QuitGuard(_AppBase):
     """Needs the App's `workers` and, from PollOwner, `schedule` (its `download` names a results download)."""
 
@@ -58,19 +76,26 @@ class QuitGuard(_AppBase):
             return
         if self._quit_question_open:
             return
-        body = Text(end="")
-        body.append("In flight: ")
-        body.append(", ".join(busy), style="bold")
-        body.append(".\n\nQuitting stops it now: an upload is thrown away and has to start again; a download "
-                    "starts again at the next poll (no half file is kept).")
+        dialog = ConfirmDialog("Quit while work is in flight?", _in_flight_text(busy), "quit anyway", danger=True)
         self._quit_question_open = True
+        shown = [busy]
+
+        def refresh() -> None:
+            """The work finishes, or more starts, while the question is open: the question says so."""
+            now = self.transfers_in_flight()
+            if now != shown[0]:
+                shown[0] = now
+                dialog.set_body(_in_flight_text(now))
+
+        timer = self.set_interval(QUESTION_REFRESH_S, refresh)
 
         def answered(yes: bool | None) -> None:
+            timer.stop()
             self._quit_question_open = False
             if yes:
                 self.exit()
 
-        self.push_screen(ConfirmDialog("Quit while work is in flight?", body, "quit anyway", danger=True), answered)
+        self.push_screen(dialog, answered)
 
     async def action_quit(self) -> None:
         """ctrl+q (Textual's binding) and the palette: quit, asking first when something is in flight."""

@@ -59,3 +59,22 @@ async def test_a_results_download_in_flight_asks_first(tmp_path: Path) -> None:
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmDialog))
         assert app.return_code is None
+
+
+async def test_the_question_says_so_when_the_upload_ends_while_it_is_open(tmp_path: Path) -> None:
+    app = sample_app(tmp_path)
+    release = threading.Event()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, loaded(app))
+        app.run_worker(lambda: release.wait(30), thread=True, group="submit-run", exit_on_error=False)
+        await wait_for(pilot, lambda: app.transfers_in_flight(), what="the upload")
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the question")
+        assert "an upload (submit)" in str(app.screen._body)
+        release.set()
+        await wait_for(pilot, lambda: "Nothing is in flight any more" in str(app.screen._body), what="the refresh")
+        body = app.screen.query_one(".dialog-body").render()
+        assert "quitting now loses nothing" in str(body)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.return_code is not None, what="exit")
+    assert app.return_code == 0

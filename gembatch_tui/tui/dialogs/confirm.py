@@ -43,6 +43,12 @@ class ConfirmDialog(ModalScreen[bool]):
             yield Static(self._keys(scrolls=False), classes="dialog-keys", markup=False)
         yield Footer(compact=True)
 
+    def set_body(self, body: Text | Group) -> None:
+        """Say something else while the question is open (what it asks about changed meanwhile)."""
+        self._body = body
+        if self.is_mounted:
+            self.query_one(".dialog-body", Static).update(body)
+
     def _keys(self, *, scrolls: bool) -> Text:
         keys = Text(end="")
         keys.append(" y ", style="reverse bold")

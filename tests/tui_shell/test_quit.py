@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,17 +25,22 @@ async def test_quits_at_once_when_nothing_is_in_flight(tmp_path: Path, key: str)
     assert app.return_code == 0
 
 
+async def _asked_over_an_upload(pilot: Any, app: Any, release: threading.Event, key: str) -> None:
+    """The dashboard loaded, an upload held until `release`, `key` pressed: the question is open and names it."""
+    await wait_for(pilot, loaded(app))
+    app.run_worker(lambda: release.wait(30), thread=True, group="submit-run", exit_on_error=False)
+    await wait_for(pilot, lambda: app.transfers_in_flight(), what="the upload")
+    await pilot.press(key)
+    await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the question")
+    assert "an upload (submit)" in str(app.screen._body)
+
+
 @pytest.mark.parametrize("key", ["ctrl+q", "ctrl+c", "q"])
 async def test_an_upload_in_flight_asks_first(tmp_path: Path, key: str) -> None:
     app = sample_app(tmp_path)
     release = threading.Event()
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, loaded(app))
-        app.run_worker(lambda: release.wait(30), thread=True, group="submit-run", exit_on_error=False)
-        await wait_for(pilot, lambda: app.transfers_in_flight(), what="the upload")
-        await pilot.press(key)
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the question")
-        assert "an upload (submit)" in str(app.screen._body)
+        await _asked_over_an_upload(pilot, app, release, key)
         await pilot.press("ctrl+q")  # asking again changes nothing
         await pilot.press("n")
         await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmDialog), what="the dialog closed")
@@ -65,12 +71,7 @@ async def test_the_question_says_so_when_the_upload_ends_while_it_is_open(tmp_pa
     app = sample_app(tmp_path)
     release = threading.Event()
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, loaded(app))
-        app.run_worker(lambda: release.wait(30), thread=True, group="submit-run", exit_on_error=False)
-        await wait_for(pilot, lambda: app.transfers_in_flight(), what="the upload")
-        await pilot.press("ctrl+q")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the question")
-        assert "an upload (submit)" in str(app.screen._body)
+        await _asked_over_an_upload(pilot, app, release, "ctrl+q")
         release.set()
         await wait_for(pilot, lambda: "Nothing is in flight any more" in str(app.screen._body), what="the refresh")
         body = app.screen.query_one(".dialog-body").render()

@@ -55,3 +55,14 @@ def test_the_check_is_asked_once_a_model(service: BatchService, emulator: Emulat
     for name in ("basic.jsonl", "structured-output.jsonl"):
         assert service.submit(examples / name, model="gemini-2.5-flash-lite").status == "submitted"
     assert sum(1 for p in _paths(emulator) if p.endswith("/models/gemini-2.5-flash-lite")) == 1
+
+
+def test_a_big_file_validated_while_uploaded_is_refused_as_early(service: BatchService, emulator: Emulator,
+                                                                  examples: Path) -> None:
+    """The CLI sends a big file straight to overlap.submit_while_validating: the model is checked there too."""
+    from gembatch_tui.core.submit import overlap
+
+    outcome, report = overlap.submit_while_validating(service, examples / "basic.jsonl", model="gemini-nope")
+    assert outcome.status == "error" and "model gemini-nope: the service does not know it" in outcome.message
+    assert report is None
+    assert not any("/upload/" in p for p in _paths(emulator)) and service.store.read_all() == []

@@ -96,6 +96,9 @@ def submit_while_validating(
 ) -> tuple[SubmitOutcome, validation.ValidationReport | None]:
     """Validate `src` while uploading it; returns the outcome and the report (None when cancelled before it)."""
     limits = limits or service.limits
+    refused = service.refuse_unknown_model(src, model)  # the CLI comes here directly with a big file
+    if refused is not None:
+        return refused, None
     allow_outside = bool((extra or {}).get("allow_media_outside"))
     if service.duplicate_of(src, None) is not None:  # same path: resume or skip, decided the ordinary way
         report = validation.validate_file(src, cancel=cancel, max_bytes=None, kind=kind,

@@ -105,7 +105,7 @@ class BatchService:
         self._in_flight: set[str] = set()
         self._in_flight_lock = threading.Lock()
         self._known_models: set[str] = set()
-        """Models models.get has answered for (unknown_model asks once each)."""
+        """Models models.get has answered for (refuse_unknown_model asks once each)."""
 
     @property
     def limits(self) -> JobLimits:
@@ -239,9 +239,9 @@ class BatchService:
         it). Over the cap: a CapRefused outcome with the figures, and nothing remote or queued."""
         src = Path(path).expanduser().absolute()
         limits = limits or self.limits
-        unknown = self.unknown_model(model)
-        if unknown is not None:  # before a byte is read or sent: the create would refuse it after the upload
-            return SubmitOutcome(src, "error", message=f"{unknown}; nothing was uploaded")
+        refused = self.refuse_unknown_model(src, model)
+        if refused is not None:
+            return refused
         try:
             policy = self.cost_policy
         except ConfigError as exc:  # a cap that cannot be read is not held by submitting anyway
@@ -276,18 +276,20 @@ class BatchService:
             cap.accept(estimate)  # the next file of this run counts it
         return outcome
 
-    def unknown_model(self, model: str) -> str | None:
-        """Why the service does not know `model` (models.get answered 404), else None; asked once a model for
-        this service. A tuned model, or an answer that settles nothing, is left to the create."""
+    def refuse_unknown_model(self, src: Path, model: str) -> SubmitOutcome | None:
+        """The error outcome for a model the service does not know (models.get answered 404), before a byte of
+        `src` is read or sent: the create would refuse it after the upload. None otherwise; asked once a model for
+        this service, and a tuned model, or an answer that settles nothing, is left to the create."""
         bare = model.removeprefix("models/")
         if model.startswith("tunedModels/") or bare in self._known_models:
             return None
         known = self.client.model_known(bare)
         if known:
             self._known_models.add(bare)
-        if known is False:
-            return f"model {bare}: the service does not know it (models.get answered 404)"
-        return None
+        if known is not False:
+            return None
+        return SubmitOutcome(src, "error", message=f"model {bare}: the service does not know it "
+                                                   "(models.get answered 404); nothing was uploaded")
 
     def _submit_checked(
         self,

@@ -389,31 +389,28 @@ def wait_after_submit(rt: Runtime, outcomes: dict[Path, Any], args: argparse.Nam
 
 
 def _jobs_of_this_run(records: list[Record], outcomes: dict[Path, Any]) -> list[Record]:
-    """The records each outcome names: by its batch names or group, else (queued locally, no job yet) the file's
-    records that have no job; a record's group brings every part of it."""
+    """The records the outcomes name: by batch name or group, else (queued locally, no job yet) the file's records
+    that have no job; a record's group brings every part of it. Two passes over the store, however many files."""
     from gembatch_tui.core.submit.service import RESUBMITTABLE
 
-    chosen: list[Record] = []
+    names: set[str] = set()
+    groups: set[str] = set()
+    queued: set[str] = set()
     for path, outcome in outcomes.items():
         if outcome.status not in ("submitted", "skipped", "queued"):
             continue
-        of_file = [r for r in records if str(path) in (r.get("input_file"), r.get("group_input_file"))
-                   and record_state(r) not in RESUBMITTABLE]
-        names = set(outcome.batch_names or ([outcome.batch_name] if outcome.batch_name else []))
         if outcome.group_id:
-            mine = [r for r in of_file if r.get("group_id") == outcome.group_id]
-        elif names:
-            mine = [r for r in records if batch_name(r) in names]  # a skipped file's job may name another path
+            groups.add(outcome.group_id)
+        elif outcome.batch_names or outcome.batch_name:  # a skipped file's job may name another path
+            names.update(outcome.batch_names or [outcome.batch_name])
         else:
-            mine = [r for r in of_file if not batch_name(r)]
-        chosen.extend(mine)
-        groups = {r.get("group_id") for r in mine if r.get("group_id")}
-        if groups:
-            chosen.extend(r for r in records if r.get("group_id") in groups)
-    unique: dict[str, Record] = {}
-    for rec in chosen:
-        unique.setdefault(record_key(rec), rec)
-    return list(unique.values())
+            queued.add(str(path))
+    mine = [r for r in records if batch_name(r) in names or r.get("group_id") in groups
+            or (r.get("input_file") in queued and not batch_name(r) and record_state(r) not in RESUBMITTABLE)]
+    more = {r.get("group_id") for r in mine if r.get("group_id")} - groups
+    if more:
+        mine.extend(r for r in records if r.get("group_id") in more)
+    return mine
 
 
 def unanswered(rt: Runtime, keys: list[str]) -> bool:

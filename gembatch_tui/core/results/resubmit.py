@@ -74,8 +74,12 @@ sent again unchanged, it fails the same way, so a retry leaves it out and says s
 class RetrySelection:
     lines: array  # input line numbers to send again (errors worth a retry, and missing), in input order
     rejected: int = 0  # errors left out: the service refused the request as written
-    example: str = ""  # one of those errors, as the message names it
-    head: str = ""  # its code and status alone (`400 INVALID_ARGUMENT`), for a one-line note
+    example: str = ""  # one of those errors, as the message names it (`400 INVALID_ARGUMENT: why`)
+
+    @property
+    def head(self) -> str:
+        """The example's code and status alone (`400 INVALID_ARGUMENT`), for a one-line note."""
+        return self.example.split(":", 1)[0]
 
     def short_note(self) -> str:
         """`2 requests refused as written (400 INVALID_ARGUMENT): fix the input` (one line of 80 columns)."""
@@ -118,11 +122,6 @@ def rejected_error(raw: bytes | None) -> str | None:
     return text if len(text) <= 120 else text[:119] + "…"
 
 
-def _head(why: str) -> str:
-    """`400 INVALID_ARGUMENT` of `400 INVALID_ARGUMENT: why` (rejected_error's text)."""
-    return why.split(":", 1)[0]
-
-
 def select_retry(index: ResultsIndex) -> RetrySelection:
     """The rows a retry sends: missing ones, and errors other than a refusal of the request as written. Reads the
     result line of each error row (errors are few; the index holds their offsets)."""
@@ -136,7 +135,7 @@ def select_retry(index: ResultsIndex) -> RetrySelection:
             refused.add(row)
             example = example or why
     lines = array("I", (index.row_input_line(row) for row in rows if row not in refused))
-    return RetrySelection(lines, len(refused), example, _head(example))
+    return RetrySelection(lines, len(refused), example)
 
 
 def failed_lines(index: ResultsIndex) -> array:

@@ -34,10 +34,10 @@ def saved_word(record: Record) -> str | None:
     word = on_disk_word(record)
     if word is not None:
         return word
-    if record.get("results_file") and not record.get("results_verified"):
-        return UNVERIFIED if not record.get("results_error") else ERROR
     if record.get("results_error"):
         return ERROR
+    if record.get("results_file"):  # a file, not verified (on_disk_word took the verified ones)
+        return UNVERIFIED
     if record_state(record) == SUCCEEDED:
         return PENDING
     return None

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
 from gembatch_tui.core.api.gemini import GeminiClient
@@ -116,28 +117,29 @@ def _is_api_error(exc: BaseException) -> bool:
     return type(exc).__name__ in ("APIError", "ClientError", "ServerError")
 
 
-def retry_delay(exc: BaseException) -> float | None:
-    """The `retryDelay` of a 429's RetryInfo detail, in seconds, or None when it has none (a daily quota)."""
+def _error_details(exc: BaseException, type_suffix: str) -> Iterator[dict[str, Any]]:
+    """The detail objects of an API error's envelope whose `@type` ends with `type_suffix` (RetryInfo, ...)."""
     body = getattr(exc, "details", None)
     error = body.get("error") if isinstance(body, dict) else None
     details = error.get("details") if isinstance(error, dict) else None
     for detail in details if isinstance(details, list) else ():
-        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith("google.rpc.RetryInfo"):
-            found = _DURATION.match(str(detail.get("retryDelay", "")))
-            if found:
-                return float(found.group(1))
+        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith(type_suffix):
+            yield detail
+
+
+def retry_delay(exc: BaseException) -> float | None:
+    """The `retryDelay` of a 429's RetryInfo detail, in seconds, or None when it has none (a daily quota)."""
+    for detail in _error_details(exc, "google.rpc.RetryInfo"):
+        found = _DURATION.match(str(detail.get("retryDelay", "")))
+        if found:
+            return float(found.group(1))
     return None
 
 
 def quota_window(exc: BaseException) -> str | None:
     """"minute" or "day": the window of the quota a 429's QuotaFailure names (its quotaId, such as
     GenerateRequestsPerMinutePerProjectPerModel), for a 429 that has no RetryInfo; None when it names none."""
-    body = getattr(exc, "details", None)
-    error = body.get("error") if isinstance(body, dict) else None
-    details = error.get("details") if isinstance(error, dict) else None
-    for detail in details if isinstance(details, list) else ():
-        if not (isinstance(detail, dict) and str(detail.get("@type", "")).endswith("google.rpc.QuotaFailure")):
-            continue
+    for detail in _error_details(exc, "google.rpc.QuotaFailure"):
         violations = detail.get("violations")
         for violation in violations if isinstance(violations, list) else ():
             quota = str(violation.get("quotaId", "")) if isinstance(violation, dict) else ""
@@ -163,8 +165,8 @@ def _error_object(exc: BaseException, message: str) -> dict[str, Any]:
 
 def classify(exc: BaseException) -> Failure:
     """What a failed `generate` means: RECORD a rejected or malformed request, WAIT on a 429 with a hint (or a
-    per-minute quota without one), STOP on a 429 without one (a daily quota: retrying only burns time) or on what fails every request alike (key, access,
-    model, a refused connection), RETRY what is transient."""
+    per-minute quota without one), STOP on a 429 without one (a daily quota: retrying only burns time) or on what
+    fails every request alike (key, access, model, a refused connection), RETRY what is transient."""
     if isinstance(exc, Rejected):
         text = f"rejected before sending: {exc}"
         return Failure(RECORD, text, {"code": 400, "message": redact(text), "status": "INVALID_ARGUMENT"})

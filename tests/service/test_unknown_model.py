@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from gembatch_tui.core.submit.service import BatchService
 from gembatch_tui.emulator import Emulator
 
@@ -66,3 +68,11 @@ def test_a_big_file_validated_while_uploaded_is_refused_as_early(service: BatchS
     assert outcome.status == "error" and "model gemini-nope: the service does not know it" in outcome.message
     assert report is None
     assert not any("/upload/" in p for p in _paths(emulator)) and service.store.read_all() == []
+
+
+@pytest.mark.parametrize("outcome", ["reset", b"not json"])
+def test_a_lost_or_malformed_answer_to_the_check_leaves_the_model_to_the_create(
+        service: BatchService, emulator: Emulator, examples: Path, outcome: object) -> None:
+    emulator.lose_answer("GET", r"/models/gemini-2.5-flash$", outcome)  # type: ignore[arg-type]
+    done = service.submit(examples / "basic.jsonl", model="gemini-2.5-flash")
+    assert done.status == "submitted" and len(emulator.batches_snapshot()) == 1

@@ -3,6 +3,7 @@
 Run (not collected by pytest):
 
     python tests/bench/bench_download.py [--size-mb 300] [--line-bytes 2500] [--latency-ms 30] [--runs 3]
+                                         [--rate-mbs 0]
 
 It writes an input file and a complete results file of ~size-mb (every key once, shuffled in blocks, 1% error
 lines), starts the emulator in its own process (so it does not share our GIL) with that results file served as a
@@ -19,7 +20,10 @@ generated file, and then, in this process, times:
   it (download, verification against the input, usage, fingerprint, rename, store update), with the check in a
   second process that follows the file (results/verify_process.py), then again with the check forced in-process;
   CPU seconds of this process and of the verifier, how long the check ran on after the last byte, how much of the
-  machine's CPU stayed idle meanwhile (/proc/stat), and peak RSS.
+  machine's CPU stayed idle meanwhile (/proc/stat), and peak RSS; in the same turns, the same download with the
+  file synced once at the end instead of flushed in steps as it arrives (core/sync_behind.py).
+With --rate-mbs the server sends no faster than that, as a server elsewhere would: the client then has the two
+cores to itself, where without it the emulator's sending takes its share.
 The user and system CPU of the floor and of our transfer alone are printed too: what the HTTP client costs.
 Figures are printed as MB/s of the results file. Best of --runs, taken in turns. Run it from the checkout it
 measures: the verifier's fork server puts the current directory first on its path.
@@ -45,10 +49,21 @@ KEY = "bench-key"
 WORDS = ("batch", "answer", "gemini", "token", "result", "request", "offset", "digest", "stream", "screen")
 
 SERVER = r"""
-import hashlib, os, sys, threading, time
+import hashlib, os, socket, sys, threading, time
 from pathlib import Path
 from gembatch_tui.emulator.runtime import Emulator
-results, latency = Path(sys.argv[1]), float(sys.argv[2])
+results, latency, rate = Path(sys.argv[1]), float(sys.argv[2]), float(sys.argv[4]) * 1e6
+if rate > 0:  # a link of this many bytes per second, as from a server elsewhere: sent in paced 1 MiB pieces
+    def paced(self, file, offset=0, count=None):
+        start, sent = time.perf_counter(), 0
+        while data := file.read(1 << 20):
+            self.sendall(data)
+            sent += len(data)
+            ahead = sent / rate - (time.perf_counter() - start)
+            if ahead > 0:
+                time.sleep(ahead)
+        return sent
+    socket.socket.sendfile = paced
 emu = Emulator(api_key=sys.argv[3], latency_ms=latency, job_seconds=3600).start()
 state = emu._require().state
 copy = results.with_name("served.jsonl")
@@ -224,8 +239,9 @@ def transfer_only(url: str, file_name: str, dest: Path) -> float:
     return elapsed
 
 
-def bench_ours(url: str, file_name: str, inp: Path, n: int, tmp: Path, *, in_process: bool = False
-               ) -> tuple[float, dict]:
+def bench_ours(url: str, file_name: str, inp: Path, n: int, tmp: Path, *, in_process: bool = False,
+               sync_behind: bool = True) -> tuple[float, dict]:
+    from gembatch_tui.core import sync_behind as flushing
     from gembatch_tui.core.api.gemini import GeminiClient
     from gembatch_tui.core.poll.download import download_results
     from gembatch_tui.core.results import verify_process
@@ -245,6 +261,8 @@ def bench_ours(url: str, file_name: str, inp: Path, n: int, tmp: Path, *, in_pro
     real, threshold = verify_process.verifier_for, verify_process.MIN_BYTES
     verify_process.verifier_for = lambda *a, **k: made.append(real(*a, **k)) or made[-1]  # to read its stats
     verify_process.MIN_BYTES = 1 << 60 if in_process else threshold
+    step = flushing.STEP
+    flushing.STEP = step if sync_behind else 1 << 60
     try:
         ticks = machine_ticks()
         cpu = time.process_time()
@@ -255,6 +273,7 @@ def bench_ours(url: str, file_name: str, inp: Path, n: int, tmp: Path, *, in_pro
         idle = idle_share(ticks, machine_ticks())
     finally:
         verify_process.verifier_for, verify_process.MIN_BYTES = real, threshold
+        flushing.STEP = step
     assert outcome.ok, outcome.message
     assert type(made[0]).__name__ == ("StreamVerifier" if in_process else "ProcessVerifier"), made
     saved = store.read_all()[0]
@@ -297,6 +316,9 @@ def main() -> None:
     ap.add_argument("--line-bytes", type=int, default=2500)
     ap.add_argument("--latency-ms", type=float, default=30)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--rate-mbs", type=float, default=0,
+                    help="pace the server's sending to this many MB/s, as a server elsewhere would be "
+                         "(0: as fast as it can, on the same two cores as the client)")
     ap.add_argument("--dir", default=None)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(dir=args.dir, prefix="gembatch-bench-download-") as d:
@@ -306,7 +328,10 @@ def main() -> None:
         print(f"results {size_mb:.0f} MB ({n:,} lines), input {inp.stat().st_size / 1e6:.0f} MB; "
               f"load {os.getloadavg()[0]:.2f}", flush=True)
         env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        server = subprocess.Popen([sys.executable, "-c", SERVER, str(res), str(args.latency_ms), KEY],
+        if args.rate_mbs:
+            print(f"the server sends at most {args.rate_mbs:g} MB/s", flush=True)
+        server = subprocess.Popen([sys.executable, "-c", SERVER, str(res), str(args.latency_ms), KEY,
+                                   str(args.rate_mbs)],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
         try:
             assert server.stdout is not None
@@ -328,6 +353,7 @@ def main() -> None:
             floor_cpu: list[tuple[float, float]] = []  # (user, system) CPU s of each, to see what the HTTP client costs
             transfer_cpu: list[tuple[float, float]] = []
             runs = []
+            once_at_end: list[float] = []
             for _ in range(args.runs):  # in turns, so that a change in the machine's load falls on all alike
                 took_curl = floor_curl(url, file_name, tmp / "curl.jsonl")
                 if took_curl is not None:
@@ -337,6 +363,7 @@ def main() -> None:
                 floor_cpu.append(cpu)
                 (tmp / "floor.jsonl").unlink()
                 runs.append(bench_ours(url, file_name, inp, n, tmp))
+                once_at_end.append(bench_ours(url, file_name, inp, n, tmp, sync_behind=False)[0])
                 sdks.append(sdk_only(url, file_name, tmp / "sdk.jsonl"))
                 took, cpu = timed_cpu(transfer_only, url, file_name, tmp / "transfer.jsonl")
                 transfers.append(took)
@@ -373,6 +400,8 @@ def main() -> None:
             print(f"  best run: CPU {detail['cpu_s']:.2f} s in this process, {detail.get('verifier_cpu_s', 0):.2f} s "
                   f"in the verifier; the check ran on {detail.get('verifier_wait_s', 0):.2f} s after the last byte; "
                   f"the machine's CPU was {detail['idle_pct']:.0f}% idle meanwhile")
+            print(f"same, synced once at the end instead of flushed in steps as it arrives: {min(once_at_end):.2f} s "
+                  f"(runs {', '.join(f'{x:.2f}' for x in once_at_end)})")
             print(f"same, the check in-process (results/stream.py, as for files under 32 MB): {inproc:.2f} s "
                   f"({size_mb / inproc:.0f} MB/s)")
             print(f"before issue 18 (SDK download, then verify with json + usage + sha256, 3 reads): {before_s:.2f} s "

@@ -43,6 +43,7 @@ from urllib.parse import urlencode
 
 from gembatch_tui.core.errors import Cancelled
 from gembatch_tui.core.api.retry_policy import RetryPolicy
+from gembatch_tui.core.sync_behind import SyncBehind
 
 Progress = Callable[[int, int], None]
 CHUNK = 1 << 20  # bytes written (and handed to the sink and progress) at a time
@@ -255,8 +256,13 @@ def download_to(
     (Content-Length; the Files API's `sizeBytes` where it gives none), so no request for the size precedes the
     download (poll/download.py picks the results check by it then).
     Raises the SDK's and httpx's errors as they come (the caller maps them), Cancelled, OSError."""
-    with open(dest, "wb", buffering=0) as fh:
-        writer = ChunkWriter(fh, total, progress, cancel, sink)
+    with open(dest, "wb", buffering=0) as fh, SyncBehind(fh.fileno()) as behind:
+        def written(chunk: bytes) -> None:
+            behind.wrote(len(chunk))
+            if sink is not None:
+                sink(chunk)
+
+        writer = ChunkWriter(fh, total, progress, cancel, written)
         lean = lean_request(sdk, file_name)
         if lean is None:
             writer.start(total or file_size(sdk, file_name))
@@ -273,6 +279,7 @@ def download_to(
             finally:
                 response.close()
         writer.drain()
+        behind.finish()  # flushed in steps as it arrived: what the sync below (or the caller's) has left is short
         if sync:
             os.fsync(fh.fileno())
         return writer.done

@@ -52,7 +52,8 @@ SERVER = r"""
 import hashlib, os, socket, sys, threading, time
 from pathlib import Path
 from gembatch_tui.emulator.runtime import Emulator
-results, latency, rate = Path(sys.argv[1]), float(sys.argv[2]), float(sys.argv[4]) * 1e6
+results, latency = Path(sys.argv[1]), float(sys.argv[2])
+rate = float(sys.argv[4]) * 1e6 if len(sys.argv) > 4 else 0.0
 if rate > 0:  # a link of this many bytes per second, as from a server elsewhere: sent in paced 1 MiB pieces
     def paced(self, file, offset=0, count=None):
         start, sent = time.perf_counter(), 0

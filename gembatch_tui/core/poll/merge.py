@@ -36,6 +36,7 @@ from gembatch_tui.core.results import fingerprint as results_fingerprint
 from gembatch_tui.core.results import check as results_check
 from gembatch_tui.core.poll.embeddings import summarise_embeddings
 from gembatch_tui.core.errors import Cancelled
+from gembatch_tui.core.sync_behind import SyncBehind
 from gembatch_tui.core.fsutil import place_beside
 from gembatch_tui.core.submit.groups import by_group
 from gembatch_tui.core.submit.keyset import key_hash
@@ -127,12 +128,15 @@ def _merge_locked(
     partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.partial")
     try:
         paths.ensure_results_dir(target.parent)
-        with open(partial, "wb") as out:
+        with open(partial, "wb") as out, SyncBehind(out.fileno()) as behind:
             for part in parts:
                 if cancel is not None and cancel.is_set():
                     raise Cancelled("merge cancelled")
+                before = out.tell()
                 merge_part(Path(part["input_file"]), Path(part["results_file"]), out)
-            out.flush()
+                out.flush()
+                behind.wrote(out.tell() - before)  # flushed to disk while the next part is merged
+            behind.finish()
             os.fsync(out.fileno())
         original = Path(parts[0]["group_input_file"])
         check = results_check.verify_results(partial, original if original.is_file() else None)

@@ -222,7 +222,7 @@ def cmd_submit(rt: Runtime, args: argparse.Namespace) -> int:
             done = True
     code = submit_exit_code(bad_input=bad_input, failed=failed, done=done)
     if args.wait and not args.check:
-        from gembatch_tui.cli.jobs import wait_after_submit
+        from gembatch_tui.cli.waiting import wait_after_submit
 
         code = max(code, wait_after_submit(rt, outcomes, args, _poll_interval(rt, None)))
     return code
@@ -259,7 +259,7 @@ def cmd_poll(rt: Runtime, args: argparse.Namespace) -> int:
     except Exception as exc:  # noqa: BLE001 - a config error
         raise UsageError(str(exc)) from None
     interval = _poll_interval(rt, args.interval)
-    from gembatch_tui.cli.jobs import cmd_poll_jobs, print_queued, print_report, wait_for_jobs
+    from gembatch_tui.cli.waiting import cmd_poll_jobs, print_queued, print_report, wait_for_jobs
 
     if args.once and (args.watch or args.timeout is not None):
         raise UsageError("--once goes with neither --watch nor --timeout")
@@ -306,7 +306,7 @@ def _check_output_path(output: Path) -> None:
 
 
 def cmd_list(rt: Runtime, args: argparse.Namespace) -> int:
-    from gembatch_tui.cli.jobs import cmd_list_remote, states_arg
+    from gembatch_tui.cli.remote_list import cmd_list_remote, states_arg
     from gembatch_tui.core.results.saved import PENDING, saved_word
     from gembatch_tui.core.state_filter import record_matches
 

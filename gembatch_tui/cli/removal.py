@@ -24,7 +24,7 @@ def cmd_cancel(rt: Runtime, args: argparse.Namespace) -> int:
     if args.all_active:
         if args.jobs:
             raise UsageError("--all-active takes no JOB")
-        from gembatch_tui.cli.jobs import cmd_cancel_all_active
+        from gembatch_tui.cli.cancel_all import cmd_cancel_all_active
 
         return cmd_cancel_all_active(rt, args)
     if not args.jobs:
@@ -190,7 +190,7 @@ def cmd_cleanup(rt: Runtime, args: argparse.Namespace) -> int:
 def _kept_for_absent_keys(rt: Runtime) -> list[str]:
     """What clean-up leaves because its key is not set (nothing asks about it with another key): each finished
     job still holding something on the server, and each such profile, whose unused uploads go unlisted."""
-    from gembatch_tui.cli.jobs import skipped_profiles
+    from gembatch_tui.cli.remote_list import skipped_profiles
     from gembatch_tui.core.cleanup.plan import plan_delete
 
     if not rt.services:

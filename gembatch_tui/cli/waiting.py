@@ -1,8 +1,9 @@
-"""Provides the headless runs people know from one-file batch scripts: list by state and on the server, poll named
-jobs (adopting one submitted elsewhere), cancel everything active, and wait for what was just submitted.
+"""Provides the waits people know from one-file batch scripts: `poll JOB...` (adopting a job submitted elsewhere),
+`poll --watch`, and `submit --wait`, which follows what this run submitted until its results are saved, then
+copies them (`-o`) only while they are the bytes that were verified.
 
-Each is a thin loop over the core (state_filter, waiting, resources.adopt and cancel_job): the same store lock,
-download rules and verification as the TUI. Every line goes through `out`/`err`, so server text is terminal-safe.
+Each is a thin loop over the core (waiting, resources.adopt): the same store lock, download rules and
+verification as the TUI. Every line goes through `out`/`err`, so server text is terminal-safe.
 """
 
 from __future__ import annotations
@@ -13,172 +14,25 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gembatch_tui.cli.output import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, UsageError, confirm, err, out, print_json
+from gembatch_tui.cli.output import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, err, out
 from gembatch_tui.core.config import DEFAULT_PROFILE
 from gembatch_tui.core.counts import counted
 from gembatch_tui.core.errors import ServiceError
 from gembatch_tui.core.models import (
-    ACTIVE_STATES,
-    LOCAL_QUEUED,
     SUCCEEDED,
     Record,
     batch_name,
     count_of,
     display_name,
-    is_final,
-    normalise_state,
     record_key,
     record_state,
     short_state,
     unanswered_counts,
 )
-from gembatch_tui.core.state_filter import UnknownState, parse_states, state_matches
 from gembatch_tui.runtime import Runtime
 
-PAGE = 100
 
 
-def states_arg(text: str | None) -> frozenset[str] | None:
-    """`--state` as JOB_STATE_* names; an unknown name is a usage error naming the accepted ones."""
-    if text is None:
-        return None
-    try:
-        return parse_states(text)
-    except UnknownState as exc:
-        raise UsageError(f"--state: {exc}") from None
-
-
-# ----------------------------------------------------------------------------- list --remote
-def several_keys(rt: Runtime) -> bool:
-    """Whether this run knows more than one key (set or not): then remote lines name the profile of each."""
-    return len(rt.services) > 1 or bool(skipped_profiles(rt))
-
-
-def skipped_profiles(rt: Runtime) -> dict[str, str]:
-    """Profiles whose key is not set (name -> its variable): their jobs on the server cannot be listed. A profile
-    that holds another profile's key is not one of them (that key lists its jobs)."""
-    return {name: env for name, env in rt.absent_profiles.items() if name not in rt.same_key}
-
-
-def not_listed_line(name: str, env: str) -> str:
-    """The line, under 'skipped', of a profile whose key is not set (list --remote and cancel --all-active)."""
-    return f"  profile {name}: its jobs on the server are not listed: {env} is not set"
-
-
-def remote_jobs(rt: Runtime, states: frozenset[str] | None) -> tuple[list[dict[str, Any]], list[str], int]:
-    """Every batch job on the server, as list rows (`tracked`: the store has it; `profile`: the key that lists
-    it), newest first. Each key that is set lists its own (a key sees only the jobs it created). Returns the rows,
-    one line per key whose listing failed (what it listed before is kept), and how many keys listed it all."""
-    from gembatch_tui.core.api.gemini import BIG_PAGE, snapshot_from_operation
-
-    several = several_keys(rt)
-    known = {batch_name(r): r for r in rt.store.read_all() if batch_name(r)}
-    rows: list[dict[str, Any]] = []
-    names: set[str] = set()
-    failures: list[str] = []
-    listed = seen = 0
-    for own in rt.each_service():
-        profile = getattr(own, "profile", DEFAULT_PROFILE)
-        try:
-            for op in own.client.iter_batches(BIG_PAGE):
-                seen += 1
-                if seen % PAGE == 0:
-                    err(f"listing jobs on the server: {seen:,} so far")
-                snap = snapshot_from_operation(op)
-                if not snap.name or snap.name in names or not state_matches(snap.state, states):
-                    continue
-                names.add(snap.name)
-                rows.append(_remote_row(snap, known.get(snap.name), profile))
-        except ServiceError as exc:
-            whose = f" with profile {profile}'s key" if several else ""
-            failures.append(f"cannot list the jobs on the server{whose}: {exc}")
-            continue
-        listed += 1
-    if len(rt.each_service()) > 1:  # each listing is newest first; together they are too
-        rows.sort(key=lambda row: str(row["create_time"] or ""), reverse=True)
-    return rows, failures, listed
-
-
-def _remote_row(snap: Any, rec: Record | None, profile: str) -> dict[str, Any]:
-    return {
-        "name": snap.name,
-        "display_name": snap.display_name,
-        "model": snap.model,
-        "state": snap.state,
-        "create_time": snap.create_time,
-        "update_time": snap.update_time,
-        "end_time": snap.end_time,
-        "stats": snap.stats,
-        "dest": {"file_name": snap.dest_file_name} if snap.dest_file_name else None,
-        "input_file_name": snap.input_file_name,
-        "tracked": rec is not None,
-        "id": record_key(rec) if rec is not None else None,
-        "profile": profile,
-    }
-
-
-def cmd_list_remote(rt: Runtime, args: argparse.Namespace, states: frozenset[str] | None) -> int:
-    """The jobs on the server of every key that is set; a profile whose key is not set is named as skipped
-    (stdout under the table; stderr with --json, whose stdout is the JSON alone)."""
-    rows, failures, listed = remote_jobs(rt, states)
-    for line in failures:
-        err(line)
-    skipped = [not_listed_line(name, env) for name, env in skipped_profiles(rt).items()]
-    code = EXIT_PARTIAL if failures else EXIT_OK
-    if args.json:
-        if listed or rows:
-            print_json(rows)
-        for line in skipped:
-            err(line.strip())
-        return code
-    if not rows:
-        if listed:
-            out("no jobs on the server" + (" in those states" if states else ""))
-        _print_skipped(skipped)
-        return code
-    several = several_keys(rt)
-    table = [("JOB", "NAME", "MODEL", "STATE", "PROGRESS", "CREATED", "STORE")]
-    for row in rows:
-        stats = row["stats"] or {}
-        total = stats.get("request_count") or 0
-        done = (stats.get("successful_request_count") or 0) + (stats.get("failed_request_count") or 0)
-        store = "tracked" if row["tracked"] else "not tracked"
-        if several and not row["tracked"]:
-            store += f", profile {row['profile']}"
-        table.append((
-            row["name"].split("/", 1)[-1][:14],
-            str(row["display_name"] or "-")[:40],
-            str(row["model"] or "-").replace("models/", ""),
-            short_state(row["state"]),
-            f"{done:,}/{total:,}" if total else "-",
-            str(row["create_time"] or "-")[:19].replace("T", " "),
-            store,
-        ))
-    _print_table(table)
-    untracked = sum(1 for row in rows if not row["tracked"])
-    if untracked:
-        out(f"{untracked:,} not tracked by this store; `poll batches/ID` adopts one")
-    _print_skipped(skipped)
-    return code
-
-
-def _print_skipped(lines: list[str]) -> None:
-    if lines:
-        out(f"skipped ({len(lines):,}):")
-        for line in lines:
-            out(line)
-
-
-def _print_table(rows: list[tuple[str, ...]]) -> None:
-    from gembatch_tui.core.text import terminal_safe
-
-    rows = [tuple(terminal_safe(cell) for cell in row) for row in rows]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        out("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
-
-
-# ----------------------------------------------------------------------------- poll JOB... / submit --wait
 def poll_targets(rt: Runtime, refs: list[str]) -> tuple[list[str], bool, bool]:
     """Record keys for the JOB arguments, adopting a `batches/ID` (or bare id) the store does not hold but the
     server does. Returns (keys, bad: some argument named nothing, failed: the server could not be asked)."""
@@ -479,94 +333,3 @@ def copy_results(rt: Runtime, keys: list[str], output: Path) -> bool:
 
 class _Changed(Exception):
     """The results file is not the one verified: the copy is thrown away."""
-
-
-# ----------------------------------------------------------------------------- cancel --all-active
-def cmd_cancel_all_active(rt: Runtime, args: argparse.Namespace) -> int:
-    """Cancel every active job of the store (and, with --remote, every active job on the server the store does not
-    track), each with the key that made it: with several profiles, each key lists and cancels its own jobs; a job
-    or a profile whose key is not set is named as skipped, never asked about with another key."""
-    from gembatch_tui.core.cleanup.cancel import cancel_job
-
-    assert rt.service is not None
-    several = several_keys(rt)
-    local: list[tuple[Record, Any]] = []
-    skipped: list[str] = []
-    for rec in rt.store.read_all():
-        if record_state(rec) not in ACTIVE_STATES and record_state(rec) != LOCAL_QUEUED:
-            continue
-        own = rt.service_for(rec)
-        if own is None:
-            label = batch_name(rec) or "(queued, not sent)"
-            skipped.append(f"  {label} ({display_name(rec)}): {rt.absent_reason(rec)}")
-        else:
-            local.append((rec, own))
-    remote: list[tuple[str, Any]] = []
-    if args.remote:
-        listed = _remote_active(rt, several)
-        if listed is None:
-            return EXIT_PARTIAL
-        remote = listed
-        skipped.extend(not_listed_line(name, env) for name, env in skipped_profiles(rt).items())
-    if not local and not remote:
-        out("no active jobs" + (" in the store or on the server" if args.remote else " in the store"))
-        for line in skipped:
-            out(line)
-        return EXIT_OK
-    out(f"will cancel {counted(len(local) + len(remote), 'job')}:")
-    for rec, _own in local:
-        out(f"  {batch_name(rec) or '(queued, not sent)'} ({display_name(rec)}): {short_state(record_state(rec))}")
-    for name, own in remote:
-        whose = f", profile {getattr(own, 'profile', 'default')}" if several else ""
-        out(f"  {name} (not tracked by this store{whose})")
-    if skipped:
-        out(f"skipped ({len(skipped):,}):")
-        for line in skipped:
-            out(line)
-    if not confirm("Cancel them?", args.yes, refusing="refusing to cancel without confirmation"):
-        out("nothing cancelled")
-        return EXIT_OK
-    failures: list[str] = []
-    for rec, own in local:
-        label = batch_name(rec) or display_name(rec)
-        try:
-            state = cancel_job(own, rec)
-            out(f"{label}: cancel requested, now {short_state(state)}")
-        except ServiceError as exc:
-            if is_final(record_state(rt.store.get(record_key(rec)) or rec)):
-                out(f"{label}: already final")
-                continue
-            err(f"{label}: {exc}")
-            failures.append(label)
-    for name, own in remote:
-        try:
-            own.client.cancel_batch(name)
-            out(f"{name}: cancel requested")
-        except ServiceError as exc:
-            err(f"{name}: {exc}")
-            failures.append(name)
-    if failures:
-        err(f"{counted(len(failures), 'cancel')} failed: {', '.join(failures)}")
-        return EXIT_PARTIAL
-    return EXIT_OK
-
-
-def _remote_active(rt: Runtime, several: bool) -> list[tuple[str, Any]] | None:
-    """Active jobs on the server that the store does not track, with the service of the key that lists them (each
-    key sees only its own); None when a listing failed (said on stderr: nothing is cancelled then)."""
-    from gembatch_tui.core.api.gemini import BIG_PAGE, snapshot_from_operation
-
-    known = {batch_name(r) for r in rt.store.read_all()}
-    found: list[tuple[str, Any]] = []
-    for own in rt.each_service():
-        try:
-            for op in own.client.iter_batches(BIG_PAGE):
-                snap = snapshot_from_operation(op)
-                if snap.name and snap.name not in known and normalise_state(snap.state) in ACTIVE_STATES:
-                    known.add(snap.name)
-                    found.append((snap.name, own))
-        except ServiceError as exc:
-            whose = f" with profile {getattr(own, 'profile', 'default')}'s key" if several else ""
-            err(f"cannot list the jobs on the server{whose}: {exc}")
-            return None
-    return found

@@ -56,13 +56,30 @@ def test_a_failed_flush_is_raised_by_finish_and_no_more_are_made(tmp_path: Path)
         assert info.value.errno == errno.EIO and calls == [fh.fileno()]
 
 
+def _waits_for_a_flush(seen: threading.Event):  # noqa: ANN202
+    """A download's progress that, once bytes are written and before the last, waits until a flush was made (or
+    failed): the flush asked for after the first chunk is made before the download ends, however threads run."""
+    def progress(_name: str, done: int, total: int) -> None:
+        if 0 < done < total:
+            assert seen.wait(WAIT_S), "no flush while the download was written"
+
+    return progress
+
+
 def test_a_download_is_flushed_in_steps_as_it_arrives(stub: str, tmp_path: Path,  # noqa: F811
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     flushed: list[int] = []
+    seen = threading.Event()
+
+    def sync(fd: int) -> None:
+        flushed.append(os.fstat(fd).st_size)
+        seen.set()
+        os.fsync(fd)
+
     monkeypatch.setattr(sync_behind, "STEP", 256 << 10)
-    monkeypatch.setattr(sync_behind, "_sync", lambda fd: flushed.append(os.fstat(fd).st_size) or os.fsync(fd))
+    monkeypatch.setattr(sync_behind, "_sync", sync)
     service, record = _service(stub, tmp_path / "home")
-    outcome = download_results(service, record)
+    outcome = download_results(service, record, progress=_waits_for_a_flush(seen))
     assert outcome.ok, outcome.message
     assert Path(service.store.read_all()[0]["results_file"]).read_bytes() == DATA
     assert flushed and all(0 < size <= len(DATA) for size in flushed)  # during the transfer, each at a step
@@ -71,13 +88,16 @@ def test_a_download_is_flushed_in_steps_as_it_arrives(stub: str, tmp_path: Path,
 
 def test_a_download_whose_flush_fails_leaves_no_file_and_is_downloaded_again(stub: str, tmp_path: Path,  # noqa: F811
                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = threading.Event()
+
     def broken(_fd: int) -> None:
+        seen.set()
         raise OSError(errno.EIO, "Input/output error")
 
     monkeypatch.setattr(sync_behind, "STEP", 256 << 10)
     monkeypatch.setattr(sync_behind, "_sync", broken)
     service, record = _service(stub, tmp_path / "home")
-    outcome = download_results(service, record)
+    outcome = download_results(service, record, progress=_waits_for_a_flush(seen))
     assert not outcome.ok and "Input/output error" in outcome.message, outcome.message
     out = tmp_path / "home" / "out"
     assert not out.exists() or sorted(p.name for p in out.rglob("*")) == []

@@ -266,8 +266,7 @@ class GembatchApp(JobActions, QuitGuard, EventsOwner, PollOwner, DemoSeeder, Sto
 
     def on_jobs_submitted(self, message: JobsSubmitted) -> None:
         self.load_jobs()
-        if self._poll_enabled:
-            self.schedule_poll(1.0)
+        self.poll_soon(within=1.0)
 
     # ----------------------------------------------------------------- actions (used by screens and the palette)
     def action_events(self) -> None:

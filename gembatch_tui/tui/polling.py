@@ -262,16 +262,17 @@ class PollOwner(_AppBase):
         else:
             self.record_event(text, title=f"Poll failed {self.schedule.failures}×", severity="error")
 
-    def poll_soon(self) -> None:
-        """After an action changed a job: poll within 2 s (or at the usual time, if that is sooner). During a
-        poll, right after it: that pass may have read the store before the change (a part R queued waited a
-        whole interval for the next one)."""
+    def poll_soon(self, within: float = 2.0) -> None:
+        """After an action changed a job: poll within `within` s (or at the usual time, if that is sooner). During
+        a poll, right after it: that pass may have read the store before the change, and a timer set now would be
+        replaced by the usual interval when the pass ends (a part R queued waited a whole interval for the next
+        one)."""
         if not self._poll_enabled:
             return
         if self.schedule.running:
             self._poll_again = True
         else:
-            self.schedule_poll(min(self.schedule.delay(), 2.0))
+            self.schedule_poll(min(self.schedule.delay(), within))
 
     def _after_poll(self) -> None:
         if self.poll_blocked:

@@ -26,3 +26,21 @@ def test_poll_soon_during_a_pass_asks_for_one_right_after_it() -> None:
     owner.schedule.running = False  # the pass is over
     owner.poll_soon()
     assert owner.scheduled == [2.0]  # between passes: within 2 s
+
+
+def test_jobs_submitted_during_a_pass_asks_for_one_right_after_it() -> None:
+    """What R on a group posts (JobsSubmitted): it set a 1 s timer, which the running pass's end replaced with the
+    60 s interval, so the part it queued waited for the next pass (CI, on a loaded machine)."""
+    from gembatch_tui.tui.app import GembatchApp
+    from gembatch_tui.tui.messages import JobsSubmitted
+
+    owner = _Owner()
+    reloads: list[bool] = []
+    owner.load_jobs = lambda: reloads.append(True)  # type: ignore[attr-defined]
+    owner.schedule.started()
+    GembatchApp.on_jobs_submitted(owner, JobsSubmitted([]))  # type: ignore[arg-type]
+    assert owner.scheduled == [] and owner._poll_again and reloads == [True]
+    owner._poll_again = False
+    owner.schedule.running = False
+    GembatchApp.on_jobs_submitted(owner, JobsSubmitted([]))  # type: ignore[arg-type]
+    assert owner.scheduled == [1.0] and reloads == [True, True]

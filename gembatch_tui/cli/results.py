@@ -156,6 +156,7 @@ def cmd_usage(rt: Runtime, args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     records = rt.store.read_all()  # the store's problems were reported by dispatch, on stderr
     failed = False
+    counted_now: dict[str, ledger.Usage] = {}
     for record in records:
         if not ledger.needs_usage(record):
             continue
@@ -165,10 +166,11 @@ def cmd_usage(rt: Runtime, args: argparse.Namespace) -> int:
             failed = True
             continue
         record["usage"] = usage.to_dict()
-        try:
-            ledger.save_usage(rt.store, record_key(record), usage)
-        except Exception as exc:  # noqa: BLE001 - the figures are still printed; only the cache failed
-            _err(f"{rt.store.path}: usage not saved: {exc}")
+        counted_now[record_key(record)] = usage
+    try:
+        ledger.save_usages(rt.store, counted_now)  # one write of the store for them all
+    except Exception as exc:  # noqa: BLE001 - the figures are still printed; only the cache failed
+        _err(f"{rt.store.path}: usage not saved: {exc}")
     totals = ledger.store_totals(records, prices)
     if args.json:
         print_json(_usage_json(totals))

@@ -112,6 +112,38 @@ def test_store_totals_sum_recorded_usage_and_flag_unknowns(tmp_path: Path, messy
     assert totals.flags_text() == "1 job without usage, 1 job with an unpriced model"
 
 
+class CountingStore(JobStore):
+    """Counts the store's writes (each rewrites the whole file)."""
+
+    writes = 0
+
+    def update(self, *args: Any, **kwargs: Any) -> Any:
+        self.writes += 1
+        return super().update(*args, **kwargs)
+
+    def update_many(self, *args: Any, **kwargs: Any) -> Any:
+        self.writes += 1
+        return super().update_many(*args, **kwargs)
+
+
+def test_usage_of_many_jobs_is_saved_in_one_write_not_one_per_job(tmp_path: Path,
+                                                                   messy_job: dict[str, Any]) -> None:
+    """Each write rewrites the whole store: one per job kept a 100,000-job dashboard busy for most of an hour."""
+    store = CountingStore(tmp_path / "store" / "jobs.jsonl")
+    jobs = [dict(messy_job, id=f"j{i}", batch={"name": f"batches/j{i}"}) for i in range(40)]
+    store.add_many(jobs)
+    assert sorted(ledger.fill_missing_usage(store)) == sorted(j["id"] for j in jobs)
+    assert store.writes == 1
+    assert all(r["usage"]["prompt"] == 21 for r in store.read_all())
+    assert ledger.fill_missing_usage(store) == [] and store.writes == 1  # fresh now: nothing written
+
+    ticks = iter(range(0, 1000, 1))  # a clock that moves one second per look: saved every SAVE_EVERY_S
+    store = CountingStore(tmp_path / "other" / "jobs.jsonl")
+    store.add_many(jobs)
+    assert len(ledger.fill_missing_usage(store, clock=lambda: float(next(ticks)))) == 40
+    assert 1 < store.writes < 40 and all(r["usage"]["prompt"] == 21 for r in store.read_all())
+
+
 def test_fill_missing_usage_caches_in_the_store(tmp_path: Path, messy_job: dict[str, Any]) -> None:
     store = JobStore(tmp_path / "store" / "jobs.jsonl")
     gone = dict(messy_job, id="gone", batch={"name": "batches/gone"}, results_file=str(tmp_path / "deleted.jsonl"))

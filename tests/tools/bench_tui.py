@@ -125,7 +125,7 @@ def bench_startup(work: Path, jobs: int, runs: int, cols: int, rows: int) -> Non
         app = PtyApp(["--store", str(store)], app_env(work / "home"), cols, rows)
         try:
             t_frame = app.wait_for_text("Filter", "Quit", timeout=60)
-            t_rows = app.wait_for_text("Progress", f"bulk-{jobs - 1:05d}", "showing 1000 of", timeout=120)
+            t_rows = app.wait_for_text("Progress", f"bulk-{jobs - 1:05d}", "showing 1,000 of", timeout=120)
         finally:
             app.stop()
         first.append(t_frame)

@@ -11,7 +11,7 @@ import pytest
 
 from gembatch_tui.core import jsonfast
 from gembatch_tui.core.results import ledger, check as results, fingerprint as results_fingerprint
-from gembatch_tui.core.results.stream import StreamVerifier
+from gembatch_tui.core.results.stream import StreamVerifier, verify_file
 
 GOOD = [
     b'{"key": "a", "response": {"candidates": [], "usageMetadata": {"promptTokenCount": 3, "totalTokenCount": 5}}}',
@@ -103,6 +103,30 @@ def test_one_pass_equals_three_reads(tmp_path: Path, lines: list[bytes], trailin
         usage = ledger.usage_from_file(res)
         usage.source_size = usage.source_mtime_ns = None
         assert out.usage == usage
+
+
+@pytest.mark.parametrize("lines,trailing", [(GOOD + AWKWARD, True), (AWKWARD + GOOD, False),
+                                            (GOOD + SHAPES + AWKWARD, False), ([], False)])
+def test_a_finished_file_checked_in_one_read_equals_three_reads(tmp_path: Path, lines: list[bytes],
+                                                               trailing: bool) -> None:
+    """`verify_file` (merges and imports): the verdicts of `verify_results`, also for an input that is gone or a
+    results file that is, and the fingerprint and usage of the same read."""
+    res = tmp_path / "results.jsonl"
+    res.write_bytes(b"\n".join(lines) + (b"\n" if trailing else b""))
+    inp = tmp_path / "input.jsonl"
+    inp.write_text("".join(json.dumps({"key": k, "request": {}}) + "\n" for k in ("a", "b", "c", "z")))
+    for input_path, expected in ((inp, None), (None, 3), (tmp_path / "gone.jsonl", 2), (inp, 4)):
+        out = verify_file(res, input_path, expected_count=expected, usage=True)
+        assert out.check == stdlib_check(res, input_path, expected)
+        assert out.fingerprint == results_fingerprint.compute(res)
+        usage = ledger.usage_from_file(res)
+        usage.source_size = usage.source_mtime_ns = None
+        assert out.usage == usage
+        assert verify_file(res, input_path, expected_count=expected).usage is None
+    gone = tmp_path / "no-results.jsonl"
+    out = verify_file(gone, inp)
+    assert out.check == stdlib_check(gone, inp, None) and not out.check.ok
+    assert "cannot read results file" in out.check.parse_errors[0].message
 
 
 def test_orjson_and_stdlib_agree_on_what_they_both_accept() -> None:

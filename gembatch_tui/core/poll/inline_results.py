@@ -28,8 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gembatch_tui.core.results import ledger
-from gembatch_tui.core.results import check as results_check
+from gembatch_tui.core.results.stream import verify_file
 from gembatch_tui.core.results.fingerprint import mark_verified
 from gembatch_tui.core.poll.embeddings import describe as describe_embeddings
 from gembatch_tui.core.poll.embeddings import summarise_embeddings
@@ -153,14 +152,15 @@ def save_results(service: BatchService, record: Record, *, cancel: threading.Eve
         expected = record_stats(record)["request_count"] or None
         input_file = record.get("input_file")
         input_path = Path(input_file) if isinstance(input_file, str) and Path(input_file).is_file() else None
-        check = results_check.verify_results(partial, input_path, expected_count=expected)
+        embed = record.get("kind") == "embed" or embeds
+        verified = verify_file(partial, input_path, expected_count=expected, usage=not embed)  # one read
+        check = verified.check
         if check.parse_errors:
             first = check.parse_errors[0]
             where = f"line {first.line}: " if first.line else ""
             raise ReplyError(f"results failed verification: {where}{first.message}")
-        embed = record.get("kind") == "embed" or embeds
         embedded = summarise_embeddings(partial) if embed else {}
-        usage = None if embed else ledger.usage_from_file(partial)
+        usage = verified.usage
         target = place_beside(partial, target, alternative, ours=ours)
     except (ReplyError, OSError) as exc:
         try:

@@ -2,7 +2,8 @@
 
 When every part of a group has succeeded and its own results are verified, the parts' results are written, part
 by part, into `<results dir>/<original input name>` (a hidden partial file first), verified against the original
-input with results.verify_results, and only then renamed into place. Every part record then gets
+input (results/stream.py `verify_file`: the verdicts of results.verify_results, and the fingerprint of the same
+read), and only then renamed into place. Every part record then gets
 `group_results_file`, `group_results_verified`, `group_results_check`, and the merged file's fingerprint
 `group_results_bytes` and `group_results_sha256` (results_fingerprint.py: what clean-up checks before it deletes).
 One process merges a group at a time (a lock beside the store, download_lock.py); a merge starts by removing the
@@ -32,8 +33,7 @@ from filelock import FileLock, Timeout
 
 from gembatch_tui.core import paths
 from gembatch_tui.core.poll import download_lock
-from gembatch_tui.core.results import fingerprint as results_fingerprint
-from gembatch_tui.core.results import check as results_check
+from gembatch_tui.core.results.stream import verify_file
 from gembatch_tui.core.poll.embeddings import summarise_embeddings
 from gembatch_tui.core.errors import Cancelled
 from gembatch_tui.core.sync_behind import SyncBehind
@@ -139,7 +139,8 @@ def _merge_locked(
             behind.finish()
             os.fsync(out.fileno())
         original = Path(parts[0]["group_input_file"])
-        check = results_check.verify_results(partial, original if original.is_file() else None)
+        verified = verify_file(partial, original if original.is_file() else None)  # the check and fingerprint
+        check = verified.check
         if check.parse_errors:
             first = check.parse_errors[0]
             raise ValueError(f"merged results failed verification: line {first.line}: {first.message}")
@@ -158,7 +159,7 @@ def _merge_locked(
             store.update_many({record_key(p): (lambda r, m=message: r.update(group_results_error=m)) for p in parts})
         return DownloadOutcome(gid, label, False, message=message)
 
-    fingerprint = results_fingerprint.compute_quietly(target)  # what was verified, read outside the store lock
+    fingerprint = verified.fingerprint  # of the bytes that were verified, in the same read
 
     def apply(rec: Record) -> None:
         rec.update(group_results_file=str(target), group_results_verified=True, group_merged_at=now_iso(),
@@ -166,8 +167,7 @@ def _merge_locked(
         rec.pop("group_results_error", None)
         for stale in ("group_results_bytes", "group_results_sha256"):
             rec.pop(stale, None)
-        if fingerprint is not None:
-            rec.update(fingerprint.fields("group_results"))
+        rec.update(fingerprint.fields("group_results"))
 
     store.update_many({record_key(p): apply for p in parts})
     return DownloadOutcome(gid, label, True, path=target, message=check.summary())

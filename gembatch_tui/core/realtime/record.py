@@ -25,8 +25,7 @@ from gembatch_tui.core.models import (
     record_state,
 )
 from gembatch_tui.core.realtime.limits import RealtimeLimits
-from gembatch_tui.core.results import ledger
-from gembatch_tui.core.results import check as results_check
+from gembatch_tui.core.results.stream import verify_file
 from gembatch_tui.core.results import fingerprint
 from gembatch_tui.core.store import new_record_id
 from gembatch_tui.core.submit.service import BatchService
@@ -150,14 +149,14 @@ def finish(
     if partial.exists() and partial.stat().st_size > 0:
         input_file = record.get("input_file")
         input_path = Path(input_file) if isinstance(input_file, str) and Path(input_file).is_file() else None
-        check = results_check.verify_results(partial, input_path,
-                                             expected_count=total if state == SUCCEEDED else None)
+        verified = verify_file(partial, input_path, expected_count=total if state == SUCCEEDED else None,
+                               usage=True)  # the check, the usage and the fingerprint in one read
+        check = verified.check
         if check.parse_errors:
             first = check.parse_errors[0]
             where = f"line {first.line}: " if first.line else ""
             raise ValueError(f"{partial}: the answers failed verification: {where}{first.message}")
-        usage = ledger.usage_from_file(partial)
-        print_ = fingerprint.compute(partial)
+        usage, print_ = verified.usage, verified.fingerprint
         want, alternative, ours = service.results_targets(record)
         # A second name for the same bytes goes into place; the partial file goes only once the record says where
         # the results are: killed in between, the rerun still finds every answer and sends nothing again.

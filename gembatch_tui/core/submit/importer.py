@@ -20,7 +20,6 @@ is downloaded again and no poll fails on an output that is gone. A file two jobs
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -32,7 +31,7 @@ from typing import Any
 from gembatch_tui.core.results import ledger
 from gembatch_tui.core import record_shape
 from gembatch_tui.core.jsonpos import json_error_text
-from gembatch_tui.core.results import check as results_check
+from gembatch_tui.core.results.stream import verify_file
 from gembatch_tui.core.poll.embeddings import summarise_embeddings
 from gembatch_tui.core.models import SUCCEEDED, UNSPECIFIED, Record, batch_name, normalise_state, record_key
 from gembatch_tui.core.store import DuplicateJob, JobStore, new_record_id
@@ -166,39 +165,34 @@ def convert_line(obj: dict[str, Any], base_dir: Path) -> Record:
     return record
 
 
-def _file_fingerprint(path: Path) -> tuple[int, str]:
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1024 * 1024):
-            digest.update(chunk)
-            size += len(chunk)
-    return size, digest.hexdigest()
-
-
 def adopt_local_results(record: Record) -> bool:
     """Take the results file gembatch left (see the module docstring) as verified when it matches the input key
-    for key; True when it was taken. Nothing is taken without an input to compare with."""
+    for key; True when it was taken. Nothing is taken without an input to compare with. The check, the usage and
+    the fingerprint come from one read of it (results/stream.py `verify_file`)."""
     path, input_file = record.get("results_file"), record.get("input_file")
     claimed = record.get("imported_state") or record["batch"].get("state")
     if record.get("results_verified") or claimed != SUCCEEDED or not isinstance(path, str) or not input_file:
         return False
     if not Path(path).is_file() or not Path(input_file).is_file():
         return False
-    check = results_check.verify_results(path, input_file)
-    if not (check.ok and check.keys_compared):
+    try:
+        stamp = ledger.Usage.for_file(path)  # the file's size and time before it is read, as usage_from_file takes
+    except OSError:
         return False
+    verified = verify_file(Path(path), Path(input_file), usage=True)
+    check, usage = verified.check, verified.usage
+    if not (check.ok and check.keys_compared) or usage is None:
+        return False
+    usage.source_size, usage.source_mtime_ns = stamp.source_size, stamp.source_mtime_ns
     try:
         embedded = summarise_embeddings(path)
-        usage = None if embedded.get("embeddings") else ledger.usage_from_file(path)
-        size, sha256 = _file_fingerprint(Path(path))
     except OSError:
         return False
     record["results_verified"] = True
     record["results_source"] = "gembatch"
     record["results_check"] = {**check.record_fields(), **(embedded if embedded.get("embeddings") else {})}
-    record["results_bytes"], record["results_sha256"] = size, sha256
-    if usage is not None:
+    record["results_bytes"], record["results_sha256"] = verified.fingerprint.size, verified.fingerprint.sha256
+    if not embedded.get("embeddings"):
         record["usage"] = usage.to_dict()
     return True
 

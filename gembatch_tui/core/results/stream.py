@@ -263,23 +263,8 @@ class StreamVerifier:
 
     def finish(self, path: Path) -> StreamOutcome:
         """Check every line of the finished file against the input's keys and count its usage (one read)."""
-        with KeySet() as wanted, KeySet() as got:
-            check = results_check.ResultsCheck()
-            compare = self._input is not None and results_check.load_input_keys(check, self._input, wanted)
-            lines = LinePass(got, usage=self._usage, hash=False)
-            lines.check = check
-            try:
-                with open(path, "rb") as f:
-                    while chunk := f.read(READ_CHUNK):
-                        lines.feed(chunk)
-                lines.finish()
-            except OSError as exc:
-                check._problem(None, f"{path}: cannot read results file: {exc.strerror or exc}")
-                return StreamOutcome(check, lines.usage, Fingerprint(self._size, self._sha.hexdigest()))
-            if lines.size != self._size:
-                check._problem(None, f"{path}: {lines.size} bytes on disk, {self._size} downloaded")
-            check = results_check.compare_keys(check, path, self._input if compare else None, self._expected,
-                                               wanted, got)
+        check, lines = _check_file(path, self._input, self._expected, usage=self._usage, hash=False,
+                                   downloaded=self._size)
         return StreamOutcome(check, lines.usage, Fingerprint(self._size, self._sha.hexdigest()))
 
 
@@ -289,10 +274,18 @@ def verify_file(path: Path, input_path: Path | None, *, expected_count: int | No
     fingerprint and, when asked, its usage, from one read of it. For files this program wrote itself (a merge, an
     import), where the general pass took 1.4 s per 300 MB and the fingerprint a second read. Never raises: an
     unreadable file is a problem of the check, as in `verify_results`; its fingerprint is then of what was read."""
+    check, lines = _check_file(path, input_path, expected_count, usage=usage, hash=True)
+    return StreamOutcome(check, lines.usage, Fingerprint(lines.size, lines.sha256))
+
+
+def _check_file(path: Path, input_path: Path | None, expected_count: int | None, *, usage: bool,
+                hash: bool, downloaded: int | None = None) -> tuple[results_check.ResultsCheck, LinePass]:  # noqa: A002
+    """One read of `path` through a LinePass, then the key comparison; with `downloaded`, a file whose size on
+    disk is not what was downloaded is a problem too."""
     with KeySet() as wanted, KeySet() as got:
         check = results_check.ResultsCheck()
         compare = input_path is not None and results_check.load_input_keys(check, input_path, wanted)
-        lines = LinePass(got, usage=usage)
+        lines = LinePass(got, usage=usage, hash=hash)
         lines.check = check
         try:
             with open(path, "rb") as f:
@@ -301,10 +294,12 @@ def verify_file(path: Path, input_path: Path | None, *, expected_count: int | No
             lines.finish()
         except OSError as exc:
             check._problem(None, f"{path}: cannot read results file: {exc.strerror or exc}")
-            return StreamOutcome(check, lines.usage, Fingerprint(lines.size, lines.sha256))
+            return check, lines
+        if downloaded is not None and lines.size != downloaded:
+            check._problem(None, f"{path}: {lines.size} bytes on disk, {downloaded} downloaded")
         check = results_check.compare_keys(check, path, input_path if compare else None, expected_count,
                                            wanted, got)
-    return StreamOutcome(check, lines.usage, Fingerprint(lines.size, lines.sha256))
+    return check, lines
 
 
 __all__ = ["LinePass", "StreamOutcome", "StreamVerifier", "verify_file"]

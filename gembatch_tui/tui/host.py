@@ -34,6 +34,7 @@ class AppHost(Protocol):
     poll_status_changed: Signal[Any]
     durations_ticked: Signal[datetime]
     poll_errors_changed: Signal[None]
+    poll_passed: Signal[None]
     poll_errors: dict[str, tuple[datetime, str]]
 
     def record(self, key: str | None) -> Record | None: ...

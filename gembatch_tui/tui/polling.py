@@ -89,6 +89,8 @@ class PollOwner(_AppBase):
         """Running jobs' durations may have moved: the time now."""
         self.poll_errors_changed: Signal[None] = Signal(self, "poll-errors")  # type: ignore[arg-type]
         """`poll_errors` changed."""
+        self.poll_passed: Signal[None] = Signal(self, "poll-passed")  # type: ignore[arg-type]
+        """A poll pass ended (`r`, or the timer), whether or not the store changed."""
         self.other_pollers: list[Any] = []
         """Other processes polling this store now (core/poll/presence.Poller), as last read."""
         self._presence: Any = None  # this app's own presence file, written by the first poll worker
@@ -233,6 +235,7 @@ class PollOwner(_AppBase):
             self._set_records(message.records)
         self._announce(report)
         self._after_poll()
+        self.poll_passed.publish(None)
 
     def _note_job_errors(self, errors: list[str], total_failure: bool) -> None:
         """Keep each job's last poll error for its detail screen; a clean pass clears the others."""

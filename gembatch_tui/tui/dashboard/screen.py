@@ -65,6 +65,10 @@ class ViewComputed(Message):
         self.gen, self.view = gen, view
 
 
+class ResultsMoved(Message):
+    """A saved results file on show was removed or changed: the rows are built again."""
+
+
 class DashboardScreen(WorkerFailures, RealtimeRuns, RowActions, Screen[None]):
     """The job table, a view line (sort, filter, how many shown), the poll status and the footer."""
 
@@ -165,6 +169,7 @@ class DashboardScreen(WorkerFailures, RealtimeRuns, RowActions, Screen[None]):
         self.gapp.jobs_changed.subscribe(self, self._records_changed, immediate=True)
         self.gapp.poll_status_changed.subscribe(self, self.show_poll_status, immediate=True)
         self.gapp.durations_ticked.subscribe(self, self.refresh_durations, immediate=True)
+        self.gapp.poll_passed.subscribe(self, lambda _none: self.look_at_results(), immediate=True)
         self.show_poll_status(self.gapp.poll_status_text())
         self._show_viewline()
         self.realtime_runs_mount()
@@ -249,6 +254,8 @@ class DashboardScreen(WorkerFailures, RealtimeRuns, RowActions, Screen[None]):
             self._land_until = time.monotonic() + LAND_WINDOW_S
         if stale or self._keys_before is not None:
             self.recompute()  # the records changed meanwhile (a job submitted may be among them)
+        else:
+            self.look_at_results()  # a results file opened (or removed) from another screen
 
     def _new_job_row(self, view: View) -> str | None:
         """The first row (in view order) of a job that appeared while another screen covered the dashboard, or
@@ -340,6 +347,26 @@ class DashboardScreen(WorkerFailures, RealtimeRuns, RowActions, Screen[None]):
             return
         self._day = day
         self.table.refresh_durations(now)
+        self.look_at_results()
+
+    def look_at_results(self) -> None:
+        """Rebuild the rows when a saved results file on show was removed or changed since (results_look.py): on
+        the 30 s tick and after each poll pass (`r`)."""
+        if self._suspended or "results" not in self.table.column_keys():  # on return the rows are built again
+            return
+        shown = [(row.key, row.cells["results"].plain) for row in self.table.rows_shown]
+        self._results_look_worker(shown, self.gapp.records_by_key)
+
+    @work(thread=True, exclusive=True, group="results-look", exit_on_error=False,
+          description="look at the saved results files on show")
+    def _results_look_worker(self, shown: list[tuple[str, str]], records: dict[str, Record]) -> None:
+        from gembatch_tui.tui.dashboard.results_look import results_moved
+
+        if results_moved(shown, records):
+            self.post_message(ResultsMoved())
+
+    def on_results_moved(self, _message: ResultsMoved) -> None:
+        self.recompute()
 
     # ----------------------------------------------------------------- keys
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -145,6 +145,11 @@ class JobTable(DataTable[Text]):
     def shown_keys(self) -> list[str]:
         return [row.key.value or "" for row in self.ordered_rows]
 
+    @property
+    def rows_shown(self) -> list[JobRow]:
+        """The rows the table was last given (`show`), in order."""
+        return list(self._rows)
+
     def column_keys(self) -> tuple[str, ...]:
         return self._layout[0] if self._layout else ()
 

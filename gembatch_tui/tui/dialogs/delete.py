@@ -32,6 +32,27 @@ def cleanup_rules():  # noqa: ANN202
     return cleanup
 
 
+_NOT_DOWNLOADED = ("results not downloaded yet", "The results are not downloaded yet")
+_REMOVED = ("saved results removed since", "The results file saved here was removed since it was verified")
+_CHANGED = ("saved results changed since", "The results file saved here changed since it was verified")
+_UNSAFE = ("results not safely on disk", "The results are not safely on disk")
+
+
+def _unsaved_why(problems: list[str]) -> tuple[str, str]:
+    """(a few words, a sentence) for why results are not safely on disk, from cleanup's sentences
+    (results_problem): the local copy was never made, or it is gone or changed since it was verified (then the
+    remote copy may be the only one left). ("", "") when there is no problem."""
+    if not problems:
+        return "", ""
+    if all(p == "results are not downloaded yet" for p in problems):
+        return _NOT_DOWNLOADED
+    if any(" is missing since it was verified" in p for p in problems):
+        return _REMOVED
+    if any(" changed since it was verified" in p for p in problems):
+        return _CHANGED
+    return _UNSAFE
+
+
 @dataclass(frozen=True)
 class DeleteRequest:
     """What the user chose to delete for one job or every part of a group (the dialog's result)."""
@@ -117,7 +138,10 @@ class DeleteDialog(ModalScreen[DeleteRequest | None]):
         self.label = label
         """How a group is named in the title line (None: one job, named by its record)."""
         cleanup = cleanup_rules()
-        self.unsaved_ok = all(cleanup.results_safe(r) for r in self.records)
+        problems = [problem for r in self.records if (problem := cleanup.results_problem(r)) is not None]
+        self.unsaved_ok = not problems
+        self.unsaved_why, self.unsaved_sentence = _unsaved_why(problems)
+        """Why the results are not safely on disk, in a few words and as a sentence ("" when they are)."""
         # One default with the CLI's delete: the local record goes too when nothing remote is left to protect
         # (a `not sent` row: d, y removes it); with results not safely on disk it stays, as the remote output does.
         self.choice = DeleteRequest(keys=tuple(record_key(r) for r in self.records), output_file=self.unsaved_ok,
@@ -172,7 +196,7 @@ class DeleteDialog(ModalScreen[DeleteRequest | None]):
                 body.append(" [x] " if ticked else " [ ] ", style="bold" if ticked else "")
                 body.append(label)
                 if kind in ("output", "record") and not self.unsaved_ok:
-                    body.append("  results not downloaded yet", style="yellow")
+                    body.append(f"  {self.unsaved_why}", style="yellow")
             body.append("\n")
         body.append("\nWill delete:\n", style="bold")
         if plan.actions and self.label is not None:  # a group: how many of each, so the dialog fits 80x24
@@ -186,8 +210,8 @@ class DeleteDialog(ModalScreen[DeleteRequest | None]):
             _bullets(body, list(plan.refused), "yellow")
         if len(risky.actions) > len(plan.actions):
             body.append(
-                "\nThe results are not downloaded yet. Pressing y asks a second time before deleting "
-                "anything that holds them.\n",
+                f"\n{self.unsaved_sentence}. Pressing y asks a second time before deleting anything that "
+                "holds them.\n",
                 style="yellow",
             )
         body.append("\n")
@@ -220,7 +244,7 @@ class DeleteDialog(ModalScreen[DeleteRequest | None]):
         body.append("The results of ")
         body.append(safe(whose), style="bold")
         body.append(" are NOT saved on this computer", style="bold red")
-        body.append(" (not downloaded or not verified).\n\nAlso deleting:\n")
+        body.append(f". {self.unsaved_sentence}.\n\nAlso deleting:\n")
         _bullets(body, [a.describe() for a in extra], "red")
         body.append(
             "\nThe remote results file is the only copy: once it is deleted, or the record that finds it "

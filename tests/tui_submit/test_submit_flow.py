@@ -13,6 +13,7 @@ from gembatch_tui.tui.messages import JobsSubmitted, StoreChanged
 from gembatch_tui.tui.submit.file_preview import FilePreview
 from gembatch_tui.tui.submit.confirm import ConfirmSubmit
 from gembatch_tui.tui.submit.log import SubmitLog
+from gembatch_tui.tui.submit.screen import SubmitScreen
 
 
 def log_text(screen) -> str:  # type: ignore[no-untyped-def]
@@ -229,6 +230,30 @@ async def test_escape_in_the_path_field_clears_it_and_keeps_the_marks(data_dir: 
         await wait_until(pilot, lambda: screen.query_one("#picker").has_focus, what="the files to get the keys")
         await pilot.press("escape")
         await wait_until(pilot, lambda: pilot.app.screen is not screen, what="escape to leave")
+
+
+async def test_escape_in_the_options_goes_to_the_files_and_leaving_keeps_the_marks(data_dir: Path,
+                                                                                     make_host) -> None:
+    """Escape in the model or name field left the screen and dropped every marked file without a word. Now it
+    gives the keys back to the files, as in the path field; leaving from there keeps the marks for the next `s`."""
+    app = make_host(None, data_dir)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await marked_basic(pilot)
+        for field in ("#opt-model", "#opt-name", "#opt-dups"):
+            screen.query_one(field).focus()
+            await pilot.pause()
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: screen.query_one("#picker").has_focus, what=f"the files, from {field}")
+            assert pilot.app.screen is screen and [p.name for p in screen.picker.marked] == ["basic.jsonl"]
+        await pilot.press("escape")  # from the files: the screen is left, the marks are kept
+        await wait_until(pilot, lambda: pilot.app.screen is not screen, what="escape to leave")
+        again = SubmitScreen(data_dir)
+        await pilot.app.push_screen(again)  # as `s` on the dashboard opens it
+        await wait_until(pilot, lambda: bool(again.query("FilePicker")), what="the screen to be composed")
+        assert await submit_screen(pilot) is again
+        assert again is not screen and [p.name for p in again.picker.marked] == ["basic.jsonl"]
+        marked = again.marked_list
+        assert any("basic.jsonl" in str(marked.get_option_at_index(i).prompt) for i in range(marked.option_count))
 
 
 async def test_path_field_glob_and_mark_all(data_dir: Path, make_host) -> None:

@@ -49,6 +49,25 @@ class ModelInput(Input):
 class SubmitOptions(Horizontal):
     """One row of submit options; posts `SubmitOptions.Changed` whenever a value changes."""
 
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "to_files", "Files", show=False, tooltip="In the options: back to the files (escape "
+                "there leaves the screen)", id="submit.options.leave"),
+    ]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "to_files":  # while a run is in flight, escape is the screen's: it stops the run
+            return bool(self.screen.check_action("back", ()))
+        return True
+
+    def action_to_files(self) -> None:
+        """Escape in the model or name field goes back to the file tree, as in the path field: only escape there
+        leaves the screen."""
+        picker = self.screen.query("#picker")
+        if picker:
+            picker.first().focus()
+        else:
+            self.screen.focus_next()
+
     DEFAULT_CSS = """
     SubmitOptions {
         height: 1;

@@ -50,6 +50,10 @@ from gembatch_tui.tui.submit.options import SubmitOptions
 from gembatch_tui.tui.worker_failures import WorkerFailures
 
 
+KEPT_MARKS = "submit_marks_kept"
+"""The app's attribute that holds the files still marked when the screen was left, for the next visit."""
+
+
 class SubmitScreen(WorkerFailures, MarksAndFolders, Figures, PrepareStep, RealtimeOffer, Screen[None]):
     """Pick files, see what they hold, submit them; escape goes back (or stops an upload in flight)."""
 
@@ -152,6 +156,8 @@ class SubmitScreen(WorkerFailures, MarksAndFolders, Figures, PrepareStep, Realti
             yield PathInput(self._tree_folder, compact=True, id="path",
                             placeholder="/ to type or paste a path, a folder or a glob (*.jsonl), tab completes")
         yield SubmitOptions(self._settings("default_model", "gemini-2.5-flash"), id="options")
+        if not self._premarked:  # what was still marked when this screen was last left (action_back)
+            self._premarked = [p for p in getattr(self.app, KEPT_MARKS, None) or [] if isinstance(p, Path)]
         with Container(id="panes"):
             with Vertical(id="left"):
                 picker = FilePicker(self.root, root_label=self.root.name or str(self.root), id="picker")
@@ -371,6 +377,11 @@ class SubmitScreen(WorkerFailures, MarksAndFolders, Figures, PrepareStep, Realti
 
     def action_back(self) -> None:
         app = self.app
+        marked = list(self.picker.marked)
+        setattr(app, KEPT_MARKS, marked)  # leaving never drops the marks: the next `s` shows them again
+        if marked:
+            app.notify(f"{len(marked)} marked file{'s' if len(marked) != 1 else ''} kept: s shows "
+                       f"{'them' if len(marked) != 1 else 'it'} again", timeout=4, markup=False)
         if len(app.screen_stack) > 1 and app.screen is self:
             app.pop_screen()
         elif "dashboard" in getattr(app, "MODES", {}):

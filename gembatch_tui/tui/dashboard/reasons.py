@@ -49,10 +49,10 @@ def reason_not(action: str, record: Record | None, *, service: bool, read_only: 
         if not service:
             return "read-only (no API key): set GEMINI_API_KEY and start again" if read_only else "no service here"
         return "that screen is not installed"
+    if not service and action in ("cancel_job", "delete_job", "retry_parts"):  # a split group's row too
+        return "read-only (no API key): nothing can be sent" if read_only else "no service: nothing can be sent"
     if record is None:
         return "no job selected"
-    if not service and action in ("cancel_job", "delete_job", "retry_parts"):
-        return "read-only (no API key): nothing can be sent" if read_only else "no service: nothing can be sent"
     word = state_word(record)
     if action == "cancel_job":
         if is_final(record_state(record)):

@@ -94,6 +94,14 @@ class JobCancelled(Message):
         self.name, self.state = name, state
 
 
+class CancelTooLate(Message):
+    """The job had finished before the cancel reached it: said as information, the store already says how."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
 class PartsCancelled(Message):
     """Cancel ran over the parts of a group: one (line, ok) per part it tried."""
 
@@ -211,14 +219,18 @@ class JobActions:
             self.post_message(JobActionEnded(keys))  # type: ignore[attr-defined]
 
     def _cancel(self, keys: tuple[str, ...]) -> None:
-        from gembatch_tui.core.cleanup.cancel import cancel_job
+        from gembatch_tui.core.cleanup.cancel import AlreadyFinished, cancel_job
         from gembatch_tui.tui.dashboard.states import can_cancel
 
         if len(keys) == 1:
             rec = self.store.get(keys[0])
             if rec is None:
                 raise ServiceError("the job is no longer in the store")
-            state = cancel_job(self._service_of(rec), rec)
+            try:
+                state = cancel_job(self._service_of(rec), rec)
+            except AlreadyFinished as exc:  # it ended while the question was open
+                self.post_message(CancelTooLate(str(exc)))  # type: ignore[attr-defined]
+                return
             self.post_message(JobCancelled(batch_name(rec) or keys[0], state))  # type: ignore[attr-defined]
             return
         lines: list[tuple[str, bool]] = []
@@ -239,6 +251,11 @@ class JobActions:
         self.notify(  # type: ignore[attr-defined]
             f"{safe(message.name)}: cancel requested, now {short_state(message.state).lower()}", markup=False
         )
+        self.load_jobs()  # type: ignore[attr-defined]
+        self.poll_soon()  # type: ignore[attr-defined]
+
+    def on_cancel_too_late(self, message: CancelTooLate) -> None:
+        self.notify(safe(message.text), title="Nothing to cancel", markup=False)  # type: ignore[attr-defined]
         self.load_jobs()  # type: ignore[attr-defined]
         self.poll_soon()  # type: ignore[attr-defined]
 

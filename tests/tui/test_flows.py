@@ -265,3 +265,22 @@ async def test_polling_goes_on_behind_dialogs_and_rings_once(
         assert bells == [1]
         await pilot.press("escape")
         await wait_for(pilot, lambda: "saved" in screen_text(app))  # the detail screen followed the store
+
+
+async def test_a_job_that_finished_while_the_cancel_question_was_open_is_no_error(
+    service: BatchService, store: JobStore, settings: Settings, batch_file: Path, emulator: Any, emu_clock: Any
+) -> None:
+    """`y` after the job ended on the server: the service refuses the cancel (400), the store is told how the job
+    ended, and the user is told there was nothing to cancel, as information; it used to be a red error."""
+    name = submit(service, batch_file)
+    app = make_app(settings, store=store, service=service, poll=False)  # the store still says pending
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_cancel_dialog(pilot, app)
+        emu_clock.advance(5)  # it succeeds on the server meanwhile
+        await pilot.press("y")
+        await wait_for(pilot, lambda: any(n.title == "Nothing to cancel" for n in app._notifications),
+                       what="the note")
+        note = next(n for n in app._notifications if n.title == "Nothing to cancel")
+        assert note.severity == "information" and "already SUCCEEDED" in str(note.message)
+        assert not any(n.severity == "error" for n in app._notifications)
+        assert record_state(store.find_by_batch_name(name)) == "JOB_STATE_SUCCEEDED"

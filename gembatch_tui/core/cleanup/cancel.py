@@ -25,6 +25,11 @@ from gembatch_tui.core.store import RecordNotFound
 from gembatch_tui.core.submit.service import BatchService
 
 
+class AlreadyFinished(ServiceError):
+    """The job had ended before the cancel: nothing was cancelled, and nothing is wrong (the store says how it
+    ended). A user who pressed c as it finished is told so, not shown an error."""
+
+
 def cancel_job(service: BatchService, record: Record) -> str:
     """Cancel a pending or running job and record its new state; returns that state.
 
@@ -41,7 +46,7 @@ def cancel_job(service: BatchService, record: Record) -> str:
         return request_cancel(service.store, record)
     state = record_state(record)
     if is_final(state):
-        raise ServiceError(f"{name} is already {short_state(state)}; nothing to cancel")
+        raise AlreadyFinished(f"{name} is already {short_state(state)}; nothing to cancel")
     try:
         service.client.cancel_batch(name)
     except ServiceError as exc:
@@ -53,7 +58,7 @@ def cancel_job(service: BatchService, record: Record) -> str:
         if not is_final(snap.state):
             raise
         service.store.update(record_key(record), lambda rec: rec.update(batch=snap.to_batch_dict(rec.get("batch"))))
-        raise ServiceError(f"{name} is already {short_state(snap.state)} on the server; nothing to cancel (the store "
+        raise AlreadyFinished(f"{name} is already {short_state(snap.state)} on the server; nothing to cancel (the store "
                            "now says so; `poll` downloads any results)", code=exc.code) from None
     snap = service.client.get_batch(name)
 

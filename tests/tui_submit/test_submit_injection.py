@@ -39,6 +39,8 @@ async def test_escapes_in_names_and_lines_are_spelt_out(tmp_path: Path, emulator
         preview = screen.query_one(FilePreview)
         await wait_until(pilot, lambda: "First lines" in "\n".join(text_of(w) for w in preview.query("Static")),
                          what="the first lines")
+        # The preview's text is set before the compositor draws it: wait for the frame that shows it.
+        await wait_until(pilot, lambda: "title\\x1b]2;PWNED\\x07x" in _rendered(app), what="the key, drawn")
         shown = _rendered(app)
         assert "\x1b" not in shown and "\x07" not in shown and "\u202e" not in shown
         assert "title\\x1b]2;PWNED\\x07x" in shown  # the key, in the first lines

@@ -354,7 +354,7 @@ class DashboardScreen(WorkerFailures, RealtimeRuns, RowActions, Screen[None]):
         the 30 s tick and after each poll pass (`r`)."""
         if self._suspended or "results" not in self.table.column_keys():  # on return the rows are built again
             return
-        shown = [(row.key, row.cells["results"].plain) for row in self.table.rows_shown]
+        shown = [(row.key, cell.plain) for row in self.table.rows_shown if (cell := row.cells.get("results"))]
         self._results_look_worker(shown, self.gapp.records_by_key)
 
     @work(thread=True, exclusive=True, group="results-look", exit_on_error=False,

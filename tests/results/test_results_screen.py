@@ -175,6 +175,23 @@ async def test_export_of_a_filter_and_never_over_an_export(tmp_path: Path, messy
         assert [r["key"] for r in read_export(filtered)] == wanted
 
 
+async def test_a_filter_that_matches_nothing_exports_nothing(tmp_path: Path, messy_job: dict[str, Any]) -> None:
+    """x with no row selected wrote an empty file named like an export; now it says there is nothing to export."""
+    app = ResultsHost(messy_job, store_with(tmp_path, messy_job))
+    results = Path(messy_job["results_file"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, 7)
+        await pilot.press("slash", *"penguins", "enter")
+        await wait_for(pilot, lambda: shown_keys(app) == ["a4"], "text filter")
+        await pilot.press("e")  # errors only as well: no row
+        await wait_for(pilot, lambda: shown_keys(app) == [] and "no rows" in screen_text(app))
+        await pilot.press("x")
+        await wait_for(pilot, lambda: notified(app, "Nothing to export: no row matches (errors only, matching"))
+        await pilot.press("X")
+        await pilot.pause()
+        assert not [p.name for p in results.parent.iterdir() if ".export" in p.name]
+
+
 async def test_usage_is_cached_in_the_store(tmp_path: Path, messy_job: dict[str, Any]) -> None:
     store = store_with(tmp_path, messy_job)
     app = ResultsHost(messy_job, store)

@@ -52,6 +52,10 @@ class ResultsActions(_ScreenBase):
         rows: Sequence[int] | None = None
         if filtered:
             rows = list(self.view)  # type: ignore[attr-defined]
+            if not rows:  # an empty file named like an export would only mislead
+                self.notify(f"Nothing to export: no row matches ({filtered}); esc or e clears the filter",
+                            severity="warning", timeout=4, markup=False)
+                return
             capped = " (the first matches only)" if getattr(self, "capped", False) else ""
             self.notify(f"Exporting the {counted(len(rows), 'filtered row')} ({filtered}){capped} "
                         f"as {fmt.upper()}…", timeout=3, markup=False)

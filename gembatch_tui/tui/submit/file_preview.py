@@ -171,8 +171,9 @@ class FilePreview(VerticalScroll, can_focus=True):
         else:
             n = report.problem_count
             out.append(f"✗ Cannot be submitted: {n} problem{'s' if n != 1 else ''}\n", self._style("error"))
+        counted_as = "request" if report.ok else "line"  # a file with problems has lines, not yet requests
         out.append(
-            f"{human_count(report.request_count)} {noun(report.request_count, 'request')}"
+            f"{human_count(report.request_count)} {noun(report.request_count, counted_as)}"
             f" · {format_bytes(report.size_bytes)}"
             f" · ~{human_count(report.est_input_tokens)} input {noun(report.est_input_tokens, 'token')}\n"
         )

@@ -293,3 +293,19 @@ def test_submit_wait_exits_1_for_a_job_that_ended_cancelled(tmp_path: Path, slow
             proc.kill()
     assert proc.returncode == 1, (stdout, stderr)
     assert f"{name} (c.jsonl): ended CANCELLED, not every request was answered" in stderr
+
+
+def test_submit_wait_sends_what_it_had_to_queue_and_waits_for_it(tmp_path: Path) -> None:
+    """The second file does not fit the model's enqueued-token budget while the first runs: it is queued here
+    (429). --wait used to poll only its jobs' states and never send the queue, so it waited for ever in silence."""
+    with Emulator(api_key=KEY, job_seconds=0.5, enqueued_token_budget=4) as budget_emu:
+        cli = _cli(tmp_path, budget_emu)
+        (cli.home / "config.json").write_text(json.dumps({"poll_interval": 1, "limits": {"queue_backoff_initial": 1}}))
+        first, second = _input(tmp_path / "in" / "g1.jsonl", word="a"), _input(tmp_path / "in" / "g2.jsonl", word="b")
+        run = cli("submit", "--wait", "--timeout", "2", str(first), str(second))
+        assert run.returncode == 0, (run.stdout, run.stderr)
+        assert f"{second}: queued" in run.stdout, run.stdout
+        assert any("QUEUED -> PENDING" in line for line in run.stdout.splitlines()), run.stdout
+        records = _store(cli).read_all()
+        assert len(records) == 2 and all(r.get("results_verified") for r in records), records
+        assert len(budget_emu.batches_snapshot()) == 2  # each file sent once

@@ -145,7 +145,8 @@ def _pass(
     A routine pass asks only about the jobs that are due (poll_schedule.py: young ones every pass, older ones
     less often, none less than every 10 minutes); `force` (the user asked: `r`) asks about every one.
     `only` (record keys) limits the pass to those jobs (`poll JOB...`), all of them asked about: nothing else is
-    asked for, downloaded or submitted from the queue, and `active` counts only them."""
+    asked for or downloaded, and `active` counts only them. When one of them is queued here, the queue is sent as
+    an unnamed pass sends it (in order: an earlier queued job goes first)."""
     report = PollReport()
     try:
         report.notes.extend(service.recover_interrupted())
@@ -222,7 +223,10 @@ def _pass(
     finally:
         with service._in_flight_lock:
             service._in_flight.difference_update(batch_name(r) or "" for r in claimed)
-    if only is None:
+    if only is None or _names_queued(service, only):
+        # A queued job named here (`submit --wait` of a file queued behind the budget, `poll JOB`) is sent as any
+        # pass sends it: the whole queue in its order, so it never jumps ahead of an earlier one. Without this the
+        # wait went on for ever: only an unnamed pass sent the queue.
         _submit_queued(service, report, cancel)
     fresh = service.store.read_all()
     if only is not None:
@@ -247,6 +251,11 @@ def _pass(
         report.hooks = finish_hooks.run_due(service, only=only,
                                             failed_downloads=[d.key for d in report.downloads if not d.ok])
     return report
+
+
+def _names_queued(service: BatchService, only: frozenset[str]) -> bool:
+    """Whether a record in `only` waits in the local queue."""
+    return any(waves.is_queued(r) for r in service.store.read_all() if record_key(r) in only)
 
 
 def _submit_queued(service: BatchService, report: PollReport, cancel: threading.Event | None) -> None:

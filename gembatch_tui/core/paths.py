@@ -161,5 +161,7 @@ def demo_results_dir_for(input_file: str | Path) -> Path:
 def _writable_dir_or_creatable(path: Path) -> bool:
     if path.is_dir():
         return os.access(path, os.W_OK | os.X_OK)
+    if os.path.lexists(path):  # a file (or a dangling link) of that name: no folder can be made there
+        return False
     parent = path.parent
     return parent.is_dir() and os.access(parent, os.W_OK | os.X_OK)

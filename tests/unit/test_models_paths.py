@@ -53,3 +53,18 @@ def test_results_path_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
             assert paths.results_path_for(src) == tmp_path / "h" / "results" / "batch1.jsonl"
         finally:
             src.parent.chmod(0o700)
+
+
+def test_a_file_named_results_beside_the_input_sends_results_to_the_data_dir(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """CONTRACTS.md: when `<input dir>/results/` cannot be made there, results go under `<data dir>/results/`. A
+    file called `results` beside the input was taken for a folder that could be made: every poll then failed
+    with "cannot create results directory: File exists"."""
+    monkeypatch.setenv("GEMBATCH_TUI_HOME", str(tmp_path / "h"))
+    src = tmp_path / "in" / "batch1.jsonl"
+    src.parent.mkdir()
+    (src.parent / "results").write_text("a file, not a folder\n")
+    assert paths.results_path_for(src) == tmp_path / "h" / "results" / "batch1.jsonl"
+    (src.parent / "results").unlink()
+    (src.parent / "results").symlink_to(tmp_path / "nowhere")  # a dangling link: no folder either
+    assert paths.results_path_for(src) == tmp_path / "h" / "results" / "batch1.jsonl"

@@ -14,6 +14,7 @@ from gembatch_tui.core.errors import ServiceError
 from gembatch_tui.core.models import (
     Record,
     batch_name,
+    earlier_attempts,
     record_key,
     short_state,
 )
@@ -59,7 +60,9 @@ def remote_jobs(rt: Runtime, states: frozenset[str] | None) -> tuple[list[dict[s
     from gembatch_tui.core.api.gemini import BIG_PAGE, snapshot_from_operation
 
     several = several_keys(rt)
-    known = {batch_name(r): r for r in rt.store.read_all() if batch_name(r)}
+    records = rt.store.read_all()
+    known = {batch_name(r): r for r in records if batch_name(r)}
+    earlier = earlier_attempts(records)
     rows: list[dict[str, Any]] = []
     names: set[str] = set()
     failures: list[str] = []
@@ -75,7 +78,8 @@ def remote_jobs(rt: Runtime, states: frozenset[str] | None) -> tuple[list[dict[s
                 if not snap.name or snap.name in names or not state_matches(snap.state, states):
                     continue
                 names.add(snap.name)
-                rows.append(_remote_row(snap, known.get(snap.name), profile))
+                rows.append(_remote_row(snap, known.get(snap.name) or earlier.get(snap.name), profile,
+                                        earlier=snap.name not in known and snap.name in earlier))
         except ServiceError as exc:
             whose = f" with profile {profile}'s key" if several else ""
             failures.append(f"cannot list the jobs on the server{whose}: {exc}")
@@ -86,7 +90,7 @@ def remote_jobs(rt: Runtime, states: frozenset[str] | None) -> tuple[list[dict[s
     return rows, failures, listed
 
 
-def _remote_row(snap: Any, rec: Record | None, profile: str) -> dict[str, Any]:
+def _remote_row(snap: Any, rec: Record | None, profile: str, *, earlier: bool = False) -> dict[str, Any]:
     return {
         "name": snap.name,
         "display_name": snap.display_name,
@@ -99,6 +103,7 @@ def _remote_row(snap: Any, rec: Record | None, profile: str) -> dict[str, Any]:
         "dest": {"file_name": snap.dest_file_name} if snap.dest_file_name else None,
         "input_file_name": snap.input_file_name,
         "tracked": rec is not None,
+        "earlier_attempt": earlier,  # a retried part's earlier job: `id` is the record that keeps it
         "id": record_key(rec) if rec is not None else None,
         "profile": profile,
     }
@@ -129,7 +134,9 @@ def cmd_list_remote(rt: Runtime, args: argparse.Namespace, states: frozenset[str
         stats = row["stats"] or {}
         total = stats.get("request_count") or 0
         done = (stats.get("successful_request_count") or 0) + (stats.get("failed_request_count") or 0)
-        store = "tracked" if row["tracked"] else "not tracked"
+        store = "not tracked"
+        if row["tracked"]:
+            store = "tracked (earlier attempt)" if row["earlier_attempt"] else "tracked"
         if several and not row["tracked"]:
             store += f", profile {row['profile']}"
         table.append((

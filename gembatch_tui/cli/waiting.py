@@ -24,6 +24,7 @@ from gembatch_tui.core.models import (
     batch_name,
     count_of,
     display_name,
+    listed_id,
     record_key,
     record_state,
     short_state,
@@ -45,6 +46,11 @@ def poll_targets(rt: Runtime, refs: list[str]) -> tuple[list[str], bool, bool]:
         try:
             resolved = resolve_many(rt.service, ref)
         except ServiceError as exc:
+            holder = _earlier_attempt_of(rt, ref)
+            if holder is not None:  # tracked already, as the attempt before a retry: nothing of its own to poll
+                err(f"{ref}: an earlier attempt of {display_name(holder)}, retried since; not adopted (its record "
+                    f"{listed_id(holder)} follows the current attempt)")
+                continue
             adopted = _adopt(rt, ref)
             if adopted is None:  # the server has no such job either
                 err(f"{exc}, nor on the server" if str(exc).startswith(f"{ref}: no such job in ") else str(exc))
@@ -57,6 +63,14 @@ def poll_targets(rt: Runtime, refs: list[str]) -> tuple[list[str], bool, bool]:
             continue
         keys.extend(record_key(r) for r in resolved.records if record_key(r) not in keys)
     return keys, bad, failed
+
+
+def _earlier_attempt_of(rt: Runtime, ref: str) -> Record | None:
+    """The record that keeps `ref` (a batch name or bare id) as a retried part's earlier attempt, or None."""
+    from gembatch_tui.core.models import earlier_attempts
+
+    name = ref.strip() if ref.strip().startswith("batches/") else f"batches/{ref.strip()}"
+    return earlier_attempts(rt.store.read_all()).get(name)
 
 
 def _adopt(rt: Runtime, ref: str) -> Record | str | None:

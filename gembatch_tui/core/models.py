@@ -74,6 +74,19 @@ def batch_name(record: Record) -> str | None:
     return None
 
 
+def earlier_attempts(records: list[Record]) -> dict[str, Record]:
+    """The batch names of retried parts' earlier jobs (`previous_attempts`), each with the record that keeps it:
+    such a job is tracked by this store, not "not tracked", and is never adopted as a job of its own."""
+    out: dict[str, Record] = {}
+    for record in records:
+        history = record.get("previous_attempts")
+        for attempt in history if isinstance(history, list) else []:
+            name = batch_name(attempt) if isinstance(attempt, dict) else None
+            if name:
+                out.setdefault(name, record)
+    return out
+
+
 def batch_id(name: str) -> str:
     if not isinstance(name, str):
         return str(name)

@@ -309,3 +309,28 @@ def test_submit_wait_sends_what_it_had_to_queue_and_waits_for_it(tmp_path: Path)
         records = _store(cli).read_all()
         assert len(records) == 2 and all(r.get("results_verified") for r in records), records
         assert len(budget_emu.batches_snapshot()) == 2  # each file sent once
+
+
+def test_an_earlier_attempt_of_a_retried_part_is_tracked_and_never_adopted(tmp_path: Path, slow_emu: Emulator) -> None:
+    """A part cancelled and retried keeps its first job in `previous_attempts`. `list --remote` called that job
+    "not tracked", and `poll --once` of its name adopted it as a second record of the same part."""
+    cli = _cli(tmp_path, slow_emu)
+    src = _input(tmp_path / "in" / "split.jsonl", n=5)
+    assert cli("submit", "--max-requests-per-job", "2", str(src)).returncode == 0
+    parts = sorted(_store(cli).read_all(), key=lambda r: r["group_part"])
+    old = batch_name(parts[1]) or ""
+    assert cli("cancel", old).returncode == 0
+    assert cli("retry", old).returncode == 0
+    assert cli("poll", "--once").returncode == 0  # the retried part is sent again: a new job
+    assert batch_name(_store(cli).get(parts[1]["id"]) or {}) not in (None, old)
+
+    listed = cli("list", "--remote")
+    row = next(line for line in listed.stdout.splitlines() if old.split("/")[1][:14] in line)
+    assert "tracked (earlier attempt)" in row and "not tracked" not in row, listed.stdout
+    as_json = json.loads(cli("list", "--remote", "--json").stdout)
+    entry = next(r for r in as_json if r["name"] == old)
+    assert entry["tracked"] and entry["earlier_attempt"] and entry["id"] == parts[1]["id"]
+
+    run = cli("poll", "--once", old)
+    assert "an earlier attempt of" in run.stderr and "not adopted" in run.stderr, run
+    assert len(_store(cli).read_all()) == 3  # no second record of the part

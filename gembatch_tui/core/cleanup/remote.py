@@ -25,6 +25,7 @@ from gembatch_tui.core.models import (
     batch_id,
     batch_name,
     display_name,
+    earlier_attempts,
     normalise_state,
     now_iso,
     record_key,
@@ -241,6 +242,10 @@ def adopt(service: BatchService, operation: dict[str, Any]) -> Record:
     snap = snapshot_from_operation(operation)
     if not valid_batch_name(snap.name):  # the name becomes part of a results path: only what the service makes
         raise ServiceError(f"cannot adopt a job named {snap.name!r}: not a batch name")
+    holder = earlier_attempts(service.store.read_all()).get(snap.name)
+    if holder is not None:  # a second record of it would be polled, downloaded and cleaned up on its own
+        raise ServiceError(f"{snap.name} is an earlier attempt of {display_name(holder)} (retried since): the store "
+                           "tracks it there")
     stats = snap.stats or {}
     record: Record = {
         "batch": snap.to_batch_dict(),

@@ -177,10 +177,16 @@ def wait_for_jobs(rt: Runtime, keys: list[str] | None, *, interval: float, timeo
         print_report(report)
 
     with presence:
-        result = wait_for(
-            rt.service, None if keys is None else frozenset(keys), interval_s=interval,
-            timeout_s=None if timeout_min is None else timeout_min * 60, on_report=reported, first_pause_s=first_pause,
-        )
+        try:
+            result = wait_for(
+                rt.service, None if keys is None else frozenset(keys), interval_s=interval,
+                timeout_s=None if timeout_min is None else timeout_min * 60, on_report=reported,
+                first_pause_s=first_pause,
+            )
+        except KeyboardInterrupt:  # said before main's "interrupted": what happens to the jobs now
+            err("stopped waiting: the jobs keep running on the server (queued ones stay queued here); "
+                "`gembatch-tui poll` or the app follows them and saves their results")
+            raise
     if result.timed_out:
         for rec in result.unfinished:
             where = ("it keeps running on the server" if batch_name(rec) else

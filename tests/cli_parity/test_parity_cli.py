@@ -334,3 +334,31 @@ def test_an_earlier_attempt_of_a_retried_part_is_tracked_and_never_adopted(tmp_p
     run = cli("poll", "--once", old)
     assert "an earlier attempt of" in run.stderr and "not adopted" in run.stderr, run
     assert len(_store(cli).read_all()) == 3  # no second record of the part
+
+
+def test_ctrl_c_while_submit_waits_says_the_job_keeps_running(tmp_path: Path, slow_emu: Emulator) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    cli = _cli(tmp_path, slow_emu)
+    src = _input(tmp_path / "in" / "long.jsonl")
+    proc = subprocess.Popen([sys.executable, "-m", "gembatch_tui", "submit", "--wait", str(src)], env=cli.env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        from gembatch_tui.core.poll import presence
+
+        deadline = time.monotonic() + 60  # inside the wait: its presence file says it made a pass
+        while not [p for p in presence.others(_store(cli).path) if p.pid == proc.pid and p.last_pass]:
+            assert time.monotonic() < deadline and proc.poll() is None, "the wait never made a pass"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, errors = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, (out, errors)
+    assert "stopped waiting: the jobs keep running on the server" in errors and "Traceback" not in errors, errors
+    assert record_state(_store(cli).read_all()[0]) == "JOB_STATE_PENDING"  # nothing was cancelled

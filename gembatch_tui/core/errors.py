@@ -71,6 +71,20 @@ def _then(text: str, advice: str) -> str:
     return f"{text}; {advice}"
 
 
+MAX_ERROR_TEXT = 400
+"""At most this many characters of a service's error text go into a message (the rest is cut with an ellipsis)."""
+
+
+def _brief(text: str) -> str:
+    """The service's error text, kept readable: an HTML page (a base URL that is not the Gemini API: a proxy's or
+    a web server's page) is named, not printed whole, and any text is cut at MAX_ERROR_TEXT characters."""
+    head = text[:200].lstrip().lower()
+    if head.startswith("<!doctype html") or head.startswith("<html") or "<html" in head:
+        return ("the answer was an HTML page, not the API's JSON error: is GOOGLE_GEMINI_BASE_URL (or the proxy) "
+                "the Gemini API?")
+    return text if len(text) <= MAX_ERROR_TEXT else text[: MAX_ERROR_TEXT - 1] + "…"
+
+
 def describe_api_error(exc: BaseException, action: str = "") -> ServiceError:
     """Map an SDK/HTTP exception to a ServiceError with a clear, key-free message."""
     if isinstance(exc, ServiceError):
@@ -80,7 +94,7 @@ def describe_api_error(exc: BaseException, action: str = "") -> ServiceError:
     status = getattr(exc, "status", None) or ""
     message = getattr(exc, "message", None) or ""
     if isinstance(code, int) and code >= 400:
-        text = str(message or status or exc).strip()
+        text = _brief(str(message or status or exc).strip())
         if code == 400 and ("API key" in text or "API_KEY" in text):
             return ServiceError(f"{prefix}the API key was rejected (400 INVALID_ARGUMENT): {text}", code=code)
         if code == 400:

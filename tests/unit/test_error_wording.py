@@ -37,3 +37,13 @@ def test_only_a_refused_create_points_to_the_interactive_api() -> None:
     assert not create_refused(listing) and fallback_hint(Path("in.jsonl"), "error", listing) is None
     refused = str(describe_api_error(_api_error(403, "PERMISSION_DENIED", "no billing"), "create batch"))
     assert fallback_hint(Path("in.jsonl"), "error", refused) is not None
+
+
+def test_an_html_page_is_named_not_printed_and_long_texts_are_cut() -> None:
+    """An exploratory run pointed the base URL at a web server: `list --remote` printed its whole 404 page."""
+    page = "<!DOCTYPE HTML>\n<html lang=\"en\">\n<head><title>Error response</title></head>\n" + "<p>x</p>\n" * 200
+    text = str(describe_api_error(_api_error(404, "", page), "list batches"))
+    assert text == ("list batches: not found (404): the answer was an HTML page, not the API's JSON error: is "
+                    "GOOGLE_GEMINI_BASE_URL (or the proxy) the Gemini API?")
+    long = str(describe_api_error(_api_error(400, "INVALID_ARGUMENT", "why " * 500), "create batch"))
+    assert len(long) < 520 and long.endswith("…")

@@ -216,7 +216,9 @@ def cmd_submit(rt: Runtime, args: argparse.Namespace) -> int:
 
         if hint := fallback_hint(path, outcome.status, outcome.message):  # refused for quota or access
             err(hint)
-        if outcome.status == "error":
+        if outcome.status == "error" and outcome.bad_input:  # an unknown model: bad input, as CONTRACTS says
+            bad_input = True
+        elif outcome.status == "error":
             failed = True
         else:
             done = True

@@ -362,3 +362,12 @@ def test_ctrl_c_while_submit_waits_says_the_job_keeps_running(tmp_path: Path, sl
     assert proc.returncode == 130, (out, errors)
     assert "stopped waiting: the jobs keep running on the server" in errors and "Traceback" not in errors, errors
     assert record_state(_store(cli).read_all()[0]) == "JOB_STATE_PENDING"  # nothing was cancelled
+
+
+def test_an_unknown_model_is_bad_input_exit_2(tmp_path: Path, emu: Emulator) -> None:
+    """CONTRACTS.md: 2 for bad input, nothing done. A misspelt --model sent nothing but exited 1."""
+    cli = _cli(tmp_path, emu)
+    run = cli("submit", "-m", "gemini-nonexistent-9", str(_input(tmp_path / "in" / "m.jsonl")))
+    assert run.returncode == 2, run
+    assert "model gemini-nonexistent-9: the service does not know it" in run.stdout
+    assert _store(cli).read_all() == [] and emu.batches_snapshot() == []

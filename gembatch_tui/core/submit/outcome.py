@@ -30,6 +30,7 @@ class SubmitOutcome:
     batch_names: list[str] = field(default_factory=list)  # every job created (groups)
     queued: int = 0  # parts (or the file) left waiting locally
     group_id: str | None = None
+    bad_input: bool = False  # an "error" the user's input caused (an unknown model): nothing was sent
 
     def line(self) -> str:
         group = f" in {self.parts} parts" if self.parts else ""

@@ -289,7 +289,7 @@ class BatchService:
         if known is not False:
             return None
         return SubmitOutcome(src, "error", message=f"model {bare}: the service does not know it "
-                                                   "(models.get answered 404); nothing was uploaded")
+                                                   "(models.get answered 404); nothing was uploaded", bad_input=True)
 
     def _submit_checked(
         self,

@@ -137,7 +137,7 @@ def cmd_delete(rt: Runtime, args: argparse.Namespace) -> int:
 
 def _confirm_and_delete(
     rt: Runtime, actions: list, heading: str, question: str, yes: bool, failed: bool = False, also: list | None = None,
-    planned_by: dict | None = None,
+    planned_by: dict | None = None, declined: list[bool] | None = None,
 ) -> int:
     """List what will go, ask (unless --yes), delete, and report each item; one failure does not stop the rest.
     A best-effort extra that could not be done (part files) is a warning on stderr, not a failure."""
@@ -148,6 +148,8 @@ def _confirm_and_delete(
         out(f"  {action.describe()}")
     if not confirm(question, yes):
         out("nothing deleted")
+        if declined is not None:
+            declined.append(True)
         return EXIT_PARTIAL if failed else EXIT_OK
     for result in rt.execute_routed(actions, planned_by):
         if result.ok:
@@ -172,13 +174,16 @@ def cmd_cleanup(rt: Runtime, args: argparse.Namespace) -> int:
         err(f"kept: {reason}")
     for line in _kept_for_absent_keys(rt):
         err(line)
+    declined: list[bool] = []
     if not plan.actions:
         out("nothing to clean up")
         code = EXIT_OK
     else:
         heading = "will delete (finished jobs whose results are safely on disk, and unused uploads of this store):"
         code = _confirm_and_delete(rt, plan.actions, heading, f"Delete these {len(plan.actions)} remote items?",
-                                   args.yes, planned_by=planned_by)
+                                   args.yes, planned_by=planned_by, declined=declined)
+    if declined:  # "n": nothing at all changes, not even the local leftovers
+        return EXIT_PARTIAL if getattr(plan, "unlisted", False) else code
     try:
         for note in sweep_leftovers(rt.service):
             out(note)

@@ -371,3 +371,29 @@ def test_an_unknown_model_is_bad_input_exit_2(tmp_path: Path, emu: Emulator) -> 
     assert run.returncode == 2, run
     assert "model gemini-nonexistent-9: the service does not know it" in run.stdout
     assert _store(cli).read_all() == [] and emu.batches_snapshot() == []
+
+
+def test_cleanup_answered_no_changes_nothing_not_even_leftovers(tmp_path: Path, emu: Emulator) -> None:
+    """'n' (here: no terminal and no --yes) printed "nothing deleted" and then removed unused lock files."""
+    from gembatch_tui.core.poll import download_lock
+
+    cli = _cli(tmp_path, emu)
+    assert cli("submit", "--wait", "--timeout", "2", str(_input(tmp_path / "in" / "c.jsonl"))).returncode == 0
+    forgotten = download_lock.lock_dir(_store(cli).path) / "batch0gone.lock"
+    forgotten.parent.mkdir(parents=True, exist_ok=True)
+    forgotten.touch()
+    import os
+    import subprocess
+    import sys
+
+    master, terminal = os.openpty()  # a terminal to answer on: the answer is typed before the question comes
+    try:
+        os.write(master, b"n\n")
+        run = subprocess.run([sys.executable, "-m", "gembatch_tui", "cleanup"], env=cli.env, stdin=terminal,
+                             capture_output=True, text=True, timeout=120)
+    finally:
+        os.close(terminal)
+        os.close(master)
+    assert run.returncode == 0 and "nothing deleted" in run.stdout and forgotten.exists(), run
+    run = cli("cleanup", "--yes")
+    assert run.returncode == 0 and "unused download lock" in run.stdout and not forgotten.exists(), run

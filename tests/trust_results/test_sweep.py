@@ -69,6 +69,7 @@ def test_cleanup_sweeps_lock_files_nobody_needs(world: World) -> None:
     locks = download_lock.lock_dir(world.service.store.path)
     own = locks / download_lock.job_lock_name(done["batch"]["name"])
     assert own.is_file()  # the download took it, and it stays behind
+    assert own.stat().st_mode & 0o777 == 0o600  # private, as the store and its lock are (it was 0644)
     waiting = locks / download_lock.job_lock_name(pending.batch_name or "")
     waiting.touch()  # a job still running: its download will need the lock
     forgotten = locks / "batch0gone.lock"

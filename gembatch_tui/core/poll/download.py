@@ -63,7 +63,7 @@ def download_results(
     folder = download_lock.lock_dir(service.store.path)  # the same name the sweep knows (download_lock.py)
     try:
         folder.mkdir(mode=0o700, exist_ok=True)
-        lock = FileLock(str(folder / download_lock.job_lock_name(name)), timeout=0)
+        lock = FileLock(str(folder / download_lock.job_lock_name(name)), timeout=0, mode=0o600)
         lock.acquire()
     except Timeout:
         return DownloadOutcome(key, name, False, message=f"{name}: results being downloaded by another process",

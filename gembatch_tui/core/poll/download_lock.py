@@ -61,7 +61,7 @@ def group_lock_name(gid: str) -> str:
 
 def _held(path: Path) -> bool:
     """Whether another holder has the lock at `path` now (a lock we cannot even open counts as held)."""
-    probe = FileLock(str(path), timeout=0)
+    probe = FileLock(str(path), timeout=0, mode=0o600)
     try:
         probe.acquire()
     except Timeout:
@@ -164,7 +164,7 @@ def sweep_locks(store_path: str | os.PathLike[str], records: list[Record], *, ow
             rec = jobs.get(path.name)
             if rec is not None and not _nothing_to_fetch(rec):
                 continue
-        lock = FileLock(str(path), timeout=0)
+        lock = FileLock(str(path), timeout=0, mode=0o600)
         try:
             lock.acquire()
         except (Timeout, OSError):

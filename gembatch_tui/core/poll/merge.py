@@ -98,7 +98,7 @@ def merge_group(
     try:
         folder = download_lock.lock_dir(service.store.path)
         folder.mkdir(mode=0o700, exist_ok=True)
-        lock: FileLock | None = FileLock(str(folder / lock_name), timeout=0)
+        lock: FileLock | None = FileLock(str(folder / lock_name), timeout=0, mode=0o600)
         lock.acquire()
     except Timeout:
         return DownloadOutcome(gid, label, False, message=f"{label}: being merged by another process", busy=True)

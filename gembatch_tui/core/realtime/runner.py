@@ -110,7 +110,8 @@ class RealtimeRun:
         paths.ensure_results_dir(partial.parent)
         locks = Path(self.service.store.path).parent / LOCK_DIR
         locks.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(locks / f"run-{self.key[:32]}.lock"))  # kept: unlinking a lock file races its reuse
+        # kept: unlinking a lock file races its reuse
+        lock = FileLock(str(locks / f"run-{self.key[:32]}.lock"), mode=0o600)
         try:
             lock.acquire(timeout=0)
         except Timeout:

@@ -53,7 +53,7 @@ def exclusive(store_path: str | os.PathLike[str], what: str) -> Iterator[None]:
     folder = Path(store_path).parent / LOCK_DIR
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{hashlib.sha256(what.encode('utf-8', 'surrogatepass')).hexdigest()[:16]}.lock"
-    lock = FileLock(str(path))
+    lock = FileLock(str(path), mode=0o600)
     try:
         lock.acquire(timeout=0)
     except Timeout:

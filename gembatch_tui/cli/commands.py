@@ -184,7 +184,7 @@ def cmd_submit(rt: Runtime, args: argparse.Namespace) -> int:
                 extras += f"; will be split into several jobs ({reason})"
             out(
                 f"{prefix}: ok ({counted(report.request_count, 'request')}, {format_bytes(report.size_bytes)}, "
-                f"~{report.est_input_tokens:,} input tokens, {costs.check_text(model, report)}{extras})"
+                f"~{counted(report.est_input_tokens, 'input token')}, {costs.check_text(model, report)}{extras})"
             )
             done = True
             continue

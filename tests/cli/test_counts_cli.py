@@ -37,3 +37,4 @@ def test_singular_and_thousands_in_import_list_usage_and_check(cli: Cli, tmp_pat
     one.write_text('{"key": "a", "request": {"contents": [{"parts": [{"text": "hi"}]}]}}\n')
     check = cli("submit", "--check", str(one), "--api-key", "k")
     assert "ok (1 request, " in check.stdout and " B, ~" in check.stdout, check
+    assert "~1 input token," in check.stdout, check  # it said "~1 input tokens"

@@ -16,6 +16,14 @@ def run(settings: Settings, *, missing_key: bool = False) -> int:
 
     `missing_key`: no key and no --demo. The app opens on the real store with no service and asks; if the user
     chooses the demo, the app ends and is started again here in demo mode (its own store and emulator)."""
+    import sys
+
+    if not (sys.stdin and sys.stdin.isatty() and sys.stdout and sys.stdout.isatty()):
+        # Redirected, the app wrote terminal codes into the file and waited for keys that never come.
+        no_key = ("; and no API key is set: set GEMINI_API_KEY or GOOGLE_API_KEY, or try --demo" if missing_key
+                  else "")
+        raise UsageError("the full-screen app needs a terminal for its input and output; in a script or a pipe, "
+                         f"use a command (`gembatch-tui --help` lists them: list, submit, poll, export...){no_key}")
     from gembatch_tui.core import paths
     from gembatch_tui.tui.app import make_app
     from gembatch_tui.core.errors import ServiceError

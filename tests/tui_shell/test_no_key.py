@@ -87,3 +87,16 @@ async def test_an_empty_store_read_only_does_not_offer_s(tmp_path: Path) -> None
         await wait_for(pilot, lambda: "No jobs in the store yet" in screen_text(app), what="the empty dashboard")
         text = " ".join(screen_text(app).split())
         assert "Press s" not in text and "set GEMINI_API_KEY or GOOGLE_API_KEY" in text
+
+
+def test_the_app_without_a_terminal_says_so_instead_of_drawing_into_a_file(tmp_path: Path) -> None:
+    """`gembatch-tui --demo > file` wrote terminal codes into the file and never ended."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, GEMBATCH_TUI_HOME=str(tmp_path / "home"))
+    run = subprocess.run([sys.executable, "-m", "gembatch_tui", "--demo"], stdin=subprocess.DEVNULL,
+                         capture_output=True, text=True, env=env, timeout=60)
+    assert run.returncode == 2 and run.stdout == "", run
+    assert "the full-screen app needs a terminal" in run.stderr and "\x1b" not in run.stderr, run

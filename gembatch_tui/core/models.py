@@ -151,11 +151,16 @@ def record_stats(record: Record) -> dict[str, int]:
 
 
 def display_name(record: Record) -> str:
+    """The job's name as the service knows it; before it has a job (queued here, or a part retried since), the
+    name it will be created with (`split.jsonl [2/3]`, not the part file's name); else the input's file name."""
     batch = record.get("batch")
     if isinstance(batch, dict):
         name = batch.get("display_name")
         if isinstance(name, str) and name:
             return name
+    name = record.get("display_name")
+    if isinstance(name, str) and name:
+        return name
     input_file = record.get("input_file")
     if isinstance(input_file, str) and input_file:
         return input_file.rsplit("/", 1)[-1]

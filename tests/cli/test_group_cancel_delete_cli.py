@@ -74,7 +74,7 @@ def test_cancel_by_group_prefix_skips_a_finished_part_and_cancels_a_queued_one(t
         assert run.stdout.splitlines() == [
             f"{batch_name(first)}: already SUCCEEDED, skipped (part 1/3 of group {gid})",
             f"{batch_name(second)}: cancel requested, now CANCELLED",
-            "full.part-003-of-003.jsonl: cancelled while queued, now CANCELLED",
+            "full.jsonl [3/3]: cancelled while queued, now CANCELLED",  # named as its job will be
         ]
         assert _remote_states(emu) == {batch_name(first): "BATCH_STATE_SUCCEEDED",
                                        batch_name(second): "BATCH_STATE_CANCELLED"}

@@ -68,3 +68,15 @@ def test_a_file_named_results_beside_the_input_sends_results_to_the_data_dir(tmp
     (src.parent / "results").unlink()
     (src.parent / "results").symlink_to(tmp_path / "nowhere")  # a dangling link: no folder either
     assert paths.results_path_for(src) == tmp_path / "h" / "results" / "batch1.jsonl"
+
+
+def test_a_part_without_a_job_is_named_as_its_job_will_be() -> None:
+    """A part queued here (or retried, its job moved to previous_attempts) was listed by its part file's name."""
+    from gembatch_tui.core.models import display_name
+
+    queued = {"id": "p2", "input_file": "/d/parts/g/split.part-002-of-003.jsonl", "display_name": "split.jsonl [2/3]",
+              "local_state": "queued", "previous_attempts": [{"batch": {"name": "batches/old"}}]}
+    assert display_name(queued) == "split.jsonl [2/3]"
+    sent = dict(queued, batch={"name": "batches/new", "display_name": "on the server"})
+    assert display_name(sent) == "on the server"
+    assert display_name({"input_file": "/d/in.jsonl"}) == "in.jsonl"

@@ -194,9 +194,7 @@ def part_row(record: Record, entry: GroupEntry, now: datetime) -> JobRow:
 
 def part_label(record: Record) -> str:
     """The part's name without the ` [1/3]` the service appends to every part's display name."""
-    batch = record.get("batch")
-    name = str((batch.get("display_name") if isinstance(batch, dict) else None) or record.get("display_name")
-               or display_name(record))
+    name = display_name(record)
     suffix = f" [{record.get('group_part')}/{record.get('group_parts')}]"
     return name[: -len(suffix)] if name.endswith(suffix) and len(name) > len(suffix) else name
 

@@ -223,7 +223,7 @@ def _pass(
     finally:
         with service._in_flight_lock:
             service._in_flight.difference_update(batch_name(r) or "" for r in claimed)
-    if only is None or _names_queued(service, only):
+    if only is None or any(waves.is_queued(r) for r in records if record_key(r) in only):
         # A queued job named here (`submit --wait` of a file queued behind the budget, `poll JOB`) is sent as any
         # pass sends it: the whole queue in its order, so it never jumps ahead of an earlier one. Without this the
         # wait went on for ever: only an unnamed pass sent the queue.
@@ -251,11 +251,6 @@ def _pass(
         report.hooks = finish_hooks.run_due(service, only=only,
                                             failed_downloads=[d.key for d in report.downloads if not d.ok])
     return report
-
-
-def _names_queued(service: BatchService, only: frozenset[str]) -> bool:
-    """Whether a record in `only` waits in the local queue."""
-    return any(waves.is_queued(r) for r in service.store.read_all() if record_key(r) in only)
 
 
 def _submit_queued(service: BatchService, report: PollReport, cancel: threading.Event | None) -> None:

@@ -69,8 +69,12 @@ def _earlier_attempt_of(rt: Runtime, ref: str) -> Record | None:
     """The record that keeps `ref` (a batch name or bare id) as a retried part's earlier attempt, or None."""
     from gembatch_tui.core.models import earlier_attempts
 
-    name = ref.strip() if ref.strip().startswith("batches/") else f"batches/{ref.strip()}"
-    return earlier_attempts(rt.store.read_all()).get(name)
+    return earlier_attempts(rt.store.read_all()).get(_as_batch_name(ref))
+
+
+def _as_batch_name(ref: str) -> str:
+    """`batches/ID` for a batch name or a bare id."""
+    return ref.strip() if ref.strip().startswith("batches/") else f"batches/{ref.strip()}"
 
 
 def _adopt(rt: Runtime, ref: str) -> Record | str | None:
@@ -82,7 +86,7 @@ def _adopt(rt: Runtime, ref: str) -> Record | str | None:
     from gembatch_tui.core.cleanup.remote import adopt
 
     assert rt.service is not None
-    name = ref.strip() if ref.strip().startswith("batches/") else f"batches/{ref.strip()}"
+    name = _as_batch_name(ref)
     if not valid_batch_name(name):
         return None
     chosen = getattr(rt.service, "profile", DEFAULT_PROFILE)

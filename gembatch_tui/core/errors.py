@@ -79,7 +79,7 @@ def _brief(text: str) -> str:
     """The service's error text, kept readable: an HTML page (a base URL that is not the Gemini API: a proxy's or
     a web server's page) is named, not printed whole, and any text is cut at MAX_ERROR_TEXT characters."""
     head = text[:200].lstrip().lower()
-    if head.startswith("<!doctype html") or head.startswith("<html") or "<html" in head:
+    if head.startswith("<!doctype html") or "<html" in head:
         return ("the answer was an HTML page, not the API's JSON error: is GOOGLE_GEMINI_BASE_URL (or the proxy) "
                 "the Gemini API?")
     return text if len(text) <= MAX_ERROR_TEXT else text[: MAX_ERROR_TEXT - 1] + "…"

@@ -58,8 +58,8 @@ def cancel_job(service: BatchService, record: Record) -> str:
         if not is_final(snap.state):
             raise
         service.store.update(record_key(record), lambda rec: rec.update(batch=snap.to_batch_dict(rec.get("batch"))))
-        raise AlreadyFinished(f"{name} is already {short_state(snap.state)} on the server; nothing to cancel (the store "
-                           "now says so; `poll` downloads any results)", code=exc.code) from None
+        raise AlreadyFinished(f"{name} is already {short_state(snap.state)} on the server; nothing to cancel (the "
+                              "store now says so; `poll` downloads any results)", code=exc.code) from None
     snap = service.client.get_batch(name)
 
     def apply(rec: Record) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -302,8 +303,6 @@ def fill_missing_usage(
 
     Returns the keys updated. What is counted is saved every SAVE_EVERY_S seconds and at the end, each time in
     one write of the store, so a long count keeps what it did. Blocking: call from a worker or the CLI."""
-    import time
-
     now = clock or time.monotonic
     updated: list[str] = []
     pending: dict[str, Usage] = {}
